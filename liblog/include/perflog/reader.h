@@ -1,0 +1,132 @@
+/* perflog/reader.h - streaming reader of one trace file.
+ *
+ * Decodes records one at a time with memory bounded by fixed limits, whatever the
+ * file says. A damaged or truncated file yields every record before the damage, then
+ * an error naming the file, the byte offset and the reason.
+ */
+#ifndef PERFLOG_READER_H
+#define PERFLOG_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <perflog/value.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque reader handle. */
+struct pl_reader;
+
+/** Record kinds delivered by pl_reader_next(). Values are stable. Since: 0.1 */
+enum pl_record_kind {
+	PL_REC_START = 1,   /**< an action started: type, task, level, fields (inputs) */
+	PL_REC_END = 2,     /**< an action ended: task, level, outcome, duration, fields */
+	PL_REC_MESSAGE = 3, /**< a message: type, task, level, fields */
+	PL_REC_THREAD = 4,  /**< a thread's identity: thread, tid, name (may repeat with a new name) */
+	PL_REC_DROPPED = 5, /**< events lost: count and reason ("full", "oversize", ...) */
+	PL_REC_STATS = 6,   /**< the writer's final counters, written at close: fields */
+};
+
+/** Outcome of an ended action. */
+enum pl_outcome {
+	PL_SUCCEEDED = 0,
+	PL_FAILED = 1,
+};
+
+/**
+ * struct pl_record - a decoded record. A borrowed view: every pointer in it points
+ * into reader-owned memory valid until the next pl_reader_next() or pl_reader_close().
+ * Fields that do not apply to the record's kind are zero/NULL.
+ */
+struct pl_record {
+	enum pl_record_kind kind;
+	uint64_t ts_ns;        /**< nanoseconds since the file's clock anchor (monotonic) */
+	int64_t wall_ns;       /**< the same instant as Unix time in nanoseconds */
+	uint32_t thread;       /**< thread number within the process (1, 2, ...) */
+	uint32_t tid;          /**< OS thread id (from the THREAD record of @thread) */
+	uint64_t task_prefix;  /**< task id, first part */
+	uint64_t task_seq;     /**< task id, second part */
+	const uint32_t *level; /**< path in the task tree, @depth entries */
+	uint32_t depth;
+	const char *type;      /**< action or message type, NUL-terminated ("" if none) */
+	const struct pl_kv *fields; /**< inputs, outputs, message fields, or STATS counters */
+	size_t nfields;
+	enum pl_outcome outcome;    /**< END only */
+	uint64_t duration_ns;       /**< END only */
+	const char *exc_type;       /**< END failed: exception type, or NULL */
+	const char *exc_msg;        /**< END failed: exception message, or NULL */
+	const char *name;           /**< THREAD: thread name; DROPPED: the reason */
+	uint64_t count;             /**< DROPPED: number of events lost */
+};
+
+/** struct pl_trace_header - what the file says about the process that wrote it. */
+struct pl_trace_header {
+	uint32_t version;          /**< format version of the file */
+	int64_t pid;
+	const char *host;
+	const char *const *argv;   /**< @argc strings */
+	size_t argc;
+	const char *clock;         /**< "tsc" or "monotonic" */
+	uint64_t mono_anchor_ns;   /**< CLOCK_MONOTONIC at ts_ns == 0 */
+	int64_t wall_anchor_ns;    /**< CLOCK_REALTIME at ts_ns == 0 (Unix ns) */
+	uint64_t task_prefix;      /**< this process's task id prefix */
+	const char *library;       /**< "perflog <version>" of the writer */
+};
+
+/** struct pl_reader_error - where and why reading stopped. */
+struct pl_reader_error {
+	int status;         /**< negative pl_status, or 0 if no error */
+	const char *path;   /**< the file */
+	uint64_t offset;    /**< byte offset in the file of the damaged frame or data */
+	const char *reason; /**< human-readable reason, e.g. "truncated frame (412 of ? bytes)" */
+};
+
+/**
+ * pl_reader_open() - open a trace file and read its header.
+ * @path: the file.
+ * @out: receives the reader; on failure it still receives a reader (unless -PL_ENOMEM)
+ *       whose pl_reader_error() says why, and which the caller must close.
+ * Returns: 0; -PL_EIO (cannot open/read), -PL_EFORMAT (not a perflog trace),
+ * -PL_EVERSION, -PL_ETRUNCATED, -PL_ECORRUPT, -PL_ENOMEM. Since: 0.1
+ */
+int pl_reader_open(const char *path, struct pl_reader **out);
+
+/**
+ * pl_reader_header() - the file's header; valid until pl_reader_close(). Since: 0.1
+ */
+const struct pl_trace_header *pl_reader_header(const struct pl_reader *r);
+
+/**
+ * pl_reader_next() - decode the next record.
+ * @r: the reader.
+ * @rec: receives a borrowed view of the record (see struct pl_record).
+ *
+ * Returns: 0 with a record; PL_END (positive) at a clean end of file; a negative
+ * pl_status when the rest of the file is unreadable (every record before the damage has
+ * been delivered; pl_reader_error() gives file, offset and reason). After PL_END or an
+ * error, further calls return the same. Not thread-safe: one thread per reader.
+ * Since: 0.1
+ */
+int pl_reader_next(struct pl_reader *r, struct pl_record *rec);
+
+/**
+ * pl_reader_error() - why reading stopped; status 0 if it did not.
+ * Returns: a pointer owned by @r, valid until pl_reader_close(). Since: 0.1
+ */
+const struct pl_reader_error *pl_reader_error(const struct pl_reader *r);
+
+/**
+ * pl_reader_offset() - bytes of the file consumed so far (for progress reports).
+ * Since: 0.1
+ */
+uint64_t pl_reader_offset(const struct pl_reader *r);
+
+/** pl_reader_close() - free the reader; NULL is a no-op. Since: 0.1 */
+void pl_reader_close(struct pl_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PERFLOG_READER_H */

@@ -1,0 +1,146 @@
+/* perflog/writer.h - the trace writer: one output file, fed by any number of threads.
+ *
+ * Recording threads stage events in per-thread lock-free rings; a background flusher
+ * thread encodes them as msgpack, compresses them into independent zstd frames and
+ * writes them at an interval and whenever a ring fills. Nothing on the recording path
+ * takes a lock or makes a system call except reading the clock.
+ */
+#ifndef PERFLOG_WRITER_H
+#define PERFLOG_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque writer handle. */
+struct pl_writer;
+
+/** What a recording thread does when its ring is full. Since: 0.1 */
+enum pl_full_policy {
+	PL_FULL_DROP = 0,  /**< drop the event and count it (default: never blocks the host) */
+	PL_FULL_BLOCK = 1, /**< wait for the flusher to make room (never drops for space) */
+};
+
+/** Which clock timestamps events. Since: 0.1 */
+enum pl_clock {
+	PL_CLOCK_AUTO = 0,      /**< calibrated TSC when invariant, else CLOCK_MONOTONIC */
+	PL_CLOCK_MONOTONIC = 1, /**< always clock_gettime(CLOCK_MONOTONIC) */
+};
+
+/** Diagnostic callback: @priority is a syslog priority (3 = error, 4 = warning). */
+typedef void (*pl_log_fn)(void *userdata, int priority, const char *msg);
+
+/**
+ * struct pl_writer_options - how to open a writer. Initialise with
+ * pl_writer_options_init(), then set what you need. @size must stay the first field:
+ * it lets later versions add fields without breaking older callers.
+ */
+struct pl_writer_options {
+	uint32_t size;               /**< sizeof(struct pl_writer_options), set by _init */
+	const char *path;            /**< output path; "{pid}" is replaced by the process id */
+	uint32_t flush_interval_ms;  /**< write a frame at least this often; default 100 */
+	uint32_t buffer_size;        /**< ring bytes per recording thread; default 1 MiB */
+	uint64_t max_memory;         /**< cap on all rings together; default 256 MiB */
+	enum pl_full_policy full_policy; /**< default PL_FULL_DROP */
+	enum pl_clock clock;         /**< default PL_CLOCK_AUTO (env PERFLOG_CLOCK=monotonic forces) */
+	int compression_level;       /**< zstd level; default 1 (fast, still small) */
+	uint32_t file_mode;          /**< permission bits of a created file; default 0600 */
+	const char *const *argv;     /**< argv for the header; NULL reads /proc/self/cmdline */
+	pl_log_fn log_fn;            /**< diagnostics; NULL (default) means silence */
+	void *log_userdata;          /**< passed to @log_fn */
+};
+
+/**
+ * pl_writer_options_init() - fill @opts with the documented defaults.
+ * @opts: caller storage. @path is left NULL and must be set.
+ * Since: 0.1
+ */
+void pl_writer_options_init(struct pl_writer_options *opts);
+
+/**
+ * pl_writer_open() - create the trace file and start the flusher thread.
+ * @opts: options; copied, so it may be freed after the call.
+ * @out: receives the new writer on success, NULL on failure.
+ *
+ * The file is created with O_CREAT|O_TRUNC|O_NOFOLLOW|O_CLOEXEC and @opts->file_mode:
+ * a symlink at @path is refused. The header frame is written before this returns.
+ *
+ * After fork(), the child's copy of the writer opens a new file if @path contains
+ * "{pid}" and otherwise stops recording: two processes never write one file.
+ *
+ * Returns: 0; -PL_EINVAL for bad options; -PL_EEXIST if @path is a symlink or not a
+ * regular file; -PL_EIO if the file cannot be created (errno kept); -PL_ENOMEM.
+ * Thread-safe. Since: 0.1
+ */
+int pl_writer_open(const struct pl_writer_options *opts, struct pl_writer **out);
+
+/**
+ * pl_writer_flush() - write everything recorded before this call, then return.
+ * @w: the writer.
+ *
+ * Blocks until the flusher has written a frame holding every event staged (by any
+ * thread) before the call. Returns: 0; -PL_EIO if that frame could not be written;
+ * -PL_ECLOSED after fork() stopped this writer. Thread-safe. Since: 0.1
+ */
+int pl_writer_flush(struct pl_writer *w);
+
+/**
+ * pl_writer_close() - flush, write the final statistics record, close the file, free.
+ * @w: the writer, or NULL (no-op).
+ *
+ * No thread may record into @w during or after this call. Blocks for the final write.
+ * Returns: 0, or -PL_EIO if any write of the file's life failed. Since: 0.1
+ */
+int pl_writer_close(struct pl_writer *w);
+
+/** struct pl_writer_stats - counters since the writer opened. Since: 0.1 */
+struct pl_writer_stats {
+	uint64_t events;           /**< events recorded into rings */
+	uint64_t dropped_full;     /**< events dropped because a ring was full */
+	uint64_t dropped_oversize; /**< events dropped because they exceed the ring or limits */
+	uint64_t dropped_no_buffer;/**< events dropped because max_memory allowed no ring */
+	uint64_t dropped_write;    /**< events lost in frames that failed to write */
+	uint64_t blocked;          /**< times a thread waited under PL_FULL_BLOCK */
+	uint64_t frames;           /**< zstd frames written */
+	uint64_t bytes_raw;        /**< msgpack bytes before compression */
+	uint64_t bytes_written;    /**< bytes written to the file */
+	uint64_t write_errors;     /**< failed writes (ENOSPC, EFBIG, EIO, ...) */
+	int last_errno;            /**< errno of the last failed write, 0 if none */
+};
+
+/**
+ * pl_writer_stats() - read the counters.
+ * @w: the writer.
+ * @out: receives the counters (a consistent-enough snapshot: each counter is exact,
+ *       the set is not taken atomically).
+ * Thread-safe, lock-free for the recording threads. Since: 0.1
+ */
+void pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out);
+
+/**
+ * pl_writer_error() - the last write error.
+ * @w: the writer.
+ * Returns: the errno of the last failed write (ENOSPC, EFBIG, ...), or 0. Since: 0.1
+ */
+int pl_writer_error(struct pl_writer *w);
+
+/**
+ * pl_writer_path() - the path actually written (with "{pid}" expanded).
+ * Returns: a string owned by @w, valid until pl_writer_close(). Since: 0.1
+ */
+const char *pl_writer_path(struct pl_writer *w);
+
+/**
+ * pl_thread_name() - name the calling thread in the trace (shown by the analyzer).
+ * @w: the writer; @name: UTF-8, cut at 63 bytes.
+ * Recorded as an event of the calling thread; never fails. Since: 0.1
+ */
+void pl_thread_name(struct pl_writer *w, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PERFLOG_WRITER_H */

@@ -1,0 +1,82 @@
+/* clock.c - TSC detection and calibration against CLOCK_MONOTONIC. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+
+static bool tsc_usable;
+static pthread_once_t tsc_once = PTHREAD_ONCE_INIT;
+
+static void detect_tsc(void)
+{
+	const char *env = getenv("PERFLOG_CLOCK");
+	if (!PL_HAVE_TSC || (env && strcmp(env, "monotonic") == 0))
+		return;
+	/* Only an invariant TSC ticks at a constant rate across frequency changes and
+	 * deep sleep states, and is synchronised across cores by the kernel. */
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	if (!f)
+		return;
+	char line[4096];
+	bool constant = false, nonstop = false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5) != 0)
+			continue;
+		constant = strstr(line, " constant_tsc") != NULL;
+		nonstop = strstr(line, " nonstop_tsc") != NULL;
+		break;
+	}
+	fclose(f);
+	tsc_usable = constant && nonstop;
+}
+
+bool pl_clock_tsc_usable(void)
+{
+	pthread_once(&tsc_once, detect_tsc);
+	return tsc_usable;
+}
+
+static void set_rate(struct pl_clock_conv *c, uint64_t dticks, uint64_t dns)
+{
+	if (dticks == 0)
+		return;
+	c->mult = (uint64_t)(((pl_u128)dns << 32) / dticks);
+}
+
+void pl_clock_conv_init(struct pl_clock_conv *c, bool tsc)
+{
+	c->tsc = tsc && PL_HAVE_TSC;
+	c->mult = 1ull << 32;
+	c->tick0 = pl_ticks(c->tsc);
+	c->mono0 = pl_mono_ns();
+	c->wall0 = pl_wall_ns();
+	if (!c->tsc) {
+		c->tick0 = c->mono0;
+		return;
+	}
+	/* Busy-wait ~1 ms for a first rate; pl_clock_conv_refine() improves it as the
+	 * span grows (1 ms gives ~1e-4, one second ~1e-7). */
+	uint64_t end = c->mono0 + 1000000, m;
+	do
+		m = pl_mono_ns();
+	while (m < end);
+	set_rate(c, pl_ticks(true) - c->tick0, m - c->mono0);
+}
+
+void pl_clock_conv_refine(struct pl_clock_conv *c)
+{
+	if (!c->tsc)
+		return;
+	uint64_t t = pl_ticks(true), m = pl_mono_ns();
+	if (t > c->tick0 && m > c->mono0)
+		set_rate(c, t - c->tick0, m - c->mono0);
+}
+
+double pl_clock_conv_hz(const struct pl_clock_conv *c)
+{
+	if (!c->tsc || c->mult == 0)
+		return 0.0;
+	return 1e9 * 4294967296.0 / (double)c->mult;
+}

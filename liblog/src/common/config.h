@@ -1,0 +1,62 @@
+/* config.h - compile-time tunables and limits, each with the reason for its value. */
+#ifndef PL_CONFIG_H
+#define PL_CONFIG_H
+
+#include <stdint.h>
+
+/* Writer defaults (runtime options override them; see struct pl_writer_options). */
+
+/* 100 ms bounds what a crash loses while keeping frames large enough to compress well. */
+#define PL_DEFAULT_FLUSH_MS 100u
+/* 1 MiB per thread holds ~40k staged events: >2 ms of the fastest loop, far more than
+ * the flusher's wake-up latency, so drops need a sustained overload. */
+#define PL_DEFAULT_RING_BYTES (1u << 20)
+/* Smallest ring accepted: must hold several of the largest events. */
+#define PL_MIN_RING_BYTES (256u << 10)
+#define PL_MAX_RING_BYTES (1u << 30)
+/* A cap on all rings so that thousands of threads cannot exhaust memory. */
+#define PL_DEFAULT_MAX_MEMORY (256ull << 20)
+/* Level 1 compresses staged msgpack ~5x at >400 MB/s on one core; higher levels cost
+ * throughput the flusher needs at 20M events/s. */
+#define PL_DEFAULT_ZSTD_LEVEL 1
+
+/* One staged event can be at most this large (path + fields + exception text); larger
+ * events are dropped and counted as "oversize". */
+#define PL_MAX_EVENT_BYTES (64u << 10)
+/* The flusher ends a frame once it holds this much msgpack: big enough for zstd to find
+ * the repetition, small enough that the reader's frame buffer stays bounded. */
+#define PL_FRAME_TARGET_BYTES (1u << 20)
+/* Task sequence numbers are taken from the shared counter in blocks, so that starting
+ * a task is a thread-local increment, not an atomic on a shared cache line. */
+#define PL_TASK_BLOCK 1024u
+/* Exception texts are cut so that one failure cannot fill a ring. */
+#define PL_MAX_EXC_TYPE 1024u
+#define PL_MAX_EXC_MSG 4096u
+#define PL_MAX_THREAD_NAME 63u
+/* A ring wakes the flusher early once it is this fraction full (1/N). */
+#define PL_WAKE_FRACTION 2u
+
+/* Reader limits: nothing read from a file may drive allocation or work beyond these. */
+
+/* Largest decompressed frame accepted: 16x the writer's frame target. */
+#define PL_READ_MAX_FRAME (16u << 20)
+/* Input is read in blocks of this size. */
+#define PL_READ_BLOCK (128u << 10)
+/* Most elements in one record, all containers together (a map entry counts twice), so
+ * that decoding one record allocates at most a few MiB; and most nesting (record >
+ * fields > value > shallow container). */
+#define PL_READ_MAX_ITEMS 65536u
+#define PL_READ_MAX_NESTING 5u
+/* Most names one file may define, and their total bytes. */
+#define PL_READ_MAX_NAMES (1u << 20)
+#define PL_READ_MAX_NAME_BYTES (64u << 20)
+/* Most threads one file may describe (thread numbers above are refused). */
+#define PL_READ_MAX_THREADS (1u << 20)
+
+_Static_assert(PL_MAX_EVENT_BYTES * 4 <= PL_MIN_RING_BYTES,
+	       "a ring must hold several maximal events");
+_Static_assert(PL_FRAME_TARGET_BYTES + 2 * PL_MAX_EVENT_BYTES < PL_READ_MAX_FRAME,
+	       "every frame the writer makes must be accepted by the reader");
+_Static_assert((PL_TASK_BLOCK & (PL_TASK_BLOCK - 1)) == 0, "task block is a power of two");
+
+#endif /* PL_CONFIG_H */

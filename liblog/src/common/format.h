@@ -1,0 +1,72 @@
+/* format.h - THE on-disk trace format, version 1. Mirrors docs/format.md.
+ *
+ *   file   := magic_frame data_frame*
+ *   magic_frame := zstd skippable frame: u32le 0x184D2A5E, u32le 8, "PERFLOG" u8 version
+ *   data_frame  := one zstd frame (content checksum on) whose content is whole
+ *                  msgpack records, each an array [kind, ...]
+ *
+ * The first record of the first data frame is HEADER. NAME records define a name
+ * number before its first use. Every record between a CHUNK and the next CHUNK (or
+ * the frame's end) belongs to the CHUNK's thread; within a chunk timestamps and own
+ * task sequence numbers are deltas from the previous record of the chunk. Each frame
+ * starts afresh (no chunk open), so a frame decodes given the names defined before it.
+ */
+#ifndef PL_FORMAT_H
+#define PL_FORMAT_H
+
+#include <stdint.h>
+
+#define PL_FORMAT_VERSION 1u
+#define PL_MAGIC_FRAME_ID 0x184D2A5Eu /* a zstd skippable-frame magic: zstd -d ignores it */
+#define PL_MAGIC_TEXT "PERFLOG"        /* 7 bytes, then the version byte */
+#define PL_MAGIC_FRAME_BYTES 16u
+
+/* Record kinds: the first element of every record array. */
+enum pl_fmt_kind {
+	PL_K_HEADER = 0,  /* [0, {str: value}]  keys: PL_H_* below */
+	PL_K_START = 1,   /* [1, dts, type, task, level, fields?] */
+	PL_K_END = 2,     /* [2, dts, task, level, outcome, duration_ns, fields?, exc_type?, exc_msg?] */
+	PL_K_MESSAGE = 3, /* [3, dts, type, task, level, fields?] */
+	PL_K_THREAD = 4,  /* [4, thread, tid, name] */
+	PL_K_DROPPED = 5, /* [5, count, reason]   inside the chunk of the thread that lost them */
+	PL_K_STATS = 6,   /* [6, {str: uint}]     writer counters, last record of a closed file */
+	PL_K_NAME = 7,    /* [7, number, str]     defines a name number for this file */
+	PL_K_CHUNK = 8,   /* [8, thread, base_ts] opens a thread chunk; base_ts in ns */
+	PL_K_CLOCK = 9,   /* [9, ts, wall_ns]     wall-clock checkpoint (Unix ns at ts) */
+	PL_K_MAX = 9,
+};
+
+/*
+ * Field encodings:
+ *   dts     int: ns since the previous record of the chunk (the chunk's base_ts for
+ *           the first); signed, as clock refinement can step back a few ns.
+ *   ts      all timestamps are ns since the header's mono_ns anchor.
+ *   type    uint: a name number (0 = the empty name).
+ *   task    int: own-process task, the delta of its sequence number from the previous
+ *           own task of the chunk (which starts at 0); or [prefix u64, seq u64] for a
+ *           task continued from another process.
+ *   level   [uint, ...]: the path in the task tree ([] for the root action).
+ *   fields  {uint name: value}, value := nil|bool|int|float|str|bin|[scalar...]|{str: scalar}
+ *   outcome uint: 0 succeeded, 1 failed.
+ */
+
+/* HEADER map keys. */
+#define PL_H_FORMAT "format"     /* str "perflog" */
+#define PL_H_VERSION "version"   /* uint PL_FORMAT_VERSION */
+#define PL_H_PID "pid"           /* int */
+#define PL_H_HOST "host"         /* str */
+#define PL_H_ARGV "argv"         /* [str, ...] */
+#define PL_H_CLOCK "clock"       /* str "tsc" | "monotonic" */
+#define PL_H_TICKS "ticks_per_s" /* float: calibrated TSC rate (0 for monotonic) */
+#define PL_H_MONO "mono_ns"      /* uint: CLOCK_MONOTONIC at ts 0 */
+#define PL_H_WALL "wall_ns"      /* int: CLOCK_REALTIME at ts 0 */
+#define PL_H_PREFIX "task_prefix"/* uint: this process's task id prefix */
+#define PL_H_LIBRARY "library"   /* str "perflog x.y.z" */
+
+/* DROPPED reasons. */
+#define PL_DROP_FULL "full"
+#define PL_DROP_OVERSIZE "oversize"
+#define PL_DROP_NO_BUFFER "no_buffer"
+#define PL_DROP_WRITE "write_error"
+
+#endif /* PL_FORMAT_H */

@@ -1,0 +1,163 @@
+/* frames.c - reading a trace file frame by frame with fixed memory bounds. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <perflog/reader.h>
+#include <perflog/status.h>
+
+#include "../common/config.h"
+#include "../common/format.h"
+#include "frames.h"
+
+static int fail(struct pl_frames *f, int status, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct pl_frames *f, int status, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->reason, sizeof(f->reason), fmt, ap);
+	va_end(ap);
+	f->err_off = off;
+	return status;
+}
+
+/* Read more input, keeping unconsumed bytes. Returns bytes read, 0 at EOF, <0 error. */
+static ssize_t fill(struct pl_frames *f)
+{
+	if (f->in_pos > 0) {
+		memmove(f->in, f->in + f->in_pos, f->in_len - f->in_pos);
+		f->in_base += f->in_pos;
+		f->in_len -= f->in_pos;
+		f->in_pos = 0;
+	}
+	if (f->in_len == PL_READ_BLOCK)
+		return (ssize_t)PL_READ_BLOCK; /* full: the caller consumes first */
+	for (;;) {
+		ssize_t n = read(f->fd, f->in + f->in_len, PL_READ_BLOCK - f->in_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0)
+			f->in_len += (size_t)n;
+		return n;
+	}
+}
+
+int pl_frames_open(struct pl_frames *f, const char *path)
+{
+	memset(f, 0, sizeof(*f));
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return fail(f, -PL_EIO, 0, "cannot open: %s", strerror(errno));
+	f->in = malloc(PL_READ_BLOCK);
+	f->dctx = ZSTD_createDCtx();
+	if (!f->in || !f->dctx)
+		return fail(f, -PL_ENOMEM, 0, "out of memory");
+	/* Bound the decoder's window: our frames are far smaller than this. */
+	ZSTD_DCtx_setParameter(f->dctx, ZSTD_d_windowLogMax, 24);
+	while (f->in_len < PL_MAGIC_FRAME_BYTES) {
+		ssize_t n = fill(f);
+		if (n < 0)
+			return fail(f, -PL_EIO, f->in_len, "read error: %s", strerror(errno));
+		if (n == 0)
+			break;
+	}
+	uint32_t id = 0, len = 0;
+	if (f->in_len >= 8) {
+		memcpy(&id, f->in, 4);
+		memcpy(&len, f->in + 4, 4);
+	}
+	if (f->in_len < PL_MAGIC_FRAME_BYTES) {
+		if (f->in_len == 0)
+			return fail(f, -PL_ETRUNCATED, 0, "empty file");
+		if (id == PL_MAGIC_FRAME_ID || f->in_len < 4)
+			return fail(f, -PL_ETRUNCATED, 0, "file ends inside the magic frame");
+		return fail(f, -PL_EFORMAT, 0, "not a perflog trace (bad magic)");
+	}
+	if (id != PL_MAGIC_FRAME_ID || len != 8 || memcmp(f->in + 8, PL_MAGIC_TEXT, 7) != 0)
+		return fail(f, -PL_EFORMAT, 0, "not a perflog trace (bad magic)");
+	if (f->in[15] > PL_FORMAT_VERSION)
+		return fail(f, -PL_EVERSION, 15, "format version %u is newer than this reader (%u)",
+			    f->in[15], PL_FORMAT_VERSION);
+	f->in_pos = PL_MAGIC_FRAME_BYTES;
+	return 0;
+}
+
+int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint64_t *off)
+{
+	for (;;) {
+		uint64_t start = f->in_base + f->in_pos;
+		size_t out_len = 0;
+		bool started = false;
+		for (;;) {
+			if (f->in_pos == f->in_len) {
+				ssize_t n = fill(f);
+				if (n < 0)
+					return fail(f, -PL_EIO, f->in_base + f->in_pos,
+						    "read error: %s", strerror(errno));
+				if (n == 0) {
+					if (!started)
+						return PL_END;
+					return fail(f, -PL_ETRUNCATED, start,
+						    "truncated frame: file ends %llu bytes into it",
+						    (unsigned long long)(f->in_base + f->in_pos -
+									 start));
+				}
+			}
+			if (out_len == f->frame_cap) {
+				if (f->frame_cap >= PL_READ_MAX_FRAME)
+					return fail(f, -PL_ELIMIT, start,
+						    "frame content exceeds %u bytes",
+						    PL_READ_MAX_FRAME);
+				size_t cap = f->frame_cap ? f->frame_cap * 2 : 1u << 20;
+				uint8_t *p = realloc(f->frame, cap);
+				if (!p)
+					return fail(f, -PL_ENOMEM, start, "out of memory");
+				f->frame = p;
+				f->frame_cap = cap;
+			}
+			ZSTD_inBuffer in = {f->in, f->in_len, f->in_pos};
+			ZSTD_outBuffer out = {f->frame, f->frame_cap, out_len};
+			size_t r = ZSTD_decompressStream(f->dctx, &out, &in);
+			started = started || in.pos > f->in_pos;
+			f->in_pos = in.pos;
+			out_len = out.pos;
+			if (ZSTD_isError(r)) {
+				ZSTD_DCtx_reset(f->dctx, ZSTD_reset_session_only);
+				return fail(f, -PL_ECORRUPT, start, "corrupt frame: %s",
+					    ZSTD_getErrorName(r));
+			}
+			if (r == 0)
+				break;
+		}
+		if (out_len == 0)
+			continue; /* a skippable or empty frame */
+		*data = f->frame;
+		*len = out_len;
+		*off = start;
+		return 0;
+	}
+}
+
+uint64_t pl_frames_offset(const struct pl_frames *f)
+{
+	return f->in_base + f->in_pos;
+}
+
+void pl_frames_close(struct pl_frames *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	ZSTD_freeDCtx(f->dctx);
+	free(f->in);
+	free(f->frame);
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+}

@@ -1,0 +1,41 @@
+/* frames.h - a trace file as a sequence of verified zstd frames.
+ *
+ * Each frame is decompressed whole (bounded by PL_READ_MAX_FRAME) and its checksum
+ * verified before any of its bytes are handed out, so a record is never decoded from a
+ * torn or damaged frame.
+ */
+#ifndef PL_FRAMES_H
+#define PL_FRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zstd.h>
+
+struct pl_frames {
+	int fd;
+	ZSTD_DCtx *dctx;
+	uint8_t *in;           /* input block */
+	size_t in_len, in_pos;
+	uint64_t in_base;      /* file offset of in[0] */
+	uint8_t *frame;        /* decompressed content of the current frame */
+	size_t frame_cap;
+	char reason[160];      /* why the last call failed */
+	uint64_t err_off;      /* file offset the failure refers to */
+};
+
+/* Open @path and check the magic frame. 0, or a negative pl_status (reason set). */
+int pl_frames_open(struct pl_frames *f, const char *path);
+
+/*
+ * Next data frame: its content in @data and @len (valid until the next call) and its
+ * file offset in @off. Skippable frames are passed over. Returns 0; PL_END at a clean
+ * end of file; a negative pl_status with `reason` and `err_off` set.
+ */
+int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint64_t *off);
+
+/* File offset consumed so far. */
+uint64_t pl_frames_offset(const struct pl_frames *f);
+
+void pl_frames_close(struct pl_frames *f);
+
+#endif /* PL_FRAMES_H */

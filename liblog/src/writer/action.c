@@ -1,0 +1,391 @@
+/* action.c - the recording hot path: pl_action_* and pl_message stage fixed-layout
+ * events into the calling thread's ring. No locks, no system calls (except waking the
+ * flusher once per half-filled ring, and waiting under PL_FULL_BLOCK); what cannot be
+ * staged is counted, never reported to the caller.
+ */
+#define _GNU_SOURCE
+#include <msgpack.h>
+#include <string.h>
+#include <time.h>
+
+#include <perflog/action.h>
+#include <perflog/status.h>
+
+#include "../common/config.h"
+#include "../common/taskid.h"
+#include "event.h"
+#include "thread.h"
+#include "writer_int.h"
+
+#define PL_AF_ACTIVE 1u
+
+/* ---- fields: an upper bound of their msgpack size, then the encoding ---- */
+
+static inline uint64_t scalar_bound(const pl_value *v)
+{
+	switch (v->type) {
+	case PL_VALUE_STR:
+	case PL_VALUE_BYTES:
+		return 5 + (uint64_t)PL_MIN(v->v.str.len, (size_t)PL_MAX_EVENT_BYTES);
+	default:
+		return 9;
+	}
+}
+
+static uint64_t value_bound(const pl_value *v)
+{
+	uint64_t n = 5;
+	switch (v->type) {
+	case PL_VALUE_ARRAY:
+		for (size_t i = 0; i < v->v.array.len && n <= PL_MAX_EVENT_BYTES; i++)
+			n += scalar_bound(&v->v.array.items[i]);
+		return n;
+	case PL_VALUE_MAP:
+		for (size_t i = 0; i < v->v.map.len && n <= PL_MAX_EVENT_BYTES; i++)
+			n += 5 + PL_MIN(v->v.map.items[i].key_len, (size_t)PL_MAX_EVENT_BYTES) +
+			     scalar_bound(&v->v.map.items[i].value);
+		return n;
+	default:
+		return scalar_bound(v);
+	}
+}
+
+static inline uint64_t fields_bound(const struct pl_field *f, size_t n)
+{
+	uint64_t b = 5;
+	for (size_t i = 0; i < n && b <= PL_MAX_EVENT_BYTES; i++)
+		b += 5 + value_bound(&f[i].value);
+	return b;
+}
+
+/* The packer writes into space already proven large enough by fields_bound(). */
+static int cursor_write(void *data, const char *buf, size_t len)
+{
+	uint8_t **p = data;
+	memcpy(*p, buf, len);
+	*p += len;
+	return 0;
+}
+
+static void pack_scalar(msgpack_packer *pk, const pl_value *v)
+{
+	switch (v->type) {
+	case PL_VALUE_BOOL:
+		v->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+		break;
+	case PL_VALUE_INT:
+		msgpack_pack_int64(pk, v->v.i);
+		break;
+	case PL_VALUE_UINT:
+		msgpack_pack_uint64(pk, v->v.u);
+		break;
+	case PL_VALUE_FLOAT:
+		msgpack_pack_double(pk, v->v.f);
+		break;
+	case PL_VALUE_STR:
+		msgpack_pack_str_with_body(pk, v->v.str.ptr, v->v.str.len);
+		break;
+	case PL_VALUE_BYTES:
+		msgpack_pack_bin_with_body(pk, v->v.str.ptr, v->v.str.len);
+		break;
+	default: /* nil, and containers nested deeper than one level */
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+static void pack_fields(uint8_t **cursor, const struct pl_field *f, size_t n)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, cursor, cursor_write);
+	msgpack_pack_map(&pk, n);
+	for (size_t i = 0; i < n; i++) {
+		const pl_value *v = &f[i].value;
+		msgpack_pack_uint32(&pk, f[i].name);
+		if (v->type == PL_VALUE_ARRAY) {
+			msgpack_pack_array(&pk, v->v.array.len);
+			for (size_t j = 0; j < v->v.array.len; j++)
+				pack_scalar(&pk, &v->v.array.items[j]);
+		} else if (v->type == PL_VALUE_MAP) {
+			msgpack_pack_map(&pk, v->v.map.len);
+			for (size_t j = 0; j < v->v.map.len; j++) {
+				const struct pl_kv *kv = &v->v.map.items[j];
+				msgpack_pack_str_with_body(&pk, kv->key, kv->key_len);
+				pack_scalar(&pk, &kv->value);
+			}
+		} else {
+			pack_scalar(&pk, v);
+		}
+	}
+}
+
+/* ---- levels ---- */
+
+/* Write @a's path (a->priv_depth entries) into @out, walking up to the root. */
+static void fill_level(const pl_action *a, uint32_t *out)
+{
+	uint32_t d = a->priv_depth;
+	while (d > 0) {
+		if (a->priv_remote) {
+			memcpy(out, a->priv_remote->level, d * sizeof(uint32_t));
+			return;
+		}
+		out[--d] = a->priv_index;
+		a = a->priv_parent;
+	}
+}
+
+/* ---- staging ---- */
+
+struct stage {
+	uint8_t kind, flags;
+	pl_name type;
+	uint64_t ticks, prefix, seq, duration;
+	const pl_action *path_of; /* level = path of this action ... */
+	uint32_t extra_index;     /* ... plus this child index when non-zero */
+	uint32_t depth;
+	const struct pl_field *fields;
+	size_t nfields;
+	const char *exc_type, *exc_msg;
+	uint32_t exc_type_len, exc_msg_len;
+};
+
+static void wait_for_room(struct pl_writer *w, struct pl_tbuf *tb, uint32_t size, void **p)
+{
+	tb->blocked++;
+	while (!(*p = pl_tbuf_reserve(tb, size))) {
+		if (!load_relaxed(&w->enabled))
+			return;
+		sem_post(&w->wake);
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void stage(struct pl_writer *w, const struct stage *s)
+{
+	bool have;
+	struct pl_tbuf *tb = pl_thread_ring(w, &have);
+	if (unlikely(!have)) {
+		__atomic_fetch_add(&w->dropped_no_buffer, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	uint64_t fb = s->nfields ? fields_bound(s->fields, s->nfields) : 0;
+	bool remote = s->flags & PL_EVF_REMOTE;
+	uint64_t size = sizeof(struct pl_ev) + (remote ? 8 : 0) + (s->kind == PL_EV_END ? 8 : 0) +
+			(uint64_t)s->depth * 4 + fb + s->exc_type_len + s->exc_msg_len;
+	size = PL_ALIGN_UP(size, 8);
+	if (unlikely(size > w->max_event || s->depth > PL_LEVEL_MAX_DEPTH)) {
+		store_relaxed(&tb->dropped_oversize, tb->dropped_oversize + 1);
+		return;
+	}
+	void *p = pl_tbuf_reserve(tb, (uint32_t)size);
+	if (unlikely(!p)) {
+		if (w->full_policy == PL_FULL_BLOCK)
+			wait_for_room(w, tb, (uint32_t)size, &p);
+		if (!p) {
+			store_relaxed(&tb->dropped_full, tb->dropped_full + 1);
+			return;
+		}
+	}
+	struct pl_ev *ev = p;
+	uint8_t *cur = (uint8_t *)(ev + 1);
+	ev->kind = s->kind;
+	ev->flags = s->flags | (s->nfields ? PL_EVF_FIELDS : 0);
+	ev->depth = (uint16_t)s->depth;
+	ev->type = s->type;
+	ev->exc_type_len = (uint16_t)s->exc_type_len;
+	ev->exc_msg_len = (uint16_t)s->exc_msg_len;
+	ev->ticks = s->ticks;
+	ev->seq = s->seq;
+	if (remote) {
+		memcpy(cur, &s->prefix, 8);
+		cur += 8;
+	}
+	if (s->kind == PL_EV_END) {
+		memcpy(cur, &s->duration, 8);
+		cur += 8;
+	}
+	if (s->depth) {
+		uint32_t *level = (uint32_t *)cur;
+		if (s->extra_index) {
+			fill_level(s->path_of, level);
+			level[s->depth - 1] = s->extra_index;
+		} else {
+			fill_level(s->path_of, level);
+		}
+		cur += s->depth * 4;
+	}
+	uint8_t *fstart = cur;
+	if (s->nfields)
+		pack_fields(&cur, s->fields, s->nfields);
+	ev->fields_len = (uint32_t)(cur - fstart);
+	if (s->exc_type_len) {
+		memcpy(cur, s->exc_type, s->exc_type_len);
+		cur += s->exc_type_len;
+	}
+	if (s->exc_msg_len) {
+		memcpy(cur, s->exc_msg, s->exc_msg_len);
+		cur += s->exc_msg_len;
+	}
+	uint32_t used = (uint32_t)PL_ALIGN_UP((uint64_t)(cur - (uint8_t *)p), 8);
+	ev->size = used;
+	pl_tbuf_commit(tb, used);
+	store_relaxed(&tb->events, tb->events + 1);
+
+	/* Wake the flusher once per fill past the threshold: a rare system call. */
+	if (unlikely(!tb->wake_armed &&
+		     tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION)) {
+		tb->tail_cache = load_acquire(&tb->tail);
+		if (tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION) {
+			store_relaxed(&tb->wake_armed, 1);
+			sem_post(&w->wake);
+		}
+	}
+}
+
+static inline bool recording(struct pl_writer *w)
+{
+	return w && likely(load_relaxed(&w->enabled));
+}
+
+/* ---- public API ---- */
+
+static void begin_common(pl_action *a, struct pl_writer *w, pl_name type,
+			 const struct pl_field *fields, size_t nfields)
+{
+	if (!recording(w))
+		return;
+	a->priv_start = pl_ticks(w->use_tsc);
+	uint8_t flags = a->priv_prefix != pl_task_prefix() ? PL_EVF_REMOTE : 0;
+	struct stage s = {.kind = PL_EV_START, .flags = flags, .type = type,
+			  .ticks = a->priv_start, .prefix = a->priv_prefix, .seq = a->priv_seq,
+			  .path_of = a, .depth = a->priv_depth, .fields = fields,
+			  .nfields = nfields};
+	stage(w, &s);
+}
+
+PL_EXPORT void pl_action_begin(pl_action *a, struct pl_writer *w, pl_action *parent, pl_name type,
+			       const struct pl_field *fields, size_t nfields)
+{
+	a->priv_writer = w;
+	a->priv_parent = parent;
+	a->priv_remote = NULL;
+	a->priv_next_child = 1;
+	a->priv_flags = PL_AF_ACTIVE;
+	a->priv_start = 0;
+	if (parent) {
+		a->priv_prefix = parent->priv_prefix;
+		a->priv_seq = parent->priv_seq;
+		a->priv_index = __atomic_fetch_add(&parent->priv_next_child, 1, __ATOMIC_RELAXED);
+		a->priv_depth = parent->priv_depth + 1;
+	} else {
+		a->priv_prefix = pl_task_prefix();
+		a->priv_seq = pl_task_next_seq();
+		a->priv_index = 0;
+		a->priv_depth = 0;
+	}
+	begin_common(a, w, type, fields, nfields);
+}
+
+PL_EXPORT void pl_action_begin_remote(pl_action *a, struct pl_writer *w,
+				      const struct pl_task_ref *ref, pl_name type,
+				      const struct pl_field *fields, size_t nfields)
+{
+	a->priv_writer = w;
+	a->priv_parent = NULL;
+	a->priv_remote = ref;
+	a->priv_next_child = 1;
+	a->priv_flags = PL_AF_ACTIVE;
+	a->priv_start = 0;
+	a->priv_prefix = ref->prefix;
+	a->priv_seq = ref->seq;
+	a->priv_depth = PL_MIN(ref->depth, PL_TASK_MAX_DEPTH);
+	a->priv_index = a->priv_depth ? ref->level[a->priv_depth - 1] : 0;
+	begin_common(a, w, type, fields, nfields);
+}
+
+static void end_common(pl_action *a, uint8_t flags, const char *et, size_t etl, const char *em,
+		       size_t eml, const struct pl_field *fields, size_t nfields)
+{
+	if (!(a->priv_flags & PL_AF_ACTIVE))
+		return;
+	a->priv_flags &= ~PL_AF_ACTIVE;
+	struct pl_writer *w = a->priv_writer;
+	if (!recording(w) || a->priv_start == 0)
+		return;
+	uint64_t now = pl_ticks(w->use_tsc);
+	if (a->priv_prefix != pl_task_prefix())
+		flags |= PL_EVF_REMOTE;
+	struct stage s = {.kind = PL_EV_END, .flags = flags, .ticks = now,
+			  .prefix = a->priv_prefix, .seq = a->priv_seq,
+			  .duration = now - a->priv_start, .path_of = a, .depth = a->priv_depth,
+			  .fields = fields, .nfields = nfields, .exc_type = et,
+			  .exc_type_len = (uint32_t)PL_MIN(etl, (size_t)PL_MAX_EXC_TYPE),
+			  .exc_msg = em, .exc_msg_len = (uint32_t)PL_MIN(eml, (size_t)PL_MAX_EXC_MSG)};
+	stage(w, &s);
+}
+
+PL_EXPORT void pl_action_end(pl_action *a, const struct pl_field *fields, size_t nfields)
+{
+	end_common(a, 0, NULL, 0, NULL, 0, fields, nfields);
+}
+
+PL_EXPORT void pl_action_fail(pl_action *a, const char *exc_type, size_t exc_type_len,
+			      const char *exc_msg, size_t exc_msg_len,
+			      const struct pl_field *fields, size_t nfields)
+{
+	if (!exc_type)
+		exc_type_len = 0;
+	if (!exc_msg)
+		exc_msg_len = 0;
+	end_common(a, PL_EVF_FAILED, exc_type, exc_type_len, exc_msg, exc_msg_len, fields,
+		   nfields);
+}
+
+PL_EXPORT void pl_action_end_scope(pl_action *a)
+{
+	pl_action_end(a, NULL, 0);
+}
+
+PL_EXPORT void pl_message(struct pl_writer *w, pl_action *parent, pl_name type,
+			  const struct pl_field *fields, size_t nfields)
+{
+	if (!recording(w))
+		return;
+	struct stage s = {.kind = PL_EV_MESSAGE, .type = type, .ticks = pl_ticks(w->use_tsc),
+			  .fields = fields, .nfields = nfields};
+	if (parent) {
+		s.prefix = parent->priv_prefix;
+		s.seq = parent->priv_seq;
+		s.path_of = parent;
+		s.extra_index = __atomic_fetch_add(&parent->priv_next_child, 1, __ATOMIC_RELAXED);
+		s.depth = parent->priv_depth + 1;
+		if (s.prefix != pl_task_prefix())
+			s.flags = PL_EVF_REMOTE;
+	} else {
+		s.prefix = pl_task_prefix();
+		s.seq = pl_task_next_seq();
+	}
+	stage(w, &s);
+}
+
+PL_EXPORT void pl_thread_name(struct pl_writer *w, const char *name)
+{
+	if (!recording(w) || !name)
+		return;
+	struct stage s = {.kind = PL_EV_THREAD_NAME, .ticks = pl_ticks(w->use_tsc),
+			  .exc_type = name,
+			  .exc_type_len = (uint32_t)strnlen(name, PL_MAX_THREAD_NAME)};
+	stage(w, &s);
+}
+
+PL_EXPORT int pl_action_serialize(pl_action *a, char *buf, size_t len)
+{
+	uint32_t level[PL_TASK_MAX_DEPTH];
+	if (!a || !buf || a->priv_depth + 1 > PL_TASK_MAX_DEPTH)
+		return -PL_EINVAL;
+	fill_level(a, level);
+	level[a->priv_depth] = __atomic_fetch_add(&a->priv_next_child, 1, __ATOMIC_RELAXED);
+	return pl_task_format(a->priv_prefix, a->priv_seq, level, a->priv_depth + 1, buf, len);
+}

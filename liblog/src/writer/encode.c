@@ -1,0 +1,336 @@
+/* encode.c - msgpack records and zstd frames, as specified in format.h. */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <perflog/perflog.h>
+
+#include "../common/format.h"
+#include "../common/macros.h"
+#include "encode.h"
+#include "names.h"
+
+int pl_encoder_init(struct pl_encoder *e, int level)
+{
+	memset(e, 0, sizeof(*e));
+	msgpack_sbuffer_init(&e->raw);
+	msgpack_packer_init(&e->pk, &e->raw, msgpack_sbuffer_write);
+	msgpack_sbuffer_init(&e->defs);
+	msgpack_packer_init(&e->dpk, &e->defs, msgpack_sbuffer_write);
+	e->cctx = ZSTD_createCCtx();
+	if (!e->cctx)
+		return -PL_ENOMEM;
+	/* The checksum lets the reader refuse a damaged frame instead of decoding garbage. */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 1)))
+		return -PL_EINVAL;
+	e->magic_pending = true;
+	return 0;
+}
+
+void pl_encoder_destroy(struct pl_encoder *e)
+{
+	msgpack_sbuffer_destroy(&e->raw);
+	msgpack_sbuffer_destroy(&e->defs);
+	ZSTD_freeCCtx(e->cctx);
+	free(e->out);
+	e->cctx = NULL;
+	e->out = NULL;
+}
+
+void pl_encoder_reset_file(struct pl_encoder *e, uint64_t own_prefix)
+{
+	msgpack_sbuffer_clear(&e->raw);
+	msgpack_sbuffer_clear(&e->defs);
+	ZSTD_CCtx_reset(e->cctx, ZSTD_reset_session_only);
+	e->out_len = 0;
+	e->magic_pending = true;
+	e->frame_open = false;
+	e->frame_raw = e->frame_events = 0;
+	e->names_defined = 0;
+	e->chunk_open = false;
+	e->own_prefix = own_prefix;
+}
+
+static int out_reserve(struct pl_encoder *e, size_t more)
+{
+	if (e->out_len + more <= e->out_cap)
+		return 0;
+	size_t cap = e->out_cap ? e->out_cap : 64 << 10;
+	while (cap < e->out_len + more)
+		cap *= 2;
+	uint8_t *p = realloc(e->out, cap);
+	if (!p)
+		return -PL_ENOMEM;
+	e->out = p;
+	e->out_cap = cap;
+	return 0;
+}
+
+static void pack_strn(msgpack_packer *pk, const char *s, size_t len)
+{
+	msgpack_pack_str_with_body(pk, s, len);
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s)
+{
+	pack_strn(pk, s, strlen(s));
+}
+
+static void pack_header(struct pl_encoder *e, const struct pl_clock_conv *c, const char *const *argv)
+{
+	char host[256] = "";
+	(void)gethostname(host, sizeof(host) - 1);
+	msgpack_packer *pk = &e->pk;
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint8(pk, PL_K_HEADER);
+	msgpack_pack_map(pk, 11);
+	pack_cstr(pk, PL_H_FORMAT);
+	pack_cstr(pk, "perflog");
+	pack_cstr(pk, PL_H_VERSION);
+	msgpack_pack_uint32(pk, PL_FORMAT_VERSION);
+	pack_cstr(pk, PL_H_PID);
+	msgpack_pack_int64(pk, getpid());
+	pack_cstr(pk, PL_H_HOST);
+	pack_cstr(pk, host);
+	pack_cstr(pk, PL_H_ARGV);
+	size_t argc = 0;
+	while (argv && argv[argc] && argc < 4096)
+		argc++;
+	msgpack_pack_array(pk, argc);
+	for (size_t i = 0; i < argc; i++)
+		pack_strn(pk, argv[i], strnlen(argv[i], 4096));
+	pack_cstr(pk, PL_H_CLOCK);
+	pack_cstr(pk, c->tsc ? "tsc" : "monotonic");
+	pack_cstr(pk, PL_H_TICKS);
+	msgpack_pack_double(pk, pl_clock_conv_hz(c));
+	pack_cstr(pk, PL_H_MONO);
+	msgpack_pack_uint64(pk, c->mono0);
+	pack_cstr(pk, PL_H_WALL);
+	msgpack_pack_int64(pk, c->wall0);
+	pack_cstr(pk, PL_H_PREFIX);
+	msgpack_pack_uint64(pk, e->own_prefix);
+	pack_cstr(pk, PL_H_LIBRARY);
+	pack_cstr(pk, "perflog " PL_VERSION_STRING);
+}
+
+void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
+		       const char *const *argv)
+{
+	if (e->frame_open)
+		return;
+	e->frame_open = true;
+	e->frame_raw = e->frame_events = 0;
+	e->chunk_open = false;
+	e->names_at_open = e->names_defined;
+	e->frame_had_magic = e->magic_pending;
+	uint64_t mono = pl_mono_ns();
+	e->frame_opened_ns = mono;
+	if (e->magic_pending && out_reserve(e, PL_MAGIC_FRAME_BYTES) == 0) {
+		uint8_t m[PL_MAGIC_FRAME_BYTES];
+		uint32_t id = PL_MAGIC_FRAME_ID, len = 8;
+		memcpy(m, &id, 4); /* little-endian hosts only: x86-64 and aarch64 */
+		memcpy(m + 4, &len, 4);
+		memcpy(m + 8, PL_MAGIC_TEXT, 7);
+		m[15] = PL_FORMAT_VERSION;
+		memcpy(e->out + e->out_len, m, sizeof(m));
+		e->out_len += sizeof(m);
+		e->magic_pending = false;
+	}
+	if (argv)
+		pack_header(e, c, argv);
+	msgpack_pack_array(&e->pk, 3);
+	msgpack_pack_uint8(&e->pk, PL_K_CLOCK);
+	msgpack_pack_uint64(&e->pk, mono > c->mono0 ? mono - c->mono0 : 0);
+	msgpack_pack_int64(&e->pk, pl_wall_ns());
+}
+
+void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const char *name,
+		   size_t name_len)
+{
+	msgpack_pack_array(&e->pk, 4);
+	msgpack_pack_uint8(&e->pk, PL_K_THREAD);
+	msgpack_pack_uint32(&e->pk, thread);
+	msgpack_pack_int64(&e->pk, tid);
+	pack_strn(&e->pk, name, name_len);
+}
+
+/* Open @thread's chunk at @ts unless it is the open one. */
+static void chunk(struct pl_encoder *e, uint32_t thread, uint64_t ts)
+{
+	if (e->chunk_open && e->chunk_thread == thread)
+		return;
+	msgpack_pack_array(&e->pk, 3);
+	msgpack_pack_uint8(&e->pk, PL_K_CHUNK);
+	msgpack_pack_uint32(&e->pk, thread);
+	msgpack_pack_uint64(&e->pk, ts);
+	e->chunk_open = true;
+	e->chunk_thread = thread;
+	e->prev_ts = ts;
+	e->prev_seq = 0;
+}
+
+static void pack_task(struct pl_encoder *e, bool remote, uint64_t prefix, uint64_t seq)
+{
+	if (remote) {
+		msgpack_pack_array(&e->pk, 2);
+		msgpack_pack_uint64(&e->pk, prefix);
+		msgpack_pack_uint64(&e->pk, seq);
+		return;
+	}
+	msgpack_pack_int64(&e->pk, (int64_t)(seq - e->prev_seq));
+	e->prev_seq = seq;
+}
+
+void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
+		  int64_t tid, const struct pl_ev *ev)
+{
+	const uint8_t *p = (const uint8_t *)(ev + 1);
+	uint64_t prefix = e->own_prefix, dur = 0;
+	bool remote = ev->flags & PL_EVF_REMOTE;
+	if (remote) {
+		memcpy(&prefix, p, 8);
+		p += 8;
+	}
+	if (ev->kind == PL_EV_END) {
+		memcpy(&dur, p, 8);
+		p += 8;
+	}
+	const uint32_t *level = (const uint32_t *)p;
+	p += ev->depth * 4u;
+	const uint8_t *fields = p;
+	p += ev->fields_len;
+	const char *exc_type = (const char *)p, *exc_msg = exc_type + ev->exc_type_len;
+
+	if (ev->kind == PL_EV_THREAD_NAME) {
+		pl_enc_thread(e, thread, tid, exc_type, ev->exc_type_len);
+		return;
+	}
+	uint64_t ts = pl_clock_ns(c, ev->ticks);
+	chunk(e, thread, ts);
+	msgpack_packer *pk = &e->pk;
+	bool has_fields = ev->flags & PL_EVF_FIELDS;
+	bool failed = ev->flags & PL_EVF_FAILED;
+	uint32_t n;
+	if (ev->kind == PL_EV_END)
+		n = failed ? 9 : 6 + has_fields;
+	else
+		n = 5 + has_fields;
+	msgpack_pack_array(pk, n);
+	msgpack_pack_uint8(pk, ev->kind == PL_EV_END ? PL_K_END
+			   : ev->kind == PL_EV_START ? PL_K_START
+						     : PL_K_MESSAGE);
+	msgpack_pack_int64(pk, (int64_t)(ts - e->prev_ts));
+	e->prev_ts = ts;
+	if (ev->kind != PL_EV_END)
+		msgpack_pack_uint32(pk, ev->type);
+	pack_task(e, remote, prefix, ev->seq);
+	msgpack_pack_array(pk, ev->depth);
+	for (uint32_t i = 0; i < ev->depth; i++)
+		msgpack_pack_uint32(pk, level[i]);
+	if (ev->kind == PL_EV_END) {
+		msgpack_pack_uint8(pk, failed ? 1 : 0);
+		msgpack_pack_uint64(pk, pl_clock_delta_ns(c, dur));
+	}
+	if (has_fields)
+		msgpack_sbuffer_write(&e->raw, (const char *)fields, ev->fields_len);
+	else if (failed)
+		msgpack_pack_nil(pk);
+	if (failed) {
+		pack_strn(pk, exc_type, ev->exc_type_len);
+		pack_strn(pk, exc_msg, ev->exc_msg_len);
+	}
+	e->frame_events++;
+}
+
+void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
+		    uint64_t count, const char *reason)
+{
+	uint64_t mono = pl_mono_ns();
+	chunk(e, thread, mono > c->mono0 ? mono - c->mono0 : 0);
+	msgpack_pack_array(&e->pk, 3);
+	msgpack_pack_uint8(&e->pk, PL_K_DROPPED);
+	msgpack_pack_uint64(&e->pk, count);
+	pack_cstr(&e->pk, reason);
+}
+
+void pl_enc_stats(struct pl_encoder *e, const char *const *keys, const uint64_t *vals, size_t n)
+{
+	msgpack_pack_array(&e->pk, 2);
+	msgpack_pack_uint8(&e->pk, PL_K_STATS);
+	msgpack_pack_map(&e->pk, n);
+	for (size_t i = 0; i < n; i++) {
+		pack_cstr(&e->pk, keys[i]);
+		msgpack_pack_uint64(&e->pk, vals[i]);
+	}
+}
+
+static int compress(struct pl_encoder *e, const void *src, size_t len, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = {src, len, 0};
+	for (;;) {
+		if (out_reserve(e, ZSTD_CStreamOutSize()) < 0)
+			return -PL_ENOMEM;
+		ZSTD_outBuffer out = {e->out, e->out_cap, e->out_len};
+		size_t left = ZSTD_compressStream2(e->cctx, &out, &in, mode);
+		e->out_len = out.pos;
+		if (ZSTD_isError(left))
+			return -PL_EIO;
+		if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size)
+			return 0;
+	}
+}
+
+int pl_enc_commit(struct pl_encoder *e)
+{
+	/* Names are read after the cycle's events: any name an event uses was interned
+	 * before the event was staged, so it is below this count. */
+	uint32_t n = pl_names_count();
+	for (uint32_t id = e->names_defined ? e->names_defined : 1; id < n; id++) {
+		uint32_t len;
+		const char *s = pl_names_get(id, &len);
+		msgpack_pack_array(&e->dpk, 3);
+		msgpack_pack_uint8(&e->dpk, PL_K_NAME);
+		msgpack_pack_uint32(&e->dpk, id);
+		pack_strn(&e->dpk, s, len);
+	}
+	if (n > e->names_defined)
+		e->names_defined = n;
+	int ret = 0;
+	if (e->defs.size)
+		ret = compress(e, e->defs.data, e->defs.size, ZSTD_e_continue);
+	if (ret == 0 && e->raw.size)
+		ret = compress(e, e->raw.data, e->raw.size, ZSTD_e_continue);
+	e->frame_raw += e->defs.size + e->raw.size;
+	store_relaxed(&e->bytes_raw, e->bytes_raw + e->defs.size + e->raw.size);
+	msgpack_sbuffer_clear(&e->defs);
+	msgpack_sbuffer_clear(&e->raw);
+	return ret;
+}
+
+int pl_enc_frame_end(struct pl_encoder *e)
+{
+	if (!e->frame_open)
+		return 0;
+	e->frame_open = false;
+	e->chunk_open = false;
+	return compress(e, NULL, 0, ZSTD_e_end);
+}
+
+void pl_enc_frame_clear(struct pl_encoder *e)
+{
+	e->out_len = 0;
+	e->frame_events = 0;
+}
+
+bool pl_enc_frame_lost(struct pl_encoder *e)
+{
+	e->names_defined = e->names_at_open;
+	e->out_len = 0;
+	e->frame_events = 0;
+	if (e->frame_had_magic)
+		e->magic_pending = true;
+	return e->frame_had_magic;
+}

@@ -1,0 +1,72 @@
+/* encode.h - staged events -> msgpack records -> zstd frames (flusher thread only).
+ *
+ * Records of one flush cycle are packed into `raw`; at the cycle's end the names
+ * defined since the last cycle are packed first and both are fed to the compressor.
+ * A frame is ended explicitly, and its compressed bytes are then in `out`.
+ */
+#ifndef PL_ENCODE_H
+#define PL_ENCODE_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <zstd.h>
+
+#include "../common/clock.h"
+#include "event.h"
+
+struct pl_encoder {
+	msgpack_sbuffer raw;   /* records of the current cycle */
+	msgpack_packer pk;     /* packs into raw */
+	msgpack_sbuffer defs;  /* NAME records of the current cycle */
+	msgpack_packer dpk;
+	ZSTD_CCtx *cctx;
+	uint8_t *out;          /* compressed bytes of the current frame */
+	size_t out_len, out_cap;
+	bool magic_pending;    /* the file's magic frame goes before the next frame */
+	bool frame_had_magic;  /* the current frame starts the file */
+	bool frame_open;
+	uint64_t frame_opened_ns; /* monotonic time the current frame was opened */
+	uint64_t frame_raw;       /* raw bytes fed into the current frame */
+	uint64_t frame_events;    /* events in the current frame (for write-loss counts) */
+	uint64_t bytes_raw;       /* total raw bytes (stats; relaxed atomic) */
+	uint32_t names_defined;   /* names 0..n-1 are defined in this file */
+	uint32_t names_at_open;   /* names_defined when the frame opened (undo on loss) */
+	/* The open chunk: thread and the previous record's timestamp and own task seq. */
+	bool chunk_open;
+	uint32_t chunk_thread;
+	uint64_t prev_ts, prev_seq;
+	uint64_t own_prefix;
+};
+
+int pl_encoder_init(struct pl_encoder *e, int level);
+void pl_encoder_destroy(struct pl_encoder *e);
+/* Forget all file state (new file after fork): names, chunk, open frame. */
+void pl_encoder_reset_file(struct pl_encoder *e, uint64_t own_prefix);
+
+/* Open a frame if none is open: the magic frame and HEADER record when @argv is not
+ * NULL (a new file), then a CLOCK checkpoint. */
+void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
+		       const char *const *argv);
+/* THREAD record. */
+void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const char *name,
+		   size_t name_len);
+/* One staged event of @thread. */
+void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
+		  int64_t tid, const struct pl_ev *ev);
+/* DROPPED record in @thread's chunk (0: the writer itself). */
+void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
+		    uint64_t count, const char *reason);
+/* STATS record: @n counters named by @keys. */
+void pl_enc_stats(struct pl_encoder *e, const char *const *keys, const uint64_t *vals, size_t n);
+/* Feed the cycle's names and records to the compressor. Returns 0 or -PL_ENOMEM. */
+int pl_enc_commit(struct pl_encoder *e);
+/* End the open frame; its bytes are then out[0..out_len). Returns 0 or -PL_ENOMEM. */
+int pl_enc_frame_end(struct pl_encoder *e);
+/* Drop the compressed bytes after they were written. */
+void pl_enc_frame_clear(struct pl_encoder *e);
+/* The frame could not be written: names it defined must be defined again, and if it
+ * started the file, so must the magic and header. Returns true in that last case. */
+bool pl_enc_frame_lost(struct pl_encoder *e);
+
+#endif /* PL_ENCODE_H */

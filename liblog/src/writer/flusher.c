@@ -1,0 +1,217 @@
+/* flusher.c - the writer's background thread: drains every ring, encodes, compresses
+ * and writes whole frames at the flush interval, when a ring fills, on request and at
+ * close. All file I/O happens here, with every signal blocked, so that a SIGXFSZ from
+ * an exceeded RLIMIT_FSIZE becomes an EFBIG write error instead of killing the host.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include <perflog/status.h>
+
+#include "../common/config.h"
+#include "../common/format.h"
+#include "../common/taskid.h"
+#include "thread.h"
+#include "writer_int.h"
+
+/* Encode the committed events of @tb (up to what was committed when we started). */
+static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
+{
+	struct pl_encoder *e = &w->enc;
+	if (!tb->info_written) {
+		pl_enc_thread(e, tb->serial, tb->tid, tb->name, strlen(tb->name));
+		tb->info_written = true;
+	}
+	uint64_t limit = load_acquire(&tb->head) - tb->tail;
+	while (limit) {
+		uint64_t len;
+		const uint8_t *p = pl_tbuf_peek(tb, &len);
+		len = PL_MIN(len, limit);
+		uint64_t off = 0;
+		while (off < len) {
+			const struct pl_ev *ev = (const struct pl_ev *)(p + off);
+			if (ev->kind != PL_EV_PAD)
+				pl_enc_event(e, &w->clock, tb->serial, tb->tid, ev);
+			off += ev->size;
+			if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES)
+				break;
+		}
+		pl_tbuf_consume(tb, off);
+		limit -= off;
+		if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES) {
+			/* Keep frames bounded: the reader refuses oversized ones. */
+			pl_enc_commit(e);
+			pl_flusher_end_frame(w);
+			pl_enc_frame_open(e, &w->clock,
+					  w->header_pending ? (const char *const *)w->argv : NULL);
+			w->header_pending = false;
+		}
+	}
+	store_relaxed(&tb->wake_armed, 0);
+	uint64_t full = load_relaxed(&tb->dropped_full);
+	if (full != tb->reported_full) {
+		pl_enc_dropped(e, &w->clock, tb->serial, full - tb->reported_full, PL_DROP_FULL);
+		tb->reported_full = full;
+	}
+	uint64_t big = load_relaxed(&tb->dropped_oversize);
+	if (big != tb->reported_oversize) {
+		pl_enc_dropped(e, &w->clock, tb->serial, big - tb->reported_oversize,
+			       PL_DROP_OVERSIZE);
+		tb->reported_oversize = big;
+	}
+}
+
+/* End the open frame and write it. Returns 0 or -PL_EIO. */
+int pl_flusher_end_frame(struct pl_writer *w)
+{
+	struct pl_encoder *e = &w->enc;
+	if (!e->frame_open)
+		return 0;
+	uint64_t events = e->frame_events;
+	if (pl_enc_frame_end(e) == 0 && pl_sink_write(&w->sink, e->out, e->out_len) == 0) {
+		pl_enc_frame_clear(e);
+		return 0;
+	}
+	/* The frame is lost: count its events, and define again what it defined. */
+	w->lost_events += events;
+	if (pl_enc_frame_lost(e))
+		w->header_pending = true;
+	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next)
+		tb->info_written = false;
+	return -PL_EIO;
+}
+
+static void writer_drops(struct pl_writer *w)
+{
+	struct pl_encoder *e = &w->enc;
+	uint64_t nb = load_relaxed(&w->dropped_no_buffer);
+	if (nb != w->reported_no_buffer) {
+		pl_enc_dropped(e, &w->clock, 0, nb - w->reported_no_buffer, PL_DROP_NO_BUFFER);
+		w->reported_no_buffer = nb;
+	}
+	if (w->lost_events != w->reported_lost) {
+		pl_enc_dropped(e, &w->clock, 0, w->lost_events - w->reported_lost, PL_DROP_WRITE);
+		w->reported_lost = w->lost_events;
+	}
+}
+
+static void final_stats(struct pl_writer *w)
+{
+	struct pl_writer_stats st;
+	pl_writer_stats(w, &st);
+	static const char *const keys[] = {"events", "dropped_full", "dropped_oversize",
+					   "dropped_no_buffer", "dropped_write", "blocked",
+					   "frames", "bytes_raw", "bytes_written",
+					   "write_errors"};
+	const uint64_t vals[] = {st.events, st.dropped_full, st.dropped_oversize,
+				 st.dropped_no_buffer, st.dropped_write, st.blocked,
+				 st.frames + 1, st.bytes_raw, st.bytes_written, st.write_errors};
+	_Static_assert(ARRAY_SIZE(keys) == ARRAY_SIZE(vals), "one value per key");
+	pl_enc_stats(&w->enc, keys, vals, ARRAY_SIZE(keys));
+}
+
+/* One cycle. @force ends the frame whatever its age (flush request, close). */
+static int cycle(struct pl_writer *w, bool force, bool final)
+{
+	struct pl_encoder *e = &w->enc;
+	int ret = 0;
+	pthread_mutex_lock(&w->cycle_lock);
+	pl_clock_conv_refine(&w->clock);
+	if (!e->frame_open) {
+		pl_enc_frame_open(e, &w->clock,
+				  w->header_pending ? (const char *const *)w->argv : NULL);
+		w->header_pending = false;
+	}
+	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next)
+		if (tb->data)
+			drain_ring(w, tb);
+	writer_drops(w);
+	if (final)
+		final_stats(w);
+	pl_enc_commit(e);
+	uint64_t age = pl_mono_ns() - e->frame_opened_ns;
+	uint64_t interval = (uint64_t)w->opts.flush_interval_ms * 1000000u;
+	if (force || age >= interval / 2 || e->frame_raw >= PL_FRAME_TARGET_BYTES)
+		ret = pl_flusher_end_frame(w);
+	if (!final)
+		pl_rings_reclaim(w);
+	pthread_mutex_unlock(&w->cycle_lock);
+	return ret;
+}
+
+static void *flusher_main(void *arg)
+{
+	struct pl_writer *w = arg;
+	uint64_t half = (uint64_t)w->opts.flush_interval_ms * 500000u;
+	if (half < 1000000u)
+		half = 1000000u;
+	for (;;) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t t = (uint64_t)ts.tv_nsec + half;
+		ts.tv_sec += (time_t)(t / 1000000000u);
+		ts.tv_nsec = (long)(t % 1000000000u);
+		while (sem_clockwait(&w->wake, CLOCK_MONOTONIC, &ts) < 0 && errno == EINTR)
+			;
+		pthread_mutex_lock(&w->ctl_lock);
+		uint64_t req = w->flush_req;
+		bool closing = w->closing;
+		pthread_mutex_unlock(&w->ctl_lock);
+
+		int ret = cycle(w, req != w->flush_done || closing, closing);
+
+		pthread_mutex_lock(&w->ctl_lock);
+		if (req != w->flush_done) {
+			w->flush_done = req;
+			w->flush_status = ret;
+		}
+		if (closing)
+			w->finished = true;
+		pthread_cond_broadcast(&w->ctl_cond);
+		pthread_mutex_unlock(&w->ctl_lock);
+		if (closing)
+			return NULL;
+	}
+}
+
+int pl_flusher_start(struct pl_writer *w)
+{
+	/* Block every signal in the flusher: the host's handlers must run on its own
+	 * threads, and SIGXFSZ must turn into EFBIG here. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&w->flusher, NULL, flusher_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -PL_ENOMEM;
+	w->flusher_running = true;
+	return 0;
+}
+
+int pl_flusher_request(struct pl_writer *w, bool final)
+{
+	pthread_mutex_lock(&w->ctl_lock);
+	if (final)
+		w->closing = true;
+	uint64_t want = ++w->flush_req;
+	sem_post(&w->wake);
+	while (final ? !w->finished : w->flush_done < want)
+		pthread_cond_wait(&w->ctl_cond, &w->ctl_lock);
+	int ret = w->flush_status;
+	pthread_mutex_unlock(&w->ctl_lock);
+	return ret;
+}
+
+void pl_flusher_stop(struct pl_writer *w)
+{
+	if (!w->flusher_running)
+		return;
+	pl_flusher_request(w, true);
+	pthread_join(w->flusher, NULL);
+	w->flusher_running = false;
+}

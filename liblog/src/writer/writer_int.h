@@ -1,0 +1,97 @@
+/* writer_int.h - struct pl_writer and the functions its modules share. */
+#ifndef PL_WRITER_INT_H
+#define PL_WRITER_INT_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <perflog/writer.h>
+
+#include "../common/clock.h"
+#include "encode.h"
+#include "sink.h"
+#include "tbuf.h"
+
+struct pl_writer {
+	/* Read by the hot path; written at open, close and fork only. */
+	uint32_t enabled;            /* atomic: 0 after close/at-exit/fork-stop */
+	bool use_tsc;
+	enum pl_full_policy full_policy;
+	uint64_t id;                 /* generation: unique per writer and per fork child */
+	uint32_t max_event;          /* largest staged event accepted */
+	uint64_t ring_bytes;
+
+	struct pl_writer_options opts; /* copy; opts.path points at path_template */
+	char *path_template;
+	char *path;                  /* expanded path of the current file */
+	sem_t wake;                  /* posted by producers (ring half full), flush, close */
+
+	/* Registry of rings: written under reg_lock by new threads and the flusher. */
+	pthread_mutex_t reg_lock;
+	struct pl_tbuf *rings;
+	uint32_t next_serial;
+	uint64_t mem_used;           /* under reg_lock */
+	uint64_t dropped_no_buffer;  /* atomic */
+
+	/* Totals of rings already freed, added under reg_lock. */
+	uint64_t retired_events, retired_full, retired_oversize, retired_blocked;
+
+	/* Flush/close handshake: under ctl_lock. */
+	pthread_mutex_t ctl_lock;
+	pthread_cond_t ctl_cond;
+	uint64_t flush_req;          /* flushes requested */
+	uint64_t flush_done;         /* flushes completed */
+	int flush_status;            /* result of the last completed flush */
+	bool closing;
+	bool finished;               /* the final frame and stats are written */
+
+	/* Flusher-owned (cycle_lock held for a whole cycle, so fork sees no half cycle). */
+	pthread_mutex_t cycle_lock;
+	pthread_t flusher;
+	bool flusher_running;
+	struct pl_clock_conv clock;
+	struct pl_encoder enc;
+	struct pl_sink sink;
+	char **argv;                 /* for the header; owned */
+	bool header_pending;         /* the next frame starts a file */
+	uint64_t lost_events;        /* events in frames that failed to write (relaxed) */
+	uint64_t reported_lost, reported_no_buffer;
+
+	struct pl_writer *next_open; /* list of open writers, under the global list lock */
+};
+
+/* writer.c: the list of open writers, for the exit and fork handlers. */
+void pl_writers_lock(void);
+void pl_writers_unlock(void);
+struct pl_writer *pl_writers_first(void);
+uint64_t pl_writer_new_id(void);
+/* Expand "{pid}" in a path template; malloc'ed. */
+char *pl_path_expand(const char *tmpl);
+/* Create the current file and start the flusher (open, fork child). */
+int pl_writer_start_file(struct pl_writer *w);
+/* Stop the flusher and free everything. */
+void pl_writer_free(struct pl_writer *w);
+
+/* flusher.c: start the thread; stop it after a final frame with the STATS record. */
+int pl_flusher_start(struct pl_writer *w);
+void pl_flusher_stop(struct pl_writer *w);
+/* End and write the open frame (flusher thread, cycle_lock held). 0 or -PL_EIO. */
+int pl_flusher_end_frame(struct pl_writer *w);
+/* Ask for a frame holding everything staged so far and wait for it. */
+int pl_flusher_request(struct pl_writer *w, bool final);
+
+/* thread.c: the calling thread's ring for @w, created on first use; NULL if none. */
+struct pl_tbuf *pl_thread_ring_slow(struct pl_writer *w);
+/* Unregister and release every ring of @w (close, fork child). */
+void pl_rings_release_all(struct pl_writer *w, bool only_this_thread_survives);
+/* Free the drained rings of exited threads (flusher). */
+void pl_rings_reclaim(struct pl_writer *w);
+/* Add ring counters to @out (takes reg_lock). */
+void pl_rings_stats(struct pl_writer *w, struct pl_writer_stats *out);
+
+/* fork.c */
+void pl_fork_handlers_install(void);
+
+#endif /* PL_WRITER_INT_H */
