@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every test suite: install what is missing, build, run all tests; then again with
+# AddressSanitizer + UndefinedBehaviorSanitizer. Prints "N passed, N failed" last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh || exit 1
+
+passed=0 failed=0
+run_suite() { # build-dir, meson options...
+  local dir=$1; shift
+  echo "== $dir: build $*"
+  if ! scripts/build.sh "$dir" "$@"; then
+    echo "== $dir: BUILD FAILED"; failed=$((failed + 1)); return
+  fi
+  meson test -C "$dir" --print-errorlogs --num-processes 2
+  local log="$dir/meson-logs/testlog.json"
+  local ok bad
+  ok=$(grep -c '"result": "OK"' "$log" || true)
+  bad=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$log" || true)
+  passed=$((passed + ok)); failed=$((failed + bad))
+}
+
+run_suite build
+run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
