@@ -1,5 +1,6 @@
 /* clock.c - TSC detection and calibration against CLOCK_MONOTONIC. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,21 @@ bool pl_clock_tsc_usable(void)
 	return tsc_usable;
 }
 
+/* A (ticks, monotonic ns) pair read close together: the tightest of a few tries, so that
+ * a preemption between the two reads cannot skew the rate. */
+static void read_pair(uint64_t *ticks, uint64_t *mono)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 5; i++) {
+		uint64_t t1 = pl_ticks(true), m = pl_mono_ns(), t2 = pl_ticks(true);
+		if (t2 - t1 < best) {
+			best = t2 - t1;
+			*ticks = t1 + (t2 - t1) / 2;
+			*mono = m;
+		}
+	}
+}
+
 static void set_rate(struct pl_clock_conv *c, uint64_t dticks, uint64_t dns)
 {
 	if (dticks == 0)
@@ -49,27 +65,28 @@ void pl_clock_conv_init(struct pl_clock_conv *c, bool tsc)
 {
 	c->tsc = tsc && PL_HAVE_TSC;
 	c->mult = 1ull << 32;
-	c->tick0 = pl_ticks(c->tsc);
-	c->mono0 = pl_mono_ns();
 	c->wall0 = pl_wall_ns();
 	if (!c->tsc) {
-		c->tick0 = c->mono0;
+		c->tick0 = c->mono0 = pl_mono_ns();
 		return;
 	}
+	read_pair(&c->tick0, &c->mono0);
 	/* Busy-wait ~1 ms for a first rate; pl_clock_conv_refine() improves it as the
 	 * span grows (1 ms gives ~1e-4, one second ~1e-7). */
-	uint64_t end = c->mono0 + 1000000, m;
+	uint64_t end = c->mono0 + 1000000, t, m;
 	do
 		m = pl_mono_ns();
 	while (m < end);
-	set_rate(c, pl_ticks(true) - c->tick0, m - c->mono0);
+	read_pair(&t, &m);
+	set_rate(c, t - c->tick0, m - c->mono0);
 }
 
 void pl_clock_conv_refine(struct pl_clock_conv *c)
 {
 	if (!c->tsc)
 		return;
-	uint64_t t = pl_ticks(true), m = pl_mono_ns();
+	uint64_t t, m;
+	read_pair(&t, &m);
 	if (t > c->tick0 && m > c->mono0)
 		set_rate(c, t - c->tick0, m - c->mono0);
 }

@@ -39,7 +39,7 @@ enum pl_fmt_kind {
 /*
  * Field encodings:
  *   dts     int: ns since the previous record of the chunk (the chunk's base_ts for
- *           the first); signed, as clock refinement can step back a few ns.
+ *           the first); signed in the format, never negative from liblog's writer.
  *   ts      all timestamps are ns since the header's mono_ns anchor.
  *   type    uint: a name number (0 = the empty name).
  *   task    int: own-process task, the delta of its sequence number from the previous

@@ -70,10 +70,10 @@ int pl_frames_open(struct pl_frames *f, const char *path)
 			break;
 	}
 	uint32_t id = 0, len = 0;
-	if (f->in_len >= 8) {
+	if (f->in_len >= 4)
 		memcpy(&id, f->in, 4);
+	if (f->in_len >= 8)
 		memcpy(&len, f->in + 4, 4);
-	}
 	if (f->in_len < PL_MAGIC_FRAME_BYTES) {
 		if (f->in_len == 0)
 			return fail(f, -PL_ETRUNCATED, 0, "empty file");

@@ -36,6 +36,7 @@ struct pl_reader {
 	uint64_t ck_ts;          /* last CLOCK checkpoint */
 	int64_t ck_wall;
 	bool header_seen;
+	bool opening;            /* pl_reader_open: stop as soon as the header is read */
 	struct pl_trace_header hdr;
 	char *hdr_store;
 	int status;              /* 0, PL_END, or the sticky error */
@@ -257,7 +258,7 @@ static int next_raw(struct pl_reader *r, struct pl_record *rec)
 		ret = interpret(r, &r->up.data, rec);
 		if (ret < 0)
 			return record_error(r, ret, at);
-		if (ret > 0)
+		if (ret > 0 || (r->opening && r->header_seen))
 			return 0;
 	}
 }
@@ -276,17 +277,16 @@ PL_EXPORT int pl_reader_open(const char *path, struct pl_reader **out)
 	int ret = pl_frames_open(&r->fr, path);
 	if (ret < 0)
 		return set_error(r, ret, r->fr.err_off, "%s", r->fr.reason);
-	/* Read up to the header: it is the first record, so nothing deliverable is passed. */
+	/* Read the header, the file's first record; the next deliverable record stays
+	 * unread because next_raw() stops right after the header while opening. */
 	struct pl_record rec;
-	while (!r->header_seen) {
-		ret = next_raw(r, &rec);
-		if (ret == PL_END)
-			return set_error(r, -PL_ETRUNCATED, pl_frames_offset(&r->fr),
-					 "no header: the file holds no complete frame");
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
+	r->opening = true;
+	ret = next_raw(r, &rec);
+	r->opening = false;
+	if (ret == PL_END)
+		return set_error(r, -PL_ETRUNCATED, pl_frames_offset(&r->fr),
+				 "no header: the file holds no complete frame");
+	return ret < 0 ? ret : 0;
 }
 
 PL_EXPORT const struct pl_trace_header *pl_reader_header(const struct pl_reader *r)

@@ -164,9 +164,8 @@ static void wait_for_room(struct pl_writer *w, struct pl_tbuf *tb, uint32_t size
 
 static void stage(struct pl_writer *w, const struct stage *s)
 {
-	bool have;
-	struct pl_tbuf *tb = pl_thread_ring(w, &have);
-	if (unlikely(!have)) {
+	struct pl_tbuf *tb = pl_thread_ring(w);
+	if (unlikely(!tb)) {
 		__atomic_fetch_add(&w->dropped_no_buffer, 1, __ATOMIC_RELAXED);
 		return;
 	}

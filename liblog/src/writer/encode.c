@@ -79,11 +79,12 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
 	pack_strn(pk, s, strlen(s));
 }
 
+/* HEADER goes into the definitions buffer: it must precede the NAME records. */
 static void pack_header(struct pl_encoder *e, const struct pl_clock_conv *c, const char *const *argv)
 {
 	char host[256] = "";
 	(void)gethostname(host, sizeof(host) - 1);
-	msgpack_packer *pk = &e->pk;
+	msgpack_packer *pk = &e->dpk;
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint8(pk, PL_K_HEADER);
 	msgpack_pack_map(pk, 11);
@@ -185,7 +186,7 @@ static void pack_task(struct pl_encoder *e, bool remote, uint64_t prefix, uint64
 }
 
 void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
-		  int64_t tid, const struct pl_ev *ev)
+		  int64_t tid, const struct pl_ev *ev, uint64_t *last_ts)
 {
 	const uint8_t *p = (const uint8_t *)(ev + 1);
 	uint64_t prefix = e->own_prefix, dur = 0;
@@ -208,7 +209,12 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		pl_enc_thread(e, thread, tid, exc_type, ev->exc_type_len);
 		return;
 	}
+	/* The rate is refined at every flush, which can move a conversion by some ns:
+	 * clamp, so that a thread's timestamps never step back. */
 	uint64_t ts = pl_clock_ns(c, ev->ticks);
+	if (ts < *last_ts)
+		ts = *last_ts;
+	*last_ts = ts;
 	chunk(e, thread, ts);
 	msgpack_packer *pk = &e->pk;
 	bool has_fields = ev->flags & PL_EVF_FIELDS;

@@ -1,7 +1,8 @@
 /* encode.h - staged events -> msgpack records -> zstd frames (flusher thread only).
  *
- * Records of one flush cycle are packed into `raw`; at the cycle's end the names
- * defined since the last cycle are packed first and both are fed to the compressor.
+ * Records of one flush cycle are packed into `raw`; the HEADER (a new file's first frame)
+ * and the names defined since the last cycle go into `defs`, which is fed to the
+ * compressor first.
  * A frame is ended explicitly, and its compressed bytes are then in `out`.
  */
 #ifndef PL_ENCODE_H
@@ -53,7 +54,7 @@ void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const cha
 		   size_t name_len);
 /* One staged event of @thread. */
 void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
-		  int64_t tid, const struct pl_ev *ev);
+		  int64_t tid, const struct pl_ev *ev, uint64_t *last_ts);
 /* DROPPED record in @thread's chunk (0: the writer itself). */
 void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
 		    uint64_t count, const char *reason);

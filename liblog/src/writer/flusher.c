@@ -18,6 +18,23 @@
 #include "thread.h"
 #include "writer_int.h"
 
+/* Open a frame (with the header if the file needs one) and remember what drop counts
+ * were reported before it, to report them again if it is lost. */
+static void open_frame(struct pl_writer *w)
+{
+	if (w->enc.frame_open)
+		return;
+	pl_enc_frame_open(&w->enc, &w->clock,
+			  w->header_pending ? (const char *const *)w->argv : NULL);
+	w->header_pending = false;
+	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next) {
+		tb->frame_full = tb->reported_full;
+		tb->frame_oversize = tb->reported_oversize;
+	}
+	w->frame_lost = w->reported_lost;
+	w->frame_no_buffer = w->reported_no_buffer;
+}
+
 /* Encode the committed events of @tb (up to what was committed when we started). */
 static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
 {
@@ -35,7 +52,8 @@ static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
 		while (off < len) {
 			const struct pl_ev *ev = (const struct pl_ev *)(p + off);
 			if (ev->kind != PL_EV_PAD)
-				pl_enc_event(e, &w->clock, tb->serial, tb->tid, ev);
+				pl_enc_event(e, &w->clock, tb->serial, tb->tid, ev,
+					     &tb->last_ts);
 			off += ev->size;
 			if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES)
 				break;
@@ -46,9 +64,7 @@ static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
 			/* Keep frames bounded: the reader refuses oversized ones. */
 			pl_enc_commit(e);
 			pl_flusher_end_frame(w);
-			pl_enc_frame_open(e, &w->clock,
-					  w->header_pending ? (const char *const *)w->argv : NULL);
-			w->header_pending = false;
+			open_frame(w);
 		}
 	}
 	store_relaxed(&tb->wake_armed, 0);
@@ -76,12 +92,18 @@ int pl_flusher_end_frame(struct pl_writer *w)
 		pl_enc_frame_clear(e);
 		return 0;
 	}
-	/* The frame is lost: count its events, and define again what it defined. */
+	/* The frame is lost: count its events, and define and report again what it
+	 * defined and reported. */
 	w->lost_events += events;
 	if (pl_enc_frame_lost(e))
 		w->header_pending = true;
-	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next)
+	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next) {
 		tb->info_written = false;
+		tb->reported_full = tb->frame_full;
+		tb->reported_oversize = tb->frame_oversize;
+	}
+	w->reported_lost = w->frame_lost;
+	w->reported_no_buffer = w->frame_no_buffer;
 	return -PL_EIO;
 }
 
@@ -121,11 +143,7 @@ static int cycle(struct pl_writer *w, bool force, bool final)
 	int ret = 0;
 	pthread_mutex_lock(&w->cycle_lock);
 	pl_clock_conv_refine(&w->clock);
-	if (!e->frame_open) {
-		pl_enc_frame_open(e, &w->clock,
-				  w->header_pending ? (const char *const *)w->argv : NULL);
-		w->header_pending = false;
-	}
+	open_frame(w);
 	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next)
 		if (tb->data)
 			drain_ring(w, tb);

@@ -52,6 +52,12 @@ static void child(void)
 		store_relaxed(&w->enabled, 0);
 		/* The parent's flusher does not exist here; its file is the parent's. */
 		w->flusher_running = false;
+		/* Waiters on these (flush callers, the flusher) do not exist in the child, and
+		 * destroying a condition variable would wait for them: make them anew. */
+		memset(&w->ctl_cond, 0, sizeof(w->ctl_cond));
+		pthread_cond_init(&w->ctl_cond, NULL);
+		memset(&w->wake, 0, sizeof(w->wake));
+		sem_init(&w->wake, 0, 0);
 		w->flush_req = w->flush_done = 0;
 		w->closing = w->finished = false;
 		pl_sink_close(&w->sink);

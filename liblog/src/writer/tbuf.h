@@ -30,6 +30,9 @@ struct pl_tbuf {
 	_Alignas(PL_CACHELINE) uint64_t tail; /* consumed bytes; store-release, read by producer */
 	uint64_t reported_full;  /* drops already written as DROPPED records */
 	uint64_t reported_oversize;
+	uint64_t frame_full;     /* reported_* when the current frame opened: restored if */
+	uint64_t frame_oversize; /* the frame is lost, so its DROPPED counts are re-sent */
+	uint64_t last_ts;        /* ns of the last event encoded: timestamps never step back */
 	bool info_written;       /* THREAD record written in the current file */
 
 	/* Set at creation, then read-only (except the fields marked otherwise). */

@@ -12,15 +12,12 @@ struct pl_thread_cache {
 
 extern __thread struct pl_thread_cache pl_tl_cache;
 
-static inline struct pl_tbuf *pl_thread_ring(struct pl_writer *w, bool *have)
+/* The ring, or NULL when the thread may have none (memory cap, writer stopped). */
+static inline struct pl_tbuf *pl_thread_ring(struct pl_writer *w)
 {
-	if (likely(pl_tl_cache.writer_id == w->id)) {
-		*have = true;
+	if (likely(pl_tl_cache.writer_id == w->id))
 		return pl_tl_cache.ring;
-	}
-	struct pl_tbuf *tb = pl_thread_ring_slow(w);
-	*have = tb != NULL;
-	return tb;
+	return pl_thread_ring_slow(w);
 }
 
 #endif /* PL_THREAD_H */
