@@ -47,12 +47,13 @@ struct pl_task_ref {
  * struct pl_action - one running action, in caller storage (stack, or an object that
  * outlives it). All fields are private to liblog: do not read or write them. An action
  * must stay at the same address from pl_action_begin*() to pl_action_end()/_fail(), and
- * a parent must outlive the begin of each child.
+ * a parent given to pl_action_begin() must outlive its child (the child's level is read
+ * through it at begin and at end).
  */
 typedef struct pl_action {
 	struct pl_writer *priv_writer;
 	struct pl_action *priv_parent;
-	const struct pl_task_ref *priv_remote;
+	const uint32_t *priv_path;
 	uint64_t priv_prefix;
 	uint64_t priv_seq;
 	uint64_t priv_start;
@@ -85,6 +86,43 @@ void pl_action_begin(pl_action *a, struct pl_writer *w, pl_action *parent, pl_na
  */
 void pl_action_begin_remote(pl_action *a, struct pl_writer *w, const struct pl_task_ref *ref,
 			    pl_name type, const struct pl_field *fields, size_t nfields);
+
+/**
+ * pl_action_begin_at() - start an action at an explicit place in a task tree.
+ * @prefix, @seq: the task id (see pl_action_task()).
+ * @level, @depth: the action's full level; the array must stay valid until @a ends.
+ *
+ * For bindings that keep actions in their own objects (the Python extension): an action
+ * begun here does not refer to its parent, so the parent may go away first. Use
+ * pl_action_level() and pl_action_next_child() on the parent to build @level, and
+ * pl_task_new() for a new task. Otherwise as pl_action_begin(). Since: 0.1
+ */
+void pl_action_begin_at(pl_action *a, struct pl_writer *w, uint64_t prefix, uint64_t seq,
+			const uint32_t *level, uint32_t depth, pl_name type,
+			const struct pl_field *fields, size_t nfields);
+
+/**
+ * pl_action_next_child() - reserve the next child index of @a (1, 2, ...).
+ * Thread-safe. Since: 0.1
+ */
+uint32_t pl_action_next_child(pl_action *a);
+
+/**
+ * pl_action_level() - copy @a's level into @out.
+ * @max: capacity of @out; PL_LEVEL_MAX_DEPTH always suffices.
+ * Returns: the depth (number of entries), or -PL_EINVAL if it exceeds @max. Since: 0.1
+ */
+int pl_action_level(const pl_action *a, uint32_t *out, size_t max);
+
+/**
+ * pl_action_task() - @a's task id. Since: 0.1
+ */
+void pl_action_task(const pl_action *a, uint64_t *prefix, uint64_t *seq);
+
+/**
+ * pl_task_new() - a new task id of this process (what a root action gets). Since: 0.1
+ */
+void pl_task_new(uint64_t *prefix, uint64_t *seq);
 
 /**
  * pl_action_end() - end @a successfully; records the end event with its duration.

@@ -126,8 +126,8 @@ static void fill_level(const pl_action *a, uint32_t *out)
 {
 	uint32_t d = a->priv_depth;
 	while (d > 0) {
-		if (a->priv_remote) {
-			memcpy(out, a->priv_remote->level, d * sizeof(uint32_t));
+		if (a->priv_path) {
+			memcpy(out, a->priv_path, d * sizeof(uint32_t));
 			return;
 		}
 		out[--d] = a->priv_index;
@@ -269,7 +269,7 @@ PL_EXPORT void pl_action_begin(pl_action *a, struct pl_writer *w, pl_action *par
 {
 	a->priv_writer = w;
 	a->priv_parent = parent;
-	a->priv_remote = NULL;
+	a->priv_path = NULL;
 	a->priv_next_child = 1;
 	a->priv_flags = PL_AF_ACTIVE;
 	a->priv_start = 0;
@@ -287,21 +287,54 @@ PL_EXPORT void pl_action_begin(pl_action *a, struct pl_writer *w, pl_action *par
 	begin_common(a, w, type, fields, nfields);
 }
 
+PL_EXPORT void pl_action_begin_at(pl_action *a, struct pl_writer *w, uint64_t prefix,
+				  uint64_t seq, const uint32_t *level, uint32_t depth, pl_name type,
+				  const struct pl_field *fields, size_t nfields)
+{
+	a->priv_writer = w;
+	a->priv_parent = NULL;
+	a->priv_path = level;
+	a->priv_next_child = 1;
+	a->priv_flags = PL_AF_ACTIVE;
+	a->priv_start = 0;
+	a->priv_prefix = prefix;
+	a->priv_seq = seq;
+	a->priv_depth = level ? depth : 0;
+	a->priv_index = a->priv_depth ? level[a->priv_depth - 1] : 0;
+	begin_common(a, w, type, fields, nfields);
+}
+
 PL_EXPORT void pl_action_begin_remote(pl_action *a, struct pl_writer *w,
 				      const struct pl_task_ref *ref, pl_name type,
 				      const struct pl_field *fields, size_t nfields)
 {
-	a->priv_writer = w;
-	a->priv_parent = NULL;
-	a->priv_remote = ref;
-	a->priv_next_child = 1;
-	a->priv_flags = PL_AF_ACTIVE;
-	a->priv_start = 0;
-	a->priv_prefix = ref->prefix;
-	a->priv_seq = ref->seq;
-	a->priv_depth = PL_MIN(ref->depth, PL_TASK_MAX_DEPTH);
-	a->priv_index = a->priv_depth ? ref->level[a->priv_depth - 1] : 0;
-	begin_common(a, w, type, fields, nfields);
+	pl_action_begin_at(a, w, ref->prefix, ref->seq, ref->level,
+			   PL_MIN(ref->depth, PL_TASK_MAX_DEPTH), type, fields, nfields);
+}
+
+PL_EXPORT uint32_t pl_action_next_child(pl_action *a)
+{
+	return __atomic_fetch_add(&a->priv_next_child, 1, __ATOMIC_RELAXED);
+}
+
+PL_EXPORT int pl_action_level(const pl_action *a, uint32_t *out, size_t max)
+{
+	if (!a || a->priv_depth > max)
+		return -PL_EINVAL;
+	fill_level(a, out);
+	return (int)a->priv_depth;
+}
+
+PL_EXPORT void pl_action_task(const pl_action *a, uint64_t *prefix, uint64_t *seq)
+{
+	*prefix = a->priv_prefix;
+	*seq = a->priv_seq;
+}
+
+PL_EXPORT void pl_task_new(uint64_t *prefix, uint64_t *seq)
+{
+	*prefix = pl_task_prefix();
+	*seq = pl_task_next_seq();
 }
 
 static void end_common(pl_action *a, uint8_t flags, const char *et, size_t etl, const char *em,
