@@ -12,6 +12,7 @@
 #include <perflog/status.h>
 
 #include "../common/config.h"
+#include "../common/mpcursor.h"
 #include "../common/taskid.h"
 #include "event.h"
 #include "thread.h"
@@ -58,65 +59,58 @@ static inline uint64_t fields_bound(const struct pl_field *f, size_t n)
 	return b;
 }
 
-/* The packer writes into space already proven large enough by fields_bound(). */
-static int cursor_write(void *data, const char *buf, size_t len)
-{
-	uint8_t **p = data;
-	memcpy(*p, buf, len);
-	*p += len;
-	return 0;
-}
-
-static void pack_scalar(msgpack_packer *pk, const pl_value *v)
+/* Packed into ring space already proven large enough by fields_bound(). */
+static inline __attribute__((always_inline)) void pack_scalar(struct pl_mpcursor *pk,
+							       const pl_value *v)
 {
 	switch (v->type) {
 	case PL_VALUE_BOOL:
-		v->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+		v->v.b ? pl_mp_true(pk) : pl_mp_false(pk);
 		break;
 	case PL_VALUE_INT:
-		msgpack_pack_int64(pk, v->v.i);
+		pl_mp_int64(pk, v->v.i);
 		break;
 	case PL_VALUE_UINT:
-		msgpack_pack_uint64(pk, v->v.u);
+		pl_mp_uint64(pk, v->v.u);
 		break;
 	case PL_VALUE_FLOAT:
-		msgpack_pack_double(pk, v->v.f);
+		pl_mp_double(pk, v->v.f);
 		break;
 	case PL_VALUE_STR:
-		msgpack_pack_str_with_body(pk, v->v.str.ptr, v->v.str.len);
+		pl_mp_str_with_body(pk, v->v.str.ptr, v->v.str.len);
 		break;
 	case PL_VALUE_BYTES:
-		msgpack_pack_bin_with_body(pk, v->v.str.ptr, v->v.str.len);
+		pl_mp_bin_with_body(pk, v->v.str.ptr, v->v.str.len);
 		break;
 	default: /* nil, and containers nested deeper than one level */
-		msgpack_pack_nil(pk);
+		pl_mp_nil(pk);
 		break;
 	}
 }
 
-static void pack_fields(uint8_t **cursor, const struct pl_field *f, size_t n)
+static inline void pack_fields(uint8_t **cursor, const struct pl_field *f, size_t n)
 {
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, cursor, cursor_write);
-	msgpack_pack_map(&pk, n);
+	struct pl_mpcursor cur = {*cursor};
+	pl_mp_map(&cur, n);
 	for (size_t i = 0; i < n; i++) {
 		const pl_value *v = &f[i].value;
-		msgpack_pack_uint32(&pk, f[i].name);
+		pl_mp_uint32(&cur, f[i].name);
 		if (v->type == PL_VALUE_ARRAY) {
-			msgpack_pack_array(&pk, v->v.array.len);
+			pl_mp_array(&cur, v->v.array.len);
 			for (size_t j = 0; j < v->v.array.len; j++)
-				pack_scalar(&pk, &v->v.array.items[j]);
+				pack_scalar(&cur, &v->v.array.items[j]);
 		} else if (v->type == PL_VALUE_MAP) {
-			msgpack_pack_map(&pk, v->v.map.len);
+			pl_mp_map(&cur, v->v.map.len);
 			for (size_t j = 0; j < v->v.map.len; j++) {
 				const struct pl_kv *kv = &v->v.map.items[j];
-				msgpack_pack_str_with_body(&pk, kv->key, kv->key_len);
-				pack_scalar(&pk, &kv->value);
+				pl_mp_str_with_body(&cur, kv->key, kv->key_len);
+				pack_scalar(&cur, &kv->value);
 			}
 		} else {
-			pack_scalar(&pk, v);
+			pack_scalar(&cur, v);
 		}
 	}
+	*cursor = cur.p;
 }
 
 /* ---- levels ---- */

@@ -9,6 +9,7 @@
 
 #include "../common/format.h"
 #include "../common/macros.h"
+#include "../common/mpcursor.h"
 #include "encode.h"
 #include "names.h"
 
@@ -158,35 +159,52 @@ void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const cha
 	pack_strn(&e->pk, name, name_len);
 }
 
+/* Free space for @n more bytes of records; NULL if memory ran out. */
+static uint8_t *raw_reserve(struct pl_encoder *e, size_t n)
+{
+	msgpack_sbuffer *b = &e->raw;
+	if (b->alloc - b->size < n) {
+		size_t cap = b->alloc ? b->alloc : 256 << 10;
+		while (cap - b->size < n)
+			cap *= 2;
+		char *p = realloc(b->data, cap);
+		if (!p)
+			return NULL;
+		b->data = p;
+		b->alloc = cap;
+	}
+	return (uint8_t *)b->data + b->size;
+}
+
 /* Open @thread's chunk at @ts unless it is the open one. */
-static void chunk(struct pl_encoder *e, uint32_t thread, uint64_t ts)
+static inline __attribute__((always_inline)) void chunk_cur(struct pl_encoder *e,
+							    struct pl_mpcursor *c, uint32_t thread,
+							    uint64_t ts)
 {
 	if (e->chunk_open && e->chunk_thread == thread)
 		return;
-	msgpack_pack_array(&e->pk, 3);
-	msgpack_pack_uint8(&e->pk, PL_K_CHUNK);
-	msgpack_pack_uint32(&e->pk, thread);
-	msgpack_pack_uint64(&e->pk, ts);
+	pl_mp_array(c, 3);
+	pl_mp_uint8(c, PL_K_CHUNK);
+	pl_mp_uint32(c, thread);
+	pl_mp_uint64(c, ts);
 	e->chunk_open = true;
 	e->chunk_thread = thread;
 	e->prev_ts = ts;
 	e->prev_seq = 0;
 }
 
-static void pack_task(struct pl_encoder *e, bool remote, uint64_t prefix, uint64_t seq)
+static void chunk(struct pl_encoder *e, uint32_t thread, uint64_t ts)
 {
-	if (remote) {
-		msgpack_pack_array(&e->pk, 2);
-		msgpack_pack_uint64(&e->pk, prefix);
-		msgpack_pack_uint64(&e->pk, seq);
+	struct pl_mpcursor c = {raw_reserve(e, 32)};
+	if (!c.p)
 		return;
-	}
-	msgpack_pack_int64(&e->pk, (int64_t)(seq - e->prev_seq));
-	e->prev_seq = seq;
+	chunk_cur(e, &c, thread, ts);
+	e->raw.size = (size_t)((char *)c.p - e->raw.data);
 }
 
-void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
-		  int64_t tid, const struct pl_ev *ev, uint64_t *last_ts)
+void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c,
+					  uint32_t thread, int64_t tid, const struct pl_ev *ev,
+					  uint64_t *last_ts)
 {
 	const uint8_t *p = (const uint8_t *)(ev + 1);
 	uint64_t prefix = e->own_prefix, dur = 0;
@@ -199,7 +217,7 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		memcpy(&dur, p, 8);
 		p += 8;
 	}
-	const uint32_t *level = (const uint32_t *)p;
+	const uint8_t *level = p;
 	p += ev->depth * 4u;
 	const uint8_t *fields = p;
 	p += ev->fields_len;
@@ -209,14 +227,19 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		pl_enc_thread(e, thread, tid, exc_type, ev->exc_type_len);
 		return;
 	}
+	/* The record is never more than twice its staged size (levels: 4 -> 5 bytes; the
+	 * rest is copied or shrinks), plus a CHUNK record. */
+	struct pl_mpcursor cur = {raw_reserve(e, 2 * (size_t)ev->size + 64)};
+	if (!cur.p)
+		return;
+
 	/* The rate is refined at every flush, which can move a conversion by some ns:
 	 * clamp, so that a thread's timestamps never step back. */
 	uint64_t ts = pl_clock_ns(c, ev->ticks);
 	if (ts < *last_ts)
 		ts = *last_ts;
 	*last_ts = ts;
-	chunk(e, thread, ts);
-	msgpack_packer *pk = &e->pk;
+	chunk_cur(e, &cur, thread, ts);
 	bool has_fields = ev->flags & PL_EVF_FIELDS;
 	bool failed = ev->flags & PL_EVF_FAILED;
 	uint32_t n;
@@ -224,30 +247,43 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		n = failed ? 9 : 6 + has_fields;
 	else
 		n = 5 + has_fields;
-	msgpack_pack_array(pk, n);
-	msgpack_pack_uint8(pk, ev->kind == PL_EV_END ? PL_K_END
+	pl_mp_array(&cur, n);
+	pl_mp_uint8(&cur, ev->kind == PL_EV_END ? PL_K_END
 			   : ev->kind == PL_EV_START ? PL_K_START
 						     : PL_K_MESSAGE);
-	msgpack_pack_int64(pk, (int64_t)(ts - e->prev_ts));
+	pl_mp_int64(&cur, (int64_t)(ts - e->prev_ts));
 	e->prev_ts = ts;
 	if (ev->kind != PL_EV_END)
-		msgpack_pack_uint32(pk, ev->type);
-	pack_task(e, remote, prefix, ev->seq);
-	msgpack_pack_array(pk, ev->depth);
-	for (uint32_t i = 0; i < ev->depth; i++)
-		msgpack_pack_uint32(pk, level[i]);
+		pl_mp_uint32(&cur, ev->type);
+	if (remote) {
+		pl_mp_array(&cur, 2);
+		pl_mp_uint64(&cur, prefix);
+		pl_mp_uint64(&cur, ev->seq);
+	} else {
+		pl_mp_int64(&cur, (int64_t)(ev->seq - e->prev_seq));
+		e->prev_seq = ev->seq;
+	}
+	pl_mp_array(&cur, ev->depth);
+	for (uint32_t i = 0; i < ev->depth; i++) {
+		uint32_t l;
+		memcpy(&l, level + 4 * i, 4);
+		pl_mp_uint32(&cur, l);
+	}
 	if (ev->kind == PL_EV_END) {
-		msgpack_pack_uint8(pk, failed ? 1 : 0);
-		msgpack_pack_uint64(pk, pl_clock_delta_ns(c, dur));
+		pl_mp_uint8(&cur, failed ? 1 : 0);
+		pl_mp_uint64(&cur, pl_clock_delta_ns(c, dur));
 	}
-	if (has_fields)
-		msgpack_sbuffer_write(&e->raw, (const char *)fields, ev->fields_len);
-	else if (failed)
-		msgpack_pack_nil(pk);
+	if (has_fields) {
+		memcpy(cur.p, fields, ev->fields_len);
+		cur.p += ev->fields_len;
+	} else if (failed) {
+		pl_mp_nil(&cur);
+	}
 	if (failed) {
-		pack_strn(pk, exc_type, ev->exc_type_len);
-		pack_strn(pk, exc_msg, ev->exc_msg_len);
+		pl_mp_str_with_body(&cur, exc_type, ev->exc_type_len);
+		pl_mp_str_with_body(&cur, exc_msg, ev->exc_msg_len);
 	}
+	e->raw.size = (size_t)((char *)cur.p - e->raw.data);
 	e->frame_events++;
 }
 
