@@ -5,7 +5,7 @@
  * 2 events). Every figure is printed beside its target. A benchmark, never a test: run
  * it by hand on a quiet machine. Public API only.
  *
- * Usage: bench_writer [--seconds S] [--reps N] [--out DIR]
+ * Usage: bench_writer [--seconds S] [--reps N] [--level L] [--out DIR]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +45,7 @@ struct options {
 	double seconds;
 	int reps;
 	const char *out;
+	int level;
 };
 
 static uint64_t now_ns(void)
@@ -264,6 +265,7 @@ static void run_sustained(const struct options *o, const char *path, int nthread
 	pl_writer_options_init(&wo);
 	wo.path = path;
 	wo.full_policy = PL_FULL_BLOCK;
+	wo.compression_level = o->level;
 	int ret = pl_writer_open(&wo, &run.w);
 	if (ret < 0)
 		die(path, ret);
@@ -317,9 +319,10 @@ static const char *verdict(char *buf, size_t len, double v, double target, bool 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_writer [--seconds S] [--reps N] [--out DIR]\n"
+	fprintf(f, "usage: bench_writer [--seconds S] [--reps N] [--level L] [--out DIR]\n"
 		   "  --seconds S  recording time of each sustained run (default 2)\n"
 		   "  --reps N     bursts per calling-thread figure; the median is kept (default 11)\n"
+		   "  --level L    zstd level of the sustained runs (default: the writer's default)\n"
 		   "  --out DIR    where the trace files go (default: a new temp dir); they are\n"
 		   "               deleted afterwards\n");
 }
@@ -330,16 +333,21 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"seconds", required_argument, NULL, 's'},
 		{"reps", required_argument, NULL, 'r'},
 		{"out", required_argument, NULL, 'o'},
+		{"level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	*o = (struct options){.seconds = 2.0, .reps = 11, .out = NULL};
+	struct pl_writer_options defaults;
+	pl_writer_options_init(&defaults);
+	*o = (struct options){.seconds = 2.0, .reps = 11, .out = NULL,
+			      .level = defaults.compression_level};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:r:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:o:l:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->seconds = strtod(optarg, NULL); break;
 		case 'r': o->reps = atoi(optarg); break;
 		case 'o': o->out = optarg; break;
+		case 'l': o->level = atoi(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}

@@ -8,8 +8,10 @@
 
 /* 100 ms bounds what a crash loses while keeping frames large enough to compress well. */
 #define PL_DEFAULT_FLUSH_MS 100u
-/* 1 MiB per thread holds ~40k staged events: >2 ms of the fastest loop, far more than
- * the flusher's wake-up latency, so drops need a sustained overload. */
+/* 1 MiB per thread holds ~20k staged events (40-byte header, level, fields): ~0.6 ms
+ * of the fastest possible loop, and the flusher is woken at half full, so a thread that
+ * does nothing but record can outrun it (drops, or waits under PL_FULL_BLOCK); a thread
+ * doing real work between events cannot. Raise buffer_size for bursts. */
 #define PL_DEFAULT_RING_BYTES (1u << 20)
 /* Smallest ring accepted: must hold several of the largest events. */
 #define PL_MIN_RING_BYTES (256u << 10)

@@ -15,10 +15,10 @@
 #include "taskid.h"
 
 /* Process-wide: the prefix (0 until first use) and the next free sequence block. */
-static uint64_t g_prefix;
+uint64_t pl_g_task_prefix;
 static uint64_t g_next_block = 1;
 /* Per thread: the sequence block being used. */
-static __thread uint64_t tl_seq, tl_seq_end;
+__thread uint64_t pl_tl_seq, pl_tl_seq_end;
 
 static uint64_t draw_prefix(void)
 {
@@ -34,30 +34,25 @@ static uint64_t draw_prefix(void)
 	return p ? p : 1;
 }
 
-uint64_t pl_task_prefix(void)
+uint64_t pl_task_prefix_slow(void)
 {
-	uint64_t p = load_relaxed(&g_prefix);
-	if (likely(p))
-		return p;
 	uint64_t expected = 0, fresh = draw_prefix();
-	if (__atomic_compare_exchange_n(&g_prefix, &expected, fresh, false, __ATOMIC_RELAXED,
-					__ATOMIC_RELAXED))
+	if (__atomic_compare_exchange_n(&pl_g_task_prefix, &expected, fresh, false,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return fresh;
 	return expected;
 }
 
-uint64_t pl_task_next_seq(void)
+uint64_t pl_task_seq_block(void)
 {
-	if (unlikely(tl_seq == tl_seq_end)) {
-		tl_seq = __atomic_fetch_add(&g_next_block, PL_TASK_BLOCK, __ATOMIC_RELAXED);
-		tl_seq_end = tl_seq + PL_TASK_BLOCK;
-	}
-	return tl_seq++;
+	pl_tl_seq = __atomic_fetch_add(&g_next_block, PL_TASK_BLOCK, __ATOMIC_RELAXED);
+	pl_tl_seq_end = pl_tl_seq + PL_TASK_BLOCK;
+	return pl_tl_seq++;
 }
 
 void pl_task_after_fork_child(void)
 {
-	store_relaxed(&g_prefix, draw_prefix());
+	store_relaxed(&pl_g_task_prefix, draw_prefix());
 }
 
 PL_EXPORT int pl_task_format(uint64_t prefix, uint64_t seq, const uint32_t *level, uint32_t depth,

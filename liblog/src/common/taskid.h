@@ -10,11 +10,28 @@
 
 #include <stdint.h>
 
+#include "macros.h"
+
+/* Process-wide state, inline-read on the hot path; owned by taskid.c. */
+extern uint64_t pl_g_task_prefix;
+extern __thread uint64_t pl_tl_seq, pl_tl_seq_end;
+uint64_t pl_task_prefix_slow(void);
+uint64_t pl_task_seq_block(void);
+
 /* This process's task id prefix (random, never 0). Changes in a fork child. */
-uint64_t pl_task_prefix(void);
+static inline uint64_t pl_task_prefix(void)
+{
+	uint64_t p = load_relaxed(&pl_g_task_prefix);
+	return likely(p) ? p : pl_task_prefix_slow();
+}
 
 /* A new task sequence number, unique within the process (starts at 1). */
-uint64_t pl_task_next_seq(void);
+static inline uint64_t pl_task_next_seq(void)
+{
+	if (unlikely(pl_tl_seq == pl_tl_seq_end))
+		return pl_task_seq_block();
+	return pl_tl_seq++;
+}
 
 /* Called in a fork child: draw a new prefix so parent and child never share ids. */
 void pl_task_after_fork_child(void);

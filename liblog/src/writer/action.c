@@ -156,21 +156,20 @@ static void wait_for_room(struct pl_writer *w, struct pl_tbuf *tb, uint32_t size
 	}
 }
 
-static void stage(struct pl_writer *w, const struct stage *s)
+/* Space for one staged event of @size bytes in the calling thread's ring, or NULL after
+ * counting why not (no ring, oversize, full). Blocks only under PL_FULL_BLOCK. */
+static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t depth,
+				  struct pl_tbuf **tbp)
 {
 	struct pl_tbuf *tb = pl_thread_ring(w);
 	if (unlikely(!tb)) {
 		__atomic_fetch_add(&w->dropped_no_buffer, 1, __ATOMIC_RELAXED);
-		return;
+		return NULL;
 	}
-	uint64_t fb = s->nfields ? fields_bound(s->fields, s->nfields) : 0;
-	bool remote = s->flags & PL_EVF_REMOTE;
-	uint64_t size = sizeof(struct pl_ev) + (remote ? 8 : 0) + (s->kind == PL_EV_END ? 8 : 0) +
-			(uint64_t)s->depth * 4 + fb + s->exc_type_len + s->exc_msg_len;
-	size = PL_ALIGN_UP(size, 8);
-	if (unlikely(size > w->max_event || s->depth > PL_LEVEL_MAX_DEPTH)) {
+	*tbp = tb;
+	if (unlikely(size > w->max_event || depth > PL_LEVEL_MAX_DEPTH)) {
 		store_relaxed(&tb->dropped_oversize, tb->dropped_oversize + 1);
-		return;
+		return NULL;
 	}
 	void *p = pl_tbuf_reserve(tb, (uint32_t)size);
 	if (unlikely(!p)) {
@@ -178,9 +177,40 @@ static void stage(struct pl_writer *w, const struct stage *s)
 			wait_for_room(w, tb, (uint32_t)size, &p);
 		if (!p) {
 			store_relaxed(&tb->dropped_full, tb->dropped_full + 1);
-			return;
+			return NULL;
 		}
 	}
+	return p;
+}
+
+/* Publish the event of @used bytes; wake the flusher once per fill past the threshold
+ * (a rare system call). */
+static inline void stage_publish(struct pl_writer *w, struct pl_tbuf *tb, uint32_t used)
+{
+	pl_tbuf_commit(tb, used);
+	store_relaxed(&tb->events, tb->events + 1);
+	if (unlikely(!tb->wake_armed &&
+		     tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION)) {
+		tb->tail_cache = load_acquire(&tb->tail);
+		if (tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION) {
+			store_relaxed(&tb->wake_armed, 1);
+			sem_post(&w->wake);
+		}
+	}
+}
+
+/* Any event: fields, exception text, remote task. */
+static void stage(struct pl_writer *w, const struct stage *s)
+{
+	uint64_t fb = s->nfields ? fields_bound(s->fields, s->nfields) : 0;
+	bool remote = s->flags & PL_EVF_REMOTE;
+	uint64_t size = sizeof(struct pl_ev) + (remote ? 8 : 0) + (s->kind == PL_EV_END ? 8 : 0) +
+			(uint64_t)s->depth * 4 + fb + s->exc_type_len + s->exc_msg_len;
+	size = PL_ALIGN_UP(size, 8);
+	struct pl_tbuf *tb;
+	void *p = stage_reserve(w, size, s->depth, &tb);
+	if (!p)
+		return;
 	struct pl_ev *ev = p;
 	uint8_t *cur = (uint8_t *)(ev + 1);
 	ev->kind = s->kind;
@@ -201,12 +231,9 @@ static void stage(struct pl_writer *w, const struct stage *s)
 	}
 	if (s->depth) {
 		uint32_t *level = (uint32_t *)cur;
-		if (s->extra_index) {
-			fill_level(s->path_of, level);
+		fill_level(s->path_of, level);
+		if (s->extra_index)
 			level[s->depth - 1] = s->extra_index;
-		} else {
-			fill_level(s->path_of, level);
-		}
 		cur += s->depth * 4;
 	}
 	uint8_t *fstart = cur;
@@ -223,18 +250,27 @@ static void stage(struct pl_writer *w, const struct stage *s)
 	}
 	uint32_t used = (uint32_t)PL_ALIGN_UP((uint64_t)(cur - (uint8_t *)p), 8);
 	ev->size = used;
-	pl_tbuf_commit(tb, used);
-	store_relaxed(&tb->events, tb->events + 1);
+	stage_publish(w, tb, used);
+}
 
-	/* Wake the flusher once per fill past the threshold: a rare system call. */
-	if (unlikely(!tb->wake_armed &&
-		     tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION)) {
-		tb->tail_cache = load_acquire(&tb->tail);
-		if (tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION) {
-			store_relaxed(&tb->wake_armed, 1);
-			sem_post(&w->wake);
-		}
-	}
+/* The most frequent event, an END that succeeded with no outputs, without the generic
+ * path's bookkeeping. */
+static inline void stage_plain_end(struct pl_writer *w, const pl_action *a, uint64_t now)
+{
+	uint32_t depth = a->priv_depth;
+	uint64_t size = PL_ALIGN_UP(sizeof(struct pl_ev) + 8 + (uint64_t)depth * 4, 8);
+	struct pl_tbuf *tb;
+	void *p = stage_reserve(w, size, depth, &tb);
+	if (!p)
+		return;
+	struct pl_ev *ev = p;
+	*ev = (struct pl_ev){.size = (uint32_t)size, .kind = PL_EV_END, .depth = (uint16_t)depth,
+			     .ticks = now, .seq = a->priv_seq};
+	uint64_t dur = now - a->priv_start;
+	memcpy(ev + 1, &dur, 8);
+	if (depth)
+		fill_level(a, (uint32_t *)((uint8_t *)(ev + 1) + 8));
+	stage_publish(w, tb, (uint32_t)size);
 }
 
 static inline bool recording(struct pl_writer *w)
@@ -343,6 +379,10 @@ static void end_common(pl_action *a, uint8_t flags, const char *et, size_t etl, 
 	uint64_t now = pl_ticks(w->use_tsc);
 	if (a->priv_prefix != pl_task_prefix())
 		flags |= PL_EVF_REMOTE;
+	if (likely(flags == 0 && nfields == 0)) {
+		stage_plain_end(w, a, now);
+		return;
+	}
 	struct stage s = {.kind = PL_EV_END, .flags = flags, .ticks = now,
 			  .prefix = a->priv_prefix, .seq = a->priv_seq,
 			  .duration = now - a->priv_start, .path_of = a, .depth = a->priv_depth,
