@@ -285,6 +285,9 @@ static void begin_common(pl_action *a, struct pl_writer *w, pl_name type,
 {
 	if (!recording(w))
 		return;
+	/* A thread's first event creates its ring (~0.5 ms to allocate and touch 1 MiB):
+	 * do that before reading the clock, so it does not count in the duration. */
+	(void)pl_thread_ring(w);
 	a->priv_start = pl_ticks(w->use_tsc);
 	uint8_t flags = a->priv_prefix != pl_task_prefix() ? PL_EVF_REMOTE : 0;
 	struct stage s = {.kind = PL_EV_START, .flags = flags, .type = type,
