@@ -37,13 +37,30 @@ static void set_manual_frames(struct pl_writer_options *o)
 	o->flush_interval_ms = 3600u * 1000u;
 }
 
+/* The diagnostic callback: counts calls and keeps the last message. */
+struct log_seen {
+	int calls, priority;
+	char msg[512];
+};
+
+static void log_cb(void *ud, int priority, const char *msg)
+{
+	struct log_seen *seen = ud;
+	seen->calls++;
+	seen->priority = priority;
+	snprintf(seen->msg, sizeof(seen->msg), "%s", msg);
+}
+
 static void test_dev_full(void **state)
 {
 	(void)state;
 	struct pl_writer_options o;
 	struct pl_writer *w = NULL;
+	struct log_seen seen = {0};
 	pl_writer_options_init(&o);
 	o.path = "/dev/full";
+	o.log_fn = log_cb;
+	o.log_userdata = &seen;
 	int ret = pl_writer_open(&o, &w);
 	print_message("pl_writer_open(/dev/full): %d (%s)\n", ret, pl_strerror(ret));
 	if (ret < 0) {
@@ -77,6 +94,11 @@ static void test_dev_full(void **state)
 	assert_int_equal(st.frames, 0);
 	assert_int_equal(st.bytes_written, 0);
 	assert_int_equal(pl_writer_close(w), -PL_EIO);
+	/* Told once (the same error every time), naming the file and the reason. */
+	assert_int_equal(seen.calls, 1);
+	assert_int_equal(seen.priority, 4);
+	assert_non_null(strstr(seen.msg, "/dev/full"));
+	assert_non_null(strstr(seen.msg, strerror(ENOSPC)));
 }
 
 /* ---- RLIMIT_FSIZE, in a child ---- */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -104,6 +105,15 @@ int pl_flusher_end_frame(struct pl_writer *w)
 	}
 	w->reported_lost = w->frame_lost;
 	w->reported_no_buffer = w->frame_no_buffer;
+	/* Tell the user's diagnostic callback once per kind of error, not once per frame. */
+	int err = load_relaxed(&w->sink.last_errno);
+	if (w->opts.log_fn && err != w->logged_errno) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "perflog: writing %s failed: %s (events are counted as "
+			 "dropped; recording goes on)", w->path, strerror(err));
+		w->opts.log_fn(w->opts.log_userdata, 4, msg);
+		w->logged_errno = err;
+	}
 	return -PL_EIO;
 }
 

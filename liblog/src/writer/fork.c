@@ -70,8 +70,11 @@ static void child(void)
 		w->reported_lost = w->reported_no_buffer = 0;
 		w->enc.bytes_raw = 0;
 		w->id = pl_writer_new_id();
-		if (was_enabled && strstr(w->path_template, "{pid}"))
-			(void)pl_writer_start_file(w);
+		if (was_enabled && strstr(w->path_template, "{pid}") &&
+		    pl_writer_start_file(w) < 0 && w->opts.log_fn)
+			w->opts.log_fn(w->opts.log_userdata, 4,
+				       "perflog: the fork child could not open its own trace file; "
+				       "it records nothing");
 	}
 	pl_writers_unlock();
 }

@@ -59,6 +59,7 @@ struct pl_writer {
 	uint64_t lost_events;        /* events in frames that failed to write (relaxed) */
 	uint64_t reported_lost, reported_no_buffer;
 	uint64_t frame_lost, frame_no_buffer; /* reported_* at frame open (see tbuf.h) */
+	int logged_errno;            /* last write error given to opts.log_fn */
 
 	struct pl_writer *next_open; /* list of open writers, under the global list lock */
 };
