@@ -290,10 +290,23 @@ static void begin_common(pl_action *a, struct pl_writer *w, pl_name type,
 	(void)pl_thread_ring(w);
 	a->priv_start = pl_ticks(w->use_tsc);
 	uint8_t flags = a->priv_prefix != pl_task_prefix() ? PL_EVF_REMOTE : 0;
-	struct stage s = {.kind = PL_EV_START, .flags = flags, .type = type,
-			  .ticks = a->priv_start, .prefix = a->priv_prefix, .seq = a->priv_seq,
-			  .path_of = a, .depth = a->priv_depth, .fields = fields,
-			  .nfields = nfields};
+	/* Every member assigned: a partial initializer zeroes the struct with `rep stos`,
+	 * which measured as a quarter of this function. */
+	struct stage s;
+	s.kind = PL_EV_START;
+	s.flags = flags;
+	s.type = type;
+	s.ticks = a->priv_start;
+	s.prefix = a->priv_prefix;
+	s.seq = a->priv_seq;
+	s.duration = 0;
+	s.path_of = a;
+	s.extra_index = 0;
+	s.depth = a->priv_depth;
+	s.fields = fields;
+	s.nfields = nfields;
+	s.exc_type = s.exc_msg = NULL;
+	s.exc_type_len = s.exc_msg_len = 0;
 	stage(w, &s);
 }
 
@@ -386,12 +399,23 @@ static void end_common(pl_action *a, uint8_t flags, const char *et, size_t etl, 
 		stage_plain_end(w, a, now);
 		return;
 	}
-	struct stage s = {.kind = PL_EV_END, .flags = flags, .ticks = now,
-			  .prefix = a->priv_prefix, .seq = a->priv_seq,
-			  .duration = now - a->priv_start, .path_of = a, .depth = a->priv_depth,
-			  .fields = fields, .nfields = nfields, .exc_type = et,
-			  .exc_type_len = (uint32_t)PL_MIN(etl, (size_t)PL_MAX_EXC_TYPE),
-			  .exc_msg = em, .exc_msg_len = (uint32_t)PL_MIN(eml, (size_t)PL_MAX_EXC_MSG)};
+	struct stage s;
+	s.kind = PL_EV_END;
+	s.flags = flags;
+	s.type = 0;
+	s.ticks = now;
+	s.prefix = a->priv_prefix;
+	s.seq = a->priv_seq;
+	s.duration = now - a->priv_start;
+	s.path_of = a;
+	s.extra_index = 0;
+	s.depth = a->priv_depth;
+	s.fields = fields;
+	s.nfields = nfields;
+	s.exc_type = et;
+	s.exc_type_len = (uint32_t)PL_MIN(etl, (size_t)PL_MAX_EXC_TYPE);
+	s.exc_msg = em;
+	s.exc_msg_len = (uint32_t)PL_MIN(eml, (size_t)PL_MAX_EXC_MSG);
 	stage(w, &s);
 }
 
