@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1304,6 +1305,43 @@ static void test_symlink_refused(void **state)
 	free(dangling);
 }
 
+/* A process that exits without closing its writer still leaves a whole trace: the exit
+ * handler writes what is staged and the STATS record. */
+static void test_flush_at_exit(void **state)
+{
+	struct fx *f = *state;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pl_writer_options o;
+		struct pl_writer *w;
+		pl_writer_options_init(&o);
+		o.path = f->path;
+		o.flush_interval_ms = 3600u * 1000u; /* nothing but the exit handler writes */
+		if (pl_writer_open(&o, &w) < 0)
+			_exit(10);
+		for (int i = 0; i < 1000; i++) {
+			pl_action a;
+			struct pl_field in[] = {PL_F_INT("i", i)};
+			pl_action_begin(&a, w, NULL, PL_NAME("exit.work"), in, 1);
+			pl_action_end(&a, NULL, 0);
+		}
+		exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	struct th_trace t;
+	assert_int_equal(th_read_all(f->path, &t), PL_END);
+	assert_int_equal(th_count(&t, PL_REC_START, "exit.work"), 1000);
+	assert_int_equal(th_count(&t, PL_REC_END, NULL), 1000);
+	assert_int_equal(th_count(&t, PL_REC_STATS, NULL), 1);
+	assert_int_equal(t.hdr.pid, pid);
+	th_trace_free(&t);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1331,6 +1369,7 @@ int main(void)
 		T(test_path_pid),
 		T(test_file_mode),
 		T(test_symlink_refused),
+		T(test_flush_at_exit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
