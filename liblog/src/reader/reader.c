@@ -26,7 +26,8 @@ struct pl_reader {
 	const uint8_t *frame;
 	size_t frame_len, pos;
 	uint64_t frame_off;
-	msgpack_unpacked up;     /* its zone backs the current record's views */
+	msgpack_zone zone;       /* backs the current record's views; cleared per record */
+	msgpack_object obj;      /* the current record */
 	struct pl_strtab names;
 	uint32_t *tids;          /* by thread number */
 	uint32_t ntids;
@@ -96,7 +97,7 @@ static void stamp(struct pl_reader *r, struct pl_record *rec, uint64_t ts)
 static int action_record(struct pl_reader *r, uint64_t kind, const msgpack_object *a, uint32_t n,
 			 struct pl_record *rec)
 {
-	msgpack_zone *z = r->up.zone;
+	msgpack_zone *z = &r->zone;
 	int64_t dts;
 	uint32_t i = 1;
 	uint64_t type = 0;
@@ -199,7 +200,7 @@ static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_rec
 	}
 	case PL_K_THREAD: {
 		if (n < 4 || pl_dec_u64(&a[1], &u) < 0 || pl_dec_i64(&a[2], &s) < 0 ||
-		    pl_dec_cstr(r->up.zone, &a[3], &rec->name) < 0)
+		    pl_dec_cstr(&r->zone, &a[3], &rec->name) < 0)
 			return -PL_ECORRUPT;
 		int ret = set_thread(r, u, s);
 		if (ret < 0)
@@ -211,7 +212,7 @@ static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_rec
 	}
 	case PL_K_DROPPED:
 		if (!r->chunk_open || n < 3 || pl_dec_u64(&a[1], &rec->count) < 0 ||
-		    pl_dec_cstr(r->up.zone, &a[2], &rec->name) < 0)
+		    pl_dec_cstr(&r->zone, &a[2], &rec->name) < 0)
 			return -PL_ECORRUPT;
 		rec->kind = PL_REC_DROPPED;
 		stamp(r, rec, r->prev_ts);
@@ -219,7 +220,7 @@ static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_rec
 	case PL_K_STATS: {
 		if (n < 2)
 			return -PL_ECORRUPT;
-		int ret = pl_dec_str_map(r->up.zone, &a[1], &rec->fields, &rec->nfields);
+		int ret = pl_dec_str_map(&r->zone, &a[1], &rec->fields, &rec->nfields);
 		if (ret < 0)
 			return ret;
 		rec->kind = PL_REC_STATS;
@@ -250,12 +251,15 @@ static int next_raw(struct pl_reader *r, struct pl_record *rec)
 		int ret = pl_mp_check(r->frame + at, r->frame_len - at, &size);
 		if (ret < 0)
 			return record_error(r, ret == -PL_ELIMIT ? ret : -PL_ECORRUPT, at);
-		if (msgpack_unpack_next(&r->up, (const char *)r->frame + at, size, &used) !=
+		/* msgpack_unpack() into our own zone, cleared per record: unlike
+		 * msgpack_unpack_next(), it does not malloc and free a zone per record. */
+		msgpack_zone_clear(&r->zone);
+		if (msgpack_unpack((const char *)r->frame + at, size, &used, &r->zone, &r->obj) !=
 			    MSGPACK_UNPACK_SUCCESS ||
 		    used != size)
 			return record_error(r, -PL_ECORRUPT, at);
 		r->pos += size;
-		ret = interpret(r, &r->up.data, rec);
+		ret = interpret(r, &r->obj, rec);
 		if (ret < 0)
 			return record_error(r, ret, at);
 		if (ret > 0 || (r->opening && r->header_seen))
@@ -270,8 +274,12 @@ PL_EXPORT int pl_reader_open(const char *path, struct pl_reader **out)
 	if (!r)
 		return -PL_ENOMEM;
 	r->fr.fd = -1;
+	if (!msgpack_zone_init(&r->zone, 64 << 10)) {
+		free(r);
+		*out = NULL;
+		return -PL_ENOMEM;
+	}
 	r->path = strdup(path ? path : "");
-	msgpack_unpacked_init(&r->up);
 	if (!r->path)
 		return set_error(r, -PL_ENOMEM, 0, "out of memory");
 	int ret = pl_frames_open(&r->fr, path);
@@ -319,7 +327,7 @@ PL_EXPORT void pl_reader_close(struct pl_reader *r)
 	if (!r)
 		return;
 	pl_frames_close(&r->fr);
-	msgpack_unpacked_destroy(&r->up);
+	msgpack_zone_destroy(&r->zone);
 	pl_strtab_free(&r->names);
 	free(r->tids);
 	free(r->hdr_store);
