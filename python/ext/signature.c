@@ -1,0 +1,222 @@
+/* signature.c - binding vectorcall arguments to parameter names with a precomputed plan.
+ *
+ * The rules are Python's: positional arguments fill the positional parameters in order,
+ * the rest go to *args; a keyword matching a parameter that is not positional-only binds
+ * it, any other keyword goes to **kwargs; a parameter left out takes its default. A call
+ * that does not bind (missing or duplicate arguments) is recorded as far as it binds:
+ * the function itself raises the TypeError, which the end event records.
+ */
+#include "signature.h" /* first: Python.h before any system header */
+
+#include <string.h>
+
+int pl_py_plan_init(struct pl_py_plan *p, PyObject *names, PyObject *defaults, PyObject *empty,
+		    Py_ssize_t npos, Py_ssize_t nposonly, PyObject *record, PyObject *redact_keys,
+		    bool result)
+{
+	memset(p, 0, sizeof(*p));
+	if (!PyTuple_Check(names) || !PyTuple_Check(defaults) || !PyTuple_Check(record) ||
+	    !PyTuple_Check(redact_keys) || PyTuple_GET_SIZE(names) != PyTuple_GET_SIZE(defaults) ||
+	    npos < 0 || nposonly < 0 || nposonly > npos || npos > PyTuple_GET_SIZE(names)) {
+		PyErr_SetString(PyExc_ValueError, "perflog: inconsistent binding plan");
+		return -1;
+	}
+	Py_ssize_t n = PyTuple_GET_SIZE(names), nrec = PyTuple_GET_SIZE(record);
+	p->npos = npos;
+	p->nposonly = nposonly;
+	p->names = PyMem_Calloc((size_t)n + 1, sizeof(PyObject *));
+	p->defaults = PyMem_Calloc((size_t)n + 1, sizeof(PyObject *));
+	p->rec = PyMem_Calloc((size_t)nrec + 1, sizeof(*p->rec));
+	if (!p->names || !p->defaults || !p->rec) {
+		PyErr_NoMemory();
+		goto err;
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *name = PyTuple_GET_ITEM(names, i), *d = PyTuple_GET_ITEM(defaults, i);
+		if (!PyUnicode_Check(name)) {
+			PyErr_SetString(PyExc_TypeError, "perflog: parameter names must be str");
+			goto err;
+		}
+		p->names[i] = Py_NewRef(name);
+		p->defaults[i] = d == empty ? NULL : Py_NewRef(d);
+		p->nparams = i + 1;
+	}
+	for (Py_ssize_t i = 0; i < nrec; i++) {
+		PyObject *r = PyTuple_GET_ITEM(record, i), *fname;
+		Py_ssize_t slot;
+		int redact;
+		if (!PyArg_ParseTuple(r, "nUp", &slot, &fname, &redact))
+			goto err;
+		if (slot >= p->nparams || slot < PL_PY_SLOT_VARKW) {
+			PyErr_SetString(PyExc_ValueError, "perflog: bad parameter slot");
+			goto err;
+		}
+		Py_ssize_t len;
+		const char *s = PyUnicode_AsUTF8AndSize(fname, &len);
+		if (!s)
+			goto err;
+		char buf[PL_NAME_MAX_LEN + 16];
+		if (len > (Py_ssize_t)PL_NAME_MAX_LEN)
+			len = PL_NAME_MAX_LEN;
+		memcpy(buf, s, (size_t)len);
+		memcpy(buf + len, ".truncated", 10);
+		p->rec[i] = (struct pl_py_rec){slot, redact, pl_name_intern(s, (size_t)len),
+					       pl_name_intern(buf, (size_t)len + 10)};
+		p->nrec = i + 1;
+	}
+	p->redact_keys = Py_NewRef(redact_keys);
+	p->result = result;
+	p->result_name = pl_name_intern("result", 6);
+	p->result_trunc = pl_name_intern("result.truncated", 16);
+	return 0;
+err:
+	pl_py_plan_clear(p);
+	return -1;
+}
+
+void pl_py_plan_clear(struct pl_py_plan *p)
+{
+	for (Py_ssize_t i = 0; i < p->nparams; i++) {
+		Py_CLEAR(p->names[i]);
+		Py_CLEAR(p->defaults[i]);
+	}
+	PyMem_Free(p->names);
+	PyMem_Free(p->defaults);
+	PyMem_Free(p->rec);
+	Py_CLEAR(p->redact_keys);
+	p->names = p->defaults = NULL;
+	p->rec = NULL;
+	p->nparams = p->nrec = 0;
+}
+
+int pl_py_plan_traverse(struct pl_py_plan *p, visitproc visit, void *arg)
+{
+	for (Py_ssize_t i = 0; i < p->nparams; i++)
+		Py_VISIT(p->defaults[i]);
+	return 0;
+}
+
+/* Equality of two str without running user code (kwnames hold exact str). */
+static inline bool same_name(PyObject *a, PyObject *b)
+{
+	return a == b || (PyUnicode_Check(a) && PyUnicode_Check(b) && PyUnicode_Compare(a, b) == 0);
+}
+
+static PyObject *kw_value(PyObject *name, PyObject *const *kwvals, PyObject *kwnames)
+{
+	Py_ssize_t n = PyTuple_GET_SIZE(kwnames);
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (PyTuple_GET_ITEM(kwnames, i) == name)
+			return kwvals[i];
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (same_name(PyTuple_GET_ITEM(kwnames, i), name))
+			return kwvals[i];
+	return NULL;
+}
+
+/* The value bound to parameter @s (borrowed), or NULL if it is not bound. */
+static inline PyObject *bound(const struct pl_py_plan *p, Py_ssize_t s, PyObject *const *args,
+			      Py_ssize_t nargs, PyObject *kwnames)
+{
+	if (s < p->npos && s < nargs)
+		return args[s];
+	if (kwnames && s >= p->nposonly) {
+		PyObject *v = kw_value(p->names[s], args + nargs, kwnames);
+		if (v)
+			return v;
+	}
+	return p->defaults[s];
+}
+
+/* Does keyword @key bind a named parameter (else it belongs to **kwargs)? */
+static bool binds_param(const struct pl_py_plan *p, PyObject *key)
+{
+	for (Py_ssize_t j = p->nposonly; j < p->nparams; j++)
+		if (p->names[j] == key)
+			return true;
+	for (Py_ssize_t j = p->nposonly; j < p->nparams; j++)
+		if (same_name(p->names[j], key))
+			return true;
+	return false;
+}
+
+static bool redacted_key(const struct pl_py_plan *p, PyObject *key)
+{
+	Py_ssize_t n = PyTuple_GET_SIZE(p->redact_keys);
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (same_name(PyTuple_GET_ITEM(p->redact_keys, i), key))
+			return true;
+	return false;
+}
+
+void pl_py_plan_convert(const struct pl_py_plan *p, struct pl_py_conv *c, PyObject *const *args,
+			Py_ssize_t nargs, PyObject *kwnames)
+{
+	PyObject *redacted = c->st->redacted;
+	for (Py_ssize_t i = 0; i < p->nrec; i++) {
+		const struct pl_py_rec *r = &p->rec[i];
+		if (r->slot >= 0) {
+			PyObject *v = bound(p, r->slot, args, nargs, kwnames);
+			if (v)
+				pl_py_conv_add(c, r->name, r->trunc, r->redact ? redacted : v);
+		} else if (r->redact) {
+			pl_py_conv_add(c, r->name, r->trunc, redacted);
+		} else if (r->slot == PL_PY_SLOT_VARARGS) {
+			Py_ssize_t extra = nargs > p->npos ? nargs - p->npos : 0;
+			pl_py_conv_add_array(c, r->name, r->trunc, args + nargs - extra, extra);
+		} else {
+			struct pl_py_conv_map m;
+			Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+			pl_py_conv_map_begin(c, &m);
+			for (Py_ssize_t k = 0; k < nkw; k++) {
+				PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+				if (binds_param(p, key))
+					continue;
+				pl_py_conv_map_put(c, &m, key,
+						   redacted_key(p, key) ? redacted : args[nargs + k]);
+			}
+			pl_py_conv_map_end(c, &m, r->name, r->trunc);
+		}
+	}
+}
+
+int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_held *h,
+		    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+	for (Py_ssize_t i = 0; i < p->nrec; i++) {
+		const struct pl_py_rec *r = &p->rec[i];
+		PyObject *v = NULL;
+		int ret;
+		if (r->slot >= 0) {
+			PyObject *b = bound(p, r->slot, args, nargs, kwnames);
+			if (!b)
+				continue;
+			v = Py_NewRef(r->redact ? st->redacted : b);
+		} else if (r->redact) {
+			v = Py_NewRef(st->redacted);
+		} else if (r->slot == PL_PY_SLOT_VARARGS) {
+			Py_ssize_t extra = nargs > p->npos ? nargs - p->npos : 0;
+			v = PyTuple_New(extra);
+			for (Py_ssize_t k = 0; v && k < extra; k++)
+				PyTuple_SET_ITEM(v, k, Py_NewRef(args[nargs - extra + k]));
+		} else {
+			Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+			v = PyDict_New();
+			for (Py_ssize_t k = 0; v && k < nkw; k++) {
+				PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+				if (binds_param(p, key))
+					continue;
+				if (PyDict_SetItem(v, key,
+						   redacted_key(p, key) ? st->redacted : args[nargs + k]) < 0)
+					Py_CLEAR(v);
+			}
+		}
+		if (!v)
+			return -1;
+		ret = pl_py_held_add(h, r->name, r->trunc, v);
+		Py_DECREF(v);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* signature.h - a decorated function's binding plan: which call arguments are recorded
+ * under which names, computed once at decoration time (from inspect.signature, in
+ * perflog/_decorator.py) so that a call maps vectorcall arguments to parameter names
+ * without building a dict or running the binder.
+ */
+#ifndef PL_PY_SIGNATURE_H
+#define PL_PY_SIGNATURE_H
+
+#include "convert.h"
+#include "module.h"
+
+/* Slots of recorded values that are not named parameters. */
+#define PL_PY_SLOT_VARARGS (-1) /* the *args tuple */
+#define PL_PY_SLOT_VARKW (-2)   /* the **kwargs dict */
+
+struct pl_py_rec {
+	Py_ssize_t slot; /* parameter index (positional ones first, then keyword-only), or above */
+	bool redact;     /* recorded as "<redacted>" */
+	pl_name name, trunc;
+};
+
+struct pl_py_plan {
+	Py_ssize_t npos;     /* parameters that can be given by position */
+	Py_ssize_t nposonly; /* of which positional-only (their names go to **kwargs) */
+	Py_ssize_t nparams;  /* npos + keyword-only */
+	PyObject **names;    /* nparams str, strong */
+	PyObject **defaults; /* nparams, strong, NULL when the parameter has none */
+	Py_ssize_t nrec;
+	struct pl_py_rec *rec;
+	PyObject *redact_keys; /* tuple of str: **kwargs keys recorded as "<redacted>" */
+	bool result;
+	pl_name result_name, result_trunc;
+};
+
+/* Build from the tuples made by perflog/_decorator.py (see Decorated.__new__'s doc).
+ * Returns 0, or -1 with an exception set. */
+int pl_py_plan_init(struct pl_py_plan *p, PyObject *names, PyObject *defaults, PyObject *empty,
+		    Py_ssize_t npos, Py_ssize_t nposonly, PyObject *record, PyObject *redact_keys,
+		    bool result);
+void pl_py_plan_clear(struct pl_py_plan *p);
+int pl_py_plan_traverse(struct pl_py_plan *p, visitproc visit, void *arg);
+
+/* Convert the recorded arguments of a vectorcall into @c. Never raises. */
+void pl_py_plan_convert(const struct pl_py_plan *p, struct pl_py_conv *c, PyObject *const *args,
+			Py_ssize_t nargs, PyObject *kwnames);
+
+/* Hold the recorded arguments of a vectorcall as fields of an Action (for coroutines and
+ * generators, recorded at their first step). Returns 0, or -1 with an exception set. */
+int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_held *h,
+		    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+
+#endif /* PL_PY_SIGNATURE_H */

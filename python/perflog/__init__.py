@@ -1,0 +1,90 @@
+"""perflog: record which calls are slow, with which inputs, as eliot-style causal trees.
+
+    from perflog import perflog
+    import perflog as pl
+
+    pl.start("trace-{pid}.zst")
+
+    @perflog
+    def handle(user_id, query): ...
+
+    with pl.action("batch", size=3) as a:
+        handle(1, "x")
+        a.add(done=True)
+
+Recording errors never reach the recorded program; they are counted in stats().
+"""
+import atexit
+import os
+import sys
+
+from . import _perflog, _wrappers
+from ._decorator import perflog
+from ._logging import PerflogHandler
+from ._perflog import (
+    Action,
+    Decorated,
+    Reader,
+    TraceError,
+    action,
+    continue_task,
+    current_task,
+    flush,
+    log,
+    read,
+    recording,
+    start,
+    stats,
+    stop,
+)
+from ._threads import preserve_context, submit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "Decorated",
+    "PerflogHandler",
+    "Reader",
+    "TraceError",
+    "action",
+    "continue_task",
+    "current_task",
+    "flush",
+    "log",
+    "perflog",
+    "preserve_context",
+    "read",
+    "recording",
+    "start",
+    "stats",
+    "stop",
+    "submit",
+]
+
+_perflog._set_wrappers(_wrappers.wrap_coroutine, _wrappers.wrap_generator,
+                       _wrappers.wrap_async_generator)
+
+
+def _after_fork_child():
+    # A fork child records new tasks of its own (liblog reopens "{pid}" paths, else stops).
+    _perflog._after_fork_child()
+    # multiprocessing ends its fork children with os._exit(), skipping atexit: close the
+    # child's file from its exit hook instead. Its finalizers are cleared when the child
+    # starts, its after-fork hooks run after that: register from one of those.
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None and _perflog.recording():
+        util.register_after_fork(_perflog, _stop_at_multiprocessing_exit)
+
+
+def _stop_at_multiprocessing_exit(_module):
+    sys.modules["multiprocessing.util"].Finalize(None, _perflog.stop, exitpriority=-1000)
+
+
+os.register_at_fork(after_in_child=_after_fork_child)
+# Close the file cleanly at interpreter exit, after the program's own atexit handlers.
+atexit.register(_perflog.stop)
+
+from . import _autostart  # noqa: E402  (needs the module fully set up)
+
+_autostart.run()

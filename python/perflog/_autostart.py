@@ -1,0 +1,41 @@
+"""PERFLOG_FILE: start recording when perflog is imported, with no code change.
+
+    PERFLOG_FILE=trace.zst python app.py
+
+Options: PERFLOG_FLUSH_MS, PERFLOG_BUFFER_SIZE, PERFLOG_FULL_POLICY (drop|block). Every
+Python process importing perflog with the variable set records, child processes too:
+put "{pid}" in the path when the program starts Python subprocesses, or they truncate
+each other's file. Everything is written at interpreter exit (perflog registers stop()
+with atexit; liblog's exit handler covers os._exit-free paths that skip it).
+"""
+import os
+import warnings
+
+from . import _perflog
+
+_OPTIONS = (
+    ("PERFLOG_FLUSH_MS", "flush_interval_ms", int),
+    ("PERFLOG_BUFFER_SIZE", "buffer_size", int),
+    ("PERFLOG_FULL_POLICY", "full_policy", str),
+)
+
+
+def run(environ=os.environ):
+    path = environ.get("PERFLOG_FILE")
+    if not path or _perflog.recording():
+        return None
+    options = {}
+    for var, key, convert in _OPTIONS:
+        text = environ.get(var)
+        if text:
+            try:
+                options[key] = convert(text)
+            except ValueError:
+                warnings.warn(f"perflog: ignoring {var}={text!r}", RuntimeWarning, stacklevel=2)
+    try:
+        return _perflog.start(path, **options)
+    except (OSError, ValueError) as exc:
+        # Never break the program being observed: say why, and run unrecorded.
+        warnings.warn(f"perflog: PERFLOG_FILE={path!r}: not recording: {exc}", RuntimeWarning,
+                      stacklevel=2)
+        return None

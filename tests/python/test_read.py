@@ -1,0 +1,98 @@
+"""perflog.read on good, truncated, corrupt and missing files."""
+import os
+
+import pytest
+
+import perflog
+from perflog import perflog as pl
+
+
+@pl
+def work(i):
+    return i
+
+
+def write_trace(path, n=2000):
+    perflog.start(str(path), flush_interval_ms=1)
+    for i in range(n):
+        work(i)
+        if i % 500 == 0:
+            perflog.flush()  # several frames
+    perflog.stop()
+
+
+def test_good_file_records_and_header(tmp_path):
+    path = tmp_path / "good.zst"
+    write_trace(path, 10)
+    with perflog.read(str(path)) as r:
+        assert isinstance(r, perflog.Reader) and r.path == str(path)
+        h = r.header
+        recs = list(r)
+    assert h["version"] == 1 and h["pid"] == os.getpid() and h["library"].startswith("perflog ")
+    assert len(h["task_prefix"]) == 16 and h["clock"] in ("tsc", "monotonic")
+    kinds = [x["kind"] for x in recs]
+    assert kinds.count("start") == kinds.count("end") == 10 and kinds[-1] == "stats"
+    assert "thread" in kinds
+    start = next(x for x in recs if x["kind"] == "start")
+    assert set(start) == {"kind", "ts_ns", "wall_ns", "thread", "tid", "task", "task_id", "level",
+                          "type", "fields"}
+    assert start["task"] == start["task_id"] + "@/" and start["level"] == []
+    end = next(x for x in recs if x["kind"] == "end")
+    assert set(end) == {"kind", "ts_ns", "wall_ns", "thread", "tid", "task", "task_id", "level",
+                        "fields", "outcome", "duration_ns", "exc_type", "exc_msg"}
+    assert recs[-1]["fields"]["events"] >= 20
+    # pathlib paths are accepted too
+    assert len(list(perflog.read(path))) == len(recs)
+
+
+def test_truncated_file_yields_prefix_then_error(tmp_path):
+    path = tmp_path / "whole.zst"
+    write_trace(path)
+    data = path.read_bytes()
+    whole = list(perflog.read(str(path)))
+    cut = tmp_path / "cut.zst"
+    for size in (len(data) // 3, len(data) // 2, len(data) - 1):
+        cut.write_bytes(data[:size])
+        got = []
+        with pytest.raises(perflog.TraceError) as info:
+            for rec in perflog.read(str(cut)):
+                got.append(rec)
+        err = info.value
+        assert got == whole[:len(got)] and len(got) > 0
+        assert err.path == str(cut) and 0 < err.offset < size
+        assert str(cut) in str(err) and f"offset {err.offset}" in str(err)
+        assert err.status < 0 and err.reason
+
+
+def test_corrupt_frame(tmp_path):
+    path = tmp_path / "c.zst"
+    write_trace(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    got = []
+    with pytest.raises(perflog.TraceError) as info:
+        got.extend(perflog.read(str(path)))
+    assert got and info.value.offset > 0
+
+
+def test_not_a_trace_and_missing(tmp_path):
+    junk = tmp_path / "junk.zst"
+    junk.write_bytes(b"hello, not a trace" * 10)
+    with pytest.raises(perflog.TraceError, match="junk.zst"):
+        perflog.read(str(junk))
+    with pytest.raises(perflog.TraceError, match="missing.zst"):
+        perflog.read(str(tmp_path / "missing.zst"))
+    empty = tmp_path / "empty.zst"
+    empty.write_bytes(b"")
+    with pytest.raises(perflog.TraceError):
+        list(perflog.read(str(empty)))
+
+
+def test_close_stops_iteration(tmp_path):
+    path = tmp_path / "x.zst"
+    write_trace(path, 5)
+    r = perflog.read(str(path))
+    next(r)
+    r.close()
+    assert list(r) == []
