@@ -90,12 +90,40 @@ int pl_frames_open(struct pl_frames *f, const char *path)
 	return 0;
 }
 
+/* Refuse a data frame whose header does not announce a content checksum: the writer
+ * always sets it, so its absence means the header itself is damaged, and without the
+ * checksum a damaged block would decode into wrong records instead of an error.
+ * (RFC 8878: magic 0xFD2FB528, then the frame header descriptor, bit 2.) Returns 0,
+ * PL_END at a clean end of file, or an error. */
+static int check_frame_header(struct pl_frames *f, uint64_t start)
+{
+	while (f->in_len - f->in_pos < 5) {
+		ssize_t n = fill(f);
+		if (n < 0)
+			return fail(f, -PL_EIO, start, "read error: %s", strerror(errno));
+		if (n == 0)
+			break;
+	}
+	size_t avail = f->in_len - f->in_pos;
+	if (avail == 0)
+		return PL_END;
+	uint32_t magic = 0;
+	if (avail >= 4)
+		memcpy(&magic, f->in + f->in_pos, 4);
+	if (avail >= 5 && magic == 0xFD2FB528u && !(f->in[f->in_pos + 4] & 0x04))
+		return fail(f, -PL_ECORRUPT, start, "corrupt frame: header without a checksum");
+	return 0; /* short or foreign headers: zstd reports them */
+}
+
 int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint64_t *off)
 {
 	for (;;) {
 		uint64_t start = f->in_base + f->in_pos;
 		size_t out_len = 0;
 		bool started = false;
+		int ret = check_frame_header(f, start);
+		if (ret != 0)
+			return ret;
 		for (;;) {
 			if (f->in_pos == f->in_len) {
 				ssize_t n = fill(f);
