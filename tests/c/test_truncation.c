@@ -384,6 +384,40 @@ static void test_random_corruption(void **state)
 	free(buf);
 }
 
+/* A frame whose header lost its checksum flag (one bit) must be refused, not decoded:
+ * without the checksum, damage inside the frame would go unnoticed. Data frames start
+ * at byte 16 (after the magic frame) and at every recorded boundary but the last. */
+static void test_checksum_flag_cleared(void **state)
+{
+	struct sample *s = *state;
+	uint8_t *buf = malloc(s->size);
+	assert_non_null(buf);
+	nproblems = 0;
+	for (size_t k = 0; k < s->nbounds; k++) {
+		size_t start = k == 0 ? 16 : (size_t)s->bounds[k - 1];
+		if (start + 5 > s->size)
+			continue;
+		memcpy(buf, s->data, s->size);
+		static const uint8_t zmagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+		assert_memory_equal(buf + start, zmagic, 4);
+		assert_true(buf[start + 4] & 0x04);
+		buf[start + 4] &= (uint8_t)~0x04;
+		th_spit(s->cut, buf, s->size);
+		struct th_trace t;
+		char what[64];
+		snprintf(what, sizeof(what), "frame at %zu without checksum flag:", start);
+		int ret = th_read_all(s->cut, &t);
+		check_prefix(&s->exp, &t, what);
+		if (ret != -PL_ECORRUPT)
+			problem("%s status %d, want -PL_ECORRUPT", what, ret);
+		else if (t.err_offset != start)
+			problem("%s error offset %" PRIu64 ", want %zu", what, t.err_offset, start);
+		th_trace_free(&t);
+	}
+	free(buf);
+	no_problems();
+}
+
 /* ---- not a trace ---- */
 
 /* Open @path: the open fails with @want, the error names the file and says why, and
@@ -449,6 +483,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncate_every_offset, test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_random_corruption, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_checksum_flag_cleared, test_setup,
+						test_teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_trace, test_setup, test_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
