@@ -7,6 +7,8 @@ packages=(
   gcc pkg-config meson ninja-build zstd
   libzstd-dev libmsgpack-dev libcmocka-dev
   python3 python3-dev python3-pytest python3-msgpack python3-zstandard
+  python3-mesonpy python3-pip                        # pip install . (meson-python)
+  python3-eliot python3-structlog python3-loguru     # peers in bench/bench_python.py
 )
 
 missing=()
