@@ -18,3 +18,5 @@ echo "== failed actions:"
 grep -m 5 ' failed ' "$out/c_actions.txt" || true
 echo "== writer statistics (last record):"
 tail -n 1 "$out/c_actions.txt"
+echo "== a Python program under @perflog: examples/py_decorator.py $out/py_decorator.zst"
+PYTHONPATH=build/python /usr/bin/python3 examples/py_decorator.py "$out/py_decorator.zst"
