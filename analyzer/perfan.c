@@ -1,0 +1,140 @@
+/* perfan.c - main(): global options, the subcommand table, help generated from it, and
+ * the exit codes. Each subcommand lives in cmd_<name>.c and parses its own options.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <perflog/perflog.h>
+
+#include "hist.h"
+#include "perfan.h"
+
+static const struct pf_cmd *const commands[] = {
+    &pf_cmd_stats,
+    &pf_cmd_slowest,
+    &pf_cmd_sla,
+};
+
+#define USAGE "perfan [--color WHEN] SUBCOMMAND [OPTIONS] TRACE..."
+
+int pf_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "perfan%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nUsage: %s\nTry 'perfan%s%s --help' for more information.\n", usage,
+		cmd ? " " : "", cmd ? cmd : "");
+	return PF_EXIT_USAGE;
+}
+
+void pf_warn(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout); /* keep stdout and stderr in order on a terminal */
+	fputs("perfan: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void pf_error(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs("perfan: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void help(void)
+{
+	printf("Usage: %s\n"
+	       "\n"
+	       "Analyze perflog traces: which calls are slow, with which inputs, inside which\n"
+	       "request; check latency limits in CI.\n"
+	       "\n"
+	       "Subcommands:\n",
+	       USAGE);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-9s %s\n", commands[i]->name, commands[i]->summary);
+	printf("\n"
+	       "Global options (before the subcommand):\n"
+	       "      --color WHEN  colour tables: auto (default: when stdout is a terminal and\n"
+	       "                    NO_COLOR is unset), always, never\n"
+	       "  -h, --help        this help\n"
+	       "  -V, --version     print the version\n"
+	       "\n"
+	       "TRACE is a trace file or a directory of them; several are merged by time.\n"
+	       "Percentiles are nearest-rank, within %.2f%% relative error (a log-linear\n"
+	       "histogram; exact below 256 ns); counts, totals, min and max are exact.\n"
+	       "\n"
+	       "Exit status: 0 done (sla: every limit met), 1 an sla limit was exceeded,\n"
+	       "2 usage error, 3 no input could be read (damaged files only warn: the records\n"
+	       "before the damage are analyzed).\n"
+	       "\n"
+	       "Run 'perfan SUBCOMMAND --help' for the options of a subcommand.\n",
+	       100.0 * PF_HIST_REL_ERROR);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"color", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
+	};
+	const char *color = getenv("NO_COLOR") && *getenv("NO_COLOR") ? "never" : "auto";
+	int c;
+	opterr = 0;
+	/* "+": stop at the subcommand; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			color = optarg;
+			break;
+		case 'h':
+			help();
+			return PF_EXIT_OK;
+		case 'V':
+			printf("perfan %s (libperflog %s)\n", PL_VERSION_STRING,
+			       pl_version_string());
+			return PF_EXIT_OK;
+		case ':':
+			return pf_usage_error(NULL, USAGE, "option '%s' needs a value",
+					      argv[optind - 1]);
+		default:
+			return pf_usage_error(NULL, USAGE, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	struct pf_global g = {0};
+	if (strcmp(color, "always") == 0)
+		g.color = true;
+	else if (strcmp(color, "auto") == 0)
+		g.color =
+		    isatty(STDOUT_FILENO) && !(getenv("TERM") && !strcmp(getenv("TERM"), "dumb"));
+	else if (strcmp(color, "never") != 0)
+		return pf_usage_error(NULL, USAGE, "--color: '%s' is not auto, always or never",
+				      color);
+	if (optind >= argc)
+		return pf_usage_error(NULL, USAGE, "no subcommand given");
+	const char *name = argv[optind];
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(name, commands[i]->name) != 0)
+			continue;
+		int first = optind;
+		optind = 0; /* glibc: reinitialize getopt for the subcommand's own argv */
+		return commands[i]->run(&g, argc - first, argv + first);
+	}
+	return pf_usage_error(NULL, USAGE, "unknown subcommand '%s'", name);
+}

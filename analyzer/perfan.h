@@ -1,0 +1,53 @@
+/* perfan.h - what perfan.c and the subcommands share: the subcommand descriptor, the exit
+ * codes, global options and the two ways of complaining (usage errors and warnings).
+ */
+#ifndef PERFAN_PERFAN_H
+#define PERFAN_PERFAN_H
+
+#include <stdbool.h>
+
+/* Exit codes: stable, documented in `perfan --help` and docs/perfan.md. */
+enum pf_exit {
+	PF_EXIT_OK = 0,		/* done; for `sla`: every check passed */
+	PF_EXIT_FAILED = 1,	/* a check failed (`sla`) */
+	PF_EXIT_USAGE = 2,	/* bad command line: a message and the usage on stderr */
+	PF_EXIT_UNREADABLE = 3, /* no input could be read (or an internal error, e.g. ENOMEM) */
+};
+
+/* Options given before the subcommand; they apply to every subcommand. */
+struct pf_global {
+	bool color; /* colour the tables: --color=always, or auto and stdout is a TTY */
+};
+
+/**
+ * struct pf_cmd - one subcommand. Each cmd_<name>.c defines `const struct pf_cmd
+ * pf_cmd_<name>` and perfan.c lists it in its table; `perfan --help` is generated from it.
+ * @name: the word on the command line.
+ * @summary: one line for `perfan --help`.
+ * @run: parses its own options from @argv (argv[0] is @name, getopt-ready), prints its own
+ *       `--help`, does the work; returns a pf_exit code.
+ */
+struct pf_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(const struct pf_global *g, int argc, char **argv);
+};
+
+extern const struct pf_cmd pf_cmd_stats;
+extern const struct pf_cmd pf_cmd_slowest;
+extern const struct pf_cmd pf_cmd_sla;
+
+/**
+ * pf_usage_error() - print "perfan CMD: <message>", the command's usage line and a hint to
+ * stderr. Returns: PF_EXIT_USAGE, to be returned by the caller.
+ */
+int pf_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** pf_warn() - print "perfan: warning: <message>" to stderr. */
+void pf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** pf_error() - print "perfan: <message>" to stderr. */
+void pf_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* PERFAN_PERFAN_H */

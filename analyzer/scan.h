@@ -1,0 +1,49 @@
+/* scan.h - the loop every analysis shares: open the inputs, merge them, pair STARTs and
+ * ENDs into spans, filter, and hand each selected span to the subcommand.
+ */
+#ifndef PERFAN_SCAN_H
+#define PERFAN_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "filter.h"
+#include "input.h"
+#include "jsonw.h"
+#include "names.h"
+#include "opts.h"
+#include "spans.h"
+
+struct pf_scan {
+	struct pf_input in;
+	struct pf_names names;
+	struct pf_spans spans;
+	struct pf_filter filter;
+	pf_span_fn fn; /* the subcommand's callback, for selected spans only */
+	void *userdata;
+	uint64_t actions;	 /* completed actions */
+	uint64_t selected;	 /* of which passed the filters */
+	uint64_t dropped_events; /* events the writers reported lost (DROPPED records) */
+	bool oom;
+};
+
+/**
+ * pf_scan_run() - read everything, calling @fn(@userdata, span) for each selected span.
+ * @keep_inputs: keep START fields so that spans carry their inputs.
+ * Returns: PF_EXIT_OK, or PF_EXIT_UNREADABLE when no input could be read or memory ran
+ * out (message printed). Damaged inputs only warn. Call pf_scan_destroy() in every case.
+ */
+int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths, size_t npaths,
+		bool keep_inputs, pf_span_fn fn, void *userdata);
+
+/** pf_scan_json_summary() - "inputs": [...] and the counters, as members of an object. */
+void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j);
+
+/** pf_scan_notes() - lines about unfinished actions, unmatched ENDs and drops, if any. */
+void pf_scan_notes(const struct pf_scan *sc, FILE *f);
+
+void pf_scan_destroy(struct pf_scan *sc);
+
+#endif /* PERFAN_SCAN_H */
