@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build everything, record a real program into a
-# trace and analyze it.
+# The main job: install what is missing, build everything, record real programs (C and
+# Python) into traces and analyze them with perfan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build
 out=${PERFLOG_OUT:-demo}
 mkdir -p "$out"
-trace="$out/c_actions.zst"
-echo "== recording: build/examples/c_actions $trace 2000"
-build/examples/c_actions "$trace" 2000
-echo "== the trace, decoded (first 20 records): build/examples/c_read $trace"
-build/examples/c_read "$trace" > "$out/c_actions.txt"
-head -n 21 "$out/c_actions.txt"
-echo "   ... ($(wc -l < "$out/c_actions.txt") lines in $out/c_actions.txt)"
-echo "== failed actions:"
-grep -m 5 ' failed ' "$out/c_actions.txt" || true
-echo "== writer statistics (last record):"
-tail -n 1 "$out/c_actions.txt"
-echo "== a Python program under @perflog: examples/py_decorator.py $out/py_decorator.zst"
+perfan=build/analyzer/perfan
+
+echo "== recording a C program: build/examples/c_actions $out/c_actions.zst 2000"
+build/examples/c_actions "$out/c_actions.zst" 2000
+echo "== recording a Python program: examples/py_decorator.py $out/py_decorator.zst"
 PYTHONPATH=build/python /usr/bin/python3 examples/py_decorator.py "$out/py_decorator.zst"
+echo
+echo "== the first records of the C trace, decoded (build/examples/c_read):"
+build/examples/c_read "$out/c_actions.zst" > "$out/c_actions.txt"
+head -n 9 "$out/c_actions.txt"
+echo "   ... ($(wc -l < "$out/c_actions.txt") lines in $out/c_actions.txt)"
+echo
+echo "== perfan stats $out/py_decorator.zst"
+$perfan stats "$out/py_decorator.zst"
+echo
+echo "== perfan slowest -n 3 --type '*collatz' $out/py_decorator.zst"
+$perfan slowest -n 3 --type '*collatz' "$out/py_decorator.zst"
+echo
+echo "== perfan sla --p99 2us --type request $out/c_actions.zst   (a CI gate: exit 1 on FAIL)"
+$perfan sla --p99 2us --type request "$out/c_actions.zst" || echo "(sla exit status $?)"
