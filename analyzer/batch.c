@@ -205,10 +205,9 @@ int pf_batch_load(struct pf_source *s, struct pf_names *names, bool keep_fields,
 			break;
 		}
 		s->records++;
-		/* The reader decodes a whole frame at once, so its offset moves exactly when a
-		 * frame begins: the record that moved it ends the batch (sorting it with the
-		 * previous frame's records is harmless: it is later than its thread's). */
-		uint64_t off = pl_reader_offset(s->r);
+		/* The first record of a new frame ends the batch (sorting it with the previous
+		 * frame's records is harmless: it is later than its thread's). */
+		uint64_t off = rec.frame_offset;
 		bool boundary = off != s->frame_off && s->n > 0;
 		s->frame_off = off;
 		switch (rec.kind) {

@@ -160,7 +160,7 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	}
 	const struct pl_trace_header *h = pl_reader_header(s->r);
 	s->pid = h->pid;
-	s->frame_off = pl_reader_offset(s->r);
+	s->frame_off = 0; /* no frame seen yet */
 	s->path = strdup(path);
 	s->host = strdup(h->host);
 	in->nsrc++;

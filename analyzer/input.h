@@ -78,7 +78,7 @@ struct pf_source {
 	char *err_reason;
 	char **thread_names; /* by trace thread number; NULL entries unnamed */
 	uint32_t nthreads;
-	uint64_t frame_off; /* pl_reader_offset() when the current frame was loaded */
+	uint64_t frame_off; /* frame_offset of the last record read (0: none yet) */
 	/* The current batch, sorted: order[next..n) are still to be delivered. */
 	struct pf_batch_ev *ev;
 	uint32_t *order, *tmp;

@@ -158,6 +158,7 @@ int th_read_all(const char *path, struct th_trace *t)
 			o->prefix = rec.task_prefix;
 			o->seq = rec.task_seq;
 			o->outcome = rec.outcome;
+			o->frame_offset = rec.frame_offset;
 			if (rec.kind == PL_REC_START || rec.kind == PL_REC_END ||
 			    rec.kind == PL_REC_MESSAGE)
 				pl_task_format(rec.task_prefix, rec.task_seq, rec.level, rec.depth,

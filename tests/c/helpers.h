@@ -21,6 +21,7 @@ struct th_rec {
 	int outcome;
 	char exc_type[256], exc_msg[1024];
 	char name[256];            /* THREAD name, DROPPED reason */
+	uint64_t frame_offset;
 };
 
 struct th_trace {

@@ -246,6 +246,20 @@ static void test_sample_reads_back(void **state)
 			 nthread);
 	assert_int_equal(t->recs[0].kind, PL_REC_THREAD);
 	assert_true(t->recs[0].tid > 0);
+	/* Each record names its frame: the first at 16 (after the magic frame), the others at
+	 * the boundaries measured while writing, in file order. */
+	uint64_t prev = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t fo = t->recs[i].frame_offset;
+		bool known = fo == 16;
+		for (size_t k = 0; k + 1 < s->nbounds; k++)
+			known = known || fo == s->bounds[k];
+		if (!known || fo < prev)
+			fail_msg("record %zu: frame_offset %" PRIu64 " (previous %" PRIu64 ")", i, fo,
+				 prev);
+		prev = fo;
+	}
+	assert_int_equal(prev, s->bounds[s->nbounds - 2]); /* STATS: in the last frame */
 	assert_int_equal(t->n, 5 * BATCHES * REQUESTS + 3);
 }
 

@@ -27,7 +27,7 @@ struct pl_writer;
 
 /** Deepest level a task string can carry across processes. */
 #define PL_TASK_MAX_DEPTH 64u
-/** Deepest level recorded; deeper actions record at this depth's last index. */
+/** Deepest level recorded; events of deeper actions are dropped (counted as oversize). */
 #define PL_LEVEL_MAX_DEPTH 1024u
 /** Enough bytes for any task string written by pl_action_serialize(), NUL included. */
 #define PL_TASK_STR_MAX (16 + 1 + 16 + 1 + PL_TASK_MAX_DEPTH * 11 + 1)

@@ -59,6 +59,9 @@ struct pl_record {
 	const char *exc_msg;        /**< END failed: exception message, or NULL */
 	const char *name;           /**< THREAD: thread name; DROPPED: the reason */
 	uint64_t count;             /**< DROPPED: number of events lost */
+	uint64_t frame_offset;      /**< file offset of the frame holding the record: it
+				     *   changes exactly when a new frame begins (records of
+				     *   one frame are only ordered within each thread) */
 };
 
 /** struct pl_trace_header - what the file says about the process that wrote it. */
