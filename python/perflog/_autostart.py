@@ -20,10 +20,8 @@ _OPTIONS = (
 )
 
 
-def run(environ=os.environ):
-    path = environ.get("PERFLOG_FILE")
-    if not path or _perflog.recording():
-        return None
+def env_options(environ=os.environ):
+    """start() options from PERFLOG_FLUSH_MS, PERFLOG_BUFFER_SIZE, PERFLOG_FULL_POLICY."""
     options = {}
     for var, key, convert in _OPTIONS:
         text = environ.get(var)
@@ -31,7 +29,15 @@ def run(environ=os.environ):
             try:
                 options[key] = convert(text)
             except ValueError:
-                warnings.warn(f"perflog: ignoring {var}={text!r}", RuntimeWarning, stacklevel=2)
+                warnings.warn(f"perflog: ignoring {var}={text!r}", RuntimeWarning, stacklevel=3)
+    return options
+
+
+def run(environ=os.environ):
+    path = environ.get("PERFLOG_FILE")
+    if not path or _perflog.recording():
+        return None
+    options = env_options(environ)
     try:
         return _perflog.start(path, **options)
     except (OSError, ValueError) as exc:

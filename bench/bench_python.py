@@ -1,0 +1,346 @@
+"""bench_python.py - what @perflog costs per call, against its peers, in one process run.
+
+    PYTHONPATH=build/python /usr/bin/python3 bench/bench_python.py [--n N] [--repeat R]
+
+The decorated function is ``def f(a, b): return a, b``, called as ``f(12345, "query")``
+(an int and a short str; the issue's ``a + b`` cannot take an int and a str). Each way of
+calling it runs the same loop, ``for _ in range(n): fn(a, b)``; repeats are interleaved
+(every variant once per round) so that the machine's drift hits all of them alike. The
+figures are the best and the median of the rounds, in ns per call, minus the plain call's.
+The absolute targets are judged on the best round (noise only ever adds, as timeit says),
+the "n times cheaper" ones on the medians (rounds of all variants share the noise).
+
+Bytes per call: the size of the variant's file (after flush/close) over the calls made into
+it. Every peer writes one event per call with the arguments and the duration, and flushes
+each event to its file (their defaults: eliot, structlog and logging flush per event,
+loguru's file sink is line buffered).
+
+Fast variants run n calls per round; slow peers fewer (n/50, eliot n/200) so that the whole
+run stays well under a minute: the per-call figure does not depend on it. A benchmark, not
+a test: run it by hand, on a quiet machine.
+"""
+import argparse
+import cProfile
+import functools
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from time import perf_counter_ns
+
+import perflog
+from perflog import perflog as pl
+
+TARGET_RECORDING_NS = 200  # @perflog, recording args + duration to disk, over the plain call
+TARGET_STOPPED_NS = 40     # @perflog, recording stopped
+TARGET_VS_ELIOT = 150      # at least this many times cheaper than eliot's log_call
+
+A, B = 12345, "query"
+
+
+def f(a, b):
+    return a, b
+
+
+def run_loop(fn, n, a=A, b=B):
+    """ns for n calls of fn(a, b), loop included (the plain call's loop is subtracted)."""
+    t0 = perf_counter_ns()
+    for _ in range(n):
+        fn(a, b)
+    return perf_counter_ns() - t0
+
+
+# ---- the variants -------------------------------------------------------------------------
+# Each is set up once: (callable, run(n) -> ns, close() -> bytes written or None).
+
+class Variant:
+    def __init__(self, name, divisor=1, path=None):
+        self.name = name
+        self.divisor = divisor  # this variant runs n // divisor calls per round
+        self.path = path
+        self.samples = []       # ns per call, one per round
+        self.calls = 0          # calls made into its file (warm-up included)
+
+    def run(self, n):
+        self.calls += n
+        return self.timed(n)
+
+    def timed(self, n):
+        return run_loop(self.fn, n)
+
+    def close(self):
+        """Flush and close the variant's file; bytes written, or None if it writes none."""
+        return None
+
+
+class Plain(Variant):
+    def __init__(self):
+        super().__init__("plain call")
+        self.fn = f
+
+
+def timed_wrapper(fn):
+    """The minimal pure-Python decorator that times a call (and does nothing else)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        t0 = perf_counter_ns()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            perf_counter_ns() - t0
+    return wrapper
+
+
+class PyWrapper(Variant):
+    def __init__(self):
+        super().__init__("pure-Python wrapper, perf_counter_ns twice")
+        self.fn = timed_wrapper(f)
+
+
+class PerflogRecording(Variant):
+    """@perflog recording both args and the duration; a new file per round (start()
+    truncates), every event kept (full_policy="block": a slow disk would slow the caller
+    rather than drop). Each round starts with n/10 untimed calls, so that what is timed is
+    the steady state of a long-running program, not start()'s first touches of its ring."""
+
+    def __init__(self, tmp):
+        super().__init__("@perflog, recording args + duration")
+        self.fn = pl(f)
+        self.tmp = tmp
+        self.files = []
+        self.dropped = 0
+
+    def timed(self, n):
+        path = os.path.join(self.tmp, f"perflog-{len(self.files)}.zst")
+        self.files.append(path)
+        perflog.start(path, full_policy="block")
+        try:
+            warm = max(1, n // 10)
+            self.calls += warm
+            run_loop(self.fn, warm)
+            return run_loop(self.fn, n)
+        finally:
+            stats = perflog.stats()
+            perflog.stop()
+            self.dropped += sum(v for k, v in stats.items() if k.startswith("dropped_"))
+
+    def close(self):
+        return sum(os.path.getsize(p) for p in self.files)
+
+
+class PerflogStopped(Variant):
+    def __init__(self):
+        super().__init__("@perflog, recording stopped")
+        self.fn = pl(f)
+
+    def close(self):
+        return 0
+
+
+class CProfile(Variant):
+    """cProfile enabled around the plain loop (it aggregates in memory, writes nothing)."""
+
+    def __init__(self):
+        super().__init__("cProfile (enabled around the loop)")
+        self.fn = f
+
+    def timed(self, n):
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            return run_loop(self.fn, n)
+        finally:
+            prof.disable()
+
+    def close(self):
+        return 0
+
+
+class Eliot(Variant):
+    def __init__(self, tmp):
+        import eliot
+        super().__init__("eliot log_call (FileDestination)", 200, os.path.join(tmp, "eliot.log"))
+        self.eliot = eliot
+        self.file = open(self.path, "w")
+        self.dest = eliot.FileDestination(file=self.file)
+        eliot.add_destinations(self.dest)
+        self.fn = eliot.log_call(f)
+
+    def close(self):
+        self.eliot.remove_destination(self.dest)
+        self.file.close()
+        return os.path.getsize(self.path)
+
+
+def event_wrapper(fn, emit):
+    """A typical logging decorator: one event per call, with the args and the duration."""
+    name = fn.__qualname__
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        t0 = perf_counter_ns()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            emit(name, args, kwargs, perf_counter_ns() - t0)
+    return wrapper
+
+
+class Structlog(Variant):
+    def __init__(self, tmp):
+        import structlog
+        super().__init__("structlog decorator (WriteLogger, JSON)", 50,
+                         os.path.join(tmp, "structlog.log"))
+        self.file = open(self.path, "w")
+        log = structlog.wrap_logger(
+            structlog.WriteLogger(self.file),
+            processors=[structlog.processors.add_log_level,
+                        structlog.processors.TimeStamper(),
+                        structlog.processors.JSONRenderer()]).bind()
+
+        def emit(name, args, kwargs, duration_ns):
+            log.info(name, args=args, kwargs=kwargs, duration_ns=duration_ns)
+        self.fn = event_wrapper(f, emit)
+
+    def close(self):
+        self.file.close()
+        return os.path.getsize(self.path)
+
+
+class Loguru(Variant):
+    def __init__(self, tmp):
+        from loguru import logger
+        super().__init__("loguru decorator (file sink, default format)", 50,
+                         os.path.join(tmp, "loguru.log"))
+        self.logger = logger
+        logger.remove()
+        self.sink = logger.add(self.path, level="INFO")
+
+        def emit(name, args, kwargs, duration_ns):
+            logger.info("{} args={} kwargs={} duration_ns={}", name, args, kwargs,
+                        duration_ns)
+        self.fn = event_wrapper(f, emit)
+
+    def close(self):
+        self.logger.remove(self.sink)
+        return os.path.getsize(self.path)
+
+
+class StdLogging(Variant):
+    def __init__(self, tmp):
+        super().__init__("stdlib logging decorator (FileHandler)", 50,
+                         os.path.join(tmp, "logging.log"))
+        log = logging.getLogger("bench_python")
+        log.propagate = False
+        log.setLevel(logging.INFO)
+        self.handler = logging.FileHandler(self.path)
+        self.handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        log.addHandler(self.handler)
+
+        def emit(name, args, kwargs, duration_ns):
+            log.info("%s args=%r kwargs=%r duration_ns=%d", name, args, kwargs, duration_ns)
+        self.fn = event_wrapper(f, emit)
+
+    def close(self):
+        self.handler.close()
+        return os.path.getsize(self.path)
+
+
+# ---- the run ------------------------------------------------------------------------------
+
+def fmt_ns(x):
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000,
+                        help="calls per round for the fast variants (default 1e6)")
+    parser.add_argument("--repeat", type=int, default=7, help="rounds (default 7)")
+    opts = parser.parse_args()
+    if opts.n < 200 or opts.repeat < 1:
+        parser.error("--n must be >= 200 and --repeat >= 1")
+    if perflog.recording():
+        perflog.stop()  # PERFLOG_FILE would record the peers' rounds too
+
+    load = os.getloadavg()
+    t_start = perf_counter_ns()
+    with tempfile.TemporaryDirectory(prefix="bench_python-") as tmp:
+        variants = [Plain(), PyWrapper(), PerflogRecording(tmp), PerflogStopped(),
+                    CProfile(), Eliot(tmp), Structlog(tmp), Loguru(tmp), StdLogging(tmp)]
+        for v in variants:  # warm-up: a tenth of a round
+            v.run(max(1, opts.n // v.divisor // 10))
+        for _ in range(opts.repeat):
+            for v in variants:
+                n = max(1, opts.n // v.divisor)
+                v.samples.append(v.run(n) / n)
+        written = {v.name: v.close() for v in variants}
+    elapsed_s = (perf_counter_ns() - t_start) / 1e9
+
+    plain, rec, stopped = variants[0], variants[2], variants[3]
+    base_best, base_med = min(plain.samples), statistics.median(plain.samples)
+
+    def over(v):
+        return min(v.samples) - base_best, statistics.median(v.samples) - base_med
+
+    rec_med = over(rec)[1]
+    versions = {}
+    for mod in ("eliot", "structlog", "loguru"):
+        try:
+            from importlib.metadata import version
+            versions[mod] = version(mod)
+        except Exception:  # noqa: BLE001
+            versions[mod] = "?"
+
+    print(f"Python {platform.python_version()} ({sys.executable}), {os.cpu_count()} CPUs; "
+          f"eliot {versions['eliot']}, structlog {versions['structlog']}, "
+          f"loguru {versions['loguru']}")
+    print(f"f(a, b) called as f({A!r}, {B!r}); {opts.repeat} rounds; plain call "
+          f"{fmt_ns(base_best)} ns best, {fmt_ns(base_med)} ns median (loop included); "
+          f"load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print()
+    print("| variant | calls/round | overhead ns/call, best | median | ÷ @perflog's (median) "
+          "| bytes/call | target |")
+    print("|---|---|---|---|---|---|---|")
+    targets = {
+        rec.name: (TARGET_RECORDING_NS, "≤ {} ns"),
+        stopped.name: (TARGET_STOPPED_NS, "≤ {} ns"),
+    }
+    checks = []
+    for v in variants:
+        n = max(1, opts.n // v.divisor)
+        nbytes = written[v.name]
+        per_call = "0" if not nbytes else f"{nbytes / v.calls:.1f}"
+        if v is plain:
+            print(f"| {v.name} | {n:,} | {fmt_ns(base_best)} (absolute) | "
+                  f"{fmt_ns(base_med)} (absolute) | | 0 | |")
+            continue
+        best, med = over(v)
+        ratio = f"{med / rec_med:.2f}×" if rec_med > 0 else "—"
+        target = ""
+        if v.name in targets:
+            limit, text = targets[v.name]
+            ok = best <= limit  # absolute: the best round (noise only adds, as for timeit)
+            target = f"{text.format(limit)}: {'met' if ok else '**missed**'}"
+            checks.append(ok)
+        elif isinstance(v, Eliot):
+            ok = rec_med > 0 and med / rec_med >= TARGET_VS_ELIOT
+            target = f"@perflog ≥ {TARGET_VS_ELIOT}× cheaper: {'met' if ok else '**missed**'}"
+            checks.append(ok)
+        elif isinstance(v, PyWrapper):
+            ok = rec_med < med
+            target = f"@perflog cheaper: {'met' if ok else '**missed**'}"
+            checks.append(ok)
+        print(f"| {v.name} | {n:,} | {fmt_ns(best)} | {fmt_ns(med)} | {ratio} | "
+              f"{per_call} | {target} |")
+    print()
+    print(f"@perflog recording: {rec.dropped} events dropped (full_policy='block'); "
+          f"files: {written[rec.name]:,} bytes for {rec.calls:,} calls.")
+    print(f"Targets met: {sum(checks)}/{len(checks)}. Run time {elapsed_s:.1f} s.")
+
+
+if __name__ == "__main__":
+    main()
