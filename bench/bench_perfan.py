@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""bench_perfan.py - perfan's speed and memory against what a user would write instead.
+
+Generates traces with tests/cli/gen_trace --bulk (a request with two children, i.e. six
+events per request), then times in the same run:
+  - `perfan stats --json` on a small and a large trace (events/s, peak memory);
+  - a plain Python script with Debian's python3-msgpack and python3-zstandard computing
+    the same per-type p99 table on the small trace.
+Usage: bench_perfan.py [--build DIR] [--events N] [--small-events M]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import msgpack
+import zstandard
+
+
+def python_p99(path):
+    """What a user would write: decode with msgpack + zstandard, pair START/END by task
+    and level (END records carry no type), and sort durations per type for p99."""
+    names, open_types, durs, events = {}, {}, {}, 0
+    prev_seq = 0
+    with open(path, "rb") as f:
+        f.seek(16)  # the magic skippable frame
+        stream = zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)
+        for rec in msgpack.Unpacker(stream, raw=False, strict_map_key=False):
+            kind = rec[0]
+            if kind == 7:
+                names[rec[1]] = rec[2]
+            elif kind == 8:
+                prev_seq = 0
+            elif kind in (1, 2, 3):
+                events += 1
+                ti = 2 if kind == 2 else 3
+                task = rec[ti]
+                if isinstance(task, list):
+                    key = (task[0], task[1])
+                else:
+                    prev_seq += task
+                    key = prev_seq
+                level = tuple(rec[ti + 1])
+                if kind == 1:
+                    open_types[(key, level)] = names.get(rec[2], "")
+                elif kind == 2:
+                    t = open_types.pop((key, level), "?")
+                    durs.setdefault(t, []).append(rec[5])
+    table = {}
+    for t, d in durs.items():
+        d.sort()
+        table[t] = d[min(len(d) - 1, int(0.99 * len(d)))]
+    return events, table
+
+
+def run_perfan(perfan, path):
+    """Wall time, peak RSS of perfan alone (wait4 on its pid), and its JSON."""
+    with tempfile.TemporaryFile("w+") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([perfan, "stats", "--json", path], stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        secs = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            sys.exit(f"perfan failed with {proc.returncode}")
+        out.seek(0)
+        return secs, usage.ru_maxrss / 1024.0, json.load(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--events", type=int, default=50_000_000)
+    ap.add_argument("--small-events", type=int, default=3_000_000)
+    a = ap.parse_args()
+    perfan = os.path.join(a.build, "analyzer", "perfan")
+    gen = os.path.join(a.build, "tests", "gen_trace")
+    with tempfile.TemporaryDirectory() as d:
+        files = {}
+        for label, n in (("small", a.small_events), ("large", a.events)):
+            files[label] = os.path.join(d, f"{label}.zst")
+            subprocess.run([gen, "--bulk", str(n // 6), files[label]], check=True)
+        print(f"perfan {perfan}; load average {os.getloadavg()[0]:.2f}; 2 CPUs")
+        print("| input | events | file MB | perfan s | perfan M events/s | peak MB |"
+              " python s | python M events/s | perfan ÷ python |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for label in ("small", "large"):
+            path = files[label]
+            secs, rss, stats = run_perfan(perfan, path)
+            events = sum(t["count"] for t in stats["types"]) * 2
+            row = (f"| {label} | {events:,} | {os.path.getsize(path) / 1e6:.1f} | {secs:.2f} |"
+                   f" {events / secs / 1e6:.2f} | {rss:.0f} |")
+            if label == "small":
+                t0 = time.perf_counter()
+                pevents, table = python_p99(path)
+                psecs = time.perf_counter() - t0
+                row += (f" {psecs:.2f} | {pevents / psecs / 1e6:.3f} |"
+                        f" {psecs / secs:.0f}× |")
+                ours = {t["type"]: t["p99_ns"] for t in stats["types"]}
+                for t, p99 in table.items():  # the two p99 tables agree within 1%
+                    if abs(ours[t] - p99) > 0.01 * p99 + 1:
+                        sys.exit(f"p99 of {t} differs: perfan {ours[t]}, python {p99}")
+            else:
+                row += " | | |"
+            print(row)
+
+
+if __name__ == "__main__":
+    main()
