@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  gcc pkg-config meson ninja-build zstd
+  gcc clang libclang-rt-14-dev pkg-config meson ninja-build zstd
   libzstd-dev libmsgpack-dev libcmocka-dev
   python3 python3-dev python3-pytest python3-msgpack python3-zstandard
   python3-mesonpy python3-pip                        # pip install . (meson-python)

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Every test suite: install what is missing, build, run all tests; then again with
-# AddressSanitizer + UndefinedBehaviorSanitizer. Prints "N passed, N failed" last.
+# AddressSanitizer + UndefinedBehaviorSanitizer, and with clang plus a bounded fuzzing
+# run of the reader. Prints "N passed, N failed" last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
 
 passed=0 failed=0
-run_suite() { # build-dir, meson options...
+run_suite() { # build-dir, meson options... ($cc, if set, is the C compiler)
   local dir=$1; shift
   echo "== $dir: build $*"
-  if ! scripts/build.sh "$dir" "$@"; then
+  if ! CC=${cc:-cc} scripts/build.sh "$dir" "$@"; then
     echo "== $dir: BUILD FAILED"; failed=$((failed + 1)); return
   fi
   meson test -C "$dir" --print-errorlogs --num-processes 2
@@ -22,5 +23,8 @@ run_suite() { # build-dir, meson options...
 
 run_suite build
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+# clang: the C suites once more, and the reader's libFuzzer target for a bounded time.
+cc=clang run_suite build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dc_args=-fsanitize=fuzzer-no-link -Dpython_ext=disabled -Danalyzer=false -Dbench=false
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

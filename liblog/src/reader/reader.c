@@ -262,8 +262,11 @@ static int next_raw(struct pl_reader *r, struct pl_record *rec)
 		ret = interpret(r, &r->obj, rec);
 		if (ret < 0)
 			return record_error(r, ret, at);
-		if (ret > 0)
+		if (ret > 0) {
 			rec->frame_offset = r->frame_off;
+			if (!rec->type)
+				rec->type = ""; /* as documented: "" when the kind has none */
+		}
 		if (ret > 0 || (r->opening && r->header_seen))
 			return 0;
 	}
