@@ -100,7 +100,7 @@ static int append(struct pf_source *s, const struct pl_record *rec, struct pf_na
 	if (rec->depth)
 		memcpy(s->bytes + e->level, rec->level, rec->depth * sizeof(uint32_t));
 	s->nbytes += rec->depth * sizeof(uint32_t);
-	if (keep_fields && rec->kind != PL_REC_MESSAGE) {
+	if (keep_fields) { /* START and message fields, END outputs and exception */
 		bool exc = rec->exc_type != NULL;
 		if ((e->data = arena_reserve(s, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0))) ==
 		    UINT32_MAX)
@@ -181,11 +181,25 @@ static int ensure_events(struct pf_source *s)
 
 int pf_batch_load(struct pf_source *s, struct pf_names *names, bool keep_fields, bool quiet)
 {
-	s->n = s->next = 0;
-	s->nbytes = 0;
-	if (!s->r)
-		return 0;
-	while (s->n < PF_BATCH_EVENTS && s->nbytes < PF_BATCH_BYTES) {
+	if (s->carry) {
+		/* The first event of this frame was read with the last batch and held back:
+		 * it starts this one. Its bytes are the tail of the arena. */
+		struct pf_batch_ev e = s->ev[s->n];
+		uint32_t base = e.level;
+		memmove(s->bytes, s->bytes + base, s->nbytes - base);
+		s->nbytes -= base;
+		e.level -= base;
+		if (e.data != UINT32_MAX)
+			e.data -= base;
+		s->ev[0] = e;
+		s->n = 1;
+		s->carry = false;
+	} else {
+		s->n = 0;
+		s->nbytes = 0;
+	}
+	s->next = 0;
+	while (s->r && s->n < PF_BATCH_EVENTS && s->nbytes < PF_BATCH_BYTES) {
 		struct pl_record rec;
 		int ret = pl_reader_next(s->r, &rec);
 		if (ret != 0) {
@@ -205,8 +219,7 @@ int pf_batch_load(struct pf_source *s, struct pf_names *names, bool keep_fields,
 			break;
 		}
 		s->records++;
-		/* The first record of a new frame ends the batch (sorting it with the previous
-		 * frame's records is harmless: it is later than its thread's). */
+		/* The first record of a new frame ends the batch (it is kept for the next one). */
 		uint64_t off = rec.frame_offset;
 		bool boundary = off != s->frame_off && s->n > 0;
 		s->frame_off = off;
@@ -216,6 +229,12 @@ int pf_batch_load(struct pf_source *s, struct pf_names *names, bool keep_fields,
 		case PL_REC_MESSAGE:
 			if (ensure_events(s) < 0 || append(s, &rec, names, keep_fields) < 0)
 				return -2;
+			/* Other threads' records of the new frame may be earlier than this one:
+			 * hold it back for the next batch instead of delivering it now. */
+			if (boundary) {
+				s->n--;
+				s->carry = true;
+			}
 			break;
 		case PL_REC_THREAD:
 			note_thread(s, &rec);

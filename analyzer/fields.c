@@ -4,7 +4,8 @@
  *   field   := u8 keylen, key bytes, value       keylen 255 = "more fields were dropped"
  *   value   := u8 tag, payload
  *   NIL/FALSE/TRUE: -      INT/UINT/FLOAT: 8 bytes (host order)
- *   STR/STR_CUT: u16 len, bytes                 BYTES: u32 original length
+ *   STR: u16 len, bytes    STR_CUT: u16 len, bytes, u32 original length
+ *   BYTES: u32 original length
  *   ARRAY: u16 kept, u8 dropped?, values        MAP: u16 kept, u8 dropped?, (u8 keylen, key,
  * value)...
  */
@@ -78,8 +79,10 @@ static bool put_value(struct out *o, const pl_value *v, int depth)
 		break;
 	case PL_VALUE_STR: {
 		uint16_t n = (uint16_t)utf8_cut(v->v.str.ptr, v->v.str.len, PF_FIELD_STR_MAX);
-		ok = put_u8(o, n < v->v.str.len ? T_STR_CUT : T_STR) && put(o, &n, 2) &&
-		     put(o, v->v.str.ptr, n);
+		bool cut = n < v->v.str.len;
+		uint32_t orig = v->v.str.len > UINT32_MAX ? UINT32_MAX : (uint32_t)v->v.str.len;
+		ok = put_u8(o, cut ? T_STR_CUT : T_STR) && put(o, &n, 2) &&
+		     put(o, v->v.str.ptr, n) && (!cut || put(o, &orig, 4));
 		break;
 	}
 	case PL_VALUE_BYTES: {
@@ -269,6 +272,8 @@ static void text_value(struct sb *b, struct in *in)
 		get(in, &n16, 2);
 		n = n16;
 		const char *s = get_bytes(in, &n);
+		if (tag == T_STR_CUT)
+			get(in, &n32, 4);
 		text_str(b, s, n, tag == T_STR_CUT);
 		break;
 	}
@@ -352,13 +357,15 @@ static void json_value(struct pf_json *j, struct in *in)
 		break;
 	case T_FLOAT:
 		get(in, &f, 8);
-		pf_json_double(j, f);
+		pf_json_real(j, f);
 		break;
 	case T_STR:
 	case T_STR_CUT: {
 		get(in, &n16, 2);
 		n = n16;
 		const char *s = get_bytes(in, &n);
+		if (tag == T_STR_CUT)
+			get(in, &n32, 4);
 		if (tag == T_STR) {
 			pf_json_strn(j, s, n);
 		} else {
@@ -419,4 +426,111 @@ void pf_fields_json(struct pf_json *j, const uint8_t *buf, size_t len)
 		json_value(j, &in);
 	}
 	pf_json_object_end(j);
+}
+
+/* ---- iterating -------------------------------------------------------------------------- */
+
+static void skip_value(struct in *in)
+{
+	uint8_t tag = get_u8(in);
+	uint16_t n16;
+	size_t n;
+	switch (tag) {
+	case T_INT:
+	case T_UINT:
+	case T_FLOAT:
+		in->pos = in->pos + 8 > in->len ? in->len : in->pos + 8;
+		break;
+	case T_STR:
+	case T_STR_CUT:
+		get(in, &n16, 2);
+		n = n16 + (tag == T_STR_CUT ? 4u : 0u);
+		get_bytes(in, &n);
+		break;
+	case T_BYTES:
+		n = 4;
+		get_bytes(in, &n);
+		break;
+	case T_ARRAY:
+	case T_MAP:
+		get(in, &n16, 2);
+		get_u8(in);
+		for (uint16_t k = 0; k < n16 && in->pos < in->len; k++) {
+			if (tag == T_MAP) {
+				n = get_u8(in);
+				get_bytes(in, &n);
+			}
+			skip_value(in);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+bool pf_fields_next(struct pf_fields_iter *it, struct pf_field *f)
+{
+	struct in in = {it->p, it->len, it->pos};
+	if (in.pos >= in.len)
+		return false;
+	size_t n = get_u8(&in);
+	if (n == KEY_MORE) {
+		it->pos = it->len;
+		return false;
+	}
+	memset(f, 0, sizeof(*f));
+	f->key = get_bytes(&in, &n);
+	f->key_len = n;
+	size_t at = in.pos;
+	uint8_t tag = get_u8(&in);
+	uint16_t n16;
+	uint32_t n32;
+	switch (tag) {
+	case T_FALSE:
+	case T_TRUE:
+		f->kind = PF_FIELD_BOOL;
+		f->b = tag == T_TRUE;
+		break;
+	case T_INT:
+		f->kind = PF_FIELD_INT;
+		get(&in, &f->i, 8);
+		break;
+	case T_UINT:
+		f->kind = PF_FIELD_UINT;
+		get(&in, &f->u, 8);
+		break;
+	case T_FLOAT:
+		f->kind = PF_FIELD_FLOAT;
+		get(&in, &f->f, 8);
+		break;
+	case T_STR:
+	case T_STR_CUT:
+		f->kind = PF_FIELD_STR;
+		get(&in, &n16, 2);
+		n = n16;
+		f->s = get_bytes(&in, &n);
+		f->s_len = f->orig_len = n;
+		if (tag == T_STR_CUT) {
+			get(&in, &n32, 4);
+			f->cut = true;
+			f->orig_len = n32;
+		}
+		break;
+	case T_BYTES:
+		f->kind = PF_FIELD_BYTES;
+		get(&in, &n32, 4);
+		f->orig_len = n32;
+		break;
+	case T_ARRAY:
+	case T_MAP:
+		f->kind = tag == T_MAP ? PF_FIELD_MAP : PF_FIELD_ARRAY;
+		in.pos = at;
+		skip_value(&in);
+		break;
+	default:
+		f->kind = PF_FIELD_NIL;
+		break;
+	}
+	it->pos = in.pos;
+	return true;
 }

@@ -83,6 +83,7 @@ struct pf_source {
 	struct pf_batch_ev *ev;
 	uint32_t *order, *tmp;
 	uint32_t n, next, cap_ev;
+	bool carry;	/* ev[n] is the first event of the next batch, read already */
 	uint8_t *bytes; /* levels, packed fields and exception text of the batch */
 	size_t nbytes, cap_bytes;
 	struct pf_event cur; /* the event at order[next], as a view */

@@ -105,6 +105,16 @@ static void write_string(FILE *f, const char *str, size_t n)
 	const unsigned char *s = (const unsigned char *)str;
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
+		/* A run of printable ASCII goes out in one write. */
+		size_t run = i;
+		while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+		       s[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(s + i, 1, run - i, f);
+			i = run;
+			continue;
+		}
 		unsigned char c = s[i];
 		if (c == '"' || c == '\\') {
 			fputc('\\', f);
@@ -211,4 +221,25 @@ int pf_json_finish(struct pf_json *j)
 {
 	fputc('\n', j->f);
 	return fflush(j->f) == 0 && !ferror(j->f) ? 0 : -1;
+}
+
+void pf_json_milli(struct pf_json *j, int64_t v)
+{
+	before_value(j);
+	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	fprintf(j->f, "%s%" PRIu64 ".%03" PRIu64, v < 0 ? "-" : "", m / 1000, m % 1000);
+}
+
+void pf_json_real(struct pf_json *j, double v)
+{
+	char buf[40];
+	before_value(j);
+	if (!isfinite(v)) {
+		fputs("null", j->f);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.17g", v);
+	fputs(buf, j->f);
+	if (!strpbrk(buf, ".e"))
+		fputs(".0", j->f); /* stays a float for readers that tell 1 from 1.0 */
 }

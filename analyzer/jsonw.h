@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define PF_JSON_MAX_DEPTH 32
+#define PF_JSON_MAX_DEPTH 160
 
 struct pf_json {
 	FILE *f;
@@ -43,6 +43,10 @@ void pf_json_uint(struct pf_json *j, uint64_t v);
 void pf_json_double(struct pf_json *j, double v);
 void pf_json_bool(struct pf_json *j, bool v);
 void pf_json_null(struct pf_json *j);
+/** pf_json_milli() - @v thousandths as an exact decimal: 1234 gives 1.234 (ns as µs). */
+void pf_json_milli(struct pf_json *j, int64_t v);
+/** pf_json_real() - as pf_json_double(), always with a "." or an exponent (1.0, not 1). */
+void pf_json_real(struct pf_json *j, double v);
 
 /** pf_json_finish() - end the document with a newline. Returns: 0, or -1 on a write error. */
 int pf_json_finish(struct pf_json *j);

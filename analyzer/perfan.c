@@ -14,11 +14,16 @@
 #include "hist.h"
 #include "perfan.h"
 
+/* clang-format off */
 static const struct pf_cmd *const commands[] = {
     &pf_cmd_stats,
     &pf_cmd_slowest,
     &pf_cmd_sla,
+    &pf_cmd_inputs,
+    &pf_cmd_tree,
+    &pf_cmd_export,
 };
+/* clang-format on */
 
 #define USAGE "perfan [--color WHEN] SUBCOMMAND [OPTIONS] TRACE..."
 
@@ -34,9 +39,13 @@ int pf_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	return PF_EXIT_USAGE;
 }
 
+bool pf_quiet;
+
 void pf_warn(const char *fmt, ...)
 {
 	va_list ap;
+	if (pf_quiet)
+		return;
 	fflush(stdout); /* keep stdout and stderr in order on a terminal */
 	fputs("perfan: warning: ", stderr);
 	va_start(ap, fmt);
@@ -48,6 +57,8 @@ void pf_warn(const char *fmt, ...)
 void pf_error(const char *fmt, ...)
 {
 	va_list ap;
+	if (pf_quiet)
+		return;
 	fflush(stdout);
 	fputs("perfan: ", stderr);
 	va_start(ap, fmt);

@@ -36,6 +36,13 @@ struct pf_cmd {
 extern const struct pf_cmd pf_cmd_stats;
 extern const struct pf_cmd pf_cmd_slowest;
 extern const struct pf_cmd pf_cmd_sla;
+extern const struct pf_cmd pf_cmd_inputs;
+extern const struct pf_cmd pf_cmd_tree;
+extern const struct pf_cmd pf_cmd_export;
+
+/* Set while a subcommand reads its inputs a second time: pf_warn() and pf_error() are
+ * silent (the first pass already said it). */
+extern bool pf_quiet;
 
 /**
  * pf_usage_error() - print "perfan CMD: <message>", the command's usage line and a hint to

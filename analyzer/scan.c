@@ -17,8 +17,16 @@ static void on_span(void *userdata, const struct pf_span *sp)
 int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths, size_t npaths,
 		bool keep_inputs, pf_span_fn fn, void *userdata)
 {
+	return pf_scan_run_events(sc, o, paths, npaths, keep_inputs, fn, NULL, userdata);
+}
+
+int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
+		       size_t npaths, bool keep_inputs, pf_span_fn fn,
+		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata)
+{
 	memset(sc, 0, sizeof(*sc));
 	sc->fn = fn;
+	sc->ev_fn = ev_fn;
 	sc->userdata = userdata;
 	pf_names_init(&sc->names);
 	int ret = pf_input_open(&sc->in, paths, npaths, &sc->names, keep_inputs);
@@ -34,9 +42,12 @@ int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
 	pf_filter_init(&sc->filter, o, &sc->names, first, last);
 
 	const struct pf_event *ev;
-	while ((ret = pf_input_next(&sc->in, &ev)) == 0)
+	while ((ret = pf_input_next(&sc->in, &ev)) == 0) {
+		if (sc->ev_fn)
+			sc->ev_fn(userdata, ev);
 		if (pf_spans_feed(&sc->spans, ev) < 0)
 			goto oom;
+	}
 	if (ret < 0)
 		goto oom;
 	for (size_t i = 0; i < sc->in.nsrc; i++)

@@ -22,6 +22,7 @@ struct pf_scan {
 	struct pf_spans spans;
 	struct pf_filter filter;
 	pf_span_fn fn; /* the subcommand's callback, for selected spans only */
+	void (*ev_fn)(void *userdata, const struct pf_event *ev); /* every event, or NULL */
 	void *userdata;
 	uint64_t actions;	 /* completed actions */
 	uint64_t selected;	 /* of which passed the filters */
@@ -37,6 +38,15 @@ struct pf_scan {
  */
 int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths, size_t npaths,
 		bool keep_inputs, pf_span_fn fn, void *userdata);
+
+/**
+ * pf_scan_run_events() - as pf_scan_run(), and call @ev_fn(@userdata, event) for every
+ * START, END and MESSAGE event of the merged stream, before pairing it (so an END's
+ * @ev_fn comes before its span's @fn).
+ */
+int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
+		       size_t npaths, bool keep_inputs, pf_span_fn fn,
+		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata);
 
 /** pf_scan_json_summary() - "inputs": [...] and the counters, as members of an object. */
 void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j);

@@ -254,6 +254,34 @@ size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_
 	return n;
 }
 
+void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userdata)
+{
+	for (size_t i = 0; i < s->cap; i++) {
+		const struct pf_open *o = &s->slots[i];
+		if (!o->key)
+			continue;
+		struct pf_span sp = {
+		    .type = o->type,
+		    .src = o->src,
+		    .thread = o->thread,
+		    .tid = o->tid,
+		    .prefix = o->prefix,
+		    .seq = o->seq,
+		    .start_wall = o->start_wall,
+		    .nchildren = o->nchildren,
+		    .child_ns = o->child_ns,
+		};
+		if (o->block) {
+			const uint8_t *b = block_ptr(s, o->block);
+			uint16_t len;
+			memcpy(&len, b, 2);
+			sp.inputs = b + 2;
+			sp.inputs_len = len;
+		}
+		fn(userdata, &sp);
+	}
+}
+
 int pf_spans_init(struct pf_spans *s, bool keep_inputs, pf_span_fn fn, void *userdata)
 {
 	memset(s, 0, sizeof(*s));

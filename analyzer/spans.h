@@ -95,6 +95,13 @@ static inline size_t pf_spans_open(const struct pf_spans *s)
 	return s->n;
 }
 
+/**
+ * pf_spans_foreach_open() - call @fn(@userdata, view) for each action still open (e.g. at
+ * the end of the input: unfinished). The view has the type, start, thread, task and inputs;
+ * its level path is not kept (depth 0, level NULL), its duration is 0 and @end is NULL.
+ */
+void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userdata);
+
 /** pf_spans_destroy() - free everything. */
 void pf_spans_destroy(struct pf_spans *s);
 

@@ -11,6 +11,7 @@ Run: PERFAN=build/analyzer/perfan GEN_TRACE=build/tests/gen_trace \\
 """
 
 import json
+import math
 import os
 import pathlib
 import re
@@ -293,8 +294,342 @@ def test_sla_verdicts(perfan, real):
 
 
 def test_json_outputs_are_strict_json(perfan, real, fixtures):
-    for args in (["stats"], ["slowest", "-n", "50"], ["sla", "--p99", "1ms"]):
+    for args in (["stats"], ["slowest", "-n", "50"], ["sla", "--p99", "1ms"],
+                 ["inputs", "--type", "*"], ["tree", "--slowest", "5"]):
         for d in (real, fixtures):
             p = run(perfan, *args, "--json", d, check_exit=None)
             assert p.returncode in (0, 1)
             json.loads(p.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+
+
+# ---- inputs ----------------------------------------------------------------------------------
+
+def _ref_groups(value):
+    """The groups a START field value falls in, as (grouping, kind, label) keys: the rules of
+    `perfan inputs --help`, written from them (not from perfan's code)."""
+    def int_label(v):
+        m = abs(v)
+        if m == 0:
+            return "0"
+        lo, hi = 1 << (m.bit_length() - 1), (1 << m.bit_length()) - 1
+        if v < 0:
+            return f"-{lo}" if lo == hi else f"-{hi}..-{lo}"
+        return f"{lo}" if lo == hi else f"{lo}..{hi}"
+
+    if isinstance(value, bool):
+        return [("value", "bool", "true" if value else "false")]
+    if isinstance(value, int):
+        return [("value", "int", int_label(value))]
+    if isinstance(value, float):
+        if value == 0:
+            return [("value", "float", "0.0")]
+        if math.isnan(value) or math.isinf(value):
+            return [("value", "float", str(value))]
+        e = math.frexp(abs(value))[1]
+        lo, hi = 2.0 ** (e - 1), 2.0 ** e
+        lab = "(-%g, -%g]" % (hi, lo) if value < 0 else "[%g, %g)" % (lo, hi)
+        return [("value", "float", lab)]
+    if isinstance(value, str):
+        b = value.encode()
+        shown = _value(value)
+        return [("value", "string", shown), ("length", "length", int_label(len(b)))]
+    if isinstance(value, bytes):
+        return [("length", "length", int_label(len(value)))]
+    if value is None:
+        return [("value", "null", "null")]
+    return [("value", "map" if isinstance(value, dict) else "array",
+             "(map)" if isinstance(value, dict) else "(array)")]
+
+
+def _ref_inputs(acts, p95):
+    """{(arg, grouping): {(kind, label): {count, tail_calls, tail_ns, durations}}}."""
+    out = {}
+    for a in acts:
+        d = a["duration_ns"]
+        for k, v in a["inputs"].items():
+            for grouping, kind, lab in _ref_groups(v):
+                g = out.setdefault((k, grouping), {}).setdefault(
+                    (kind, lab), {"count": 0, "tail_calls": 0, "tail_ns": 0, "durs": []})
+                g["count"] += 1
+                g["durs"].append(d)
+                if d > p95:
+                    g["tail_calls"] += 1
+                    g["tail_ns"] += d - p95
+    return out
+
+
+@pytest.mark.parametrize("which", ["fixtures", "real"])
+def test_inputs_matches_reference(perfan, request, which):
+    d = request.getfixturevalue(which)
+    acts = gt.load([d])["actions"]
+    got, _ = run_json(perfan, "inputs", "--json", "--type", "*", d)
+    exact = gt.type_stats(acts)
+    assert {t["type"] for t in got["types"]} == set(exact)
+    for t in got["types"]:
+        mine = [a for a in acts if a["type"] == t["type"]]
+        exp95 = exact[t["type"]]["p95_ns"]
+        assert t["count"] == len(mine)
+        assert abs(t["p95_ns"] - exp95) <= exp95 * REL_ERROR
+        p95 = t["p95_ns"]  # the threshold perfan used; the grouping below is independent
+        tail = [a["duration_ns"] - p95 for a in mine if a["duration_ns"] > p95]
+        assert t["tail_calls"] == len(tail) and t["tail_ns"] == sum(tail)
+        ref = _ref_inputs(mine, p95)
+        assert {(a["name"], a["grouping"]) for a in t["arguments"]} == set(ref)
+        for arg in t["arguments"]:
+            rg = ref[(arg["name"], arg["grouping"])]
+            assert arg["calls"] == sum(g["count"] for g in rg.values())
+            keys = [(-g["tail_ns"], -g["count"]) for g in arg["groups"]]
+            assert keys == sorted(keys)
+            folded = 0
+            for g in arg["groups"]:
+                if g["kind"] == "other":
+                    folded = g["count"]
+                    continue
+                e = rg.pop((g["kind"], g["value"] if g["kind"] == "string" else g["group"]))
+                for k in ("count", "tail_calls", "tail_ns"):
+                    assert g[k] == e[k], (t["type"], arg["name"], g["group"], k)
+                durs = sorted(e["durs"])
+                assert g["max_ns"] == durs[-1]
+                for k, q in (("p50_ns", 0.5), ("p99_ns", 0.99)):
+                    x = gt.nearest_rank(durs, q)
+                    assert abs(g[k] - x) <= x * REL_ERROR
+                share = g["tail_ns"] / t["tail_ns"] if t["tail_ns"] else 0
+                assert abs(g["tail_share"] - share) < 1e-9
+            # What perfan folded into "(other)" are the values left over, and only strings.
+            assert arg["folded_calls"] == folded
+            assert sum(g["count"] for g in rg.values()) == folded
+            assert all(kind == "string" for kind, _ in rg)
+            assert len(arg["groups"]) - (folded > 0) <= got["max_values"] + 200
+
+
+def test_inputs_tail_and_filters(perfan, real):
+    acts = gt.select(gt.load([real])["actions"], type_glob="http.request", min_ns=1000000)
+    got, _ = run_json(perfan, "inputs", "--json", "--type", "http.request", "--min", "1ms",
+                      real)
+    (t,) = got["types"]
+    assert t["count"] == len(acts) and t["tail_calls"] > 0
+    route = next(a for a in t["arguments"]
+                 if a["name"] == "route" and a["grouping"] == "value")
+    ref = _ref_inputs(acts, t["p95_ns"])[("route", "value")]
+    assert {g["value"]: g["count"] for g in route["groups"]} == {
+        lab: g["count"] for (_, lab), g in ref.items()}
+    assert abs(sum(g["tail_share"] for g in route["groups"]) - 1) < 1e-9
+    p = run(perfan, "inputs", real, check_exit=2)
+    assert "--type is required" in p.stderr
+
+
+# ---- tree ------------------------------------------------------------------------------------
+
+def _ref_trees(paths):
+    """{(prefix, seq): {level tuple: node}} from ref_reader's records of every file."""
+    trees = {}
+    for path in gt.expand(paths):
+        try:
+            for rec in ref_reader.read(str(path)):
+                if rec["kind"] not in ("start", "end", "message"):
+                    continue
+                nodes = trees.setdefault((rec["task_prefix"], rec["task_seq"]), {})
+                n = nodes.setdefault(tuple(rec["level"]), {"status": "missing"})
+                if rec["kind"] == "end":
+                    n.update(status="failed" if rec["outcome"] else "succeeded",
+                             duration_ns=rec["duration_ns"], outputs=rec["fields"],
+                             exc=(rec["exc_type"], rec["exc_msg"]) if rec["exc_type"]
+                             is not None else None)
+                else:
+                    n.update(kind=rec["kind"], type=rec["type"], inputs=rec["fields"],
+                             wall=rec["wall_ns"])
+                    if rec["kind"] == "start" and n["status"] == "missing":
+                        n["status"] = "unfinished"
+        except ref_reader.TraceError:
+            pass
+    return trees
+
+
+def _check_tree_node(got, nodes, level):
+    exp = nodes[level]
+    assert got["level"] == list(level)
+    assert got["type"] == exp["type"]
+    if exp["kind"] == "message":
+        assert got["kind"] == "message" and got["ts_ns"] == exp["wall"]
+        assert got["fields"] == {k: _value(v) for k, v in exp["inputs"].items()}
+        return
+    assert got["kind"] == "action" and got["status"] == exp["status"], level
+    assert got["start_ns"] == exp["wall"]
+    assert got["inputs"] == {k: _value(v) for k, v in exp["inputs"].items()}
+    if exp["status"] == "unfinished":
+        assert got["duration_ns"] is None and got["outputs"] == {}
+    else:
+        assert got["duration_ns"] == exp["duration_ns"]
+        assert got["outputs"] == {k: _value(v) for k, v in exp["outputs"].items()}
+        exc = got["exception"]
+        assert ((exc["type"], exc["message"]) if exc else None) == exp["exc"]
+    kids = sorted(lv for lv in nodes if len(lv) == len(level) + 1 and lv[:len(level)] == level)
+    assert [c["level"][-1] for c in got["children"]] == [lv[-1] for lv in kids]
+    for c, lv in zip(got["children"], kids):
+        _check_tree_node(c, nodes, lv)
+
+
+@pytest.mark.parametrize("which", ["fixtures", "real"])
+def test_tree_matches_reference(perfan, request, which):
+    d = request.getfixturevalue(which)
+    trees = _ref_trees([d])
+    acts = gt.load([d])["actions"]
+    got, _ = run_json(perfan, "tree", "--json", "--slowest", 4, d)
+    exp_tasks = []
+    for a in gt.slowest(acts, 4):
+        if a["key"][:2] not in exp_tasks:
+            exp_tasks.append(a["key"][:2])
+    assert [t["task"] for t in got["tasks"]] == [f"{p:016x}-{s:x}" for p, s in exp_tasks]
+    for t, key in zip(got["tasks"], exp_tasks):
+        (root,) = t["roots"]
+        _check_tree_node(root, trees[key], ())
+    # Every task with a selected action, in order; the unfinished action is shown as such.
+    got, _ = run_json(perfan, "tree", "--json", d)
+    assert len(got["tasks"]) == len({a["key"][:2] for a in acts})
+    for t in got["tasks"]:
+        p, s = (int(x, 16) for x in t["task"].split("-"))
+        nodes = trees[(p, s)]
+        if () in nodes:
+            _check_tree_node(t["roots"][0], nodes, ())
+    unfinished = [(k, lv) for k, nodes in trees.items() for lv, n in nodes.items()
+                  if n["status"] == "unfinished"]
+    assert len(unfinished) == 1
+    (key, lv) = unfinished[0]
+    got, _ = run_json(perfan, "tree", "--json", "--task", f"{key[0]:016x}-{key[1]:x}", d)
+    (t,) = got["tasks"]
+    _check_tree_node(t["roots"][0], trees[key], ())
+    assert "unfinished" in run(perfan, "tree", "--task", f"{key[0]:016x}-{key[1]:x}", d).stdout
+
+
+def test_tree_across_processes(perfan, real):
+    """A task continued in other processes is one tree; a subtree can be asked for."""
+    trees = _ref_trees([real])
+    call = next(a for a in gt.load([real])["actions"] if a["type"] == "rpc.call")
+    prefix, seq, level = call["key"]
+    task = f"{prefix:016x}-{seq:x}"
+    got, _ = run_json(perfan, "tree", "--json", "--task", task, real)
+    (t,) = got["tasks"]
+    _check_tree_node(t["roots"][0], trees[(prefix, seq)], ())
+    pids = set()
+
+    def walk(n):
+        pids.add(n.get("pid"))
+        for c in n.get("children", []):
+            walk(c)
+    walk(t["roots"][0])
+    assert len(pids) >= 2
+    serve = next(a for a in gt.load([real])["actions"]
+                 if a["type"] == "rpc.serve" and a["key"][:2] == (prefix, seq))
+    level = serve["key"][2]
+    assert level
+    sub = task + "@" + "".join(f"/{x}" for x in level)
+    got, _ = run_json(perfan, "tree", "--json", "--task", sub, real)
+    (t,) = got["tasks"]
+    assert t["task"] == sub
+    _check_tree_node(t["roots"][0], trees[(prefix, seq)], tuple(level))
+
+
+# ---- export ----------------------------------------------------------------------------------
+
+def _records(paths):
+    out = []
+    for path in gt.expand(paths):
+        try:
+            for rec in ref_reader.read(str(path)):
+                if rec["kind"] in ("start", "end", "message"):
+                    rec["file"] = str(path)
+                    out.append(rec)
+        except ref_reader.TraceError:
+            pass
+    return out
+
+
+@pytest.mark.parametrize("which", ["fixtures", "real"])
+def test_export_chrome(perfan, request, which, tmp_path):
+    d = request.getfixturevalue(which)
+    acts = gt.load([d])["actions"]
+    out = tmp_path / "trace.json"
+    run(perfan, "export", "--format", "chrome", "-o", out, d)
+    with open(out) as f:
+        doc = json.load(f)
+    origin = doc["otherData"]["origin_unix_ns"]
+    evs = doc["traceEvents"]
+    xs = [e for e in evs if e["ph"] == "X"]
+    assert len(xs) == len(acts)
+    by_task = {a["task"]: a for a in acts}
+    for e in xs:
+        a = by_task[e["args"]["task"]]
+        assert e["name"] == a["type"]
+        assert round(e["dur"] * 1000) == a["duration_ns"]
+        assert round(e["ts"] * 1000) + origin == a["start_ns"] and e["ts"] >= 0
+        assert e["pid"] == a["pid"]
+        assert e["args"]["inputs"] == {k: _value(v) for k, v in a["inputs"].items()}
+        assert e["args"]["outcome"] == ("failed" if a["failed"] else "succeeded")
+    # Nesting: a child on its parent's thread lies within the parent's interval.
+    xby = {e["args"]["task"]: e for e in xs}
+    nested = 0
+    for a in acts:
+        prefix, seq, level = a["key"]
+        if not level:
+            continue
+        parent = xby.get(ref_reader.task_string(prefix, seq, level[:-1]))
+        e = xby[a["task"]]
+        if parent and (parent["pid"], parent["tid"]) == (e["pid"], e["tid"]):
+            assert parent["ts"] <= e["ts"] and e["ts"] + e["dur"] <= parent["ts"] + parent["dur"]
+            nested += 1
+    assert nested > 0
+    msgs = [r for r in _records([d]) if r["kind"] == "message"]
+    assert len([e for e in evs if e["ph"] == "i"]) == len(msgs)
+    unfinished = [e for e in evs if e["ph"] == "B"]
+    assert len(unfinished) == gt.load([d])["unfinished"]
+    assert all(e["args"]["outcome"] == "unfinished" for e in unfinished)
+    meta = [e for e in evs if e["ph"] == "M"]
+    assert {e["pid"] for e in meta if e["name"] == "process_name"} == {a["pid"] for a in acts}
+    assert {(e["pid"], e["tid"]) for e in meta if e["name"] == "thread_name"} == {
+        (e["pid"], e["tid"]) for e in evs if e["ph"] in ("X", "i", "B")}
+
+
+def _jsonl_key(r):
+    return (r["kind"], r["ts_ns"], r["wall_ns"], r["thread"], r["task"],
+            json.dumps(r["fields"], sort_keys=True), r.get("outcome"), r.get("duration_ns"),
+            r.get("exc_type"), r.get("exc_msg"), pathlib.Path(r["file"]).name)
+
+
+@pytest.mark.parametrize("which", ["fixtures", "real"])
+def test_export_jsonl(perfan, request, which):
+    d = request.getfixturevalue(which)
+    p = run(perfan, "export", "--format", "jsonl", d)
+    got = [json.loads(line) for line in p.stdout.splitlines()]
+    exp = []
+    types = {}
+    for r in _records([d]):
+        key = (r["task_prefix"], r["task_seq"], tuple(r["level"]))
+        if r["kind"] == "start":
+            types[key] = r["type"]
+        exp.append({"kind": r["kind"], "ts_ns": r["ts_ns"], "wall_ns": r["wall_ns"],
+                    "thread": r["thread"], "task": ref_reader.task_string(*key),
+                    "fields": {k: _value(v) for k, v in r["fields"].items()},
+                    "outcome": None if r["outcome"] is None else
+                    ("failed" if r["outcome"] else "succeeded"),
+                    "duration_ns": r["duration_ns"], "exc_type": r["exc_type"],
+                    "exc_msg": r["exc_msg"], "file": r["file"], "type": r["type"],
+                    "key": key})
+    for e in exp:
+        if e["kind"] == "end":
+            e["type"] = types[e["key"]]
+        if e["kind"] != "end":
+            del e["outcome"], e["duration_ns"], e["exc_type"], e["exc_msg"]
+    assert sorted(map(_jsonl_key, got)) == sorted(map(_jsonl_key, exp))
+    assert sorted((g["task"], g["kind"], g["type"]) for g in got) == sorted(
+        (e["task"], e["kind"], e["type"]) for e in exp)
+    walls = [g["wall_ns"] for g in got]
+    assert all(b >= a - 10**6 for a, b in zip(walls, walls[1:]))  # time order (per frame)
+    # Filters: the records of one type; END records only for --failed.
+    p = run(perfan, "export", "-f", "jsonl", "--type", "db.query", d)
+    got = [json.loads(line) for line in p.stdout.splitlines()]
+    assert sorted(map(_jsonl_key, got)) == sorted(
+        _jsonl_key(e) for e in exp if e["type"] == "db.query" and e["kind"] != "message")
+    p = run(perfan, "export", "-f", "jsonl", "--failed", "--type", "db.query", d)
+    ends = [json.loads(line) for line in p.stdout.splitlines() if '"kind":"end"' in line]
+    assert len(ends) == sum(1 for e in exp if e["kind"] == "end" and e["type"] == "db.query"
+                            and e["outcome"] == "failed")

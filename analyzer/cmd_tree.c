@@ -1,0 +1,724 @@
+/* cmd_tree.c - `perfan tree`: whole task trees, eliot-tree style.
+ *
+ * Which tasks: with --slowest N, those of the N slowest selected actions (slowest first);
+ * with --task ID alone, that task; otherwise every task holding a selected action (in the
+ * order they start). A first pass over the traces picks them (skipped for --task alone);
+ * a second one builds their trees from every START, END and message of those tasks, in
+ * any file, thread or process. Actions whose START has no END when the input ends are
+ * shown as unfinished. Memory: the trees printed (each node keeps at most PF_FIELDS_MAX
+ * bytes of inputs and of outputs and PF_CALL_TEXT_MAX of exception text) and, in the first
+ * pass, the set of task ids.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <perflog/action.h>
+
+#include "call.h"
+#include "fields.h"
+#include "input.h"
+#include "jsonw.h"
+#include "opts.h"
+#include "perfan.h"
+#include "scan.h"
+#include "table.h"
+#include "topn.h"
+#include "units.h"
+
+#define USAGE "perfan tree [--task ID | --slowest N] [FILTERS] [--json] TRACE..."
+#define MAX_N 100000
+
+enum nstate { N_MISSING, N_RUNNING, N_SUCCEEDED, N_FAILED, N_MESSAGE };
+
+struct node {
+	uint32_t idx; /* last element of its level */
+	enum nstate state;
+	uint32_t type; /* PF_NAME_NONE when the START was not seen */
+	uint32_t src, thread, tid;
+	int64_t wall; /* START or message time; END time - duration if only the END was seen */
+	bool has_wall;
+	uint64_t duration_ns;
+	uint8_t *inputs, *outputs; /* packed fields (START / message, END) */
+	size_t inputs_len, outputs_len;
+	char *exc_type, *exc_msg;
+	struct node *kids;
+	uint32_t nkids, capkids;
+};
+
+struct tree {
+	uint64_t prefix, seq;
+	struct node root; /* virtual: its children are the task's top-level actions */
+	uint64_t events;
+};
+
+/* The chosen tasks: an array in print order and an open-addressing index into it. */
+struct tasks {
+	struct tree *t;
+	size_t n, cap;
+	uint32_t *slots; /* tree index + 1; 0 empty */
+	size_t nslots;
+};
+
+struct state {
+	struct pf_scan *sc;
+	struct pf_topn top;
+	struct tasks *tasks;
+	bool all;
+	bool oom;
+};
+
+static void help(void)
+{
+	printf("Usage: %s\n"
+	       "\n"
+	       "Whole task trees, eliot-tree style: every action with its status (succeeded,\n"
+	       "failed, or unfinished: a START without END when the input ends, e.g. at a\n"
+	       "crash), duration, start (the root's wall-clock time, children as +offset from\n"
+	       "it), process and thread when they change, inputs, outputs and exception, and\n"
+	       "the messages, in child order, across threads, processes and files.\n"
+	       "\n"
+	       "Which tasks: --slowest N: those of the N slowest actions passing the filters;\n"
+	       "--task ID alone: that task (ID@/a/b: the subtree at /a/b); otherwise every task\n"
+	       "holding an action that passes the filters. The trees printed are kept in memory.\n"
+	       "\n"
+	       "      --slowest N     the tasks of the N slowest actions (at most %d)\n"
+	       "%s",
+	       USAGE, MAX_N, PF_OPTS_HELP);
+}
+
+/* ---- the task set ---------------------------------------------------------------------- */
+
+static uint64_t task_hash(uint64_t prefix, uint64_t seq)
+{
+	uint64_t h = prefix * 0x9e3779b97f4a7c15ull ^ (seq + 0x632be59bd9b4e019ull);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+static struct tree *tasks_find(const struct tasks *ts, uint64_t prefix, uint64_t seq)
+{
+	if (!ts->nslots)
+		return NULL;
+	for (size_t i = task_hash(prefix, seq) & (ts->nslots - 1);;
+	     i = (i + 1) & (ts->nslots - 1)) {
+		if (!ts->slots[i])
+			return NULL;
+		struct tree *t = &ts->t[ts->slots[i] - 1];
+		if (t->prefix == prefix && t->seq == seq)
+			return t;
+	}
+}
+
+static void tasks_index(struct tasks *ts, size_t k)
+{
+	size_t i = task_hash(ts->t[k].prefix, ts->t[k].seq) & (ts->nslots - 1);
+	while (ts->slots[i])
+		i = (i + 1) & (ts->nslots - 1);
+	ts->slots[i] = (uint32_t)k + 1;
+}
+
+static int tasks_add(struct tasks *ts, uint64_t prefix, uint64_t seq)
+{
+	if (tasks_find(ts, prefix, seq))
+		return 0;
+	if (ts->n == ts->cap) {
+		size_t cap = ts->cap ? 2 * ts->cap : 16;
+		struct tree *t = realloc(ts->t, cap * sizeof(*t));
+		if (!t)
+			return -1;
+		ts->t = t;
+		ts->cap = cap;
+	}
+	if (2 * (ts->n + 1) > ts->nslots) {
+		size_t n = ts->nslots ? 2 * ts->nslots : 64;
+		uint32_t *s = calloc(n, sizeof(*s));
+		if (!s)
+			return -1;
+		free(ts->slots);
+		ts->slots = s;
+		ts->nslots = n;
+		for (size_t k = 0; k < ts->n; k++)
+			tasks_index(ts, k);
+	}
+	memset(&ts->t[ts->n], 0, sizeof(ts->t[0]));
+	ts->t[ts->n].prefix = prefix;
+	ts->t[ts->n].seq = seq;
+	ts->t[ts->n].root.type = PF_NAME_NONE;
+	tasks_index(ts, ts->n);
+	ts->n++;
+	return 0;
+}
+
+static void node_free(struct node *n)
+{
+	for (uint32_t i = 0; i < n->nkids; i++)
+		node_free(&n->kids[i]);
+	free(n->kids);
+	free(n->inputs);
+	free(n->outputs);
+	free(n->exc_type);
+	free(n->exc_msg);
+}
+
+static void tasks_destroy(struct tasks *ts)
+{
+	for (size_t k = 0; k < ts->n; k++)
+		node_free(&ts->t[k].root);
+	free(ts->t);
+	free(ts->slots);
+}
+
+/* ---- building trees -------------------------------------------------------------------- */
+
+static struct node *child(struct node *p, uint32_t idx)
+{
+	/* Children mostly arrive in order: look from the end. */
+	for (uint32_t i = p->nkids; i-- > 0;)
+		if (p->kids[i].idx == idx)
+			return &p->kids[i];
+	if (p->nkids == p->capkids) {
+		uint32_t cap = p->capkids ? 2 * p->capkids : 4;
+		struct node *k = realloc(p->kids, cap * sizeof(*k));
+		if (!k)
+			return NULL;
+		p->kids = k;
+		p->capkids = cap;
+	}
+	struct node *n = &p->kids[p->nkids++];
+	memset(n, 0, sizeof(*n));
+	n->idx = idx;
+	n->type = PF_NAME_NONE;
+	return n;
+}
+
+static uint8_t *dup_bytes(const uint8_t *p, size_t n)
+{
+	uint8_t *d = malloc(n ? n : 1);
+	if (d && n)
+		memcpy(d, p, n);
+	return d;
+}
+
+static int add_event(struct tree *t, const struct pf_event *ev)
+{
+	struct node *n = &t->root;
+	for (uint32_t d = 0; d < ev->depth && n; d++)
+		n = child(n, ev->level[d]);
+	if (!n)
+		return -1;
+	t->events++;
+	if (ev->kind == PL_REC_START || ev->kind == PL_REC_MESSAGE) {
+		n->type = ev->type;
+		n->src = ev->src;
+		n->thread = ev->thread;
+		n->tid = ev->tid;
+		n->wall = ev->wall;
+		n->has_wall = true;
+		if (n->state == N_MISSING)
+			n->state = ev->kind == PL_REC_MESSAGE ? N_MESSAGE : N_RUNNING;
+		if (ev->fields_len && !n->inputs) {
+			if (!(n->inputs = dup_bytes(ev->fields, ev->fields_len)))
+				return -1;
+			n->inputs_len = ev->fields_len;
+		}
+		return 0;
+	}
+	/* END */
+	n->state = ev->failed ? N_FAILED : N_SUCCEEDED;
+	n->duration_ns = ev->duration_ns;
+	if (!n->has_wall) {
+		n->src = ev->src;
+		n->thread = ev->thread;
+		n->tid = ev->tid;
+		n->wall = ev->wall - (int64_t)ev->duration_ns;
+		n->has_wall = true;
+	}
+	if (ev->fields_len && !n->outputs) {
+		if (!(n->outputs = dup_bytes(ev->fields, ev->fields_len)))
+			return -1;
+		n->outputs_len = ev->fields_len;
+	}
+	if (ev->exc_type && !n->exc_type) {
+		n->exc_type = strndup(ev->exc_type, PF_CALL_TEXT_MAX);
+		n->exc_msg = strndup(ev->exc_msg ? ev->exc_msg : "", PF_CALL_TEXT_MAX);
+		if (!n->exc_type || !n->exc_msg)
+			return -1;
+	}
+	return 0;
+}
+
+static int kid_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct node *)a)->idx, y = ((const struct node *)b)->idx;
+	return (x > y) - (x < y);
+}
+
+static void sort_tree(struct node *n)
+{
+	if (n->nkids > 1)
+		qsort(n->kids, n->nkids, sizeof(*n->kids), kid_cmp);
+	for (uint32_t i = 0; i < n->nkids; i++)
+		sort_tree(&n->kids[i]);
+}
+
+/* ---- rendering ------------------------------------------------------------------------- */
+
+struct render {
+	const struct pf_names *names;
+	const struct pf_input *in;
+	bool color;
+	int64_t t0; /* the printed root's start */
+	uint64_t prefix, seq;
+	uint32_t level[PL_TASK_MAX_DEPTH + 1];
+};
+
+static const char *const state_names[] = {"missing", "unfinished", "succeeded", "failed",
+					  "message"};
+
+static void put_clean(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			fputs("\\n", f);
+		else if (*s == '\t')
+			fputs("\\t", f);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			fputc('?', f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void put_level(FILE *f, const uint32_t *level, uint32_t depth)
+{
+	if (!depth)
+		fputc('/', f);
+	for (uint32_t i = 0; i < depth; i++)
+		fprintf(f, "/%" PRIu32, level[i]);
+}
+
+static void put_where(const struct render *r, const struct node *n, FILE *f)
+{
+	const char *name = pf_input_thread_name(r->in, n->src, n->thread);
+	fprintf(f, "pid %" PRId64 " thread ", r->in->src[n->src].pid);
+	if (name) {
+		put_clean(f, name);
+		fprintf(f, " (%" PRIu32 ")", n->thread);
+	} else {
+		fprintf(f, "%" PRIu32, n->thread);
+	}
+}
+
+/* One line per field of a packed buffer, each behind @prefix and a branch. */
+static void field_lines(FILE *f, const char *prefix, const uint8_t *p, size_t len, bool last,
+			const char *mark)
+{
+	char *t = pf_fields_text(p, len);
+	fprintf(f, "%s%s %s", prefix,
+		last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
+		     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80",
+		mark);
+	put_clean(f, t ? t : "?");
+	fputc('\n', f);
+	free(t);
+}
+
+static void print_node(struct render *r, const struct node *n, const struct node *parent,
+		       uint32_t depth, const char *prefix, bool last, FILE *f)
+{
+	char dur[PF_DURATION_MAX], off[PF_DURATION_MAX], wall[PF_WALL_MAX];
+	fprintf(f, "%s%s ", prefix,
+		last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
+		     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80");
+	enum pf_style st = n->state == N_FAILED	   ? PF_RED
+			   : n->state == N_RUNNING ? PF_YELLOW
+						   : PF_BOLD;
+	fputs(pf_style_begin(n->state == N_MESSAGE ? PF_PLAIN : PF_BOLD, r->color), f);
+	put_clean(f, n->type == PF_NAME_NONE ? "?" : pf_names_str(r->names, n->type));
+	fputs(pf_style_end(n->state == N_MESSAGE ? PF_PLAIN : PF_BOLD, r->color), f);
+	put_level(f, r->level, depth);
+	if (n->state == N_MESSAGE) {
+		fputs(" (message)", f);
+	} else {
+		fprintf(f, " \xe2\x87\x92 %s%s%s", pf_style_begin(st, r->color),
+			n->state == N_MISSING ? "no START or END seen" : state_names[n->state],
+			pf_style_end(st, r->color));
+		if (n->state == N_SUCCEEDED || n->state == N_FAILED) {
+			pf_duration_format(n->duration_ns, dur, sizeof(dur));
+			fprintf(f, " %s", dur);
+		}
+		if (n->state != N_MISSING && n->type == PF_NAME_NONE)
+			fputs(" (START not seen)", f);
+	}
+	if (n->has_wall) {
+		if (!parent) {
+			pf_wall_format(n->wall, false, wall, sizeof(wall));
+			fprintf(f, "  %s  ", wall);
+			put_where(r, n, f);
+		} else {
+			int64_t d = n->wall - r->t0;
+			pf_duration_format((uint64_t)(d < 0 ? -d : d), off, sizeof(off));
+			fprintf(f, "  %s%s", d < 0 ? "-" : "+", off);
+			if (!parent->has_wall || parent->src != n->src ||
+			    parent->thread != n->thread) {
+				fputs("  ", f);
+				put_where(r, n, f);
+			}
+		}
+	}
+	fputc('\n', f);
+
+	char sub[4 * PL_TASK_MAX_DEPTH * 4 + 16];
+	snprintf(sub, sizeof(sub), "%s%s", prefix, last ? "    " : "\xe2\x94\x82   ");
+	size_t lines =
+	    n->nkids + (n->inputs_len > 0) + (n->outputs_len > 0) + (n->exc_type != NULL);
+	size_t k = 0;
+	if (n->inputs_len)
+		field_lines(f, sub, n->inputs, n->inputs_len, ++k == lines, "");
+	for (uint32_t i = 0; i < n->nkids && depth < PL_TASK_MAX_DEPTH; i++) {
+		r->level[depth] = n->kids[i].idx;
+		print_node(r, &n->kids[i], n, depth + 1, sub, ++k == lines, f);
+	}
+	if (n->exc_type) {
+		fprintf(f, "%s%s exception: ", sub,
+			++k == lines ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
+				     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80");
+		put_clean(f, n->exc_type);
+		fputs(": ", f);
+		put_clean(f, n->exc_msg);
+		fputc('\n', f);
+	}
+	if (n->outputs_len)
+		field_lines(f, sub, n->outputs, n->outputs_len, ++k == lines, "\xe2\x86\x92 ");
+}
+
+static void json_node(struct render *r, const struct node *n, uint32_t depth, struct pf_json *j)
+{
+	char buf[PL_TASK_STR_MAX + 8], wall[PF_WALL_MAX];
+	pf_json_object_begin(j);
+	pf_json_key(j, "kind");
+	pf_json_str(j, n->state == N_MESSAGE ? "message" : "action");
+	pf_json_key(j, "type");
+	pf_json_str(j, n->type == PF_NAME_NONE ? NULL : pf_names_str(r->names, n->type));
+	pf_json_key(j, "task");
+	if (pl_task_format(r->prefix, r->seq, r->level, depth, buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	pf_json_str(j, buf);
+	pf_json_key(j, "level");
+	pf_json_array_begin(j);
+	for (uint32_t i = 0; i < depth; i++)
+		pf_json_uint(j, r->level[i]);
+	pf_json_array_end(j);
+	if (n->state != N_MESSAGE) {
+		pf_json_key(j, "status");
+		pf_json_str(j, state_names[n->state]);
+		pf_json_key(j, "duration_ns");
+		if (n->state == N_SUCCEEDED || n->state == N_FAILED)
+			pf_json_uint(j, n->duration_ns);
+		else
+			pf_json_null(j);
+	}
+	pf_json_key(j, n->state == N_MESSAGE ? "ts" : "start");
+	if (n->has_wall) {
+		pf_wall_format(n->wall, true, wall, sizeof(wall));
+		pf_json_str(j, wall);
+	} else {
+		pf_json_null(j);
+	}
+	pf_json_key(j, n->state == N_MESSAGE ? "ts_ns" : "start_ns");
+	if (n->has_wall)
+		pf_json_int(j, n->wall);
+	else
+		pf_json_null(j);
+	if (n->has_wall) {
+		const struct pf_source *s = &r->in->src[n->src];
+		pf_json_key(j, "file");
+		pf_json_str(j, s->path);
+		pf_json_key(j, "pid");
+		pf_json_int(j, s->pid);
+		pf_json_key(j, "thread");
+		pf_json_uint(j, n->thread);
+		pf_json_key(j, "tid");
+		pf_json_uint(j, n->tid);
+		pf_json_key(j, "thread_name");
+		pf_json_str(j, pf_input_thread_name(r->in, n->src, n->thread));
+	}
+	pf_json_key(j, n->state == N_MESSAGE ? "fields" : "inputs");
+	pf_fields_json(j, n->inputs, n->inputs_len);
+	if (n->state != N_MESSAGE) {
+		pf_json_key(j, "outputs");
+		pf_fields_json(j, n->outputs, n->outputs_len);
+		pf_json_key(j, "exception");
+		if (n->exc_type) {
+			pf_json_object_begin(j);
+			pf_json_key(j, "type");
+			pf_json_str(j, n->exc_type);
+			pf_json_key(j, "message");
+			pf_json_str(j, n->exc_msg);
+			pf_json_object_end(j);
+		} else {
+			pf_json_null(j);
+		}
+		pf_json_key(j, "children");
+		pf_json_array_begin(j);
+		for (uint32_t i = 0; i < n->nkids && depth < PL_TASK_MAX_DEPTH; i++) {
+			r->level[depth] = n->kids[i].idx;
+			json_node(r, &n->kids[i], depth + 1, j);
+		}
+		pf_json_array_end(j);
+	}
+	pf_json_object_end(j);
+}
+
+/* The node of the --task subtree, or the task's virtual root; NULL if absent. */
+static const struct node *subtree(const struct tree *t, const struct pf_opts *o, struct render *r)
+{
+	const struct node *n = &t->root;
+	uint32_t depth = o->has_task ? o->task.depth : 0;
+	for (uint32_t d = 0; d < depth && n; d++) {
+		const struct node *next = NULL;
+		for (uint32_t i = 0; i < n->nkids; i++)
+			if (n->kids[i].idx == o->task.level[d])
+				next = &n->kids[i];
+		n = next;
+		r->level[d] = o->task.level[d];
+	}
+	return n;
+}
+
+static int64_t first_wall(const struct node *n)
+{
+	if (n->has_wall)
+		return n->wall;
+	for (uint32_t i = 0; i < n->nkids; i++)
+		if (n->kids[i].has_wall)
+			return n->kids[i].wall;
+	return 0;
+}
+
+/* The header of a tree: the task id, with the level when a subtree is shown. */
+static void tree_id(const struct tree *t, const struct render *r, uint32_t depth, char *id,
+		    size_t len)
+{
+	if (!depth || pl_task_format(t->prefix, t->seq, r->level, depth, id, len) < 0)
+		snprintf(id, len, "%016" PRIx64 "-%" PRIx64, t->prefix, t->seq);
+}
+
+static void print_trees(const struct tasks *ts, const struct pf_opts *o, struct render *r, FILE *f)
+{
+	bool any = false;
+	for (size_t k = 0; k < ts->n; k++) {
+		const struct tree *t = &ts->t[k];
+		r->prefix = t->prefix;
+		r->seq = t->seq;
+		const struct node *n = subtree(t, o, r);
+		if (!n || (!n->nkids && n->state == N_MISSING))
+			continue;
+		uint32_t depth = n == &t->root ? 0 : o->task.depth;
+		if (any)
+			fputc('\n', f);
+		any = true;
+		char id[PL_TASK_STR_MAX + 8];
+		tree_id(t, r, depth, id, sizeof(id));
+		fprintf(f, "%s\n", id);
+		if (n->state != N_MISSING) {
+			r->t0 = first_wall(n);
+			print_node(r, n, NULL, depth, "", true, f);
+			continue;
+		}
+		/* Only the children were seen (e.g. the root's START is in a missing file). */
+		for (uint32_t i = 0; i < n->nkids; i++) {
+			r->level[depth] = n->kids[i].idx;
+			r->t0 = first_wall(&n->kids[i]);
+			print_node(r, &n->kids[i], NULL, depth + 1, "", i + 1 == n->nkids, f);
+		}
+	}
+	if (!any)
+		fprintf(f, "(no task matched)\n");
+}
+
+static void json_trees(const struct pf_scan *sc, const struct tasks *ts, const struct pf_opts *o,
+		       struct render *r)
+{
+	struct pf_json j;
+	pf_json_init(&j, stdout, true);
+	pf_json_object_begin(&j);
+	pf_json_key(&j, "command");
+	pf_json_str(&j, "tree");
+	if (sc)
+		pf_scan_json_summary(sc, &j);
+	pf_json_key(&j, "tasks");
+	pf_json_array_begin(&j);
+	for (size_t k = 0; k < ts->n; k++) {
+		const struct tree *t = &ts->t[k];
+		r->prefix = t->prefix;
+		r->seq = t->seq;
+		const struct node *n = subtree(t, o, r);
+		if (!n || (!n->nkids && n->state == N_MISSING))
+			continue;
+		uint32_t depth = n == &t->root ? 0 : o->task.depth;
+		char id[PL_TASK_STR_MAX + 8];
+		tree_id(t, r, depth, id, sizeof(id));
+		pf_json_object_begin(&j);
+		pf_json_key(&j, "task");
+		pf_json_str(&j, id);
+		pf_json_key(&j, "roots");
+		pf_json_array_begin(&j);
+		if (n->state != N_MISSING) {
+			json_node(r, n, depth, &j);
+		} else {
+			for (uint32_t i = 0; i < n->nkids; i++) {
+				r->level[depth] = n->kids[i].idx;
+				json_node(r, &n->kids[i], depth + 1, &j);
+			}
+		}
+		pf_json_array_end(&j);
+		pf_json_object_end(&j);
+	}
+	pf_json_array_end(&j);
+	pf_json_object_end(&j);
+	pf_json_finish(&j);
+}
+
+/* ---- the two passes -------------------------------------------------------------------- */
+
+static void on_span(void *userdata, const struct pf_span *sp)
+{
+	struct state *st = userdata;
+	if (st->all) {
+		if (tasks_add(st->tasks, sp->prefix, sp->seq) < 0)
+			st->oom = true;
+	} else if (pf_topn_offer(&st->top, &st->sc->spans, sp) < 0) {
+		st->oom = true;
+	}
+}
+
+static int build(struct tasks *ts, char *const *paths, size_t npaths, struct pf_input *in,
+		 struct pf_names *names)
+{
+	int ret = pf_input_open(in, paths, npaths, names, true);
+	if (ret == -1)
+		return PF_EXIT_UNREADABLE;
+	if (ret < 0)
+		return -1;
+	const struct pf_event *ev;
+	while ((ret = pf_input_next(in, &ev)) == 0) {
+		struct tree *t = tasks_find(ts, ev->prefix, ev->seq);
+		if (t && add_event(t, ev) < 0)
+			return -1;
+	}
+	if (ret < 0)
+		return -1;
+	for (size_t k = 0; k < ts->n; k++)
+		sort_tree(&ts->t[k].root);
+	return PF_EXIT_OK;
+}
+
+static int run(const struct pf_global *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    PF_OPTS_LONG,
+	    {"slowest", required_argument, NULL, PF_OPT_FIRST_CMD},
+	    {0},
+	};
+	struct pf_opts o = {0};
+	unsigned long n = 0;
+	int c, ret = PF_EXIT_OK;
+	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT, longopts, NULL)) != -1) {
+		if ((ret = pf_opts_handle(&o, c, optarg, "tree", USAGE)) < 0)
+			return -ret;
+		if (ret > 0)
+			continue;
+		if (c != PF_OPT_FIRST_CMD)
+			return pf_opts_unknown(c, argv, "tree", USAGE);
+		char *end;
+		errno = 0;
+		n = strtoul(optarg, &end, 10);
+		if (errno || *end || end == optarg || optarg[0] == '-' || n == 0 || n > MAX_N)
+			return pf_usage_error("tree", USAGE,
+					      "--slowest: '%s' is not a number from 1 to %d",
+					      optarg, MAX_N);
+	}
+	if (o.help) {
+		help();
+		return PF_EXIT_OK;
+	}
+	if (optind >= argc)
+		return pf_usage_error("tree", USAGE, "no trace file given");
+	ret = PF_EXIT_OK;
+	char *const *paths = argv + optind;
+	size_t npaths = (size_t)(argc - optind);
+
+	struct tasks ts = {0};
+	struct pf_scan sc;
+	bool scanned = false;
+	struct state st = {.sc = &sc, .tasks = &ts, .all = n == 0};
+	struct pf_input in = {0};
+	struct pf_names names;
+	pf_names_init(&names);
+	if (n && pf_topn_init(&st.top, n) < 0) {
+		ret = PF_EXIT_UNREADABLE;
+		st.oom = true;
+		goto out;
+	}
+	if (o.has_task && !n && !o.type_glob && !o.has_since && !o.has_until && !o.failed_only &&
+	    !o.min_ns) {
+		/* The task alone: no need for a first pass. */
+		if (tasks_add(&ts, o.task.prefix, o.task.seq) < 0) {
+			st.oom = true;
+			ret = PF_EXIT_UNREADABLE;
+			goto out;
+		}
+	} else {
+		scanned = true;
+		ret = pf_scan_run(&sc, &o, paths, npaths, false, on_span, &st);
+		if (ret == PF_EXIT_OK && st.oom)
+			ret = PF_EXIT_UNREADABLE;
+		if (ret != PF_EXIT_OK)
+			goto out;
+		if (n) {
+			pf_topn_sort(&st.top);
+			for (size_t i = 0; i < st.top.n; i++)
+				if (tasks_add(&ts, st.top.heap[i]->prefix, st.top.heap[i]->seq) < 0)
+					st.oom = true;
+		}
+		pf_quiet = true;
+	}
+	if (!st.oom)
+		ret = build(&ts, paths, npaths, &in, &names);
+	pf_quiet = false;
+	if (ret < 0 || st.oom) {
+		st.oom = true;
+		ret = PF_EXIT_UNREADABLE;
+	}
+	if (ret != PF_EXIT_OK)
+		goto out;
+	struct render r = {.names = &names, .in = &in, .color = g->color};
+	if (o.json) {
+		json_trees(scanned ? &sc : NULL, &ts, &o, &r);
+		goto out;
+	}
+	print_trees(&ts, &o, &r, stdout);
+out:
+	if (st.oom)
+		pf_error("out of memory");
+	if (scanned)
+		pf_scan_destroy(&sc);
+	if (n)
+		pf_topn_destroy(&st.top);
+	pf_input_close(&in);
+	pf_names_destroy(&names);
+	tasks_destroy(&ts);
+	return ret;
+}
+
+const struct pf_cmd pf_cmd_tree = {
+    .name = "tree",
+    .summary = "whole task trees with durations, outcomes, fields and messages",
+    .run = run,
+};
