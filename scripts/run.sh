@@ -22,8 +22,17 @@ echo
 echo "== perfan stats $out/py_decorator.zst"
 $perfan stats "$out/py_decorator.zst"
 echo
-echo "== perfan slowest -n 3 --type '*collatz' $out/py_decorator.zst"
-$perfan slowest -n 3 --type '*collatz' "$out/py_decorator.zst"
+echo "== perfan slowest -n 2 --type '*collatz' $out/py_decorator.zst"
+$perfan slowest -n 2 --type '*collatz' "$out/py_decorator.zst"
+echo
+echo "== perfan inputs --type '*collatz' $out/py_decorator.zst   (which inputs are slow)"
+$perfan inputs --type '*collatz' "$out/py_decorator.zst"
+echo
+echo "== perfan tree --slowest 1 --type '*handle' $out/py_decorator.zst"
+$perfan tree --slowest 1 --type '*handle' "$out/py_decorator.zst"
+echo
+echo "== perfan export --format chrome -o $out/py_decorator.json   (open in Perfetto UI)"
+$perfan export --format chrome -o "$out/py_decorator.json" "$out/py_decorator.zst"
 echo
 echo "== perfan sla --p99 2us --type request $out/c_actions.zst   (a CI gate: exit 1 on FAIL)"
 $perfan sla --p99 2us --type request "$out/c_actions.zst" || echo "(sla exit status $?)"
