@@ -109,7 +109,8 @@ uint32_t pl_action_next_child(pl_action *a);
 
 /**
  * pl_action_level() - copy @a's level into @out.
- * @max: capacity of @out; PL_LEVEL_MAX_DEPTH always suffices.
+ * @max: capacity of @out; PL_LEVEL_MAX_DEPTH suffices for every action that is recorded
+ *       (deeper ones record nothing).
  * Returns: the depth (number of entries), or -PL_EINVAL if it exceeds @max. Since: 0.1
  */
 int pl_action_level(const pl_action *a, uint32_t *out, size_t max);

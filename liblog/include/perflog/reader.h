@@ -89,8 +89,9 @@ struct pl_reader_error {
 /**
  * pl_reader_open() - open a trace file and read its header.
  * @path: the file.
- * @out: receives the reader; on failure it still receives a reader (unless -PL_ENOMEM)
- *       whose pl_reader_error() says why, and which the caller must close.
+ * @out: receives the reader; on failure it still receives one whose pl_reader_error()
+ *       says why, and which the caller must close (NULL only when the reader itself
+ *       could not be allocated).
  * Returns: 0; -PL_EIO (cannot open/read), -PL_EFORMAT (not a perflog trace),
  * -PL_EVERSION, -PL_ETRUNCATED, -PL_ECORRUPT, -PL_ENOMEM. Since: 0.1
  */

@@ -245,11 +245,14 @@ int pl_dec_header(const msgpack_object *map, struct pl_trace_header *h, char **s
 		return -PL_ECORRUPT;
 	/* First pass: how much text to copy (the frame buffer will be reused). */
 	size_t text = 0, argc = 0;
+	bool argv_seen = false; /* a repeated "argv" key is ignored, in both passes */
 	for (uint32_t i = 0; i < map->via.map.size; i++) {
 		const msgpack_object_kv *kv = &map->via.map.ptr[i];
 		if (kv->val.type == MSGPACK_OBJECT_STR)
 			text += kv->val.via.str.size + 1;
-		if (key_is(&kv->key, PL_H_ARGV) && kv->val.type == MSGPACK_OBJECT_ARRAY) {
+		if (!argv_seen && key_is(&kv->key, PL_H_ARGV) &&
+		    kv->val.type == MSGPACK_OBJECT_ARRAY) {
+			argv_seen = true;
 			argc = kv->val.via.array.size;
 			for (uint32_t j = 0; j < argc; j++) {
 				const msgpack_object *a = &kv->val.via.array.ptr[j];
@@ -278,6 +281,7 @@ int pl_dec_header(const msgpack_object *map, struct pl_trace_header *h, char **s
 		t += (o)->via.str.size + 1;                           \
 	} while (0)
 	bool fmt_ok = false;
+	argv_seen = false;
 	for (uint32_t i = 0; i < map->via.map.size; i++) {
 		const msgpack_object *k = &map->via.map.ptr[i].key, *v = &map->via.map.ptr[i].val;
 		uint64_t u;
@@ -301,7 +305,8 @@ int pl_dec_header(const msgpack_object *map, struct pl_trace_header *h, char **s
 			h->wall_anchor_ns = s;
 		else if (key_is(k, PL_H_PREFIX) && pl_dec_u64(v, &u) == 0)
 			h->task_prefix = u;
-		else if (key_is(k, PL_H_ARGV) && v->type == MSGPACK_OBJECT_ARRAY) {
+		else if (!argv_seen && key_is(k, PL_H_ARGV) && v->type == MSGPACK_OBJECT_ARRAY) {
+			argv_seen = true;
 			for (uint32_t j = 0; j < v->via.array.size; j++)
 				COPY(&v->via.array.ptr[j], argv[j]);
 			argv[v->via.array.size] = NULL;

@@ -1,12 +1,14 @@
 /* encode.c - msgpack records and zstd frames, as specified in format.h. */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <perflog/perflog.h>
 
+#include "../common/config.h"
 #include "../common/format.h"
 #include "../common/macros.h"
 #include "../common/mpcursor.h"
@@ -325,12 +327,15 @@ static int compress(struct pl_encoder *e, const void *src, size_t len, ZSTD_EndD
 	}
 }
 
-int pl_enc_commit(struct pl_encoder *e)
+int pl_enc_commit(struct pl_encoder *e, bool *more)
 {
 	/* Names are read after the cycle's events: any name an event uses was interned
-	 * before the event was staged, so it is below this count. */
+	 * before the event was staged, so it is below this count. A new file defines every
+	 * name so far, which may exceed a frame: stop at the frame target, and let the
+	 * caller end the frame and call again before the records go in. */
 	uint32_t n = pl_names_count();
-	for (uint32_t id = e->names_defined ? e->names_defined : 1; id < n; id++) {
+	uint32_t id = e->names_defined ? e->names_defined : 1;
+	for (; id < n && e->frame_raw + e->defs.size < PL_FRAME_TARGET_BYTES; id++) {
 		uint32_t len;
 		const char *s = pl_names_get(id, &len);
 		msgpack_pack_array(&e->dpk, 3);
@@ -338,17 +343,20 @@ int pl_enc_commit(struct pl_encoder *e)
 		msgpack_pack_uint32(&e->dpk, id);
 		pack_strn(&e->dpk, s, len);
 	}
-	if (n > e->names_defined)
-		e->names_defined = n;
+	if (id > e->names_defined)
+		e->names_defined = id;
+	*more = id < n;
 	int ret = 0;
+	size_t raw = *more ? 0 : e->raw.size;
 	if (e->defs.size)
 		ret = compress(e, e->defs.data, e->defs.size, ZSTD_e_continue);
-	if (ret == 0 && e->raw.size)
-		ret = compress(e, e->raw.data, e->raw.size, ZSTD_e_continue);
-	e->frame_raw += e->defs.size + e->raw.size;
-	store_relaxed(&e->bytes_raw, e->bytes_raw + e->defs.size + e->raw.size);
+	if (ret == 0 && raw)
+		ret = compress(e, e->raw.data, raw, ZSTD_e_continue);
+	e->frame_raw += e->defs.size + raw;
+	store_relaxed(&e->bytes_raw, e->bytes_raw + e->defs.size + raw);
 	msgpack_sbuffer_clear(&e->defs);
-	msgpack_sbuffer_clear(&e->raw);
+	if (raw)
+		msgpack_sbuffer_clear(&e->raw);
 	return ret;
 }
 

@@ -60,8 +60,10 @@ void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_
 		    uint64_t count, const char *reason);
 /* STATS record: @n counters named by @keys. */
 void pl_enc_stats(struct pl_encoder *e, const char *const *keys, const uint64_t *vals, size_t n);
-/* Feed the cycle's names and records to the compressor. Returns 0 or -PL_ENOMEM. */
-int pl_enc_commit(struct pl_encoder *e);
+/* Feed the cycle's names and records to the compressor. When the names alone fill the
+ * frame, *@more is set and the records stay buffered: end the frame, open another and
+ * call again. Returns 0 or -PL_ENOMEM. */
+int pl_enc_commit(struct pl_encoder *e, bool *more);
 /* End the open frame; its bytes are then out[0..out_len). Returns 0 or -PL_ENOMEM. */
 int pl_enc_frame_end(struct pl_encoder *e);
 /* Drop the compressed bytes after they were written. */

@@ -36,6 +36,16 @@ static void open_frame(struct pl_writer *w)
 	w->frame_no_buffer = w->reported_no_buffer;
 }
 
+/* Feed names and records to the compressor, in as many frames as the names need. */
+static void commit(struct pl_writer *w)
+{
+	bool more;
+	while (pl_enc_commit(&w->enc, &more) == 0 && more) {
+		pl_flusher_end_frame(w);
+		open_frame(w);
+	}
+}
+
 /* Encode the committed events of @tb (up to what was committed when we started). */
 static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
 {
@@ -63,9 +73,13 @@ static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
 		limit -= off;
 		if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES) {
 			/* Keep frames bounded: the reader refuses oversized ones. */
-			pl_enc_commit(e);
+			commit(w);
 			pl_flusher_end_frame(w);
 			open_frame(w);
+			if (!tb->info_written) { /* the frame was lost: describe the thread again */
+				pl_enc_thread(e, tb->serial, tb->tid, tb->name, strlen(tb->name));
+				tb->info_written = true;
+			}
 		}
 	}
 	store_relaxed(&tb->wake_armed, 0);
@@ -94,7 +108,8 @@ int pl_flusher_end_frame(struct pl_writer *w)
 		return 0;
 	}
 	/* The frame is lost: count its events, and define and report again what it
-	 * defined and reported. */
+	 * defined and reported. The cycle reports the loss (a flush must not succeed). */
+	w->cycle_err = -PL_EIO;
 	w->lost_events += events;
 	if (pl_enc_frame_lost(e))
 		w->header_pending = true;
@@ -150,8 +165,8 @@ static void final_stats(struct pl_writer *w)
 static int cycle(struct pl_writer *w, bool force, bool final)
 {
 	struct pl_encoder *e = &w->enc;
-	int ret = 0;
 	pthread_mutex_lock(&w->cycle_lock);
+	w->cycle_err = 0;
 	pl_clock_conv_refine(&w->clock);
 	open_frame(w);
 	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next)
@@ -160,13 +175,14 @@ static int cycle(struct pl_writer *w, bool force, bool final)
 	writer_drops(w);
 	if (final)
 		final_stats(w);
-	pl_enc_commit(e);
+	commit(w);
 	uint64_t age = pl_mono_ns() - e->frame_opened_ns;
 	uint64_t interval = (uint64_t)w->opts.flush_interval_ms * 1000000u;
 	if (force || age >= interval / 2 || e->frame_raw >= PL_FRAME_TARGET_BYTES)
-		ret = pl_flusher_end_frame(w);
+		pl_flusher_end_frame(w);
 	if (!final)
 		pl_rings_reclaim(w);
+	int ret = w->cycle_err;
 	pthread_mutex_unlock(&w->cycle_lock);
 	return ret;
 }

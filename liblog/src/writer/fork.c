@@ -62,6 +62,7 @@ static void child(void)
 		w->closing = w->finished = false;
 		pl_sink_close(&w->sink);
 		pl_rings_release_all(w, true);
+		w->mem_used = 0; /* a quota reserved by a thread that no longer exists */
 		w->next_serial = 0;
 		/* The child's file counts the child's events only. */
 		w->retired_events = w->retired_full = w->retired_oversize = 0;

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -105,9 +106,10 @@ void pl_rings_release_all(struct pl_writer *w, bool fork_child)
 		next = tb->next;
 		retire(w, tb);
 		if (fork_child && !pthread_equal(tb->owner, self)) {
-			/* Its thread does not exist in the child: nobody else holds it. */
-			pl_tbuf_unref(tb);
-			pl_tbuf_unref(tb);
+			/* Its thread does not exist in the child, and may or may not have
+			 * dropped its reference before the fork: nobody else holds it. */
+			pl_tbuf_free_data(tb);
+			free(tb);
 			continue;
 		}
 		if (!load_acquire(&tb->orphaned))

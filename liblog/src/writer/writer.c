@@ -170,8 +170,10 @@ int pl_writer_start_file(struct pl_writer *w)
 	pl_clock_conv_init(&w->clock, w->use_tsc);
 	pl_encoder_reset_file(&w->enc, pl_task_prefix());
 	w->header_pending = true;
-	store_relaxed(&w->enabled, 1);
-	return pl_flusher_start(w);
+	ret = pl_flusher_start(w);
+	if (ret == 0)
+		store_relaxed(&w->enabled, 1); /* only with a flusher to drain the rings */
+	return ret;
 }
 
 PL_EXPORT int pl_writer_open(const struct pl_writer_options *opts, struct pl_writer **out)

@@ -60,6 +60,7 @@ struct pl_writer {
 	uint64_t reported_lost, reported_no_buffer;
 	uint64_t frame_lost, frame_no_buffer; /* reported_* at frame open (see tbuf.h) */
 	int logged_errno;            /* last write error given to opts.log_fn */
+	int cycle_err;               /* -PL_EIO if a frame of the current cycle was lost */
 
 	struct pl_writer *next_open; /* list of open writers, under the global list lock */
 };
