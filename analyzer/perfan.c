@@ -21,7 +21,9 @@ static const struct pf_cmd *const commands[] = {
     &pf_cmd_sla,
     &pf_cmd_inputs,
     &pf_cmd_tree,
+    &pf_cmd_timeline,
     &pf_cmd_export,
+    &pf_cmd_diff,
 };
 /* clang-format on */
 
@@ -89,9 +91,9 @@ static void help(void)
 	       "Percentiles are nearest-rank, within %.2f%% relative error (a log-linear\n"
 	       "histogram; exact below 256 ns); counts, totals, min and max are exact.\n"
 	       "\n"
-	       "Exit status: 0 done (sla: every limit met), 1 an sla limit was exceeded,\n"
-	       "2 usage error, 3 no input could be read (damaged files only warn: the records\n"
-	       "before the damage are analyzed).\n"
+	       "Exit status: 0 done (sla: every limit met; diff: no regression), 1 an sla limit\n"
+	       "was exceeded or diff found a regression, 2 usage error, 3 no input could be\n"
+	       "read (damaged files only warn: the records before the damage are analyzed).\n"
 	       "\n"
 	       "Run 'perfan SUBCOMMAND --help' for the options of a subcommand.\n",
 	       100.0 * PF_HIST_REL_ERROR);

@@ -9,7 +9,7 @@
 /* Exit codes: stable, documented in `perfan --help` and docs/perfan.md. */
 enum pf_exit {
 	PF_EXIT_OK = 0,		/* done; for `sla`: every check passed */
-	PF_EXIT_FAILED = 1,	/* a check failed (`sla`) */
+	PF_EXIT_FAILED = 1,	/* a check failed (`sla`, `diff`) */
 	PF_EXIT_USAGE = 2,	/* bad command line: a message and the usage on stderr */
 	PF_EXIT_UNREADABLE = 3, /* no input could be read (or an internal error, e.g. ENOMEM) */
 };
@@ -39,6 +39,8 @@ extern const struct pf_cmd pf_cmd_sla;
 extern const struct pf_cmd pf_cmd_inputs;
 extern const struct pf_cmd pf_cmd_tree;
 extern const struct pf_cmd pf_cmd_export;
+extern const struct pf_cmd pf_cmd_diff;
+extern const struct pf_cmd pf_cmd_timeline;
 
 /* Set while a subcommand reads its inputs a second time: pf_warn() and pf_error() are
  * silent (the first pass already said it). */

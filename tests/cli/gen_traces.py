@@ -200,7 +200,36 @@ def fixtures(out):
     s.frame(svc.split(lambda e: True))
     s.close()
     (out / "notes.txt").write_text("not a trace\n")
+    fixtures_new(out / "new")
     return [out / "web.zst", out / "svc.zst"]
+
+
+def fixtures_new(out):
+    """new/web.zst, "the next release" of web.zst for `perfan diff`: db.query 1.5 times
+    slower, render unchanged, worker.* gone, cache.get new; in a subdirectory so that the
+    fixture directory itself holds only web.zst and svc.zst as traces."""
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    web = Tree()
+    for i in range(1, 13):
+        task = (WEB_PREFIX, i)
+        t0 = i * 100 * MS
+        q = i * 1500 * US
+        web.action(1, task, [1], "db.query", t0 + 10 * US, q,
+                   {"sql": f"select * from items where id = {i}", "rows": i * 10},
+                   {"returned": i * 5})
+        t = t0 + 10 * US + q
+        web.action(1, task, [2], "cache.get", t + 5 * US, 20 * US + i * US, {"key": i})
+        t += 50 * US
+        rdur = 100 * US + i * 10 * US
+        web.action(1, task, [3], "render", t + 10 * US, rdur, {"template": "item.html"})
+        t += 10 * US + rdur
+        web.action(1, task, [], "http.request", t0, t + 50 * US - t0,
+                   {"id": i, "route": "/item" if i % 2 else "/search",
+                    "user": f"user{i % 3}"})
+    w = TraceWriter(out / "web.zst", 4244, WEB_PREFIX, WALL0 + 3600 * 10**9, {1: "main"})
+    w.frame(web.split(lambda e: True))
+    w.close()
 
 
 def real(out, gen_trace):

@@ -633,3 +633,160 @@ def test_export_jsonl(perfan, request, which):
     ends = [json.loads(line) for line in p.stdout.splitlines() if '"kind":"end"' in line]
     assert len(ends) == sum(1 for e in exp if e["kind"] == "end" and e["type"] == "db.query"
                             and e["outcome"] == "failed")
+
+
+# ---- diff ----------------------------------------------------------------------------------
+
+DIFF_Q = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+
+
+def expected_diff(base_acts, new_acts, threshold, min_count):
+    """Per type: status and the quantiles of both sides (exact), from the reference
+    decoding; a status is None where an exact change lies within 1% of the threshold
+    (perfan's percentiles carry 0.39% error: either answer is right there)."""
+    sides = [gt.type_stats(base_acts), gt.type_stats(new_acts)]
+    out = {}
+    for typ in set(sides[0]) | set(sides[1]):
+        b, n = sides[0].get(typ), sides[1].get(typ)
+        if b is None or n is None:
+            out[typ] = ("new" if b is None else "gone", b, n)
+            continue
+        if b["count"] < min_count or n["count"] < min_count:
+            out[typ] = ("few", b, n)
+            continue
+        status = "ok"
+        for q in DIFF_Q:
+            bq, nq = b[f"{q}_ns"], n[f"{q}_ns"]
+            if bq == 0:
+                continue
+            ratio = nq / bq
+            if abs(ratio - (1 + threshold)) < 0.01 * (1 + threshold):
+                status = None
+                break
+            if ratio > 1 + threshold:
+                status = "regression"
+        out[typ] = (status, b, n)
+    return out
+
+
+@pytest.mark.parametrize("base,new,args,threshold,min_count", [
+    ("fixtures/web.zst", "fixtures/new", [], 0.10, 10),
+    ("fixtures/web.zst", "fixtures/new/web.zst", ["--threshold", "60%"], 0.60, 10),
+    ("fixtures", "real", ["--threshold", "5", "--min-count", "3"], 0.05, 3),
+    ("real", "fixtures", ["--min-count", "1"], 0.10, 1),
+])
+def test_diff_matches_reference(perfan, request, base, new, args, threshold, min_count):
+    def path(spec):
+        root, _, rest = spec.partition("/")
+        d = request.getfixturevalue(root)
+        return d / rest if rest else d
+    bp, np_ = path(base), path(new)
+    exp = expected_diff(gt.load([bp])["actions"], gt.load([np_])["actions"], threshold,
+                        min_count)
+    got, p = run_json(perfan, "diff", "--json", *args, bp, np_, check_exit=None)
+    assert got["threshold_percent"] == pytest.approx(threshold * 100)
+    assert got["min_count"] == min_count
+    types = {t["type"]: t for t in got["types"]}
+    assert set(types) == set(exp)
+    for typ, (status, b, n) in exp.items():
+        t = types[typ]
+        if status is not None:
+            assert t["status"] == status, (typ, t)
+        for side, e in (("base", b), ("new", n)):
+            if e is None:
+                assert t[side] is None
+                continue
+            assert t[side]["count"] == e["count"]
+            assert t[side]["failures"] == e["failures"]
+            for q in DIFF_Q:
+                assert abs(t[side][f"{q}_ns"] - e[f"{q}_ns"]) <= e[f"{q}_ns"] * REL_ERROR
+        for q in DIFF_Q:
+            if b is None or n is None or b[f"{q}_ns"] == 0:
+                assert t[f"{q}_change"] is None
+            else:
+                exact = (n[f"{q}_ns"] - b[f"{q}_ns"]) / b[f"{q}_ns"]
+                # both quantiles within 1/256: the ratio within about 2/256
+                assert abs(t[f"{q}_change"] - exact) <= 2.1 * REL_ERROR * (1 + abs(exact))
+    nreg = sum(1 for t in got["types"] if t["status"] == "regression")
+    assert got["regressions"] == nreg
+    assert p.returncode == (1 if nreg else 0)
+    if all(s is not None for s, _, _ in exp.values()):
+        assert nreg == sum(1 for s, _, _ in exp.values() if s == "regression")
+    if base == "fixtures/web.zst" and threshold == 0.10:
+        assert exp["db.query"][0] == "regression" and exp["render"][0] == "ok"
+
+
+def test_diff_same_input_never_regresses(perfan, real):
+    got, p = run_json(perfan, "diff", "--json", "--threshold", "0", real, real)
+    assert p.returncode == 0 and got["regressions"] == 0
+    assert all(t["status"] in ("ok", "few") for t in got["types"])
+    assert all(t["p99_change"] == 0 for t in got["types"])
+
+
+# ---- timeline ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("which", ["fixtures", "real"])
+def test_timeline_matches_reference(perfan, request, which):
+    d = request.getfixturevalue(which)
+    load = gt.load([d])
+    acts = load["actions"]
+    messages = [r for p in gt.expand([d]) if str(p) not in load["errors"]
+                for r in ref_reader.read(str(p)) if r["kind"] == "message"]
+    got, _ = run_json(perfan, "timeline", "--json", "-n", "0", d)
+    evs = got["events"]
+    kinds = [e["kind"] for e in evs]
+    assert kinds.count("end") == len(acts)
+    assert kinds.count("start") == len(acts) + load["unfinished"]
+    assert kinds.count("message") == len(messages)
+    assert got["truncated"] is False and got["omitted"] == 0 and got["lines"] == len(evs)
+    ends = sorted((e["task"], e["type"], e["duration_ns"], e["outcome"] == "failed")
+                  for e in evs if e["kind"] == "end")
+    assert ends == sorted((a["task"], a["type"], a["duration_ns"], a["failed"]) for a in acts)
+    starts = sorted((e["task"], e["wall_ns"]) for e in evs if e["kind"] == "start")
+    exp_starts = {(a["task"], a["start_ns"]) for a in acts}
+    assert exp_starts <= set(starts)
+    if which == "fixtures":  # exact order: the fixtures' frames do not overlap
+        walls = [e["wall_ns"] for e in evs]
+        assert walls == sorted(walls)
+    # -n: the first N lines, and how many were left out
+    cut, _ = run_json(perfan, "timeline", "--json", "-n", "7", d)
+    assert cut["events"] == evs[:7]
+    assert cut["truncated"] is True and cut["omitted"] == len(evs) - 7
+
+
+def test_timeline_failed_shows_failed_ends_only(perfan, real):
+    acts = gt.load([real])["actions"]
+    got, _ = run_json(perfan, "timeline", "--json", "-n", "0", "--failed", real)
+    assert [e["kind"] for e in got["events"]] == ["end"] * sum(a["failed"] for a in acts)
+    assert all(e["outcome"] == "failed" for e in got["events"])
+
+
+# ---- the manual page -----------------------------------------------------------------------
+
+MAN_PAGE = HERE.parent.parent / "docs" / "perfan.1"
+
+
+def test_man_page_renders_without_warnings():
+    groff = shutil.which("groff")
+    if not groff:
+        pytest.skip("groff is not installed")
+    p = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-rCHECKSTYLE=3", "-z",
+                        str(MAN_PAGE)], capture_output=True, text=True,
+                       env=dict(os.environ, LC_ALL="C.UTF-8"))
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+def test_man_page_covers_every_subcommand_and_option(perfan):
+    """Every subcommand of `perfan --help` and every long option of its --help is in
+    the page (a check against forgetting the page, not against perfan's numbers)."""
+    text = MAN_PAGE.read_text().replace("\\-", "-")
+    helptext = run(perfan, "--help").stdout
+    cmds = re.findall(r"^  ([a-z]+) {2,}", helptext.split("Subcommands:")[1].split("\n\n")[0],
+                      re.M)
+    assert len(cmds) >= 8
+    for opt in re.findall(r"--[a-z][a-z0-9-]*", helptext):
+        assert opt in text, opt
+    for cmd in cmds:
+        assert re.search(rf"^\.BR {cmd}\b", text, re.M), cmd
+        for opt in set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", run(perfan, cmd, "--help").stdout)):
+            assert opt in text, (cmd, opt)
