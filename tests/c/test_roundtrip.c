@@ -1342,6 +1342,38 @@ static void test_flush_at_exit(void **state)
 	th_trace_free(&t);
 }
 
+/* A file opened after many long names were interned must define them all, over several
+ * frames: the reader refuses frames above 16 MiB. 20000 names of 1000 bytes are ~20 MB. */
+static void test_many_names_before_open(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 20000, LEN = 1000 };
+	char *name = malloc(LEN + 1);
+	assert_non_null(name);
+	memset(name, 'n', LEN);
+	name[LEN] = '\0';
+	pl_name last = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, 16, "%015d", i); /* distinct prefixes, the rest 'n's */
+		name[15] = 'n';
+		last = pl_name_intern(name, LEN);
+		assert_true(last != 0);
+	}
+	struct pl_writer *w = th_open(f->path, NULL);
+	pl_message(w, NULL, last, NULL, 0);
+	assert_int_equal(pl_writer_close(w), 0);
+	struct th_trace t;
+	int ret = th_read_all(f->path, &t);
+	if (ret != PL_END)
+		fail_msg("read: %s at %" PRIu64 ": %s", pl_strerror(ret), t.err_offset, t.err_reason);
+	assert_int_equal(th_count(&t, PL_REC_MESSAGE, NULL), 1);
+	for (size_t i = 0; i < t.n; i++)
+		if (t.recs[i].kind == PL_REC_MESSAGE)
+			assert_int_equal(strncmp(t.recs[i].type, name, 200), 0);
+	th_trace_free(&t);
+	free(name);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1370,6 +1402,7 @@ int main(void)
 		T(test_file_mode),
 		T(test_symlink_refused),
 		T(test_flush_at_exit),
+		T(test_many_names_before_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
