@@ -110,21 +110,6 @@ static int64_t chrome_tid(uint32_t thread, uint32_t tid)
 	return tid ? (int64_t)tid : (int64_t)thread;
 }
 
-/* Does a START or message pass the filters that apply to it before its END? */
-static bool event_passes(struct state *st, const struct pf_event *ev)
-{
-	struct pf_span sp = {
-	    .type = ev->type,
-	    .prefix = ev->prefix,
-	    .seq = ev->seq,
-	    .level = ev->level,
-	    .depth = ev->depth,
-	    .start_wall = ev->wall,
-	    .duration_ns = UINT64_MAX,
-	    .failed = true,
-	};
-	return pf_filter_span(&st->sc->filter, &sp);
-}
 
 static void begin_line(struct state *st, struct pf_json *j)
 {
@@ -366,7 +351,7 @@ static void on_event(void *userdata, const struct pf_event *ev)
 		if (st->fmt == F_CHROME)
 			fputs("{\"traceEvents\": [\n", st->out);
 	}
-	if (ev->kind == PL_REC_END || !event_passes(st, ev))
+	if (ev->kind == PL_REC_END || !pf_filter_event(&st->sc->filter, ev))
 		return;
 	if (st->fmt == F_JSONL)
 		jsonl_record(st, ev, ev->type, NULL);

@@ -58,21 +58,6 @@ static void help(void)
 	    USAGE, PF_OPTS_HELP);
 }
 
-/* Does a START or message pass the filters that apply to it before its END? */
-static bool event_passes(struct state *st, const struct pf_event *ev)
-{
-	struct pf_span sp = {
-	    .type = ev->type,
-	    .prefix = ev->prefix,
-	    .seq = ev->seq,
-	    .level = ev->level,
-	    .depth = ev->depth,
-	    .start_wall = ev->wall,
-	    .duration_ns = UINT64_MAX,
-	    .failed = true,
-	};
-	return pf_filter_span(&st->sc->filter, &sp);
-}
 
 /* Start the JSON document at the first line (or at the end): nothing on stdout when no
  * input can be read. */
@@ -179,7 +164,8 @@ static void json_head(struct state *st, const char *kind, int64_t wall, uint32_t
 static void on_event(void *userdata, const struct pf_event *ev)
 {
 	struct state *st = userdata;
-	if (ev->kind == PL_REC_END || st->ends_only || !event_passes(st, ev) || !take_line(st))
+	if (ev->kind == PL_REC_END || st->ends_only || !pf_filter_event(&st->sc->filter, ev) ||
+	    !take_line(st))
 		return;
 	bool start = ev->kind == PL_REC_START;
 	if (st->json) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "input.h"
 
 static int64_t resolve(const struct pf_time *t, int64_t first, int64_t last)
 {
@@ -76,4 +77,19 @@ void pf_filter_destroy(struct pf_filter *f)
 {
 	free(f->type_state);
 	memset(f, 0, sizeof(*f));
+}
+
+bool pf_filter_event(struct pf_filter *f, const struct pf_event *ev)
+{
+	struct pf_span sp = {
+	    .type = ev->type,
+	    .prefix = ev->prefix,
+	    .seq = ev->seq,
+	    .level = ev->level,
+	    .depth = ev->depth,
+	    .start_wall = ev->wall,
+	    .duration_ns = UINT64_MAX, /* unknown yet: passes --min */
+	    .failed = true,            /* unknown yet: passes --failed */
+	};
+	return pf_filter_span(f, &sp);
 }

@@ -36,6 +36,11 @@ bool pf_filter_type(struct pf_filter *f, uint32_t type);
 /** pf_filter_span() - does @sp pass every filter? */
 bool pf_filter_span(struct pf_filter *f, const struct pf_span *sp);
 
+struct pf_event;
+/** pf_filter_event() - does a START or message pass the filters that can be decided
+ *  before its END (type, task, time window; not --failed or --min)? */
+bool pf_filter_event(struct pf_filter *f, const struct pf_event *ev);
+
 /** pf_filter_needs_extent() - was a relative --since/--until given? */
 bool pf_filter_needs_extent(const struct pf_opts *o);
 
