@@ -14,10 +14,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <perflog/action.h>
 
@@ -103,6 +105,19 @@ static void see_thread(struct state *st, uint32_t src, uint32_t thread, uint32_t
 		st->capthreads = cap;
 	}
 	st->threads[st->nthreads++] = (struct seen){src, thread, tid};
+}
+
+/* The export holds the traces' inputs: create it 0600 like the traces, and never
+ * through a symlink. */
+static FILE *open_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
 }
 
 static int64_t chrome_tid(uint32_t thread, uint32_t tid)
@@ -414,7 +429,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 
 	struct pf_scan sc;
 	struct state st = {.sc = &sc, .fmt = fmt, .out = stdout};
-	if (output && !(st.out = fopen(output, "w"))) {
+	if (output && !(st.out = open_output(output))) {
 		pf_error("%s: cannot write: %s", output, strerror(errno));
 		return PF_EXIT_UNREADABLE;
 	}

@@ -550,6 +550,7 @@ def test_export_chrome(perfan, request, which, tmp_path):
     acts = gt.load([d])["actions"]
     out = tmp_path / "trace.json"
     run(perfan, "export", "--format", "chrome", "-o", out, d)
+    assert out.stat().st_mode & 0o777 == 0o600  # it holds the inputs, as traces do
     with open(out) as f:
         doc = json.load(f)
     origin = doc["otherData"]["origin_unix_ns"]
