@@ -9,6 +9,7 @@ packages=(
   python3 python3-dev python3-pytest python3-msgpack python3-zstandard
   python3-mesonpy python3-pip                        # pip install . (meson-python)
   python3-eliot python3-structlog python3-loguru     # peers in bench/bench_python.py
+  wamerican                                          # word list of examples/spellcheck
 )
 
 missing=()
