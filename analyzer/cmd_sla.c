@@ -10,6 +10,7 @@
 #include "agg.h"
 #include "call.h"
 #include "jsonw.h"
+#include "limits.h"
 #include "opts.h"
 #include "perfan.h"
 #include "scan.h"
@@ -21,22 +22,6 @@
 	"perfan sla [--p50 D] [--p90 D] [--p95 D] [--p99 D] [--p999 D] [--max D] "                 \
 	"[--worst K] [FILTERS] [--json] TRACE..."
 #define MAX_WORST 1000
-
-/* The checks, in column order; q = 1 is the max (exact). */
-static const struct {
-	const char *opt, *name, *key;
-	double q;
-} checks[] = {
-    {"p50", "P50", "p50_ns", 0.5},	 {"p90", "P90", "p90_ns", 0.9},
-    {"p95", "P95", "p95_ns", 0.95},	 {"p99", "P99", "p99_ns", 0.99},
-    {"p999", "P99.9", "p999_ns", 0.999}, {"max", "MAX", "max_ns", 1.0},
-};
-#define NCHECKS (sizeof(checks) / sizeof(checks[0]))
-
-struct limits {
-	bool set[NCHECKS];
-	uint64_t ns[NCHECKS];
-};
 
 struct state {
 	struct pf_scan *sc;
@@ -50,10 +35,7 @@ struct state {
 struct verdict {
 	uint32_t type;
 	const struct pf_typestat *t;
-	uint64_t observed[NCHECKS];
-	bool over[NCHECKS];
-	bool fail;
-	uint64_t lowest_over; /* the smallest limit exceeded: worst calls are above it */
+	struct pf_verdict v; /* lowest_over: the worst calls listed are above it */
 };
 
 static void help(void)
@@ -67,11 +49,10 @@ static void help(void)
 	       "be judged either way.\n"
 	       "Exit status: 0 when every type passes; 1 when one fails or no action matched.\n"
 	       "\n"
-	       "      --p50 D, --p90 D, --p95 D, --p99 D, --p999 D, --max D\n"
-	       "                      the largest allowed percentile or maximum duration\n"
+	       "%s"
 	       "      --worst K       worst calls listed per failing type (default 3, 0: none)\n"
 	       "%s",
-	       USAGE, PF_OPTS_HELP);
+	       USAGE, PF_LIMITS_HELP, PF_OPTS_HELP);
 }
 
 static void on_span(void *userdata, const struct pf_span *sp)
@@ -107,30 +88,31 @@ static const struct pf_names *sort_names; /* for cmp_verdicts() */
 static int cmp_verdicts(const void *a, const void *b)
 {
 	const struct verdict *x = a, *y = b;
-	if (x->fail != y->fail)
-		return x->fail ? -1 : 1;
+	if (x->v.fail != y->v.fail)
+		return x->v.fail ? -1 : 1;
 	return strcmp(pf_names_str(sort_names, x->type), pf_names_str(sort_names, y->type));
 }
 
 static void print_table(const struct pf_global *g, const struct pf_scan *sc,
-			const struct limits *lim, const struct verdict *v, size_t n)
+			const struct pf_limits *lim, const struct verdict *v, size_t n)
 {
-	size_t ncols = 3, col[NCHECKS];
-	for (size_t i = 0; i < NCHECKS; i++)
+	size_t ncols = 3, col[PF_LIMITS_N];
+	for (size_t i = 0; i < PF_LIMITS_N; i++)
 		if (lim->set[i])
 			col[i] = ncols++ - 1;
 	struct pf_table *t = pf_table_new(ncols);
-	char heads[NCHECKS][64];
+	char heads[PF_LIMITS_N][64];
 	if (!t)
 		return;
 	pf_table_column(t, 0, "TYPE", PF_LEFT);
 	pf_table_column(t, 1, "COUNT", PF_RIGHT);
-	for (size_t i = 0; i < NCHECKS; i++) {
+	for (size_t i = 0; i < PF_LIMITS_N; i++) {
 		if (!lim->set[i])
 			continue;
 		char d[PF_DURATION_MAX];
 		pf_duration_format(lim->ns[i], d, sizeof(d));
-		snprintf(heads[i], sizeof(heads[i]), "%s \xe2\x89\xa4 %s", checks[i].name, d);
+		snprintf(heads[i], sizeof(heads[i]), "%s \xe2\x89\xa4 %s", pf_limit_checks[i].name,
+			 d);
 		pf_table_column(t, col[i], heads[i], PF_RIGHT);
 	}
 	pf_table_column(t, ncols - 1, "RESULT", PF_LEFT);
@@ -138,17 +120,17 @@ static void print_table(const struct pf_global *g, const struct pf_scan *sc,
 		pf_table_cell(t, PF_PLAIN, "%s", pf_names_str(&sc->names, v[r].type));
 		pf_table_cell(t, PF_PLAIN, "%llu", (unsigned long long)v[r].t->count);
 		char failed[64] = "";
-		for (size_t i = 0; i < NCHECKS; i++) {
+		for (size_t i = 0; i < PF_LIMITS_N; i++) {
 			if (!lim->set[i])
 				continue;
 			char d[PF_DURATION_MAX];
-			pf_duration_format(v[r].observed[i], d, sizeof(d));
-			pf_table_cell(t, v[r].over[i] ? PF_RED : PF_PLAIN, "%s", d);
-			if (v[r].over[i])
+			pf_duration_format(v[r].v.observed[i], d, sizeof(d));
+			pf_table_cell(t, v[r].v.over[i] ? PF_RED : PF_PLAIN, "%s", d);
+			if (v[r].v.over[i])
 				snprintf(failed + strlen(failed), sizeof(failed) - strlen(failed),
-					 "%s%s", *failed ? ", " : "", checks[i].opt);
+					 "%s%s", *failed ? ", " : "", pf_limit_checks[i].opt);
 		}
-		if (v[r].fail)
+		if (v[r].v.fail)
 			pf_table_cell(t, PF_RED, "FAIL (%s)", failed);
 		else
 			pf_table_cell(t, PF_GREEN, "PASS");
@@ -162,20 +144,20 @@ static void print_worst(const struct pf_call_ctx *ctx, struct state *st, const s
 			size_t n)
 {
 	for (size_t r = 0; r < n && st->k; r++) {
-		if (!v[r].fail)
+		if (!v[r].v.fail)
 			continue;
 		struct pf_topn *t = &st->worst[v[r].type];
 		char d[PF_DURATION_MAX];
-		pf_duration_format(v[r].lowest_over, d, sizeof(d));
+		pf_duration_format(v[r].v.lowest_over, d, sizeof(d));
 		printf("\nWorst %s calls (over %s):\n", pf_names_str(ctx->names, v[r].type), d);
 		for (size_t i = 0; i < t->n; i++)
-			if (t->heap[i]->duration_ns > v[r].lowest_over)
+			if (t->heap[i]->duration_ns > v[r].v.lowest_over)
 				pf_call_print_line(ctx, t->heap[i], stdout);
 	}
 }
 
 static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, struct state *st,
-		       const struct limits *lim, const struct verdict *v, size_t n, bool pass)
+		       const struct pf_limits *lim, const struct verdict *v, size_t n, bool pass)
 {
 	struct pf_json j;
 	pf_json_init(&j, stdout, true);
@@ -187,10 +169,10 @@ static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, 
 	pf_json_double(&j, PF_HIST_REL_ERROR);
 	pf_json_key(&j, "limits");
 	pf_json_object_begin(&j);
-	for (size_t i = 0; i < NCHECKS; i++) {
+	for (size_t i = 0; i < PF_LIMITS_N; i++) {
 		if (!lim->set[i])
 			continue;
-		pf_json_key(&j, checks[i].key);
+		pf_json_key(&j, pf_limit_checks[i].key);
 		pf_json_uint(&j, lim->ns[i]);
 	}
 	pf_json_object_end(&j);
@@ -205,28 +187,28 @@ static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, 
 		pf_json_key(&j, "count");
 		pf_json_uint(&j, v[r].t->count);
 		pf_json_key(&j, "pass");
-		pf_json_bool(&j, !v[r].fail);
+		pf_json_bool(&j, !v[r].v.fail);
 		pf_json_key(&j, "failed");
 		pf_json_array_begin(&j);
-		for (size_t i = 0; i < NCHECKS; i++)
-			if (v[r].over[i])
-				pf_json_str(&j, checks[i].opt);
+		for (size_t i = 0; i < PF_LIMITS_N; i++)
+			if (v[r].v.over[i])
+				pf_json_str(&j, pf_limit_checks[i].opt);
 		pf_json_array_end(&j);
 		pf_json_key(&j, "observed");
 		pf_json_object_begin(&j);
-		for (size_t i = 0; i < NCHECKS; i++) {
+		for (size_t i = 0; i < PF_LIMITS_N; i++) {
 			if (!lim->set[i])
 				continue;
-			pf_json_key(&j, checks[i].key);
-			pf_json_uint(&j, v[r].observed[i]);
+			pf_json_key(&j, pf_limit_checks[i].key);
+			pf_json_uint(&j, v[r].v.observed[i]);
 		}
 		pf_json_object_end(&j);
 		pf_json_key(&j, "worst");
 		pf_json_array_begin(&j);
-		if (v[r].fail && st->k) {
+		if (v[r].v.fail && st->k) {
 			const struct pf_topn *t = &st->worst[v[r].type];
 			for (size_t i = 0; i < t->n; i++)
-				if (t->heap[i]->duration_ns > v[r].lowest_over)
+				if (t->heap[i]->duration_ns > v[r].v.lowest_over)
 					pf_call_json(ctx, t->heap[i], &j);
 		}
 		pf_json_array_end(&j);
@@ -237,52 +219,35 @@ static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, 
 	pf_json_finish(&j);
 }
 
-static int parse_args(int argc, char **argv, struct pf_opts *o, struct limits *lim, size_t *k)
+static int parse_args(int argc, char **argv, struct pf_opts *o, struct pf_limits *lim, size_t *k)
 {
 	static const struct option longopts[] = {
 	    PF_OPTS_LONG,
-	    {"p50", required_argument, NULL, PF_OPT_FIRST_CMD + 0},
-	    {"p90", required_argument, NULL, PF_OPT_FIRST_CMD + 1},
-	    {"p95", required_argument, NULL, PF_OPT_FIRST_CMD + 2},
-	    {"p99", required_argument, NULL, PF_OPT_FIRST_CMD + 3},
-	    {"p999", required_argument, NULL, PF_OPT_FIRST_CMD + 4},
-	    {"max", required_argument, NULL, PF_OPT_FIRST_CMD + 5},
-	    {"worst", required_argument, NULL, PF_OPT_FIRST_CMD + 6},
+	    PF_LIMITS_LONG,
+	    {"worst", required_argument, NULL, PF_OPT_FIRST_CMD},
 	    {0},
 	};
 	int c, ret;
 	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT, longopts, NULL)) != -1) {
-		if ((ret = pf_opts_handle(o, c, optarg, "sla", USAGE)) < 0)
+		if ((ret = pf_opts_handle(o, c, optarg, "sla", USAGE)) < 0 ||
+		    (!ret && (ret = pf_limits_handle(lim, c, optarg, "sla", USAGE)) < 0))
 			return -ret;
 		if (ret > 0)
 			continue;
-		int i = c - PF_OPT_FIRST_CMD;
-		if (i < 0 || i > (int)NCHECKS)
+		if (c != PF_OPT_FIRST_CMD)
 			return pf_opts_unknown(c, argv, "sla", USAGE);
-		if (i == (int)NCHECKS) {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || optarg[0] == '-' || v > MAX_WORST)
-				return pf_usage_error("sla", USAGE,
-						      "--worst: '%s' is not a number from 0 to %d",
-						      optarg, MAX_WORST);
-			*k = v;
-			continue;
-		}
-		if (pf_duration_parse(optarg, &lim->ns[i]) < 0)
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(optarg, &end, 10);
+		if (errno || *end || end == optarg || optarg[0] == '-' || v > MAX_WORST)
 			return pf_usage_error("sla", USAGE,
-					      "--%s: '%s' is not a duration (a number and one of "
-					      "ns us \xc2\xb5s ms s m)",
-					      checks[i].opt, optarg);
-		lim->set[i] = true;
+					      "--worst: '%s' is not a number from 0 to %d", optarg,
+					      MAX_WORST);
+		*k = v;
 	}
 	if (o->help)
 		return 0;
-	bool any = false;
-	for (size_t i = 0; i < NCHECKS; i++)
-		any |= lim->set[i];
-	if (!any)
+	if (!pf_limits_any(lim))
 		return pf_usage_error("sla", USAGE,
 				      "no limit given (--p50, --p90, --p95, --p99, --p999, --max)");
 	if (optind >= argc)
@@ -293,7 +258,7 @@ static int parse_args(int argc, char **argv, struct pf_opts *o, struct limits *l
 static int run(const struct pf_global *g, int argc, char **argv)
 {
 	struct pf_opts o = {0};
-	struct limits lim = {0};
+	struct pf_limits lim = {0};
 	size_t k = 3;
 	int ret = parse_args(argc, argv, &o, &lim, &k);
 	if (ret)
@@ -325,18 +290,11 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		if (!t)
 			continue;
 		struct verdict *w = &v[n++];
-		*w = (struct verdict){.type = type, .t = t, .lowest_over = UINT64_MAX};
-		for (size_t i = 0; i < NCHECKS; i++) {
-			if (!lim.set[i])
-				continue;
-			w->observed[i] = pf_hist_quantile(&t->hist, checks[i].q);
-			w->over[i] = w->observed[i] > lim.ns[i];
-			if (w->over[i] && lim.ns[i] < w->lowest_over)
-				w->lowest_over = lim.ns[i];
-			w->fail |= w->over[i];
-		}
-		nfail += w->fail;
-		if (w->fail && type < st.nworst)
+		w->type = type;
+		w->t = t;
+		pf_limits_check(&lim, &t->hist, &w->v);
+		nfail += w->v.fail;
+		if (w->v.fail && type < st.nworst)
 			pf_topn_sort(&st.worst[type]);
 	}
 	sort_names = &sc.names;

@@ -1,0 +1,105 @@
+/* argstats.h - which inputs make an action type slow: the calls of one type grouped by
+ * each of their arguments (the fields of their START). Used by `perfan inputs` and
+ * `perfan report`.
+ *
+ * Strings and booleans are grouped by value, numbers in power-of-two buckets, strings and
+ * bytes also by length bucket (a second argument "len(NAME)"). Per group: calls, a
+ * histogram (p50, p99, max), and the tail: the calls slower than the type's p95 (given by
+ * the caller, from a first pass) and the time they spent over it, whose share of the
+ * type's tail tells how much of the tail the group accounts for.
+ *
+ * Memory: at most PF_ARGSTATS_MAX_ARGS arguments (values of others are counted in
+ * @ignored_fields), per argument at most PF_ARGSTATS_MAX_VALUES distinct strings (later
+ * ones are folded into "(other)") and the buckets seen (at most 129 for integers and
+ * lengths, 2100 for floats); each group holds one histogram.
+ */
+#ifndef PERFAN_ARGSTATS_H
+#define PERFAN_ARGSTATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fields.h"
+#include "hist.h"
+#include "jsonw.h"
+
+#define PF_ARGSTATS_MAX_ARGS   64
+#define PF_ARGSTATS_MAX_VALUES 100
+/** Enough bytes for pf_group_label() (a quoted string with escapes, or a range). */
+#define PF_GROUP_LABEL_MAX (PF_FIELD_STR_MAX * 4 + 64)
+
+/* What a group stands for. */
+enum pf_gclass {
+	PF_G_NIL,
+	PF_G_BOOL,
+	PF_G_STR,
+	PF_G_OTHER, /* strings past the first PF_ARGSTATS_MAX_VALUES distinct ones */
+	PF_G_INT,
+	PF_G_FLOAT,
+	PF_G_LEN,
+	PF_G_ARRAY,
+	PF_G_MAP,
+};
+
+struct pf_group {
+	enum pf_gclass cls;
+	int64_t key; /* PF_G_BOOL 0/1; PF_G_INT, PF_G_FLOAT, PF_G_LEN: bucket */
+	char *str;   /* PF_G_STR: the (kept part of the) value */
+	size_t str_len;
+	bool cut;
+	uint64_t tail_calls, tail_ns;
+	struct pf_hist hist;
+};
+
+struct pf_arg {
+	char *name;
+	size_t name_len;
+	bool by_len; /* groups by length of strings and bytes */
+	struct pf_group *g;
+	size_t ng, cap;
+	uint64_t calls;
+	uint64_t folded_calls; /* calls of strings past the first distinct ones */
+	size_t nstr;
+	double top_share; /* for ordering, set by pf_argstats_finish() */
+};
+
+struct pf_argstats {
+	uint64_t p95; /* the tail is the calls slower than this */
+	uint64_t count, tail_calls, tail_ns;
+	struct pf_arg *args;
+	size_t nargs;
+	uint64_t ignored_fields; /* field occurrences past PF_ARGSTATS_MAX_ARGS arguments */
+};
+
+/** pf_argstats_init() - empty statistics of a type whose p95 is @p95. */
+void pf_argstats_init(struct pf_argstats *t, uint64_t p95);
+
+/**
+ * pf_argstats_add() - count one call of @d ns with packed START fields @inputs (fields.h;
+ * NULL for none). Returns: 0, or -1 when out of memory (the call may be partly counted).
+ */
+int pf_argstats_add(struct pf_argstats *t, const uint8_t *inputs, size_t len, uint64_t d);
+
+/**
+ * pf_argstats_finish() - rank: per argument, groups by share of the tail, then by calls;
+ * arguments by the share of their top group, then by name.
+ */
+void pf_argstats_finish(struct pf_argstats *t);
+
+/** pf_group_share() - the fraction of @t's tail time spent in @g's calls (0 if none). */
+double pf_group_share(const struct pf_argstats *t, const struct pf_group *g);
+
+/** pf_group_label() - "text" (quoted, C escapes), 4..7, [0.5, 1), true, (other), ... */
+void pf_group_label(const struct pf_group *g, char *buf, size_t len);
+
+/** pf_arg_title() - the argument's name, or len(NAME) for a grouping by length. */
+void pf_arg_title(const struct pf_arg *a, char *buf, size_t len);
+
+/** pf_group_json() - the group as a JSON object (as in `perfan inputs --json`). */
+void pf_group_json(struct pf_json *j, const struct pf_argstats *t, const struct pf_group *g);
+
+/** pf_argstats_destroy() - free every argument and group. */
+void pf_argstats_destroy(struct pf_argstats *t);
+
+#endif /* PERFAN_ARGSTATS_H */
