@@ -1,0 +1,165 @@
+"""A small HTTP service recorded with perflog, one causal tree per request.
+
+    server.py OUTDIR [--port 0] [--rows 200000] [--workers 2]
+
+GET /user/<id>                cached; an indexed query on a miss
+GET /report?user=U&days=D     cached; an aggregate over D days (`user` is not indexed)
+GET /export?user=U&days=D     cached; a worker process builds a compressed CSV
+Each request: http.request > parse, auth > sql.query, handler.* > cache.get, sql.query or
+worker.call (> the worker's export.build), render. Prints "listening on URL", serves until
+SIGTERM/SIGINT, then stops its workers: OUTDIR holds server.zst and worker-<pid>.zst.
+"""
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import sqlite3
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import perflog
+from perflog import perflog as pl
+
+import store
+import worker
+
+
+class HTTPError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+CACHE = store.Cache()
+DB_PATH = POOL = None
+
+
+@pl(action_type="parse")
+def parse(path):
+    url = urlsplit(path)
+    q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    parts = url.path.strip("/").split("/")
+    try:
+        if parts[0] == "user" and len(parts) == 2:
+            return "user", (int(parts[1]),)
+        if parts[0] in ("report", "export") and len(parts) == 1:
+            days = int(q.get("days", 7))
+            if not 1 <= days <= store.DAYS:
+                raise ValueError(f"days out of range: {days}")
+            return parts[0], (int(q["user"]), days)
+    except (KeyError, ValueError) as e:
+        raise HTTPError(400, f"bad request: {e}") from e
+    raise HTTPError(404, "no such route")
+
+
+@pl(action_type="auth", args=False)
+def auth(db, header):
+    token = header.removeprefix("Bearer ")
+    if not store.query(db, "SELECT id FROM users WHERE token = ?", (token,)):
+        raise HTTPError(401, "unknown token")
+
+
+@pl(action_type="handler.user", args=["uid"])
+def user(db, uid):
+    page = CACHE.get(f"user:{uid}")
+    if page is None:
+        rows = store.query(db, "SELECT id, name FROM users WHERE id = ?", (uid,))
+        if not rows:
+            raise HTTPError(404, f"no user {uid}")
+        page = {"id": rows[0][0], "name": rows[0][1]}
+        CACHE.put(f"user:{uid}", page)
+    return page
+
+
+@pl(action_type="handler.report", args=["uid", "days"])
+def report(db, uid, days):
+    page = CACHE.get(f"report:{uid}:{days}")
+    if page is None:
+        rows = store.query(db, "SELECT count(*), sum(amount) FROM events"
+                           " WHERE user = ? AND day >= ?", (uid, store.DAYS - days))
+        page = {"user": uid, "days": days, "events": rows[0][0], "amount": rows[0][1] or 0}
+        CACHE.put(f"report:{uid}:{days}", page)
+    return page
+
+
+@pl(action_type="handler.export", args=["uid", "days"])
+def export(db, uid, days):
+    page = CACHE.get(f"export:{uid}:{days}")
+    if page is None:
+        with perflog.action("worker.call", function="worker.export"):
+            # current_task() names a place under worker.call; the worker continues there.
+            page = POOL.apply(worker.export, (perflog.current_task(), uid, days))
+        CACHE.put(f"export:{uid}:{days}", page)
+    return page
+
+
+@pl(action_type="render", args=["template"])
+def render(template, page):
+    return json.dumps({"template": template, **page}).encode() + b"\n"
+
+
+HANDLERS = {"user": user, "report": report, "export": export}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        with perflog.action("http.request", method="GET", path=self.path) as a:
+            status = 200
+            try:
+                route, args = parse(self.path)
+                db = sqlite3.connect(DB_PATH)
+                try:
+                    auth(db, self.headers.get("Authorization", ""))
+                    page = HANDLERS[route](db, *args)
+                finally:
+                    db.close()
+                body = render(route, page)
+            except HTTPError as e:
+                status, body = e.status, f"{e}\n".encode()
+            a.add(status=status, bytes=len(body))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, format, *args):  # quiet: the trace has every request
+        pass
+
+
+def main():
+    global DB_PATH, POOL
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out_dir")
+    ap.add_argument("--port", type=int, default=0, help="0: any free port")
+    ap.add_argument("--rows", type=int, default=200_000, help="events in the database")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="perflog-service-")
+    try:
+        DB_PATH = os.path.join(tmp, "service.sqlite")
+        store.create(DB_PATH, args.rows)
+        perflog.start(os.path.join(args.out_dir, "server.zst"))
+        # spawn, not fork: this process has threads (perflog's flusher, soon the server's).
+        POOL = multiprocessing.get_context("spawn").Pool(
+            args.workers, initializer=worker.init, initargs=(args.out_dir, DB_PATH))
+        httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+        stop = lambda *_: threading.Thread(target=httpd.shutdown).start()  # noqa: E731
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        print(f"listening on http://127.0.0.1:{httpd.server_address[1]}", flush=True)
+        httpd.serve_forever()
+        httpd.server_close()
+        POOL.close()
+        POOL.join()  # the workers exit normally: their traces are closed at exit
+        perflog.stop()
+    finally:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
