@@ -14,18 +14,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <perflog/action.h>
 
 #include "fields.h"
 #include "jsonw.h"
 #include "opts.h"
+#include "output.h"
 #include "perfan.h"
 #include "scan.h"
 
@@ -107,24 +106,10 @@ static void see_thread(struct state *st, uint32_t src, uint32_t thread, uint32_t
 	st->threads[st->nthreads++] = (struct seen){src, thread, tid};
 }
 
-/* The export holds the traces' inputs: create it 0600 like the traces, and never
- * through a symlink. */
-static FILE *open_output(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return NULL;
-	FILE *f = fdopen(fd, "w");
-	if (!f)
-		close(fd);
-	return f;
-}
-
 static int64_t chrome_tid(uint32_t thread, uint32_t tid)
 {
 	return tid ? (int64_t)tid : (int64_t)thread;
 }
-
 
 static void begin_line(struct state *st, struct pf_json *j)
 {
@@ -429,7 +414,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 
 	struct pf_scan sc;
 	struct state st = {.sc = &sc, .fmt = fmt, .out = stdout};
-	if (output && !(st.out = open_output(output))) {
+	if (output && !(st.out = pf_output_open(output))) {
 		pf_error("%s: cannot write: %s", output, strerror(errno));
 		return PF_EXIT_UNREADABLE;
 	}

@@ -24,6 +24,7 @@ static const struct pf_cmd *const commands[] = {
     &pf_cmd_timeline,
     &pf_cmd_export,
     &pf_cmd_diff,
+    &pf_cmd_report,
 };
 /* clang-format on */
 
