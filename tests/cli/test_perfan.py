@@ -187,6 +187,38 @@ def test_truncated_file_warns_and_analyzes_the_rest(perfan, real, tmp_path):
     assert entry["error"]["offset"] == err.offset
 
 
+@pytest.mark.parametrize("args", [
+    ("stats", "--json"),
+    ("slowest", "-n", "20", "--json"),
+    ("inputs", "--type", "*", "--json"),
+    ("tree", "--slowest", "3"),
+    ("timeline",),
+    ("export", "--format", "jsonl"),
+    ("sla", "--p99", "1ms", "--json"),
+])
+def test_jobs_do_not_change_results(perfan, real, fixtures, tmp_path, args):
+    """Decoding threads (--jobs) change nothing: not the output, not the warnings, not the
+    exit status, with several files and a damaged one among them."""
+    d = tmp_path / "mixed"
+    d.mkdir()
+    for f in list(real.glob("*.zst")) + list(fixtures.glob("*.zst")):
+        shutil.copy(f, d / f"{f.parent.name}-{f.name}")
+    app = (real / "app.zst").read_bytes()
+    (d / "cut-app.zst").write_bytes(app[:len(app) // 2])
+    ref = run(perfan, "--jobs", "0", *args, d, check_exit=None)
+    assert ref.returncode in (0, 1), ref.stderr
+    assert "cut-app.zst: offset" in ref.stderr
+    for jobs in ("1", "3"):
+        p = run(perfan, "--jobs", jobs, *args, d, check_exit=None)
+        assert (p.returncode, p.stdout, p.stderr) == (ref.returncode, ref.stdout, ref.stderr)
+
+
+def test_jobs_option_is_checked(perfan, fixtures):
+    for bad in ("-1", "x", "65", ""):
+        p = run(perfan, "--jobs", bad, "stats", fixtures / "web.zst", check_exit=2)
+        assert "--jobs" in p.stderr and "Usage:" in p.stderr
+
+
 def test_truncated_at_many_offsets(perfan, fixtures, tmp_path):
     """Cut web.zst at a spread of offsets: never a crash, the prefix always analyzed."""
     data = (fixtures / "web.zst").read_bytes()
