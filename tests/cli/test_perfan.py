@@ -569,6 +569,41 @@ def test_tree_matches_reference(perfan, request, which):
     assert "unfinished" in run(perfan, "tree", "--task", f"{key[0]:016x}-{key[1]:x}", d).stdout
 
 
+def test_tree_depth_and_children_limits(perfan, tmp_path):
+    """--children K keeps the K longest children in child order and sums up the rest by
+    type; --depth N counts what is deeper. Expected lines written from the tree below."""
+    tree = gt.Tree()
+    task = (gt.WEB_PREFIX, 1)
+    durs = [5, 50, 7, 90, 3, 60, 1, 2]  # µs; the 3 longest: 90 (4th), 60 (6th), 50 (2nd)
+    t = 0
+    for i, d in enumerate(durs):
+        tree.action(1, task, [1, i + 1], "step" if i % 2 else "probe", 10 + t, d * gt.US)
+        tree.action(1, task, [1, i + 1, 1], "leaf", 11 + t, 1)
+        t += d * gt.US + 100
+    tree.action(1, task, [1], "loop", 5, t + 20)
+    tree.action(1, task, [], "root", 0, t + 40)
+    path = tmp_path / "loop.zst"
+    w = gt.TraceWriter(path, 1, gt.WEB_PREFIX, gt.WALL0, {1: "main"})
+    w.frame(tree.split(lambda e: True))
+    w.close()
+    out = run(perfan, "tree", "--children", "3", path).stdout
+    shown = re.findall(r"(probe|step)/1/(\d+) ", out)
+    assert shown == [("step", "2"), ("step", "4"), ("step", "6")]
+    probes = [d for i, d in enumerate(durs) if i % 2 == 0]   # all hidden
+    steps = [d for i, d in enumerate(durs) if i % 2 and i + 1 not in (2, 4, 6)]
+    assert (f"\u2026 {len(probes) + len(steps)} more: {len(probes)} \u00d7 probe "
+            f"({sum(probes)}.0\u00b5s), {len(steps)} \u00d7 step ({sum(steps)}.00\u00b5s)"
+            in out), out
+    assert "(--children)" in out
+    out = run(perfan, "tree", "--depth", "1", path).stdout
+    assert "loop/1 " in out and "probe" not in out and "step" not in out
+    assert f"\u2026 {2 * len(durs)} descendants (--depth)" in out, out
+    full = run(perfan, "tree", "--json", "--depth", "1", "--children", "1", path).stdout
+    assert full == run(perfan, "tree", "--json", path).stdout  # JSON is never cut
+    for bad in (["--depth", "0"], ["--children", "x"], ["--depth", "-1"]):
+        run(perfan, "tree", *bad, path, check_exit=2)
+
+
 def test_tree_across_processes(perfan, real):
     """A task continued in other processes is one tree; a subtree can be asked for."""
     trees = _ref_trees([real])
