@@ -7,7 +7,7 @@
  * Order. Within a file, records of one thread are in order, but the chunks of different
  * threads in a frame overlap in time (docs/format.md 2.3): a parent's START may come after
  * its child's END in file order. So each file is read a batch at a time - one frame,
- * found by pl_reader_offset() moving on, and at most PF_BATCH_EVENTS events - and the
+ * found by the records' frame_offset changing, and at most PF_BATCH_EVENTS events - and the
  * batch is sorted by timestamp (stable). Disorder across two frames (the flusher drains
  * threads one after the other) is left: it spans microseconds. A k-way merge (a binary heap
  * keyed by wall time, ties by file order) then interleaves the files.
