@@ -55,6 +55,68 @@ static struct pf_arg *find_arg(struct pf_argstats *t, const char *name, size_t l
 	return a;
 }
 
+static uint64_t hash_str(const char *s, size_t n, bool cut)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ cut; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static struct pf_group *new_group(struct pf_arg *a, enum pf_gclass cls, int64_t key)
+{
+	if (a->ng == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 8;
+		struct pf_group *g = realloc(a->g, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		a->g = g;
+		a->cap = cap;
+	}
+	struct pf_group *g = &a->g[a->ng++];
+	memset(g, 0, sizeof(*g));
+	g->cls = cls;
+	g->key = key;
+	pf_hist_init(&g->hist);
+	return g;
+}
+
+/* The string groups are full: fold the one with the least tail time (then the fewest
+ * calls) into "(other)" and return its slot, emptied, for a new value. */
+static struct pf_group *fold_one(struct pf_arg *a)
+{
+	struct pf_group *other = NULL;
+	for (size_t i = 0; i < a->ng && !other; i++)
+		if (a->g[i].cls == PF_G_OTHER)
+			other = &a->g[i];
+	if (!other && !(other = new_group(a, PF_G_OTHER, 0)))
+		return NULL;
+	if (!a->folded && !(a->folded = calloc(PF_ARGSTATS_FOLDED_BITS / 64, sizeof(uint64_t))))
+		return NULL;
+	struct pf_group *v = NULL;
+	for (size_t i = 0; i < a->ng; i++) {
+		struct pf_group *g = &a->g[i];
+		if (g->cls == PF_G_STR &&
+		    (!v || g->tail_ns < v->tail_ns ||
+		     (g->tail_ns == v->tail_ns && g->hist.count < v->hist.count)))
+			v = g;
+	}
+	if (pf_hist_merge(&other->hist, &v->hist) < 0)
+		return NULL;
+	other->tail_calls += v->tail_calls;
+	other->tail_ns += v->tail_ns;
+	a->folded_calls += v->hist.count;
+	a->folded_values++;
+	uint64_t h = hash_str(v->str, v->str_len, v->cut) % PF_ARGSTATS_FOLDED_BITS;
+	a->folded[h / 64] |= 1ull << (h % 64);
+	free(v->str);
+	pf_hist_destroy(&v->hist);
+	memset(v, 0, sizeof(*v));
+	pf_hist_init(&v->hist);
+	a->nstr--;
+	return v;
+}
+
 static struct pf_group *find_group(struct pf_arg *a, enum pf_gclass cls, int64_t key, const char *s,
 				   size_t n, bool cut)
 {
@@ -65,30 +127,25 @@ static struct pf_group *find_group(struct pf_arg *a, enum pf_gclass cls, int64_t
 		if (cls != PF_G_STR || (g->str_len == n && g->cut == cut && !memcmp(g->str, s, n)))
 			return g;
 	}
-	if (cls == PF_G_STR && a->nstr == PF_ARGSTATS_MAX_VALUES)
-		return find_group(a, PF_G_OTHER, 0, NULL, 0, false);
-	if (a->ng == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 8;
-		struct pf_group *g = realloc(a->g, cap * sizeof(*g));
-		if (!g)
-			return NULL;
-		a->g = g;
-		a->cap = cap;
-	}
-	struct pf_group *g = &a->g[a->ng];
-	memset(g, 0, sizeof(*g));
+	struct pf_group *g = cls == PF_G_STR && a->nstr == PF_ARGSTATS_MAX_VALUES
+				 ? fold_one(a)
+				 : new_group(a, cls, key);
+	if (!g)
+		return NULL;
 	g->cls = cls;
 	g->key = key;
-	pf_hist_init(&g->hist);
 	if (cls == PF_G_STR) {
 		if (!(g->str = malloc(n ? n : 1)))
 			return NULL;
 		memcpy(g->str, s, n);
 		g->str_len = n;
 		g->cut = cut;
+		if (a->folded) {
+			uint64_t h = hash_str(s, n, cut) % PF_ARGSTATS_FOLDED_BITS;
+			g->partial = a->folded[h / 64] >> (h % 64) & 1;
+		}
 		a->nstr++;
 	}
-	a->ng++;
 	return g;
 }
 
@@ -97,8 +154,6 @@ static int count_in(struct pf_argstats *t, struct pf_arg *a, struct pf_group *g,
 	if (!g)
 		return -1;
 	a->calls++;
-	if (g->cls == PF_G_OTHER)
-		a->folded_calls++;
 	if (d > t->p95) {
 		g->tail_calls++;
 		g->tail_ns += d - t->p95;
@@ -172,6 +227,8 @@ double pf_group_share(const struct pf_argstats *t, const struct pf_group *g)
 static int group_cmp(const void *pa, const void *pb)
 {
 	const struct pf_group *a = pa, *b = pb;
+	if ((a->cls == PF_G_OTHER) != (b->cls == PF_G_OTHER))
+		return a->cls == PF_G_OTHER ? 1 : -1; /* not a value: never the top group */
 	if (a->tail_ns != b->tail_ns)
 		return a->tail_ns > b->tail_ns ? -1 : 1;
 	if (a->hist.count != b->hist.count)
@@ -309,6 +366,8 @@ void pf_group_json(struct pf_json *j, const struct pf_argstats *t, const struct 
 		pf_json_strn(j, v, n + (g->cut ? 3 : 0));
 		pf_json_key(j, "cut");
 		pf_json_bool(j, g->cut);
+		pf_json_key(j, "partial");
+		pf_json_bool(j, g->partial);
 	} else if (g->cls == PF_G_BOOL) {
 		pf_json_key(j, "value");
 		pf_json_bool(j, g->key);
@@ -369,6 +428,7 @@ void pf_argstats_destroy(struct pf_argstats *t)
 		}
 		free(t->args[k].g);
 		free(t->args[k].name);
+		free(t->args[k].folded);
 	}
 	free(t->args);
 	t->args = NULL;

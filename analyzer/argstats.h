@@ -9,9 +9,14 @@
  * type's tail tells how much of the tail the group accounts for.
  *
  * Memory: at most PF_ARGSTATS_MAX_ARGS arguments (values of others are counted in
- * @ignored_fields), per argument at most PF_ARGSTATS_MAX_VALUES distinct strings (later
- * ones are folded into "(other)") and the buckets seen (at most 129 for integers and
- * lengths, 2100 for floats); each group holds one histogram.
+ * @ignored_fields), per argument at most PF_ARGSTATS_MAX_VALUES distinct strings and the
+ * buckets seen (at most 129 for integers and lengths, 2100 for floats); each group holds
+ * one histogram. When a new string finds the string groups full, the group with the least
+ * time over p95 (then the fewest calls) is folded into "(other)" and the new string takes
+ * its place: values that make the tail stay, however late they come. A value seen again
+ * after its group was folded starts a new group whose counts miss the folded calls: it is
+ * marked @partial (from a per-argument bitmap of folded values' hashes, so a collision can
+ * mark an exact group partial, never the reverse). "(other)" is ranked last.
  */
 #ifndef PERFAN_ARGSTATS_H
 #define PERFAN_ARGSTATS_H
@@ -26,6 +31,7 @@
 
 #define PF_ARGSTATS_MAX_ARGS   64
 #define PF_ARGSTATS_MAX_VALUES 100
+#define PF_ARGSTATS_FOLDED_BITS 8192
 /** Enough bytes for pf_group_label() (a quoted string with escapes, or a range). */
 #define PF_GROUP_LABEL_MAX (PF_FIELD_STR_MAX * 4 + 64)
 
@@ -34,7 +40,7 @@ enum pf_gclass {
 	PF_G_NIL,
 	PF_G_BOOL,
 	PF_G_STR,
-	PF_G_OTHER, /* strings past the first PF_ARGSTATS_MAX_VALUES distinct ones */
+	PF_G_OTHER, /* string groups folded to make room for new values */
 	PF_G_INT,
 	PF_G_FLOAT,
 	PF_G_LEN,
@@ -48,6 +54,7 @@ struct pf_group {
 	char *str;   /* PF_G_STR: the (kept part of the) value */
 	size_t str_len;
 	bool cut;
+	bool partial; /* PF_G_STR: calls of this value may also be in "(other)" */
 	uint64_t tail_calls, tail_ns;
 	struct pf_hist hist;
 };
@@ -59,8 +66,10 @@ struct pf_arg {
 	struct pf_group *g;
 	size_t ng, cap;
 	uint64_t calls;
-	uint64_t folded_calls; /* calls of strings past the first distinct ones */
+	uint64_t folded_calls; /* calls of string groups folded into "(other)" */
+	uint64_t folded_values; /* string groups folded */
 	size_t nstr;
+	uint64_t *folded; /* bitmap of hashes of folded values (PF_ARGSTATS_FOLDED_BITS) */
 	double top_share; /* for ordering, set by pf_argstats_finish() */
 };
 

@@ -12,7 +12,6 @@
 
 #include "batch.h"
 #include "fields.h"
-#include "perfan.h"
 
 /* Exception text kept per failed END. */
 #define EXC_MAX 1024
@@ -31,20 +30,20 @@ struct pf_batch_ev {
 };
 
 /* Room for @n more bytes in the arena, 4-aligned. Returns the offset or UINT32_MAX. */
-static uint32_t arena_reserve(struct pf_source *s, size_t n)
+static uint32_t arena_reserve(struct pf_batch *b, size_t n)
 {
-	size_t at = (s->nbytes + 3) & ~(size_t)3;
-	if (at + n > s->cap_bytes || !s->bytes) {
-		size_t cap = s->cap_bytes ? s->cap_bytes : 64 << 10;
+	size_t at = (b->nbytes + 3) & ~(size_t)3;
+	if (at + n > b->cap_bytes || !b->bytes) {
+		size_t cap = b->cap_bytes ? b->cap_bytes : 64 << 10;
 		while (at + n > cap)
 			cap *= 2;
-		uint8_t *b = realloc(s->bytes, cap);
-		if (!b)
+		uint8_t *m = realloc(b->bytes, cap);
+		if (!m)
 			return UINT32_MAX;
-		s->bytes = b;
-		s->cap_bytes = cap;
+		b->bytes = m;
+		b->cap_bytes = cap;
 	}
-	s->nbytes = at;
+	b->nbytes = at;
 	return (uint32_t)at;
 }
 
@@ -56,28 +55,29 @@ static size_t cstr_put(uint8_t *dst, const char *s)
 	return n + 1;
 }
 
-static void note_thread(struct pf_source *s, const struct pl_record *rec)
+static int note_thread(struct pf_batch *b, const struct pl_record *rec)
 {
-	if (rec->thread >= s->nthreads) {
-		uint32_t n = s->nthreads ? s->nthreads : 8;
-		while (n <= rec->thread)
-			n *= 2;
-		char **t = realloc(s->thread_names, n * sizeof(*t));
+	if (b->nthreads == b->cap_threads) {
+		uint32_t cap = b->cap_threads ? 2 * b->cap_threads : 8;
+		struct pf_batch_thread *t = realloc(b->threads, cap * sizeof(*t));
 		if (!t)
-			return; /* a name is a nicety: go on without it */
-		memset(t + s->nthreads, 0, (n - s->nthreads) * sizeof(*t));
-		s->thread_names = t;
-		s->nthreads = n;
+			return -2;
+		b->threads = t;
+		b->cap_threads = cap;
 	}
-	free(s->thread_names[rec->thread]);
-	s->thread_names[rec->thread] = rec->name ? strdup(rec->name) : NULL;
+	char *name = NULL;
+	if (rec->name && !(name = strdup(rec->name)))
+		return -2;
+	b->threads[b->nthreads++] = (struct pf_batch_thread){rec->thread, name};
+	return 0;
 }
 
 /* Append @rec to the batch. Returns 0 or -2 (out of memory). */
-static int append(struct pf_source *s, const struct pl_record *rec, struct pf_names *names,
-		  bool keep_fields)
+static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_record *rec)
 {
-	struct pf_batch_ev *e = &s->ev[s->n];
+	struct pf_batch_ev *e = &b->ev[b->n];
+	if (b->n > 0 && rec->ts_ns < e[-1].ts)
+		b->unsorted = true; /* noted here: a pass over the batch later costs a miss per event */
 	*e = (struct pf_batch_ev){
 	    .ts = rec->ts_ns,
 	    .wall = rec->wall_ns,
@@ -93,154 +93,152 @@ static int append(struct pf_source *s, const struct pl_record *rec, struct pf_na
 	    .flags = rec->kind == PL_REC_END && rec->outcome == PL_FAILED ? EV_FAILED : 0,
 	};
 	if (rec->kind != PL_REC_END &&
-	    (e->type = pf_names_intern(names, rec->type)) == PF_NAME_NONE)
+	    (e->type = pf_names_intern(&p->local, rec->type)) == PF_NAME_NONE)
 		return -2;
-	if ((e->level = arena_reserve(s, rec->depth * sizeof(uint32_t))) == UINT32_MAX)
+	if ((e->level = arena_reserve(b, rec->depth * sizeof(uint32_t))) == UINT32_MAX)
 		return -2;
 	if (rec->depth)
-		memcpy(s->bytes + e->level, rec->level, rec->depth * sizeof(uint32_t));
-	s->nbytes += rec->depth * sizeof(uint32_t);
-	if (keep_fields) { /* START and message fields, END outputs and exception */
+		memcpy(b->bytes + e->level, rec->level, rec->depth * sizeof(uint32_t));
+	b->nbytes += rec->depth * sizeof(uint32_t);
+	if (p->keep_fields) { /* START and message fields, END outputs and exception */
 		bool exc = rec->exc_type != NULL;
-		if ((e->data = arena_reserve(s, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0))) ==
+		if ((e->data = arena_reserve(b, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0))) ==
 		    UINT32_MAX)
 			return -2;
-		uint8_t *p = s->bytes + e->data;
-		e->data_len = (uint16_t)pf_fields_pack(p, PF_FIELDS_MAX, rec->fields, rec->nfields);
+		uint8_t *d = b->bytes + e->data;
+		e->data_len = (uint16_t)pf_fields_pack(d, PF_FIELDS_MAX, rec->fields, rec->nfields);
 		size_t n = e->data_len;
 		if (exc) {
 			e->flags |= EV_EXC;
-			n += cstr_put(p + n, rec->exc_type);
-			n += cstr_put(p + n, rec->exc_msg);
+			n += cstr_put(d + n, rec->exc_type);
+			n += cstr_put(d + n, rec->exc_msg);
 		}
-		s->nbytes += n;
+		b->nbytes += n;
 	}
-	s->n++;
+	b->n++;
 	return 0;
 }
 
 /* Stable natural merge sort of order[0..n) by timestamp. */
-static void sort_batch(struct pf_source *s)
+static void sort_batch(struct pf_batch *b)
 {
-	const struct pf_batch_ev *ev = s->ev;
-	uint32_t n = s->n, i;
-	for (i = 1; i < n && ev[s->order[i - 1]].ts <= ev[s->order[i]].ts; i++)
-		;
-	if (i >= n)
+	const struct pf_batch_ev *ev = b->ev;
+	uint32_t n = b->n, i;
+	if (!b->unsorted)
 		return; /* one run: already sorted (the single-thread case) */
 	for (;;) {
 		uint32_t runs = 0;
 		for (i = 0; i < n;) {
-			uint32_t a = i, b = i + 1, c;
-			while (b < n && ev[s->order[b - 1]].ts <= ev[s->order[b]].ts)
-				b++;
-			for (c = b + (b < n);
-			     c < n && ev[s->order[c - 1]].ts <= ev[s->order[c]].ts;)
+			uint32_t a = i, m = i + 1, c;
+			while (m < n && ev[b->order[m - 1]].ts <= ev[b->order[m]].ts)
+				m++;
+			for (c = m + (m < n);
+			     c < n && ev[b->order[c - 1]].ts <= ev[b->order[c]].ts;)
 				c++;
-			uint32_t x = a, y = b, o = a;
-			while (x < b && y < c)
-				s->tmp[o++] = ev[s->order[y]].ts < ev[s->order[x]].ts
-						  ? s->order[y++]
-						  : s->order[x++];
-			while (x < b)
-				s->tmp[o++] = s->order[x++];
+			uint32_t x = a, y = m, o = a;
+			while (x < m && y < c)
+				b->tmp[o++] = ev[b->order[y]].ts < ev[b->order[x]].ts
+						  ? b->order[y++]
+						  : b->order[x++];
+			while (x < m)
+				b->tmp[o++] = b->order[x++];
 			while (y < c)
-				s->tmp[o++] = s->order[y++];
+				b->tmp[o++] = b->order[y++];
 			runs++;
 			i = c;
 		}
-		uint32_t *t = s->order;
-		s->order = s->tmp;
-		s->tmp = t;
+		uint32_t *t = b->order;
+		b->order = b->tmp;
+		b->tmp = t;
 		if (runs <= 1)
 			return;
 	}
 }
 
 /* Room for one more event: the arrays grow with the largest frame seen, up to the cap. */
-static int ensure_events(struct pf_source *s)
+static int ensure_events(struct pf_batch *b)
 {
-	if (s->n < s->cap_ev)
+	if (b->n < b->cap_ev)
 		return 0;
-	uint32_t cap = s->cap_ev ? 2 * s->cap_ev : 1024;
-	struct pf_batch_ev *ev = realloc(s->ev, cap * sizeof(*ev));
+	uint32_t cap = b->cap_ev ? 2 * b->cap_ev : 1024;
+	struct pf_batch_ev *ev = realloc(b->ev, cap * sizeof(*ev));
 	if (!ev)
 		return -2;
-	s->ev = ev;
-	uint32_t *o = realloc(s->order, cap * sizeof(*o));
+	b->ev = ev;
+	uint32_t *o = realloc(b->order, cap * sizeof(*o));
 	if (!o)
 		return -2;
-	s->order = o;
-	uint32_t *t = realloc(s->tmp, cap * sizeof(*t));
+	b->order = o;
+	uint32_t *t = realloc(b->tmp, cap * sizeof(*t));
 	if (!t)
 		return -2;
-	s->tmp = t;
-	s->cap_ev = cap;
+	b->tmp = t;
+	b->cap_ev = cap;
 	return 0;
 }
 
-int pf_batch_load(struct pf_source *s, struct pf_names *names, bool keep_fields, bool quiet)
+/* The event @prev held back starts @b. Its bytes are the tail of @prev's arena. */
+static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
 {
-	if (s->carry) {
-		/* The first event of this frame was read with the last batch and held back:
-		 * it starts this one. Its bytes are the tail of the arena. */
-		struct pf_batch_ev e = s->ev[s->n];
-		uint32_t base = e.level;
-		memmove(s->bytes, s->bytes + base, s->nbytes - base);
-		s->nbytes -= base;
-		e.level -= base;
-		if (e.data != UINT32_MAX)
-			e.data -= base;
-		s->ev[0] = e;
-		s->n = 1;
-		s->carry = false;
-	} else {
-		s->n = 0;
-		s->nbytes = 0;
-	}
-	s->next = 0;
-	while (s->r && s->n < PF_BATCH_EVENTS && s->nbytes < PF_BATCH_BYTES) {
+	struct pf_batch_ev e = prev->ev[prev->n];
+	uint32_t base = e.level;
+	size_t len = prev->nbytes - base;
+	if (ensure_events(b) < 0 || arena_reserve(b, len) == UINT32_MAX)
+		return -2;
+	memcpy(b->bytes, prev->bytes + base, len);
+	b->nbytes = len;
+	e.level -= base;
+	if (e.data != UINT32_MAX)
+		e.data -= base;
+	b->ev[0] = e;
+	b->n = 1;
+	return 0;
+}
+
+static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch *prev)
+{
+	if (prev && prev->carry && take_carry(b, prev) < 0)
+		return -2;
+	while (p->r && b->n < PF_BATCH_EVENTS && b->nbytes < PF_BATCH_BYTES) {
 		struct pl_record rec;
-		int ret = pl_reader_next(s->r, &rec);
+		int ret = pl_reader_next(p->r, &rec);
 		if (ret != 0) {
-			s->status = ret;
+			b->end = true;
+			b->status = ret;
 			if (ret < 0) {
-				const struct pl_reader_error *e = pl_reader_error(s->r);
-				s->err_offset = e->offset;
-				s->err_reason = strdup(e->reason);
-				if (!quiet)
-					pf_warn("%s: offset %llu: %s (the %llu records before it "
-						"were analyzed)",
-						s->path, (unsigned long long)e->offset, e->reason,
-						(unsigned long long)s->records);
+				const struct pl_reader_error *e = pl_reader_error(p->r);
+				b->err_offset = e->offset;
+				if (!(b->err_reason = strdup(e->reason)))
+					return -2;
 			}
-			pl_reader_close(s->r);
-			s->r = NULL;
+			pl_reader_close(p->r);
+			p->r = NULL;
 			break;
 		}
-		s->records++;
+		b->records++;
 		/* The first record of a new frame ends the batch (it is kept for the next one). */
 		uint64_t off = rec.frame_offset;
-		bool boundary = off != s->frame_off && s->n > 0;
-		s->frame_off = off;
+		bool boundary = off != p->frame_off && b->n > 0;
+		p->frame_off = off;
 		switch (rec.kind) {
 		case PL_REC_START:
 		case PL_REC_END:
 		case PL_REC_MESSAGE:
-			if (ensure_events(s) < 0 || append(s, &rec, names, keep_fields) < 0)
+			if (ensure_events(b) < 0 || append(b, p, &rec) < 0)
 				return -2;
 			/* Other threads' records of the new frame may be earlier than this one:
 			 * hold it back for the next batch instead of delivering it now. */
 			if (boundary) {
-				s->n--;
-				s->carry = true;
+				b->n--;
+				b->carry = true;
 			}
 			break;
 		case PL_REC_THREAD:
-			note_thread(s, &rec);
+			if (note_thread(b, &rec) < 0)
+				return -2;
 			break;
 		case PL_REC_DROPPED:
-			s->dropped += rec.count;
+			b->dropped += rec.count;
 			break;
 		default:
 			break;
@@ -248,33 +246,72 @@ int pf_batch_load(struct pf_source *s, struct pf_names *names, bool keep_fields,
 		if (boundary)
 			break;
 	}
-	for (uint32_t i = 0; i < s->n; i++)
-		s->order[i] = i;
-	sort_batch(s);
-	return s->n > 0 ? 1 : 0;
+	return 0;
 }
 
-void pf_batch_view(struct pf_source *s, uint32_t src)
+int pf_batch_fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch *prev)
 {
-	const struct pf_batch_ev *e = &s->ev[s->order[s->next]];
-	struct pf_event *v = &s->cur;
-	*v = (struct pf_event){
-	    .kind = (enum pl_record_kind)e->kind,
-	    .src = src,
-	    .thread = e->thread,
-	    .tid = e->tid,
-	    .ts = e->ts,
-	    .wall = e->wall,
-	    .prefix = e->prefix,
-	    .seq = e->seq,
-	    .level = (const uint32_t *)(s->bytes + e->level),
-	    .depth = e->depth,
-	    .type = e->type,
-	    .duration_ns = e->duration,
-	    .failed = e->flags & EV_FAILED,
-	};
+	for (uint32_t i = 0; i < b->nthreads; i++)
+		free(b->threads[i].name); /* names the consumer did not take (it stopped) */
+	free(b->err_reason);
+	b->n = 0;
+	b->nbytes = 0;
+	b->carry = b->unsorted = false;
+	b->nthreads = 0;
+	b->records = b->dropped = 0;
+	b->end = b->oom = false;
+	b->status = 0;
+	b->err_offset = 0;
+	b->err_reason = NULL;
+	b->names_from = p->local.n;
+	int ret = fill(b, p, prev);
+	b->names_to = p->local.n;
+	uint32_t nnew = b->names_to - b->names_from;
+	if (ret == 0 && nnew > b->cap_names) {
+		const char **names = realloc(b->names, nnew * sizeof(*names));
+		if (names) {
+			b->names = names;
+			b->cap_names = nnew;
+		} else {
+			ret = -2;
+		}
+	}
+	if (ret < 0) {
+		b->oom = true;
+		b->names_to = b->names_from;
+		return -2;
+	}
+	for (uint32_t i = 0; i < nnew; i++)
+		b->names[i] = pf_names_str(&p->local, b->names_from + i);
+	for (uint32_t i = 0; i < b->n; i++)
+		b->order[i] = i;
+	sort_batch(b);
+	return b->n > 0 ? 1 : 0;
+}
+
+void pf_batch_view(const struct pf_batch *b, uint32_t i, uint32_t src, const uint32_t *type_map,
+		   struct pf_event *v)
+{
+	const struct pf_batch_ev *e = &b->ev[b->order[i]];
+	/* Member by member: an initializer would zero the whole struct first (rep stos). */
+	v->kind = (enum pl_record_kind)e->kind;
+	v->src = src;
+	v->thread = e->thread;
+	v->tid = e->tid;
+	v->ts = e->ts;
+	v->wall = e->wall;
+	v->prefix = e->prefix;
+	v->seq = e->seq;
+	v->level = (const uint32_t *)(b->bytes + e->level);
+	v->depth = e->depth;
+	v->type = e->type == PF_NAME_NONE ? PF_NAME_NONE : type_map[e->type];
+	v->duration_ns = e->duration;
+	v->failed = e->flags & EV_FAILED;
+	v->fields = NULL;
+	v->fields_len = 0;
+	v->exc_type = v->exc_msg = NULL;
 	if (e->data != UINT32_MAX) {
-		v->fields = s->bytes + e->data;
+		v->fields = b->bytes + e->data;
 		v->fields_len = e->data_len;
 		if (e->flags & EV_EXC) {
 			v->exc_type = (const char *)v->fields + e->data_len;
@@ -283,15 +320,16 @@ void pf_batch_view(struct pf_source *s, uint32_t src)
 	}
 }
 
-void pf_batch_free(struct pf_source *s)
+void pf_batch_free(struct pf_batch *b)
 {
-	free(s->ev);
-	free(s->order);
-	free(s->tmp);
-	free(s->bytes);
-	s->ev = NULL;
-	s->order = s->tmp = NULL;
-	s->bytes = NULL;
-	s->n = s->next = s->cap_ev = 0;
-	s->nbytes = s->cap_bytes = 0;
+	for (uint32_t i = 0; i < b->nthreads; i++)
+		free(b->threads[i].name);
+	free(b->threads);
+	free(b->names);
+	free(b->err_reason);
+	free(b->ev);
+	free(b->order);
+	free(b->tmp);
+	free(b->bytes);
+	memset(b, 0, sizeof(*b));
 }

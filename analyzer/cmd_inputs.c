@@ -50,8 +50,10 @@ static void help(void)
 	       "\n"
 	       "Which inputs make an action type slow. For each argument recorded at the start\n"
 	       "of the calls of each type matching --type, the calls are grouped by value:\n"
-	       "strings and booleans by value (the first %d distinct strings of an argument;\n"
-	       "later ones are folded into \"(other)\"), integers in power-of-two buckets\n"
+	       "strings and booleans by value (%d distinct strings per argument: when more\n"
+	       "come, the one with the least time over p95 is folded into \"(other)\", ranked\n"
+	       "last; a value seen again after that shows counts that are lower bounds, marked\n"
+	       "\xe2\x89\xa5), integers in power-of-two buckets\n"
 	       "(1, 2..3, 4..7, ...; negatives alike), floats in [2^k, 2^(k+1)) buckets, and\n"
 	       "strings and bytes also by length bucket (\"len(ARG)\"). The tail of a type is\n"
 	       "its calls slower than its p95; a group's share of the tail is the time its calls\n"
@@ -163,6 +165,8 @@ static void print_json(const struct state *st)
 			pf_json_uint(&j, a->calls);
 			pf_json_key(&j, "folded_calls");
 			pf_json_uint(&j, a->folded_calls);
+			pf_json_key(&j, "folded_values");
+			pf_json_uint(&j, a->folded_values);
 			pf_json_key(&j, "groups");
 			pf_json_array_begin(&j);
 			for (size_t m = 0; m < a->ng; m++)
@@ -222,7 +226,9 @@ static void print_text(const struct state *st, size_t n, bool color)
 				pf_duration_format(g->hist.max, d3, sizeof(d3));
 				double sh = pf_group_share(t, g);
 				pf_table_cell(tb, PF_PLAIN, "%s", lb);
-				pf_table_cell(tb, PF_PLAIN, "%" PRIu64, g->hist.count);
+				/* A partial group's counts are lower bounds (argstats.h). */
+				pf_table_cell(tb, PF_PLAIN, "%s%" PRIu64,
+					      g->partial ? "\xe2\x89\xa5" : "", g->hist.count);
 				pf_table_cell(tb, PF_PLAIN, "%" PRIu64, g->tail_calls);
 				pf_table_cell(tb, sh >= 0.5 ? PF_RED : PF_PLAIN, "%.1f%%",
 					      100.0 * sh);
@@ -241,10 +247,11 @@ static void print_text(const struct state *st, size_t n, bool color)
 				printf("  (absent in %" PRIu64 " call%s)\n", t->count - a->calls,
 				       t->count - a->calls == 1 ? "" : "s");
 			if (a->folded_calls)
-				printf("  (other): %" PRIu64
-				       " call%s with values past the first %d "
-				       "distinct ones\n",
+				printf("  (other): %" PRIu64 " call%s of %" PRIu64
+				       " value%s folded to keep the %d with the most time "
+				       "over p95 (\xe2\x89\xa5: a value also among them)\n",
 				       a->folded_calls, a->folded_calls == 1 ? "" : "s",
+				       a->folded_values, a->folded_values == 1 ? "" : "s",
 				       PF_ARGSTATS_MAX_VALUES);
 		}
 		if (t->ignored_fields)

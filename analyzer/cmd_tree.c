@@ -29,7 +29,7 @@
 #include "topn.h"
 #include "units.h"
 
-#define USAGE "perfan tree [--task ID | --slowest N] [FILTERS] [--json] TRACE..."
+#define USAGE "perfan tree [--task ID | --slowest N] [--depth N] [--children K] [FILTERS] [--json] TRACE..."
 #define MAX_N 100000
 
 enum nstate { N_MISSING, N_RUNNING, N_SUCCEEDED, N_FAILED, N_MESSAGE };
@@ -85,7 +85,14 @@ static void help(void)
 	       "--task ID alone: that task (ID@/a/b: the subtree at /a/b); otherwise every task\n"
 	       "holding an action that passes the filters. The trees printed are kept in memory.\n"
 	       "\n"
+	       "Big trees (a loop under one action) can be cut in the text output, not in\n"
+	       "--json: --depth N shows N levels below each root and counts what is deeper;\n"
+	       "--children K shows the K longest children of each action (in their order) and\n"
+	       "sums up the others by type.\n"
+	       "\n"
 	       "      --slowest N     the tasks of the N slowest actions (at most %d)\n"
+	       "      --depth N       levels shown below each root (default: all)\n"
+	       "      --children K    children shown per action, the longest (default: all)\n"
 	       "%s",
 	       USAGE, MAX_N, PF_OPTS_HELP);
 }
@@ -275,6 +282,9 @@ struct render {
 	int64_t t0; /* the printed root's start */
 	uint64_t prefix, seq;
 	uint32_t level[PL_TASK_MAX_DEPTH + 1];
+	uint32_t max_depth; /* --depth: levels shown below a root (0: all) */
+	uint32_t base;	    /* depth of the tree's printed top nodes */
+	uint32_t max_kids;  /* --children: children shown per node (0: all) */
 };
 
 static const char *const state_names[] = {"missing", "unfinished", "succeeded", "failed",
@@ -328,6 +338,86 @@ static void field_lines(FILE *f, const char *prefix, const uint8_t *p, size_t le
 	free(t);
 }
 
+static uint64_t descendants(const struct node *n)
+{
+	uint64_t k = n->nkids;
+	for (uint32_t i = 0; i < n->nkids; i++)
+		k += descendants(&n->kids[i]);
+	return k;
+}
+
+static int by_duration_desc(const void *a, const void *b)
+{
+	const struct node *x = *(const struct node *const *)a, *y = *(const struct node *const *)b;
+	if (x->duration_ns != y->duration_ns)
+		return x->duration_ns > y->duration_ns ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* With --children K: which of @n's children to show: the K longest (ties: the first),
+ * printed in child order. Returns a malloc'ed flag per child, or NULL for all. */
+static bool *kids_shown(const struct render *r, const struct node *n)
+{
+	if (!r->max_kids || n->nkids <= r->max_kids)
+		return NULL;
+	const struct node **v = malloc(n->nkids * sizeof(*v));
+	bool *show = calloc(n->nkids, sizeof(*show));
+	if (!v || !show) {
+		free(v);
+		free(show);
+		return NULL; /* out of memory: show them all */
+	}
+	for (uint32_t i = 0; i < n->nkids; i++)
+		v[i] = &n->kids[i];
+	qsort(v, n->nkids, sizeof(*v), by_duration_desc);
+	for (uint32_t i = 0; i < r->max_kids; i++)
+		show[v[i] - n->kids] = true;
+	free(v);
+	return show;
+}
+
+/* "… 640 more: 638 × spell.edits1 (1.2s), 2 × spell.known (30µs)": the children left out,
+ * by type, the most frequent first (at most 3 types named). */
+static void print_hidden(const struct render *r, const struct node *n, const bool *show,
+			 const char *sub, bool last, FILE *f)
+{
+	struct {
+		uint32_t type;
+		uint64_t count, ns;
+	} t[3] = {{0}};
+	uint64_t hidden = 0, other = 0;
+	for (uint32_t i = 0; i < n->nkids; i++) {
+		const struct node *k = &n->kids[i];
+		if (show[i])
+			continue;
+		hidden++;
+		size_t j = 0;
+		while (j < 3 && t[j].count && t[j].type != k->type)
+			j++;
+		if (j == 3) {
+			other++;
+			continue;
+		}
+		t[j].type = k->type;
+		t[j].count++;
+		t[j].ns += k->duration_ns;
+	}
+	fprintf(f, "%s%s \xe2\x80\xa6 %" PRIu64 " more:", sub,
+		last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
+		     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80",
+		hidden);
+	for (size_t j = 0; j < 3 && t[j].count; j++) {
+		char dur[PF_DURATION_MAX];
+		pf_duration_format(t[j].ns, dur, sizeof(dur));
+		fprintf(f, "%s %" PRIu64 " \xc3\x97 ", j ? "," : "", t[j].count);
+		put_clean(f, t[j].type == PF_NAME_NONE ? "?" : pf_names_str(r->names, t[j].type));
+		fprintf(f, " (%s)", dur);
+	}
+	if (other)
+		fprintf(f, ", %" PRIu64 " of other types", other);
+	fputs(" (--children)\n", f);
+}
+
 static void print_node(struct render *r, const struct node *n, const struct node *parent,
 		       uint32_t depth, const char *prefix, bool last, FILE *f)
 {
@@ -375,14 +465,28 @@ static void print_node(struct render *r, const struct node *n, const struct node
 
 	char sub[4 * PL_TASK_MAX_DEPTH * 4 + 16];
 	snprintf(sub, sizeof(sub), "%s%s", prefix, last ? "    " : "\xe2\x94\x82   ");
-	size_t lines =
-	    n->nkids + (n->inputs_len > 0) + (n->outputs_len > 0) + (n->exc_type != NULL);
+	bool cut_depth = r->max_depth && depth - r->base >= r->max_depth && n->nkids;
+	bool *show = cut_depth ? NULL : kids_shown(r, n);
+	size_t kids = cut_depth ? 1 : show ? r->max_kids + 1 : n->nkids;
+	size_t lines = kids + (n->inputs_len > 0) + (n->outputs_len > 0) + (n->exc_type != NULL);
 	size_t k = 0;
 	if (n->inputs_len)
 		field_lines(f, sub, n->inputs, n->inputs_len, ++k == lines, "");
-	for (uint32_t i = 0; i < n->nkids && depth < PL_TASK_MAX_DEPTH; i++) {
+	if (cut_depth) {
+		fprintf(f, "%s%s \xe2\x80\xa6 %" PRIu64 " descendant%s (--depth)\n", sub,
+			++k == lines ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
+				     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80",
+			descendants(n), descendants(n) == 1 ? "" : "s");
+	}
+	for (uint32_t i = 0; !cut_depth && i < n->nkids && depth < PL_TASK_MAX_DEPTH; i++) {
+		if (show && !show[i])
+			continue;
 		r->level[depth] = n->kids[i].idx;
 		print_node(r, &n->kids[i], n, depth + 1, sub, ++k == lines, f);
+	}
+	if (show) {
+		print_hidden(r, n, show, sub, ++k == lines, f);
+		free(show);
 	}
 	if (n->exc_type) {
 		fprintf(f, "%s%s exception: ", sub,
@@ -528,6 +632,7 @@ static void print_trees(const struct tasks *ts, const struct pf_opts *o, struct 
 		fprintf(f, "%s\n", id);
 		if (n->state != N_MISSING) {
 			r->t0 = first_wall(n);
+			r->base = depth;
 			print_node(r, n, NULL, depth, "", true, f);
 			continue;
 		}
@@ -535,6 +640,7 @@ static void print_trees(const struct tasks *ts, const struct pf_opts *o, struct 
 		for (uint32_t i = 0; i < n->nkids; i++) {
 			r->level[depth] = n->kids[i].idx;
 			r->t0 = first_wall(&n->kids[i]);
+			r->base = depth + 1;
 			print_node(r, &n->kids[i], NULL, depth + 1, "", i + 1 == n->nkids, f);
 		}
 	}
@@ -624,25 +730,31 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	static const struct option longopts[] = {
 	    PF_OPTS_LONG,
 	    {"slowest", required_argument, NULL, PF_OPT_FIRST_CMD},
+	    {"depth", required_argument, NULL, PF_OPT_FIRST_CMD + 1},
+	    {"children", required_argument, NULL, PF_OPT_FIRST_CMD + 2},
 	    {0},
 	};
 	struct pf_opts o = {0};
-	unsigned long n = 0;
+	unsigned long n = 0, max_depth = 0, max_kids = 0;
 	int c, ret = PF_EXIT_OK;
 	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT, longopts, NULL)) != -1) {
 		if ((ret = pf_opts_handle(&o, c, optarg, "tree", USAGE)) < 0)
 			return -ret;
 		if (ret > 0)
 			continue;
-		if (c != PF_OPT_FIRST_CMD)
+		if (c < PF_OPT_FIRST_CMD || c > PF_OPT_FIRST_CMD + 2)
 			return pf_opts_unknown(c, argv, "tree", USAGE);
+		static const char *const names[] = {"--slowest", "--depth", "--children"};
+		unsigned long *dst[] = {&n, &max_depth, &max_kids};
+		const unsigned long max[] = {MAX_N, PL_TASK_MAX_DEPTH, 1000000};
+		int k = c - PF_OPT_FIRST_CMD;
 		char *end;
 		errno = 0;
-		n = strtoul(optarg, &end, 10);
-		if (errno || *end || end == optarg || optarg[0] == '-' || n == 0 || n > MAX_N)
-			return pf_usage_error("tree", USAGE,
-					      "--slowest: '%s' is not a number from 1 to %d",
-					      optarg, MAX_N);
+		*dst[k] = strtoul(optarg, &end, 10);
+		if (errno || *end || end == optarg || optarg[0] == '-' || *dst[k] == 0 ||
+		    *dst[k] > max[k])
+			return pf_usage_error("tree", USAGE, "%s: '%s' is not a number from 1 to %lu",
+					      names[k], optarg, max[k]);
 	}
 	if (o.help) {
 		help();
@@ -698,7 +810,11 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	}
 	if (ret != PF_EXIT_OK)
 		goto out;
-	struct render r = {.names = &names, .in = &in, .color = g->color};
+	struct render r = {.names = &names,
+			   .in = &in,
+			   .color = g->color,
+			   .max_depth = (uint32_t)max_depth,
+			   .max_kids = (uint32_t)max_kids};
 	if (o.json) {
 		json_trees(scanned ? &sc : NULL, &ts, &o, &r);
 		goto out;

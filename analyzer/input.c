@@ -12,6 +12,9 @@
 #include "batch.h"
 #include "input.h"
 #include "perfan.h"
+#include "pool.h"
+
+int pf_jobs = -1;
 
 /* ---- path expansion ----------------------------------------------------------------- */
 
@@ -79,7 +82,7 @@ static int add_directory(struct pathlist *l, const char *dir)
 
 static bool before(const struct pf_input *in, size_t a, size_t b)
 {
-	int64_t ta = in->src[a].cur.wall, tb = in->src[b].cur.wall;
+	int64_t ta = in->src[a].ev.wall, tb = in->src[b].ev.wall;
 	return ta < tb || (ta == tb && a < b);
 }
 
@@ -100,28 +103,98 @@ static void sift_down(struct pf_input *in, size_t i)
 	}
 }
 
-static void sift_up(struct pf_input *in, size_t i)
-{
-	while (i > 0 && before(in, in->heap[i], in->heap[(i - 1) / 2])) {
-		size_t p = (i - 1) / 2, t = in->heap[i];
-		in->heap[i] = in->heap[p];
-		in->heap[p] = t;
-		i = p;
-	}
-}
-
 /* ---- open / next / close ------------------------------------------------------------ */
 
-/* Load source @i's next batch and view its first event. Returns 1, 0 (finished) or -2. */
-static int refill(struct pf_input *in, size_t i)
+/* The pool's job @i: fill source @i's other batch (see take()). */
+static void fill_job(void *ctx, size_t i)
+{
+	struct pf_source *s = &((struct pf_input *)ctx)->src[i];
+	pf_batch_fill(&s->b[s->cur ^ 1], s->prod, &s->b[s->cur]);
+}
+
+/* Have source @i's other batch filled: by the pool, or now. */
+static void request(struct pf_input *in, size_t i)
+{
+	if (in->pool)
+		pf_pool_submit(in->pool, i);
+	else
+		fill_job(in, i);
+}
+
+static int apply_names(struct pf_input *in, struct pf_source *s, const struct pf_batch *b)
+{
+	if (b->names_to > s->map_len) {
+		uint32_t *m = realloc(s->type_map, b->names_to * sizeof(*m));
+		if (!m)
+			return -2;
+		s->type_map = m;
+		s->map_len = b->names_to;
+	}
+	for (uint32_t id = b->names_from; id < b->names_to; id++)
+		if ((s->type_map[id] = pf_names_intern(in->names, b->names[id - b->names_from])) ==
+		    PF_NAME_NONE)
+			return -2;
+	return 0;
+}
+
+static void apply_thread(struct pf_source *s, struct pf_batch_thread *t)
+{
+	if (t->thread >= s->nthreads) {
+		uint32_t n = s->nthreads ? s->nthreads : 8;
+		while (n <= t->thread)
+			n *= 2;
+		char **names = realloc(s->thread_names, n * sizeof(*names));
+		if (!names)
+			return; /* a name is a nicety: go on without it */
+		memset(names + s->nthreads, 0, (n - s->nthreads) * sizeof(*names));
+		s->thread_names = names;
+		s->nthreads = n;
+	}
+	free(s->thread_names[t->thread]);
+	s->thread_names[t->thread] = t->name;
+	t->name = NULL;
+}
+
+/* Take source @i's other batch once filled, apply what it says, ask for the next one and
+ * view its first event. Returns 1, 0 (the file is finished) or -2 (out of memory). */
+static int take(struct pf_input *in, size_t i)
 {
 	struct pf_source *s = &in->src[i];
-	uint64_t before = s->records;
-	int ret = pf_batch_load(s, in->names, in->keep_fields, false);
-	in->records += s->records - before;
-	if (ret > 0)
-		pf_batch_view(s, (uint32_t)i);
-	return ret;
+	for (;;) {
+		if (s->ended)
+			return 0;
+		if (in->pool)
+			pf_pool_wait(in->pool, i);
+		struct pf_batch *b = &s->b[s->cur ^ 1];
+		if (b->oom || apply_names(in, s, b) < 0)
+			return -2;
+		s->cur ^= 1;
+		s->next = 0;
+		s->records += b->records;
+		in->records += b->records;
+		s->dropped += b->dropped;
+		for (uint32_t t = 0; t < b->nthreads; t++)
+			apply_thread(s, &b->threads[t]);
+		if (b->end) {
+			s->ended = true;
+			s->status = b->status;
+			if (b->status < 0) {
+				s->err_offset = b->err_offset;
+				s->err_reason = b->err_reason;
+				b->err_reason = NULL;
+				pf_warn("%s: offset %llu: %s (the %llu records before it were "
+					"analyzed)",
+					s->path, (unsigned long long)s->err_offset, s->err_reason,
+					(unsigned long long)s->records);
+			}
+		} else {
+			request(in, i);
+		}
+		if (b->n > 0) {
+			pf_batch_view(b, 0, (uint32_t)i, s->type_map, &s->ev);
+			return 1;
+		}
+	}
 }
 
 static int open_one(struct pf_input *in, const char *path, bool from_dir)
@@ -141,38 +214,36 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
 	}
-	int ret = pl_reader_open(path, &s->r);
+	struct pl_reader *r;
+	int ret = pl_reader_open(path, &r);
 	if (ret == -PL_ENOMEM) {
-		pl_reader_close(s->r);
-		s->r = NULL;
+		pl_reader_close(r);
 		return -2;
 	}
 	if (ret < 0) {
-		const struct pl_reader_error *e = pl_reader_error(s->r);
+		const struct pl_reader_error *e = pl_reader_error(r);
 		if (from_dir && ret == -PL_EFORMAT)
 			pf_warn("%s: skipped: %s", path, e->reason);
 		else
 			pf_error("%s: %s", path, e->reason);
-		pl_reader_close(s->r);
-		s->r = NULL;
+		pl_reader_close(r);
 		in->unreadable++;
 		return 0;
 	}
-	const struct pl_trace_header *h = pl_reader_header(s->r);
+	const struct pl_trace_header *h = pl_reader_header(r);
 	s->pid = h->pid;
-	s->frame_off = 0; /* no frame seen yet */
 	s->path = strdup(path);
 	s->host = strdup(h->host);
+	s->prod = calloc(1, sizeof(*s->prod));
+	s->b = calloc(2, sizeof(*s->b));
 	in->nsrc++;
-	if (!s->path || !s->host)
+	if (!s->path || !s->host || !s->prod || !s->b) {
+		pl_reader_close(r);
 		return -2;
-	ret = refill(in, in->nsrc - 1);
-	if (ret < 0)
-		return ret;
-	if (ret > 0) {
-		in->heap[in->nheap++] = in->nsrc - 1;
-		sift_up(in, in->nheap - 1);
 	}
+	s->prod->r = r;
+	s->prod->keep_fields = in->keep_fields;
+	pf_names_init(&s->prod->local);
 	return 0;
 }
 
@@ -199,6 +270,22 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 	}
 	for (size_t i = 0; i < l.n && ret == 0; i++)
 		ret = open_one(in, l.v[i], l.from_dir[i]);
+	/* Every file's first batch is filled at once (in parallel with a pool), then each
+	 * file with events joins the merge. */
+	if (ret == 0 && in->nsrc > 0)
+		in->pool = pf_pool_start(pf_pool_auto_threads(pf_jobs, in->nsrc), in->nsrc,
+					 fill_job, in);
+	for (size_t i = 0; i < in->nsrc && ret == 0; i++)
+		request(in, i);
+	for (size_t i = 0; i < in->nsrc && ret == 0; i++) {
+		int got = take(in, i);
+		if (got < 0)
+			ret = -2;
+		else if (got > 0)
+			in->heap[in->nheap++] = i;
+	}
+	for (size_t i = in->nheap / 2; i-- > 0;)
+		sift_down(in, i);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.v[i]);
 	free(l.v);
@@ -221,9 +308,9 @@ int pf_input_next(struct pf_input *in, const struct pf_event **ev)
 		struct pf_source *s = &in->src[i];
 		in->delivered = false;
 		int ret = 1;
-		if (++s->next < s->n)
-			pf_batch_view(s, (uint32_t)i);
-		else if ((ret = refill(in, i)) < 0)
+		if (++s->next < s->b[s->cur].n)
+			pf_batch_view(&s->b[s->cur], s->next, (uint32_t)i, s->type_map, &s->ev);
+		else if ((ret = take(in, i)) < 0)
 			return -2;
 		if (ret == 0)
 			in->heap[0] = in->heap[--in->nheap];
@@ -232,7 +319,7 @@ int pf_input_next(struct pf_input *in, const struct pf_event **ev)
 	if (in->nheap == 0)
 		return 1;
 	in->delivered = true;
-	*ev = &in->src[in->heap[0]].cur;
+	*ev = &in->src[in->heap[0]].ev;
 	return 0;
 }
 
@@ -269,10 +356,20 @@ const char *pf_input_thread_name(const struct pf_input *in, uint32_t src, uint32
 
 void pf_input_close(struct pf_input *in)
 {
+	pf_pool_stop(in->pool); /* no worker touches a source after this */
 	for (size_t i = 0; i < in->nsrc; i++) {
 		struct pf_source *s = &in->src[i];
-		pl_reader_close(s->r);
-		pf_batch_free(s);
+		if (s->prod) {
+			pl_reader_close(s->prod->r);
+			pf_names_destroy(&s->prod->local);
+			free(s->prod);
+		}
+		if (s->b) {
+			pf_batch_free(&s->b[0]);
+			pf_batch_free(&s->b[1]);
+			free(s->b);
+		}
+		free(s->type_map);
 		for (uint32_t t = 0; t < s->nthreads; t++)
 			free(s->thread_names[t]);
 		free(s->thread_names);

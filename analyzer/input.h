@@ -7,7 +7,7 @@
  * Order. Within a file, records of one thread are in order, but the chunks of different
  * threads in a frame overlap in time (docs/format.md 2.3): a parent's START may come after
  * its child's END in file order. So each file is read a batch at a time - one frame,
- * found by pl_reader_offset() moving on, and at most PF_BATCH_EVENTS events - and the
+ * found by the records' frame_offset changing, and at most PF_BATCH_EVENTS events - and the
  * batch is sorted by timestamp (stable). Disorder across two frames (the flusher drains
  * threads one after the other) is left: it spans microseconds. A k-way merge (a binary heap
  * keyed by wall time, ties by file order) then interleaves the files.
@@ -22,8 +22,14 @@
  *  - a file damaged or cut short: every record before the damage is delivered, then
  *    "perfan: warning: FILE: offset N: reason" on stderr, and the other files go on.
  *
- * Memory per file: one pl_reader (one decompressed frame, ~1 MiB) and one batch (at most
- * PF_BATCH_EVENTS events and PF_BATCH_BYTES of levels and fields).
+ * Threads. Decoding (decompression, msgpack, copying and sorting a batch) is most of the
+ * work; it runs on a pool of worker threads (pf_jobs, by default one per CPU beyond the
+ * main thread's), each file's next batch being filled while its current one is delivered.
+ * The events, their order and every warning are the same with or without threads: the
+ * main thread applies what a batch says (new names, thread names, damage) when it takes it.
+ *
+ * Memory per file: one pl_reader (one decompressed frame, ~1 MiB) and two batches (each
+ * at most PF_BATCH_EVENTS events and PF_BATCH_BYTES of levels and fields).
  */
 #ifndef PERFAN_INPUT_H
 #define PERFAN_INPUT_H
@@ -61,12 +67,15 @@ struct pf_event {
 	const char *exc_msg;
 };
 
-struct pf_batch_ev;
+struct pf_pool;
 
-/** One input file. */
+/* A batch of one file: the producer side (batch.h). */
+struct pf_batch;
+struct pf_producer;
+
+/** One input file. Fields above @prod belong to the consumer (the analysis thread). */
 struct pf_source {
 	char *path;
-	struct pl_reader *r; /* NULL once the file has ended or failed */
 	int64_t pid;	     /* from the file's header */
 	dev_t dev;	     /* the file's identity: the same file given twice is read once */
 	ino_t ino;
@@ -78,15 +87,16 @@ struct pf_source {
 	char *err_reason;
 	char **thread_names; /* by trace thread number; NULL entries unnamed */
 	uint32_t nthreads;
-	uint64_t frame_off; /* frame_offset of the last record read (0: none yet) */
-	/* The current batch, sorted: order[next..n) are still to be delivered. */
-	struct pf_batch_ev *ev;
-	uint32_t *order, *tmp;
-	uint32_t n, next, cap_ev;
-	bool carry;	/* ev[n] is the first event of the next batch, read already */
-	uint8_t *bytes; /* levels, packed fields and exception text of the batch */
-	size_t nbytes, cap_bytes;
-	struct pf_event cur; /* the event at order[next], as a view */
+	uint32_t *type_map; /* the producer's type numbers -> pf_names numbers */
+	uint32_t map_len;
+	/* Two batches: b[cur] is being delivered while the other is filled (by a worker
+	 * of the pool, or right away when there is none). */
+	struct pf_producer *prod;
+	struct pf_batch *b; /* [2] */
+	unsigned cur;
+	bool ended;	    /* b[cur] is the file's last batch */
+	uint32_t next;	    /* b[cur]'s next event to deliver */
+	struct pf_event ev; /* the event at next, as a view */
 };
 
 struct pf_input {
@@ -94,12 +104,16 @@ struct pf_input {
 	size_t nsrc;
 	struct pf_names *names;
 	bool keep_fields;
+	struct pf_pool *pool; /* decoding threads, or NULL */
 	size_t *heap; /* indexes into src of files that have a pending event */
 	size_t nheap;
 	bool delivered;	   /* heap[0]'s event was handed out: advance it first */
 	uint64_t records;  /* records read in all */
 	size_t unreadable; /* inputs that could not be opened */
 };
+
+/* Decoding threads for pf_input_open: -1 automatic (perfan --jobs). */
+extern int pf_jobs;
 
 /**
  * pf_input_open() - expand @paths and open every file.

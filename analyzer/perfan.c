@@ -12,6 +12,7 @@
 #include <perflog/perflog.h>
 
 #include "hist.h"
+#include "input.h"
 #include "perfan.h"
 
 /* clang-format off */
@@ -28,7 +29,7 @@ static const struct pf_cmd *const commands[] = {
 };
 /* clang-format on */
 
-#define USAGE "perfan [--color WHEN] SUBCOMMAND [OPTIONS] TRACE..."
+#define USAGE "perfan [--color WHEN] [--jobs N] SUBCOMMAND [OPTIONS] TRACE..."
 
 int pf_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {
@@ -85,6 +86,9 @@ static void help(void)
 	       "Global options (before the subcommand):\n"
 	       "      --color WHEN  colour tables: auto (default: when stdout is a terminal and\n"
 	       "                    NO_COLOR is unset), always, never\n"
+	       "  -j, --jobs N      decoding threads besides the main one (default: one per\n"
+	       "                    CPU beyond the first, at most 8 and at most one per\n"
+	       "                    file; 0: decode in the main thread). Results are the same.\n"
 	       "  -h, --help        this help\n"
 	       "  -V, --version     print the version\n"
 	       "\n"
@@ -105,6 +109,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"color", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"jobs", required_argument, NULL, 'j'},
 	    {"version", no_argument, NULL, 'V'},
 	    {0},
 	};
@@ -112,11 +117,21 @@ int main(int argc, char **argv)
 	int c;
 	opterr = 0;
 	/* "+": stop at the subcommand; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hVj:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			color = optarg;
 			break;
+		case 'j': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (end == optarg || *end || n < 0 || n > 64)
+				return pf_usage_error(NULL, USAGE,
+						      "--jobs: '%s' is not a number from 0 to 64",
+						      optarg);
+			pf_jobs = (int)n;
+			break;
+		}
 		case 'h':
 			help();
 			return PF_EXIT_OK;

@@ -200,23 +200,26 @@ static void on_end(struct pf_spans *s, const struct pf_event *rec)
 		s->unmatched++;
 		return;
 	}
-	struct pf_span sp = {
-	    .type = o->type,
-	    .src = o->src,
-	    .thread = o->thread,
-	    .tid = o->tid,
-	    .prefix = o->prefix,
-	    .seq = o->seq,
-	    .level = rec->level,
-	    .depth = rec->depth,
-	    .start_wall = o->start_wall,
-	    .duration_ns = rec->duration_ns,
-	    .child_ns = o->child_ns,
-	    .nchildren = o->nchildren,
-	    .self_ns = rec->duration_ns > o->child_ns ? rec->duration_ns - o->child_ns : 0,
-	    .failed = rec->failed,
-	    .end = rec,
-	};
+	/* Member by member: an initializer would zero the whole struct first (a `rep stos`
+	 * that cost more than the rest of this function). */
+	struct pf_span sp;
+	sp.type = o->type;
+	sp.src = o->src;
+	sp.thread = o->thread;
+	sp.tid = o->tid;
+	sp.prefix = o->prefix;
+	sp.seq = o->seq;
+	sp.level = rec->level;
+	sp.depth = rec->depth;
+	sp.start_wall = o->start_wall;
+	sp.duration_ns = rec->duration_ns;
+	sp.child_ns = o->child_ns;
+	sp.nchildren = o->nchildren;
+	sp.self_ns = rec->duration_ns > o->child_ns ? rec->duration_ns - o->child_ns : 0;
+	sp.failed = rec->failed;
+	sp.end = rec;
+	sp.inputs = NULL;
+	sp.inputs_len = 0;
 	if (o->block) {
 		const uint8_t *b = block_ptr(s, o->block);
 		uint16_t len;

@@ -3,7 +3,9 @@
 
 Generates traces with tests/cli/gen_trace --bulk (a request with two children, i.e. six
 events per request), then times in the same run:
-  - `perfan stats --json` on a small and a large trace (events/s, peak memory);
+  - `perfan stats --json` on a small and a large trace (events/s, peak memory), with its
+    default decoding thread and with `--jobs 0` (everything on one core);
+  - liblog's reader alone (bench/bench_reader: a bare pl_reader_next loop);
   - a plain Python script with Debian's python3-msgpack and python3-zstandard computing
     the same per-type p99 table on the small trace.
 Usage: bench_perfan.py [--build DIR] [--events N] [--small-events M]
@@ -56,11 +58,11 @@ def python_p99(path):
     return events, table
 
 
-def run_perfan(perfan, path):
+def run_perfan(perfan, path, *opts):
     """Wall time, peak RSS of perfan alone (wait4 on its pid), and its JSON."""
     with tempfile.TemporaryFile("w+") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([perfan, "stats", "--json", path], stdout=out)
+        proc = subprocess.Popen([perfan, *opts, "stats", "--json", path], stdout=out)
         _, status, usage = os.wait4(proc.pid, 0)
         secs = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -78,21 +80,28 @@ def main():
     a = ap.parse_args()
     perfan = os.path.join(a.build, "analyzer", "perfan")
     gen = os.path.join(a.build, "tests", "gen_trace")
+    reader = os.path.join(a.build, "bench", "bench_reader")
     with tempfile.TemporaryDirectory() as d:
         files = {}
         for label, n in (("small", a.small_events), ("large", a.events)):
             files[label] = os.path.join(d, f"{label}.zst")
             subprocess.run([gen, "--bulk", str(n // 6), files[label]], check=True)
         print(f"perfan {perfan}; load average {os.getloadavg()[0]:.2f}; 2 CPUs")
-        print("| input | events | file MB | perfan s | perfan M events/s | peak MB |"
-              " python s | python M events/s | perfan ÷ python |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| input | events | file MB | perfan s | perfan M events/s | --jobs 0 M events/s |"
+              " reader alone M records/s | peak MB | python s | python M events/s |"
+              " perfan ÷ python |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for label in ("small", "large"):
             path = files[label]
             secs, rss, stats = run_perfan(perfan, path)
+            secs0, _, _ = run_perfan(perfan, path, "--jobs", "0")
+            out = subprocess.run([reader, "--reps", "1", path], check=True,
+                                 capture_output=True, text=True).stdout
+            rrate = float(out.split("best: ")[1].split()[0])
             events = sum(t["count"] for t in stats["types"]) * 2
             row = (f"| {label} | {events:,} | {os.path.getsize(path) / 1e6:.1f} | {secs:.2f} |"
-                   f" {events / secs / 1e6:.2f} | {rss:.0f} |")
+                   f" {events / secs / 1e6:.2f} | {events / secs0 / 1e6:.2f} | {rrate:.2f} |"
+                   f" {rss:.0f} |")
             if label == "small":
                 t0 = time.perf_counter()
                 pevents, table = python_p99(path)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build everything, record real programs (C and
-# Python) into traces and analyze them with perfan.
+# The main job: install what is missing, build everything, record Peter Norvig's spelling
+# corrector (examples/spellcheck) and show with perfan which calls are slow and with which
+# inputs, write report.html; then a C program and an HTTP service across processes.
+# Everything lands in $PERFLOG_OUT (default: demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -8,31 +10,35 @@ scripts/build.sh build
 out=${PERFLOG_OUT:-demo}
 mkdir -p "$out"
 perfan=build/analyzer/perfan
+py() { PYTHONPATH=build/python /usr/bin/python3 "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-echo "== recording a C program: build/examples/c_actions $out/c_actions.zst 2000"
+say "recording the spelling corrector: examples/spellcheck/run.py $out/spell.zst"
+py examples/spellcheck/run.py "$out/spell.zst"
+
+say "perfan stats $out/spell.zst   (per function: count, total, self, percentiles)"
+$perfan stats "$out/spell.zst"
+
+say "perfan slowest -n 5 --type '*correction' $out/spell.zst   (the slowest calls, with their inputs)"
+$perfan slowest -n 5 --type '*correction' "$out/spell.zst"
+
+say "perfan inputs --type '*correction' $out/spell.zst   (which inputs make it slow)"
+$perfan inputs --type '*correction' "$out/spell.zst"
+
+say "perfan tree --slowest 1 --type '*correction' --children 4 $out/spell.zst"
+$perfan tree --slowest 1 --type '*correction' --children 4 "$out/spell.zst"
+
+say "perfan report --p99 100ms -o $out/report.html $out/spell.zst   (open it in a browser)"
+$perfan report --p99 100ms -o "$out/report.html" "$out/spell.zst"
+echo "wrote $out/report.html ($(du -k "$out/report.html" | cut -f1) KiB, self-contained)"
+
+say "recording a C program: build/examples/c_actions $out/c_actions.zst 2000"
 build/examples/c_actions "$out/c_actions.zst" 2000
-echo "== recording a Python program: examples/py_decorator.py $out/py_decorator.zst"
-PYTHONPATH=build/python /usr/bin/python3 examples/py_decorator.py "$out/py_decorator.zst"
-echo
-echo "== the first records of the C trace, decoded (build/examples/c_read):"
-build/examples/c_read "$out/c_actions.zst" > "$out/c_actions.txt"
-head -n 9 "$out/c_actions.txt"
-echo "   ... ($(wc -l < "$out/c_actions.txt") lines in $out/c_actions.txt)"
-echo
-echo "== perfan stats $out/py_decorator.zst"
-$perfan stats "$out/py_decorator.zst"
-echo
-echo "== perfan slowest -n 2 --type '*collatz' $out/py_decorator.zst"
-$perfan slowest -n 2 --type '*collatz' "$out/py_decorator.zst"
-echo
-echo "== perfan inputs --type '*collatz' $out/py_decorator.zst   (which inputs are slow)"
-$perfan inputs --type '*collatz' "$out/py_decorator.zst"
-echo
-echo "== perfan tree --slowest 1 --type '*handle' $out/py_decorator.zst"
-$perfan tree --slowest 1 --type '*handle' "$out/py_decorator.zst"
-echo
-echo "== perfan export --format chrome -o $out/py_decorator.json   (open in Perfetto UI)"
-$perfan export --format chrome -o "$out/py_decorator.json" "$out/py_decorator.zst"
-echo
-echo "== perfan sla --p99 2us --type request $out/c_actions.zst   (a CI gate: exit 1 on FAIL)"
-$perfan sla --p99 2us --type request "$out/c_actions.zst" || echo "(sla exit status $?)"
+$perfan stats "$out/c_actions.zst"
+
+say "an HTTP service and its worker processes: examples/service/run.py $out/service"
+py examples/service/run.py "$out/service"
+say "perfan sla --p99 200ms $out/service   (a CI gate: exit 1 when a limit is exceeded)"
+$perfan sla --p99 200ms "$out/service" || echo "(perfan sla exit status $?)"
+say "perfan tree --slowest 1 --type 'export.*' --children 6 $out/service   (one request across processes)"
+$perfan tree --slowest 1 --type 'export.*' --children 6 "$out/service"

@@ -39,7 +39,9 @@ def P(word, N=None):
 @perflog
 def correction(word):
     "Most probable spelling correction for word."
-    return max(candidates(word), key=P)
+    # sorted(): many corpus counts tie, and max() over a set would then pick by the
+    # string hash, which changes from run to run (PYTHONHASHSEED).
+    return max(sorted(candidates(word)), key=P)
 
 
 @perflog

@@ -140,9 +140,11 @@ __attribute__((noinline)) static void begin_with_fields(pl_py_action *a, struct 
 
 void pl_py_action_begin(pl_py_action *a)
 {
-	struct pl_writer *w = a->st->writer;
 	if (a->state != PL_PY_PREPARED)
 		return;
+	if (a->st->writer)
+		(void)pl_py_stack_named(a->st);
+	struct pl_writer *w = a->st->writer;
 	a->state = PL_PY_ACTIVE;
 	a->epoch = a->st->epoch;
 	if (w && a->start_fields.n)
@@ -355,6 +357,8 @@ __attribute__((noinline)) static void message(pl_py_state *st, pl_action *parent
 	Py_ssize_t n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
 	for (Py_ssize_t i = 0; i < n; i++)
 		pl_py_conv_add(&c, pl_py_name(st, PyTuple_GET_ITEM(kwnames, i)), 0, vals[i]);
+	if (st->writer)
+		(void)pl_py_stack_named(st);
 	pl_message(st->writer, parent, pl_py_name(st, type), c.fields, c.n);
 }
 

@@ -57,6 +57,25 @@ struct pl_py_frame *pl_py_stack_push_slow(struct pl_py_stack *s)
 	return &next->f[0];
 }
 
+void pl_py_name_thread(pl_py_state *st, struct pl_py_stack *s)
+{
+	s->named_epoch = st->epoch; /* first: the Python code below may record actions */
+	PyObject *type, *value, *tb;
+	PyErr_Fetch(&type, &value, &tb); /* never disturb an exception being handled */
+	PyObject *mod = PyImport_ImportModule("threading");
+	PyObject *t = mod ? PyObject_CallMethod(mod, "current_thread", NULL) : NULL;
+	PyObject *name = t ? PyObject_GetAttrString(t, "name") : NULL;
+	const char *utf8 = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+	/* stop() may have run in that Python code: the writer is checked again. */
+	if (utf8 && st->writer && s->named_epoch == st->epoch)
+		pl_thread_name(st->writer, utf8);
+	Py_XDECREF(name);
+	Py_XDECREF(t);
+	Py_XDECREF(mod);
+	PyErr_Clear();
+	PyErr_Restore(type, value, tb);
+}
+
 pl_action *pl_py_current_action(pl_py_state *st, PyObject **owner)
 {
 	return pl_py_current(st, pl_py_tls_stack, pl_py_ctx_get(st), owner);

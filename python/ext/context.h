@@ -42,6 +42,7 @@ struct pl_py_chunk {
 struct pl_py_stack {
 	struct pl_py_chunk *cur;
 	uint32_t n;
+	uint64_t named_epoch; /* st->epoch when the thread's name was last recorded */
 	struct pl_py_chunk first;
 };
 
@@ -56,6 +57,20 @@ static inline struct pl_py_stack *pl_py_stack_get(void)
 {
 	struct pl_py_stack *s = pl_py_tls_stack;
 	return PL_PY_LIKELY(s != NULL) ? s : pl_py_stack_create();
+}
+
+/* Record the calling thread's Python name (threading.current_thread().name) in the
+ * current trace; liblog only knows the OS name, which Python 3.11 leaves "python3". */
+void pl_py_name_thread(pl_py_state *st, struct pl_py_stack *s);
+
+/* pl_py_stack_get(), and the thread named in the current trace: once per thread and
+ * start(), before its first event. Call only while recording (st->writer set). */
+static inline struct pl_py_stack *pl_py_stack_named(pl_py_state *st)
+{
+	struct pl_py_stack *s = pl_py_stack_get();
+	if (PL_PY_LIKELY(s != NULL) && PL_PY_UNLIKELY(s->named_epoch != st->epoch))
+		pl_py_name_thread(st, s);
+	return s;
 }
 
 static inline struct pl_py_frame *pl_py_stack_top(struct pl_py_stack *s)

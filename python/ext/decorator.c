@@ -75,7 +75,7 @@ static PyObject *decorated_call(PyObject *self, PyObject *const *args, size_t na
 	if (d->kind != PL_PY_KIND_SYNC)
 		return call_wrapped(d, args, nargsf, kwnames);
 
-	struct pl_py_stack *s = pl_py_stack_get();
+	struct pl_py_stack *s = pl_py_stack_named(st);
 	struct pl_py_frame *f;
 	PyObject *ctx = pl_py_ctx_get(st), *owner = NULL;
 	pl_action *parent = s ? pl_py_current(st, s, ctx, &owner) : NULL;

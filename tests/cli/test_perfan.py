@@ -187,6 +187,38 @@ def test_truncated_file_warns_and_analyzes_the_rest(perfan, real, tmp_path):
     assert entry["error"]["offset"] == err.offset
 
 
+@pytest.mark.parametrize("args", [
+    ("stats", "--json"),
+    ("slowest", "-n", "20", "--json"),
+    ("inputs", "--type", "*", "--json"),
+    ("tree", "--slowest", "3"),
+    ("timeline",),
+    ("export", "--format", "jsonl"),
+    ("sla", "--p99", "1ms", "--json"),
+])
+def test_jobs_do_not_change_results(perfan, real, fixtures, tmp_path, args):
+    """Decoding threads (--jobs) change nothing: not the output, not the warnings, not the
+    exit status, with several files and a damaged one among them."""
+    d = tmp_path / "mixed"
+    d.mkdir()
+    for f in list(real.glob("*.zst")) + list(fixtures.glob("*.zst")):
+        shutil.copy(f, d / f"{f.parent.name}-{f.name}")
+    app = (real / "app.zst").read_bytes()
+    (d / "cut-app.zst").write_bytes(app[:len(app) // 2])
+    ref = run(perfan, "--jobs", "0", *args, d, check_exit=None)
+    assert ref.returncode in (0, 1), ref.stderr
+    assert "cut-app.zst: offset" in ref.stderr
+    for jobs in ("1", "3"):
+        p = run(perfan, "--jobs", jobs, *args, d, check_exit=None)
+        assert (p.returncode, p.stdout, p.stderr) == (ref.returncode, ref.stdout, ref.stderr)
+
+
+def test_jobs_option_is_checked(perfan, fixtures):
+    for bad in ("-1", "x", "65", ""):
+        p = run(perfan, "--jobs", bad, "stats", fixtures / "web.zst", check_exit=2)
+        assert "--jobs" in p.stderr and "Usage:" in p.stderr
+
+
 def test_truncated_at_many_offsets(perfan, fixtures, tmp_path):
     """Cut web.zst at a spread of offsets: never a crash, the prefix always analyzed."""
     data = (fixtures / "web.zst").read_bytes()
@@ -378,14 +410,21 @@ def test_inputs_matches_reference(perfan, request, which):
         for arg in t["arguments"]:
             rg = ref[(arg["name"], arg["grouping"])]
             assert arg["calls"] == sum(g["count"] for g in rg.values())
-            keys = [(-g["tail_ns"], -g["count"]) for g in arg["groups"]]
+            values = [g for g in arg["groups"] if g["kind"] != "other"]
+            keys = [(-g["tail_ns"], -g["count"]) for g in values]
             assert keys == sorted(keys)
-            folded = 0
+            assert arg["groups"][:len(values)] == values  # "(other)" comes last
+            folded = deficit = 0
             for g in arg["groups"]:
                 if g["kind"] == "other":
                     folded = g["count"]
                     continue
                 e = rg.pop((g["kind"], g["value"] if g["kind"] == "string" else g["group"]))
+                if g.get("partial"):  # a value folded once: its counts are lower bounds
+                    for k in ("count", "tail_calls", "tail_ns"):
+                        assert g[k] <= e[k], (t["type"], arg["name"], g["group"], k)
+                    deficit += e["count"] - g["count"]
+                    continue
                 for k in ("count", "tail_calls", "tail_ns"):
                     assert g[k] == e[k], (t["type"], arg["name"], g["group"], k)
                 durs = sorted(e["durs"])
@@ -395,11 +434,40 @@ def test_inputs_matches_reference(perfan, request, which):
                     assert abs(g[k] - x) <= x * REL_ERROR
                 share = g["tail_ns"] / t["tail_ns"] if t["tail_ns"] else 0
                 assert abs(g["tail_share"] - share) < 1e-9
-            # What perfan folded into "(other)" are the values left over, and only strings.
+            # What perfan folded into "(other)" are the values left over and the calls
+            # partial groups miss, and only strings.
             assert arg["folded_calls"] == folded
-            assert sum(g["count"] for g in rg.values()) == folded
+            assert sum(g["count"] for g in rg.values()) + deficit == folded
             assert all(kind == "string" for kind, _ in rg)
             assert len(arg["groups"]) - (folded > 0) <= got["max_values"] + 200
+
+
+def test_inputs_keeps_late_slow_values(perfan, tmp_path):
+    """More distinct strings than perfan keeps, the slow ones coming last (the spelling
+    corrector's case: many fast words, then a few slow ones): the slow values are kept and
+    ranked first, with exact counts; "(other)" holds the rest and is ranked last."""
+    tree = gt.Tree()
+    slow = {"qwertyuiopas": 40 * gt.MS, "zxcvbnmlkjhg": 30 * gt.MS}
+    words = [f"w{i:03d}" for i in range(300)] + list(slow) * 3
+    for i, w in enumerate(words):
+        tree.action(1, (gt.WEB_PREFIX, i + 1), [], "correction", i * gt.MS,
+                    slow.get(w, 10 * gt.US + i), {"word": w})
+    path = tmp_path / "late.zst"
+    tw = gt.TraceWriter(path, 1, gt.WEB_PREFIX, gt.WALL0, {1: "main"})
+    tw.frame(tree.split(lambda e: True))
+    tw.close()
+    got, _ = run_json(perfan, "inputs", "--json", "--type", "correction", path)
+    (t,) = got["types"]
+    arg = next(a for a in t["arguments"] if a["name"] == "word" and a["grouping"] == "value")
+    top = arg["groups"][:2]
+    assert [g["value"] for g in top] == ["qwertyuiopas", "zxcvbnmlkjhg"]
+    assert [g["count"] for g in top] == [3, 3] and not any(g["partial"] for g in top)
+    assert sum(g["tail_share"] for g in top) > 0.99
+    assert arg["groups"][-1]["kind"] == "other"
+    assert arg["folded_calls"] == arg["groups"][-1]["count"] > 0
+    assert arg["folded_values"] >= 300 - got["max_values"]
+    text = run(perfan, "inputs", "--type", "correction", path).stdout
+    assert text.index('"qwertyuiopas"') < text.index("(other)")
 
 
 def test_inputs_tail_and_filters(perfan, real):
@@ -499,6 +567,41 @@ def test_tree_matches_reference(perfan, request, which):
     (t,) = got["tasks"]
     _check_tree_node(t["roots"][0], trees[key], ())
     assert "unfinished" in run(perfan, "tree", "--task", f"{key[0]:016x}-{key[1]:x}", d).stdout
+
+
+def test_tree_depth_and_children_limits(perfan, tmp_path):
+    """--children K keeps the K longest children in child order and sums up the rest by
+    type; --depth N counts what is deeper. Expected lines written from the tree below."""
+    tree = gt.Tree()
+    task = (gt.WEB_PREFIX, 1)
+    durs = [5, 50, 7, 90, 3, 60, 1, 2]  # µs; the 3 longest: 90 (4th), 60 (6th), 50 (2nd)
+    t = 0
+    for i, d in enumerate(durs):
+        tree.action(1, task, [1, i + 1], "step" if i % 2 else "probe", 10 + t, d * gt.US)
+        tree.action(1, task, [1, i + 1, 1], "leaf", 11 + t, 1)
+        t += d * gt.US + 100
+    tree.action(1, task, [1], "loop", 5, t + 20)
+    tree.action(1, task, [], "root", 0, t + 40)
+    path = tmp_path / "loop.zst"
+    w = gt.TraceWriter(path, 1, gt.WEB_PREFIX, gt.WALL0, {1: "main"})
+    w.frame(tree.split(lambda e: True))
+    w.close()
+    out = run(perfan, "tree", "--children", "3", path).stdout
+    shown = re.findall(r"(probe|step)/1/(\d+) ", out)
+    assert shown == [("step", "2"), ("step", "4"), ("step", "6")]
+    probes = [d for i, d in enumerate(durs) if i % 2 == 0]   # all hidden
+    steps = [d for i, d in enumerate(durs) if i % 2 and i + 1 not in (2, 4, 6)]
+    assert (f"\u2026 {len(probes) + len(steps)} more: {len(probes)} \u00d7 probe "
+            f"({sum(probes)}.0\u00b5s), {len(steps)} \u00d7 step ({sum(steps)}.00\u00b5s)"
+            in out), out
+    assert "(--children)" in out
+    out = run(perfan, "tree", "--depth", "1", path).stdout
+    assert "loop/1 " in out and "probe" not in out and "step" not in out
+    assert f"\u2026 {2 * len(durs)} descendants (--depth)" in out, out
+    full = run(perfan, "tree", "--json", "--depth", "1", "--children", "1", path).stdout
+    assert full == run(perfan, "tree", "--json", path).stdout  # JSON is never cut
+    for bad in (["--depth", "0"], ["--children", "x"], ["--depth", "-1"]):
+        run(perfan, "tree", *bad, path, check_exit=2)
 
 
 def test_tree_across_processes(perfan, real):

@@ -270,3 +270,35 @@ def test_multiprocessing_fork_children_close_their_files(tmp_path):
         assert recs[-1]["kind"] == "stats"  # closed cleanly despite os._exit()
         seen += [n.fields["i"] for n in Tree(recs).of_type(f"{__name__}.work")]
     assert sorted(seen) == list(range(7))
+
+
+def test_threads_are_named_with_their_python_names(trace, tmp_path):
+    """Each thread's first event in a trace comes after a THREAD record with its Python
+    name (Python 3.11 leaves the OS name "python3"); a new trace names them again."""
+    def with_action():
+        with perflog.action("act"):
+            pass
+
+    targets = {"deco-1": lambda: work(1), "with-2": with_action,
+               "log-3": lambda: perflog.log("msg", a=1)}
+    for name, fn in targets.items():
+        t = threading.Thread(target=fn, name=name)
+        t.start()
+        t.join()
+    work(0)
+    records = trace.read().records
+    last_name = {}
+    for r in records:
+        if r["kind"] == "thread":
+            last_name[r["thread"]] = r["name"]
+        elif r["kind"] in ("start", "message"):
+            assert r["thread"] in last_name, r
+    names = {last_name[r["thread"]] for r in records if r["kind"] in ("start", "message")}
+    assert names == set(targets) | {threading.current_thread().name}
+
+    second = tmp_path / "second.zst"
+    perflog.start(str(second))
+    work(5)
+    perflog.stop()
+    assert [r["name"] for r in perflog.read(str(second)) if r["kind"] == "thread"][-1] == \
+        threading.current_thread().name

@@ -2,8 +2,10 @@
  *
  * Recording threads stage events in per-thread lock-free rings; a background flusher
  * thread encodes them as msgpack, compresses them into independent zstd frames and
- * writes them at an interval and whenever a ring fills. Nothing on the recording path
- * takes a lock or makes a system call except reading the clock.
+ * writes them at an interval and whenever a ring fills. The recording path takes no
+ * lock and makes no system call besides reading the clock, with three exceptions: a
+ * thread's first event registers its ring (under the writer's lock), a ring filling past
+ * half wakes the flusher once (sem_post), and under PL_FULL_BLOCK a full ring waits.
  */
 #ifndef PERFLOG_WRITER_H
 #define PERFLOG_WRITER_H

@@ -1,4 +1,5 @@
-/* decode.c - typed access to msgpack objects for the reader, with limits. */
+/* decode.c - typed access to a record's tokens for the reader, with limits. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,143 +9,155 @@
 #include "../common/format.h"
 #include "decode.h"
 
-int pl_dec_u64(const msgpack_object *o, uint64_t *out)
+/* ---- arena ---- */
+
+int pl_arena_reset(struct pl_arena *a, size_t need)
 {
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return -PL_ECORRUPT;
-	*out = o->via.u64;
+	a->len = 0;
+	if (need <= a->cap)
+		return 0;
+	size_t cap = a->cap ? a->cap : 64 << 10;
+	while (cap < need)
+		cap *= 2;
+	uint8_t *buf = malloc(cap); /* nothing in the old buffer is needed any more */
+	if (!buf)
+		return -PL_ENOMEM;
+	free(a->buf);
+	a->buf = buf;
+	a->cap = cap;
 	return 0;
 }
 
-int pl_dec_i64(const msgpack_object *o, int64_t *out)
+void pl_arena_free(struct pl_arena *a)
 {
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		*out = o->via.i64;
-		return 0;
-	}
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
-		*out = (int64_t)o->via.u64;
-		return 0;
-	}
-	return -PL_ECORRUPT;
+	free(a->buf);
+	*a = (struct pl_arena){0};
 }
 
-int pl_dec_cstr(msgpack_zone *zone, const msgpack_object *o, const char **out)
+/* Room was reserved by pl_arena_reset() from pl_arena_bound(): this cannot fail. */
+static inline void *arena_alloc(struct pl_arena *a, size_t n)
 {
-	if (o->type != MSGPACK_OBJECT_STR)
+	void *p = a->buf + a->len;
+	a->len += (n + 7) & ~(size_t)7;
+	return p;
+}
+
+/* ---- values ---- */
+
+int pl_dec_cstr(struct pl_arena *a, struct pl_tcur *c, const char **out)
+{
+	const struct pl_tok *k = pl_tcur_take(c, PL_T_STR);
+	if (!k)
 		return -PL_ECORRUPT;
-	char *s = msgpack_zone_malloc(zone, o->via.str.size + 1);
-	if (!s)
-		return -PL_ENOMEM;
-	memcpy(s, o->via.str.ptr, o->via.str.size);
-	s[o->via.str.size] = '\0';
+	char *s = arena_alloc(a, k->n + 1);
+	memcpy(s, k->v.p, k->n);
+	s[k->n] = '\0';
 	*out = s;
 	return 0;
 }
 
-int pl_dec_level(msgpack_zone *zone, const msgpack_object *o, const uint32_t **level,
+int pl_dec_level(struct pl_arena *a, struct pl_tcur *c, const uint32_t **level,
 		 uint32_t *depth)
 {
-	if (o->type != MSGPACK_OBJECT_ARRAY)
+	const struct pl_tok *k = pl_tcur_take(c, PL_T_ARRAY);
+	if (!k)
 		return -PL_ECORRUPT;
-	uint32_t n = o->via.array.size;
-	uint32_t *l = msgpack_zone_malloc(zone, (n ? n : 1) * sizeof(uint32_t));
-	if (!l)
-		return -PL_ENOMEM;
+	uint32_t n = k->n;
+	uint32_t *l = arena_alloc(a, (n ? n : 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < n; i++) {
-		const msgpack_object *e = &o->via.array.ptr[i];
-		if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER || e->via.u64 > UINT32_MAX)
+		uint64_t u;
+		if (!pl_tcur_u64(c, &u) || u > UINT32_MAX)
 			return -PL_ECORRUPT;
-		l[i] = (uint32_t)e->via.u64;
+		l[i] = (uint32_t)u;
 	}
 	*level = l;
 	*depth = n;
 	return 0;
 }
 
-static int scalar(const msgpack_object *o, pl_value *v)
+/* A scalar subtree (one token). */
+static int scalar(struct pl_tcur *c, pl_value *v)
 {
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
+	const struct pl_tok *k = pl_tcur_peek(c);
+	if (!k)
+		return -PL_ECORRUPT;
+	switch (k->type) {
+	case PL_T_NIL:
 		*v = PL_V_NIL();
-		return 0;
-	case MSGPACK_OBJECT_BOOLEAN:
-		*v = PL_V_BOOL(o->via.boolean);
-		return 0;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*v = o->via.u64 <= INT64_MAX ? PL_V_INT(o->via.u64) : PL_V_UINT(o->via.u64);
-		return 0;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*v = PL_V_INT(o->via.i64);
-		return 0;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*v = PL_V_FLOAT(o->via.f64);
-		return 0;
-	case MSGPACK_OBJECT_STR:
-		*v = PL_V_STRN(o->via.str.ptr, o->via.str.size);
-		return 0;
-	case MSGPACK_OBJECT_BIN:
-		*v = PL_V_BYTES(o->via.bin.ptr, o->via.bin.size);
-		return 0;
+		break;
+	case PL_T_BOOL:
+		*v = PL_V_BOOL(k->v.u);
+		break;
+	case PL_T_UINT:
+		*v = k->v.u <= INT64_MAX ? PL_V_INT(k->v.u) : PL_V_UINT(k->v.u);
+		break;
+	case PL_T_INT:
+		*v = PL_V_INT(k->v.i);
+		break;
+	case PL_T_FLOAT:
+		*v = PL_V_FLOAT(k->v.f);
+		break;
+	case PL_T_STR:
+		*v = PL_V_STRN(k->v.p, k->n);
+		break;
+	case PL_T_BIN:
+		*v = PL_V_BYTES(k->v.p, k->n);
+		break;
 	default:
 		return -PL_ECORRUPT;
 	}
+	c->i++;
+	return 0;
 }
 
 /* A field value: a scalar or a shallow array/map of scalars. */
-static int value(msgpack_zone *zone, const msgpack_object *o, pl_value *v)
+static int value(struct pl_arena *a, struct pl_tcur *c, pl_value *v)
 {
-	if (o->type == MSGPACK_OBJECT_ARRAY) {
-		uint32_t n = o->via.array.size;
-		pl_value *items = msgpack_zone_malloc(zone, (n ? n : 1) * sizeof(pl_value));
-		if (!items)
-			return -PL_ENOMEM;
+	const struct pl_tok *k;
+	if ((k = pl_tcur_take(c, PL_T_ARRAY))) {
+		uint32_t n = k->n;
+		pl_value *items = arena_alloc(a, (n ? n : 1) * sizeof(pl_value));
 		for (uint32_t i = 0; i < n; i++)
-			if (scalar(&o->via.array.ptr[i], &items[i]) < 0)
+			if (scalar(c, &items[i]) < 0)
 				return -PL_ECORRUPT;
 		*v = PL_V_ARRAY(items, n);
 		return 0;
 	}
-	if (o->type == MSGPACK_OBJECT_MAP) {
-		uint32_t n = o->via.map.size;
-		struct pl_kv *kv = msgpack_zone_malloc(zone, (n ? n : 1) * sizeof(*kv));
-		if (!kv)
-			return -PL_ENOMEM;
+	if ((k = pl_tcur_take(c, PL_T_MAP))) {
+		uint32_t n = k->n;
+		struct pl_kv *kv = arena_alloc(a, (n ? n : 1) * sizeof(*kv));
 		for (uint32_t i = 0; i < n; i++) {
-			const msgpack_object_kv *p = &o->via.map.ptr[i];
-			if (p->key.type != MSGPACK_OBJECT_STR || scalar(&p->val, &kv[i].value) < 0)
+			const struct pl_tok *key = pl_tcur_take(c, PL_T_STR);
+			if (!key || scalar(c, &kv[i].value) < 0)
 				return -PL_ECORRUPT;
-			kv[i].key = p->key.via.str.ptr;
-			kv[i].key_len = p->key.via.str.size;
+			kv[i].key = key->v.p;
+			kv[i].key_len = key->n;
 		}
 		*v = PL_V_MAP(kv, n);
 		return 0;
 	}
-	return scalar(o, v);
+	return scalar(c, v);
 }
 
-int pl_dec_fields(msgpack_zone *zone, const struct pl_strtab *names, const msgpack_object *o,
+int pl_dec_fields(struct pl_arena *a, const struct pl_strtab *names, struct pl_tcur *c,
 		  const struct pl_kv **fields, size_t *n)
 {
 	*fields = NULL;
 	*n = 0;
-	if (o->type == MSGPACK_OBJECT_NIL)
+	if (pl_tcur_take(c, PL_T_NIL))
 		return 0;
-	if (o->type != MSGPACK_OBJECT_MAP)
+	const struct pl_tok *k = pl_tcur_take(c, PL_T_MAP);
+	if (!k)
 		return -PL_ECORRUPT;
-	uint32_t cnt = o->via.map.size;
-	struct pl_kv *kv = msgpack_zone_malloc(zone, (cnt ? cnt : 1) * sizeof(*kv));
-	if (!kv)
-		return -PL_ENOMEM;
+	uint32_t cnt = k->n;
+	struct pl_kv *kv = arena_alloc(a, (cnt ? cnt : 1) * sizeof(*kv));
 	for (uint32_t i = 0; i < cnt; i++) {
-		const msgpack_object_kv *p = &o->via.map.ptr[i];
 		uint64_t id;
 		const char *name;
 		int ret;
-		if (pl_dec_u64(&p->key, &id) < 0 || !(name = pl_strtab_get(names, id)))
+		if (!pl_tcur_u64(c, &id) || !(name = pl_strtab_get(names, id)))
 			return -PL_ECORRUPT;
-		if ((ret = value(zone, &p->val, &kv[i].value)) < 0)
+		if ((ret = value(a, c, &kv[i].value)) < 0)
 			return ret;
 		kv[i].key = name;
 		kv[i].key_len = strlen(name);
@@ -154,22 +167,20 @@ int pl_dec_fields(msgpack_zone *zone, const struct pl_strtab *names, const msgpa
 	return 0;
 }
 
-int pl_dec_str_map(msgpack_zone *zone, const msgpack_object *o, const struct pl_kv **fields,
+int pl_dec_str_map(struct pl_arena *a, struct pl_tcur *c, const struct pl_kv **fields,
 		   size_t *n)
 {
-	if (o->type != MSGPACK_OBJECT_MAP)
+	const struct pl_tok *k = pl_tcur_take(c, PL_T_MAP);
+	if (!k)
 		return -PL_ECORRUPT;
-	uint32_t cnt = o->via.map.size;
-	struct pl_kv *kv = msgpack_zone_malloc(zone, (cnt ? cnt : 1) * sizeof(*kv));
-	if (!kv)
-		return -PL_ENOMEM;
+	uint32_t cnt = k->n;
+	struct pl_kv *kv = arena_alloc(a, (cnt ? cnt : 1) * sizeof(*kv));
 	for (uint32_t i = 0; i < cnt; i++) {
-		const msgpack_object_kv *p = &o->via.map.ptr[i];
 		const char *key;
-		if (pl_dec_cstr(zone, &p->key, &key) < 0 || scalar(&p->val, &kv[i].value) < 0)
+		if (pl_dec_cstr(a, c, &key) < 0 || scalar(c, &kv[i].value) < 0)
 			return -PL_ECORRUPT;
 		kv[i].key = key;
-		kv[i].key_len = p->key.via.str.size;
+		kv[i].key_len = strlen(key);
 	}
 	*fields = kv;
 	*n = cnt;
@@ -178,12 +189,13 @@ int pl_dec_str_map(msgpack_zone *zone, const msgpack_object *o, const struct pl_
 
 /* ---- name table ---- */
 
-int pl_strtab_define(struct pl_strtab *t, const msgpack_object *id_o, const msgpack_object *str)
+int pl_strtab_define(struct pl_strtab *t, struct pl_tcur *c)
 {
 	uint64_t id;
-	if (pl_dec_u64(id_o, &id) < 0 || str->type != MSGPACK_OBJECT_STR)
+	const struct pl_tok *str;
+	if (!pl_tcur_u64(c, &id) || !(str = pl_tcur_take(c, PL_T_STR)))
 		return -PL_ECORRUPT;
-	if (id >= PL_READ_MAX_NAMES || t->len + str->via.str.size + 1 > PL_READ_MAX_NAME_BYTES)
+	if (id >= PL_READ_MAX_NAMES || t->len + str->n + 1 > PL_READ_MAX_NAME_BYTES)
 		return -PL_ELIMIT;
 	if (id >= t->cap) {
 		uint32_t cap = t->cap ? t->cap : 256;
@@ -196,7 +208,7 @@ int pl_strtab_define(struct pl_strtab *t, const msgpack_object *id_o, const msgp
 		t->off = off;
 		t->cap = cap;
 	}
-	size_t need = t->len + str->via.str.size + 1;
+	size_t need = t->len + str->n + 1;
 	if (need > t->text_cap) {
 		size_t cap = t->text_cap ? t->text_cap : 4096;
 		while (cap < need)
@@ -207,8 +219,8 @@ int pl_strtab_define(struct pl_strtab *t, const msgpack_object *id_o, const msgp
 		t->text = text;
 		t->text_cap = cap;
 	}
-	memcpy(t->text + t->len, str->via.str.ptr, str->via.str.size);
-	t->text[t->len + str->via.str.size] = '\0';
+	memcpy(t->text + t->len, str->v.p, str->n);
+	t->text[t->len + str->n] = '\0';
 	t->off[id] = (uint32_t)t->len + 1;
 	t->len = need;
 	return 0;
@@ -232,35 +244,38 @@ void pl_strtab_free(struct pl_strtab *t)
 
 /* ---- header ---- */
 
-static bool key_is(const msgpack_object *k, const char *s)
+static bool key_is(const struct pl_tok *k, const char *s)
 {
 	size_t n = strlen(s);
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	       memcmp(k->via.str.ptr, s, n) == 0;
+	return k->type == PL_T_STR && k->n == n && memcmp(k->v.p, s, n) == 0;
 }
 
-int pl_dec_header(const msgpack_object *map, struct pl_trace_header *h, char **store)
+int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 {
-	if (map->type != MSGPACK_OBJECT_MAP)
+	const struct pl_tok *map = pl_tcur_take(c, PL_T_MAP);
+	if (!map)
 		return -PL_ECORRUPT;
+	const struct pl_tcur body = *c; /* the first key */
 	/* First pass: how much text to copy (the frame buffer will be reused). */
 	size_t text = 0, argc = 0;
 	bool argv_seen = false; /* a repeated "argv" key is ignored, in both passes */
-	for (uint32_t i = 0; i < map->via.map.size; i++) {
-		const msgpack_object_kv *kv = &map->via.map.ptr[i];
-		if (kv->val.type == MSGPACK_OBJECT_STR)
-			text += kv->val.via.str.size + 1;
-		if (!argv_seen && key_is(&kv->key, PL_H_ARGV) &&
-		    kv->val.type == MSGPACK_OBJECT_ARRAY) {
+	for (uint32_t i = 0; i < map->n; i++) {
+		const struct pl_tok *k = pl_tcur_peek(c), *v;
+		if (!pl_tcur_skip(c) || !(v = pl_tcur_peek(c)))
+			return -PL_ECORRUPT;
+		if (v->type == PL_T_STR)
+			text += v->n + 1;
+		if (!argv_seen && key_is(k, PL_H_ARGV) && v->type == PL_T_ARRAY) {
 			argv_seen = true;
-			argc = kv->val.via.array.size;
+			argc = v->n;
 			for (uint32_t j = 0; j < argc; j++) {
-				const msgpack_object *a = &kv->val.via.array.ptr[j];
-				if (a->type != MSGPACK_OBJECT_STR)
+				const struct pl_tok *s = &v[1 + j];
+				if (s >= c->t + c->end || s->type != PL_T_STR)
 					return -PL_ECORRUPT;
-				text += a->via.str.size + 1;
+				text += s->n + 1;
 			}
 		}
+		pl_tcur_skip(c);
 	}
 	char *blk = malloc((argc + 1) * sizeof(char *) + text + 1);
 	if (!blk)
@@ -273,45 +288,49 @@ int pl_dec_header(const msgpack_object *map, struct pl_trace_header *h, char **s
 	h->host = h->clock = h->library = "";
 	h->argv = argv;
 	argv[0] = NULL;
-#define COPY(o, dst)                                                  \
-	do {                                                          \
-		memcpy(t, (o)->via.str.ptr, (o)->via.str.size);       \
-		t[(o)->via.str.size] = '\0';                          \
-		(dst) = t;                                            \
-		t += (o)->via.str.size + 1;                           \
+#define COPY(k, dst)                               \
+	do {                                       \
+		memcpy(t, (k)->v.p, (k)->n);       \
+		t[(k)->n] = '\0';                  \
+		(dst) = t;                         \
+		t += (k)->n + 1;                   \
 	} while (0)
 	bool fmt_ok = false;
 	argv_seen = false;
-	for (uint32_t i = 0; i < map->via.map.size; i++) {
-		const msgpack_object *k = &map->via.map.ptr[i].key, *v = &map->via.map.ptr[i].val;
+	*c = body;
+	for (uint32_t i = 0; i < map->n; i++) {
+		const struct pl_tok *k = pl_tcur_peek(c);
+		pl_tcur_skip(c);
+		const struct pl_tok *v = pl_tcur_peek(c);
 		uint64_t u;
 		int64_t s;
+		struct pl_tcur vc = *c;
 		if (key_is(k, PL_H_FORMAT))
-			fmt_ok = v->type == MSGPACK_OBJECT_STR && v->via.str.size == 7 &&
-				 memcmp(v->via.str.ptr, "perflog", 7) == 0;
-		else if (key_is(k, PL_H_VERSION) && pl_dec_u64(v, &u) == 0)
+			fmt_ok = v->type == PL_T_STR && v->n == 7 && memcmp(v->v.p, "perflog", 7) == 0;
+		else if (key_is(k, PL_H_VERSION) && pl_tcur_u64(&vc, &u))
 			h->version = (uint32_t)u;
-		else if (key_is(k, PL_H_PID) && pl_dec_i64(v, &s) == 0)
+		else if (key_is(k, PL_H_PID) && pl_tcur_i64(&vc, &s))
 			h->pid = s;
-		else if (key_is(k, PL_H_HOST) && v->type == MSGPACK_OBJECT_STR)
+		else if (key_is(k, PL_H_HOST) && v->type == PL_T_STR)
 			COPY(v, h->host);
-		else if (key_is(k, PL_H_CLOCK) && v->type == MSGPACK_OBJECT_STR)
+		else if (key_is(k, PL_H_CLOCK) && v->type == PL_T_STR)
 			COPY(v, h->clock);
-		else if (key_is(k, PL_H_LIBRARY) && v->type == MSGPACK_OBJECT_STR)
+		else if (key_is(k, PL_H_LIBRARY) && v->type == PL_T_STR)
 			COPY(v, h->library);
-		else if (key_is(k, PL_H_MONO) && pl_dec_u64(v, &u) == 0)
+		else if (key_is(k, PL_H_MONO) && pl_tcur_u64(&vc, &u))
 			h->mono_anchor_ns = u;
-		else if (key_is(k, PL_H_WALL) && pl_dec_i64(v, &s) == 0)
+		else if (key_is(k, PL_H_WALL) && pl_tcur_i64(&vc, &s))
 			h->wall_anchor_ns = s;
-		else if (key_is(k, PL_H_PREFIX) && pl_dec_u64(v, &u) == 0)
+		else if (key_is(k, PL_H_PREFIX) && pl_tcur_u64(&vc, &u))
 			h->task_prefix = u;
-		else if (!argv_seen && key_is(k, PL_H_ARGV) && v->type == MSGPACK_OBJECT_ARRAY) {
+		else if (!argv_seen && key_is(k, PL_H_ARGV) && v->type == PL_T_ARRAY) {
 			argv_seen = true;
-			for (uint32_t j = 0; j < v->via.array.size; j++)
-				COPY(&v->via.array.ptr[j], argv[j]);
-			argv[v->via.array.size] = NULL;
-			h->argc = v->via.array.size;
+			for (uint32_t j = 0; j < v->n; j++)
+				COPY(&v[1 + j], argv[j]);
+			argv[v->n] = NULL;
+			h->argc = v->n;
 		}
+		pl_tcur_skip(c);
 	}
 #undef COPY
 	if (!fmt_ok)

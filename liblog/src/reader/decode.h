@@ -1,16 +1,36 @@
-/* decode.h - msgpack objects (already structure-checked) -> pl_record pieces.
+/* decode.h - tokens of a record (mptok.h) -> pl_record pieces.
  *
- * Every function returns 0 or a negative pl_status and never trusts a type: a field of
- * the wrong msgpack type is -PL_ECORRUPT. Memory comes from @zone, which the reader
- * clears before the next record.
+ * Every function consumes one subtree from the cursor, returns 0 or a negative
+ * pl_status, and never trusts a type: an element of the wrong msgpack type is
+ * -PL_ECORRUPT. Memory comes from a per-record arena that the reader sizes from the
+ * record's token count and byte size before decoding it, so decoding never allocates.
  */
 #ifndef PL_DECODE_H
 #define PL_DECODE_H
 
-#include <msgpack.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <perflog/reader.h>
+
+#include "mptok.h"
+
+/* Scratch memory for one record's views; reset per record. */
+struct pl_arena {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+/* Bytes of arena that decoding a record of @size bytes and @ntok tokens can use, at
+ * most: a pl_kv or pl_value (plus alignment) per token, and its strings with NULs. */
+static inline size_t pl_arena_bound(size_t size, uint32_t ntok)
+{
+	return size + (size_t)ntok * (sizeof(struct pl_kv) + sizeof(pl_value) + 16) + 64;
+}
+
+/* Empty the arena and make room for @need bytes. Returns 0 or -PL_ENOMEM. */
+int pl_arena_reset(struct pl_arena *a, size_t need);
+void pl_arena_free(struct pl_arena *a);
 
 /* Name table of one file: number -> NUL-terminated text. */
 struct pl_strtab {
@@ -20,26 +40,25 @@ struct pl_strtab {
 	size_t len, text_cap;
 };
 
-int pl_strtab_define(struct pl_strtab *t, const msgpack_object *id, const msgpack_object *str);
+/* Define the name whose number and text are the cursor's next two subtrees. */
+int pl_strtab_define(struct pl_strtab *t, struct pl_tcur *c);
 /* The text of @id, or NULL if undefined. */
 const char *pl_strtab_get(const struct pl_strtab *t, uint64_t id);
 void pl_strtab_free(struct pl_strtab *t);
 
-int pl_dec_u64(const msgpack_object *o, uint64_t *out);
-int pl_dec_i64(const msgpack_object *o, int64_t *out);
-/* A NUL-terminated copy of a str object in @zone. */
-int pl_dec_cstr(msgpack_zone *zone, const msgpack_object *o, const char **out);
+/* A NUL-terminated copy of a str. */
+int pl_dec_cstr(struct pl_arena *a, struct pl_tcur *c, const char **out);
 /* A level array. */
-int pl_dec_level(msgpack_zone *zone, const msgpack_object *o, const uint32_t **level,
+int pl_dec_level(struct pl_arena *a, struct pl_tcur *c, const uint32_t **level,
 		 uint32_t *depth);
 /* A fields map {name number: value} (or nil) with names resolved through @names. */
-int pl_dec_fields(msgpack_zone *zone, const struct pl_strtab *names, const msgpack_object *o,
+int pl_dec_fields(struct pl_arena *a, const struct pl_strtab *names, struct pl_tcur *c,
 		  const struct pl_kv **fields, size_t *n);
-/* A STATS map {str: uint}. */
-int pl_dec_str_map(msgpack_zone *zone, const msgpack_object *o, const struct pl_kv **fields,
+/* A STATS map {str: scalar}. */
+int pl_dec_str_map(struct pl_arena *a, struct pl_tcur *c, const struct pl_kv **fields,
 		   size_t *n);
 
 /* The HEADER map into @h, with strings copied into one malloc'ed block *@store. */
-int pl_dec_header(const msgpack_object *map, struct pl_trace_header *h, char **store);
+int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store);
 
 #endif /* PL_DECODE_H */

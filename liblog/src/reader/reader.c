@@ -1,8 +1,9 @@
 /* reader.c - pl_reader: lifecycle and the record state machine.
  *
- * frames.c yields verified frame contents; each record is structure-checked
- * (mpcheck.c), decoded by msgpack-c, then interpreted here: structural records (NAME,
- * CHUNK, CLOCK, HEADER) update the reader's state, the others are delivered.
+ * frames.c yields verified frame contents; each record is tokenized by msgpack-c's
+ * unpacker (mptok.c, which also enforces the limits), then interpreted here: structural
+ * records (NAME, CHUNK, CLOCK, HEADER) update the reader's state, the others are
+ * delivered.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -18,7 +19,7 @@
 #include "../common/macros.h"
 #include "decode.h"
 #include "frames.h"
-#include "mpcheck.h"
+#include "mptok.h"
 
 struct pl_reader {
 	char *path;
@@ -26,8 +27,8 @@ struct pl_reader {
 	const uint8_t *frame;
 	size_t frame_len, pos;
 	uint64_t frame_off;
-	msgpack_zone zone;       /* backs the current record's views; cleared per record */
-	msgpack_object obj;      /* the current record */
+	struct pl_mptok tok;     /* the current record's tokens */
+	struct pl_arena arena;   /* backs the current record's views; reset per record */
 	struct pl_strtab names;
 	uint32_t *tids;          /* by thread number */
 	uint32_t ntids;
@@ -93,51 +94,50 @@ static void stamp(struct pl_reader *r, struct pl_record *rec, uint64_t ts)
 	rec->tid = r->thread < r->ntids ? r->tids[r->thread] : 0;
 }
 
-/* START / END / MESSAGE. */
-static int action_record(struct pl_reader *r, uint64_t kind, const msgpack_object *a, uint32_t n,
+/* START / END / MESSAGE: the record's elements after the kind are at @c. */
+static int action_record(struct pl_reader *r, uint64_t kind, struct pl_tcur *c,
 			 struct pl_record *rec)
 {
-	msgpack_zone *z = &r->zone;
+	struct pl_arena *z = &r->arena;
 	int64_t dts;
-	uint32_t i = 1;
 	uint64_t type = 0;
-	if (!r->chunk_open || n < 5 || pl_dec_i64(&a[i++], &dts) < 0)
+	if (!r->chunk_open || !pl_tcur_i64(c, &dts))
 		return -PL_ECORRUPT;
 	if (kind != PL_K_END) {
-		if (pl_dec_u64(&a[i++], &type) < 0 || !(rec->type = pl_strtab_get(&r->names, type)))
+		if (!pl_tcur_u64(c, &type) || !(rec->type = pl_strtab_get(&r->names, type)))
 			return -PL_ECORRUPT;
 	} else {
 		rec->type = "";
 	}
-	const msgpack_object *task = &a[i++];
-	if (task->type == MSGPACK_OBJECT_ARRAY) {
-		if (task->via.array.size != 2 ||
-		    pl_dec_u64(&task->via.array.ptr[0], &rec->task_prefix) < 0 ||
-		    pl_dec_u64(&task->via.array.ptr[1], &rec->task_seq) < 0)
+	const struct pl_tok *task = pl_tcur_take(c, PL_T_ARRAY);
+	if (task) {
+		if (task->n != 2 || !pl_tcur_u64(c, &rec->task_prefix) ||
+		    !pl_tcur_u64(c, &rec->task_seq))
 			return -PL_ECORRUPT;
 	} else {
 		int64_t d;
-		if (pl_dec_i64(task, &d) < 0)
+		if (!pl_tcur_i64(c, &d))
 			return -PL_ECORRUPT;
 		r->prev_seq += (uint64_t)d;
 		rec->task_prefix = r->hdr.task_prefix;
 		rec->task_seq = r->prev_seq;
 	}
-	int ret = pl_dec_level(z, &a[i++], &rec->level, &rec->depth);
+	int ret = pl_dec_level(z, c, &rec->level, &rec->depth);
 	if (ret < 0)
 		return ret;
 	if (kind == PL_K_END) {
 		uint64_t outcome;
-		if (n < 6 || pl_dec_u64(&a[i++], &outcome) < 0 || outcome > 1 ||
-		    pl_dec_u64(&a[i++], &rec->duration_ns) < 0)
+		if (!pl_tcur_u64(c, &outcome) || outcome > 1 || !pl_tcur_u64(c, &rec->duration_ns))
 			return -PL_ECORRUPT;
 		rec->outcome = outcome ? PL_FAILED : PL_SUCCEEDED;
 	}
-	if (i < n && (ret = pl_dec_fields(z, &r->names, &a[i++], &rec->fields, &rec->nfields)) < 0)
+	if (pl_tcur_peek(c) &&
+	    (ret = pl_dec_fields(z, &r->names, c, &rec->fields, &rec->nfields)) < 0)
 		return ret;
-	if (kind == PL_K_END && rec->outcome == PL_FAILED && i + 2 <= n) {
-		if (pl_dec_cstr(z, &a[i], &rec->exc_type) < 0 ||
-		    pl_dec_cstr(z, &a[i + 1], &rec->exc_msg) < 0)
+	if (kind == PL_K_END && rec->outcome == PL_FAILED && pl_tcur_peek(c)) {
+		if (pl_dec_cstr(z, c, &rec->exc_type) < 0)
+			return -PL_ECORRUPT;
+		if (pl_tcur_peek(c) && pl_dec_cstr(z, c, &rec->exc_msg) < 0)
 			return -PL_ECORRUPT;
 	}
 	r->prev_ts += (uint64_t)dts;
@@ -146,27 +146,33 @@ static int action_record(struct pl_reader *r, uint64_t kind, const msgpack_objec
 	return 0;
 }
 
-/* Interpret one decoded record. Returns 1 if @rec is to be delivered, 0 if the record
+/* Interpret the record in r->tok. Returns 1 if @rec is to be delivered, 0 if the record
  * only changed the reader's state, or a negative pl_status. */
-static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_record *rec)
+static int interpret(struct pl_reader *r, struct pl_record *rec)
 {
 	uint64_t kind, u, v;
 	int64_t s;
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 1 ||
-	    pl_dec_u64(&o->via.array.ptr[0], &kind) < 0)
+	const struct pl_tok *t = r->tok.tok;
+	if (t[0].type != PL_T_ARRAY || t[0].n < 1)
 		return -PL_ECORRUPT;
-	const msgpack_object *a = o->via.array.ptr;
-	uint32_t n = o->via.array.size;
+	/* The record's elements: a cursor over tokens 1.. (the whole rest of the list). */
+	struct pl_tcur c = {t, 1, r->tok.n};
+	if (!pl_tcur_u64(&c, &kind))
+		return -PL_ECORRUPT;
+	uint32_t n = t[0].n;
 	if (!r->header_seen && kind != PL_K_HEADER)
 		return -PL_ECORRUPT; /* HEADER is the file's first record */
-	memset(rec, 0, sizeof(*rec));
+	/* A copy of a zero record, not memset: GCC turns a memset of this size into a
+	 * `rep stos`, whose start-up cost was a third of this function's time. */
+	static const struct pl_record zero;
+	*rec = zero;
 	switch (kind) {
 	case PL_K_HEADER: {
 		if (n < 2)
 			return -PL_ECORRUPT;
 		if (r->header_seen)
 			return 0; /* a rewritten header after a lost first frame */
-		int ret = pl_dec_header(&a[1], &r->hdr, &r->hdr_store);
+		int ret = pl_dec_header(&c, &r->hdr, &r->hdr_store);
 		if (ret < 0)
 			return ret;
 		r->header_seen = true;
@@ -175,9 +181,9 @@ static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_rec
 		return 0;
 	}
 	case PL_K_NAME:
-		return n < 3 ? -PL_ECORRUPT : pl_strtab_define(&r->names, &a[1], &a[2]);
+		return n < 3 ? -PL_ECORRUPT : pl_strtab_define(&r->names, &c);
 	case PL_K_CHUNK:
-		if (n < 3 || pl_dec_u64(&a[1], &u) < 0 || pl_dec_u64(&a[2], &v) < 0)
+		if (n < 3 || !pl_tcur_u64(&c, &u) || !pl_tcur_u64(&c, &v))
 			return -PL_ECORRUPT;
 		if (u >= PL_READ_MAX_THREADS)
 			return -PL_ELIMIT;
@@ -187,7 +193,7 @@ static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_rec
 		r->prev_seq = 0;
 		return 0;
 	case PL_K_CLOCK:
-		if (n < 3 || pl_dec_u64(&a[1], &u) < 0 || pl_dec_i64(&a[2], &s) < 0)
+		if (n < 3 || !pl_tcur_u64(&c, &u) || !pl_tcur_i64(&c, &s))
 			return -PL_ECORRUPT;
 		r->ck_ts = u;
 		r->ck_wall = s;
@@ -195,12 +201,14 @@ static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_rec
 	case PL_K_START:
 	case PL_K_END:
 	case PL_K_MESSAGE: {
-		int ret = action_record(r, kind, a, n, rec);
+		if (n < (kind == PL_K_END ? 6u : 5u))
+			return -PL_ECORRUPT;
+		int ret = action_record(r, kind, &c, rec);
 		return ret < 0 ? ret : 1;
 	}
 	case PL_K_THREAD: {
-		if (n < 4 || pl_dec_u64(&a[1], &u) < 0 || pl_dec_i64(&a[2], &s) < 0 ||
-		    pl_dec_cstr(&r->zone, &a[3], &rec->name) < 0)
+		if (n < 4 || !pl_tcur_u64(&c, &u) || !pl_tcur_i64(&c, &s) ||
+		    pl_dec_cstr(&r->arena, &c, &rec->name) < 0)
 			return -PL_ECORRUPT;
 		int ret = set_thread(r, u, s);
 		if (ret < 0)
@@ -211,8 +219,8 @@ static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_rec
 		return 1;
 	}
 	case PL_K_DROPPED:
-		if (!r->chunk_open || n < 3 || pl_dec_u64(&a[1], &rec->count) < 0 ||
-		    pl_dec_cstr(&r->zone, &a[2], &rec->name) < 0)
+		if (!r->chunk_open || n < 3 || !pl_tcur_u64(&c, &rec->count) ||
+		    pl_dec_cstr(&r->arena, &c, &rec->name) < 0)
 			return -PL_ECORRUPT;
 		rec->kind = PL_REC_DROPPED;
 		stamp(r, rec, r->prev_ts);
@@ -220,7 +228,7 @@ static int interpret(struct pl_reader *r, const msgpack_object *o, struct pl_rec
 	case PL_K_STATS: {
 		if (n < 2)
 			return -PL_ECORRUPT;
-		int ret = pl_dec_str_map(&r->zone, &a[1], &rec->fields, &rec->nfields);
+		int ret = pl_dec_str_map(&r->arena, &c, &rec->fields, &rec->nfields);
 		if (ret < 0)
 			return ret;
 		rec->kind = PL_REC_STATS;
@@ -246,20 +254,17 @@ static int next_raw(struct pl_reader *r, struct pl_record *rec)
 			r->pos = 0;
 			r->chunk_open = false;
 		}
-		size_t size, used = 0;
+		size_t size;
 		size_t at = r->pos;
-		int ret = pl_mp_check(r->frame + at, r->frame_len - at, &size);
+		int ret = pl_mptok_object(&r->tok, r->frame + at, r->frame_len - at, &size);
+		if (ret == -PL_ENOMEM)
+			return set_error(r, ret, r->frame_off, "out of memory");
 		if (ret < 0)
 			return record_error(r, ret == -PL_ELIMIT ? ret : -PL_ECORRUPT, at);
-		/* msgpack_unpack() into our own zone, cleared per record: unlike
-		 * msgpack_unpack_next(), it does not malloc and free a zone per record. */
-		msgpack_zone_clear(&r->zone);
-		if (msgpack_unpack((const char *)r->frame + at, size, &used, &r->zone, &r->obj) !=
-			    MSGPACK_UNPACK_SUCCESS ||
-		    used != size)
-			return record_error(r, -PL_ECORRUPT, at);
+		if (pl_arena_reset(&r->arena, pl_arena_bound(size, r->tok.n)) < 0)
+			return set_error(r, -PL_ENOMEM, r->frame_off, "out of memory");
 		r->pos += size;
-		ret = interpret(r, &r->obj, rec);
+		ret = interpret(r, rec);
 		if (ret < 0)
 			return record_error(r, ret, at);
 		if (ret > 0) {
@@ -279,11 +284,6 @@ PL_EXPORT int pl_reader_open(const char *path, struct pl_reader **out)
 	if (!r)
 		return -PL_ENOMEM;
 	r->fr.fd = -1;
-	if (!msgpack_zone_init(&r->zone, 64 << 10)) {
-		free(r);
-		*out = NULL;
-		return -PL_ENOMEM;
-	}
 	r->path = strdup(path ? path : "");
 	if (!r->path)
 		return set_error(r, -PL_ENOMEM, 0, "out of memory");
@@ -332,7 +332,8 @@ PL_EXPORT void pl_reader_close(struct pl_reader *r)
 	if (!r)
 		return;
 	pl_frames_close(&r->fr);
-	msgpack_zone_destroy(&r->zone);
+	pl_mptok_free(&r->tok);
+	pl_arena_free(&r->arena);
 	pl_strtab_free(&r->names);
 	free(r->tids);
 	free(r->hdr_store);

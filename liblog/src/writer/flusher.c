@@ -1,7 +1,8 @@
 /* flusher.c - the writer's background thread: drains every ring, encodes, compresses
  * and writes whole frames at the flush interval, when a ring fills, on request and at
- * close. All file I/O happens here, with every signal blocked, so that a SIGXFSZ from
- * an exceeded RLIMIT_FSIZE becomes an EFBIG write error instead of killing the host.
+ * close. Every write to the file happens here (pl_writer_open() only creates it), with
+ * every signal blocked, so that a SIGXFSZ from an exceeded RLIMIT_FSIZE becomes an EFBIG
+ * write error instead of killing the host.
  */
 #define _GNU_SOURCE
 #include <errno.h>

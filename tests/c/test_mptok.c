@@ -1,5 +1,5 @@
-/* test_mpcheck.c - pl_mp_check() (reader/mpcheck.h), the structural check that runs before
- * msgpack-c decodes a record. Internal API.
+/* test_mptok.c - pl_mptok_object() (reader/mptok.h): msgpack-c's unpack template turning
+ * one record into tokens, with the reader's limits. Internal API.
  *
  * Valid objects built with msgpack-c's own packer are accepted with their exact size;
  * every strict prefix of one is -PL_ETRUNCATED; hostile headers (huge counts and lengths,
@@ -25,7 +25,7 @@
 #include <perflog/status.h>
 
 #include "common/config.h"
-#include "reader/mpcheck.h"
+#include "reader/mptok.h"
 
 /* docs/format.md 3: "more than 131072 container elements in total" (a map entry counts
  * twice) "or nested deeper than 5". */
@@ -62,13 +62,19 @@ static size_t heap_in_use(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+/* One token list for the whole run, as the reader keeps one per file. */
+static struct pl_mptok tk;
+
+/* Tokenize; the token list may grow only with the bytes actually present (a token is at
+ * least one byte), never with a count read from a header. */
 static int check(const uint8_t *p, size_t len, size_t *size)
 {
 	size_t before = heap_in_use();
-	int ret = pl_mp_check(p, len, size);
+	int ret = pl_mptok_object(&tk, p, len, size);
 	size_t after = heap_in_use();
-	if (after != before)
-		fail_msg("pl_mp_check changed heap use from %zu to %zu bytes", before, after);
+	if (after > before && after - before > 2 * sizeof(struct pl_tok) * (len + 64))
+		fail_msg("pl_mptok_object grew the heap by %zu bytes for %zu bytes of input",
+			 after - before, len);
 	return ret;
 }
 
@@ -388,7 +394,7 @@ static void test_random_objects(void **state)
 {
 	(void)state;
 	uint64_t seed = test_seed();
-	print_message("mpcheck random seed: PL_TEST_SEED=%" PRIu64 "\n", seed);
+	print_message("mptok random seed: PL_TEST_SEED=%" PRIu64 "\n", seed);
 	rng_state = seed ? seed : 1;
 	char what[64];
 	for (int i = 0; i < 300; i++) {
@@ -549,6 +555,81 @@ static void test_ext_rejected(void **state)
 	assert_int_equal(check_exact(in_map, sizeof(in_map), &size), -PL_ECORRUPT);
 }
 
+/* The tokens themselves: types and values in pre-order, strings as views into the input,
+ * every integer encoding folded into UINT/INT, and the cursor skipping whole subtrees. */
+static void test_tokens(void **state)
+{
+	(void)state;
+	struct pk p;
+	pk_init(&p);
+	msgpack_pack_array(&p.pk, 9);
+	msgpack_pack_uint8(&p.pk, 2);
+	msgpack_pack_fix_int64(&p.pk, -5); /* 9 bytes, not a fixint */
+	msgpack_pack_fix_int8(&p.pk, 7);   /* a non-negative value in a signed encoding */
+	msgpack_pack_array(&p.pk, 2);
+	msgpack_pack_uint64(&p.pk, UINT64_MAX);
+	msgpack_pack_fix_uint32(&p.pk, 300);
+	msgpack_pack_true(&p.pk);
+	msgpack_pack_nil(&p.pk);
+	msgpack_pack_float(&p.pk, 1.5f);
+	pack_str_n(&p.pk, 3);
+	msgpack_pack_map(&p.pk, 1);
+	pack_bin_n(&p.pk, 2);
+	msgpack_pack_array(&p.pk, 1);
+	msgpack_pack_double(&p.pk, -2.25);
+	const uint8_t *d = (const uint8_t *)p.sb.data;
+	size_t size = 0;
+	assert_int_equal(check(d, p.sb.size, &size), 0);
+	assert_int_equal(size, p.sb.size);
+	const struct {
+		enum pl_tok_type type;
+		uint32_t n;
+		uint64_t u;
+	} want[] = {
+	    {PL_T_ARRAY, 9, 0}, {PL_T_UINT, 0, 2},	    {PL_T_INT, 0, (uint64_t)-5},
+	    {PL_T_UINT, 0, 7},	{PL_T_ARRAY, 2, 0},	    {PL_T_UINT, 0, UINT64_MAX},
+	    {PL_T_UINT, 0, 300}, {PL_T_BOOL, 0, 1},	    {PL_T_NIL, 0, 0},
+	    {PL_T_FLOAT, 0, 0}, {PL_T_STR, 3, 0},	    {PL_T_MAP, 1, 0},
+	    {PL_T_BIN, 2, 0},	{PL_T_ARRAY, 1, 0},	    {PL_T_FLOAT, 0, 0},
+	};
+	const size_t nwant = sizeof(want) / sizeof(want[0]);
+	assert_int_equal(tk.n, nwant);
+	for (size_t i = 0; i < nwant; i++) {
+		assert_int_equal(tk.tok[i].type, want[i].type);
+		assert_int_equal(tk.tok[i].n, want[i].n);
+		if (want[i].type == PL_T_UINT || want[i].type == PL_T_INT ||
+		    want[i].type == PL_T_BOOL)
+			assert_true(tk.tok[i].v.u == want[i].u);
+	}
+	assert_true(tk.tok[9].v.f == 1.5);
+	assert_true(tk.tok[14].v.f == -2.25);
+	/* Strings and bytes are views into the input. */
+	const char *lo = (const char *)d, *hi = lo + size;
+	assert_true(tk.tok[10].v.p > lo && tk.tok[10].v.p + 3 <= hi);
+	assert_memory_equal(tk.tok[10].v.p, "qqq", 3);
+	assert_true(tk.tok[12].v.p > tk.tok[10].v.p && tk.tok[12].v.p + 2 <= hi);
+	assert_memory_equal(tk.tok[12].v.p, "\0\0", 2);
+
+	/* The cursor: element by element, containers skipped whole. */
+	struct pl_tcur c = {tk.tok, 1, tk.n};
+	uint64_t u;
+	int64_t i;
+	assert_true(pl_tcur_u64(&c, &u) && u == 2);
+	assert_false(pl_tcur_u64(&c, &u)); /* -5 is not unsigned: nothing consumed */
+	assert_true(pl_tcur_i64(&c, &i) && i == -5);
+	assert_true(pl_tcur_i64(&c, &i) && i == 7);
+	assert_null(pl_tcur_take(&c, PL_T_MAP));
+	assert_true(pl_tcur_skip(&c)); /* [UINT64_MAX, 300] */
+	assert_int_equal(c.i, 7);
+	assert_non_null(pl_tcur_take(&c, PL_T_BOOL));
+	for (int k = 0; k < 3; k++)
+		assert_true(pl_tcur_skip(&c));
+	assert_true(pl_tcur_skip(&c)); /* {bin: [double]} */
+	assert_null(pl_tcur_peek(&c));
+	assert_false(pl_tcur_skip(&c));
+	pk_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +640,9 @@ int main(void)
 		cmocka_unit_test(test_nesting),
 		cmocka_unit_test(test_too_many_elements),
 		cmocka_unit_test(test_ext_rejected),
+		cmocka_unit_test(test_tokens),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	pl_mptok_free(&tk);
+	return failed;
 }

@@ -1,0 +1,66 @@
+/* bench_reader.c - liblog's reader alone: records per second of a bare pl_reader_next()
+ * loop over a trace (decompression, msgpack tokenizing, decoding into pl_record).
+ *
+ * Usage: bench_reader [--reps N] TRACE
+ * Prints one line per repetition and the best, as "records/s".
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <perflog/perflog.h>
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	int reps = 3, i = 1;
+	if (argc > 2 && strcmp(argv[1], "--reps") == 0) {
+		reps = atoi(argv[2]);
+		i = 3;
+	}
+	if (i != argc - 1 || reps < 1) {
+		fprintf(stderr, "Usage: bench_reader [--reps N] TRACE\n");
+		return 2;
+	}
+	double best = 0;
+	for (int rep = 0; rep < reps; rep++) {
+		struct pl_reader *r;
+		if (pl_reader_open(argv[i], &r) < 0) {
+			fprintf(stderr, "bench_reader: %s: %s\n", argv[i],
+				r ? pl_reader_error(r)->reason : "out of memory");
+			pl_reader_close(r);
+			return 3;
+		}
+		struct pl_record rec;
+		uint64_t n = 0, sum = 0;
+		double t0 = now();
+		while (pl_reader_next(r, &rec) == 0) {
+			n++;
+			sum += rec.duration_ns; /* touch the record */
+		}
+		double secs = now() - t0;
+		int status = pl_reader_error(r)->status;
+		pl_reader_close(r);
+		if (status) {
+			fprintf(stderr, "bench_reader: %s: read error %d\n", argv[i], status);
+			return 3;
+		}
+		double rate = (double)n / secs;
+		if (rate > best)
+			best = rate;
+		printf("rep %d: %" PRIu64 " records in %.3f s: %.2f M records/s (checksum %" PRIu64
+		       ")\n",
+		       rep + 1, n, secs, rate / 1e6, sum);
+	}
+	printf("best: %.2f M records/s\n", best / 1e6);
+	return 0;
+}
