@@ -11,7 +11,11 @@ out=${PERFLOG_OUT:-demo}
 mkdir -p "$out"
 perfan=build/analyzer/perfan
 py() { PYTHONPATH=build/python /usr/bin/python3 "$@"; }
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+  say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  say() { printf '\n== %s\n' "$*"; }
+fi
 
 say "recording the spelling corrector: examples/spellcheck/run.py $out/spell.zst"
 py examples/spellcheck/run.py "$out/spell.zst"
