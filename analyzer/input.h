@@ -23,8 +23,8 @@
  *    "perfan: warning: FILE: offset N: reason" on stderr, and the other files go on.
  *
  * Threads. Decoding (decompression, msgpack, copying and sorting a batch) is most of the
- * work; it runs on a pool of worker threads (pf_jobs, by default one per CPU beyond the
- * main thread's), each file's next batch being filled while its current one is delivered.
+ * work; it runs on a pool of worker threads (pf_jobs, by default one per CPU, at most one
+ * per file), each file's next batch being filled while its current one is delivered.
  * The events, their order and every warning are the same with or without threads: the
  * main thread applies what a batch says (new names, thread names, damage) when it takes it.
  *

@@ -126,7 +126,7 @@ unsigned pf_pool_auto_threads(int jobs, size_t njobs)
 	long n = jobs;
 	if (jobs < 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cpus > 1 ? cpus - 1 : 0;
+		n = cpus > 1 ? cpus : 0; /* one CPU: no thread to overlap with */
 		if (n > 8)
 			n = 8;
 	}

@@ -28,7 +28,8 @@ void pf_pool_stop(struct pf_pool *p);
 
 /**
  * pf_pool_auto_threads() - how many workers to use for @njobs inputs given the --jobs
- * option @jobs (negative: automatic, one per CPU beyond the main thread's, at most 8).
+ * option @jobs (negative: automatic, one per CPU, at most 8:
+ * decoding is most of the work, the main thread mostly waits for it).
  * Returns 0 when the main thread should do everything.
  */
 unsigned pf_pool_auto_threads(int jobs, size_t njobs);
