@@ -10,7 +10,7 @@ packages=(
   python3-mesonpy python3-pip                        # pip install . (meson-python)
   python3-eliot python3-structlog python3-loguru     # peers in bench/bench_python.py
   wamerican                                          # word list of examples/spellcheck
-  chromium                                           # tests/cli/test_report.py draws perfan report's page
+  chromium fonts-liberation                          # tests/cli/test_report.py draws perfan report's page
 )
 
 missing=()
