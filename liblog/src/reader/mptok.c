@@ -17,37 +17,54 @@
 #error "msgpack/unpack_define.h was included before mptok.c could set the nesting limit"
 #endif
 
-typedef struct pl_mptok tok_user;
+/* One run of the template: a cursor into the token list rather than an index, so that
+ * appending a token is a compare and three stores (this is the innermost loop of reading). */
+struct tok_run {
+	struct pl_tok *cur, *end;
+	struct pl_mptok *t;
+	uint32_t items; /* container elements so far (a map entry counts twice) */
+	int err;	/* why a callback refused: -PL_ELIMIT or -PL_ENOMEM */
+};
+typedef struct tok_run tok_user;
 typedef uint32_t tok_ref; /* the template's "object": unused, the tokens are the output */
 
-/* Append one token; -1 (and t->err) when memory runs out. The list cannot outgrow the
- * item cap plus one: every token but the root is a counted container element. */
-static inline int push(struct pl_mptok *t, uint32_t type, uint32_t n, uint64_t u)
+static __attribute__((noinline)) int grow(struct tok_run *u)
 {
-	if (__builtin_expect(t->n == t->cap, 0)) {
-		uint32_t cap = t->cap ? t->cap * 2 : 64;
-		struct pl_tok *tok = realloc(t->tok, (size_t)cap * sizeof(*tok));
-		if (!tok) {
-			t->err = -PL_ENOMEM;
-			return -1;
-		}
-		t->tok = tok;
-		t->cap = cap;
+	struct pl_mptok *t = u->t;
+	size_t at = (size_t)(u->cur - t->tok);
+	uint32_t cap = t->cap ? t->cap * 2 : 64;
+	struct pl_tok *tok = realloc(t->tok, (size_t)cap * sizeof(*tok));
+	if (!tok) {
+		u->err = -PL_ENOMEM;
+		return -1;
 	}
-	struct pl_tok *k = &t->tok[t->n++];
-	k->type = type;
-	k->n = n;
-	k->v.u = u;
+	t->tok = tok;
+	t->cap = cap;
+	u->cur = tok + at;
+	u->end = tok + cap;
 	return 0;
 }
 
-static inline int count(struct pl_mptok *t, uint64_t items)
+/* Append one token; -1 (and u->err) when memory runs out. The list cannot outgrow the
+ * item cap plus one: every token but the root is a counted container element. */
+static inline int push(struct tok_run *u, uint32_t type, uint32_t n, uint64_t v)
 {
-	if (t->items + items > 2u * PL_READ_MAX_ITEMS) {
-		t->err = -PL_ELIMIT;
+	if (__builtin_expect(u->cur == u->end, 0) && grow(u) < 0)
+		return -1;
+	struct pl_tok *k = u->cur++;
+	k->type = type;
+	k->n = n;
+	k->v.u = v;
+	return 0;
+}
+
+static inline int count(struct tok_run *u, uint64_t items)
+{
+	if (u->items + items > 2u * PL_READ_MAX_ITEMS) {
+		u->err = -PL_ELIMIT;
 		return -1;
 	}
-	t->items += (uint32_t)items;
+	u->items += (uint32_t)items;
 	return 0;
 }
 
@@ -139,7 +156,7 @@ static inline int push_ptr(tok_user *u, uint32_t type, const char *p, unsigned i
 {
 	if (push(u, type, l, 0) < 0)
 		return -1;
-	u->tok[u->n - 1].v.p = p;
+	u->cur[-1].v.p = p;
 	return 0;
 }
 
@@ -169,8 +186,6 @@ CB(_ext)(tok_user *u, const char *b, const char *p, unsigned int l, tok_ref *o)
 #define msgpack_unpack_object tok_ref
 #define msgpack_unpack_user tok_user
 
-/* The template reads the user struct by value into its context; ours holds pointers
- * only, and the context is copied back out after each run (see pl_mptok_object). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wpedantic" /* case ranges */
@@ -186,23 +201,20 @@ void pl_mptok_free(struct pl_mptok *t)
 int pl_mptok_object(struct pl_mptok *t, const uint8_t *p, size_t len, size_t *size)
 {
 	struct pl_mptok_tpl_context ctx;
-	ctx.user = *t;
-	ctx.user.n = 0;
-	ctx.user.items = 0;
-	ctx.user.err = 0;
+	ctx.user = (struct tok_run){t->tok, t->tok + t->cap, t, 0, 0};
 	pl_mptok_tpl_init(&ctx);
 	size_t off = 0;
 	int ret = pl_mptok_tpl_execute(&ctx, (const char *)p, len, &off);
-	*t = ctx.user; /* the token list may have been reallocated */
+	t->n = (uint32_t)(ctx.user.cur - t->tok); /* t->tok may have been reallocated */
 	if (ret > 0) {
 		*size = off;
 		return 0;
 	}
 	if (ret == 0)
 		return -PL_ETRUNCATED;
-	if (ret == MSGPACK_UNPACK_NOMEM_ERROR && !t->err)
+	if (ret == MSGPACK_UNPACK_NOMEM_ERROR && !ctx.user.err)
 		return -PL_ELIMIT; /* the template's stack: nested too deep */
-	return t->err ? t->err : -PL_ECORRUPT;
+	return ctx.user.err ? ctx.user.err : -PL_ECORRUPT;
 }
 
 bool pl_tcur_skip(struct pl_tcur *c)

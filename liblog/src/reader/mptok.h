@@ -46,8 +46,6 @@ struct pl_tok {
 struct pl_mptok {
 	struct pl_tok *tok;
 	uint32_t n, cap;
-	uint32_t items; /* container elements so far (a map entry counts twice) */
-	int err;        /* why a callback refused: -PL_ELIMIT or -PL_ENOMEM */
 };
 
 /* Free the token list (a zeroed struct pl_mptok is a valid empty one). */
