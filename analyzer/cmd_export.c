@@ -73,7 +73,7 @@ static void help(void)
 	    "  -f, --format FMT    chrome or jsonl (required)\n"
 	    "  -o, --output FILE   write to FILE instead of stdout\n"
 	    "%s",
-	    USAGE, PF_OPTS_HELP);
+	    USAGE, PF_OPTS_HELP_NO_JSON);
 }
 
 static void task_id(uint64_t prefix, uint64_t seq, char *buf, size_t len)

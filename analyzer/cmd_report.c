@@ -19,13 +19,14 @@
 #include "report.h"
 
 #define USAGE                                                                                      \
-	"perfan report -o FILE [-n N] [--trees N] [--types N] [--points N] [--p50 D ... --max D] " \
-	"[FILTERS] TRACE..."
+	"perfan report -o FILE [-n N] [--trees N] [--children K] [--types N] [--points N] "        \
+	"[--p50 D ... --max D] [FILTERS] TRACE..."
 
 enum {
 	OPT_TREES = PF_OPT_FIRST_CMD,
 	OPT_TYPES,
 	OPT_POINTS,
+	OPT_CHILDREN,
 };
 
 /* Option values: default, and largest accepted (they bound the page's size). */
@@ -37,6 +38,7 @@ static const struct {
     {"--trees", 5, 0, 50},
     {"--types", 8, 0, 20},
     {"--points", 2000, 0, 5000},
+    {"--children", 12, 0, PF_WATERFALL_MAX_NODES},
 };
 
 static void help(void)
@@ -52,7 +54,9 @@ static void help(void)
 	    "    and p99 per time bucket and a scatter plot of a sample of the calls (at most\n"
 	    "    --points, drawn with a fixed seed, plus the 10 slowest of each type);\n"
 	    "  - waterfalls of the task trees of the slowest top-level actions (--trees; of the\n"
-	    "    slowest actions when no top-level action passes the filters);\n"
+	    "    slowest actions when no top-level action passes the filters), where of an\n"
+	    "    action with many children the longest are drawn and the others summed up\n"
+	    "    by type in one row (--children);\n"
 	    "  - the slowest calls with their inputs, and which inputs make the top types slow\n"
 	    "    (as perfan inputs shows).\n"
 	    "The traces are read twice. Every part that grows with the traces is cut to keep\n"
@@ -62,13 +66,16 @@ static void help(void)
 	    "  -o, --output FILE   the page to write (required; - for stdout)\n"
 	    "  -n, --slowest N     rows of the slowest calls (default 20, at most 1000)\n"
 	    "      --trees N       task trees drawn (default 5, at most 50)\n"
+	    "      --children K    children drawn per action in the trees: the K longest, in\n"
+	    "                      their order, the others summed up by type in one row, as\n"
+	    "                      perfan tree --children K (default 12; 0: all)\n"
 	    "      --types N       types charted over time and ranked by input (default 8, at\n"
 	    "                      most 20)\n"
 	    "      --points N      points of each scatter plot, shared among the types (default\n"
 	    "                      2000, at most 5000)\n"
 	    "%s"
 	    "%s",
-	    USAGE, PF_LIMITS_HELP, PF_OPTS_HELP);
+	    USAGE, PF_LIMITS_HELP, PF_OPTS_HELP_NO_JSON);
 }
 
 static int parse_size(const char *arg, size_t which, size_t *out)
@@ -95,10 +102,13 @@ static int parse_args(struct pf_report *r, int argc, char **argv)
 	    {"trees", required_argument, NULL, OPT_TREES},
 	    {"types", required_argument, NULL, OPT_TYPES},
 	    {"points", required_argument, NULL, OPT_POINTS},
+	    {"children", required_argument, NULL, OPT_CHILDREN},
 	    {0},
 	};
-	size_t *sizes[] = {&r->nslowest, &r->ntrees, &r->ntypes, &r->npoints};
-	for (size_t i = 0; i < 4; i++)
+	size_t *sizes[] = {&r->nslowest, &r->ntrees, &r->ntypes, &r->npoints, &r->nchildren};
+	_Static_assert(sizeof(sizes) / sizeof(sizes[0]) == sizeof(counts) / sizeof(counts[0]),
+		       "a size per counted option");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		*sizes[i] = counts[i].def;
 	int c, ret;
 	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT "o:n:", longopts, NULL)) != -1) {
@@ -111,7 +121,7 @@ static int parse_args(struct pf_report *r, int argc, char **argv)
 			r->output = optarg;
 		else if (c == 'n')
 			ret = parse_size(optarg, 0, &r->nslowest);
-		else if (c >= OPT_TREES && c <= OPT_POINTS)
+		else if (c >= OPT_TREES && c <= OPT_CHILDREN)
 			ret = parse_size(optarg, (size_t)(c - OPT_TREES + 1),
 					 sizes[c - OPT_TREES + 1]);
 		else

@@ -2,7 +2,7 @@
  *
  * A subcommand lists PF_OPTS_LONG in its getopt_long() table, adds PF_OPTS_SHORT to its
  * short options, and hands every option it does not know itself to pf_opts_handle().
- * Its --help prints PF_OPTS_HELP after its own options.
+ * Its --help prints PF_OPTS_HELP (or PF_OPTS_HELP_NO_JSON) after its own options.
  */
 #ifndef PERFAN_OPTS_H
 #define PERFAN_OPTS_H
@@ -39,7 +39,9 @@ enum {
 	{"json", no_argument, NULL, PF_OPT_JSON}
 /* clang-format on */
 
-#define PF_OPTS_HELP                                                                               \
+/* The --help text of the common options: PF_OPTS_HELP, or PF_OPTS_HELP_NO_JSON for a
+ * subcommand that rejects --json (export and report write JSON or HTML already). */
+#define PF_OPTS_HELP_FILTERS                                                                       \
 	"Filters (an action is counted when it passes all of them):\n"                             \
 	"  -t, --type GLOB     action types matching GLOB (fnmatch: 'db.*', 'http.[gp]*')\n"       \
 	"      --since TIME    actions starting at or after TIME\n"                                \
@@ -47,15 +49,19 @@ enum {
 	"      --task ID       actions of task ID ('<prefix>-<seq>'), or of the subtree\n"         \
 	"                      ID@/a/b (the form perfan and pl_task_format print)\n"               \
 	"      --failed        failed actions only\n"                                              \
-	"      --min DURATION  actions lasting at least DURATION\n"                                \
+	"      --min DURATION  actions lasting at least DURATION\n"
+#define PF_OPTS_HELP_JSON                                                                          \
 	"Output:\n"                                                                                \
-	"      --json          JSON on stdout instead of a table (all durations in ns)\n"          \
+	"      --json          JSON on stdout instead of a table (all durations in ns)\n"
+#define PF_OPTS_HELP_TAIL                                                                          \
 	"  -h, --help          this help\n"                                                        \
 	"\n"                                                                                       \
 	"DURATION is a number with a unit: ns, us, \xc2\xb5s, ms, s, m (200ms, 1.5s).\n"           \
 	"TIME is ISO-8601 wall-clock time (2025-11-25T14:02:05, ...05.250Z, ...+01:00; local\n"    \
 	"time without a zone), or relative to the input: -5m (before its last record), +30s\n"     \
 	"(after its first record).\n"
+#define PF_OPTS_HELP	     PF_OPTS_HELP_FILTERS PF_OPTS_HELP_JSON PF_OPTS_HELP_TAIL
+#define PF_OPTS_HELP_NO_JSON PF_OPTS_HELP_FILTERS "Other:\n" PF_OPTS_HELP_TAIL
 
 struct pf_opts {
 	const char *type_glob; /* NULL: every type */

@@ -40,7 +40,8 @@ struct pf_report {
 	struct pf_limits lim;
 	const char *output; /* "-": stdout */
 	size_t nslowest, ntrees, ntypes, npoints;
-	char **argv; /* for the page: the arguments after "report" */
+	size_t nchildren; /* --children: children drawn per node of a tree (0: all) */
+	char **argv;	  /* for the page: the arguments after "report" */
 	int argc;
 	char *const *paths;
 	size_t npaths;

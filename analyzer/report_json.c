@@ -295,13 +295,16 @@ static void json_trees(struct pf_report *r, struct pf_json *j)
 {
 	pf_json_key(j, "trees_of");
 	pf_json_str(j, r->trees_of_roots ? "roots" : "actions");
+	pf_json_key(j, "tree_children");
+	pf_json_uint(j, r->nchildren);
 	pf_json_key(j, "trees");
 	if (!r->pass2) {
 		pf_json_array_begin(j);
 		pf_json_array_end(j);
 		return;
 	}
-	pf_waterfall_json(&r->wf, &r->sc2.names, &r->sc2.in, j, BUDGET_TREES);
+	pf_waterfall_json(&r->wf, &r->sc2.names, &r->sc2.in, j, BUDGET_TREES,
+			  (uint32_t)r->nchildren);
 }
 
 static void json_series(const struct pf_report *r, struct pf_json *j)

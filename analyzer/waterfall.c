@@ -8,23 +8,7 @@
 
 #include "fields.h"
 #include "waterfall.h"
-
-enum wstate { W_RUNNING, W_SUCCEEDED, W_FAILED, W_MESSAGE };
-
-struct pf_wnode {
-	uint32_t *level;
-	uint32_t depth;
-	uint64_t hash; /* of the level path */
-	enum wstate state;
-	bool has_start; /* START or message seen (else only the END) */
-	uint32_t type;	/* PF_NAME_NONE when only the END was seen */
-	uint32_t src, thread;
-	int64_t wall;
-	uint64_t duration_ns;
-	uint8_t *inputs, *outputs;
-	size_t inputs_len, outputs_len;
-	char *exc_type, *exc_msg;
-};
+#include "wfold.h"
 
 void pf_waterfall_init(struct pf_waterfall *w)
 {
@@ -205,7 +189,7 @@ int pf_waterfall_event(struct pf_waterfall *w, const struct pf_event *ev)
 		n->type = ev->type;
 		n->wall = ev->wall;
 		if (ev->kind == PL_REC_MESSAGE)
-			n->state = W_MESSAGE;
+			n->state = PF_W_MESSAGE;
 		if (ev->fields_len && !n->inputs) {
 			if (!(n->inputs = dup_bytes(ev->fields, ev->fields_len)))
 				return -1;
@@ -213,7 +197,7 @@ int pf_waterfall_event(struct pf_waterfall *w, const struct pf_event *ev)
 		}
 		return 0;
 	}
-	n->state = ev->failed ? W_FAILED : W_SUCCEEDED;
+	n->state = ev->failed ? PF_W_FAILED : PF_W_SUCCEEDED;
 	n->duration_ns = ev->duration_ns;
 	if (!n->has_start)
 		n->wall = ev->wall - (int64_t)ev->duration_ns;
@@ -260,7 +244,7 @@ static void json_node(const struct pf_wnode *n, const struct pf_names *names,
 	pf_json_key(j, "level");
 	json_level(j, n->level, n->depth);
 	pf_json_key(j, "kind");
-	pf_json_str(j, n->state == W_MESSAGE ? "message" : "action");
+	pf_json_str(j, n->state == PF_W_MESSAGE ? "message" : "action");
 	pf_json_key(j, "type");
 	pf_json_str(j, n->type == PF_NAME_NONE ? NULL : pf_names_str(names, n->type));
 	pf_json_key(j, "status");
@@ -268,7 +252,7 @@ static void json_node(const struct pf_wnode *n, const struct pf_names *names,
 	pf_json_key(j, "start_ns");
 	pf_json_int(j, n->wall);
 	pf_json_key(j, "duration_ns");
-	if (n->state == W_SUCCEEDED || n->state == W_FAILED)
+	if (n->state == PF_W_SUCCEEDED || n->state == PF_W_FAILED)
 		pf_json_uint(j, n->duration_ns);
 	else
 		pf_json_null(j);
@@ -296,6 +280,43 @@ static void json_node(const struct pf_wnode *n, const struct pf_names *names,
 	pf_json_object_end(j);
 }
 
+static void json_more(const struct pf_wmore *m, const struct pf_names *names, struct pf_json *j)
+{
+	pf_json_object_begin(j);
+	pf_json_key(j, "kind");
+	pf_json_str(j, "more");
+	pf_json_key(j, "parent");
+	json_level(j, m->parent, m->depth);
+	pf_json_key(j, "count");
+	pf_json_uint(j, m->count);
+	pf_json_key(j, "duration_ns");
+	pf_json_uint(j, m->ns);
+	pf_json_key(j, "start_ns");
+	pf_json_int(j, m->first);
+	pf_json_key(j, "end_ns");
+	pf_json_int(j, m->last);
+	pf_json_key(j, "descendants");
+	pf_json_uint(j, m->below);
+	pf_json_key(j, "types");
+	pf_json_array_begin(j);
+	for (uint32_t i = 0; i < m->ntypes; i++) {
+		pf_json_object_begin(j);
+		pf_json_key(j, "type");
+		pf_json_str(j, m->types[i].type == PF_NAME_NONE
+				   ? NULL
+				   : pf_names_str(names, m->types[i].type));
+		pf_json_key(j, "count");
+		pf_json_uint(j, m->types[i].count);
+		pf_json_key(j, "duration_ns");
+		pf_json_uint(j, m->types[i].ns);
+		pf_json_object_end(j);
+	}
+	pf_json_array_end(j);
+	pf_json_key(j, "other_count");
+	pf_json_uint(j, m->other);
+	pf_json_object_end(j);
+}
+
 /* At least the bytes of json_node()'s output, were every byte of text escaped as \u003c. */
 static uint64_t node_cost(const struct pf_wnode *n, const struct pf_names *names,
 			  const struct pf_input *in)
@@ -307,6 +328,25 @@ static uint64_t node_cost(const struct pf_wnode *n, const struct pf_names *names
 	return 300 + 11 * (uint64_t)n->depth + 6 * text;
 }
 
+/* The same for json_more(). */
+static uint64_t more_cost(const struct pf_wmore *m, const struct pf_names *names)
+{
+	uint64_t c = 300 + 11 * (uint64_t)m->depth;
+	for (uint32_t i = 0; i < m->ntypes; i++)
+		c += 80 + 6 * (m->types[i].type == PF_NAME_NONE
+				   ? 0
+				   : strlen(pf_names_str(names, m->types[i].type)));
+	return c;
+}
+
+static uint64_t row_cost(const struct pf_wtree *t, const struct pf_wrows *f, uint32_t r,
+			 const struct pf_names *names, const struct pf_input *in)
+{
+	const struct pf_wmore *m;
+	const struct pf_wnode *n = pf_wrows_at(t, f, r, &m);
+	return n ? node_cost(n, names, in) : more_cost(m, names);
+}
+
 static const uint64_t *sort_need; /* for by_need() */
 
 static int by_need(const void *a, const void *b)
@@ -316,32 +356,36 @@ static int by_need(const void *a, const void *b)
 }
 
 void pf_waterfall_json(struct pf_waterfall *w, const struct pf_names *names,
-		       const struct pf_input *in, struct pf_json *j, uint64_t budget)
+		       const struct pf_input *in, struct pf_json *j, uint64_t budget,
+		       uint32_t max_kids)
 {
 	char id[PL_TASK_STR_MAX + 8];
+	size_t ntrees = w->n;
 	uint64_t *need = calloc(w->n ? w->n : 1, sizeof(*need));
 	uint64_t *allow = calloc(w->n ? w->n : 1, sizeof(*allow));
 	size_t *order = calloc(w->n ? w->n : 1, sizeof(*order));
-	if (!need || !allow || !order)
-		w->n = 0; /* no memory left to share out: draw no tree */
-	for (size_t k = 0; k < w->n; k++) {
+	struct pf_wrows *rows = calloc(w->n ? w->n : 1, sizeof(*rows));
+	if (!need || !allow || !order || !rows)
+		ntrees = 0; /* no memory left to share out: draw no tree */
+	for (size_t k = 0; k < ntrees; k++) {
 		struct pf_wtree *t = &w->t[k];
 		/* The slots index is stale once sorted; the events are all in by now. */
 		qsort(t->nodes, t->n, sizeof(*t->nodes), node_cmp);
-		for (uint32_t i = 0; i < t->n; i++)
-			need[k] += node_cost(&t->nodes[i], names, in);
+		pf_wfold(t, max_kids, &rows[k]); /* without memory for it: every node, unfolded */
+		for (uint32_t r = 0; r < pf_wrows_n(t, &rows[k]); r++)
+			need[k] += row_cost(t, &rows[k], r, names, in);
 		order[k] = k;
 	}
 	/* Water-filling: the smallest trees first, each up to an equal share of the rest. */
 	sort_need = need;
-	qsort(order, w->n, sizeof(*order), by_need);
-	for (size_t i = 0; i < w->n; i++) {
-		uint64_t share = budget / (w->n - i);
+	qsort(order, ntrees, sizeof(*order), by_need);
+	for (size_t i = 0; i < ntrees; i++) {
+		uint64_t share = budget / (ntrees - i);
 		allow[order[i]] = need[order[i]] < share ? need[order[i]] : share;
 		budget -= allow[order[i]];
 	}
 	pf_json_array_begin(j);
-	for (size_t k = 0; k < w->n; k++) {
+	for (size_t k = 0; k < ntrees; k++) {
 		struct pf_wtree *t = &w->t[k];
 		pf_json_object_begin(j);
 		pf_json_key(j, "task");
@@ -351,19 +395,32 @@ void pf_waterfall_json(struct pf_waterfall *w, const struct pf_names *names,
 		json_level(j, t->anchor, t->anchor_depth);
 		pf_json_key(j, "nodes");
 		pf_json_array_begin(j);
-		uint32_t i = 0;
-		for (uint64_t used = 0; i < t->n; i++) {
-			used += node_cost(&t->nodes[i], names, in);
+		uint64_t used = 0, drawn = 0, folded = 0;
+		for (uint32_t r = 0; r < pf_wrows_n(t, &rows[k]); r++) {
+			const struct pf_wmore *m;
+			const struct pf_wnode *n = pf_wrows_at(t, &rows[k], r, &m);
+			used += row_cost(t, &rows[k], r, names, in);
 			if (used > allow[k])
 				break;
-			json_node(&t->nodes[i], names, in, j);
+			if (n) {
+				json_node(n, names, in, j);
+				drawn++;
+			} else {
+				json_more(m, names, j);
+				folded += m->count + m->below;
+			}
 		}
 		pf_json_array_end(j);
+		pf_json_key(j, "folded");
+		pf_json_uint(j, folded);
 		pf_json_key(j, "omitted");
-		pf_json_uint(j, t->omitted + (t->n - i));
+		pf_json_uint(j, t->omitted + (t->n - drawn - folded));
 		pf_json_object_end(j);
 	}
 	pf_json_array_end(j);
+	for (size_t k = 0; k < ntrees; k++)
+		pf_wrows_destroy(&rows[k]);
+	free(rows);
 	free(need);
 	free(allow);
 	free(order);

@@ -235,6 +235,7 @@
       legendItem("var(--bad)", "failed / over a limit"),
       legendItem("var(--ok)", "limit met (dashed line)"),
       legendItem("var(--unf)", "unfinished"), legendItem("var(--anchor)", "the slow action of a tree"),
+      legendItem("var(--more)", "children summed up (hatched row)"),
       h("span", null, "Hover a bar, dot or row for details.")));
   }
 
@@ -470,12 +471,51 @@
     return lines.join("\n");
   }
 
-  function waterfall(tree) {
+  /* A summary row (kind "more"): the children of one action left out by --children. */
+  function moreTypes(n, most) {
+    var parts = n.types.slice(0, most).map(function (t) {
+      return int(t.count) + " \u00d7 " + (t.type === null ? "?" : t.type) + " (" + dur(t.duration_ns) + ")";
+    });
+    var rest = n.count - n.types.slice(0, most).reduce(function (a, t) { return a + t.count; }, 0);
+    if (rest > 0) parts.push(plural(rest, "of another type", "of other types"));
+    return parts.join(", ");
+  }
+
+  function moreText(n, t0, kids) {
+    var lines = ["\u2026 " + plural(n.count, "more child", "more children") + " of the action at /" +
+                 n.parent.join("/") + ", not drawn (--children " + kids + " draws the longest " + kids + ")"];
+    n.types.forEach(function (t) {
+      lines.push(int(t.count) + " \u00d7 " + (t.type === null ? "(START not seen)" : t.type) + ", " +
+                 dur(t.duration_ns) + " in all");
+    });
+    if (n.other_count) lines.push(plural(n.other_count, "of another type", "of other types"));
+    lines.push(dur(n.duration_ns) + " in all, from +" + dur(Math.max(0, n.start_ns - t0)) + " to +" +
+               dur(Math.max(0, n.end_ns - t0)));
+    if (n.descendants) lines.push("and " + plural(n.descendants, "action or message", "actions and messages") + " under them");
+    return lines.join("\n");
+  }
+
+  function rowDepth(n) { return n.kind === "more" ? n.parent.length + 1 : n.level.length; }
+
+  /* Diagonal strokes filling [x0, x1] x [y0, y1]: the hatching of a summary row's bar. */
+  function hatch(x0, x1, y0, y1) {
+    var hgt = y1 - y0, d = "";
+    for (var s0 = x0 - hgt; s0 < x1; s0 += 5) {
+      var lo = Math.max(0, x0 - s0), hi = Math.min(hgt, x1 - s0);
+      if (lo < hi) {
+        d += "M" + (s0 + lo).toFixed(1) + " " + (y1 - lo).toFixed(1) + "L" + (s0 + hi).toFixed(1) +
+             " " + (y1 - hi).toFixed(1);
+      }
+    }
+    return d;
+  }
+
+  function waterfall(tree, kids) {
     var nodes = tree.nodes, ROW = 18, LABEL = 330, W = 1300, R = 70, T = 22;
     var t0 = Infinity, t1 = -Infinity;
     nodes.forEach(function (n) {
       t0 = Math.min(t0, n.start_ns);
-      t1 = Math.max(t1, n.start_ns + (n.duration_ns || 0));
+      t1 = Math.max(t1, n.kind === "more" ? n.end_ns : n.start_ns + (n.duration_ns || 0));
     });
     if (!isFinite(t0)) { t0 = 0; t1 = 1; }
     if (t1 <= t0) t1 = t0 + 1;
@@ -490,10 +530,15 @@
                         "+" + dur(off)));
     }
     var mindepth = Infinity;
-    nodes.forEach(function (n) { mindepth = Math.min(mindepth, n.level.length); });
+    nodes.forEach(function (n) { mindepth = Math.min(mindepth, rowDepth(n)); });
     nodes.forEach(function (n, r) {
-      var top = T + r * ROW, depth = n.level.length - mindepth;
-      var g = s("g", {class: "wf-row " + n.kind + " " + n.status, "data-depth": depth},
+      var top = T + r * ROW, depth = rowDepth(n) - mindepth;
+      if (n.kind === "more") {
+        svg.appendChild(moreRow(n, top, depth, t0, x, kids));
+        return;
+      }
+      var g = s("g", {class: "wf-row " + n.kind + " " + n.status, "data-depth": depth,
+                      "data-level": "/" + n.level.join("/")},
                 tip(nodeText(n, t0)));
       g.appendChild(s("rect", {class: "wf-hover", x: 0, y: top, width: W, height: ROW}));
       if (sameLevel(n.level, tree.anchor)) {
@@ -519,6 +564,26 @@
       svg.appendChild(g);
     });
     return svg;
+
+    /* Grey and italic, its bar hatched from the first child left out to the last. */
+    function moreRow(n, top, depth, t0, x, kids) {
+      var g = s("g", {class: "wf-row more", "data-depth": depth, "data-parent": "/" + n.parent.join("/"),
+                      "data-count": n.count, "data-duration-ns": n.duration_ns},
+                tip(moreText(n, t0, kids)));
+      g.appendChild(s("rect", {class: "wf-hover", x: 0, y: top, width: W, height: ROW}));
+      var indent = 4 + Math.min(depth, 16) * 12;
+      g.appendChild(s("text", {class: "wf-label wf-more-label", x: indent, y: top + 13},
+                      "\u2026 " + int(n.count) + " more"));
+      var x0 = x(n.start_ns - t0), x1 = Math.max(x0 + 1.5, x(n.end_ns - t0));
+      g.appendChild(s("rect", {class: "wf-more-bar", x: x0.toFixed(2), y: top + 3,
+                               width: (x1 - x0).toFixed(2), height: ROW - 6}));
+      g.appendChild(s("path", {class: "wf-hatch", d: hatch(x0, x1, top + 3, top + ROW - 3)}));
+      /* The counts by type: after the bar, before it, or over it, where they fit. */
+      var text = moreTypes(n, 3), wdt = 6.2 * text.length;
+      var tx = x1 + 4 + wdt <= W ? x1 + 4 : x0 - 4 - wdt >= LABEL ? x0 - 4 - wdt : x0 + 4;
+      g.appendChild(s("text", {class: "wf-more-text", x: tx.toFixed(2), y: top + 13}, text));
+      return g;
+    }
   }
 
   function renderTrees(d, main) {
@@ -531,17 +596,26 @@
       ? "The tasks of the " + plural(d.trees.length, "slowest top-level action") + ", slowest first."
       : "The tasks of the slowest actions (no top-level action passed the filters), the action highlighted.") +
       " Children are nested under their parents, across threads, processes and files; " +
-      "diamonds are messages; grey bars did not finish before the input ended."));
+      "diamonds are messages; grey bars did not finish before the input ended." +
+      (d.tree_children ? " Of an action with more than " + plural(d.tree_children, "child", "children") +
+        ", the " + (d.tree_children === 1 ? "longest is" : int(d.tree_children) + " longest are") +
+        " drawn in their order and the others summed up by type in one grey, hatched row " +
+        "spanning from the first of them to the last (--children; perfan tree --children " +
+        d.tree_children + " prints the same)." : "")));
     d.trees.forEach(function (tree) {
       var root = null;
-      tree.nodes.forEach(function (n) { if (!root && sameLevel(n.level, tree.anchor)) root = n; });
+      tree.nodes.forEach(function (n) {
+        if (!root && n.kind !== "more" && sameLevel(n.level, tree.anchor)) root = n;
+      });
+      var rows = tree.nodes.filter(function (n) { return n.kind !== "more"; }).length;
       main.appendChild(h("figure", {class: "tree", "data-task": tree.task},
         h("figcaption", null, "task ", h("code", null, tree.task),
           root ? " \u2014 " + (root.type === null ? "?" : root.type) + ", " + root.status +
                  (root.duration_ns !== null ? ", " + dur(root.duration_ns) : "") +
                  ", " + wall(root.start_ns) : "",
-          h("span", {class: "muted"}, " (" + plural(tree.nodes.length, "row") + ")")),
-        waterfall(tree),
+          h("span", {class: "muted"}, " (" + plural(rows, "row") +
+            (tree.folded ? ", " + int(tree.folded) + " more summed up" : "") + ")")),
+        waterfall(tree, d.tree_children),
         tree.omitted ? h("p", {class: "note tree-omitted"}, plural(tree.omitted, "more action or message", "more actions and messages") +
           " of this task not shown (perfan tree --task " + tree.task + " prints them all).") : null));
     });

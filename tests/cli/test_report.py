@@ -281,7 +281,7 @@ def test_page_stays_small(perfan, tmp_path):
     w.frame(tree.split(lambda e: True))
     w.close()
     out, _, d = report(perfan, tmp_path, "--trees", "50", "-n", "1000", "--types", "20",
-                       "--points", "5000", path)
+                       "--points", "5000", "--children", "0", path)
     assert out.stat().st_size < 2 * 1024 * 1024
     assert len(d["types"]) + d["types_omitted"] == n_types + 2 and d["types_omitted"] > 0
     assert len(d["slowest"]) + d["slowest_omitted"] == 1000 and d["slowest_omitted"] > 0
@@ -290,6 +290,162 @@ def test_page_stays_small(perfan, tmp_path):
     assert 0 < len(batch["nodes"]) < n_items and len(batch["nodes"]) + batch["omitted"] == n_items + 1
     assert all(len(t["nodes"]) == 1 for t in d["trees"][1:])  # each gets its share
     assert len(d["trees"]) == 50
+
+
+# ---- --children: a loop under one action, folded as perfan tree --children K -------------------
+
+N_KIDS = 150
+
+
+def loop_children():
+    """The children of spell.known in child order: (index, type, start, duration or None
+    for the message, grandchildren). edits1 durations repeat (ties); lookups are short."""
+    kids, t = [], 1000
+    for i in range(1, N_KIDS + 1):
+        if i == 40:
+            kids.append((i, "cache", t, None, 0))
+            t += 100
+            continue
+        typ = "spell.lookup" if i % 7 == 0 else "spell.edits1"
+        dur = (5 + i % 3) * US if typ == "spell.lookup" else (20 + (i * 37) % 53) * US
+        kids.append((i, typ, t, dur, 1 if i % 10 == 0 else 0))
+        t += dur + 100
+    return kids, t
+
+
+def write_loop(out):
+    """correction > known > loop_children(), each 10th child with a leaf under it; then
+    correction > best, after known."""
+    tree, task = gt.Tree(), (gt.WEB_PREFIX, 1)
+    kids, end = loop_children()
+    for i, typ, start, dur, below in kids:
+        if dur is None:
+            tree.message(1, task, [1, i], typ, start, {"hit": True})
+            continue
+        tree.action(1, task, [1, i], typ, start, dur, {"word": f"w{i}"})
+        if below:
+            tree.action(1, task, [1, i, 1], "leaf", start + 1, 10)
+    tree.action(1, task, [1], "spell.known", 500, end)
+    tree.action(1, task, [2], "spell.best", end + 100, 500)
+    tree.action(1, task, [], "spell.correction", 0, end + 1000, {"word": "speling"})
+    path = pathlib.Path(out) / "loop.zst"
+    w = gt.TraceWriter(path, 4242, gt.WEB_PREFIX, gt.WALL0, {1: "main"})
+    w.frame(tree.split(lambda e: True))
+    w.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def loop(tmp_path_factory):
+    return write_loop(tmp_path_factory.mktemp("loop"))
+
+
+def expected_fold(k, keep=None):
+    """The rows perfan must draw with --children k, computed from loop_children(): the k
+    longest children (messages count as 0; ties: the first) in child order, plus @keep,
+    each followed by its leaf, then one summary of the others (None in the rows), then
+    spell.best."""
+    kids, _ = loop_children()
+    by_len = sorted(kids, key=lambda c: (-(c[3] or 0), c[0]))
+    shown = {c[0] for c in by_len[:k]} | ({keep} if keep else set())
+    rows = [[], [1]]
+    for i, _, _, _, below in kids:
+        if i in shown:
+            rows += [[1, i]] + [[1, i, 1]] * below
+    hidden = [c for c in kids if c[0] not in shown]
+    rows += ([None] if hidden else []) + [[2]]
+    types = {}
+    for _, typ, _, dur, _ in hidden:  # in child order: ties keep the first seen first
+        types.setdefault(typ, [0, 0])
+        types[typ][0] += 1
+        types[typ][1] += dur or 0
+    more = {"kind": "more", "parent": [1], "count": len(hidden),
+            "duration_ns": sum(c[3] or 0 for c in hidden),
+            "start_ns": gt.WALL0 + min(c[2] for c in hidden),
+            "end_ns": gt.WALL0 + max(c[2] + (c[3] or 0) for c in hidden),
+            "descendants": sum(c[4] for c in hidden),
+            "types": [{"type": t, "count": n, "duration_ns": ns} for t, (n, ns) in
+                      sorted(types.items(), key=lambda kv: -kv[1][0])],
+            "other_count": 0}
+    total = 3 + len(kids) + sum(c[4] for c in kids)
+    return rows, more, total
+
+
+def check_fold(tree, k, keep=None):
+    rows, more, total = expected_fold(k, keep)
+    # The summary row right after the subtree of spell.known, before spell.best.
+    assert [n["level"] if n["kind"] != "more" else None for n in tree["nodes"]] == rows
+    assert tree["nodes"][rows.index(None)] == more
+    nodes = [n for n in tree["nodes"] if n["kind"] != "more"]
+    assert tree["folded"] == more["count"] + more["descendants"]
+    assert tree["omitted"] == 0 and len(nodes) + tree["folded"] == total
+    return more
+
+
+def test_children_fold_data(perfan, loop, tmp_path):
+    _, _, d = report(perfan, tmp_path, "--children", "5", loop)
+    assert d["tree_children"] == 5
+    more = check_fold(d["trees"][0], 5)
+    assert more["count"] == N_KIDS - 5 and [t["type"] for t in more["types"]] == [
+        "spell.edits1", "spell.lookup", "cache"]
+    # The default is 12; 0 draws every node.
+    _, _, d = report(perfan, tmp_path, loop, name="default.html")
+    assert d["tree_children"] == 12
+    check_fold(d["trees"][0], 12)
+    _, _, d = report(perfan, tmp_path, "--children", "0", loop, name="all.html")
+    _, _, total = expected_fold(0)
+    t = d["trees"][0]
+    assert len(t["nodes"]) == total and t["folded"] == t["omitted"] == 0
+    assert [n["level"] for n in t["nodes"]][-2:] == [[1, N_KIDS, 1], [2]]  # 150 has a leaf
+    assert all(n["kind"] != "more" for n in t["nodes"])
+    # The highlighted action is drawn even when it is not among the longest.
+    _, _, d = report(perfan, tmp_path, "--children", "5", "--type", "spell.lookup",
+                     "--trees", "1", loop, name="anchor.html")
+    kids, _ = loop_children()
+    slowest = min((c for c in kids if c[1] == "spell.lookup"), key=lambda c: (-c[3], c[2]))
+    t = d["trees"][0]
+    assert d["trees_of"] == "actions" and t["anchor"] == [1, slowest[0]]
+    assert check_fold(t, 5, keep=slowest[0])["count"] == N_KIDS - 6
+    for bad in ("1001", "x", "-1"):
+        p = run(perfan, "report", "-o", tmp_path / "bad.html", "--children", bad, loop,
+                check_exit=2)
+        assert "--children" in p.stderr
+
+
+def test_children_fold_in_browser(perfan, loop, tmp_path):
+    out, _, d = report(perfan, tmp_path, "--children", "5", loop)
+    rows, more, _ = expected_fold(5)
+    dom = draw(out, tmp_path)
+    (fig,) = dom.find("figure", ["tree"])
+    drawn = dom.find("g", ["wf-row"], within=fig)
+    assert [r["attrs"].get("data-level") for r in drawn] == [
+        None if lv is None else "/" + "/".join(map(str, lv)) for lv in rows]
+    row = drawn[rows.index(None)]
+    assert row["attrs"]["data-depth"] == "2"  # as the children it stands for
+    assert "more" in row["class"] and row["attrs"]["data-parent"] == "/1"
+    assert row["attrs"]["data-count"] == str(more["count"])
+    assert row["attrs"]["data-duration-ns"] == str(more["duration_ns"])
+    (label,) = dom.find("text", ["wf-more-label"], within=row)
+    assert text(label) == f"\u2026 {more['count']} more"
+    assert len(dom.find("rect", ["wf-more-bar"], within=row)) == 1
+    assert dom.find("path", ["wf-hatch"], within=row)[0]["attrs"]["d"].startswith("M")
+    (title,) = dom.find("title", within=row)
+    for t in more["types"]:
+        assert f"{t['count']} \u00d7 {t['type']}" in text(title), text(title)
+    assert f"{more['descendants']} actions and messages under them" in text(title)
+    (counts,) = dom.find("text", ["wf-more-text"], within=row)
+    assert text(counts).startswith(f"{more['types'][0]['count']} \u00d7 spell.edits1 (")
+    assert f"{more['count']} more summed up" not in text(fig)  # folded counts nodes
+    assert f"{more['count'] + more['descendants']} more summed up" in text(fig)
+    # The highlighted action after a summary row (spell.best, after spell.known's children).
+    out, _, d = report(perfan, tmp_path, "--children", "5", "--type", "spell.best", loop,
+                       name="best.html")
+    assert d["trees"][0]["anchor"] == [2] and d["trees"][0]["nodes"][-2]["kind"] == "more"
+    dom = draw(out, tmp_path)
+    (fig,) = dom.find("figure", ["tree"])
+    (anchor,) = [r for r in dom.find("g", ["wf-row"], within=fig) if "anchor" in r["class"]]
+    assert anchor["attrs"]["data-level"] == "/2"
+    assert "spell.best, succeeded" in text(dom.find("figcaption", within=fig)[0])
 
 
 def test_filters_apply(perfan, hostile, tmp_path):
