@@ -67,9 +67,14 @@ struct pf_pool *pf_pool_start(unsigned nthreads, size_t njobs, void (*fn)(void *
 	p->njobs = njobs;
 	p->fn = fn;
 	p->ctx = ctx;
-	/* Workers take no signal: SIGINT, SIGPIPE and the like stay the main thread's. */
+	/* Workers take no asynchronous signal: SIGINT, SIGPIPE and the like stay the main
+	 * thread's. A fault (SIGSEGV...) stays unblocked, or the kernel would kill perfan
+	 * without running a handler (a sanitizer's report). */
 	sigset_t all, old;
 	sigfillset(&all);
+	static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&all, faults[i]);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)

@@ -44,9 +44,10 @@
 #define PL_READ_MAX_FRAME (16u << 20)
 /* Input is read in blocks of this size. */
 #define PL_READ_BLOCK (128u << 10)
-/* Most elements in one record, all containers together (a map entry counts twice), so
- * that decoding one record allocates at most a few MiB; and most nesting (record >
- * fields > value > shallow container). */
+/* Most container elements in one record, all containers together: 2 * PL_READ_MAX_ITEMS,
+ * a map entry counting twice (so PL_READ_MAX_ITEMS fields, or twice as many array items),
+ * so that decoding one record uses at most a few MiB; and most nesting (record > fields >
+ * value > shallow container, with room to spare). docs/format.md section 3. */
 #define PL_READ_MAX_ITEMS 65536u
 #define PL_READ_MAX_NESTING 5u
 /* Most names one file may define, and their total bytes. */

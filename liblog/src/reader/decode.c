@@ -250,6 +250,20 @@ static bool key_is(const struct pl_tok *k, const char *s)
 	return k->type == PL_T_STR && k->n == n && memcmp(k->v.p, s, n) == 0;
 }
 
+/* An argv value: an array of strings only (each one token); anything else is ignored
+ * like an unknown key, not an unreadable file. */
+static bool argv_ok(const struct pl_tcur *c, const struct pl_tok *v)
+{
+	if (v->type != PL_T_ARRAY)
+		return false;
+	for (uint32_t j = 0; j < v->n; j++) {
+		const struct pl_tok *s = &v[1 + j];
+		if (s >= c->t + c->end || s->type != PL_T_STR)
+			return false;
+	}
+	return true;
+}
+
 int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 {
 	const struct pl_tok *map = pl_tcur_take(c, PL_T_MAP);
@@ -265,15 +279,11 @@ int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 			return -PL_ECORRUPT;
 		if (v->type == PL_T_STR)
 			text += v->n + 1;
-		if (!argv_seen && key_is(k, PL_H_ARGV) && v->type == PL_T_ARRAY) {
+		if (!argv_seen && key_is(k, PL_H_ARGV) && argv_ok(c, v)) {
 			argv_seen = true;
 			argc = v->n;
-			for (uint32_t j = 0; j < argc; j++) {
-				const struct pl_tok *s = &v[1 + j];
-				if (s >= c->t + c->end || s->type != PL_T_STR)
-					return -PL_ECORRUPT;
-				text += s->n + 1;
-			}
+			for (uint32_t j = 0; j < argc; j++)
+				text += v[1 + j].n + 1;
 		}
 		pl_tcur_skip(c);
 	}
@@ -296,6 +306,7 @@ int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 		t += (k)->n + 1;                   \
 	} while (0)
 	bool fmt_ok = false;
+	uint64_t version = 0; /* 0: missing (versions start at 1) */
 	argv_seen = false;
 	*c = body;
 	for (uint32_t i = 0; i < map->n; i++) {
@@ -308,7 +319,7 @@ int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 		if (key_is(k, PL_H_FORMAT))
 			fmt_ok = v->type == PL_T_STR && v->n == 7 && memcmp(v->v.p, "perflog", 7) == 0;
 		else if (key_is(k, PL_H_VERSION) && pl_tcur_u64(&vc, &u))
-			h->version = (uint32_t)u;
+			version = u;
 		else if (key_is(k, PL_H_PID) && pl_tcur_i64(&vc, &s))
 			h->pid = s;
 		else if (key_is(k, PL_H_HOST) && v->type == PL_T_STR)
@@ -323,7 +334,7 @@ int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 			h->wall_anchor_ns = s;
 		else if (key_is(k, PL_H_PREFIX) && pl_tcur_u64(&vc, &u))
 			h->task_prefix = u;
-		else if (!argv_seen && key_is(k, PL_H_ARGV) && v->type == PL_T_ARRAY) {
+		else if (!argv_seen && key_is(k, PL_H_ARGV) && argv_ok(c, v)) {
 			argv_seen = true;
 			for (uint32_t j = 0; j < v->n; j++)
 				COPY(&v[1 + j], argv[j]);
@@ -333,7 +344,10 @@ int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 		pl_tcur_skip(c);
 	}
 #undef COPY
-	if (!fmt_ok)
+	if (!fmt_ok || version == 0)
 		return -PL_EFORMAT;
-	return h->version > PL_FORMAT_VERSION ? -PL_EVERSION : 0;
+	if (version > PL_FORMAT_VERSION)
+		return -PL_EVERSION; /* compared before narrowing: 2^32 + 1 is not version 1 */
+	h->version = (uint32_t)version;
+	return 0;
 }

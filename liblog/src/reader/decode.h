@@ -3,7 +3,8 @@
  * Every function consumes one subtree from the cursor, returns 0 or a negative
  * pl_status, and never trusts a type: an element of the wrong msgpack type is
  * -PL_ECORRUPT. Memory comes from a per-record arena that the reader sizes from the
- * record's token count and byte size before decoding it, so decoding never allocates.
+ * record's token count and byte size before decoding it, so decoding a record never
+ * allocates (only the header, once per file, and names go to the heap).
  */
 #ifndef PL_DECODE_H
 #define PL_DECODE_H

@@ -32,7 +32,7 @@ static __attribute__((noinline)) int grow(struct tok_run *u)
 {
 	struct pl_mptok *t = u->t;
 	size_t at = (size_t)(u->cur - t->tok);
-	uint32_t cap = t->cap ? t->cap * 2 : 64;
+	uint32_t cap = t->cap * 2;
 	struct pl_tok *tok = realloc(t->tok, (size_t)cap * sizeof(*tok));
 	if (!tok) {
 		u->err = -PL_ENOMEM;
@@ -156,7 +156,8 @@ static inline int push_ptr(tok_user *u, uint32_t type, const char *p, unsigned i
 {
 	if (push(u, type, l, 0) < 0)
 		return -1;
-	u->cur[-1].v.p = p;
+	/* The template leaves p NULL (or stale) for an empty str/bin: views never are. */
+	u->cur[-1].v.p = l ? p : "";
 	return 0;
 }
 
@@ -200,6 +201,11 @@ void pl_mptok_free(struct pl_mptok *t)
 
 int pl_mptok_object(struct pl_mptok *t, const uint8_t *p, size_t len, size_t *size)
 {
+	if (!t->tok) {
+		if (!(t->tok = malloc(64 * sizeof(*t->tok))))
+			return -PL_ENOMEM;
+		t->cap = 64;
+	}
 	struct pl_mptok_tpl_context ctx;
 	ctx.user = (struct tok_run){t->tok, t->tok + t->cap, t, 0, 0};
 	pl_mptok_tpl_init(&ctx);

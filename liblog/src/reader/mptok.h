@@ -7,9 +7,10 @@
  * exactly that to build msgpack_object); here the callbacks append tokens in pre-order
  * (a container's token comes before its elements), so:
  *   - nothing is allocated from a count: the token list grows only as elements are
- *     actually read, and the total is capped (PL_READ_MAX_ITEMS, a map entry counts
- *     twice), as is the nesting (PL_READ_MAX_NESTING);
- *   - strings are views into the input (no copy).
+ *     actually read, and the container elements of one record are capped at
+ *     2 * PL_READ_MAX_ITEMS (a map entry counts twice), the nesting at
+ *     PL_READ_MAX_NESTING (docs/format.md section 3);
+ *   - strings are views into the input (no copy; an empty one points at "", never NULL).
  * The reader then walks the tokens with a cursor (struct pl_tcur).
  */
 #ifndef PL_MPTOK_H
@@ -53,8 +54,8 @@ void pl_mptok_free(struct pl_mptok *t);
 
 /* Tokenize the object at @p (at most @len bytes) into @t, replacing its tokens.
  * Returns 0 and the object's size in *@size; -PL_ETRUNCATED if it runs past @len;
- * -PL_ELIMIT beyond the limits above; -PL_ECORRUPT for bytes that are not msgpack or an
- * ext type (the format uses none); -PL_ENOMEM. */
+ * -PL_ELIMIT beyond the limits above; -PL_ECORRUPT for bytes that are not msgpack or a
+ * (whole) ext value, a type the format does not use; -PL_ENOMEM. */
 int pl_mptok_object(struct pl_mptok *t, const uint8_t *p, size_t len, size_t *size);
 
 /* A cursor over the subtrees of a token list: each pl_tcur_* call consumes one whole

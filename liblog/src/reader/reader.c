@@ -62,9 +62,13 @@ static int set_error(struct pl_reader *r, int status, uint64_t off, const char *
 
 static int record_error(struct pl_reader *r, int status, size_t rec_pos)
 {
-	return set_error(r, status, r->frame_off,
-			 "%s in record at byte %zu of the frame's content",
-			 status == -PL_ELIMIT ? "safety limit exceeded" : "corrupt record", rec_pos);
+	const char *what = status == -PL_ELIMIT	   ? "safety limit exceeded"
+			   : status == -PL_EFORMAT  ? "not a perflog trace header"
+			   : status == -PL_EVERSION ? "trace format version newer than this reader's"
+			   : status == -PL_ENOMEM   ? "out of memory"
+						    : "corrupt record";
+	return set_error(r, status, r->frame_off, "%s in record at byte %zu of the frame's content",
+			 what, rec_pos);
 }
 
 static int set_thread(struct pl_reader *r, uint64_t thread, int64_t tid)
@@ -89,7 +93,8 @@ static int set_thread(struct pl_reader *r, uint64_t thread, int64_t tid)
 static void stamp(struct pl_reader *r, struct pl_record *rec, uint64_t ts)
 {
 	rec->ts_ns = ts;
-	rec->wall_ns = r->ck_wall + (int64_t)(ts - r->ck_ts);
+	/* Unsigned: a hostile CLOCK record near INT64_MAX must wrap, not overflow (UB). */
+	rec->wall_ns = (int64_t)((uint64_t)r->ck_wall + (ts - r->ck_ts));
 	rec->thread = r->thread;
 	rec->tid = r->thread < r->ntids ? r->tids[r->thread] : 0;
 }

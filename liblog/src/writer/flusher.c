@@ -225,10 +225,15 @@ static void *flusher_main(void *arg)
 
 int pl_flusher_start(struct pl_writer *w)
 {
-	/* Block every signal in the flusher: the host's handlers must run on its own
-	 * threads, and SIGXFSZ must turn into EFBIG here. */
+	/* Block the asynchronous signals in the flusher: the host's handlers must run on
+	 * its own threads, and SIGXFSZ must turn into EFBIG here. Not the synchronous ones
+	 * (a fault in this thread): blocked, the kernel would kill the process without
+	 * running the host's crash handlers (faulthandler, a sanitizer's report). */
 	sigset_t all, old;
 	sigfillset(&all);
+	static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&all, faults[i]);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = pthread_create(&w->flusher, NULL, flusher_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
