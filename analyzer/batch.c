@@ -16,7 +16,7 @@
 /* Exception text kept per failed END. */
 #define EXC_MAX 1024
 
-enum { EV_FAILED = 1, EV_EXC = 2 };
+enum { EV_FAILED = 1, EV_EXC = 2, EV_NAME = 4 };
 
 struct pf_batch_ev {
 	uint64_t ts;
@@ -24,7 +24,7 @@ struct pf_batch_ev {
 	uint64_t prefix, seq, duration;
 	uint32_t level, depth; /* level: byte offset in the arena */
 	uint32_t type, thread, tid;
-	uint32_t data;	   /* byte offset of packed fields, then exception text */
+	uint32_t data;	   /* byte offset of packed fields, then exception text (or name) */
 	uint16_t data_len; /* bytes of packed fields */
 	uint8_t kind, flags;
 };
@@ -115,6 +115,32 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 		}
 		b->nbytes += n;
 	}
+	b->n++;
+	return 0;
+}
+
+/* Append THREAD or DROPPED @rec as an event: its name or reason in the arena after an
+ * empty level (as take_carry() expects), a DROPPED's count as the duration. Returns 0 or
+ * -2 (out of memory). */
+static int append_meta(struct pf_batch *b, const struct pl_record *rec)
+{
+	struct pf_batch_ev *e = &b->ev[b->n];
+	if (b->n > 0 && rec->ts_ns < e[-1].ts)
+		b->unsorted = true;
+	*e = (struct pf_batch_ev){
+	    .ts = rec->ts_ns,
+	    .wall = rec->wall_ns,
+	    .duration = rec->kind == PL_REC_DROPPED ? rec->count : 0,
+	    .type = PF_NAME_NONE,
+	    .thread = rec->thread,
+	    .tid = rec->tid,
+	    .kind = (uint8_t)rec->kind,
+	    .flags = EV_NAME,
+	};
+	if ((e->level = arena_reserve(b, 0)) == UINT32_MAX ||
+	    (e->data = arena_reserve(b, EXC_MAX + 1)) == UINT32_MAX)
+		return -2;
+	b->nbytes += cstr_put(b->bytes + e->data, rec->name);
 	b->n++;
 	return 0;
 }
@@ -220,28 +246,34 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 		uint64_t off = rec.frame_offset;
 		bool boundary = off != p->frame_off && b->n > 0;
 		p->frame_off = off;
+		bool event = false;
 		switch (rec.kind) {
 		case PL_REC_START:
 		case PL_REC_END:
 		case PL_REC_MESSAGE:
 			if (ensure_events(b) < 0 || append(b, p, &rec) < 0)
 				return -2;
-			/* Other threads' records of the new frame may be earlier than this one:
-			 * hold it back for the next batch instead of delivering it now. */
-			if (boundary) {
-				b->n--;
-				b->carry = true;
-			}
+			event = true;
 			break;
 		case PL_REC_THREAD:
 			if (note_thread(b, &rec) < 0)
 				return -2;
+			if ((event = p->meta) && (ensure_events(b) < 0 || append_meta(b, &rec) < 0))
+				return -2;
 			break;
 		case PL_REC_DROPPED:
 			b->dropped += rec.count;
+			if ((event = p->meta) && (ensure_events(b) < 0 || append_meta(b, &rec) < 0))
+				return -2;
 			break;
 		default:
 			break;
+		}
+		/* Other threads' records of the new frame may be earlier than this one: hold it
+		 * back for the next batch instead of delivering it now. */
+		if (event && boundary) {
+			b->n--;
+			b->carry = true;
 		}
 		if (boundary)
 			break;
@@ -310,7 +342,12 @@ void pf_batch_view(const struct pf_batch *b, uint32_t i, uint32_t src, const uin
 	v->fields = NULL;
 	v->fields_len = 0;
 	v->exc_type = v->exc_msg = NULL;
-	if (e->data != UINT32_MAX) {
+	v->name = NULL;
+	v->count = 0;
+	if (e->flags & EV_NAME) {
+		v->name = (const char *)b->bytes + e->data;
+		v->count = e->duration;
+	} else if (e->data != UINT32_MAX) {
 		v->fields = b->bytes + e->data;
 		v->fields_len = e->data_len;
 		if (e->flags & EV_EXC) {

@@ -53,6 +53,7 @@ struct pf_producer {
 	struct pf_names local; /* type numbers of this file's events */
 	uint64_t frame_off;	/* frame_offset of the last record read (0: none yet) */
 	bool keep_fields;
+	bool meta; /* THREAD and DROPPED records as events too */
 };
 
 /**

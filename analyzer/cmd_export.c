@@ -6,11 +6,12 @@
  * end of the input and process_name / thread_name metadata ("M") for every
  * process and thread seen. Timestamps count from an origin (the first record's wall-clock
  * second, minus one second) given in "otherData"; Perfetto UI and speedscope open it.
- * jsonl: one JSON object per START, END and MESSAGE record, in time order, with the keys of
- * perflog.read()'s dicts plus "file" and "pid".
+ * jsonl: one JSON object per START, END, MESSAGE, THREAD and DROPPED record, in time order,
+ * with the keys of perflog.read()'s dicts plus "file" and "pid".
  *
- * Streaming: memory is that of the other subcommands (open actions with their inputs)
- * plus one entry per thread seen.
+ * Streaming: memory is that of the other subcommands (open actions with their inputs;
+ * chrome: and their level paths, so that an unfinished action's task names its level) plus
+ * one entry per thread seen.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,14 +62,17 @@ static void help(void)
 	    "  message, and the names of processes (pid, host, file) and threads. ts counts\n"
 	    "  from otherData.origin_unix_ns. An action unfinished at the end of the input\n"
 	    "  is a begin event (\"B\") without end, its args.outcome \"unfinished\".\n"
-	    "jsonl: one JSON object per START, END and MESSAGE record, in time order, with the\n"
-	    "  keys of perflog.read()'s records (kind, ts_ns, wall_ns, thread, tid, task,\n"
-	    "  task_id, level, type, fields; END: outcome, duration_ns, exc_type, exc_msg, and\n"
-	    "  the type of its START) plus file and pid. For jq, DuckDB or pandas.\n"
+	    "jsonl: one JSON object per START, END, MESSAGE, THREAD and DROPPED record, in time\n"
+	    "  order, with the keys of perflog.read()'s records (kind, ts_ns, wall_ns, thread,\n"
+	    "  tid; START, END, MESSAGE: task, task_id, level, type, fields, and for END\n"
+	    "  outcome, duration_ns, exc_type, exc_msg and the type of its START; THREAD: name,\n"
+	    "  with ts_ns and wall_ns 0 as it has no time; DROPPED: count, reason) plus file and\n"
+	    "  pid. For jq, DuckDB or pandas.\n"
 	    "\n"
 	    "Filters: --type, --task, --since and --until select actions and messages (jsonl:\n"
 	    "their records); --failed and --min select actions (jsonl: END records only, as a\n"
 	    "START is written before its outcome is known). ENDs without a START are left out.\n"
+	    "THREAD and DROPPED lines describe the input and are written whatever the filters.\n"
 	    "\n"
 	    "  -f, --format FMT    chrome or jsonl (required)\n"
 	    "  -o, --output FILE   write to FILE instead of stdout\n"
@@ -178,6 +182,36 @@ static void jsonl_record(struct state *st, const struct pf_event *ev, uint32_t t
 	end_line(st, &j);
 }
 
+/* A THREAD or DROPPED record, with the keys of perflog.read()'s dicts. A THREAD has no time
+ * (liblog's reader gives ts 0): it comes out first, or before the frame that renames. */
+static void jsonl_meta(struct state *st, const struct pf_event *ev)
+{
+	struct pf_json j;
+	bool thread = ev->kind == PL_REC_THREAD;
+	begin_line(st, &j);
+	pf_json_key(&j, "kind");
+	pf_json_str(&j, thread ? "thread" : "dropped");
+	pf_json_key(&j, "ts_ns");
+	pf_json_uint(&j, ev->ts);
+	pf_json_key(&j, "wall_ns");
+	pf_json_int(&j, ev->wall);
+	pf_json_key(&j, "thread");
+	pf_json_uint(&j, ev->thread);
+	pf_json_key(&j, "tid");
+	pf_json_uint(&j, ev->tid);
+	pf_json_key(&j, thread ? "name" : "reason");
+	pf_json_str(&j, ev->name);
+	if (!thread) {
+		pf_json_key(&j, "count");
+		pf_json_uint(&j, ev->count);
+	}
+	pf_json_key(&j, "file");
+	pf_json_str(&j, st->sc->in.src[ev->src].path);
+	pf_json_key(&j, "pid");
+	pf_json_int(&j, st->sc->in.src[ev->src].pid);
+	end_line(st, &j);
+}
+
 /* ---- chrome ----------------------------------------------------------------------------- */
 
 static void chrome_common(struct state *st, struct pf_json *j, const char *ph, uint32_t type,
@@ -228,7 +262,7 @@ static void chrome_action(struct state *st, const struct pf_span *sp)
 }
 
 /* An action still open at the end: a begin event ("B") without its end, which Perfetto
- * shows as not finished. Its level path is not kept: args.task is the task id. */
+ * shows as not finished; args.task with its level, as for complete events. */
 static void chrome_unfinished(void *userdata, const struct pf_span *sp)
 {
 	struct state *st = userdata;
@@ -243,7 +277,7 @@ static void chrome_unfinished(void *userdata, const struct pf_span *sp)
 	pf_json_key(&j, "args");
 	pf_json_object_begin(&j);
 	pf_json_key(&j, "task");
-	task_id(sp->prefix, sp->seq, buf, sizeof(buf));
+	task_str(sp->prefix, sp->seq, sp->level, sp->depth, buf, sizeof(buf));
 	pf_json_str(&j, buf);
 	pf_json_key(&j, "inputs");
 	pf_fields_json(&j, sp->inputs, sp->inputs ? sp->inputs_len : 0);
@@ -342,6 +376,10 @@ static void chrome_end(struct state *st)
 static void on_event(void *userdata, const struct pf_event *ev)
 {
 	struct state *st = userdata;
+	if (ev->kind == PL_REC_THREAD || ev->kind == PL_REC_DROPPED) {
+		jsonl_meta(st, ev); /* asked for by jsonl only (PF_SCAN_META) */
+		return;
+	}
 	if (!st->have_origin) {
 		/* The first event is (nearly) the earliest: a second of margin for the small
 		 * disorder across frames keeps every ts positive. */
@@ -418,7 +456,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		pf_error("%s: cannot write: %s", output, strerror(errno));
 		return PF_EXIT_UNREADABLE;
 	}
-	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind), true, on_span,
+	unsigned flags = PF_SCAN_INPUTS | (fmt == F_JSONL ? PF_SCAN_META : PF_SCAN_OPEN_LEVELS);
+	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind), flags, on_span,
 				 on_event, &st);
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");

@@ -327,8 +327,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	if (r.ncharted || r.wf.n) {
 		r.pass2 = true;
 		pf_quiet = true;
-		ret = pf_scan_run_events(&r.sc2, &r.o, r.paths, r.npaths, true, on_span2, on_event2,
-					 &r);
+		ret = pf_scan_run_events(&r.sc2, &r.o, r.paths, r.npaths, PF_SCAN_INPUTS, on_span2,
+					 on_event2, &r);
 		pf_quiet = false;
 		if (ret != PF_EXIT_OK) {
 			if (!r.sc2.oom)

@@ -280,8 +280,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct pf_scan sc;
 	struct state st = {.g = g, .sc = &sc, .json = o.json, .limit = limit};
 	st.ends_only = o.failed_only || o.min_ns > 0;
-	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind), true, on_span,
-				 on_event, &st);
+	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind), PF_SCAN_INPUTS,
+				 on_span, on_event, &st);
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");
 		ret = PF_EXIT_UNREADABLE;

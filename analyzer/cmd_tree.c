@@ -707,7 +707,7 @@ static void on_span(void *userdata, const struct pf_span *sp)
 static int build(struct tasks *ts, char *const *paths, size_t npaths, struct pf_input *in,
 		 struct pf_names *names)
 {
-	int ret = pf_input_open(in, paths, npaths, names, true);
+	int ret = pf_input_open(in, paths, npaths, names, PF_INPUT_FIELDS);
 	if (ret == -1)
 		return PF_EXIT_UNREADABLE;
 	if (ret < 0)

@@ -243,18 +243,20 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	}
 	s->prod->r = r;
 	s->prod->keep_fields = in->keep_fields;
+	s->prod->meta = in->meta;
 	pf_names_init(&s->prod->local);
 	return 0;
 }
 
 int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct pf_names *names,
-		  bool keep_fields)
+		  unsigned flags)
 {
 	struct pathlist l = {0};
 	int ret = 0;
 	memset(in, 0, sizeof(*in));
 	in->names = names;
-	in->keep_fields = keep_fields;
+	in->keep_fields = flags & PF_INPUT_FIELDS;
+	in->meta = flags & PF_INPUT_META;
 	for (size_t i = 0; i < npaths && ret == 0; i++) {
 		struct stat st;
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))

@@ -14,7 +14,10 @@
  *
  * Events are compact copies: START/END/MESSAGE with the type interned (names.h) and,
  * when asked, fields packed (fields.h) and exception text. THREAD records become thread
- * names, DROPPED records a count per file; STATS records are skipped.
+ * names, DROPPED records a count per file, and, when asked (PF_INPUT_META), events too:
+ * a THREAD, with no timestamp of its own (ts and wall 0, as liblog's reader gives it), is
+ * sorted first in its batch and so comes out before the events of the frame holding it;
+ * a DROPPED has its chunk's latest time. STATS records are skipped.
  *
  * Errors, and what perfan chose to do about them:
  *  - a file that cannot be opened or is not a trace: "perfan: FILE: reason" on stderr and
@@ -48,7 +51,8 @@
 /** Most bytes of levels, fields and exception text held by one batch. */
 #define PF_BATCH_BYTES (4u << 20)
 
-/** struct pf_event - one START, END or MESSAGE; a view valid until the next event. */
+/** struct pf_event - one START, END or MESSAGE (or THREAD or DROPPED, when asked for);
+ * a view valid until the next event. */
 struct pf_event {
 	enum pl_record_kind kind;
 	uint32_t src; /* index of its file in pf_input.src */
@@ -65,6 +69,8 @@ struct pf_event {
 	size_t fields_len;
 	const char *exc_type; /* END failed, when kept; else NULL */
 	const char *exc_msg;
+	const char *name; /* THREAD: the thread's name; DROPPED: the reason; else NULL */
+	uint64_t count;	  /* DROPPED: the number of events lost */
 };
 
 struct pf_pool;
@@ -103,7 +109,7 @@ struct pf_input {
 	struct pf_source *src;
 	size_t nsrc;
 	struct pf_names *names;
-	bool keep_fields;
+	bool keep_fields, meta;
 	struct pf_pool *pool; /* decoding threads, or NULL */
 	size_t *heap; /* indexes into src of files that have a pending event */
 	size_t nheap;
@@ -115,15 +121,21 @@ struct pf_input {
 /* Decoding threads for pf_input_open: -1 automatic (perfan --jobs). */
 extern int pf_jobs;
 
+/* What pf_input_open() puts in the events (flags, or'ed). */
+enum {
+	PF_INPUT_FIELDS = 1 << 0, /* fields and exception text */
+	PF_INPUT_META = 1 << 1,	  /* THREAD and DROPPED records as events too */
+};
+
 /**
  * pf_input_open() - expand @paths and open every file.
  * @names: where types are interned.
- * @keep_fields: copy fields and exception text into the events.
+ * @flags: PF_INPUT_FIELDS, PF_INPUT_META.
  * Returns: 0 when at least one file is readable; -1 when none is (messages printed),
  * -2 when out of memory. pf_input_close() must be called in every case.
  */
 int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct pf_names *names,
-		  bool keep_fields);
+		  unsigned flags);
 
 /**
  * pf_input_next() - the next event of the merged stream.

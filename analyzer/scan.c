@@ -17,11 +17,12 @@ static void on_span(void *userdata, const struct pf_span *sp)
 int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths, size_t npaths,
 		bool keep_inputs, pf_span_fn fn, void *userdata)
 {
-	return pf_scan_run_events(sc, o, paths, npaths, keep_inputs, fn, NULL, userdata);
+	return pf_scan_run_events(sc, o, paths, npaths, keep_inputs ? PF_SCAN_INPUTS : 0, fn, NULL,
+				  userdata);
 }
 
 int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
-		       size_t npaths, bool keep_inputs, pf_span_fn fn,
+		       size_t npaths, unsigned flags, pf_span_fn fn,
 		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata)
 {
 	memset(sc, 0, sizeof(*sc));
@@ -29,10 +30,12 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
 	sc->ev_fn = ev_fn;
 	sc->userdata = userdata;
 	pf_names_init(&sc->names);
-	int ret = pf_input_open(&sc->in, paths, npaths, &sc->names, keep_inputs);
+	int ret = pf_input_open(&sc->in, paths, npaths, &sc->names,
+				flags & (PF_INPUT_FIELDS | PF_INPUT_META));
 	if (ret == -1)
 		return PF_EXIT_UNREADABLE;
-	if (ret < 0 || pf_spans_init(&sc->spans, keep_inputs, on_span, sc) < 0)
+	if (ret < 0 || pf_spans_init(&sc->spans, flags & PF_SCAN_INPUTS,
+				     flags & PF_SCAN_OPEN_LEVELS, on_span, sc) < 0)
 		goto oom;
 	int64_t first = 0, last = 0;
 	if (pf_filter_needs_extent(o) && pf_input_extent(&sc->in, &first, &last) < 0) {

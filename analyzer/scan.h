@@ -39,13 +39,21 @@ struct pf_scan {
 int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths, size_t npaths,
 		bool keep_inputs, pf_span_fn fn, void *userdata);
 
+/* What pf_scan_run_events() keeps (flags, or'ed). */
+enum {
+	PF_SCAN_INPUTS = PF_INPUT_FIELDS, /* START fields: spans carry their inputs */
+	PF_SCAN_META = PF_INPUT_META,	  /* THREAD and DROPPED events reach @ev_fn too */
+	PF_SCAN_OPEN_LEVELS = 1 << 8,	  /* open actions keep their level path (spans.h) */
+};
+
 /**
  * pf_scan_run_events() - as pf_scan_run(), and call @ev_fn(@userdata, event) for every
- * START, END and MESSAGE event of the merged stream, before pairing it (so an END's
- * @ev_fn comes before its span's @fn).
+ * START, END and MESSAGE event of the merged stream (and THREAD and DROPPED with
+ * PF_SCAN_META), before pairing it (so an END's @ev_fn comes before its span's @fn).
+ * @flags: PF_SCAN_INPUTS, PF_SCAN_META, PF_SCAN_OPEN_LEVELS.
  */
 int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
-		       size_t npaths, bool keep_inputs, pf_span_fn fn,
+		       size_t npaths, unsigned flags, pf_span_fn fn,
 		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata);
 
 /** pf_scan_json_summary() - "inputs": [...] and the counters, as members of an object. */

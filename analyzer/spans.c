@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <perflog/action.h>
+
 #include "fields.h"
 #include "spans.h"
 
@@ -16,7 +18,10 @@ struct pf_open {
 	uint32_t src, thread, tid;
 };
 
-#define BLOCK_SIZE (2 + PF_FIELDS_MAX) /* u16 length, then the packed fields */
+/* A block: u16 length, the packed fields (PF_FIELDS_MAX bytes); with keep_levels, then
+ * the level path (PL_TASK_MAX_DEPTH u32, unaligned: copied in and out). */
+#define BLOCK_INPUTS (2 + PF_FIELDS_MAX)
+#define BLOCK_LEVELS (PL_TASK_MAX_DEPTH * sizeof(uint32_t))
 
 /* ---- keys: a hash chained along the level path, so that the parent's key is the
  * prefix of the child's computation ------------------------------------------------------ */
@@ -107,7 +112,7 @@ static uint32_t block_alloc(struct pf_spans *s)
 		return s->free_blocks[--s->nfree] + 1;
 	if (s->nblocks == s->pool_cap) {
 		uint32_t cap = s->pool_cap ? 2 * s->pool_cap : 256;
-		uint8_t *pool = realloc(s->pool, (size_t)cap * BLOCK_SIZE);
+		uint8_t *pool = realloc(s->pool, (size_t)cap * s->block_size);
 		if (!pool)
 			return 0;
 		uint32_t *fb = realloc(s->free_blocks, cap * sizeof(*fb));
@@ -130,7 +135,7 @@ static void block_free(struct pf_spans *s, uint32_t block)
 
 static uint8_t *block_ptr(const struct pf_spans *s, uint32_t block)
 {
-	return s->pool + (size_t)(block - 1) * BLOCK_SIZE;
+	return s->pool + (size_t)(block - 1) * s->block_size;
 }
 
 /* ---- records ----------------------------------------------------------------------- */
@@ -165,13 +170,18 @@ static int on_start(struct pf_spans *s, const struct pf_event *rec)
 	    .thread = rec->thread,
 	    .tid = rec->tid,
 	};
-	if (s->keep_inputs && rec->fields) {
+	if ((s->keep_inputs && rec->fields) || s->keep_levels) {
 		if (!(o->block = block_alloc(s)))
 			return -1;
 		uint8_t *b = block_ptr(s, o->block);
-		uint16_t len = (uint16_t)rec->fields_len; /* <= PF_FIELDS_MAX */
-		memcpy(b, &len, 2);
-		memcpy(b + 2, rec->fields, len);
+		uint16_t len = s->keep_inputs && rec->fields ? (uint16_t)rec->fields_len : 0;
+		memcpy(b, &len, 2); /* len <= PF_FIELDS_MAX */
+		if (len)
+			memcpy(b + 2, rec->fields, len);
+		if (s->keep_levels && o->depth)
+			memcpy(b + BLOCK_INPUTS, rec->level,
+			       (o->depth < PL_TASK_MAX_DEPTH ? o->depth : PL_TASK_MAX_DEPTH) *
+				   sizeof(uint32_t));
 	}
 	return 0;
 }
@@ -220,7 +230,7 @@ static void on_end(struct pf_spans *s, const struct pf_event *rec)
 	sp.end = rec;
 	sp.inputs = NULL;
 	sp.inputs_len = 0;
-	if (o->block) {
+	if (o->block && s->keep_inputs) {
 		const uint8_t *b = block_ptr(s, o->block);
 		uint16_t len;
 		memcpy(&len, b, 2);
@@ -259,6 +269,7 @@ size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_
 
 void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userdata)
 {
+	uint32_t level[PL_TASK_MAX_DEPTH];
 	for (size_t i = 0; i < s->cap; i++) {
 		const struct pf_open *o = &s->slots[i];
 		if (!o->key)
@@ -274,21 +285,30 @@ void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userda
 		    .nchildren = o->nchildren,
 		    .child_ns = o->child_ns,
 		};
-		if (o->block) {
+		if (o->block && s->keep_inputs) {
 			const uint8_t *b = block_ptr(s, o->block);
 			uint16_t len;
 			memcpy(&len, b, 2);
 			sp.inputs = b + 2;
 			sp.inputs_len = len;
 		}
+		if (o->block && s->keep_levels) {
+			sp.depth = o->depth < PL_TASK_MAX_DEPTH ? o->depth : PL_TASK_MAX_DEPTH;
+			memcpy(level, block_ptr(s, o->block) + BLOCK_INPUTS,
+			       sp.depth * sizeof(uint32_t));
+			sp.level = level;
+		}
 		fn(userdata, &sp);
 	}
 }
 
-int pf_spans_init(struct pf_spans *s, bool keep_inputs, pf_span_fn fn, void *userdata)
+int pf_spans_init(struct pf_spans *s, bool keep_inputs, bool keep_levels, pf_span_fn fn,
+		  void *userdata)
 {
 	memset(s, 0, sizeof(*s));
 	s->keep_inputs = keep_inputs;
+	s->keep_levels = keep_levels;
+	s->block_size = BLOCK_INPUTS + (keep_levels ? BLOCK_LEVELS : 0);
 	s->fn = fn;
 	s->userdata = userdata;
 	return grow(s);

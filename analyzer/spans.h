@@ -3,8 +3,9 @@
  * An END record carries the duration but not the type: the type, the inputs and the
  * start time come from the START with the same (task prefix, task seq, level). Open
  * actions wait in a hash table keyed by that triple, so memory is bounded by the number
- * of actions open at once (plus PF_FIELDS_MAX bytes each when inputs are kept), never by
- * the number of events. When an END arrives:
+ * of actions open at once (plus PF_FIELDS_MAX bytes each when inputs are kept, and
+ * PL_TASK_MAX_DEPTH level numbers when levels are), never by the number of events. When an
+ * END arrives:
  *   - its START's entry is taken out of the table and the span is handed to a callback;
  *   - its duration is added to the entry of its parent (same task, level minus its last
  *     index), if that is open, so that the parent's self time is its duration minus the
@@ -54,7 +55,8 @@ struct pf_open; /* a table slot (spans.c) */
 struct pf_spans {
 	pf_span_fn fn;
 	void *userdata;
-	bool keep_inputs;
+	bool keep_inputs, keep_levels;
+	size_t block_size; /* of the pool's blocks (inputs, levels) */
 	struct pf_open *slots;
 	size_t cap, n; /* slots allocated (power of two), open actions */
 	uint8_t *pool; /* blocks of inputs, one per open action when kept */
@@ -68,11 +70,13 @@ struct pf_spans {
 /**
  * pf_spans_init() - an empty pairing table.
  * @keep_inputs: keep every START's fields until its END (needed to show inputs; the
- *               events must carry them: pf_input_open(keep_fields)).
+ *               events must carry them: pf_input_open(PF_INPUT_FIELDS)).
+ * @keep_levels: keep every open action's level path, for pf_spans_foreach_open().
  * @fn: called for every completed span, in END order.
  * Returns: 0, or -1 when out of memory.
  */
-int pf_spans_init(struct pf_spans *s, bool keep_inputs, pf_span_fn fn, void *userdata);
+int pf_spans_init(struct pf_spans *s, bool keep_inputs, bool keep_levels, pf_span_fn fn,
+		  void *userdata);
 
 /**
  * pf_spans_feed() - take one event (START and END matter; messages are ignored).
@@ -97,8 +101,8 @@ static inline size_t pf_spans_open(const struct pf_spans *s)
 
 /**
  * pf_spans_foreach_open() - call @fn(@userdata, view) for each action still open (e.g. at
- * the end of the input: unfinished). The view has the type, start, thread, task and inputs;
- * its level path is not kept (depth 0, level NULL), its duration is 0 and @end is NULL.
+ * the end of the input: unfinished). The view has the type, start, thread, task and inputs,
+ * and its level path if kept (else depth 0, level NULL); its duration is 0, @end NULL.
  */
 void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userdata);
 

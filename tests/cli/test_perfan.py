@@ -19,7 +19,9 @@ import shutil
 import subprocess
 import sys
 
+import msgpack
 import pytest
+import zstandard
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -634,17 +636,49 @@ def test_tree_across_processes(perfan, real):
 
 # ---- export ----------------------------------------------------------------------------------
 
-def _records(paths):
+def _records(paths, kinds=("start", "end", "message")):
     out = []
     for path in gt.expand(paths):
         try:
             for rec in ref_reader.read(str(path)):
-                if rec["kind"] in ("start", "end", "message"):
+                if rec["kind"] in kinds:
                     rec["file"] = str(path)
                     out.append(rec)
         except ref_reader.TraceError:
             pass
     return out
+
+
+def _meta_lines(paths):
+    """The thread and dropped lines jsonl must write, per file in file order, from the
+    reference decoding: THREAD with ts_ns and wall_ns 0 (it has no time; liblog reports
+    0), DROPPED with the tid of the last THREAD record of its thread (0 before any)."""
+    out = []
+    for path in gt.expand(paths):
+        try:
+            pid = ref_reader.Reader(str(path)).header["pid"]
+        except (ref_reader.TraceError, OSError):
+            continue
+        tids = {}
+        for r in _records([path], ("thread", "dropped")):
+            line = {"kind": r["kind"], "ts_ns": r["ts_ns"] or 0, "wall_ns": r["wall_ns"] or 0,
+                    "thread": r["thread"]}
+            if r["kind"] == "thread":
+                tids[r["thread"]] = r["tid"]
+                line.update(tid=r["tid"], name=r["name"])
+            else:
+                line.update(tid=tids.get(r["thread"], 0), reason=r["name"], count=r["count"])
+            line.update(file=str(path), pid=pid)
+            out.append(line)
+    return out
+
+
+def _split_meta(lines):
+    """jsonl lines: (start/end/message lines, thread/dropped lines per file in order)."""
+    events = [g for g in lines if g["kind"] in ("start", "end", "message")]
+    meta = [g for g in lines if g["kind"] in ("thread", "dropped")]
+    assert len(events) + len(meta) == len(lines)
+    return events, sorted(meta, key=lambda g: g["file"])  # stable: file order kept
 
 
 @pytest.mark.parametrize("which", ["fixtures", "real"])
@@ -703,7 +737,10 @@ def _jsonl_key(r):
 def test_export_jsonl(perfan, request, which):
     d = request.getfixturevalue(which)
     p = run(perfan, "export", "--format", "jsonl", d)
-    got = [json.loads(line) for line in p.stdout.splitlines()]
+    lines = [json.loads(line) for line in p.stdout.splitlines()]
+    got, meta = _split_meta(lines)
+    exp_meta = sorted(_meta_lines([d]), key=lambda g: g["file"])
+    assert meta == exp_meta and any(g["kind"] == "thread" for g in meta)
     exp = []
     types = {}
     for r in _records([d]):
@@ -726,17 +763,101 @@ def test_export_jsonl(perfan, request, which):
     assert sorted(map(_jsonl_key, got)) == sorted(map(_jsonl_key, exp))
     assert sorted((g["task"], g["kind"], g["type"]) for g in got) == sorted(
         (e["task"], e["kind"], e["type"]) for e in exp)
-    walls = [g["wall_ns"] for g in got]
+    walls = [g["wall_ns"] for g in lines if g["kind"] != "thread"]  # a THREAD has no time
     assert all(b >= a - 10**6 for a, b in zip(walls, walls[1:]))  # time order (per frame)
-    # Filters: the records of one type; END records only for --failed.
+    # Filters: the records of one type; END records only for --failed. THREAD and DROPPED
+    # lines describe the input: written whatever the filters.
     p = run(perfan, "export", "-f", "jsonl", "--type", "db.query", d)
-    got = [json.loads(line) for line in p.stdout.splitlines()]
+    got, meta = _split_meta([json.loads(line) for line in p.stdout.splitlines()])
+    assert meta == exp_meta
     assert sorted(map(_jsonl_key, got)) == sorted(
         _jsonl_key(e) for e in exp if e["type"] == "db.query" and e["kind"] != "message")
     p = run(perfan, "export", "-f", "jsonl", "--failed", "--type", "db.query", d)
     ends = [json.loads(line) for line in p.stdout.splitlines() if '"kind":"end"' in line]
     assert len(ends) == sum(1 for e in exp if e["kind"] == "end" and e["type"] == "db.query"
                             and e["outcome"] == "failed")
+
+
+def write_meta_trace(path):
+    """Frame A: actions of threads 1 and 2 (THREAD records main, worker); frame B: events
+    lost, 3 of thread 1 at 150 ms and 2 of thread 2 at 160 ms; frame C: thread 2 renamed;
+    frame D (from 200 ms): task 3 crashes, /, /2 and /2/1 left open, /1 finished. Returns
+    the time frame D starts (ns from the wall-clock origin)."""
+    P, MS, US = gt.WEB_PREFIX, gt.MS, gt.US
+    early, late = gt.Tree(), gt.Tree()
+    early.action(1, (P, 1), [], "req", 10 * US, 40 * MS, {"i": 1})
+    early.action(1, (P, 1), [1], "step", 20 * US, 30 * MS, {"k": 0})
+    early.action(2, (P, 2), [], "job", 5 * US, 50 * MS)
+    d_start = 200 * MS
+    late.action(2, (P, 4), [], "job", d_start, 10 * MS)
+    late.action(1, (P, 3), [1], "crash.done", d_start + 2 * MS, 1 * MS)
+    late.events += [("start", 1, d_start + MS, "crash.root", (P, 3), (), {"r": 1}),
+                    ("start", 1, d_start + 4 * MS, "crash.child", (P, 3), (2,), {}),
+                    ("start", 1, d_start + 5 * MS, "crash.leaf", (P, 3), (2, 1), {"k": 1})]
+    w = gt.TraceWriter(path, 77, P, gt.WALL0, {1: "main", 2: "worker"})
+    w.frame(early.split(lambda e: True))
+
+    def raw(*recs):
+        data = msgpack.packb([gt.K_CLOCK, 0, gt.WALL0]) + b"".join(map(msgpack.packb, recs))
+        w.frames.append(zstandard.ZstdCompressor(write_checksum=True).compress(data))
+    raw([gt.K_CHUNK, 1, 150 * MS], [5, 3, "full"], [gt.K_CHUNK, 2, 160 * MS],
+        [5, 2, "oversize"])
+    raw([gt.K_THREAD, 2, 20002, "worker-2"])
+    w.frame(late.split(lambda e: True))
+    w.close()
+    return d_start
+
+
+def test_export_jsonl_threads_and_drops(perfan, tmp_path):
+    """Every THREAD and DROPPED record is a line, with perflog.read()'s keys, at its place
+    in the stream: a THREAD before the events of its frame, a DROPPED at its time."""
+    path = tmp_path / "meta.zst"
+    d_start = write_meta_trace(path)
+    lines = [json.loads(x) for x in run(perfan, "export", "-f", "jsonl", path).stdout.splitlines()]
+    events, meta = _split_meta(lines)
+    assert meta == _meta_lines([path])
+    assert [(g["kind"], g.get("name") or g.get("reason")) for g in meta] == [
+        ("thread", "main"), ("thread", "worker"), ("dropped", "full"), ("dropped", "oversize"),
+        ("thread", "worker-2")]
+    assert [g["kind"] for g in lines[:2]] == ["thread", "thread"]  # before any event
+    timed = [g["wall_ns"] for g in lines if g["kind"] != "thread"]
+    assert timed == sorted(timed)
+    rename = lines.index(meta[-1])
+    assert all(g["wall_ns"] - gt.WALL0 < d_start for g in lines[2:rename])
+    assert all(g["wall_ns"] - gt.WALL0 >= d_start for g in lines[rename + 1:])
+    assert sum(g["count"] for g in meta if g["kind"] == "dropped") == 5
+    # Whatever the filters.
+    out = run(perfan, "export", "-f", "jsonl", "--type", "crash.*", "--failed", path).stdout
+    assert _split_meta([json.loads(x) for x in out.splitlines()])[1] == meta
+
+
+def test_export_chrome_unfinished_levels(perfan, tmp_path):
+    """Unfinished actions ("B") name their task with its level, as complete events do, so
+    that --task ID@/LEVEL selects them too."""
+    path = tmp_path / "meta.zst"
+    write_meta_trace(path)
+    recs = _records([path])
+    key = lambda r: (r["task_prefix"], r["task_seq"], tuple(r["level"]))  # noqa: E731
+    ended = {key(r) for r in recs if r["kind"] == "end"}
+    open_ = {ref_reader.task_string(*key(r)): r for r in recs
+             if r["kind"] == "start" and key(r) not in ended}
+    assert len(open_) == 3
+
+    def export(*args):
+        doc = json.loads(run(perfan, "export", "-f", "chrome", *args, path).stdout)
+        return doc, {e["args"]["task"]: e for e in doc["traceEvents"] if e["ph"] == "B"}
+    doc, begins = export()
+    assert set(begins) == set(open_)
+    origin = doc["otherData"]["origin_unix_ns"]
+    for task, e in begins.items():
+        r = open_[task]
+        assert e["name"] == r["type"] and round(e["ts"] * 1000) + origin == r["wall_ns"]
+        assert e["args"]["inputs"] == r["fields"] and e["args"]["outcome"] == "unfinished"
+        assert e["cat"] == "action,unfinished"
+    sub = f"{gt.WEB_PREFIX:016x}-3@/2"
+    _, begins = export("--task", sub)
+    assert set(begins) == {t for t in open_ if t == sub or t.startswith(sub + "/")} == {
+        sub, sub + "/1"}
 
 
 # ---- diff ----------------------------------------------------------------------------------
