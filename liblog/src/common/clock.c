@@ -54,6 +54,21 @@ static void read_pair(uint64_t *ticks, uint64_t *mono)
 	}
 }
 
+void pl_clock_wall_pair(bool tsc, uint64_t *ticks, int64_t *wall)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 5; i++) {
+		uint64_t t1 = pl_ticks(tsc);
+		int64_t w = pl_wall_ns();
+		uint64_t t2 = pl_ticks(tsc);
+		if (t2 - t1 < best) {
+			best = t2 - t1;
+			*ticks = t1 + (t2 - t1) / 2;
+			*wall = w;
+		}
+	}
+}
+
 static void set_rate(struct pl_clock_conv *c, uint64_t dticks, uint64_t dns)
 {
 	if (dticks == 0)
@@ -66,8 +81,11 @@ void pl_clock_conv_init(struct pl_clock_conv *c, bool tsc)
 	c->tsc = tsc && PL_HAVE_TSC;
 	c->mult = 1ull << 32;
 	c->wall0 = pl_wall_ns();
+	c->first = 0;
+	c->nseg = 1;
 	if (!c->tsc) {
 		c->tick0 = c->mono0 = pl_mono_ns();
+		c->seg[0] = (struct pl_clock_seg){c->tick0, 0, c->mult};
 		return;
 	}
 	read_pair(&c->tick0, &c->mono0);
@@ -79,6 +97,7 @@ void pl_clock_conv_init(struct pl_clock_conv *c, bool tsc)
 	while (m < end);
 	read_pair(&t, &m);
 	set_rate(c, t - c->tick0, m - c->mono0);
+	c->seg[0] = (struct pl_clock_seg){c->tick0, 0, c->mult};
 }
 
 void pl_clock_conv_refine(struct pl_clock_conv *c)
@@ -87,8 +106,19 @@ void pl_clock_conv_refine(struct pl_clock_conv *c)
 		return;
 	uint64_t t, m;
 	read_pair(&t, &m);
-	if (t > c->tick0 && m > c->mono0)
-		set_rate(c, t - c->tick0, m - c->mono0);
+	const struct pl_clock_seg *last = &c->seg[(c->first + c->nseg - 1) % PL_CLOCK_SEGMENTS];
+	if (t <= last->tick || m <= c->mono0)
+		return;
+	/* The new segment starts where the function has got to at t: continuous. Its rate is
+	 * the one measured over the whole span since the anchor (the longer, the better). */
+	uint64_t ns = pl_clock_ns(c, t);
+	set_rate(c, t - c->tick0, m - c->mono0);
+	if (c->nseg == PL_CLOCK_SEGMENTS) {
+		c->first = (c->first + 1) % PL_CLOCK_SEGMENTS;
+		c->nseg--;
+	}
+	c->seg[(c->first + c->nseg) % PL_CLOCK_SEGMENTS] = (struct pl_clock_seg){t, ns, c->mult};
+	c->nseg++;
 }
 
 double pl_clock_conv_hz(const struct pl_clock_conv *c)

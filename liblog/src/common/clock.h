@@ -51,18 +51,39 @@ static inline uint64_t pl_ticks(bool tsc)
  * by PERFLOG_CLOCK=monotonic. Computed once per process. */
 bool pl_clock_tsc_usable(void);
 
+/* Segments kept: refined every flush cycle (50-100 ms), 256 cover ~15-25 s. */
+#define PL_CLOCK_SEGMENTS 256u
+
+/* From @tick on (until the next segment): ns = @ns + (ticks - @tick) * @mult >> 32. */
+struct pl_clock_seg {
+	uint64_t tick, ns, mult;
+};
+
 /*
- * struct pl_clock_conv - ticks -> ns since an anchor, as a 32.32 fixed-point rate.
- * The anchor pairs a tick reading with CLOCK_MONOTONIC and CLOCK_REALTIME readings.
- * Owned by one thread (the writer's flusher) after pl_clock_conv_init().
+ * struct pl_clock_conv - ticks -> ns since an anchor: one fixed function, piecewise
+ * linear and continuous. The anchor pairs a tick reading with CLOCK_MONOTONIC and
+ * CLOCK_REALTIME readings. Each refinement of the rate starts a new segment where the
+ * previous one had got to, and never changes the conversion of earlier ticks: so the
+ * same ticks convert to the same ns in any later flush, the function never steps back,
+ * and a duration computed as f(end) - f(start) is exactly the difference of the two
+ * timestamps (a child always lies within its parent). Ticks older than the oldest
+ * segment kept are extrapolated from it. Owned by one thread (the writer's flusher)
+ * after pl_clock_conv_init().
  */
 struct pl_clock_conv {
 	bool tsc;
 	uint64_t tick0;     /* ticks at the anchor */
 	uint64_t mono0;     /* CLOCK_MONOTONIC ns at the anchor */
 	int64_t wall0;      /* CLOCK_REALTIME ns at the anchor */
-	uint64_t mult;      /* ns per tick << 32 */
+	uint64_t mult;      /* the latest rate, ns per tick << 32 */
+	struct pl_clock_seg seg[PL_CLOCK_SEGMENTS]; /* a ring, oldest at @first */
+	uint32_t first, nseg;
 };
+
+/* A (ticks, CLOCK_REALTIME ns) pair read close together: the tightest of a few tries,
+ * so that a preemption between the two reads cannot shift the wall clock against the
+ * events (a frame's CLOCK checkpoint). */
+void pl_clock_wall_pair(bool tsc, uint64_t *ticks, int64_t *wall);
 
 /* Take the anchor and an initial rate (a ~1 ms busy calibration for the TSC). */
 void pl_clock_conv_init(struct pl_clock_conv *c, bool tsc);
@@ -73,16 +94,24 @@ void pl_clock_conv_refine(struct pl_clock_conv *c);
 /* Ticks per second according to the current rate (0 for the monotonic clock). */
 double pl_clock_conv_hz(const struct pl_clock_conv *c);
 
-/* Convert ticks (>= anchor, or a tick difference when @delta) to ns. */
-static inline uint64_t pl_clock_ns(const struct pl_clock_conv *c, uint64_t ticks)
+static inline uint64_t pl_clock_seg_ns(const struct pl_clock_seg *s, uint64_t ticks)
 {
-	uint64_t d = ticks >= c->tick0 ? ticks - c->tick0 : 0;
-	return (uint64_t)(((pl_u128)d * c->mult) >> 32);
+	if (ticks >= s->tick)
+		return s->ns + (uint64_t)(((pl_u128)(ticks - s->tick) * s->mult) >> 32);
+	uint64_t back = (uint64_t)(((pl_u128)(s->tick - ticks) * s->mult) >> 32);
+	return back < s->ns ? s->ns - back : 0;
 }
 
-static inline uint64_t pl_clock_delta_ns(const struct pl_clock_conv *c, uint64_t dticks)
+/* Convert ticks to ns since the anchor (0 for ticks before it). */
+static inline uint64_t pl_clock_ns(const struct pl_clock_conv *c, uint64_t ticks)
 {
-	return (uint64_t)(((pl_u128)dticks * c->mult) >> 32);
+	/* Newest first: nearly every event falls in the last segment or the one before. */
+	for (uint32_t i = c->nseg; i-- > 1;) {
+		const struct pl_clock_seg *s = &c->seg[(c->first + i) % PL_CLOCK_SEGMENTS];
+		if (ticks >= s->tick)
+			return pl_clock_seg_ns(s, ticks);
+	}
+	return pl_clock_seg_ns(&c->seg[c->first], ticks);
 }
 
 #endif /* PL_CLOCK_H */

@@ -145,10 +145,16 @@ void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
 	}
 	if (argv)
 		pack_header(e, c, argv);
+	/* The checkpoint's time on the events' own time line (the tick conversion), not
+	 * CLOCK_MONOTONIC's: they differ by the conversion's small offset, which would
+	 * otherwise shift the wall-clock times of one frame against the next by some µs. */
+	uint64_t ticks;
+	int64_t wall;
+	pl_clock_wall_pair(c->tsc, &ticks, &wall);
 	msgpack_pack_array(&e->pk, 3);
 	msgpack_pack_uint8(&e->pk, PL_K_CLOCK);
-	msgpack_pack_uint64(&e->pk, mono > c->mono0 ? mono - c->mono0 : 0);
-	msgpack_pack_int64(&e->pk, pl_wall_ns());
+	msgpack_pack_uint64(&e->pk, pl_clock_ns(c, ticks));
+	msgpack_pack_int64(&e->pk, wall);
 }
 
 void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const char *name,
@@ -235,8 +241,8 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c,
 	if (!cur.p)
 		return;
 
-	/* The rate is refined at every flush, which can move a conversion by some ns:
-	 * clamp, so that a thread's timestamps never step back. */
+	/* The conversion never steps back (clock.h), but a thread that moved to another CPU
+	 * may read a TSC a little behind: clamp, so that its timestamps never step back. */
 	uint64_t ts = pl_clock_ns(c, ev->ticks);
 	if (ts < *last_ts)
 		ts = *last_ts;
@@ -273,7 +279,9 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c,
 	}
 	if (ev->kind == PL_EV_END) {
 		pl_mp_uint8(&cur, failed ? 1 : 0);
-		pl_mp_uint64(&cur, pl_clock_delta_ns(c, dur));
+		/* The same function as the timestamps, so START ts + duration == END ts. */
+		uint64_t start = ev->ticks - dur;
+		pl_mp_uint64(&cur, pl_clock_ns(c, ev->ticks) - pl_clock_ns(c, start));
 	}
 	if (has_fields) {
 		memcpy(cur.p, fields, ev->fields_len);
@@ -292,8 +300,8 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c,
 void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
 		    uint64_t count, const char *reason)
 {
-	uint64_t mono = pl_mono_ns();
-	chunk(e, thread, mono > c->mono0 ? mono - c->mono0 : 0);
+	/* Now, on the events' time line (see pl_enc_frame_open). */
+	chunk(e, thread, pl_clock_ns(c, pl_ticks(c->tsc)));
 	msgpack_pack_array(&e->pk, 3);
 	msgpack_pack_uint8(&e->pk, PL_K_DROPPED);
 	msgpack_pack_uint64(&e->pk, count);
