@@ -376,37 +376,54 @@ static bool *kids_shown(const struct render *r, const struct node *n)
 	return show;
 }
 
+struct hidden_type {
+	uint32_t type;
+	uint64_t count, ns;
+};
+
+static int by_count_desc(const void *a, const void *b)
+{
+	const struct hidden_type *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->type < y->type ? -1 : x->type > y->type;
+}
+
 /* "… 640 more: 638 × spell.edits1 (1.2s), 2 × spell.known (30µs)": the children left out,
  * by type, the most frequent first (at most 3 types named). */
 static void print_hidden(const struct render *r, const struct node *n, const bool *show,
 			 const char *sub, bool last, FILE *f)
 {
-	struct {
-		uint32_t type;
-		uint64_t count, ns;
-	} t[3] = {{0}};
-	uint64_t hidden = 0, other = 0;
+	/* One entry per distinct type among the hidden (few: a loop calls one or two). */
+	struct hidden_type *t = calloc(n->nkids, sizeof(*t));
+	size_t nt = 0;
+	uint64_t hidden = 0;
 	for (uint32_t i = 0; i < n->nkids; i++) {
 		const struct node *k = &n->kids[i];
 		if (show[i])
 			continue;
 		hidden++;
+		if (!t)
+			continue; /* out of memory: the count alone */
 		size_t j = 0;
-		while (j < 3 && t[j].count && t[j].type != k->type)
+		while (j < nt && t[j].type != k->type)
 			j++;
-		if (j == 3) {
-			other++;
-			continue;
-		}
-		t[j].type = k->type;
+		if (j == nt)
+			t[nt++].type = k->type;
 		t[j].count++;
 		t[j].ns += k->duration_ns;
 	}
+	qsort(t, nt, sizeof(*t), by_count_desc);
 	fprintf(f, "%s%s \xe2\x80\xa6 %" PRIu64 " more:", sub,
 		last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
 		     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80",
 		hidden);
-	for (size_t j = 0; j < 3 && t[j].count; j++) {
+	uint64_t other = 0;
+	for (size_t j = 0; j < nt; j++) {
+		if (j >= 3) {
+			other += t[j].count;
+			continue;
+		}
 		char dur[PF_DURATION_MAX];
 		pf_duration_format(t[j].ns, dur, sizeof(dur));
 		fprintf(f, "%s %" PRIu64 " \xc3\x97 ", j ? "," : "", t[j].count);
@@ -416,6 +433,7 @@ static void print_hidden(const struct render *r, const struct node *n, const boo
 	if (other)
 		fprintf(f, ", %" PRIu64 " of other types", other);
 	fputs(" (--children)\n", f);
+	free(t);
 }
 
 static void print_node(struct render *r, const struct node *n, const struct node *parent,

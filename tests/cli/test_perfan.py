@@ -597,6 +597,18 @@ def test_tree_depth_and_children_limits(perfan, tmp_path):
             f"({sum(probes)}.0\u00b5s), {len(steps)} \u00d7 step ({sum(steps)}.00\u00b5s)"
             in out), out
     assert "(--children)" in out
+    # The hidden types are named most frequent first, not in order of appearance.
+    t2 = gt.Tree()
+    for i, (typ, d) in enumerate([("probe", 1), ("step", 2), ("step", 3), ("step", 4),
+                                  ("big", 100)]):
+        t2.action(1, task, [1, i + 1], typ, 10 + i * 200 * gt.US, d * gt.US)
+    t2.action(1, task, [1], "loop", 5, 1100 * gt.US)
+    path2 = tmp_path / "freq.zst"
+    w = gt.TraceWriter(path2, 1, gt.WEB_PREFIX, gt.WALL0, {1: "main"})
+    w.frame(t2.split(lambda e: True))
+    w.close()
+    out2 = run(perfan, "tree", "--children", "1", path2).stdout
+    assert "\u2026 4 more: 3 \u00d7 step (9.00\u00b5s), 1 \u00d7 probe (1.00\u00b5s)" in out2, out2
     out = run(perfan, "tree", "--depth", "1", path).stdout
     assert "loop/1 " in out and "probe" not in out and "step" not in out
     assert f"\u2026 {2 * len(durs)} descendants (--depth)" in out, out
