@@ -26,38 +26,16 @@
 #include "perfan.h"
 #include "scan.h"
 #include "table.h"
+#include "tasktree.h"
 #include "topn.h"
 #include "units.h"
 
 #define USAGE "perfan tree [--task ID | --slowest N] [--depth N] [--children K] [FILTERS] [--json] TRACE..."
 #define MAX_N 100000
 
-enum nstate { N_MISSING, N_RUNNING, N_SUCCEEDED, N_FAILED, N_MESSAGE };
-
-struct node {
-	uint32_t idx; /* last element of its level */
-	enum nstate state;
-	uint32_t type; /* PF_NAME_NONE when the START was not seen */
-	uint32_t src, thread, tid;
-	int64_t wall; /* START or message time; END time - duration if only the END was seen */
-	bool has_wall;
-	uint64_t duration_ns;
-	uint8_t *inputs, *outputs; /* packed fields (START / message, END) */
-	size_t inputs_len, outputs_len;
-	char *exc_type, *exc_msg;
-	struct node *kids;
-	uint32_t nkids, capkids;
-};
-
-struct tree {
-	uint64_t prefix, seq;
-	struct node root; /* virtual: its children are the task's top-level actions */
-	uint64_t events;
-};
-
 /* The chosen tasks: an array in print order and an open-addressing index into it. */
 struct tasks {
-	struct tree *t;
+	struct pf_ttree *t;
 	size_t n, cap;
 	uint32_t *slots; /* tree index + 1; 0 empty */
 	size_t nslots;
@@ -107,7 +85,7 @@ static uint64_t task_hash(uint64_t prefix, uint64_t seq)
 	return h ^ (h >> 33);
 }
 
-static struct tree *tasks_find(const struct tasks *ts, uint64_t prefix, uint64_t seq)
+static struct pf_ttree *tasks_find(const struct tasks *ts, uint64_t prefix, uint64_t seq)
 {
 	if (!ts->nslots)
 		return NULL;
@@ -115,7 +93,7 @@ static struct tree *tasks_find(const struct tasks *ts, uint64_t prefix, uint64_t
 	     i = (i + 1) & (ts->nslots - 1)) {
 		if (!ts->slots[i])
 			return NULL;
-		struct tree *t = &ts->t[ts->slots[i] - 1];
+		struct pf_ttree *t = &ts->t[ts->slots[i] - 1];
 		if (t->prefix == prefix && t->seq == seq)
 			return t;
 	}
@@ -135,7 +113,7 @@ static int tasks_add(struct tasks *ts, uint64_t prefix, uint64_t seq)
 		return 0;
 	if (ts->n == ts->cap) {
 		size_t cap = ts->cap ? 2 * ts->cap : 16;
-		struct tree *t = realloc(ts->t, cap * sizeof(*t));
+		struct pf_ttree *t = realloc(ts->t, cap * sizeof(*t));
 		if (!t)
 			return -1;
 		ts->t = t;
@@ -152,125 +130,18 @@ static int tasks_add(struct tasks *ts, uint64_t prefix, uint64_t seq)
 		for (size_t k = 0; k < ts->n; k++)
 			tasks_index(ts, k);
 	}
-	memset(&ts->t[ts->n], 0, sizeof(ts->t[0]));
-	ts->t[ts->n].prefix = prefix;
-	ts->t[ts->n].seq = seq;
-	ts->t[ts->n].root.type = PF_NAME_NONE;
+	pf_ttree_init(&ts->t[ts->n], prefix, seq, 0, PF_CALL_TEXT_MAX);
 	tasks_index(ts, ts->n);
 	ts->n++;
 	return 0;
 }
 
-static void node_free(struct node *n)
-{
-	for (uint32_t i = 0; i < n->nkids; i++)
-		node_free(&n->kids[i]);
-	free(n->kids);
-	free(n->inputs);
-	free(n->outputs);
-	free(n->exc_type);
-	free(n->exc_msg);
-}
-
 static void tasks_destroy(struct tasks *ts)
 {
 	for (size_t k = 0; k < ts->n; k++)
-		node_free(&ts->t[k].root);
+		pf_ttree_destroy(&ts->t[k]);
 	free(ts->t);
 	free(ts->slots);
-}
-
-/* ---- building trees -------------------------------------------------------------------- */
-
-static struct node *child(struct node *p, uint32_t idx)
-{
-	/* Children mostly arrive in order: look from the end. */
-	for (uint32_t i = p->nkids; i-- > 0;)
-		if (p->kids[i].idx == idx)
-			return &p->kids[i];
-	if (p->nkids == p->capkids) {
-		uint32_t cap = p->capkids ? 2 * p->capkids : 4;
-		struct node *k = realloc(p->kids, cap * sizeof(*k));
-		if (!k)
-			return NULL;
-		p->kids = k;
-		p->capkids = cap;
-	}
-	struct node *n = &p->kids[p->nkids++];
-	memset(n, 0, sizeof(*n));
-	n->idx = idx;
-	n->type = PF_NAME_NONE;
-	return n;
-}
-
-static uint8_t *dup_bytes(const uint8_t *p, size_t n)
-{
-	uint8_t *d = malloc(n ? n : 1);
-	if (d && n)
-		memcpy(d, p, n);
-	return d;
-}
-
-static int add_event(struct tree *t, const struct pf_event *ev)
-{
-	struct node *n = &t->root;
-	for (uint32_t d = 0; d < ev->depth && n; d++)
-		n = child(n, ev->level[d]);
-	if (!n)
-		return -1;
-	t->events++;
-	if (ev->kind == PL_REC_START || ev->kind == PL_REC_MESSAGE) {
-		n->type = ev->type;
-		n->src = ev->src;
-		n->thread = ev->thread;
-		n->tid = ev->tid;
-		n->wall = ev->wall;
-		n->has_wall = true;
-		if (n->state == N_MISSING)
-			n->state = ev->kind == PL_REC_MESSAGE ? N_MESSAGE : N_RUNNING;
-		if (ev->fields_len && !n->inputs) {
-			if (!(n->inputs = dup_bytes(ev->fields, ev->fields_len)))
-				return -1;
-			n->inputs_len = ev->fields_len;
-		}
-		return 0;
-	}
-	/* END */
-	n->state = ev->failed ? N_FAILED : N_SUCCEEDED;
-	n->duration_ns = ev->duration_ns;
-	if (!n->has_wall) {
-		n->src = ev->src;
-		n->thread = ev->thread;
-		n->tid = ev->tid;
-		n->wall = ev->wall - (int64_t)ev->duration_ns;
-		n->has_wall = true;
-	}
-	if (ev->fields_len && !n->outputs) {
-		if (!(n->outputs = dup_bytes(ev->fields, ev->fields_len)))
-			return -1;
-		n->outputs_len = ev->fields_len;
-	}
-	if (ev->exc_type && !n->exc_type) {
-		n->exc_type = strndup(ev->exc_type, PF_CALL_TEXT_MAX);
-		n->exc_msg = strndup(ev->exc_msg ? ev->exc_msg : "", PF_CALL_TEXT_MAX);
-		if (!n->exc_type || !n->exc_msg)
-			return -1;
-	}
-	return 0;
-}
-
-static int kid_cmp(const void *a, const void *b)
-{
-	uint32_t x = ((const struct node *)a)->idx, y = ((const struct node *)b)->idx;
-	return (x > y) - (x < y);
-}
-
-static void sort_tree(struct node *n)
-{
-	if (n->nkids > 1)
-		qsort(n->kids, n->nkids, sizeof(*n->kids), kid_cmp);
-	for (uint32_t i = 0; i < n->nkids; i++)
-		sort_tree(&n->kids[i]);
 }
 
 /* ---- rendering ------------------------------------------------------------------------- */
@@ -286,9 +157,6 @@ struct render {
 	uint32_t base;	    /* depth of the tree's printed top nodes */
 	uint32_t max_kids;  /* --children: children shown per node (0: all) */
 };
-
-static const char *const state_names[] = {"missing", "unfinished", "succeeded", "failed",
-					  "message"};
 
 static void put_clean(FILE *f, const char *s)
 {
@@ -312,7 +180,7 @@ static void put_level(FILE *f, const uint32_t *level, uint32_t depth)
 		fprintf(f, "/%" PRIu32, level[i]);
 }
 
-static void put_where(const struct render *r, const struct node *n, FILE *f)
+static void put_where(const struct render *r, const struct pf_tnode *n, FILE *f)
 {
 	const char *name = pf_input_thread_name(r->in, n->src, n->thread);
 	fprintf(f, "pid %" PRId64 " thread ", r->in->src[n->src].pid);
@@ -338,17 +206,10 @@ static void field_lines(FILE *f, const char *prefix, const uint8_t *p, size_t le
 	free(t);
 }
 
-static uint64_t descendants(const struct node *n)
-{
-	uint64_t k = n->nkids;
-	for (uint32_t i = 0; i < n->nkids; i++)
-		k += descendants(&n->kids[i]);
-	return k;
-}
-
 static int by_duration_desc(const void *a, const void *b)
 {
-	const struct node *x = *(const struct node *const *)a, *y = *(const struct node *const *)b;
+	const struct pf_tnode *x = *(const struct pf_tnode *const *)a,
+			      *y = *(const struct pf_tnode *const *)b;
 	if (x->duration_ns != y->duration_ns)
 		return x->duration_ns > y->duration_ns ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
@@ -356,11 +217,11 @@ static int by_duration_desc(const void *a, const void *b)
 
 /* With --children K: which of @n's children to show: the K longest (ties: the first),
  * printed in child order. Returns a malloc'ed flag per child, or NULL for all. */
-static bool *kids_shown(const struct render *r, const struct node *n)
+static bool *kids_shown(const struct render *r, const struct pf_tnode *n)
 {
 	if (!r->max_kids || n->nkids <= r->max_kids)
 		return NULL;
-	const struct node **v = malloc(n->nkids * sizeof(*v));
+	const struct pf_tnode **v = malloc(n->nkids * sizeof(*v));
 	bool *show = calloc(n->nkids, sizeof(*show));
 	if (!v || !show) {
 		free(v);
@@ -391,7 +252,7 @@ static int by_count_desc(const void *a, const void *b)
 
 /* "… 640 more: 638 × spell.edits1 (1.2s), 2 × spell.known (30µs)": the children left out,
  * by type, the most frequent first (at most 3 types named). */
-static void print_hidden(const struct render *r, const struct node *n, const bool *show,
+static void print_hidden(const struct render *r, const struct pf_tnode *n, const bool *show,
 			 const char *sub, bool last, FILE *f)
 {
 	/* One entry per distinct type among the hidden (few: a loop calls one or two). */
@@ -399,7 +260,7 @@ static void print_hidden(const struct render *r, const struct node *n, const boo
 	size_t nt = 0;
 	uint64_t hidden = 0;
 	for (uint32_t i = 0; i < n->nkids; i++) {
-		const struct node *k = &n->kids[i];
+		const struct pf_tnode *k = &n->kids[i];
 		if (show[i])
 			continue;
 		hidden++;
@@ -436,31 +297,32 @@ static void print_hidden(const struct render *r, const struct node *n, const boo
 	free(t);
 }
 
-static void print_node(struct render *r, const struct node *n, const struct node *parent,
+static void print_node(struct render *r, const struct pf_tnode *n, const struct pf_tnode *parent,
 		       uint32_t depth, const char *prefix, bool last, FILE *f)
 {
 	char dur[PF_DURATION_MAX], off[PF_DURATION_MAX], wall[PF_WALL_MAX];
 	fprintf(f, "%s%s ", prefix,
 		last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
 		     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80");
-	enum pf_style st = n->state == N_FAILED	   ? PF_RED
-			   : n->state == N_RUNNING ? PF_YELLOW
-						   : PF_BOLD;
-	fputs(pf_style_begin(n->state == N_MESSAGE ? PF_PLAIN : PF_BOLD, r->color), f);
+	enum pf_style st = n->state == PF_T_FAILED    ? PF_RED
+			   : n->state == PF_T_RUNNING ? PF_YELLOW
+						      : PF_BOLD;
+	fputs(pf_style_begin(n->state == PF_T_MESSAGE ? PF_PLAIN : PF_BOLD, r->color), f);
 	put_clean(f, n->type == PF_NAME_NONE ? "?" : pf_names_str(r->names, n->type));
-	fputs(pf_style_end(n->state == N_MESSAGE ? PF_PLAIN : PF_BOLD, r->color), f);
+	fputs(pf_style_end(n->state == PF_T_MESSAGE ? PF_PLAIN : PF_BOLD, r->color), f);
 	put_level(f, r->level, depth);
-	if (n->state == N_MESSAGE) {
+	if (n->state == PF_T_MESSAGE) {
 		fputs(" (message)", f);
 	} else {
 		fprintf(f, " \xe2\x87\x92 %s%s%s", pf_style_begin(st, r->color),
-			n->state == N_MISSING ? "no START or END seen" : state_names[n->state],
+			n->state == PF_T_MISSING ? "no START or END seen"
+						 : pf_tstate_name(n->state),
 			pf_style_end(st, r->color));
-		if (n->state == N_SUCCEEDED || n->state == N_FAILED) {
+		if (n->state == PF_T_SUCCEEDED || n->state == PF_T_FAILED) {
 			pf_duration_format(n->duration_ns, dur, sizeof(dur));
 			fprintf(f, " %s", dur);
 		}
-		if (n->state != N_MISSING && n->type == PF_NAME_NONE)
+		if (n->state != PF_T_MISSING && n->type == PF_NAME_NONE)
 			fputs(" (START not seen)", f);
 	}
 	if (n->has_wall) {
@@ -494,7 +356,7 @@ static void print_node(struct render *r, const struct node *n, const struct node
 		fprintf(f, "%s%s \xe2\x80\xa6 %" PRIu64 " descendant%s (--depth)\n", sub,
 			++k == lines ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
 				     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80",
-			descendants(n), descendants(n) == 1 ? "" : "s");
+			pf_tnode_descendants(n), pf_tnode_descendants(n) == 1 ? "" : "s");
 	}
 	for (uint32_t i = 0; !cut_depth && i < n->nkids && depth < PL_TASK_MAX_DEPTH; i++) {
 		if (show && !show[i])
@@ -519,12 +381,12 @@ static void print_node(struct render *r, const struct node *n, const struct node
 		field_lines(f, sub, n->outputs, n->outputs_len, ++k == lines, "\xe2\x86\x92 ");
 }
 
-static void json_node(struct render *r, const struct node *n, uint32_t depth, struct pf_json *j)
+static void json_node(struct render *r, const struct pf_tnode *n, uint32_t depth, struct pf_json *j)
 {
 	char buf[PL_TASK_STR_MAX + 8], wall[PF_WALL_MAX];
 	pf_json_object_begin(j);
 	pf_json_key(j, "kind");
-	pf_json_str(j, n->state == N_MESSAGE ? "message" : "action");
+	pf_json_str(j, n->state == PF_T_MESSAGE ? "message" : "action");
 	pf_json_key(j, "type");
 	pf_json_str(j, n->type == PF_NAME_NONE ? NULL : pf_names_str(r->names, n->type));
 	pf_json_key(j, "task");
@@ -536,23 +398,23 @@ static void json_node(struct render *r, const struct node *n, uint32_t depth, st
 	for (uint32_t i = 0; i < depth; i++)
 		pf_json_uint(j, r->level[i]);
 	pf_json_array_end(j);
-	if (n->state != N_MESSAGE) {
+	if (n->state != PF_T_MESSAGE) {
 		pf_json_key(j, "status");
-		pf_json_str(j, state_names[n->state]);
+		pf_json_str(j, pf_tstate_name(n->state));
 		pf_json_key(j, "duration_ns");
-		if (n->state == N_SUCCEEDED || n->state == N_FAILED)
+		if (n->state == PF_T_SUCCEEDED || n->state == PF_T_FAILED)
 			pf_json_uint(j, n->duration_ns);
 		else
 			pf_json_null(j);
 	}
-	pf_json_key(j, n->state == N_MESSAGE ? "ts" : "start");
+	pf_json_key(j, n->state == PF_T_MESSAGE ? "ts" : "start");
 	if (n->has_wall) {
 		pf_wall_format(n->wall, true, wall, sizeof(wall));
 		pf_json_str(j, wall);
 	} else {
 		pf_json_null(j);
 	}
-	pf_json_key(j, n->state == N_MESSAGE ? "ts_ns" : "start_ns");
+	pf_json_key(j, n->state == PF_T_MESSAGE ? "ts_ns" : "start_ns");
 	if (n->has_wall)
 		pf_json_int(j, n->wall);
 	else
@@ -570,22 +432,10 @@ static void json_node(struct render *r, const struct node *n, uint32_t depth, st
 		pf_json_key(j, "thread_name");
 		pf_json_str(j, pf_input_thread_name(r->in, n->src, n->thread));
 	}
-	pf_json_key(j, n->state == N_MESSAGE ? "fields" : "inputs");
+	pf_json_key(j, n->state == PF_T_MESSAGE ? "fields" : "inputs");
 	pf_fields_json(j, n->inputs, n->inputs_len);
-	if (n->state != N_MESSAGE) {
-		pf_json_key(j, "outputs");
-		pf_fields_json(j, n->outputs, n->outputs_len);
-		pf_json_key(j, "exception");
-		if (n->exc_type) {
-			pf_json_object_begin(j);
-			pf_json_key(j, "type");
-			pf_json_str(j, n->exc_type);
-			pf_json_key(j, "message");
-			pf_json_str(j, n->exc_msg);
-			pf_json_object_end(j);
-		} else {
-			pf_json_null(j);
-		}
+	if (n->state != PF_T_MESSAGE) {
+		pf_tnode_json_outcome(n, j);
 		pf_json_key(j, "children");
 		pf_json_array_begin(j);
 		for (uint32_t i = 0; i < n->nkids && depth < PL_TASK_MAX_DEPTH; i++) {
@@ -598,22 +448,19 @@ static void json_node(struct render *r, const struct node *n, uint32_t depth, st
 }
 
 /* The node of the --task subtree, or the task's virtual root; NULL if absent. */
-static const struct node *subtree(const struct tree *t, const struct pf_opts *o, struct render *r)
+static const struct pf_tnode *subtree(const struct pf_ttree *t, const struct pf_opts *o,
+				      struct render *r)
 {
-	const struct node *n = &t->root;
+	const struct pf_tnode *n = &t->root;
 	uint32_t depth = o->has_task ? o->task.depth : 0;
 	for (uint32_t d = 0; d < depth && n; d++) {
-		const struct node *next = NULL;
-		for (uint32_t i = 0; i < n->nkids; i++)
-			if (n->kids[i].idx == o->task.level[d])
-				next = &n->kids[i];
-		n = next;
+		n = pf_tnode_find(n, o->task.level[d]);
 		r->level[d] = o->task.level[d];
 	}
 	return n;
 }
 
-static int64_t first_wall(const struct node *n)
+static int64_t first_wall(const struct pf_tnode *n)
 {
 	if (n->has_wall)
 		return n->wall;
@@ -624,7 +471,7 @@ static int64_t first_wall(const struct node *n)
 }
 
 /* The header of a tree: the task id, with the level when a subtree is shown. */
-static void tree_id(const struct tree *t, const struct render *r, uint32_t depth, char *id,
+static void tree_id(const struct pf_ttree *t, const struct render *r, uint32_t depth, char *id,
 		    size_t len)
 {
 	if (!depth || pl_task_format(t->prefix, t->seq, r->level, depth, id, len) < 0)
@@ -635,11 +482,11 @@ static void print_trees(const struct tasks *ts, const struct pf_opts *o, struct 
 {
 	bool any = false;
 	for (size_t k = 0; k < ts->n; k++) {
-		const struct tree *t = &ts->t[k];
+		const struct pf_ttree *t = &ts->t[k];
 		r->prefix = t->prefix;
 		r->seq = t->seq;
-		const struct node *n = subtree(t, o, r);
-		if (!n || (!n->nkids && n->state == N_MISSING))
+		const struct pf_tnode *n = subtree(t, o, r);
+		if (!n || (!n->nkids && n->state == PF_T_MISSING))
 			continue;
 		uint32_t depth = n == &t->root ? 0 : o->task.depth;
 		if (any)
@@ -648,7 +495,7 @@ static void print_trees(const struct tasks *ts, const struct pf_opts *o, struct 
 		char id[PL_TASK_STR_MAX + 8];
 		tree_id(t, r, depth, id, sizeof(id));
 		fprintf(f, "%s\n", id);
-		if (n->state != N_MISSING) {
+		if (n->state != PF_T_MISSING) {
 			r->t0 = first_wall(n);
 			r->base = depth;
 			print_node(r, n, NULL, depth, "", true, f);
@@ -679,11 +526,11 @@ static void json_trees(const struct pf_scan *sc, const struct tasks *ts, const s
 	pf_json_key(&j, "tasks");
 	pf_json_array_begin(&j);
 	for (size_t k = 0; k < ts->n; k++) {
-		const struct tree *t = &ts->t[k];
+		const struct pf_ttree *t = &ts->t[k];
 		r->prefix = t->prefix;
 		r->seq = t->seq;
-		const struct node *n = subtree(t, o, r);
-		if (!n || (!n->nkids && n->state == N_MISSING))
+		const struct pf_tnode *n = subtree(t, o, r);
+		if (!n || (!n->nkids && n->state == PF_T_MISSING))
 			continue;
 		uint32_t depth = n == &t->root ? 0 : o->task.depth;
 		char id[PL_TASK_STR_MAX + 8];
@@ -693,7 +540,7 @@ static void json_trees(const struct pf_scan *sc, const struct tasks *ts, const s
 		pf_json_str(&j, id);
 		pf_json_key(&j, "roots");
 		pf_json_array_begin(&j);
-		if (n->state != N_MISSING) {
+		if (n->state != PF_T_MISSING) {
 			json_node(r, n, depth, &j);
 		} else {
 			for (uint32_t i = 0; i < n->nkids; i++) {
@@ -732,14 +579,14 @@ static int build(struct tasks *ts, char *const *paths, size_t npaths, struct pf_
 		return -1;
 	const struct pf_event *ev;
 	while ((ret = pf_input_next(in, &ev)) == 0) {
-		struct tree *t = tasks_find(ts, ev->prefix, ev->seq);
-		if (t && add_event(t, ev) < 0)
+		struct pf_ttree *t = tasks_find(ts, ev->prefix, ev->seq);
+		if (t && pf_ttree_event(t, ev) < 0)
 			return -1;
 	}
 	if (ret < 0)
 		return -1;
 	for (size_t k = 0; k < ts->n; k++)
-		sort_tree(&ts->t[k].root);
+		pf_ttree_sort(&ts->t[k]);
 	return PF_EXIT_OK;
 }
 

@@ -70,49 +70,12 @@ static void json_inputs(const struct pf_report *r, struct pf_report_sink *sink, 
 	pf_json_key(j, "files");
 	pf_json_array_begin(j);
 	size_t i = 0;
-	for (; i < sc->in.nsrc && more(&b); i++) {
-		const struct pf_source *s = &sc->in.src[i];
-		pf_json_object_begin(j);
-		pf_json_key(j, "path");
-		pf_json_str(j, s->path);
-		pf_json_key(j, "pid");
-		pf_json_int(j, s->pid);
-		pf_json_key(j, "host");
-		pf_json_str(j, s->host);
-		pf_json_key(j, "records");
-		pf_json_uint(j, s->records);
-		pf_json_key(j, "dropped");
-		pf_json_uint(j, s->dropped);
-		pf_json_key(j, "error");
-		if (s->status < 0) {
-			pf_json_object_begin(j);
-			pf_json_key(j, "offset");
-			pf_json_uint(j, s->err_offset);
-			pf_json_key(j, "reason");
-			pf_json_str(j, s->err_reason);
-			pf_json_object_end(j);
-		} else {
-			pf_json_null(j);
-		}
-		pf_json_object_end(j);
-	}
+	for (; i < sc->in.nsrc && more(&b); i++)
+		pf_scan_source_json(&sc->in.src[i], j);
 	pf_json_array_end(j);
 	pf_json_key(j, "files_omitted");
 	pf_json_uint(j, sc->in.nsrc - i);
-	pf_json_key(j, "unreadable_inputs");
-	pf_json_uint(j, sc->in.unreadable);
-	pf_json_key(j, "records");
-	pf_json_uint(j, sc->in.records);
-	pf_json_key(j, "actions");
-	pf_json_uint(j, sc->actions);
-	pf_json_key(j, "selected");
-	pf_json_uint(j, sc->selected);
-	pf_json_key(j, "unfinished");
-	pf_json_uint(j, pf_spans_open(&sc->spans));
-	pf_json_key(j, "unmatched_ends");
-	pf_json_uint(j, sc->spans.unmatched);
-	pf_json_key(j, "dropped_events");
-	pf_json_uint(j, sc->dropped_events);
+	pf_scan_json_counters(sc, j);
 	if (sc->selected) {
 		pf_json_key(j, "first_ns");
 		pf_json_int(j, r->first_ns);

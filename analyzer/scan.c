@@ -62,35 +62,35 @@ oom:
 	return PF_EXIT_UNREADABLE;
 }
 
-void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j)
+void pf_scan_source_json(const struct pf_source *s, struct pf_json *j)
 {
-	pf_json_key(j, "inputs");
-	pf_json_array_begin(j);
-	for (size_t i = 0; i < sc->in.nsrc; i++) {
-		const struct pf_source *s = &sc->in.src[i];
+	pf_json_object_begin(j);
+	pf_json_key(j, "path");
+	pf_json_str(j, s->path);
+	pf_json_key(j, "pid");
+	pf_json_int(j, s->pid);
+	pf_json_key(j, "host");
+	pf_json_str(j, s->host);
+	pf_json_key(j, "records");
+	pf_json_uint(j, s->records);
+	pf_json_key(j, "dropped");
+	pf_json_uint(j, s->dropped);
+	pf_json_key(j, "error");
+	if (s->status < 0) {
 		pf_json_object_begin(j);
-		pf_json_key(j, "path");
-		pf_json_str(j, s->path);
-		pf_json_key(j, "pid");
-		pf_json_int(j, s->pid);
-		pf_json_key(j, "host");
-		pf_json_str(j, s->host);
-		pf_json_key(j, "records");
-		pf_json_uint(j, s->records);
-		pf_json_key(j, "error");
-		if (s->status < 0) {
-			pf_json_object_begin(j);
-			pf_json_key(j, "offset");
-			pf_json_uint(j, s->err_offset);
-			pf_json_key(j, "reason");
-			pf_json_str(j, s->err_reason);
-			pf_json_object_end(j);
-		} else {
-			pf_json_null(j);
-		}
+		pf_json_key(j, "offset");
+		pf_json_uint(j, s->err_offset);
+		pf_json_key(j, "reason");
+		pf_json_str(j, s->err_reason);
 		pf_json_object_end(j);
+	} else {
+		pf_json_null(j);
 	}
-	pf_json_array_end(j);
+	pf_json_object_end(j);
+}
+
+void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j)
+{
 	pf_json_key(j, "unreadable_inputs");
 	pf_json_uint(j, sc->in.unreadable);
 	pf_json_key(j, "records");
@@ -105,6 +105,16 @@ void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j)
 	pf_json_uint(j, sc->spans.unmatched);
 	pf_json_key(j, "dropped_events");
 	pf_json_uint(j, sc->dropped_events);
+}
+
+void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j)
+{
+	pf_json_key(j, "inputs");
+	pf_json_array_begin(j);
+	for (size_t i = 0; i < sc->in.nsrc; i++)
+		pf_scan_source_json(&sc->in.src[i], j);
+	pf_json_array_end(j);
+	pf_scan_json_counters(sc, j);
 }
 
 void pf_scan_notes(const struct pf_scan *sc, FILE *f)

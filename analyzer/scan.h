@@ -56,7 +56,24 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
 		       size_t npaths, unsigned flags, pf_span_fn fn,
 		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata);
 
-/** pf_scan_json_summary() - "inputs": [...] and the counters, as members of an object. */
+/**
+ * pf_scan_source_json() - one input file as a JSON object: "path", "pid" and "host" (from
+ * its header), "records" read, "dropped" (events its writer reported lost: DROPPED
+ * records) and "error": null, or {"offset", "reason"} of the damage where reading stopped.
+ */
+void pf_scan_source_json(const struct pf_source *s, struct pf_json *j);
+
+/**
+ * pf_scan_json_counters() - the scan's counters as members of an object:
+ * "unreadable_inputs", "records", "actions", "selected", "unfinished", "unmatched_ends"
+ * and "dropped_events".
+ */
+void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j);
+
+/**
+ * pf_scan_json_summary() - "inputs": an array of pf_scan_source_json() objects, one per
+ * file, then pf_scan_json_counters(), as members of an object.
+ */
 void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j);
 
 /** pf_scan_notes() - lines about unfinished actions, unmatched ENDs and drops, if any. */

@@ -2,14 +2,15 @@
  *
  * The tasks are chosen first (pf_waterfall_add(), from a first pass over the traces:
  * the tasks of the slowest actions); then every START, END and MESSAGE event of the
- * merged input is offered (pf_waterfall_event()) and those of the chosen tasks become
- * nodes: one per action or message, found again by its level path, across threads,
- * processes and files. An action whose START has no END when the input ends is
- * unfinished; one whose START was not seen starts at its END's time minus its duration.
+ * merged input is offered (pf_waterfall_event()) and those of the chosen tasks go into
+ * their task's tree (tasktree.h: a node per action or message, across threads, processes
+ * and files; unfinished actions, and ENDs whose START was not seen, as `perfan tree`).
+ * When written, each tree is flattened into its rows: the nodes seen, depth first.
  *
- * Memory: at most PF_WATERFALL_MAX_NODES nodes per tree (later events of a bigger task are
- * only counted, in @omitted), each with at most PF_FIELDS_MAX bytes of inputs and of
- * outputs and PF_WATERFALL_TEXT_MAX bytes of exception text.
+ * Memory: at most PF_WATERFALL_MAX_NODES nodes seen per tree (later level paths of a
+ * bigger task are only counted, in the tree's @omitted), plus their ancestors not seen,
+ * each with at most PF_FIELDS_MAX bytes of inputs and of outputs and
+ * PF_WATERFALL_TEXT_MAX bytes of exception text.
  *
  * Big trees (a loop under one action) are folded when written (wfold.h): of each node's
  * children, the K longest are drawn and the others summed up in one row.
@@ -25,38 +26,25 @@
 #include "input.h"
 #include "jsonw.h"
 #include "names.h"
+#include "tasktree.h"
 
 #define PF_WATERFALL_MAX_NODES 1000
 #define PF_WATERFALL_TEXT_MAX  256
 
-/* What a node is; an action whose END was seen is SUCCEEDED or FAILED, else RUNNING. */
-enum pf_wstate { PF_W_RUNNING, PF_W_SUCCEEDED, PF_W_FAILED, PF_W_MESSAGE };
-
-/* struct pf_wnode - one action or message of a chosen task (waterfall.c and wfold.c). */
+/** struct pf_wnode - a node seen of a tree, with its level path: a row (wfold.c). */
 struct pf_wnode {
-	uint32_t *level;
+	const struct pf_tnode *node;
+	const uint32_t *level; /* in the tree's @levels */
 	uint32_t depth;
-	uint64_t hash; /* of the level path */
-	enum pf_wstate state;
-	bool has_start; /* START or message seen (else only the END) */
-	uint32_t type;	/* PF_NAME_NONE when only the END was seen */
-	uint32_t src, thread;
-	int64_t wall;	      /* start (message: its time) */
-	uint64_t duration_ns; /* when SUCCEEDED or FAILED; else 0 */
-	uint8_t *inputs, *outputs;
-	size_t inputs_len, outputs_len;
-	char *exc_type, *exc_msg;
 };
 
 struct pf_wtree {
-	uint64_t prefix, seq;
+	struct pf_ttree tree;
 	uint32_t anchor[PF_CALL_PATH_MAX]; /* level of the action that chose the task */
 	uint32_t anchor_depth;
-	struct pf_wnode *nodes;
-	uint32_t n, cap;
-	uint32_t *slots; /* open addressing by level path: node index + 1, 0 empty */
-	uint32_t nslots;
-	uint64_t omitted; /* events of nodes past PF_WATERFALL_MAX_NODES */
+	struct pf_wnode *nodes; /* the nodes seen in depth-first order, once written */
+	uint32_t n;		/* entries of @nodes: tree.nodes, or 0 if out of memory */
+	uint32_t *levels;	/* the level paths of @nodes, back to back */
 };
 
 struct pf_waterfall {

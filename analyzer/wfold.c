@@ -25,9 +25,9 @@ static bool has_prefix_of(const struct pf_wnode *n, const uint32_t *path)
 	return !n->depth || !memcmp(n->level, path, n->depth * sizeof(*path));
 }
 
-static int64_t node_end(const struct pf_wnode *n)
+static int64_t node_end(const struct pf_tnode *n)
 {
-	bool ended = n->state == PF_W_SUCCEEDED || n->state == PF_W_FAILED;
+	bool ended = n->state == PF_T_SUCCEEDED || n->state == PF_T_FAILED;
 	return n->wall + (ended ? (int64_t)n->duration_ns : 0);
 }
 
@@ -38,7 +38,7 @@ static const struct pf_wnode *sort_nodes; /* for by_length() */
 static int by_length(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint64_t dx = sort_nodes[x].duration_ns, dy = sort_nodes[y].duration_ns;
+	uint64_t dx = sort_nodes[x].node->duration_ns, dy = sort_nodes[y].node->duration_ns;
 	if (dx != dy)
 		return dx > dy ? -1 : 1;
 	return (x > y) - (x < y);
@@ -53,7 +53,7 @@ static int more_cmp(const void *a, const void *b)
 	return (x->depth < y->depth) - (x->depth > y->depth);
 }
 
-static void more_add(struct pf_wmore *m, const struct pf_wnode *n)
+static void more_add(struct pf_wmore *m, const struct pf_tnode *n)
 {
 	m->count++;
 	m->ns += n->duration_ns;
@@ -185,7 +185,7 @@ int pf_wfold(const struct pf_wtree *t, uint32_t k, struct pf_wrows *f)
 				m->at++;
 		}
 		struct pf_wmore *m = &f->more[more_of[g]];
-		more_add(m, x);
+		more_add(m, x->node);
 		for (i++; i < n && has_prefix(&t->nodes[i], x->level, x->depth); i++) {
 			hide[i] = 2;
 			m->below++;
