@@ -133,23 +133,40 @@ static void end_line(struct state *st, struct pf_json *j)
 
 /* ---- jsonl ------------------------------------------------------------------------------ */
 
+/* The keys every line starts with: kind, time, thread. */
+static void jsonl_begin(struct state *st, struct pf_json *j, const char *kind,
+			const struct pf_event *ev)
+{
+	begin_line(st, j);
+	pf_json_key(j, "kind");
+	pf_json_str(j, kind);
+	pf_json_key(j, "ts_ns");
+	pf_json_uint(j, ev->ts);
+	pf_json_key(j, "wall_ns");
+	pf_json_int(j, ev->wall);
+	pf_json_key(j, "thread");
+	pf_json_uint(j, ev->thread);
+	pf_json_key(j, "tid");
+	pf_json_uint(j, ev->tid);
+}
+
+/* The keys every line ends with: its file and process; then the newline. */
+static void jsonl_end(struct state *st, struct pf_json *j, const struct pf_event *ev)
+{
+	pf_json_key(j, "file");
+	pf_json_str(j, st->sc->in.src[ev->src].path);
+	pf_json_key(j, "pid");
+	pf_json_int(j, st->sc->in.src[ev->src].pid);
+	end_line(st, j);
+}
+
 static void jsonl_record(struct state *st, const struct pf_event *ev, uint32_t type,
 			 const struct pf_span *sp)
 {
 	struct pf_json j;
 	char buf[PL_TASK_STR_MAX + 8];
 	static const char *const kinds[] = {"?", "start", "end", "message"};
-	begin_line(st, &j);
-	pf_json_key(&j, "kind");
-	pf_json_str(&j, kinds[ev->kind <= PL_REC_MESSAGE ? ev->kind : 0]);
-	pf_json_key(&j, "ts_ns");
-	pf_json_uint(&j, ev->ts);
-	pf_json_key(&j, "wall_ns");
-	pf_json_int(&j, ev->wall);
-	pf_json_key(&j, "thread");
-	pf_json_uint(&j, ev->thread);
-	pf_json_key(&j, "tid");
-	pf_json_uint(&j, ev->tid);
+	jsonl_begin(st, &j, kinds[ev->kind <= PL_REC_MESSAGE ? ev->kind : 0], ev);
 	pf_json_key(&j, "task");
 	task_str(ev->prefix, ev->seq, ev->level, ev->depth, buf, sizeof(buf));
 	pf_json_str(&j, buf);
@@ -175,11 +192,7 @@ static void jsonl_record(struct state *st, const struct pf_event *ev, uint32_t t
 		pf_json_key(&j, "exc_msg");
 		pf_json_str(&j, ev->exc_type ? (ev->exc_msg ? ev->exc_msg : "") : NULL);
 	}
-	pf_json_key(&j, "file");
-	pf_json_str(&j, st->sc->in.src[ev->src].path);
-	pf_json_key(&j, "pid");
-	pf_json_int(&j, st->sc->in.src[ev->src].pid);
-	end_line(st, &j);
+	jsonl_end(st, &j, ev);
 }
 
 /* A THREAD or DROPPED record, with the keys of perflog.read()'s dicts. A THREAD has no time
@@ -188,28 +201,14 @@ static void jsonl_meta(struct state *st, const struct pf_event *ev)
 {
 	struct pf_json j;
 	bool thread = ev->kind == PL_REC_THREAD;
-	begin_line(st, &j);
-	pf_json_key(&j, "kind");
-	pf_json_str(&j, thread ? "thread" : "dropped");
-	pf_json_key(&j, "ts_ns");
-	pf_json_uint(&j, ev->ts);
-	pf_json_key(&j, "wall_ns");
-	pf_json_int(&j, ev->wall);
-	pf_json_key(&j, "thread");
-	pf_json_uint(&j, ev->thread);
-	pf_json_key(&j, "tid");
-	pf_json_uint(&j, ev->tid);
+	jsonl_begin(st, &j, thread ? "thread" : "dropped", ev);
 	pf_json_key(&j, thread ? "name" : "reason");
 	pf_json_str(&j, ev->name);
 	if (!thread) {
 		pf_json_key(&j, "count");
 		pf_json_uint(&j, ev->count);
 	}
-	pf_json_key(&j, "file");
-	pf_json_str(&j, st->sc->in.src[ev->src].path);
-	pf_json_key(&j, "pid");
-	pf_json_int(&j, st->sc->in.src[ev->src].pid);
-	end_line(st, &j);
+	jsonl_end(st, &j, ev);
 }
 
 /* ---- chrome ----------------------------------------------------------------------------- */

@@ -26,23 +26,10 @@ import zstandard
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import gen_traces as gt  # noqa: E402
+from conftest import run  # noqa: E402
 import ref_reader  # noqa: E402  (gen_traces put its folder on the path)
 
 REL_ERROR = 1 / 256
-
-
-def _exe(var, *rel):
-    path = os.environ.get(var)
-    if not path and os.environ.get("PERFLOG_BUILD_DIR"):
-        path = str(pathlib.Path(os.environ["PERFLOG_BUILD_DIR"], *rel))
-    if not path or not os.access(path, os.X_OK):
-        pytest.skip(f"set {var} (or PERFLOG_BUILD_DIR) to a built {rel[-1]}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def perfan():
-    return _exe("PERFAN", "analyzer", "perfan")
 
 
 @pytest.fixture(scope="session")
@@ -53,18 +40,10 @@ def fixtures(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def real(tmp_path_factory):
+def real(tmp_path_factory, gen_trace):
     d = tmp_path_factory.mktemp("real")
-    gt.real(d, _exe("GEN_TRACE", "tests", "gen_trace"))
+    gt.real(d, gen_trace)
     return d
-
-
-def run(perfan, *args, check_exit=0):
-    env = dict(os.environ, TZ="UTC")
-    p = subprocess.run([perfan, *map(str, args)], capture_output=True, text=True, env=env)
-    if check_exit is not None:
-        assert p.returncode == check_exit, p.stderr
-    return p
 
 
 def run_json(perfan, *args, check_exit=0):
@@ -114,10 +93,10 @@ def test_real_trace_has_what_gen_trace_recorded(real):
     assert sum(a["failed"] for a in by["db.query"]) == 13
 
 
-def test_stats_bulk(perfan, tmp_path):
+def test_stats_bulk(perfan, gen_trace, tmp_path):
     """Many samples: a trace of 20000 requests written without waiting."""
     path = tmp_path / "bulk.zst"
-    subprocess.run([_exe("GEN_TRACE", "tests", "gen_trace"), "--bulk", "20000", path],
+    subprocess.run([gen_trace, "--bulk", "20000", path],
                    check=True)
     got, _ = run_json(perfan, "stats", "--json", path)
     exp = gt.type_stats(gt.load([path])["actions"])

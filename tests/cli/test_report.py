@@ -31,6 +31,7 @@ import zstandard
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import gen_traces as gt  # noqa: E402
+from conftest import run  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 MS, US = gt.MS, gt.US
@@ -47,33 +48,6 @@ HOSTILE_FILE = 'we<i>rd&"x".zst'
 N_API = 30
 N_HOSTILE = 5
 DROPPED = 7
-
-
-def _exe(var, *rel):
-    path = os.environ.get(var)
-    if not path and os.environ.get("PERFLOG_BUILD_DIR"):
-        path = str(pathlib.Path(os.environ["PERFLOG_BUILD_DIR"], *rel))
-    if not path or not os.access(path, os.X_OK):
-        pytest.skip(f"set {var} (or PERFLOG_BUILD_DIR) to a built {rel[-1]}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def perfan():
-    return _exe("PERFAN", "analyzer", "perfan")
-
-
-@pytest.fixture(scope="session")
-def gen_trace():
-    return _exe("GEN_TRACE", "tests", "gen_trace")
-
-
-def run(perfan, *args, check_exit=0):
-    env = dict(os.environ, TZ="UTC")
-    p = subprocess.run([perfan, *map(str, args)], capture_output=True, text=True, env=env)
-    if check_exit is not None:
-        assert p.returncode == check_exit, p.stderr
-    return p
 
 
 # ---- traces ----------------------------------------------------------------------------------
