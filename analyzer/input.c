@@ -242,6 +242,8 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 		return -2;
 	}
 	s->prod->r = r;
+	/* Without fields kept, liblog need not decode them (~8 % of decoding). */
+	pl_reader_skip_fields(r, !in->keep_fields);
 	s->prod->keep_fields = in->keep_fields;
 	s->prod->meta = in->meta;
 	pf_names_init(&s->prod->local);

@@ -574,6 +574,48 @@ static void test_action_fail(void **state)
 	free(long_msg);
 }
 
+/* pl_reader_skip_fields(): inputs, outputs and message fields left out, everything else
+ * (types, tasks, durations, exceptions) as without it; and back on again. */
+static void test_skip_fields(void **state)
+{
+	struct fx *f = *state;
+	struct pl_writer *w = th_open(f->path, NULL);
+	pl_action a, b;
+	const struct pl_field in[] = {PL_F_INT("n", 7), PL_F_STR("s", "text")};
+	const struct pl_field out[] = {PL_F_INT("partial", 2)};
+	pl_action_begin(&a, w, NULL, PL_NAME("skip.a"), in, 2);
+	pl_message(w, &a, PL_NAME("skip.msg"), in, 2);
+	pl_action_fail(&a, "pkg.Err", 7, "why", 3, out, 1);
+	pl_action_begin(&b, w, NULL, PL_NAME("skip.b"), in, 2);
+	pl_action_end(&b, out, 1);
+	assert_int_equal(pl_writer_close(w), 0);
+
+	struct pl_record rec;
+	struct pl_reader *r = open_at(f->path, PL_REC_START, "skip.a", &rec);
+	assert_int_equal(rec.nfields, 2); /* decoded until told otherwise */
+	pl_reader_skip_fields(r, 1);
+	next_of(r, PL_REC_MESSAGE, &rec);
+	assert_string_equal(rec.type, "skip.msg");
+	assert_null(rec.fields);
+	assert_int_equal(rec.nfields, 0);
+	assert_int_equal(rec.depth, 1);
+	next_of(r, PL_REC_END, &rec);
+	assert_int_equal(rec.outcome, PL_FAILED);
+	assert_string_equal(rec.exc_type, "pkg.Err");
+	assert_string_equal(rec.exc_msg, "why");
+	assert_int_equal(rec.nfields, 0);
+	assert_true(rec.duration_ns > 0 && rec.duration_ns < 1000000000u);
+	next_of(r, PL_REC_START, &rec);
+	assert_string_equal(rec.type, "skip.b");
+	assert_int_equal(rec.nfields, 0);
+	pl_reader_skip_fields(r, 0);
+	next_of(r, PL_REC_END, &rec);
+	assert_int_equal(rec.nfields, 1);
+	assert_int_value(field(&rec, "partial"), 2);
+	pl_reader_skip_fields(NULL, 1); /* a no-op */
+	pl_reader_close(r);
+}
+
 /* ---- tasks and levels ---- */
 
 static void test_levels(void **state)
@@ -1383,6 +1425,7 @@ int main(void)
 		T(test_field_values),
 		T(test_record_kinds),
 		T(test_action_fail),
+	T(test_skip_fields),
 		T(test_levels),
 		T(test_deep_levels),
 		T(test_task_ids),

@@ -116,6 +116,15 @@ const struct pl_trace_header *pl_reader_header(const struct pl_reader *r);
 int pl_reader_next(struct pl_reader *r, struct pl_record *rec);
 
 /**
+ * pl_reader_skip_fields() - leave out the fields of the START, END and MESSAGE records
+ * read from now on (inputs, outputs, message fields): their @fields is NULL and @nfields
+ * 0. Everything else, the exception text of failed actions included, is delivered as
+ * before. For callers that need only times, types, tasks and outcomes: decoding is
+ * faster. @skip: nonzero to skip, 0 to decode them again. Since: 0.1
+ */
+void pl_reader_skip_fields(struct pl_reader *r, int skip);
+
+/**
  * pl_reader_error() - why reading stopped; status 0 if it did not.
  * Returns: a pointer owned by @r, valid until pl_reader_close(). Since: 0.1
  */

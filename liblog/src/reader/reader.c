@@ -39,6 +39,7 @@ struct pl_reader {
 	int64_t ck_wall;
 	bool header_seen;
 	bool opening;            /* pl_reader_open: stop as soon as the header is read */
+	bool skip_fields;        /* pl_reader_skip_fields() */
 	struct pl_trace_header hdr;
 	char *hdr_store;
 	int status;              /* 0, PL_END, or the sticky error */
@@ -136,9 +137,12 @@ static int action_record(struct pl_reader *r, uint64_t kind, struct pl_tcur *c,
 			return -PL_ECORRUPT;
 		rec->outcome = outcome ? PL_FAILED : PL_SUCCEEDED;
 	}
-	if (pl_tcur_peek(c) &&
-	    (ret = pl_dec_fields(z, &r->names, c, &rec->fields, &rec->nfields)) < 0)
-		return ret;
+	if (pl_tcur_peek(c)) {
+		if (r->skip_fields)
+			pl_tcur_skip(c); /* still tokenized (and so checked), not decoded */
+		else if ((ret = pl_dec_fields(z, &r->names, c, &rec->fields, &rec->nfields)) < 0)
+			return ret;
+	}
 	if (kind == PL_K_END && rec->outcome == PL_FAILED && pl_tcur_peek(c)) {
 		if (pl_dec_cstr(z, c, &rec->exc_type) < 0)
 			return -PL_ECORRUPT;
@@ -319,6 +323,12 @@ PL_EXPORT int pl_reader_next(struct pl_reader *r, struct pl_record *rec)
 	if (r->status)
 		return r->status;
 	return next_raw(r, rec);
+}
+
+PL_EXPORT void pl_reader_skip_fields(struct pl_reader *r, int skip)
+{
+	if (r)
+		r->skip_fields = skip != 0;
 }
 
 PL_EXPORT const struct pl_reader_error *pl_reader_error(const struct pl_reader *r)
