@@ -44,5 +44,7 @@ say "an HTTP service and its worker processes: examples/service/run.py $out/serv
 py examples/service/run.py "$out/service"
 say "perfan sla --p99 200ms $out/service   (a CI gate: exit 1 when a limit is exceeded)"
 $perfan sla --p99 200ms "$out/service" || echo "(perfan sla exit status $?)"
+say "perfan slowest -n 3 --type http.request $out/service"
+$perfan slowest -n 3 --type http.request "$out/service"
 say "perfan tree --slowest 1 --type 'export.*' --children 6 $out/service   (one request across processes)"
 $perfan tree --slowest 1 --type 'export.*' --children 6 "$out/service"
