@@ -32,14 +32,14 @@ def requests_for(n, seed=3):
 
 def run(url, reqs, threads=4, timeout=60):
     """Send reqs from `threads` threads; returns [(path, status, seconds)] in send order."""
-    todo, results = queue.Queue(), [None] * len(reqs)
+    pending, results = queue.Queue(), [None] * len(reqs)
     for i, r in enumerate(reqs):
-        todo.put((i, r))
+        pending.put((i, r))
 
     def client():
         while True:
             try:
-                i, (path, token) = todo.get_nowait()
+                i, (path, token) = pending.get_nowait()
             except queue.Empty:
                 return
             req = urllib.request.Request(url + path, headers={"Authorization": f"Bearer {token}"})
