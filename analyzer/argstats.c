@@ -83,13 +83,18 @@ static struct pf_group *new_group(struct pf_arg *a, enum pf_gclass cls, int64_t 
 
 /* The string groups are full: fold the one with the least tail time (then the fewest
  * calls) into "(other)" and return its slot, emptied, for a new value. */
+static struct pf_group *other_group(struct pf_arg *a)
+{
+	for (size_t i = 0; i < a->ng; i++)
+		if (a->g[i].cls == PF_G_OTHER)
+			return &a->g[i];
+	return new_group(a, PF_G_OTHER, 0);
+}
+
 static struct pf_group *fold_one(struct pf_arg *a)
 {
-	struct pf_group *other = NULL;
-	for (size_t i = 0; i < a->ng && !other; i++)
-		if (a->g[i].cls == PF_G_OTHER)
-			other = &a->g[i];
-	if (!other && !(other = new_group(a, PF_G_OTHER, 0)))
+	struct pf_group *other = other_group(a);
+	if (!other)
 		return NULL;
 	if (!a->folded && !(a->folded = calloc(PF_ARGSTATS_FOLDED_BITS / 64, sizeof(uint64_t))))
 		return NULL;
@@ -117,8 +122,8 @@ static struct pf_group *fold_one(struct pf_arg *a)
 	return v;
 }
 
-static struct pf_group *find_group(struct pf_arg *a, enum pf_gclass cls, int64_t key, const char *s,
-				   size_t n, bool cut)
+static struct pf_group *find_group(struct pf_argstats *t, struct pf_arg *a, enum pf_gclass cls,
+				   int64_t key, const char *s, size_t n, bool cut)
 {
 	for (size_t i = 0; i < a->ng; i++) {
 		struct pf_group *g = &a->g[i];
@@ -127,9 +132,16 @@ static struct pf_group *find_group(struct pf_arg *a, enum pf_gclass cls, int64_t
 		if (cls != PF_G_STR || (g->str_len == n && g->cut == cut && !memcmp(g->str, s, n)))
 			return g;
 	}
-	struct pf_group *g = cls == PF_G_STR && a->nstr == PF_ARGSTATS_MAX_VALUES
-				 ? fold_one(a)
-				 : new_group(a, cls, key);
+	bool full = t->ngroups >= PF_ARGSTATS_MAX_GROUPS;
+	if (full && (cls != PF_G_STR || a->nstr == 0))
+		return other_group(a); /* the cap: no new group (a string may take a slot) */
+	struct pf_group *g;
+	if (cls == PF_G_STR && (a->nstr == PF_ARGSTATS_MAX_VALUES || full)) {
+		g = fold_one(a);
+	} else {
+		g = new_group(a, cls, key);
+		t->ngroups += g != NULL;
+	}
 	if (!g)
 		return NULL;
 	g->cls = cls;
@@ -154,6 +166,10 @@ static int count_in(struct pf_argstats *t, struct pf_arg *a, struct pf_group *g,
 	if (!g)
 		return -1;
 	a->calls++;
+	if (g->cls == PF_G_OTHER) { /* past the group cap (folded groups: in fold_one) */
+		a->folded_calls++;
+		a->capped_calls++;
+	}
 	if (d > t->p95) {
 		g->tail_calls++;
 		g->tail_ns += d - t->p95;
@@ -173,34 +189,34 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 	struct pf_group *g;
 	switch (f->kind) {
 	case PF_FIELD_BOOL:
-		g = find_group(a, PF_G_BOOL, f->b, NULL, 0, false);
+		g = find_group(t, a, PF_G_BOOL, f->b, NULL, 0, false);
 		break;
 	case PF_FIELD_INT:
-		g = find_group(a, PF_G_INT,
+		g = find_group(t, a, PF_G_INT,
 			       f->i < 0 ? -log2_bucket(-(uint64_t)f->i)
 					: log2_bucket((uint64_t)f->i),
 			       NULL, 0, false);
 		break;
 	case PF_FIELD_UINT:
-		g = find_group(a, PF_G_INT, log2_bucket(f->u), NULL, 0, false);
+		g = find_group(t, a, PF_G_INT, log2_bucket(f->u), NULL, 0, false);
 		break;
 	case PF_FIELD_FLOAT:
-		g = find_group(a, PF_G_FLOAT, float_bucket(f->f), NULL, 0, false);
+		g = find_group(t, a, PF_G_FLOAT, float_bucket(f->f), NULL, 0, false);
 		break;
 	case PF_FIELD_STR:
-		g = find_group(a, PF_G_STR, 0, f->s, f->s_len, f->cut);
+		g = find_group(t, a, PF_G_STR, 0, f->s, f->s_len, f->cut);
 		break;
 	case PF_FIELD_BYTES:
 		g = NULL; /* by length only */
 		break;
 	case PF_FIELD_ARRAY:
-		g = find_group(a, PF_G_ARRAY, 0, NULL, 0, false);
+		g = find_group(t, a, PF_G_ARRAY, 0, NULL, 0, false);
 		break;
 	case PF_FIELD_MAP:
-		g = find_group(a, PF_G_MAP, 0, NULL, 0, false);
+		g = find_group(t, a, PF_G_MAP, 0, NULL, 0, false);
 		break;
 	default:
-		g = find_group(a, PF_G_NIL, 0, NULL, 0, false);
+		g = find_group(t, a, PF_G_NIL, 0, NULL, 0, false);
 		break;
 	}
 	if (f->kind != PF_FIELD_BYTES && count_in(t, a, g, d) < 0)
@@ -214,7 +230,7 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 		t->ignored_fields++;
 		return 0;
 	}
-	return count_in(t, l, find_group(l, PF_G_LEN, log2_bucket(f->orig_len), NULL, 0, false), d);
+	return count_in(t, l, find_group(t, l, PF_G_LEN, log2_bucket(f->orig_len), NULL, 0, false), d);
 }
 
 /* ---- results ---------------------------------------------------------------------------- */

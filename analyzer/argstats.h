@@ -10,8 +10,10 @@
  *
  * Memory: at most PF_ARGSTATS_MAX_ARGS arguments (values of others are counted in
  * @ignored_fields), per argument at most PF_ARGSTATS_MAX_VALUES distinct strings and the
- * buckets seen (at most 129 for integers and lengths, 2100 for floats); each group holds
- * one histogram. When a new string finds the string groups full, the group with the least
+ * buckets seen (at most 129 for integers and lengths, ~4200 for floats), and in all at most
+ * PF_ARGSTATS_MAX_GROUPS groups per type (past it, values that would start a group go to
+ * "(other)"): each group holds one histogram (up to 58 KiB), so a type's groups take at
+ * most ~30 MiB whatever a hostile trace holds. When a new string finds the string groups full, the group with the least
  * time over p95 (then the fewest calls) is folded into "(other)" and the new string takes
  * its place: values that make the tail stay, however late they come. A value seen again
  * after its group was folded starts a new group whose counts miss the folded calls: it is
@@ -32,6 +34,7 @@
 #define PF_ARGSTATS_MAX_ARGS   64
 #define PF_ARGSTATS_MAX_VALUES 100
 #define PF_ARGSTATS_FOLDED_BITS 8192
+#define PF_ARGSTATS_MAX_GROUPS 512
 /** Enough bytes for pf_group_label() (a quoted string with escapes, or a range). */
 #define PF_GROUP_LABEL_MAX (PF_FIELD_STR_MAX * 4 + 64)
 
@@ -40,7 +43,7 @@ enum pf_gclass {
 	PF_G_NIL,
 	PF_G_BOOL,
 	PF_G_STR,
-	PF_G_OTHER, /* string groups folded to make room for new values */
+	PF_G_OTHER, /* string groups folded to make room, values past the group cap */
 	PF_G_INT,
 	PF_G_FLOAT,
 	PF_G_LEN,
@@ -68,6 +71,7 @@ struct pf_arg {
 	uint64_t calls;
 	uint64_t folded_calls; /* calls of string groups folded into "(other)" */
 	uint64_t folded_values; /* string groups folded */
+	uint64_t capped_calls;	/* of folded_calls: values past PF_ARGSTATS_MAX_GROUPS */
 	size_t nstr;
 	uint64_t *folded; /* bitmap of hashes of folded values (PF_ARGSTATS_FOLDED_BITS) */
 	double top_share; /* for ordering, set by pf_argstats_finish() */
@@ -79,6 +83,7 @@ struct pf_argstats {
 	struct pf_arg *args;
 	size_t nargs;
 	uint64_t ignored_fields; /* field occurrences past PF_ARGSTATS_MAX_ARGS arguments */
+	size_t ngroups;		 /* groups of all arguments but "(other)" */
 };
 
 /** pf_argstats_init() - empty statistics of a type whose p95 is @p95. */

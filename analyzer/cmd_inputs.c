@@ -59,12 +59,15 @@ static void help(void)
 	       "its calls slower than its p95; a group's share of the tail is the time its calls\n"
 	       "spent over the p95, over that of all calls. Groups are ranked by that share,\n"
 	       "then by calls; each shows calls, calls in the tail, share, p50, p99 and max.\n"
-	       "The traces are read twice (once for the p95s). At most %d arguments per type.\n"
+	       "The traces are read twice (once for the p95s). At most %d groupings per type\n"
+	       "(a string argument takes two: values and lengths) and %d groups in all; values\n"
+	       "past them are counted in \"(other)\".\n"
 	       "\n"
 	       "  -n, --number N      groups shown per argument in the table (default 5; --json\n"
 	       "                      shows all)\n"
 	       "%s",
-	       USAGE, PF_ARGSTATS_MAX_VALUES, PF_ARGSTATS_MAX_ARGS, PF_OPTS_HELP);
+	       USAGE, PF_ARGSTATS_MAX_VALUES, PF_ARGSTATS_MAX_ARGS, PF_ARGSTATS_MAX_GROUPS,
+	       PF_OPTS_HELP);
 }
 
 /* ---- the two passes ---------------------------------------------------------------------- */
@@ -167,6 +170,8 @@ static void print_json(const struct state *st)
 			pf_json_uint(&j, a->folded_calls);
 			pf_json_key(&j, "folded_values");
 			pf_json_uint(&j, a->folded_values);
+			pf_json_key(&j, "capped_calls");
+			pf_json_uint(&j, a->capped_calls);
 			pf_json_key(&j, "groups");
 			pf_json_array_begin(&j);
 			for (size_t m = 0; m < a->ng; m++)
@@ -246,13 +251,18 @@ static void print_text(const struct state *st, size_t n, bool color)
 			if (a->calls < t->count)
 				printf("  (absent in %" PRIu64 " call%s)\n", t->count - a->calls,
 				       t->count - a->calls == 1 ? "" : "s");
-			if (a->folded_calls)
+			uint64_t by_tail = a->folded_calls - a->capped_calls;
+			if (by_tail)
 				printf("  (other): %" PRIu64 " call%s of %" PRIu64
 				       " value%s folded to keep the %d with the most time "
 				       "over p95 (\xe2\x89\xa5: a value also among them)\n",
-				       a->folded_calls, a->folded_calls == 1 ? "" : "s",
-				       a->folded_values, a->folded_values == 1 ? "" : "s",
-				       PF_ARGSTATS_MAX_VALUES);
+				       by_tail, by_tail == 1 ? "" : "s", a->folded_values,
+				       a->folded_values == 1 ? "" : "s", PF_ARGSTATS_MAX_VALUES);
+			if (a->capped_calls)
+				printf("  (other): %" PRIu64 " call%s with values past the %d groups "
+				       "kept per type\n",
+				       a->capped_calls, a->capped_calls == 1 ? "" : "s",
+				       PF_ARGSTATS_MAX_GROUPS);
 		}
 		if (t->ignored_fields)
 			printf("  note: %" PRIu64 " values of arguments past the first %d were "

@@ -451,6 +451,28 @@ def test_inputs_keeps_late_slow_values(perfan, tmp_path):
     assert text.index('"qwertyuiopas"') < text.index("(other)")
 
 
+def test_inputs_group_cap(perfan, tmp_path):
+    """A hostile trace: one call per float exponent (each its own bucket, each group a
+    histogram) gets at most 512 groups per type; the rest are counted in "(other)"."""
+    tree = gt.Tree()
+    vals = [2.0 ** e for e in range(-300, 400)]  # 700 distinct buckets
+    for i, v in enumerate(vals):
+        tree.action(1, (gt.WEB_PREFIX, i + 1), [], "f", i * gt.MS, 1000 + i, {"x": v})
+    path = tmp_path / "floats.zst"
+    w = gt.TraceWriter(path, 1, gt.WEB_PREFIX, gt.WALL0, {1: "main"})
+    w.frame(tree.split(lambda e: True))
+    w.close()
+    got, _ = run_json(perfan, "inputs", "--json", "--type", "f", path)
+    (t,) = got["types"]
+    (arg,) = t["arguments"]
+    values = [g for g in arg["groups"] if g["kind"] != "other"]
+    assert len(values) == 512 and arg["groups"][-1]["kind"] == "other"
+    assert arg["capped_calls"] == arg["folded_calls"] == arg["groups"][-1]["count"] == 700 - 512
+    assert sum(g["count"] for g in arg["groups"]) == arg["calls"] == 700
+    text = run(perfan, "inputs", "--type", "f", path).stdout
+    assert "(other): 188 calls with values past the 512 groups kept per type" in text
+
+
 def test_inputs_tail_and_filters(perfan, real):
     acts = gt.select(gt.load([real])["actions"], type_glob="http.request", min_ns=1000000)
     got, _ = run_json(perfan, "inputs", "--json", "--type", "http.request", "--min", "1ms",
