@@ -17,6 +17,7 @@
 #include "output.h"
 #include "perfan.h"
 #include "report.h"
+#include "units.h"
 
 #define USAGE                                                                                      \
 	"perfan report -o FILE [-n N] [--trees N] [--children K] [--types N] [--points N] "        \
@@ -71,8 +72,8 @@ static void help(void)
 	    "                      perfan tree --children K (default 12; 0: all)\n"
 	    "      --types N       types charted over time and ranked by input (default 8, at\n"
 	    "                      most 20)\n"
-	    "      --points N      points of each scatter plot, shared among the types (default\n"
-	    "                      2000, at most 5000)\n"
+	    "      --points N      sampled points of the scatter plots, shared among the types\n"
+	    "                      (default 2000, at most 5000; 0: only the 10 slowest)\n"
 	    "%s"
 	    "%s",
 	    USAGE, PF_LIMITS_HELP, PF_OPTS_HELP_NO_JSON);
@@ -148,7 +149,7 @@ static void on_span1(void *userdata, const struct pf_span *sp)
 {
 	struct pf_report *r = userdata;
 	const struct pf_spans *spans = &r->sc1.spans;
-	int64_t end = sp->start_wall + (int64_t)sp->duration_ns;
+	int64_t end = pf_wall_add(sp->start_wall, sp->duration_ns);
 	if (r->sc1.selected == 1 || sp->start_wall < r->first_ns)
 		r->first_ns = sp->start_wall;
 	if (r->sc1.selected == 1 || end > r->last_ns)
@@ -191,7 +192,7 @@ static int prepare(struct pf_report *r)
 	for (size_t k = 0; k < r->ncharted; k++) {
 		const struct pf_typestat *t = pf_agg_get(&r->agg, r->rank[k]);
 		if (pf_series_init(&r->series[k], r->first_ns, r->last_start, PF_REPORT_BUCKETS,
-				   r->npoints / r->ncharted, r->npoints ? PF_REPORT_SLOW_POINTS : 0,
+				   r->npoints / r->ncharted, PF_REPORT_SLOW_POINTS,
 				   PF_REPORT_SEED + k) < 0)
 			return -1;
 		pf_argstats_init(&r->inputs[k], pf_hist_quantile(&t->hist, 0.95));

@@ -314,6 +314,8 @@ static void json_argument(const struct pf_argstats *t, const struct pf_arg *a, s
 	pf_json_uint(j, a->calls);
 	pf_json_key(j, "folded_calls");
 	pf_json_uint(j, a->folded_calls);
+	pf_json_key(j, "capped_calls");
+	pf_json_uint(j, a->capped_calls);
 	pf_json_key(j, "groups_total");
 	pf_json_uint(j, a->ng);
 	pf_json_key(j, "groups");

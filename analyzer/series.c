@@ -4,6 +4,7 @@
 
 #include "hist.h"
 #include "series.h"
+#include "units.h"
 
 /* Coarse bins: the log-linear buckets of hist.h, 16 at a time (8 per power of two). */
 #define COARSE_SHIFT	 4
@@ -162,7 +163,7 @@ void pf_series_json(const struct pf_series *s, int64_t origin, struct pf_json *j
 	pf_json_array_begin(j);
 	for (size_t i = 0; i < k; i++) {
 		pf_json_array_begin(j);
-		pf_json_int(j, all[i].start - origin);
+		pf_json_int(j, pf_wall_diff(all[i].start, origin));
 		pf_json_uint(j, all[i].duration_ns);
 		pf_json_uint(j, all[i].failed);
 		pf_json_array_end(j);

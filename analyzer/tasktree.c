@@ -8,6 +8,7 @@
 #include "fields.h"
 #include "names.h"
 #include "tasktree.h"
+#include "units.h"
 
 void pf_ttree_init(struct pf_ttree *t, uint64_t prefix, uint64_t seq, uint32_t max_nodes,
 		   size_t text_max)
@@ -89,7 +90,7 @@ static int take(struct pf_tnode *n, const struct pf_event *ev, size_t text_max)
 		n->src = ev->src;
 		n->thread = ev->thread;
 		n->tid = ev->tid;
-		n->wall = ev->wall - (int64_t)ev->duration_ns;
+		n->wall = pf_wall_sub(ev->wall, ev->duration_ns);
 		n->has_wall = true;
 	}
 	if (ev->fields_len && !n->outputs) {

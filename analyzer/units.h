@@ -56,4 +56,28 @@ void pf_duration_format(uint64_t ns, char *buf, size_t len);
  */
 void pf_wall_format(int64_t ns, bool iso, char *buf, size_t len);
 
+/* Wall-clock arithmetic that saturates instead of overflowing (durations and times come
+ * from the traces, which may be hostile): @wall + @ns, @wall - @ns, and @a - @b. */
+__extension__ typedef __int128 pf_i128;
+
+static inline int64_t pf_clamp64(pf_i128 v)
+{
+	return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : (int64_t)v;
+}
+
+static inline int64_t pf_wall_add(int64_t wall, uint64_t ns)
+{
+	return pf_clamp64((pf_i128)wall + ns);
+}
+
+static inline int64_t pf_wall_sub(int64_t wall, uint64_t ns)
+{
+	return pf_clamp64((pf_i128)wall - ns);
+}
+
+static inline int64_t pf_wall_diff(int64_t a, int64_t b)
+{
+	return pf_clamp64((pf_i128)a - b);
+}
+
 #endif /* PERFAN_UNITS_H */

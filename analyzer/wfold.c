@@ -12,6 +12,7 @@
 
 #include <perflog/action.h>
 
+#include "units.h"
 #include "wfold.h"
 
 static bool has_prefix(const struct pf_wnode *n, const uint32_t *path, uint32_t depth)
@@ -28,7 +29,7 @@ static bool has_prefix_of(const struct pf_wnode *n, const uint32_t *path)
 static int64_t node_end(const struct pf_tnode *n)
 {
 	bool ended = n->state == PF_T_SUCCEEDED || n->state == PF_T_FAILED;
-	return n->wall + (ended ? (int64_t)n->duration_ns : 0);
+	return ended ? pf_wall_add(n->wall, n->duration_ns) : n->wall;
 }
 
 static const struct pf_wnode *sort_nodes; /* for by_length() */

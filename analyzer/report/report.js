@@ -689,7 +689,9 @@
         var notes = [];
         if (a.groups_total > a.groups.length) notes.push(plural(a.groups_total - a.groups.length, "more group"));
         if (a.calls < t.count) notes.push("absent in " + plural(t.count - a.calls, "call"));
-        if (a.folded_calls) notes.push("(other): " + plural(a.folded_calls, "call") + " with values past the first distinct ones");
+        var byTail = a.folded_calls - (a.capped_calls || 0);
+        if (byTail) notes.push("(other): " + plural(byTail, "call") + " of values folded to keep those with the most time over p95");
+        if (a.capped_calls) notes.push("(other): " + plural(a.capped_calls, "call") + " with values past the groups kept per type");
         if (notes.length) sec.appendChild(h("p", {class: "note"}, notes.join("; ")));
       });
       if (t.arguments_total > t.arguments.length) {

@@ -637,3 +637,22 @@ def test_sampled_page_says_so(perfan, bulk, tmp_path):
         s = next(x for x in d["series"]["types"] if x["type"] == f["attrs"]["data-type"])
         assert len(dom.find("circle", ["pt"], within=f)) == s["sampled"] < s["count"]
         assert f"showing {s['sampled']:,} of {s['count']:,} calls" in text(f)
+
+
+def test_extreme_times_and_durations(perfan, tmp_path):
+    """Durations near 2^63 and files at opposite ends of the int64 wall clock: the page is
+    written and well-formed (the sanitizer build aborts on the signed overflows this used
+    to hit)."""
+    d = tmp_path / "extreme"
+    d.mkdir()
+    for k, wall0 in enumerate((-9 * 10**18, 9 * 10**18)):
+        tree = gt.Tree()
+        task = (gt.WEB_PREFIX + k, 1)
+        tree.action(1, task, [], "huge", 0, 2**63 - 1, {"x": 1})
+        tree.action(1, task, [1], "child", 10, 2**62)
+        tree.action(1, (gt.WEB_PREFIX + k, 2), [], "small", 100, 5)
+        w = gt.TraceWriter(d / f"f{k}.zst", 10 + k, gt.WEB_PREFIX + k, wall0, {1: "main"})
+        w.frame(tree.split(lambda e: True))
+        w.close()
+    _, page, data = report(perfan, tmp_path, "--p99", "1ms", d)
+    assert {t["type"] for t in data["types"]} == {"huge", "child", "small"}
