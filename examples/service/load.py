@@ -1,6 +1,7 @@
 """A bounded load for examples/service: a fixed, seeded list of requests sent by a few
 threads with urllib. Usage: load.py URL [--requests 200] [--threads 4]"""
 import argparse
+import http.client
 import queue
 import random
 import threading
@@ -50,6 +51,8 @@ def run(url, reqs, threads=4, timeout=60):
                     status = resp.status
             except urllib.error.HTTPError as e:
                 status = e.code
+            except (OSError, http.client.HTTPException) as e:  # refused, reset, timed out
+                status = f"error: {type(e).__name__}"
             results[i] = (path, status, time.perf_counter() - t)
 
     pool = [threading.Thread(target=client) for _ in range(threads)]

@@ -33,8 +33,9 @@ def main():
         os.remove(old)  # a directory is one run: perfan reads every file in it
 
     t0 = time.perf_counter()
+    # Its own process group, so that a hung server can be killed with its workers.
     server = subprocess.Popen([sys.executable, str(HERE / "server.py"), args.out_dir],
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         line = server.stdout.readline()
         if not line.startswith("listening on "):
@@ -45,7 +46,11 @@ def main():
         t2 = time.perf_counter()
     finally:
         server.send_signal(signal.SIGTERM)
-        rc = server.wait(timeout=60)
+        try:
+            rc = server.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # never leave it (and its workers) behind
+            os.killpg(server.pid, signal.SIGKILL)
+            rc = server.wait()
     if rc != 0:
         sys.exit(f"run.py: the server exited with status {rc}")
 
@@ -54,8 +59,12 @@ def main():
     print(f"  {'route':<8} {'count':>5}  {'statuses':<22} {'p50':>9} {'max':>9}")
     for route in ("user", "report", "export"):
         rs = [(st, s) for p, st, s in results if p.startswith(f"/{route}")]
-        statuses = {st: sum(1 for x, _ in rs if x == st) for st, _ in sorted(rs)}
+        statuses = {st: sum(1 for x, _ in rs if x == st)
+                    for st, _ in sorted(rs, key=lambda r: str(r[0]))}
         ms = [s * 1e3 for _, s in rs]
+        if not ms:
+            print(f"  {route:<8} {0:>5}")
+            continue
         print(f"  {route:<8} {len(rs):>5}  {str(statuses):<22} {statistics.median(ms):>6.1f} ms"
               f" {max(ms):>6.1f} ms")
     for f in sorted(os.listdir(args.out_dir)):

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import sqlite3
 import tempfile
 import threading
@@ -139,6 +140,9 @@ def main():
     ap.add_argument("--rows", type=int, default=200_000, help="events in the database")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
+    # Until the server runs, a SIGTERM exits through the finally below (the database goes).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _: sys.exit(128 + signum))
     tmp = tempfile.mkdtemp(prefix="perflog-service-")
     try:
         DB_PATH = os.path.join(tmp, "service.sqlite")

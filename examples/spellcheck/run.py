@@ -14,6 +14,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 
 import perflog
@@ -33,10 +34,12 @@ def make_corpus(path):
     vocab = [w for w in vocab if w.isascii() and w.isalpha()]
     rng = random.Random(1)
     ranked = sorted(vocab, key=lambda w: len(w) + 4 * rng.random())  # short ones first, mostly
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
+    # A temporary file of its own, then a rename: runs in parallel never see half a corpus.
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         for rank, w in enumerate(ranked, 1):
             f.write(" ".join([w] * max(1, 20000 // rank)) + "\n")
-    os.replace(path + ".tmp", path)
+    os.replace(tmp, path)
 
 
 def misspell(rng, word, edits):
@@ -95,6 +98,8 @@ def main():
     args = ap.parse_intermixed_args()
     corpus = args.corpus or os.path.join(os.path.dirname(args.trace) or ".",
                                          "spellcheck-corpus.txt")
+    for d in {os.path.dirname(corpus), os.path.dirname(args.trace)} - {""}:
+        os.makedirs(d, exist_ok=True)
     if not os.path.exists(corpus):
         make_corpus(corpus)
     with open(corpus, encoding="utf-8") as f:

@@ -144,3 +144,25 @@ def test_long_ranges_are_the_slow_inputs(service):
     assert len(short) >= 5 and by_days.get(365), by_days
     # 365 days of events is ~50-100x the events of a week: compare a large ratio only.
     assert min(by_days[365]) > 5 * nearest_rank(short, 0.5), by_days
+
+
+def test_early_sigterm_leaves_no_database(tmp_path):
+    """A SIGTERM while the server is still building its database: it exits through its
+    clean-up (the temporary directory with the SQLite file goes), not by the default
+    action."""
+    import signal
+    import time
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    server = RUN.parent / "server.py"
+    p = subprocess.Popen([sys.executable, str(server), str(tmp_path), "--rows", "5000000"],
+                         stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, TMPDIR=str(tmp)))
+    deadline = time.monotonic() + 30
+    while not any(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the database directory exists: building has begun
+    assert any(tmp.iterdir())
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=60)
+    assert rc == 128 + signal.SIGTERM
+    assert list(tmp.iterdir()) == []
