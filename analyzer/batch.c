@@ -66,7 +66,7 @@ static int note_thread(struct pf_batch *b, const struct pl_record *rec)
 		b->cap_threads = cap;
 	}
 	char *name = NULL;
-	if (rec->name && !(name = strdup(rec->name)))
+	if (rec->name && !(name = pf_name_dup(rec->name)))
 		return -2;
 	b->threads[b->nthreads++] = (struct pf_batch_thread){rec->thread, name};
 	return 0;

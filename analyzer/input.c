@@ -233,7 +233,7 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	const struct pl_trace_header *h = pl_reader_header(r);
 	s->pid = h->pid;
 	s->path = strdup(path);
-	s->host = strdup(h->host);
+	s->host = pf_name_dup(h->host);
 	s->prod = calloc(1, sizeof(*s->prod));
 	s->b = calloc(2, sizeof(*s->b));
 	in->nsrc++;

@@ -1,4 +1,5 @@
 /* names.c - the type-name table (see names.h). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,13 +78,51 @@ static uint32_t intern_slow(struct pf_names *t, const char *s)
 	return t->n++;
 }
 
+/* Bytes of @s to keep: all of it if at most PF_NAME_MAX, else PF_NAME_MAX or fewer, not
+ * splitting a UTF-8 character. */
+static size_t cut_len(const char *s, bool *cut)
+{
+	size_t n = strnlen(s, PF_NAME_MAX + 1);
+	*cut = n > PF_NAME_MAX;
+	if (!*cut)
+		return n;
+	n = PF_NAME_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--; /* s[n] is a continuation byte: the character starts before */
+	return n;
+}
+
+static const char ELLIPSIS[] = "\xe2\x80\xa6";
+
+char *pf_name_dup(const char *s)
+{
+	if (!s)
+		return NULL;
+	bool cut;
+	size_t n = cut_len(s, &cut);
+	char *d = malloc(n + sizeof(ELLIPSIS));
+	if (d) {
+		memcpy(d, s, n);
+		memcpy(d + n, cut ? ELLIPSIS : "", cut ? sizeof(ELLIPSIS) : 1);
+	}
+	return d;
+}
+
 uint32_t pf_names_intern(struct pf_names *t, const char *s)
 {
 	size_t c = ((uintptr_t)s >> 3) & 255;
 	if (t->cache[c].ptr == s && strcmp(t->str[t->cache[c].id], s) == 0)
 		return t->cache[c].id;
+	char buf[PF_NAME_MAX + sizeof(ELLIPSIS)];
+	bool cut;
+	size_t n = cut_len(s, &cut);
+	if (cut) { /* intern the cut name: every long name alike in its head is one type */
+		memcpy(buf, s, n);
+		memcpy(buf + n, ELLIPSIS, sizeof(ELLIPSIS));
+		s = buf;
+	}
 	uint32_t id = intern_slow(t, s);
-	if (id != PF_NAME_NONE) {
+	if (id != PF_NAME_NONE && !cut) {
 		t->cache[c].ptr = s;
 		t->cache[c].id = id;
 	}

@@ -14,6 +14,12 @@
 
 #define PF_NAME_NONE UINT32_MAX
 
+/* Names (types, thread names, hosts) longer than this many bytes are cut, at a UTF-8
+ * character boundary, and end in "…": liblog accepts up to 64 MiB of name text, and every
+ * table, JSON document and report page repeats names. Two types alike in their first
+ * PF_NAME_MAX bytes are counted as one. */
+#define PF_NAME_MAX 256
+
 struct pf_names {
 	char **str; /* by number */
 	uint32_t n, cap;
@@ -29,7 +35,14 @@ struct pf_names {
 void pf_names_init(struct pf_names *t);
 void pf_names_destroy(struct pf_names *t);
 
-/** pf_names_intern() - the number of @s. Returns: it, or PF_NAME_NONE out of memory. */
+/**
+ * pf_name_dup() - a malloc'ed copy of @s, cut as PF_NAME_MAX says (NULL for NULL, or when
+ * out of memory).
+ */
+char *pf_name_dup(const char *s);
+
+/** pf_names_intern() - the number of @s (cut as PF_NAME_MAX says). Returns: it, or
+ * PF_NAME_NONE out of memory. */
 uint32_t pf_names_intern(struct pf_names *t, const char *s);
 
 /** pf_names_str() - the text of number @id ("?" for PF_NAME_NONE). */

@@ -656,3 +656,24 @@ def test_extreme_times_and_durations(perfan, tmp_path):
         w.close()
     _, page, data = report(perfan, tmp_path, "--p99", "1ms", d)
     assert {t["type"] for t in data["types"]} == {"huge", "child", "small"}
+
+
+def test_huge_names_are_cut(perfan, tmp_path):
+    """A type name of 1 MB of '<' (liblog accepts 64 MiB of names; '<' costs 6 bytes
+    escaped): names are cut at 256 bytes and marked, and the page stays small."""
+    tree = gt.Tree()
+    name = "<" * 1_000_000
+    for i in range(3):
+        task = (gt.WEB_PREFIX, i + 1)
+        tree.action(1, task, [], name, i * gt.MS, 1000 + i, {"k": "v"})
+        tree.action(1, task, [1], name + "x", i * gt.MS + 10, 100)
+    path = tmp_path / "big.zst"
+    w = gt.TraceWriter(path, 1, gt.WEB_PREFIX, gt.WALL0, {1: "t" * 100_000})
+    w.frame(tree.split(lambda e: True))
+    w.close()
+    out, page, data = report(perfan, tmp_path, path)
+    assert len(page) < 1_000_000, len(page)
+    (t,) = data["types"]  # the two names are alike in their first 256 bytes: one type
+    assert t["type"] == "<" * 256 + "\u2026" and t["count"] == 6
+    table = run(perfan, "stats", path).stdout
+    assert "<" * 256 + "\u2026" in table and "<" * 257 not in table
