@@ -449,6 +449,9 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	if (optind >= argc)
 		return pf_usage_error("export", USAGE, "no trace file given");
 
+	if (output && pf_output_is_input(output, argv + optind, (size_t)(argc - optind)))
+		return pf_usage_error("export", USAGE, "-o %s: that is one of the traces to read",
+				      output);
 	struct pf_scan sc;
 	struct state st = {.sc = &sc, .fmt = fmt, .out = stdout};
 	if (output && !(st.out = pf_output_open(output))) {

@@ -140,6 +140,10 @@ static int parse_args(struct pf_report *r, int argc, char **argv)
 		return pf_usage_error("report", USAGE, "-o FILE is required (- for stdout)");
 	if (optind >= argc)
 		return pf_usage_error("report", USAGE, "no trace file given");
+	if (strcmp(r->output, "-") &&
+	    pf_output_is_input(r->output, argv + optind, (size_t)(argc - optind)))
+		return pf_usage_error("report", USAGE, "-o %s: that is one of the traces to read",
+				      r->output);
 	return 0;
 }
 

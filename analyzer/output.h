@@ -7,6 +7,8 @@
 #ifndef PERFAN_OUTPUT_H
 #define PERFAN_OUTPUT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /**
@@ -15,5 +17,12 @@
  * symbolic link).
  */
 FILE *pf_output_open(const char *path);
+
+/**
+ * pf_output_is_input() - whether @path is an existing file among the traces @paths name:
+ * one of them, or a trace file in one of the directories among them (writing it would
+ * destroy a trace being read: `-o` given a trace by a slip or a shell glob).
+ */
+bool pf_output_is_input(const char *path, char *const *paths, size_t npaths);
 
 #endif /* PERFAN_OUTPUT_H */

@@ -677,3 +677,25 @@ def test_huge_names_are_cut(perfan, tmp_path):
     assert t["type"] == "<" * 256 + "\u2026" and t["count"] == 6
     table = run(perfan, "stats", path).stdout
     assert "<" * 256 + "\u2026" in table and "<" * 257 not in table
+
+
+def test_output_never_overwrites_a_trace(perfan, tmp_path):
+    """-o naming a trace being read (by a slip, or a shell glob like `-o t/*.zst`) is a
+    usage error that leaves the trace intact; a page in the traces' directory is fine,
+    twice."""
+    d = tmp_path / "t"
+    d.mkdir()
+    tree = gt.Tree()
+    tree.action(1, (gt.WEB_PREFIX, 1), [], "a", 0, 1000)
+    w = gt.TraceWriter(d / "a.zst", 1, gt.WEB_PREFIX, gt.WALL0, {1: "main"})
+    w.frame(tree.split(lambda e: True))
+    w.close()
+    before = (d / "a.zst").read_bytes()
+    for args in (["report", "-o", d / "a.zst", d / "a.zst"],
+                 ["report", "-o", d / "a.zst", d],
+                 ["export", "--format", "jsonl", "-o", d / "a.zst", d]):
+        p = run(perfan, *args, check_exit=2)
+        assert "that is one of the traces to read" in p.stderr
+        assert (d / "a.zst").read_bytes() == before
+    for _ in range(2):
+        run(perfan, "report", "-o", d / "report.html", d)
