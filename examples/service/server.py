@@ -143,8 +143,12 @@ def main():
     # Until the server runs, a SIGTERM exits through the finally below (the database goes).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _: sys.exit(128 + signum))
+    # Signals wait while the directory is made and the clean-up armed: one arriving in
+    # between would leave the directory behind.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     tmp = tempfile.mkdtemp(prefix="perflog-service-")
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         DB_PATH = os.path.join(tmp, "service.sqlite")
         store.create(DB_PATH, args.rows)
         perflog.start(os.path.join(args.out_dir, "server.zst"))
