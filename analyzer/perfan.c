@@ -11,8 +11,8 @@
 
 #include <perflog/perflog.h>
 
-#include "hist.h"
-#include "input.h"
+#include "analysis/hist.h"
+#include "core/input.h"
 #include "perfan.h"
 
 /* clang-format off */

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "hist.h"
+#include "analysis/hist.h"
 
 static uint64_t rng;
 

@@ -1,0 +1,49 @@
+/* agg.c - per-type aggregates (see agg.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/agg.h"
+
+void pf_agg_init(struct pf_agg *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+int pf_agg_add(struct pf_agg *a, const struct pf_span *sp)
+{
+	if (sp->type >= a->n) {
+		uint32_t n = a->n ? a->n : 64;
+		while (n <= sp->type)
+			n *= 2;
+		struct pf_typestat *t = realloc(a->t, n * sizeof(*t));
+		if (!t)
+			return -1;
+		for (uint32_t i = a->n; i < n; i++) {
+			memset(&t[i], 0, sizeof(t[i]));
+			pf_hist_init(&t[i].hist);
+		}
+		a->t = t;
+		a->n = n;
+	}
+	struct pf_typestat *t = &a->t[sp->type];
+	if (pf_hist_record(&t->hist, sp->duration_ns) < 0)
+		return -1;
+	t->count++;
+	t->failures += sp->failed;
+	t->total_ns += sp->duration_ns;
+	t->self_ns += sp->self_ns;
+	return 0;
+}
+
+const struct pf_typestat *pf_agg_get(const struct pf_agg *a, uint32_t type)
+{
+	return type < a->n && a->t[type].count ? &a->t[type] : NULL;
+}
+
+void pf_agg_destroy(struct pf_agg *a)
+{
+	for (uint32_t i = 0; i < a->n; i++)
+		pf_hist_destroy(&a->t[i].hist);
+	free(a->t);
+	pf_agg_init(a);
+}

@@ -1,0 +1,452 @@
+/* argstats.c - group the calls of a type by argument value (see argstats.h). */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/argstats.h"
+
+/* Bucket of a magnitude: 0 for 0, else 1 + floor(log2(v)), so v in [2^(b-1), 2^b - 1]. */
+static int64_t log2_bucket(uint64_t v)
+{
+	return v ? 64 - __builtin_clzll(v) : 0;
+}
+
+/* Float bucket: |v| in [2^(e-1), 2^e) gives key e (-1074 < e <= 1024), minus 1<<20 for
+ * negatives;
+ * zero, nan and infinities have keys of their own. */
+#define FKEY_ZERO INT64_MIN
+#define FKEY_NAN  (INT64_MIN + 1)
+#define FKEY_INF  (INT64_MIN + 2)
+#define FKEY_NINF (INT64_MIN + 3)
+#define FKEY_NEG  (1 << 20)
+static int64_t float_bucket(double v)
+{
+	if (v == 0)
+		return FKEY_ZERO;
+	if (isnan(v))
+		return FKEY_NAN;
+	if (isinf(v))
+		return v > 0 ? FKEY_INF : FKEY_NINF;
+	int e;
+	frexp(fabs(v), &e);
+	return v < 0 ? e - FKEY_NEG : e;
+}
+
+static struct pf_arg *find_arg(struct pf_argstats *t, const char *name, size_t len, bool by_len)
+{
+	for (size_t i = 0; i < t->nargs; i++) {
+		struct pf_arg *a = &t->args[i];
+		if (a->by_len == by_len && a->name_len == len && !memcmp(a->name, name, len))
+			return a;
+	}
+	if (t->nargs == PF_ARGSTATS_MAX_ARGS)
+		return NULL;
+	if (!t->args && !(t->args = calloc(PF_ARGSTATS_MAX_ARGS, sizeof(*t->args))))
+		return NULL;
+	struct pf_arg *a = &t->args[t->nargs];
+	if (!(a->name = strndup(name, len)))
+		return NULL;
+	a->name_len = len;
+	a->by_len = by_len;
+	t->nargs++;
+	return a;
+}
+
+static uint64_t hash_str(const char *s, size_t n, bool cut)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ cut; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static struct pf_group *new_group(struct pf_arg *a, enum pf_gclass cls, int64_t key)
+{
+	if (a->ng == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 8;
+		struct pf_group *g = realloc(a->g, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		a->g = g;
+		a->cap = cap;
+	}
+	struct pf_group *g = &a->g[a->ng++];
+	memset(g, 0, sizeof(*g));
+	g->cls = cls;
+	g->key = key;
+	pf_hist_init(&g->hist);
+	return g;
+}
+
+/* The string groups are full: fold the one with the least tail time (then the fewest
+ * calls) into "(other)" and return its slot, emptied, for a new value. */
+static struct pf_group *other_group(struct pf_arg *a)
+{
+	for (size_t i = 0; i < a->ng; i++)
+		if (a->g[i].cls == PF_G_OTHER)
+			return &a->g[i];
+	return new_group(a, PF_G_OTHER, 0);
+}
+
+static struct pf_group *fold_one(struct pf_arg *a)
+{
+	struct pf_group *other = other_group(a);
+	if (!other)
+		return NULL;
+	if (!a->folded && !(a->folded = calloc(PF_ARGSTATS_FOLDED_BITS / 64, sizeof(uint64_t))))
+		return NULL;
+	struct pf_group *v = NULL;
+	for (size_t i = 0; i < a->ng; i++) {
+		struct pf_group *g = &a->g[i];
+		if (g->cls == PF_G_STR &&
+		    (!v || g->tail_ns < v->tail_ns ||
+		     (g->tail_ns == v->tail_ns && g->hist.count < v->hist.count)))
+			v = g;
+	}
+	if (pf_hist_merge(&other->hist, &v->hist) < 0)
+		return NULL;
+	other->tail_calls += v->tail_calls;
+	other->tail_ns += v->tail_ns;
+	a->folded_calls += v->hist.count;
+	a->folded_values++;
+	uint64_t h = hash_str(v->str, v->str_len, v->cut) % PF_ARGSTATS_FOLDED_BITS;
+	a->folded[h / 64] |= 1ull << (h % 64);
+	free(v->str);
+	pf_hist_destroy(&v->hist);
+	memset(v, 0, sizeof(*v));
+	pf_hist_init(&v->hist);
+	a->nstr--;
+	return v;
+}
+
+static struct pf_group *find_group(struct pf_argstats *t, struct pf_arg *a, enum pf_gclass cls,
+				   int64_t key, const char *s, size_t n, bool cut)
+{
+	for (size_t i = 0; i < a->ng; i++) {
+		struct pf_group *g = &a->g[i];
+		if (g->cls != cls || g->key != key)
+			continue;
+		if (cls != PF_G_STR || (g->str_len == n && g->cut == cut && !memcmp(g->str, s, n)))
+			return g;
+	}
+	bool full = t->ngroups >= PF_ARGSTATS_MAX_GROUPS;
+	if (full && (cls != PF_G_STR || a->nstr == 0))
+		return other_group(a); /* the cap: no new group (a string may take a slot) */
+	struct pf_group *g;
+	if (cls == PF_G_STR && (a->nstr == PF_ARGSTATS_MAX_VALUES || full)) {
+		g = fold_one(a);
+	} else {
+		g = new_group(a, cls, key);
+		t->ngroups += g != NULL;
+	}
+	if (!g)
+		return NULL;
+	g->cls = cls;
+	g->key = key;
+	if (cls == PF_G_STR) {
+		if (!(g->str = malloc(n ? n : 1)))
+			return NULL;
+		memcpy(g->str, s, n);
+		g->str_len = n;
+		g->cut = cut;
+		if (a->folded) {
+			uint64_t h = hash_str(s, n, cut) % PF_ARGSTATS_FOLDED_BITS;
+			g->partial = a->folded[h / 64] >> (h % 64) & 1;
+		}
+		a->nstr++;
+	}
+	return g;
+}
+
+static int count_in(struct pf_argstats *t, struct pf_arg *a, struct pf_group *g, uint64_t d)
+{
+	if (!g)
+		return -1;
+	a->calls++;
+	if (g->cls == PF_G_OTHER) { /* past the group cap (folded groups: in fold_one) */
+		a->folded_calls++;
+		a->capped_calls++;
+	}
+	if (d > t->p95) {
+		g->tail_calls++;
+		g->tail_ns += d - t->p95;
+	}
+	return pf_hist_record(&g->hist, d);
+}
+
+static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d)
+{
+	struct pf_arg *a = find_arg(t, f->key, f->key_len, false);
+	if (!a) {
+		if (t->nargs < PF_ARGSTATS_MAX_ARGS)
+			return -1;
+		t->ignored_fields++;
+		return 0;
+	}
+	struct pf_group *g;
+	switch (f->kind) {
+	case PF_FIELD_BOOL:
+		g = find_group(t, a, PF_G_BOOL, f->b, NULL, 0, false);
+		break;
+	case PF_FIELD_INT:
+		g = find_group(t, a, PF_G_INT,
+			       f->i < 0 ? -log2_bucket(-(uint64_t)f->i)
+					: log2_bucket((uint64_t)f->i),
+			       NULL, 0, false);
+		break;
+	case PF_FIELD_UINT:
+		g = find_group(t, a, PF_G_INT, log2_bucket(f->u), NULL, 0, false);
+		break;
+	case PF_FIELD_FLOAT:
+		g = find_group(t, a, PF_G_FLOAT, float_bucket(f->f), NULL, 0, false);
+		break;
+	case PF_FIELD_STR:
+		g = find_group(t, a, PF_G_STR, 0, f->s, f->s_len, f->cut);
+		break;
+	case PF_FIELD_BYTES:
+		g = NULL; /* by length only */
+		break;
+	case PF_FIELD_ARRAY:
+		g = find_group(t, a, PF_G_ARRAY, 0, NULL, 0, false);
+		break;
+	case PF_FIELD_MAP:
+		g = find_group(t, a, PF_G_MAP, 0, NULL, 0, false);
+		break;
+	default:
+		g = find_group(t, a, PF_G_NIL, 0, NULL, 0, false);
+		break;
+	}
+	if (f->kind != PF_FIELD_BYTES && count_in(t, a, g, d) < 0)
+		return -1;
+	if (f->kind != PF_FIELD_STR && f->kind != PF_FIELD_BYTES)
+		return 0;
+	struct pf_arg *l = find_arg(t, f->key, f->key_len, true);
+	if (!l) {
+		if (t->nargs < PF_ARGSTATS_MAX_ARGS)
+			return -1;
+		t->ignored_fields++;
+		return 0;
+	}
+	return count_in(t, l, find_group(t, l, PF_G_LEN, log2_bucket(f->orig_len), NULL, 0, false), d);
+}
+
+/* ---- results ---------------------------------------------------------------------------- */
+
+double pf_group_share(const struct pf_argstats *t, const struct pf_group *g)
+{
+	return t->tail_ns ? (double)g->tail_ns / (double)t->tail_ns : 0.0;
+}
+
+static int group_cmp(const void *pa, const void *pb)
+{
+	const struct pf_group *a = pa, *b = pb;
+	if ((a->cls == PF_G_OTHER) != (b->cls == PF_G_OTHER))
+		return a->cls == PF_G_OTHER ? 1 : -1; /* not a value: never the top group */
+	if (a->tail_ns != b->tail_ns)
+		return a->tail_ns > b->tail_ns ? -1 : 1;
+	if (a->hist.count != b->hist.count)
+		return a->hist.count > b->hist.count ? -1 : 1;
+	if (a->cls != b->cls)
+		return a->cls < b->cls ? -1 : 1;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	size_t n = a->str_len < b->str_len ? a->str_len : b->str_len;
+	int c = n ? memcmp(a->str, b->str, n) : 0;
+	return c ? c : (a->str_len > b->str_len) - (a->str_len < b->str_len);
+}
+
+static int arg_cmp(const void *pa, const void *pb)
+{
+	const struct pf_arg *a = pa, *b = pb;
+	if (a->top_share != b->top_share)
+		return a->top_share > b->top_share ? -1 : 1;
+	int c = strcmp(a->name, b->name);
+	return c ? c : a->by_len - b->by_len;
+}
+
+static void int_range(int64_t key, int64_t *lo, int64_t *hi, bool *neg)
+{
+	*neg = key < 0;
+	uint64_t b = (uint64_t)(key < 0 ? -key : key);
+	uint64_t l = b ? 1ull << (b - 1) : 0, h = b ? (b == 64 ? UINT64_MAX : (1ull << b) - 1) : 0;
+	*lo = (int64_t)(l > INT64_MAX ? INT64_MAX : l);
+	*hi = (int64_t)(h > INT64_MAX ? INT64_MAX : h);
+}
+
+/* A group's label: "text" for strings (quoted), 4..7 for buckets, and so on. */
+void pf_group_label(const struct pf_group *g, char *buf, size_t len)
+{
+	switch (g->cls) {
+	case PF_G_NIL:
+		snprintf(buf, len, "null");
+		break;
+	case PF_G_BOOL:
+		snprintf(buf, len, "%s", g->key ? "true" : "false");
+		break;
+	case PF_G_OTHER:
+		snprintf(buf, len, "(other)");
+		break;
+	case PF_G_ARRAY:
+		snprintf(buf, len, "(array)");
+		break;
+	case PF_G_MAP:
+		snprintf(buf, len, "(map)");
+		break;
+	case PF_G_STR: {
+		size_t o = 0;
+		buf[o++] = '"';
+		for (size_t i = 0; i < g->str_len && o + 8 < len; i++) {
+			unsigned char c = (unsigned char)g->str[i];
+			if (c == '"' || c == '\\')
+				o += (size_t)snprintf(buf + o, len - o, "\\%c", c);
+			else if (c < 0x20 || c == 0x7f)
+				o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+			else
+				buf[o++] = (char)c;
+		}
+		snprintf(buf + o, len - o, "%s\"", g->cut ? "\xe2\x80\xa6" : "");
+		break;
+	}
+	case PF_G_INT:
+	case PF_G_LEN: {
+		int64_t lo, hi;
+		bool neg;
+		int_range(g->key, &lo, &hi, &neg);
+		if (lo == hi)
+			snprintf(buf, len, "%s%" PRId64, neg ? "-" : "", lo);
+		else if (neg)
+			snprintf(buf, len, "-%" PRId64 "..-%" PRId64, hi, lo);
+		else
+			snprintf(buf, len, "%" PRId64 "..%" PRId64, lo, hi);
+		break;
+	}
+	case PF_G_FLOAT:
+		if (g->key == FKEY_ZERO) {
+			snprintf(buf, len, "0.0");
+		} else if (g->key == FKEY_NAN) {
+			snprintf(buf, len, "nan");
+		} else if (g->key == FKEY_INF || g->key == FKEY_NINF) {
+			snprintf(buf, len, "%sinf", g->key == FKEY_NINF ? "-" : "");
+		} else {
+			bool neg = g->key < -FKEY_NEG / 2;
+			int e = (int)(neg ? g->key + FKEY_NEG : g->key);
+			double lo = ldexp(1, e - 1), hi = ldexp(1, e);
+			if (neg)
+				snprintf(buf, len, "(-%g, -%g]", hi, lo);
+			else
+				snprintf(buf, len, "[%g, %g)", lo, hi);
+		}
+		break;
+	}
+}
+
+void pf_arg_title(const struct pf_arg *a, char *buf, size_t len)
+{
+	snprintf(buf, len, a->by_len ? "len(%s)" : "%s", a->name);
+}
+
+void pf_argstats_finish(struct pf_argstats *t)
+{
+	for (size_t k = 0; k < t->nargs; k++) {
+		struct pf_arg *a = &t->args[k];
+		if (a->ng > 1)
+			qsort(a->g, a->ng, sizeof(*a->g), group_cmp);
+		a->top_share = a->ng ? pf_group_share(t, &a->g[0]) : 0;
+	}
+	if (t->nargs > 1)
+		qsort(t->args, t->nargs, sizeof(*t->args), arg_cmp);
+}
+
+void pf_group_json(struct pf_json *j, const struct pf_argstats *t, const struct pf_group *g)
+{
+	char buf[PF_FIELD_STR_MAX * 4 + 64];
+	pf_json_object_begin(j);
+	pf_json_key(j, "group");
+	pf_group_label(g, buf, sizeof(buf));
+	pf_json_str(j, buf);
+	pf_json_key(j, "kind");
+	static const char *const kinds[] = {"null",  "bool",   "string", "other", "int",
+					    "float", "length", "array",	 "map"};
+	pf_json_str(j, kinds[g->cls]);
+	if (g->cls == PF_G_STR) {
+		/* Cut strings end in "…", as in the inputs of `perfan slowest --json`. */
+		char v[PF_FIELD_STR_MAX + 4];
+		size_t n = g->str_len < PF_FIELD_STR_MAX ? g->str_len : PF_FIELD_STR_MAX;
+		memcpy(v, g->str, n);
+		if (g->cut)
+			memcpy(v + n, "\xe2\x80\xa6", 3);
+		pf_json_key(j, "value");
+		pf_json_strn(j, v, n + (g->cut ? 3 : 0));
+		pf_json_key(j, "cut");
+		pf_json_bool(j, g->cut);
+		pf_json_key(j, "partial");
+		pf_json_bool(j, g->partial);
+	} else if (g->cls == PF_G_BOOL) {
+		pf_json_key(j, "value");
+		pf_json_bool(j, g->key);
+	} else if (g->cls == PF_G_INT || g->cls == PF_G_LEN) {
+		int64_t lo, hi;
+		bool neg;
+		int_range(g->key, &lo, &hi, &neg);
+		pf_json_key(j, "min");
+		pf_json_int(j, neg ? -hi : lo);
+		pf_json_key(j, "max");
+		pf_json_int(j, neg ? -lo : hi);
+	}
+	pf_json_key(j, "count");
+	pf_json_uint(j, g->hist.count);
+	pf_json_key(j, "tail_calls");
+	pf_json_uint(j, g->tail_calls);
+	pf_json_key(j, "tail_ns");
+	pf_json_uint(j, g->tail_ns);
+	pf_json_key(j, "tail_share");
+	pf_json_double(j, pf_group_share(t, g));
+	pf_json_key(j, "p50_ns");
+	pf_json_uint(j, pf_hist_quantile(&g->hist, 0.5));
+	pf_json_key(j, "p99_ns");
+	pf_json_uint(j, pf_hist_quantile(&g->hist, 0.99));
+	pf_json_key(j, "max_ns");
+	pf_json_uint(j, g->hist.max);
+	pf_json_object_end(j);
+}
+
+void pf_argstats_init(struct pf_argstats *t, uint64_t p95)
+{
+	memset(t, 0, sizeof(*t));
+	t->p95 = p95;
+}
+
+int pf_argstats_add(struct pf_argstats *t, const uint8_t *inputs, size_t len, uint64_t d)
+{
+	t->count++;
+	if (d > t->p95) {
+		t->tail_calls++;
+		t->tail_ns += d - t->p95;
+	}
+	struct pf_fields_iter it = {inputs, inputs ? len : 0, 0};
+	struct pf_field f;
+	int ret = 0;
+	while (pf_fields_next(&it, &f))
+		if (add_field(t, &f, d) < 0)
+			ret = -1;
+	return ret;
+}
+
+void pf_argstats_destroy(struct pf_argstats *t)
+{
+	for (size_t k = 0; k < t->nargs; k++) {
+		for (size_t m = 0; m < t->args[k].ng; m++) {
+			pf_hist_destroy(&t->args[k].g[m].hist);
+			free(t->args[k].g[m].str);
+		}
+		free(t->args[k].g);
+		free(t->args[k].name);
+		free(t->args[k].folded);
+	}
+	free(t->args);
+	t->args = NULL;
+	t->nargs = 0;
+}

@@ -1,0 +1,97 @@
+/* hist.c - log-linear histogram: growth, merge and quantiles (see hist.h for the bounds). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/hist.h"
+
+__extension__ typedef unsigned __int128 u128;
+
+/* Largest bucket index + 1: the bucket of UINT64_MAX. */
+#define HIST_MAX_BUCKETS ((64u - PF_HIST_SUB_BITS + 1) << PF_HIST_SUB_BITS)
+_Static_assert(HIST_MAX_BUCKETS == 7424, "bucket count of the documented layout");
+
+void pf_hist_init(struct pf_hist *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->min = UINT64_MAX;
+}
+
+void pf_hist_destroy(struct pf_hist *h)
+{
+	if (!h)
+		return;
+	free(h->counts);
+	pf_hist_init(h);
+}
+
+int pf_hist_grow_(struct pf_hist *h, uint32_t idx)
+{
+	/* Grow by whole powers of two of the value range so that a slowly rising maximum
+	 * does not realloc on every new bucket. */
+	uint32_t n = (idx | (PF_HIST_SUB - 1)) + 1 + PF_HIST_SUB;
+	if (n > HIST_MAX_BUCKETS)
+		n = HIST_MAX_BUCKETS;
+	uint64_t *c = realloc(h->counts, n * sizeof(*c));
+	if (!c)
+		return -1;
+	memset(c + h->nbuckets, 0, (n - h->nbuckets) * sizeof(*c));
+	h->counts = c;
+	h->nbuckets = n;
+	return 0;
+}
+
+int pf_hist_merge(struct pf_hist *dst, const struct pf_hist *src)
+{
+	if (src->count == 0)
+		return 0;
+	if (src->nbuckets > dst->nbuckets && pf_hist_grow_(dst, src->nbuckets - 1) < 0)
+		return -1;
+	for (uint32_t i = 0; i < src->nbuckets; i++)
+		dst->counts[i] += src->counts[i];
+	dst->count += src->count;
+	dst->sum += src->sum;
+	if (src->min < dst->min)
+		dst->min = src->min;
+	if (src->max > dst->max)
+		dst->max = src->max;
+	return 0;
+}
+
+void pf_hist_bucket_bounds(uint32_t idx, uint64_t *lo, uint64_t *hi)
+{
+	if (idx < 2 * PF_HIST_SUB) {
+		*lo = *hi = idx;
+		return;
+	}
+	unsigned e = (idx >> PF_HIST_SUB_BITS) - 1;
+	*lo = (uint64_t)(PF_HIST_SUB + (idx & (PF_HIST_SUB - 1))) << e;
+	*hi = *lo + ((uint64_t)1 << e) - 1;
+}
+
+uint64_t pf_hist_quantile(const struct pf_hist *h, double q)
+{
+	if (h->count == 0)
+		return 0;
+	if (!(q < 1.0))
+		return h->max;
+	/* rank = ceil(q * count) in integers: a float product could land on either side of
+	 * a whole number (0.999 * 1000) and move the answer by one rank. */
+	uint64_t ppm = q <= 0 ? 0 : (uint64_t)llround(q * 1e6);
+	uint64_t rank = (uint64_t)(((u128)ppm * h->count + 999999) / 1000000);
+	if (rank <= 1)
+		return h->min; /* the extremes are kept exactly: no need to estimate them */
+	if (rank >= h->count)
+		return h->max;
+	uint64_t seen = 0;
+	for (uint32_t i = 0; i < h->nbuckets; i++) {
+		seen += h->counts[i];
+		if (seen < rank)
+			continue;
+		uint64_t lo, hi;
+		pf_hist_bucket_bounds(i, &lo, &hi);
+		uint64_t mid = lo + (hi - lo) / 2;
+		return mid < h->min ? h->min : mid > h->max ? h->max : mid;
+	}
+	return h->max;
+}

@@ -1,0 +1,366 @@
+/* cmd_inputs.c - `perfan inputs`: which inputs make an action type slow.
+ *
+ * Two passes over the traces. The first finds each selected type's p95 (hist.h); the
+ * second groups the calls of the type by each of their arguments (argstats.h: strings and
+ * booleans by value, numbers in power-of-two buckets, strings and bytes also by length)
+ * and ranks the groups by their share of the tail, the time spent over the p95.
+ *
+ * Memory: that of argstats.h per selected type.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/agg.h"
+#include "analysis/argstats.h"
+#include "core/fields.h"
+#include "analysis/hist.h"
+#include "fmt/jsonw.h"
+#include "fmt/opts.h"
+#include "perfan.h"
+#include "core/scan.h"
+#include "fmt/table.h"
+#include "fmt/units.h"
+
+#define USAGE "perfan inputs --type GLOB [-n N] [FILTERS] [--json] TRACE..."
+#define MAX_N 100000
+
+struct tstate {
+	bool init;
+	bool selected; /* the type passed the filters in pass 1 */
+	struct pf_argstats a;
+};
+
+struct state {
+	struct pf_scan *sc;
+	const struct pf_agg *agg1;
+	const struct pf_names *names1;
+	struct tstate *t; /* by pass-2 type number */
+	uint32_t nt;
+	bool oom;
+};
+
+static void help(void)
+{
+	printf("Usage: %s\n"
+	       "\n"
+	       "Which inputs make an action type slow. For each argument recorded at the start\n"
+	       "of the calls of each type matching --type, the calls are grouped by value:\n"
+	       "strings and booleans by value (%d distinct strings per argument: when more\n"
+	       "come, the one with the least time over p95 is folded into \"(other)\", ranked\n"
+	       "last; a value seen again after that shows counts that are lower bounds, marked\n"
+	       "\xe2\x89\xa5), integers in power-of-two buckets\n"
+	       "(1, 2..3, 4..7, ...; negatives alike), floats in [2^k, 2^(k+1)) buckets, and\n"
+	       "strings and bytes also by length bucket (\"len(ARG)\"). The tail of a type is\n"
+	       "its calls slower than its p95; a group's share of the tail is the time its calls\n"
+	       "spent over the p95, over that of all calls. Groups are ranked by that share,\n"
+	       "then by calls; each shows calls, calls in the tail, share, p50, p99 and max.\n"
+	       "The traces are read twice (once for the p95s). At most %d groupings per type\n"
+	       "(a string argument takes two: values and lengths) and %d groups in all; values\n"
+	       "past them are counted in \"(other)\".\n"
+	       "\n"
+	       "  -n, --number N      groups shown per argument in the table (default 5; --json\n"
+	       "                      shows all)\n"
+	       "%s",
+	       USAGE, PF_ARGSTATS_MAX_VALUES, PF_ARGSTATS_MAX_ARGS, PF_ARGSTATS_MAX_GROUPS,
+	       PF_OPTS_HELP);
+}
+
+/* ---- the two passes ---------------------------------------------------------------------- */
+
+static struct tstate *tstate_of(struct state *st, uint32_t type)
+{
+	if (type >= st->nt) {
+		uint32_t n = st->nt ? st->nt : 16;
+		while (n <= type)
+			n *= 2;
+		struct tstate *t = realloc(st->t, n * sizeof(*t));
+		if (!t)
+			return NULL;
+		memset(t + st->nt, 0, (n - st->nt) * sizeof(*t));
+		st->t = t;
+		st->nt = n;
+	}
+	struct tstate *t = &st->t[type];
+	if (!t->init) {
+		/* The first pass numbered types in its own table: find this one by name. */
+		const char *name = pf_names_str(&st->sc->names, type);
+		for (uint32_t i = 0; i < st->names1->n; i++) {
+			const struct pf_typestat *ts = pf_agg_get(st->agg1, i);
+			if (ts && !strcmp(st->names1->str[i], name)) {
+				t->selected = true;
+				pf_argstats_init(&t->a, pf_hist_quantile(&ts->hist, 0.95));
+			}
+		}
+		t->init = true;
+	}
+	return t;
+}
+
+static void on_span1(void *userdata, const struct pf_span *sp)
+{
+	struct state *st = userdata;
+	if (pf_agg_add((struct pf_agg *)st->agg1, sp) < 0)
+		st->oom = true;
+}
+
+static void on_span2(void *userdata, const struct pf_span *sp)
+{
+	struct state *st = userdata;
+	struct tstate *t = tstate_of(st, sp->type);
+	if (!t) {
+		st->oom = true;
+		return;
+	}
+	if (!t->selected)
+		return;
+	if (pf_argstats_add(&t->a, sp->inputs, sp->inputs_len, sp->duration_ns) < 0)
+		st->oom = true;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static void print_json(const struct state *st)
+{
+	struct pf_json j;
+	pf_json_init(&j, stdout, true);
+	pf_json_object_begin(&j);
+	pf_json_key(&j, "command");
+	pf_json_str(&j, "inputs");
+	pf_scan_json_summary(st->sc, &j);
+	pf_json_key(&j, "max_arguments");
+	pf_json_uint(&j, PF_ARGSTATS_MAX_ARGS);
+	pf_json_key(&j, "max_values");
+	pf_json_uint(&j, PF_ARGSTATS_MAX_VALUES);
+	pf_json_key(&j, "types");
+	pf_json_array_begin(&j);
+	for (uint32_t i = 0; i < st->nt; i++) {
+		const struct pf_argstats *t = &st->t[i].a;
+		if (!t->count)
+			continue;
+		pf_json_object_begin(&j);
+		pf_json_key(&j, "type");
+		pf_json_str(&j, pf_names_str(&st->sc->names, i));
+		pf_json_key(&j, "count");
+		pf_json_uint(&j, t->count);
+		pf_json_key(&j, "p95_ns");
+		pf_json_uint(&j, t->p95);
+		pf_json_key(&j, "tail_calls");
+		pf_json_uint(&j, t->tail_calls);
+		pf_json_key(&j, "tail_ns");
+		pf_json_uint(&j, t->tail_ns);
+		pf_json_key(&j, "ignored_fields");
+		pf_json_uint(&j, t->ignored_fields);
+		pf_json_key(&j, "arguments");
+		pf_json_array_begin(&j);
+		for (size_t k = 0; k < t->nargs; k++) {
+			const struct pf_arg *a = &t->args[k];
+			pf_json_object_begin(&j);
+			pf_json_key(&j, "name");
+			pf_json_str(&j, a->name);
+			pf_json_key(&j, "grouping");
+			pf_json_str(&j, a->by_len ? "length" : "value");
+			pf_json_key(&j, "calls");
+			pf_json_uint(&j, a->calls);
+			pf_json_key(&j, "folded_calls");
+			pf_json_uint(&j, a->folded_calls);
+			pf_json_key(&j, "folded_values");
+			pf_json_uint(&j, a->folded_values);
+			pf_json_key(&j, "capped_calls");
+			pf_json_uint(&j, a->capped_calls);
+			pf_json_key(&j, "groups");
+			pf_json_array_begin(&j);
+			for (size_t m = 0; m < a->ng; m++)
+				pf_group_json(&j, t, &a->g[m]);
+			pf_json_array_end(&j);
+			pf_json_object_end(&j);
+		}
+		pf_json_array_end(&j);
+		pf_json_object_end(&j);
+	}
+	pf_json_array_end(&j);
+	pf_json_object_end(&j);
+	pf_json_finish(&j);
+}
+
+static void print_text(const struct state *st, size_t n, bool color)
+{
+	bool any = false;
+	char d1[PF_DURATION_MAX], d2[PF_DURATION_MAX], d3[PF_DURATION_MAX];
+	for (uint32_t i = 0; i < st->nt; i++) {
+		const struct pf_argstats *t = &st->t[i].a;
+		if (!t->count)
+			continue;
+		if (any)
+			putchar('\n');
+		any = true;
+		pf_duration_format(t->p95, d1, sizeof(d1));
+		pf_duration_format(t->tail_ns, d2, sizeof(d2));
+		printf("%s%s%s: %" PRIu64 " call%s, p95 %s; tail: %" PRIu64 " call%s over p95, %s "
+		       "over it in all\n",
+		       pf_style_begin(PF_BOLD, color), pf_names_str(&st->sc->names, i),
+		       pf_style_end(PF_BOLD, color), t->count, t->count == 1 ? "" : "s", d1,
+		       t->tail_calls, t->tail_calls == 1 ? "" : "s", d2);
+		if (!t->nargs)
+			printf("  (no arguments recorded)\n");
+		for (size_t k = 0; k < t->nargs; k++) {
+			const struct pf_arg *a = &t->args[k];
+			char title[300];
+			pf_arg_title(a, title, sizeof(title));
+			struct pf_table *tb = pf_table_new(7);
+			if (!tb)
+				return;
+			pf_table_column(tb, 0, title, PF_LEFT);
+			pf_table_column(tb, 1, "calls", PF_RIGHT);
+			pf_table_column(tb, 2, "tail", PF_RIGHT);
+			pf_table_column(tb, 3, "share", PF_RIGHT);
+			pf_table_column(tb, 4, "p50", PF_RIGHT);
+			pf_table_column(tb, 5, "p99", PF_RIGHT);
+			pf_table_column(tb, 6, "max", PF_RIGHT);
+			for (size_t m = 0; m < a->ng && m < n; m++) {
+				const struct pf_group *g = &a->g[m];
+				char lb[PF_GROUP_LABEL_MAX];
+				pf_group_label(g, lb, sizeof(lb));
+				pf_duration_format(pf_hist_quantile(&g->hist, 0.5), d1, sizeof(d1));
+				pf_duration_format(pf_hist_quantile(&g->hist, 0.99), d2,
+						   sizeof(d2));
+				pf_duration_format(g->hist.max, d3, sizeof(d3));
+				double sh = pf_group_share(t, g);
+				pf_table_cell(tb, PF_PLAIN, "%s", lb);
+				/* A partial group's counts are lower bounds (argstats.h). */
+				pf_table_cell(tb, PF_PLAIN, "%s%" PRIu64,
+					      g->partial ? "\xe2\x89\xa5" : "", g->hist.count);
+				pf_table_cell(tb, PF_PLAIN, "%" PRIu64, g->tail_calls);
+				pf_table_cell(tb, sh >= 0.5 ? PF_RED : PF_PLAIN, "%.1f%%",
+					      100.0 * sh);
+				pf_table_cell(tb, PF_PLAIN, "%s", d1);
+				pf_table_cell(tb, PF_PLAIN, "%s", d2);
+				pf_table_cell(tb, PF_PLAIN, "%s", d3);
+				pf_table_row_end(tb);
+			}
+			putchar('\n');
+			pf_table_print(tb, stdout, color);
+			pf_table_free(tb);
+			if (a->ng > n)
+				printf("  \xe2\x80\xa6 %zu more group%s\n", a->ng - n,
+				       a->ng - n == 1 ? "" : "s");
+			if (a->calls < t->count)
+				printf("  (absent in %" PRIu64 " call%s)\n", t->count - a->calls,
+				       t->count - a->calls == 1 ? "" : "s");
+			uint64_t by_tail = a->folded_calls - a->capped_calls;
+			if (by_tail)
+				printf("  (other): %" PRIu64 " call%s of %" PRIu64
+				       " value%s folded to keep the %d with the most time "
+				       "over p95 (\xe2\x89\xa5: a value also among them)\n",
+				       by_tail, by_tail == 1 ? "" : "s", a->folded_values,
+				       a->folded_values == 1 ? "" : "s", PF_ARGSTATS_MAX_VALUES);
+			if (a->capped_calls)
+				printf("  (other): %" PRIu64 " call%s with values past the %d groups "
+				       "kept per type\n",
+				       a->capped_calls, a->capped_calls == 1 ? "" : "s",
+				       PF_ARGSTATS_MAX_GROUPS);
+		}
+		if (t->ignored_fields)
+			printf("  note: %" PRIu64 " values of arguments past the first %d were "
+			       "not grouped\n",
+			       t->ignored_fields, PF_ARGSTATS_MAX_ARGS);
+	}
+	if (!any)
+		printf("(no action matched)\n");
+}
+
+static void state_destroy(struct state *st)
+{
+	for (uint32_t i = 0; i < st->nt; i++)
+		pf_argstats_destroy(&st->t[i].a);
+	free(st->t);
+}
+
+static int run(const struct pf_global *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    PF_OPTS_LONG,
+	    {"number", required_argument, NULL, 'n'},
+	    {0},
+	};
+	struct pf_opts o = {0};
+	unsigned long n = 5;
+	int c, ret;
+	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT "n:", longopts, NULL)) != -1) {
+		if ((ret = pf_opts_handle(&o, c, optarg, "inputs", USAGE)) < 0)
+			return -ret;
+		if (ret > 0)
+			continue;
+		if (c != 'n')
+			return pf_opts_unknown(c, argv, "inputs", USAGE);
+		char *end;
+		errno = 0;
+		n = strtoul(optarg, &end, 10);
+		if (errno || *end || end == optarg || optarg[0] == '-' || n == 0 || n > MAX_N)
+			return pf_usage_error("inputs", USAGE,
+					      "-n: '%s' is not a number from 1 to %d", optarg,
+					      MAX_N);
+	}
+	if (o.help) {
+		help();
+		return PF_EXIT_OK;
+	}
+	if (!o.type_glob)
+		return pf_usage_error("inputs", USAGE, "--type is required");
+	if (optind >= argc)
+		return pf_usage_error("inputs", USAGE, "no trace file given");
+
+	char *const *paths = argv + optind;
+	size_t npaths = (size_t)(argc - optind);
+	struct pf_scan sc1, sc2;
+	struct pf_agg agg;
+	pf_agg_init(&agg);
+	struct state st = {.agg1 = &agg, .names1 = &sc1.names};
+	st.sc = &sc1;
+	ret = pf_scan_run(&sc1, &o, paths, npaths, false, on_span1, &st);
+	if (ret == PF_EXIT_OK && st.oom) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+	}
+	if (ret != PF_EXIT_OK) {
+		pf_scan_destroy(&sc1);
+		pf_agg_destroy(&agg);
+		return ret;
+	}
+	st.sc = &sc2;
+	pf_quiet = true;
+	ret = pf_scan_run(&sc2, &o, paths, npaths, true, on_span2, &st);
+	pf_quiet = false;
+	if (ret == PF_EXIT_OK && st.oom)
+		ret = PF_EXIT_UNREADABLE;
+	if (ret != PF_EXIT_OK) {
+		pf_error(sc2.oom || st.oom ? "out of memory" : "the input could not be read again");
+		goto out;
+	}
+	for (uint32_t i = 0; i < st.nt; i++)
+		pf_argstats_finish(&st.t[i].a);
+	if (o.json) {
+		print_json(&st);
+		goto out;
+	}
+	print_text(&st, n, g->color);
+	if (pf_spans_open(&sc2.spans) || sc2.spans.unmatched || sc2.dropped_events)
+		putchar('\n');
+	pf_scan_notes(&sc2, stdout);
+out:
+	state_destroy(&st);
+	pf_scan_destroy(&sc2);
+	pf_scan_destroy(&sc1);
+	pf_agg_destroy(&agg);
+	return ret;
+}
+
+const struct pf_cmd pf_cmd_inputs = {
+    .name = "inputs",
+    .summary = "which inputs (argument values) make an action type slow",
+    .run = run,
+};

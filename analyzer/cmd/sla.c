@@ -1,0 +1,339 @@
+/* cmd_sla.c - `perfan sla`: check each action type against latency limits; a table of
+ * observed vs allowed with PASS/FAIL, the worst calls of failing types with their inputs.
+ * Exit 0 when every type passes, 1 when any fails (or no action matched): the CI gate.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/agg.h"
+#include "analysis/call.h"
+#include "fmt/jsonw.h"
+#include "analysis/limits.h"
+#include "fmt/opts.h"
+#include "perfan.h"
+#include "core/scan.h"
+#include "fmt/table.h"
+#include "analysis/topn.h"
+#include "fmt/units.h"
+
+#define USAGE                                                                                      \
+	"perfan sla [--p50 D] [--p90 D] [--p95 D] [--p99 D] [--p999 D] [--max D] "                 \
+	"[--worst K] [FILTERS] [--json] TRACE..."
+#define MAX_WORST 1000
+
+struct state {
+	struct pf_scan *sc;
+	struct pf_agg agg;
+	struct pf_topn *worst; /* by type number */
+	uint32_t nworst;
+	size_t k;
+	bool oom;
+};
+
+struct verdict {
+	uint32_t type;
+	const struct pf_typestat *t;
+	struct pf_verdict v; /* lowest_over: the worst calls listed are above it */
+};
+
+static void help(void)
+{
+	printf("Usage: %s\n"
+	       "\n"
+	       "Check every action type (or those matching --type) against the limits given;\n"
+	       "at least one is needed. A type fails when an observed percentile exceeds its\n"
+	       "limit. Observed percentiles are nearest-rank within 0.39%% relative error\n"
+	       "(exact below 256 ns; max is exact), so a value within 0.39%% of its limit may\n"
+	       "be judged either way.\n"
+	       "Exit status: 0 when every type passes; 1 when one fails or no action matched.\n"
+	       "\n"
+	       "%s"
+	       "      --worst K       worst calls listed per failing type (default 3, 0: none)\n"
+	       "%s",
+	       USAGE, PF_LIMITS_HELP, PF_OPTS_HELP);
+}
+
+static void on_span(void *userdata, const struct pf_span *sp)
+{
+	struct state *st = userdata;
+	if (pf_agg_add(&st->agg, sp) < 0) {
+		st->oom = true;
+		return;
+	}
+	if (st->k == 0)
+		return;
+	if (sp->type >= st->nworst) {
+		uint32_t n = st->nworst ? st->nworst : 64;
+		while (n <= sp->type)
+			n *= 2;
+		struct pf_topn *w = realloc(st->worst, n * sizeof(*w));
+		if (!w) {
+			st->oom = true;
+			return;
+		}
+		memset(w + st->nworst, 0, (n - st->nworst) * sizeof(*w));
+		st->worst = w;
+		st->nworst = n;
+	}
+	struct pf_topn *t = &st->worst[sp->type];
+	if ((!t->heap && pf_topn_init(t, st->k) < 0) || pf_topn_offer(t, &st->sc->spans, sp) < 0)
+		st->oom = true;
+}
+
+static const struct pf_names *sort_names; /* for cmp_verdicts() */
+
+/* Failing types first, then by name. */
+static int cmp_verdicts(const void *a, const void *b)
+{
+	const struct verdict *x = a, *y = b;
+	if (x->v.fail != y->v.fail)
+		return x->v.fail ? -1 : 1;
+	return strcmp(pf_names_str(sort_names, x->type), pf_names_str(sort_names, y->type));
+}
+
+static void print_table(const struct pf_global *g, const struct pf_scan *sc,
+			const struct pf_limits *lim, const struct verdict *v, size_t n)
+{
+	size_t ncols = 3, col[PF_LIMITS_N];
+	for (size_t i = 0; i < PF_LIMITS_N; i++)
+		if (lim->set[i])
+			col[i] = ncols++ - 1;
+	struct pf_table *t = pf_table_new(ncols);
+	char heads[PF_LIMITS_N][64];
+	if (!t)
+		return;
+	pf_table_column(t, 0, "TYPE", PF_LEFT);
+	pf_table_column(t, 1, "COUNT", PF_RIGHT);
+	for (size_t i = 0; i < PF_LIMITS_N; i++) {
+		if (!lim->set[i])
+			continue;
+		char d[PF_DURATION_MAX];
+		pf_duration_format(lim->ns[i], d, sizeof(d));
+		snprintf(heads[i], sizeof(heads[i]), "%s \xe2\x89\xa4 %s", pf_limit_checks[i].name,
+			 d);
+		pf_table_column(t, col[i], heads[i], PF_RIGHT);
+	}
+	pf_table_column(t, ncols - 1, "RESULT", PF_LEFT);
+	for (size_t r = 0; r < n; r++) {
+		pf_table_cell(t, PF_PLAIN, "%s", pf_names_str(&sc->names, v[r].type));
+		pf_table_cell(t, PF_PLAIN, "%llu", (unsigned long long)v[r].t->count);
+		char failed[64] = "";
+		for (size_t i = 0; i < PF_LIMITS_N; i++) {
+			if (!lim->set[i])
+				continue;
+			char d[PF_DURATION_MAX];
+			pf_duration_format(v[r].v.observed[i], d, sizeof(d));
+			pf_table_cell(t, v[r].v.over[i] ? PF_RED : PF_PLAIN, "%s", d);
+			if (v[r].v.over[i])
+				snprintf(failed + strlen(failed), sizeof(failed) - strlen(failed),
+					 "%s%s", *failed ? ", " : "", pf_limit_checks[i].opt);
+		}
+		if (v[r].v.fail)
+			pf_table_cell(t, PF_RED, "FAIL (%s)", failed);
+		else
+			pf_table_cell(t, PF_GREEN, "PASS");
+		pf_table_row_end(t);
+	}
+	pf_table_print(t, stdout, g->color);
+	pf_table_free(t);
+}
+
+static void print_worst(const struct pf_call_ctx *ctx, struct state *st, const struct verdict *v,
+			size_t n)
+{
+	for (size_t r = 0; r < n && st->k; r++) {
+		if (!v[r].v.fail)
+			continue;
+		struct pf_topn *t = &st->worst[v[r].type];
+		char d[PF_DURATION_MAX];
+		pf_duration_format(v[r].v.lowest_over, d, sizeof(d));
+		printf("\nWorst %s calls (over %s):\n", pf_names_str(ctx->names, v[r].type), d);
+		for (size_t i = 0; i < t->n; i++)
+			if (t->heap[i]->duration_ns > v[r].v.lowest_over)
+				pf_call_print_line(ctx, t->heap[i], stdout);
+	}
+}
+
+static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, struct state *st,
+		       const struct pf_limits *lim, const struct verdict *v, size_t n, bool pass)
+{
+	struct pf_json j;
+	pf_json_init(&j, stdout, true);
+	pf_json_object_begin(&j);
+	pf_json_key(&j, "command");
+	pf_json_str(&j, "sla");
+	pf_scan_json_summary(sc, &j);
+	pf_json_key(&j, "quantile_relative_error");
+	pf_json_double(&j, PF_HIST_REL_ERROR);
+	pf_json_key(&j, "limits");
+	pf_json_object_begin(&j);
+	for (size_t i = 0; i < PF_LIMITS_N; i++) {
+		if (!lim->set[i])
+			continue;
+		pf_json_key(&j, pf_limit_checks[i].key);
+		pf_json_uint(&j, lim->ns[i]);
+	}
+	pf_json_object_end(&j);
+	pf_json_key(&j, "pass");
+	pf_json_bool(&j, pass);
+	pf_json_key(&j, "types");
+	pf_json_array_begin(&j);
+	for (size_t r = 0; r < n; r++) {
+		pf_json_object_begin(&j);
+		pf_json_key(&j, "type");
+		pf_json_str(&j, pf_names_str(&sc->names, v[r].type));
+		pf_json_key(&j, "count");
+		pf_json_uint(&j, v[r].t->count);
+		pf_json_key(&j, "pass");
+		pf_json_bool(&j, !v[r].v.fail);
+		pf_json_key(&j, "failed");
+		pf_json_array_begin(&j);
+		for (size_t i = 0; i < PF_LIMITS_N; i++)
+			if (v[r].v.over[i])
+				pf_json_str(&j, pf_limit_checks[i].opt);
+		pf_json_array_end(&j);
+		pf_json_key(&j, "observed");
+		pf_json_object_begin(&j);
+		for (size_t i = 0; i < PF_LIMITS_N; i++) {
+			if (!lim->set[i])
+				continue;
+			pf_json_key(&j, pf_limit_checks[i].key);
+			pf_json_uint(&j, v[r].v.observed[i]);
+		}
+		pf_json_object_end(&j);
+		pf_json_key(&j, "worst");
+		pf_json_array_begin(&j);
+		if (v[r].v.fail && st->k) {
+			const struct pf_topn *t = &st->worst[v[r].type];
+			for (size_t i = 0; i < t->n; i++)
+				if (t->heap[i]->duration_ns > v[r].v.lowest_over)
+					pf_call_json(ctx, t->heap[i], &j);
+		}
+		pf_json_array_end(&j);
+		pf_json_object_end(&j);
+	}
+	pf_json_array_end(&j);
+	pf_json_object_end(&j);
+	pf_json_finish(&j);
+}
+
+static int parse_args(int argc, char **argv, struct pf_opts *o, struct pf_limits *lim, size_t *k)
+{
+	static const struct option longopts[] = {
+	    PF_OPTS_LONG,
+	    PF_LIMITS_LONG,
+	    {"worst", required_argument, NULL, PF_OPT_FIRST_CMD},
+	    {0},
+	};
+	int c, ret;
+	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT, longopts, NULL)) != -1) {
+		if ((ret = pf_opts_handle(o, c, optarg, "sla", USAGE)) < 0 ||
+		    (!ret && (ret = pf_limits_handle(lim, c, optarg, "sla", USAGE)) < 0))
+			return -ret;
+		if (ret > 0)
+			continue;
+		if (c != PF_OPT_FIRST_CMD)
+			return pf_opts_unknown(c, argv, "sla", USAGE);
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(optarg, &end, 10);
+		if (errno || *end || end == optarg || optarg[0] == '-' || v > MAX_WORST)
+			return pf_usage_error("sla", USAGE,
+					      "--worst: '%s' is not a number from 0 to %d", optarg,
+					      MAX_WORST);
+		*k = v;
+	}
+	if (o->help)
+		return 0;
+	if (!pf_limits_any(lim))
+		return pf_usage_error("sla", USAGE,
+				      "no limit given (--p50, --p90, --p95, --p99, --p999, --max)");
+	if (optind >= argc)
+		return pf_usage_error("sla", USAGE, "no trace file given");
+	return 0;
+}
+
+static int run(const struct pf_global *g, int argc, char **argv)
+{
+	struct pf_opts o = {0};
+	struct pf_limits lim = {0};
+	size_t k = 3;
+	int ret = parse_args(argc, argv, &o, &lim, &k);
+	if (ret)
+		return ret;
+	if (o.help) {
+		help();
+		return PF_EXIT_OK;
+	}
+	struct pf_scan sc;
+	struct state st = {.sc = &sc, .k = k};
+	struct verdict *v = NULL;
+	pf_agg_init(&st.agg);
+	ret = pf_scan_run(&sc, &o, argv + optind, (size_t)(argc - optind), k > 0, on_span, &st);
+	if (ret == PF_EXIT_OK && st.oom) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+	}
+	if (ret != PF_EXIT_OK)
+		goto out;
+	v = calloc(st.agg.n ? st.agg.n : 1, sizeof(*v));
+	if (!v) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+		goto out;
+	}
+	size_t n = 0, nfail = 0;
+	for (uint32_t type = 0; type < st.agg.n; type++) {
+		const struct pf_typestat *t = pf_agg_get(&st.agg, type);
+		if (!t)
+			continue;
+		struct verdict *w = &v[n++];
+		w->type = type;
+		w->t = t;
+		pf_limits_check(&lim, &t->hist, &w->v);
+		nfail += w->v.fail;
+		if (w->v.fail && type < st.nworst)
+			pf_topn_sort(&st.worst[type]);
+	}
+	sort_names = &sc.names;
+	qsort(v, n, sizeof(*v), cmp_verdicts);
+	bool pass = n > 0 && nfail == 0;
+	struct pf_call_ctx ctx = {&sc.names, &sc.in, g->color};
+	if (o.json) {
+		print_json(&ctx, &sc, &st, &lim, v, n, pass);
+	} else {
+		if (n)
+			print_table(g, &sc, &lim, v, n);
+		print_worst(&ctx, &st, v, n);
+		if (n)
+			putchar('\n');
+		pf_scan_notes(&sc, stdout);
+		if (n == 0)
+			printf(
+			    "sla: FAIL: no action matched (check the trace files, --type and the "
+			    "filters)\n");
+		else if (nfail)
+			printf("sla: FAIL: %zu of %zu action type%s over the limits\n", nfail, n,
+			       n == 1 ? "" : "s");
+		else
+			printf("sla: PASS: %zu action type%s within the limits\n", n,
+			       n == 1 ? "" : "s");
+	}
+	ret = pass ? PF_EXIT_OK : PF_EXIT_FAILED;
+out:
+	free(v);
+	for (uint32_t i = 0; i < st.nworst; i++)
+		pf_topn_destroy(&st.worst[i]);
+	free(st.worst);
+	pf_agg_destroy(&st.agg);
+	pf_scan_destroy(&sc);
+	return ret;
+}
+
+const struct pf_cmd pf_cmd_sla = {
+    .name = "sla",
+    .summary = "check latency limits per action type (exit 1 when one is exceeded)",
+    .run = run,
+};

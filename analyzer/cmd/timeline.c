@@ -1,0 +1,320 @@
+/* cmd_timeline.c - `perfan timeline`: the merged chronological view of action starts, ends
+ * and messages across processes and threads, one line each, for post-incident reading.
+ * Streams: STARTs and messages are written as they are read, ENDs when their span is
+ * complete (right after, in the same order); output stops after -n lines.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <perflog/action.h>
+
+#include "core/fields.h"
+#include "fmt/jsonw.h"
+#include "fmt/opts.h"
+#include "perfan.h"
+#include "core/scan.h"
+#include "fmt/table.h"
+#include "fmt/units.h"
+
+#define USAGE "perfan timeline [-n LINES] [FILTERS] [--json] TRACE..."
+
+struct state {
+	const struct pf_global *g;
+	struct pf_scan *sc;
+	bool json;
+	struct pf_json j;
+	uint64_t limit; /* 0: no limit */
+	uint64_t written, omitted;
+	bool ends_only; /* --failed or --min */
+	bool begun;	/* the JSON document was started */
+	bool oom;
+};
+
+static void help(void)
+{
+	printf(
+	    "Usage: %s\n"
+	    "\n"
+	    "The merged chronological view of the traces: one line per action start, action\n"
+	    "end and message, across processes and threads, in wall-clock order:\n"
+	    "\n"
+	    "  TIME  PID/THREAD  (indented by depth) start TYPE  inputs  task=ID\n"
+	    "                                        end   TYPE  DURATION  ok|FAILED exc  outputs\n"
+	    "                                        msg   TYPE  fields\n"
+	    "\n"
+	    "An end comes right after the last event before it; its action's start may lie\n"
+	    "before --since. --type, --task, --since and --until select actions (by their start\n"
+	    "time) and messages (by their time); --failed and --min select ends only (a start is\n"
+	    "shown before its outcome is known). Actions still running at the end of the input\n"
+	    "have a start and no end.\n"
+	    "\n"
+	    "  -n, --lines N       stop after N lines (default 1000; 0: no limit); a last line\n"
+	    "                      says how many were left out\n"
+	    "%s",
+	    USAGE, PF_OPTS_HELP);
+}
+
+
+/* Start the JSON document at the first line (or at the end): nothing on stdout when no
+ * input can be read. */
+static void json_begin(struct state *st)
+{
+	if (!st->json || st->begun)
+		return;
+	st->begun = true;
+	pf_json_init(&st->j, stdout, true);
+	pf_json_object_begin(&st->j);
+	pf_json_key(&st->j, "command");
+	pf_json_str(&st->j, "timeline");
+	pf_json_key(&st->j, "limit");
+	pf_json_uint(&st->j, st->limit);
+	pf_json_key(&st->j, "events");
+	pf_json_array_begin(&st->j);
+}
+
+static bool take_line(struct state *st)
+{
+	if (st->limit && st->written >= st->limit) {
+		st->omitted++;
+		return false;
+	}
+	st->written++;
+	json_begin(st);
+	return true;
+}
+
+static void task_str(uint64_t prefix, uint64_t seq, const uint32_t *level, uint32_t depth,
+		     char *buf, size_t len)
+{
+	if (pl_task_format(prefix, seq, level, depth, buf, len) < 0)
+		snprintf(buf, len, "%016" PRIx64 "-%" PRIx64, prefix, seq);
+}
+
+static const char *thread_label(struct state *st, uint32_t src, uint32_t thread, char *buf,
+				size_t len)
+{
+	const char *name = pf_input_thread_name(&st->sc->in, src, thread);
+	if (name)
+		snprintf(buf, len, "%" PRId64 "/%s", st->sc->in.src[src].pid, name);
+	else
+		snprintf(buf, len, "%" PRId64 "/t%" PRIu32, st->sc->in.src[src].pid, thread);
+	return buf;
+}
+
+/* A text line's common part: time, process/thread, indentation, what, type. */
+static void text_head(struct state *st, int64_t wall, uint32_t src, uint32_t thread, uint32_t depth,
+		      const char *what, enum pf_style style, uint32_t type)
+{
+	char w[PF_WALL_MAX], t[128];
+	pf_wall_format(wall, false, w, sizeof(w));
+	printf("%s  %-14s  %*s%s%-5s%s %s", w, thread_label(st, src, thread, t, sizeof(t)),
+	       (int)(2 * (depth > 40 ? 40 : depth)), "", pf_style_begin(style, st->g->color), what,
+	       pf_style_end(style, st->g->color), pf_names_str(&st->sc->names, type));
+}
+
+static void text_fields(struct state *st, const uint8_t *f, size_t len)
+{
+	if (!f || !len)
+		return;
+	char *s = pf_fields_text(f, len);
+	if (!s) {
+		st->oom = true;
+		return;
+	}
+	if (*s)
+		printf("  %s", s);
+	free(s);
+}
+
+static void json_head(struct state *st, const char *kind, int64_t wall, uint32_t src,
+		      uint32_t thread, uint32_t tid, uint64_t prefix, uint64_t seq,
+		      const uint32_t *level, uint32_t depth, uint32_t type)
+{
+	struct pf_json *j = &st->j;
+	char buf[PL_TASK_STR_MAX + 8], w[PF_WALL_MAX];
+	pf_json_object_begin(j);
+	pf_json_key(j, "kind");
+	pf_json_str(j, kind);
+	pf_json_key(j, "time");
+	pf_wall_format(wall, true, w, sizeof(w));
+	pf_json_str(j, w);
+	pf_json_key(j, "wall_ns");
+	pf_json_int(j, wall);
+	pf_json_key(j, "pid");
+	pf_json_int(j, st->sc->in.src[src].pid);
+	pf_json_key(j, "thread");
+	pf_json_uint(j, thread);
+	pf_json_key(j, "thread_name");
+	pf_json_str(j, pf_input_thread_name(&st->sc->in, src, thread));
+	pf_json_key(j, "tid");
+	pf_json_uint(j, tid);
+	pf_json_key(j, "task");
+	task_str(prefix, seq, level, depth, buf, sizeof(buf));
+	pf_json_str(j, buf);
+	pf_json_key(j, "depth");
+	pf_json_uint(j, depth);
+	pf_json_key(j, "type");
+	pf_json_str(j, pf_names_str(&st->sc->names, type));
+}
+
+static void on_event(void *userdata, const struct pf_event *ev)
+{
+	struct state *st = userdata;
+	if (ev->kind == PL_REC_END || st->ends_only || !pf_filter_event(&st->sc->filter, ev) ||
+	    !take_line(st))
+		return;
+	bool start = ev->kind == PL_REC_START;
+	if (st->json) {
+		json_head(st, start ? "start" : "message", ev->wall, ev->src, ev->thread, ev->tid,
+			  ev->prefix, ev->seq, ev->level, ev->depth, ev->type);
+		pf_json_key(&st->j, "fields");
+		pf_fields_json(&st->j, ev->fields, ev->fields ? ev->fields_len : 0);
+		pf_json_object_end(&st->j);
+		return;
+	}
+	text_head(st, ev->wall, ev->src, ev->thread, ev->depth, start ? "start" : "msg",
+		  start ? PF_BOLD : PF_DIM, ev->type);
+	text_fields(st, ev->fields, ev->fields_len);
+	if (start) {
+		char buf[PL_TASK_STR_MAX + 8];
+		task_str(ev->prefix, ev->seq, ev->level, ev->depth, buf, sizeof(buf));
+		printf("  %stask=%s%s", pf_style_begin(PF_DIM, st->g->color), buf,
+		       pf_style_end(PF_DIM, st->g->color));
+	}
+	putchar('\n');
+}
+
+static void on_span(void *userdata, const struct pf_span *sp)
+{
+	struct state *st = userdata;
+	const struct pf_event *end = sp->end;
+	if (!take_line(st))
+		return;
+	if (st->json) {
+		json_head(st, "end", end->wall, end->src, end->thread, end->tid, sp->prefix,
+			  sp->seq, sp->level, sp->depth, sp->type);
+		pf_json_key(&st->j, "duration_ns");
+		pf_json_uint(&st->j, sp->duration_ns);
+		pf_json_key(&st->j, "outcome");
+		pf_json_str(&st->j, sp->failed ? "failed" : "succeeded");
+		if (end->exc_type) {
+			pf_json_key(&st->j, "exception");
+			pf_json_str(&st->j, end->exc_type);
+			pf_json_key(&st->j, "message");
+			pf_json_str(&st->j, end->exc_msg ? end->exc_msg : "");
+		}
+		pf_json_key(&st->j, "fields");
+		pf_fields_json(&st->j, end->fields, end->fields ? end->fields_len : 0);
+		pf_json_object_end(&st->j);
+		return;
+	}
+	char d[PF_DURATION_MAX];
+	pf_duration_format(sp->duration_ns, d, sizeof(d));
+	text_head(st, end->wall, end->src, end->thread, sp->depth, "end", PF_BOLD, sp->type);
+	printf("  %s  ", d);
+	if (sp->failed) {
+		printf("%sFAILED%s", pf_style_begin(PF_RED, st->g->color),
+		       pf_style_end(PF_RED, st->g->color));
+		if (end->exc_type)
+			printf(" %s: %s", end->exc_type, end->exc_msg ? end->exc_msg : "");
+	} else {
+		fputs("ok", stdout);
+	}
+	text_fields(st, end->fields, end->fields_len);
+	putchar('\n');
+}
+
+/* pf_scan_notes(), but an unfinished action is shown here: a start without an end. */
+static void notes(const struct pf_scan *sc)
+{
+	size_t open = pf_spans_open(&sc->spans);
+	if (open)
+		printf("note: %zu action%s still running at the end of the input (a start "
+		       "without an end)\n",
+		       open, open == 1 ? " was" : "s were");
+	if (sc->spans.unmatched)
+		printf("note: %llu END record%s without a START (type unknown, not shown)\n",
+		       (unsigned long long)sc->spans.unmatched,
+		       sc->spans.unmatched == 1 ? "" : "s");
+	if (sc->dropped_events)
+		printf("note: the writers dropped %llu event%s (DROPPED records)\n",
+		       (unsigned long long)sc->dropped_events, sc->dropped_events == 1 ? "" : "s");
+}
+
+static int run(const struct pf_global *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    PF_OPTS_LONG,
+	    {"lines", required_argument, NULL, 'n'},
+	    {0},
+	};
+	struct pf_opts o = {0};
+	uint64_t limit = 1000;
+	int c, ret;
+	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT "n:", longopts, NULL)) != -1) {
+		if ((ret = pf_opts_handle(&o, c, optarg, "timeline", USAGE)) < 0)
+			return -ret;
+		if (ret > 0)
+			continue;
+		if (c != 'n')
+			return pf_opts_unknown(c, argv, "timeline", USAGE);
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(optarg, &end, 10);
+		if (end == optarg || *end || errno || optarg[0] == '-')
+			return pf_usage_error("timeline", USAGE, "-n: '%s' is not a line count",
+					      optarg);
+		limit = v;
+	}
+	if (o.help) {
+		help();
+		return PF_EXIT_OK;
+	}
+	if (optind >= argc)
+		return pf_usage_error("timeline", USAGE, "no trace file given");
+
+	struct pf_scan sc;
+	struct state st = {.g = g, .sc = &sc, .json = o.json, .limit = limit};
+	st.ends_only = o.failed_only || o.min_ns > 0;
+	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind), PF_SCAN_INPUTS,
+				 on_span, on_event, &st);
+	if (ret == PF_EXIT_OK && st.oom) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+	}
+	if (st.json && ret == PF_EXIT_OK)
+		json_begin(&st);
+	if (st.begun) {
+		pf_json_array_end(&st.j);
+		pf_json_key(&st.j, "lines");
+		pf_json_uint(&st.j, st.written);
+		pf_json_key(&st.j, "truncated");
+		pf_json_bool(&st.j, st.omitted > 0);
+		pf_json_key(&st.j, "omitted");
+		pf_json_uint(&st.j, st.omitted);
+		if (ret == PF_EXIT_OK)
+			pf_scan_json_summary(&sc, &st.j);
+		pf_json_object_end(&st.j);
+		pf_json_finish(&st.j);
+	} else if (ret == PF_EXIT_OK) {
+		if (st.written == 0)
+			printf("(no event matched)\n");
+		if (st.omitted)
+			printf("... truncated at %llu lines: %llu more left out (-n 0 shows all; "
+			       "narrow with --since/--until)\n",
+			       (unsigned long long)st.written, (unsigned long long)st.omitted);
+		notes(&sc);
+	}
+	pf_scan_destroy(&sc);
+	return ret;
+}
+
+const struct pf_cmd pf_cmd_timeline = {
+    .name = "timeline",
+    .summary = "merged chronological view of starts, ends and messages of all threads",
+    .run = run,
+};

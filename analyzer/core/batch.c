@@ -1,0 +1,372 @@
+/* batch.c - a frame of one file as events sorted by timestamp (see batch.h, input.h).
+ *
+ * The events are copied out of liblog's borrowed records: that is the price of sorting.
+ * The copy is compact (72 bytes, variable parts in one byte arena) and the sort is a
+ * natural merge sort over the per-thread runs a frame consists of, so a frame written by
+ * one thread costs one pass to find that it is sorted.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <perflog/status.h>
+
+#include "core/batch.h"
+#include "core/fields.h"
+
+/* Exception text kept per failed END. */
+#define EXC_MAX 1024
+
+enum { EV_FAILED = 1, EV_EXC = 2, EV_NAME = 4 };
+
+struct pf_batch_ev {
+	uint64_t ts;
+	int64_t wall;
+	uint64_t prefix, seq, duration;
+	uint32_t level, depth; /* level: byte offset in the arena */
+	uint32_t type, thread, tid;
+	uint32_t data;	   /* byte offset of packed fields, then exception text (or name) */
+	uint16_t data_len; /* bytes of packed fields */
+	uint8_t kind, flags;
+};
+
+/* Room for @n more bytes in the arena, 4-aligned. Returns the offset or UINT32_MAX. */
+static uint32_t arena_reserve(struct pf_batch *b, size_t n)
+{
+	size_t at = (b->nbytes + 3) & ~(size_t)3;
+	if (at + n > b->cap_bytes || !b->bytes) {
+		size_t cap = b->cap_bytes ? b->cap_bytes : 64 << 10;
+		while (at + n > cap)
+			cap *= 2;
+		uint8_t *m = realloc(b->bytes, cap);
+		if (!m)
+			return UINT32_MAX;
+		b->bytes = m;
+		b->cap_bytes = cap;
+	}
+	b->nbytes = at;
+	return (uint32_t)at;
+}
+
+static size_t cstr_put(uint8_t *dst, const char *s)
+{
+	size_t n = s ? strnlen(s, EXC_MAX) : 0;
+	memcpy(dst, s ? s : "", n);
+	dst[n] = '\0';
+	return n + 1;
+}
+
+static int note_thread(struct pf_batch *b, const struct pl_record *rec)
+{
+	if (b->nthreads == b->cap_threads) {
+		uint32_t cap = b->cap_threads ? 2 * b->cap_threads : 8;
+		struct pf_batch_thread *t = realloc(b->threads, cap * sizeof(*t));
+		if (!t)
+			return -2;
+		b->threads = t;
+		b->cap_threads = cap;
+	}
+	char *name = NULL;
+	if (rec->name && !(name = pf_name_dup(rec->name)))
+		return -2;
+	b->threads[b->nthreads++] = (struct pf_batch_thread){rec->thread, name};
+	return 0;
+}
+
+/* Append @rec to the batch. Returns 0 or -2 (out of memory). */
+static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_record *rec)
+{
+	struct pf_batch_ev *e = &b->ev[b->n];
+	if (b->n > 0 && rec->ts_ns < e[-1].ts)
+		b->unsorted = true; /* noted here: a pass over the batch later costs a miss per event */
+	*e = (struct pf_batch_ev){
+	    .ts = rec->ts_ns,
+	    .wall = rec->wall_ns,
+	    .prefix = rec->task_prefix,
+	    .seq = rec->task_seq,
+	    .duration = rec->duration_ns,
+	    .depth = rec->depth,
+	    .type = PF_NAME_NONE,
+	    .thread = rec->thread,
+	    .tid = rec->tid,
+	    .data = UINT32_MAX,
+	    .kind = (uint8_t)rec->kind,
+	    .flags = rec->kind == PL_REC_END && rec->outcome == PL_FAILED ? EV_FAILED : 0,
+	};
+	if (rec->kind != PL_REC_END &&
+	    (e->type = pf_names_intern(&p->local, rec->type)) == PF_NAME_NONE)
+		return -2;
+	if ((e->level = arena_reserve(b, rec->depth * sizeof(uint32_t))) == UINT32_MAX)
+		return -2;
+	if (rec->depth)
+		memcpy(b->bytes + e->level, rec->level, rec->depth * sizeof(uint32_t));
+	b->nbytes += rec->depth * sizeof(uint32_t);
+	if (p->keep_fields) { /* START and message fields, END outputs and exception */
+		bool exc = rec->exc_type != NULL;
+		if ((e->data = arena_reserve(b, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0))) ==
+		    UINT32_MAX)
+			return -2;
+		uint8_t *d = b->bytes + e->data;
+		e->data_len = (uint16_t)pf_fields_pack(d, PF_FIELDS_MAX, rec->fields, rec->nfields);
+		size_t n = e->data_len;
+		if (exc) {
+			e->flags |= EV_EXC;
+			n += cstr_put(d + n, rec->exc_type);
+			n += cstr_put(d + n, rec->exc_msg);
+		}
+		b->nbytes += n;
+	}
+	b->n++;
+	return 0;
+}
+
+/* Append THREAD or DROPPED @rec as an event: its name or reason in the arena after an
+ * empty level (as take_carry() expects), a DROPPED's count as the duration. Returns 0 or
+ * -2 (out of memory). */
+static int append_meta(struct pf_batch *b, const struct pl_record *rec)
+{
+	struct pf_batch_ev *e = &b->ev[b->n];
+	if (b->n > 0 && rec->ts_ns < e[-1].ts)
+		b->unsorted = true;
+	*e = (struct pf_batch_ev){
+	    .ts = rec->ts_ns,
+	    .wall = rec->wall_ns,
+	    .duration = rec->kind == PL_REC_DROPPED ? rec->count : 0,
+	    .type = PF_NAME_NONE,
+	    .thread = rec->thread,
+	    .tid = rec->tid,
+	    .kind = (uint8_t)rec->kind,
+	    .flags = EV_NAME,
+	};
+	if ((e->level = arena_reserve(b, 0)) == UINT32_MAX ||
+	    (e->data = arena_reserve(b, EXC_MAX + 1)) == UINT32_MAX)
+		return -2;
+	b->nbytes += cstr_put(b->bytes + e->data, rec->name);
+	b->n++;
+	return 0;
+}
+
+/* Stable natural merge sort of order[0..n) by timestamp. */
+static void sort_batch(struct pf_batch *b)
+{
+	const struct pf_batch_ev *ev = b->ev;
+	uint32_t n = b->n, i;
+	if (!b->unsorted)
+		return; /* one run: already sorted (the single-thread case) */
+	for (;;) {
+		uint32_t runs = 0;
+		for (i = 0; i < n;) {
+			uint32_t a = i, m = i + 1, c;
+			while (m < n && ev[b->order[m - 1]].ts <= ev[b->order[m]].ts)
+				m++;
+			for (c = m + (m < n);
+			     c < n && ev[b->order[c - 1]].ts <= ev[b->order[c]].ts;)
+				c++;
+			uint32_t x = a, y = m, o = a;
+			while (x < m && y < c)
+				b->tmp[o++] = ev[b->order[y]].ts < ev[b->order[x]].ts
+						  ? b->order[y++]
+						  : b->order[x++];
+			while (x < m)
+				b->tmp[o++] = b->order[x++];
+			while (y < c)
+				b->tmp[o++] = b->order[y++];
+			runs++;
+			i = c;
+		}
+		uint32_t *t = b->order;
+		b->order = b->tmp;
+		b->tmp = t;
+		if (runs <= 1)
+			return;
+	}
+}
+
+/* Room for one more event: the arrays grow with the largest frame seen, up to the cap. */
+static int ensure_events(struct pf_batch *b)
+{
+	if (b->n < b->cap_ev)
+		return 0;
+	uint32_t cap = b->cap_ev ? 2 * b->cap_ev : 1024;
+	struct pf_batch_ev *ev = realloc(b->ev, cap * sizeof(*ev));
+	if (!ev)
+		return -2;
+	b->ev = ev;
+	uint32_t *o = realloc(b->order, cap * sizeof(*o));
+	if (!o)
+		return -2;
+	b->order = o;
+	uint32_t *t = realloc(b->tmp, cap * sizeof(*t));
+	if (!t)
+		return -2;
+	b->tmp = t;
+	b->cap_ev = cap;
+	return 0;
+}
+
+/* The event @prev held back starts @b. Its bytes are the tail of @prev's arena. */
+static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
+{
+	struct pf_batch_ev e = prev->ev[prev->n];
+	uint32_t base = e.level;
+	size_t len = prev->nbytes - base;
+	if (ensure_events(b) < 0 || arena_reserve(b, len) == UINT32_MAX)
+		return -2;
+	memcpy(b->bytes, prev->bytes + base, len);
+	b->nbytes = len;
+	e.level -= base;
+	if (e.data != UINT32_MAX)
+		e.data -= base;
+	b->ev[0] = e;
+	b->n = 1;
+	return 0;
+}
+
+static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch *prev)
+{
+	if (prev && prev->carry && take_carry(b, prev) < 0)
+		return -2;
+	while (p->r && b->n < PF_BATCH_EVENTS && b->nbytes < PF_BATCH_BYTES) {
+		struct pl_record rec;
+		int ret = pl_reader_next(p->r, &rec);
+		if (ret != 0) {
+			b->end = true;
+			b->status = ret;
+			if (ret < 0) {
+				const struct pl_reader_error *e = pl_reader_error(p->r);
+				b->err_offset = e->offset;
+				if (!(b->err_reason = strdup(e->reason)))
+					return -2;
+			}
+			pl_reader_close(p->r);
+			p->r = NULL;
+			break;
+		}
+		b->records++;
+		/* The first record of a new frame ends the batch (it is kept for the next one). */
+		uint64_t off = rec.frame_offset;
+		bool boundary = off != p->frame_off && b->n > 0;
+		p->frame_off = off;
+		bool event = false;
+		switch (rec.kind) {
+		case PL_REC_START:
+		case PL_REC_END:
+		case PL_REC_MESSAGE:
+			if (ensure_events(b) < 0 || append(b, p, &rec) < 0)
+				return -2;
+			event = true;
+			break;
+		case PL_REC_THREAD:
+			if (note_thread(b, &rec) < 0)
+				return -2;
+			if ((event = p->meta) && (ensure_events(b) < 0 || append_meta(b, &rec) < 0))
+				return -2;
+			break;
+		case PL_REC_DROPPED:
+			b->dropped += rec.count;
+			if ((event = p->meta) && (ensure_events(b) < 0 || append_meta(b, &rec) < 0))
+				return -2;
+			break;
+		default:
+			break;
+		}
+		/* Other threads' records of the new frame may be earlier than this one: hold it
+		 * back for the next batch instead of delivering it now. */
+		if (event && boundary) {
+			b->n--;
+			b->carry = true;
+		}
+		if (boundary)
+			break;
+	}
+	return 0;
+}
+
+int pf_batch_fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch *prev)
+{
+	for (uint32_t i = 0; i < b->nthreads; i++)
+		free(b->threads[i].name); /* names the consumer did not take (it stopped) */
+	free(b->err_reason);
+	b->n = 0;
+	b->nbytes = 0;
+	b->carry = b->unsorted = false;
+	b->nthreads = 0;
+	b->records = b->dropped = 0;
+	b->end = b->oom = false;
+	b->status = 0;
+	b->err_offset = 0;
+	b->err_reason = NULL;
+	b->names_from = p->local.n;
+	int ret = fill(b, p, prev);
+	b->names_to = p->local.n;
+	uint32_t nnew = b->names_to - b->names_from;
+	if (ret == 0 && nnew > b->cap_names) {
+		const char **names = realloc(b->names, nnew * sizeof(*names));
+		if (names) {
+			b->names = names;
+			b->cap_names = nnew;
+		} else {
+			ret = -2;
+		}
+	}
+	if (ret < 0) {
+		b->oom = true;
+		b->names_to = b->names_from;
+		return -2;
+	}
+	for (uint32_t i = 0; i < nnew; i++)
+		b->names[i] = pf_names_str(&p->local, b->names_from + i);
+	for (uint32_t i = 0; i < b->n; i++)
+		b->order[i] = i;
+	sort_batch(b);
+	return b->n > 0 ? 1 : 0;
+}
+
+void pf_batch_view(const struct pf_batch *b, uint32_t i, uint32_t src, const uint32_t *type_map,
+		   struct pf_event *v)
+{
+	const struct pf_batch_ev *e = &b->ev[b->order[i]];
+	/* Member by member: an initializer would zero the whole struct first (rep stos). */
+	v->kind = (enum pl_record_kind)e->kind;
+	v->src = src;
+	v->thread = e->thread;
+	v->tid = e->tid;
+	v->ts = e->ts;
+	v->wall = e->wall;
+	v->prefix = e->prefix;
+	v->seq = e->seq;
+	v->level = (const uint32_t *)(b->bytes + e->level);
+	v->depth = e->depth;
+	v->type = e->type == PF_NAME_NONE ? PF_NAME_NONE : type_map[e->type];
+	v->duration_ns = e->duration;
+	v->failed = e->flags & EV_FAILED;
+	v->fields = NULL;
+	v->fields_len = 0;
+	v->exc_type = v->exc_msg = NULL;
+	v->name = NULL;
+	v->count = 0;
+	if (e->flags & EV_NAME) {
+		v->name = (const char *)b->bytes + e->data;
+		v->count = e->duration;
+	} else if (e->data != UINT32_MAX) {
+		v->fields = b->bytes + e->data;
+		v->fields_len = e->data_len;
+		if (e->flags & EV_EXC) {
+			v->exc_type = (const char *)v->fields + e->data_len;
+			v->exc_msg = v->exc_type + strlen(v->exc_type) + 1;
+		}
+	}
+}
+
+void pf_batch_free(struct pf_batch *b)
+{
+	for (uint32_t i = 0; i < b->nthreads; i++)
+		free(b->threads[i].name);
+	free(b->threads);
+	free(b->names);
+	free(b->err_reason);
+	free(b->ev);
+	free(b->order);
+	free(b->tmp);
+	free(b->bytes);
+	memset(b, 0, sizeof(*b));
+}

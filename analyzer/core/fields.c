@@ -1,0 +1,536 @@
+/* fields.c - pack field values into a bounded byte string; print them as text or JSON.
+ *
+ * Layout (private to this file, never written to disk):
+ *   field   := u8 keylen, key bytes, value       keylen 255 = "more fields were dropped"
+ *   value   := u8 tag, payload
+ *   NIL/FALSE/TRUE: -      INT/UINT/FLOAT: 8 bytes (host order)
+ *   STR: u16 len, bytes    STR_CUT: u16 len, bytes, u32 original length
+ *   BYTES: u32 original length
+ *   ARRAY: u16 kept, u8 dropped?, values        MAP: u16 kept, u8 dropped?, (u8 keylen, key,
+ * value)...
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fields.h"
+
+enum { T_NIL, T_FALSE, T_TRUE, T_INT, T_UINT, T_FLOAT, T_STR, T_STR_CUT, T_BYTES, T_ARRAY, T_MAP };
+#define KEY_MORE 255
+#define KEY_MAX	 254
+
+struct out {
+	uint8_t *p;
+	size_t len, cap; /* cap excludes the byte reserved for the "more" mark */
+};
+
+static bool put(struct out *o, const void *src, size_t n)
+{
+	if (o->len + n > o->cap)
+		return false;
+	if (n)
+		memcpy(o->p + o->len, src, n);
+	o->len += n;
+	return true;
+}
+
+static bool put_u8(struct out *o, uint8_t v)
+{
+	return put(o, &v, 1);
+}
+
+/* Longest prefix of @s (at most @max bytes) that does not end inside a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	size_t n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+static bool put_key(struct out *o, const char *k, size_t len)
+{
+	len = utf8_cut(k, len, KEY_MAX);
+	return put_u8(o, (uint8_t)len) && put(o, k, len);
+}
+
+static bool put_value(struct out *o, const pl_value *v, int depth)
+{
+	size_t start = o->len;
+	bool ok = true;
+	switch (v->type) {
+	case PL_VALUE_BOOL:
+		ok = put_u8(o, v->v.b ? T_TRUE : T_FALSE);
+		break;
+	case PL_VALUE_INT:
+		ok = put_u8(o, T_INT) && put(o, &v->v.i, 8);
+		break;
+	case PL_VALUE_UINT:
+		ok = put_u8(o, T_UINT) && put(o, &v->v.u, 8);
+		break;
+	case PL_VALUE_FLOAT:
+		ok = put_u8(o, T_FLOAT) && put(o, &v->v.f, 8);
+		break;
+	case PL_VALUE_STR: {
+		uint16_t n = (uint16_t)utf8_cut(v->v.str.ptr, v->v.str.len, PF_FIELD_STR_MAX);
+		bool cut = n < v->v.str.len;
+		uint32_t orig = v->v.str.len > UINT32_MAX ? UINT32_MAX : (uint32_t)v->v.str.len;
+		ok = put_u8(o, cut ? T_STR_CUT : T_STR) && put(o, &n, 2) &&
+		     put(o, v->v.str.ptr, n) && (!cut || put(o, &orig, 4));
+		break;
+	}
+	case PL_VALUE_BYTES: {
+		uint32_t n = v->v.str.len > UINT32_MAX ? UINT32_MAX : (uint32_t)v->v.str.len;
+		ok = put_u8(o, T_BYTES) && put(o, &n, 4);
+		break;
+	}
+	case PL_VALUE_ARRAY:
+	case PL_VALUE_MAP: {
+		bool is_map = v->type == PL_VALUE_MAP;
+		size_t n = is_map ? v->v.map.len : v->v.array.len;
+		if (depth > 0 || !put_u8(o, is_map ? T_MAP : T_ARRAY))
+			return depth > 0 ? put_u8(o, T_NIL) : false; /* containers are shallow */
+		size_t hdr = o->len;
+		uint16_t kept = 0;
+		uint8_t dropped = 0;
+		if (!put(o, &kept, 2) || !put_u8(o, dropped)) {
+			ok = false;
+			break;
+		}
+		for (size_t i = 0; i < n && kept < UINT16_MAX; i++, kept++) {
+			size_t at = o->len;
+			bool fit =
+			    is_map ? put_key(o, v->v.map.items[i].key, v->v.map.items[i].key_len) &&
+					 put_value(o, &v->v.map.items[i].value, depth + 1)
+				   : put_value(o, &v->v.array.items[i], depth + 1);
+			if (!fit) {
+				o->len = at;
+				break;
+			}
+		}
+		dropped = kept < n;
+		memcpy(o->p + hdr, &kept, 2);
+		o->p[hdr + 2] = dropped;
+		break;
+	}
+	default:
+		ok = put_u8(o, T_NIL);
+		break;
+	}
+	if (!ok)
+		o->len = start;
+	return ok;
+}
+
+size_t pf_fields_pack(uint8_t *buf, size_t cap, const struct pl_kv *kv, size_t n)
+{
+	struct out o = {buf, 0, cap - 1};
+	for (size_t i = 0; i < n; i++) {
+		size_t at = o.len;
+		if (!put_key(&o, kv[i].key, kv[i].key_len) || !put_value(&o, &kv[i].value, 0)) {
+			o.len = at;
+			buf[o.len++] = KEY_MORE; /* the reserved byte */
+			break;
+		}
+	}
+	return o.len;
+}
+
+/* ---- reading back ------------------------------------------------------------------- */
+
+struct in {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+static uint8_t get_u8(struct in *in)
+{
+	return in->pos < in->len ? in->p[in->pos++] : 0;
+}
+
+static void get(struct in *in, void *dst, size_t n)
+{
+	if (in->pos + n > in->len) {
+		memset(dst, 0, n);
+		in->pos = in->len;
+		return;
+	}
+	memcpy(dst, in->p + in->pos, n);
+	in->pos += n;
+}
+
+static const char *get_bytes(struct in *in, size_t *n)
+{
+	if (in->pos + *n > in->len)
+		*n = in->len - in->pos;
+	const char *s = (const char *)in->p + in->pos;
+	in->pos += *n;
+	return s;
+}
+
+/* A growing text buffer. */
+struct sb {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_write(struct sb *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sb *b, const char *s)
+{
+	sb_write(b, s, strlen(s));
+}
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	char tmp[64];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sb_write(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* Text of a string value: quoted, with C escapes for quotes, backslashes and controls. */
+static void text_str(struct sb *b, const char *s, size_t n, bool cut)
+{
+	sb_write(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			sb_printf(b, "\\%c", c);
+		else if (c == '\n')
+			sb_puts(b, "\\n");
+		else if (c == '\t')
+			sb_puts(b, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			sb_printf(b, "\\x%02x", c);
+		else
+			sb_write(b, s + i, 1);
+	}
+	sb_puts(b, cut ? "\xe2\x80\xa6\"" : "\"");
+}
+
+static void text_value(struct sb *b, struct in *in)
+{
+	uint8_t tag = get_u8(in);
+	int64_t i;
+	uint64_t u;
+	double f;
+	uint16_t n16;
+	uint32_t n32;
+	size_t n;
+	switch (tag) {
+	case T_FALSE:
+		sb_puts(b, "false");
+		break;
+	case T_TRUE:
+		sb_puts(b, "true");
+		break;
+	case T_INT:
+		get(in, &i, 8);
+		sb_printf(b, "%" PRId64, i);
+		break;
+	case T_UINT:
+		get(in, &u, 8);
+		sb_printf(b, "%" PRIu64, u);
+		break;
+	case T_FLOAT:
+		get(in, &f, 8);
+		sb_printf(b, "%g", f);
+		break;
+	case T_STR:
+	case T_STR_CUT: {
+		get(in, &n16, 2);
+		n = n16;
+		const char *s = get_bytes(in, &n);
+		if (tag == T_STR_CUT)
+			get(in, &n32, 4);
+		text_str(b, s, n, tag == T_STR_CUT);
+		break;
+	}
+	case T_BYTES:
+		get(in, &n32, 4);
+		sb_printf(b, "<%" PRIu32 " bytes>", n32);
+		break;
+	case T_ARRAY:
+	case T_MAP: {
+		get(in, &n16, 2);
+		bool dropped = get_u8(in);
+		sb_puts(b, tag == T_MAP ? "{" : "[");
+		for (uint16_t k = 0; k < n16 && in->pos < in->len; k++) {
+			sb_puts(b, k ? ", " : "");
+			if (tag == T_MAP) {
+				n = get_u8(in);
+				const char *key = get_bytes(in, &n);
+				sb_write(b, key, n);
+				sb_puts(b, ": ");
+			}
+			text_value(b, in);
+		}
+		if (dropped)
+			sb_puts(b, n16 ? ", \xe2\x80\xa6" : "\xe2\x80\xa6");
+		sb_puts(b, tag == T_MAP ? "}" : "]");
+		break;
+	}
+	default:
+		sb_puts(b, "nil");
+		break;
+	}
+}
+
+char *pf_fields_text(const uint8_t *buf, size_t len)
+{
+	struct sb b = {0};
+	struct in in = {buf, len, 0};
+	sb_write(&b, "", 0);
+	for (int k = 0; in.pos < in.len; k++) {
+		size_t n = get_u8(&in);
+		sb_puts(&b, k ? " " : "");
+		if (n == KEY_MORE) {
+			sb_puts(&b, "\xe2\x80\xa6");
+			break;
+		}
+		const char *key = get_bytes(&in, &n);
+		sb_write(&b, key, n);
+		sb_puts(&b, "=");
+		text_value(&b, &in);
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+static void json_value(struct pf_json *j, struct in *in)
+{
+	uint8_t tag = get_u8(in);
+	int64_t i;
+	uint64_t u;
+	double f;
+	uint16_t n16;
+	uint32_t n32;
+	size_t n;
+	switch (tag) {
+	case T_FALSE:
+		pf_json_bool(j, false);
+		break;
+	case T_TRUE:
+		pf_json_bool(j, true);
+		break;
+	case T_INT:
+		get(in, &i, 8);
+		pf_json_int(j, i);
+		break;
+	case T_UINT:
+		get(in, &u, 8);
+		pf_json_uint(j, u);
+		break;
+	case T_FLOAT:
+		get(in, &f, 8);
+		pf_json_real(j, f);
+		break;
+	case T_STR:
+	case T_STR_CUT: {
+		get(in, &n16, 2);
+		n = n16;
+		const char *s = get_bytes(in, &n);
+		if (tag == T_STR_CUT)
+			get(in, &n32, 4);
+		if (tag == T_STR) {
+			pf_json_strn(j, s, n);
+		} else {
+			char tmp[PF_FIELD_STR_MAX + 4];
+			memcpy(tmp, s, n);
+			memcpy(tmp + n, "\xe2\x80\xa6", 3);
+			pf_json_strn(j, tmp, n + 3);
+		}
+		break;
+	}
+	case T_BYTES: {
+		char tmp[32];
+		get(in, &n32, 4);
+		snprintf(tmp, sizeof(tmp), "<%" PRIu32 " bytes>", n32);
+		pf_json_str(j, tmp);
+		break;
+	}
+	case T_ARRAY:
+	case T_MAP:
+		get(in, &n16, 2);
+		get_u8(in);
+		if (tag == T_MAP)
+			pf_json_object_begin(j);
+		else
+			pf_json_array_begin(j);
+		for (uint16_t k = 0; k < n16 && in->pos < in->len; k++) {
+			if (tag == T_MAP) {
+				n = get_u8(in);
+				const char *key = get_bytes(in, &n);
+				pf_json_keyn(j, key, n);
+			}
+			json_value(j, in);
+		}
+		if (tag == T_MAP)
+			pf_json_object_end(j);
+		else
+			pf_json_array_end(j);
+		break;
+	default:
+		pf_json_null(j);
+		break;
+	}
+}
+
+void pf_fields_json(struct pf_json *j, const uint8_t *buf, size_t len)
+{
+	struct in in = {buf, len, 0};
+	pf_json_object_begin(j);
+	while (in.pos < in.len) {
+		size_t n = get_u8(&in);
+		if (n == KEY_MORE) {
+			pf_json_key(j, "\xe2\x80\xa6");
+			pf_json_str(j, "more fields not kept");
+			break;
+		}
+		const char *key = get_bytes(&in, &n);
+		pf_json_keyn(j, key, n);
+		json_value(j, &in);
+	}
+	pf_json_object_end(j);
+}
+
+/* ---- iterating -------------------------------------------------------------------------- */
+
+static void skip_value(struct in *in)
+{
+	uint8_t tag = get_u8(in);
+	uint16_t n16;
+	size_t n;
+	switch (tag) {
+	case T_INT:
+	case T_UINT:
+	case T_FLOAT:
+		in->pos = in->pos + 8 > in->len ? in->len : in->pos + 8;
+		break;
+	case T_STR:
+	case T_STR_CUT:
+		get(in, &n16, 2);
+		n = n16 + (tag == T_STR_CUT ? 4u : 0u);
+		get_bytes(in, &n);
+		break;
+	case T_BYTES:
+		n = 4;
+		get_bytes(in, &n);
+		break;
+	case T_ARRAY:
+	case T_MAP:
+		get(in, &n16, 2);
+		get_u8(in);
+		for (uint16_t k = 0; k < n16 && in->pos < in->len; k++) {
+			if (tag == T_MAP) {
+				n = get_u8(in);
+				get_bytes(in, &n);
+			}
+			skip_value(in);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+bool pf_fields_next(struct pf_fields_iter *it, struct pf_field *f)
+{
+	struct in in = {it->p, it->len, it->pos};
+	if (in.pos >= in.len)
+		return false;
+	size_t n = get_u8(&in);
+	if (n == KEY_MORE) {
+		it->pos = it->len;
+		return false;
+	}
+	memset(f, 0, sizeof(*f));
+	f->key = get_bytes(&in, &n);
+	f->key_len = n;
+	size_t at = in.pos;
+	uint8_t tag = get_u8(&in);
+	uint16_t n16;
+	uint32_t n32;
+	switch (tag) {
+	case T_FALSE:
+	case T_TRUE:
+		f->kind = PF_FIELD_BOOL;
+		f->b = tag == T_TRUE;
+		break;
+	case T_INT:
+		f->kind = PF_FIELD_INT;
+		get(&in, &f->i, 8);
+		break;
+	case T_UINT:
+		f->kind = PF_FIELD_UINT;
+		get(&in, &f->u, 8);
+		break;
+	case T_FLOAT:
+		f->kind = PF_FIELD_FLOAT;
+		get(&in, &f->f, 8);
+		break;
+	case T_STR:
+	case T_STR_CUT:
+		f->kind = PF_FIELD_STR;
+		get(&in, &n16, 2);
+		n = n16;
+		f->s = get_bytes(&in, &n);
+		f->s_len = f->orig_len = n;
+		if (tag == T_STR_CUT) {
+			get(&in, &n32, 4);
+			f->cut = true;
+			f->orig_len = n32;
+		}
+		break;
+	case T_BYTES:
+		f->kind = PF_FIELD_BYTES;
+		get(&in, &n32, 4);
+		f->orig_len = n32;
+		break;
+	case T_ARRAY:
+	case T_MAP:
+		f->kind = tag == T_MAP ? PF_FIELD_MAP : PF_FIELD_ARRAY;
+		in.pos = at;
+		skip_value(&in);
+		break;
+	default:
+		f->kind = PF_FIELD_NIL;
+		break;
+	}
+	it->pos = in.pos;
+	return true;
+}

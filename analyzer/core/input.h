@@ -1,0 +1,159 @@
+/* input.h - the records of many trace files as one stream of events in time order.
+ *
+ * Each path is a trace file or a directory (every regular file in it whose name does not
+ * start with '.', in name order; files there that are not perflog traces are skipped with
+ * a warning).
+ *
+ * Order. Within a file, records of one thread are in order, but the chunks of different
+ * threads in a frame overlap in time (docs/format.md 2.3): a parent's START may come after
+ * its child's END in file order. So each file is read a batch at a time - one frame,
+ * found by the records' frame_offset changing, and at most PF_BATCH_EVENTS events - and the
+ * batch is sorted by timestamp (stable). Disorder across two frames (the flusher drains
+ * threads one after the other) is left: it spans microseconds. A k-way merge (a binary heap
+ * keyed by wall time, ties by file order) then interleaves the files.
+ *
+ * Events are compact copies: START/END/MESSAGE with the type interned (names.h) and,
+ * when asked, fields packed (fields.h) and exception text. THREAD records become thread
+ * names, DROPPED records a count per file, and, when asked (PF_INPUT_META), events too:
+ * a THREAD, with no timestamp of its own (ts and wall 0, as liblog's reader gives it), is
+ * sorted first in its batch and so comes out before the events of the frame holding it;
+ * a DROPPED has its chunk's latest time. STATS records are skipped.
+ *
+ * Errors, and what perfan chose to do about them:
+ *  - a file that cannot be opened or is not a trace: "perfan: FILE: reason" on stderr and
+ *    the file is left out; pf_input_open() fails only when no input can be read at all;
+ *  - a file damaged or cut short: every record before the damage is delivered, then
+ *    "perfan: warning: FILE: offset N: reason" on stderr, and the other files go on.
+ *
+ * Threads. Decoding (decompression, msgpack, copying and sorting a batch) is most of the
+ * work; it runs on a pool of worker threads (pf_jobs, by default one per CPU, at most one
+ * per file), each file's next batch being filled while its current one is delivered.
+ * The events, their order and every warning are the same with or without threads: the
+ * main thread applies what a batch says (new names, thread names, damage) when it takes it.
+ *
+ * Memory per file: one pl_reader (one decompressed frame, ~1 MiB) and two batches (each
+ * at most PF_BATCH_EVENTS events and PF_BATCH_BYTES of levels and fields).
+ */
+#ifndef PERFAN_INPUT_H
+#define PERFAN_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <perflog/reader.h>
+
+#include "core/names.h"
+
+/** Most events sorted together: ~64 bytes each. */
+#define PF_BATCH_EVENTS (64u * 1024)
+/** Most bytes of levels, fields and exception text held by one batch. */
+#define PF_BATCH_BYTES (4u << 20)
+
+/** struct pf_event - one START, END or MESSAGE (or THREAD or DROPPED, when asked for);
+ * a view valid until the next event. */
+struct pf_event {
+	enum pl_record_kind kind;
+	uint32_t src; /* index of its file in pf_input.src */
+	uint32_t thread, tid;
+	uint64_t ts;	      /* ns on the file's monotonic time line */
+	int64_t wall;	      /* Unix ns */
+	uint64_t prefix, seq; /* task id */
+	const uint32_t *level;
+	uint32_t depth;
+	uint32_t type;	       /* START, MESSAGE: number in pf_names; END: PF_NAME_NONE */
+	uint64_t duration_ns;  /* END */
+	bool failed;	       /* END */
+	const uint8_t *fields; /* packed (fields.h), when kept; else NULL */
+	size_t fields_len;
+	const char *exc_type; /* END failed, when kept; else NULL */
+	const char *exc_msg;
+	const char *name; /* THREAD: the thread's name; DROPPED: the reason; else NULL */
+	uint64_t count;	  /* DROPPED: the number of events lost */
+};
+
+struct pf_pool;
+
+/* A batch of one file: the producer side (batch.h). */
+struct pf_batch;
+struct pf_producer;
+
+/** One input file. Fields above @prod belong to the consumer (the analysis thread). */
+struct pf_source {
+	char *path;
+	int64_t pid;	     /* from the file's header */
+	dev_t dev;	     /* the file's identity: the same file given twice is read once */
+	ino_t ino;
+	char *host;
+	uint64_t records;    /* records read from this file */
+	uint64_t dropped;    /* events its writer lost (DROPPED records) */
+	int status;	     /* 0 reading, PL_END, or the negative pl_status */
+	uint64_t err_offset; /* where the damage is, when status < 0 */
+	char *err_reason;
+	char **thread_names; /* by trace thread number; NULL entries unnamed */
+	uint32_t nthreads;
+	uint32_t *type_map; /* the producer's type numbers -> pf_names numbers */
+	uint32_t map_len;
+	/* Two batches: b[cur] is being delivered while the other is filled (by a worker
+	 * of the pool, or right away when there is none). */
+	struct pf_producer *prod;
+	struct pf_batch *b; /* [2] */
+	unsigned cur;
+	bool ended;	    /* b[cur] is the file's last batch */
+	uint32_t next;	    /* b[cur]'s next event to deliver */
+	struct pf_event ev; /* the event at next, as a view */
+};
+
+struct pf_input {
+	struct pf_source *src;
+	size_t nsrc;
+	struct pf_names *names;
+	bool keep_fields, meta;
+	struct pf_pool *pool; /* decoding threads, or NULL */
+	size_t *heap; /* indexes into src of files that have a pending event */
+	size_t nheap;
+	bool delivered;	   /* heap[0]'s event was handed out: advance it first */
+	uint64_t records;  /* records read in all */
+	size_t unreadable; /* inputs that could not be opened */
+};
+
+/* Decoding threads for pf_input_open: -1 automatic (perfan --jobs). */
+extern int pf_jobs;
+
+/* What pf_input_open() puts in the events (flags, or'ed). */
+enum {
+	PF_INPUT_FIELDS = 1 << 0, /* fields and exception text */
+	PF_INPUT_META = 1 << 1,	  /* THREAD and DROPPED records as events too */
+};
+
+/**
+ * pf_input_open() - expand @paths and open every file.
+ * @names: where types are interned.
+ * @flags: PF_INPUT_FIELDS, PF_INPUT_META.
+ * Returns: 0 when at least one file is readable; -1 when none is (messages printed),
+ * -2 when out of memory. pf_input_close() must be called in every case.
+ */
+int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct pf_names *names,
+		  unsigned flags);
+
+/**
+ * pf_input_next() - the next event of the merged stream.
+ * Returns: 0 with *@ev set, 1 at the end of every file, -2 when out of memory.
+ */
+int pf_input_next(struct pf_input *in, const struct pf_event **ev);
+
+/**
+ * pf_input_extent() - the wall-clock times of the first and last timed record of the
+ * files of @in, read in a separate silent pass (for "-5m"-style times). Returns: 0, or -1
+ * when there is no timed record.
+ */
+int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last);
+
+/** pf_input_thread_name() - the name of @thread of file @src, or NULL. */
+const char *pf_input_thread_name(const struct pf_input *in, uint32_t src, uint32_t thread);
+
+/** pf_input_close() - close every reader and free everything. */
+void pf_input_close(struct pf_input *in);
+
+#endif /* PERFAN_INPUT_H */

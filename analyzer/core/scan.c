@@ -1,0 +1,142 @@
+/* scan.c - the shared analysis loop (see scan.h). */
+#include <string.h>
+
+#include "perfan.h"
+#include "core/scan.h"
+
+static void on_span(void *userdata, const struct pf_span *sp)
+{
+	struct pf_scan *sc = userdata;
+	sc->actions++;
+	if (!pf_filter_span(&sc->filter, sp))
+		return;
+	sc->selected++;
+	sc->fn(sc->userdata, sp);
+}
+
+int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths, size_t npaths,
+		bool keep_inputs, pf_span_fn fn, void *userdata)
+{
+	return pf_scan_run_events(sc, o, paths, npaths, keep_inputs ? PF_SCAN_INPUTS : 0, fn, NULL,
+				  userdata);
+}
+
+int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
+		       size_t npaths, unsigned flags, pf_span_fn fn,
+		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->fn = fn;
+	sc->ev_fn = ev_fn;
+	sc->userdata = userdata;
+	pf_names_init(&sc->names);
+	int ret = pf_input_open(&sc->in, paths, npaths, &sc->names,
+				flags & (PF_INPUT_FIELDS | PF_INPUT_META));
+	if (ret == -1)
+		return PF_EXIT_UNREADABLE;
+	if (ret < 0 || pf_spans_init(&sc->spans, flags & PF_SCAN_INPUTS,
+				     flags & PF_SCAN_OPEN_LEVELS, on_span, sc) < 0)
+		goto oom;
+	int64_t first = 0, last = 0;
+	if (pf_filter_needs_extent(o) && pf_input_extent(&sc->in, &first, &last) < 0) {
+		pf_error("--since/--until: the input holds no timed record to count from");
+		return PF_EXIT_UNREADABLE;
+	}
+	pf_filter_init(&sc->filter, o, &sc->names, first, last);
+
+	const struct pf_event *ev;
+	while ((ret = pf_input_next(&sc->in, &ev)) == 0) {
+		if (sc->ev_fn)
+			sc->ev_fn(userdata, ev);
+		if (pf_spans_feed(&sc->spans, ev) < 0)
+			goto oom;
+	}
+	if (ret < 0)
+		goto oom;
+	for (size_t i = 0; i < sc->in.nsrc; i++)
+		sc->dropped_events += sc->in.src[i].dropped;
+	return PF_EXIT_OK;
+oom:
+	pf_error("out of memory");
+	sc->oom = true;
+	return PF_EXIT_UNREADABLE;
+}
+
+void pf_scan_source_json(const struct pf_source *s, struct pf_json *j)
+{
+	pf_json_object_begin(j);
+	pf_json_key(j, "path");
+	pf_json_str(j, s->path);
+	pf_json_key(j, "pid");
+	pf_json_int(j, s->pid);
+	pf_json_key(j, "host");
+	pf_json_str(j, s->host);
+	pf_json_key(j, "records");
+	pf_json_uint(j, s->records);
+	pf_json_key(j, "dropped");
+	pf_json_uint(j, s->dropped);
+	pf_json_key(j, "error");
+	if (s->status < 0) {
+		pf_json_object_begin(j);
+		pf_json_key(j, "offset");
+		pf_json_uint(j, s->err_offset);
+		pf_json_key(j, "reason");
+		pf_json_str(j, s->err_reason);
+		pf_json_object_end(j);
+	} else {
+		pf_json_null(j);
+	}
+	pf_json_object_end(j);
+}
+
+void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j)
+{
+	pf_json_key(j, "unreadable_inputs");
+	pf_json_uint(j, sc->in.unreadable);
+	pf_json_key(j, "records");
+	pf_json_uint(j, sc->in.records);
+	pf_json_key(j, "actions");
+	pf_json_uint(j, sc->actions);
+	pf_json_key(j, "selected");
+	pf_json_uint(j, sc->selected);
+	pf_json_key(j, "unfinished");
+	pf_json_uint(j, pf_spans_open(&sc->spans));
+	pf_json_key(j, "unmatched_ends");
+	pf_json_uint(j, sc->spans.unmatched);
+	pf_json_key(j, "dropped_events");
+	pf_json_uint(j, sc->dropped_events);
+}
+
+void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j)
+{
+	pf_json_key(j, "inputs");
+	pf_json_array_begin(j);
+	for (size_t i = 0; i < sc->in.nsrc; i++)
+		pf_scan_source_json(&sc->in.src[i], j);
+	pf_json_array_end(j);
+	pf_scan_json_counters(sc, j);
+}
+
+void pf_scan_notes(const struct pf_scan *sc, FILE *f)
+{
+	size_t open = pf_spans_open(&sc->spans);
+	if (open)
+		fprintf(f,
+			"note: %zu action%s still running at the end of the input (not counted)\n",
+			open, open == 1 ? " was" : "s were");
+	if (sc->spans.unmatched)
+		fprintf(f, "note: %llu END record%s without a START (type unknown, not counted)\n",
+			(unsigned long long)sc->spans.unmatched,
+			sc->spans.unmatched == 1 ? "" : "s");
+	if (sc->dropped_events)
+		fprintf(f, "note: the writers dropped %llu event%s (DROPPED records)\n",
+			(unsigned long long)sc->dropped_events, sc->dropped_events == 1 ? "" : "s");
+}
+
+void pf_scan_destroy(struct pf_scan *sc)
+{
+	pf_spans_destroy(&sc->spans);
+	pf_filter_destroy(&sc->filter);
+	pf_input_close(&sc->in);
+	pf_names_destroy(&sc->names);
+}

@@ -1,0 +1,84 @@
+/* scan.h - the loop every analysis shares: open the inputs, merge them, pair STARTs and
+ * ENDs into spans, filter, and hand each selected span to the subcommand.
+ */
+#ifndef PERFAN_SCAN_H
+#define PERFAN_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/filter.h"
+#include "core/input.h"
+#include "fmt/jsonw.h"
+#include "core/names.h"
+#include "fmt/opts.h"
+#include "core/spans.h"
+
+struct pf_scan {
+	struct pf_input in;
+	struct pf_names names;
+	struct pf_spans spans;
+	struct pf_filter filter;
+	pf_span_fn fn; /* the subcommand's callback, for selected spans only */
+	void (*ev_fn)(void *userdata, const struct pf_event *ev); /* every event, or NULL */
+	void *userdata;
+	uint64_t actions;	 /* completed actions */
+	uint64_t selected;	 /* of which passed the filters */
+	uint64_t dropped_events; /* events the writers reported lost (DROPPED records) */
+	bool oom;
+};
+
+/**
+ * pf_scan_run() - read everything, calling @fn(@userdata, span) for each selected span.
+ * @keep_inputs: keep START fields so that spans carry their inputs.
+ * Returns: PF_EXIT_OK, or PF_EXIT_UNREADABLE when no input could be read or memory ran
+ * out (message printed). Damaged inputs only warn. Call pf_scan_destroy() in every case.
+ */
+int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths, size_t npaths,
+		bool keep_inputs, pf_span_fn fn, void *userdata);
+
+/* What pf_scan_run_events() keeps (flags, or'ed). */
+enum {
+	PF_SCAN_INPUTS = PF_INPUT_FIELDS, /* START fields: spans carry their inputs */
+	PF_SCAN_META = PF_INPUT_META,	  /* THREAD and DROPPED events reach @ev_fn too */
+	PF_SCAN_OPEN_LEVELS = 1 << 8,	  /* open actions keep their level path (spans.h) */
+};
+
+/**
+ * pf_scan_run_events() - as pf_scan_run(), and call @ev_fn(@userdata, event) for every
+ * START, END and MESSAGE event of the merged stream (and THREAD and DROPPED with
+ * PF_SCAN_META), before pairing it (so an END's @ev_fn comes before its span's @fn).
+ * @flags: PF_SCAN_INPUTS, PF_SCAN_META, PF_SCAN_OPEN_LEVELS.
+ */
+int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
+		       size_t npaths, unsigned flags, pf_span_fn fn,
+		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata);
+
+/**
+ * pf_scan_source_json() - one input file as a JSON object: "path", "pid" and "host" (from
+ * its header), "records" read, "dropped" (events its writer reported lost: DROPPED
+ * records) and "error": null, or {"offset", "reason"} of the damage where reading stopped.
+ */
+void pf_scan_source_json(const struct pf_source *s, struct pf_json *j);
+
+/**
+ * pf_scan_json_counters() - the scan's counters as members of an object:
+ * "unreadable_inputs", "records", "actions", "selected", "unfinished", "unmatched_ends"
+ * and "dropped_events".
+ */
+void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j);
+
+/**
+ * pf_scan_json_summary() - "inputs": an array of pf_scan_source_json() objects, one per
+ * file, then pf_scan_json_counters(), as members of an object.
+ */
+void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j);
+
+/** pf_scan_notes() - lines about unfinished actions, unmatched ENDs and drops, if any. */
+void pf_scan_notes(const struct pf_scan *sc, FILE *f);
+
+void pf_scan_destroy(struct pf_scan *sc);
+
+#endif /* PERFAN_SCAN_H */

@@ -1,0 +1,245 @@
+/* jsonw.c - streaming JSON writer (see jsonw.h). */
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "fmt/jsonw.h"
+
+void pf_json_init(struct pf_json *j, FILE *f, bool pretty)
+{
+	*j = (struct pf_json){.f = f, .pretty = pretty};
+}
+
+static void newline(struct pf_json *j)
+{
+	if (!j->pretty)
+		return;
+	fputc('\n', j->f);
+	for (int i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+}
+
+/* Before any value or key: the separator, unless the value completes a "key": pair. */
+static void before_value(struct pf_json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth > 0) {
+		if (j->nonempty[j->depth])
+			fputc(',', j->f);
+		j->nonempty[j->depth] = true;
+		newline(j);
+	}
+}
+
+static void open_container(struct pf_json *j, char c)
+{
+	before_value(j);
+	fputc(c, j->f);
+	assert(j->depth + 1 < PF_JSON_MAX_DEPTH);
+	j->nonempty[++j->depth] = false;
+}
+
+static void close_container(struct pf_json *j, char c)
+{
+	assert(j->depth > 0 && !j->after_key);
+	bool had = j->nonempty[j->depth--];
+	if (had)
+		newline(j);
+	fputc(c, j->f);
+}
+
+void pf_json_object_begin(struct pf_json *j)
+{
+	open_container(j, '{');
+}
+
+void pf_json_object_end(struct pf_json *j)
+{
+	close_container(j, '}');
+}
+
+void pf_json_array_begin(struct pf_json *j)
+{
+	open_container(j, '[');
+}
+
+void pf_json_array_end(struct pf_json *j)
+{
+	close_container(j, ']');
+}
+
+/* Length of the well-formed UTF-8 sequence at @s (at most @n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
+		hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		lo = c == 0xF0 ? 0x90 : 0x80;
+		hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing above U+10FFFF */
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return len;
+}
+
+static void write_string(FILE *f, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	fputc('"', f);
+	for (size_t i = 0; i < n;) {
+		/* A run of printable ASCII goes out in one write. */
+		size_t run = i;
+		while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+		       s[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(s + i, 1, run - i, f);
+			i = run;
+			continue;
+		}
+		unsigned char c = s[i];
+		if (c == '"' || c == '\\') {
+			fputc('\\', f);
+			fputc(c, f);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			switch (c) {
+			case '\n':
+				fputs("\\n", f);
+				break;
+			case '\r':
+				fputs("\\r", f);
+				break;
+			case '\t':
+				fputs("\\t", f);
+				break;
+			case '\b':
+				fputs("\\b", f);
+				break;
+			case '\f':
+				fputs("\\f", f);
+				break;
+			default:
+				fprintf(f, "\\u%04x", c);
+				break;
+			}
+			i++;
+		} else {
+			size_t len = utf8_len(s + i, n - i);
+			if (len == 0) {
+				fputs("\\ufffd", f);
+				i++;
+			} else {
+				fwrite(s + i, 1, len, f);
+				i += len;
+			}
+		}
+	}
+	fputc('"', f);
+}
+
+void pf_json_keyn(struct pf_json *j, const char *key, size_t len)
+{
+	assert(!j->after_key);
+	before_value(j);
+	write_string(j->f, key, len);
+	fputs(j->pretty ? ": " : ":", j->f);
+	j->after_key = true;
+}
+
+void pf_json_key(struct pf_json *j, const char *key)
+{
+	pf_json_keyn(j, key, strlen(key));
+}
+
+void pf_json_strn(struct pf_json *j, const char *s, size_t len)
+{
+	before_value(j);
+	write_string(j->f, s, len);
+}
+
+void pf_json_str(struct pf_json *j, const char *s)
+{
+	if (!s)
+		pf_json_null(j);
+	else
+		pf_json_strn(j, s, strlen(s));
+}
+
+void pf_json_int(struct pf_json *j, int64_t v)
+{
+	before_value(j);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+void pf_json_uint(struct pf_json *j, uint64_t v)
+{
+	before_value(j);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void pf_json_double(struct pf_json *j, double v)
+{
+	before_value(j);
+	if (isfinite(v))
+		fprintf(j->f, "%.17g", v);
+	else
+		fputs("null", j->f);
+}
+
+void pf_json_bool(struct pf_json *j, bool v)
+{
+	before_value(j);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void pf_json_null(struct pf_json *j)
+{
+	before_value(j);
+	fputs("null", j->f);
+}
+
+int pf_json_finish(struct pf_json *j)
+{
+	fputc('\n', j->f);
+	return fflush(j->f) == 0 && !ferror(j->f) ? 0 : -1;
+}
+
+void pf_json_milli(struct pf_json *j, int64_t v)
+{
+	before_value(j);
+	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	fprintf(j->f, "%s%" PRIu64 ".%03" PRIu64, v < 0 ? "-" : "", m / 1000, m % 1000);
+}
+
+void pf_json_real(struct pf_json *j, double v)
+{
+	char buf[40];
+	before_value(j);
+	if (!isfinite(v)) {
+		fputs("null", j->f);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.17g", v);
+	fputs(buf, j->f);
+	if (!strpbrk(buf, ".e"))
+		fputs(".0", j->f); /* stays a float for readers that tell 1 from 1.0 */
+}
