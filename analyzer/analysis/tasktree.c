@@ -10,7 +10,7 @@
 #include "analysis/tasktree.h"
 #include "fmt/units.h"
 
-void pf_ttree_init(struct pf_ttree *t, uint64_t prefix, uint64_t seq, uint32_t max_nodes,
+void pf_task_tree_init(struct pf_task_tree *t, uint64_t prefix, uint64_t seq, uint32_t max_nodes,
 		   size_t text_max)
 {
 	memset(t, 0, sizeof(*t));
@@ -107,7 +107,7 @@ static int take(struct pf_tnode *n, const struct pf_event *ev, size_t text_max)
 	return 0;
 }
 
-int pf_ttree_event(struct pf_ttree *t, const struct pf_event *ev)
+int pf_task_tree_event(struct pf_task_tree *t, const struct pf_event *ev)
 {
 	/* At the cap, only nodes seen already take events: look them up, make none. */
 	bool full = t->max_nodes && t->nodes >= t->max_nodes;
@@ -139,7 +139,7 @@ static void sort_node(struct pf_tnode *n)
 		sort_node(&n->kids[i]);
 }
 
-void pf_ttree_sort(struct pf_ttree *t)
+void pf_task_tree_sort(struct pf_task_tree *t)
 {
 	sort_node(&t->root);
 }
@@ -187,7 +187,7 @@ static void free_node(struct pf_tnode *n)
 	free(n->exc_msg);
 }
 
-void pf_ttree_destroy(struct pf_ttree *t)
+void pf_task_tree_destroy(struct pf_task_tree *t)
 {
 	if (!t)
 		return;

@@ -1,5 +1,5 @@
 /* tasktree.h - the tree of one task, built from its START, END and MESSAGE events: what
- * `perfan tree` prints (cmd_tree.c) and `perfan report` draws as waterfalls (waterfall.c).
+ * `perfan tree` prints (cmd/tree.c) and `perfan report` draws as waterfalls (waterfall.c).
  *
  * A node per level path: the task's virtual root is level / (its children are the
  * task's top-level actions), and the node of level /a/b/c is child c of child b of child a
@@ -49,12 +49,12 @@ struct pf_tnode {
 	uint8_t *inputs, *outputs; /* packed fields (START or message; END), owned; or NULL */
 	size_t inputs_len, outputs_len;
 	char *exc_type, *exc_msg; /* of a failed END that had them: owned, cut at text_max */
-	struct pf_tnode *kids;	  /* in order of arrival; by @idx after pf_ttree_sort() */
+	struct pf_tnode *kids;	  /* in order of arrival; by @idx after pf_task_tree_sort() */
 	uint32_t nkids, capkids;
 };
 
-/** struct pf_ttree - one task's tree: its id, its nodes, and what its cap left out. */
-struct pf_ttree {
+/** struct pf_task_tree - one task's tree: its id, its nodes, and what its cap left out. */
+struct pf_task_tree {
 	uint64_t prefix, seq; /* the task id */
 	struct pf_tnode root; /* level /: its children are the task's top-level actions */
 	uint32_t max_nodes;   /* nodes seen kept at most (0: no limit) */
@@ -65,29 +65,29 @@ struct pf_ttree {
 };
 
 /**
- * pf_ttree_init() - an empty tree of task @prefix-@seq in caller storage.
+ * pf_task_tree_init() - an empty tree of task @prefix-@seq in caller storage.
  * @max_nodes: at most this many nodes seen (0: no limit); the events of further level
  *             paths are counted in @omitted.
  * @text_max: bytes kept of an exception's type and of its message (strndup()'s cut).
- * Cannot fail; call pf_ttree_destroy() when done.
+ * Cannot fail; call pf_task_tree_destroy() when done.
  */
-void pf_ttree_init(struct pf_ttree *t, uint64_t prefix, uint64_t seq, uint32_t max_nodes,
+void pf_task_tree_init(struct pf_task_tree *t, uint64_t prefix, uint64_t seq, uint32_t max_nodes,
 		   size_t text_max);
 
 /**
- * pf_ttree_event() - take @ev (a START, END or MESSAGE of @t's task) into its node,
+ * pf_task_tree_event() - take @ev (a START, END or MESSAGE of @t's task) into its node,
  * making that node and its MISSING ancestors as needed. @ev's fields and exception text
  * are copied (the event is a view). Does not check that @ev is of @t's task.
  * Returns: 0 (also when @ev was only counted in @omitted), or -1 when out of memory;
  * the tree then holds what it held, maybe with new MISSING nodes, and can be destroyed.
  */
-int pf_ttree_event(struct pf_ttree *t, const struct pf_event *ev);
+int pf_task_tree_event(struct pf_task_tree *t, const struct pf_event *ev);
 
 /**
- * pf_ttree_sort() - sort every node's children by @idx (child order), once all events
+ * pf_task_tree_sort() - sort every node's children by @idx (child order), once all events
  * are in. Pointers to nodes are stale afterwards.
  */
-void pf_ttree_sort(struct pf_ttree *t);
+void pf_task_tree_sort(struct pf_task_tree *t);
 
 /**
  * pf_tnode_find() - @p's child with index @idx, or NULL. Linear, from the last child
@@ -111,7 +111,7 @@ void pf_tnode_json_outcome(const struct pf_tnode *n, struct pf_json *j);
  */
 const char *pf_tstate_name(enum pf_tstate s);
 
-/** pf_ttree_destroy() - free @t's nodes (@t NULL: nothing); pf_ttree_init() may follow. */
-void pf_ttree_destroy(struct pf_ttree *t);
+/** pf_task_tree_destroy() - free @t's nodes (@t NULL: nothing); pf_task_tree_init() may follow. */
+void pf_task_tree_destroy(struct pf_task_tree *t);
 
 #endif /* PERFAN_TASKTREE_H */

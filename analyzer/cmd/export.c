@@ -1,4 +1,4 @@
-/* cmd_export.c - `perfan export`: the traces as Chrome Trace Event JSON or as JSON lines.
+/* cmd/export.c - `perfan export`: the traces as Chrome Trace Event JSON or as JSON lines.
  *
  * chrome: one complete ("X") event per selected action, written when it ends (ts and dur
  * in µs, exact to the ns; args: task, inputs, outputs, outcome, exception), one instant

@@ -1,4 +1,4 @@
-/* cmd_inputs.c - `perfan inputs`: which inputs make an action type slow.
+/* cmd/inputs.c - `perfan inputs`: which inputs make an action type slow.
  *
  * Two passes over the traces. The first finds each selected type's p95 (hist.h); the
  * second groups the calls of the type by each of their arguments (argstats.h: strings and

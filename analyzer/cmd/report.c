@@ -1,10 +1,10 @@
-/* cmd_report.c - `perfan report -o report.html`: one self-contained HTML page to look at
+/* cmd/report.c - `perfan report -o report.html`: one self-contained HTML page to look at
  * rather than read: per type a latency histogram with its percentiles and SLA limits,
  * latency over time, waterfalls of the slowest task trees, the slowest calls with their
  * inputs and which inputs make the top types slow.
  *
  * Options and the two passes over the traces are here (what they gather: report.h); the
- * document is written by report_json.c into the page of report_html.c. The output file
+ * document is written by report/json.c into the page of report/html.c. The output file
  * is created only once the traces are read, so that unreadable input leaves an older
  * report in place.
  */

@@ -1,4 +1,4 @@
-/* cmd_slowest.c - `perfan slowest`: the N slowest actions with their inputs, outcome,
+/* cmd/slowest.c - `perfan slowest`: the N slowest actions with their inputs, outcome,
  * causal path from the task's root and child/self breakdown. Keeps N calls, not events.
  */
 #include <errno.h>

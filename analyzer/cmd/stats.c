@@ -1,4 +1,4 @@
-/* cmd_stats.c - `perfan stats`: per action type count, failures, total and self time,
+/* cmd/stats.c - `perfan stats`: per action type count, failures, total and self time,
  * mean, percentiles and max, sorted by total time (where to look first).
  */
 #include <stdio.h>

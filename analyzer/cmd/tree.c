@@ -1,4 +1,4 @@
-/* cmd_tree.c - `perfan tree`: whole task trees, eliot-tree style.
+/* cmd/tree.c - `perfan tree`: whole task trees, eliot-tree style.
  *
  * Which tasks: with --slowest N, those of the N slowest selected actions (slowest first);
  * with --task ID alone, that task; otherwise every task holding a selected action (in the
@@ -35,7 +35,7 @@
 
 /* The chosen tasks: an array in print order and an open-addressing index into it. */
 struct tasks {
-	struct pf_ttree *t;
+	struct pf_task_tree *t;
 	size_t n, cap;
 	uint32_t *slots; /* tree index + 1; 0 empty */
 	size_t nslots;
@@ -85,7 +85,7 @@ static uint64_t task_hash(uint64_t prefix, uint64_t seq)
 	return h ^ (h >> 33);
 }
 
-static struct pf_ttree *tasks_find(const struct tasks *ts, uint64_t prefix, uint64_t seq)
+static struct pf_task_tree *tasks_find(const struct tasks *ts, uint64_t prefix, uint64_t seq)
 {
 	if (!ts->nslots)
 		return NULL;
@@ -93,7 +93,7 @@ static struct pf_ttree *tasks_find(const struct tasks *ts, uint64_t prefix, uint
 	     i = (i + 1) & (ts->nslots - 1)) {
 		if (!ts->slots[i])
 			return NULL;
-		struct pf_ttree *t = &ts->t[ts->slots[i] - 1];
+		struct pf_task_tree *t = &ts->t[ts->slots[i] - 1];
 		if (t->prefix == prefix && t->seq == seq)
 			return t;
 	}
@@ -113,7 +113,7 @@ static int tasks_add(struct tasks *ts, uint64_t prefix, uint64_t seq)
 		return 0;
 	if (ts->n == ts->cap) {
 		size_t cap = ts->cap ? 2 * ts->cap : 16;
-		struct pf_ttree *t = realloc(ts->t, cap * sizeof(*t));
+		struct pf_task_tree *t = realloc(ts->t, cap * sizeof(*t));
 		if (!t)
 			return -1;
 		ts->t = t;
@@ -130,7 +130,7 @@ static int tasks_add(struct tasks *ts, uint64_t prefix, uint64_t seq)
 		for (size_t k = 0; k < ts->n; k++)
 			tasks_index(ts, k);
 	}
-	pf_ttree_init(&ts->t[ts->n], prefix, seq, 0, PF_CALL_TEXT_MAX);
+	pf_task_tree_init(&ts->t[ts->n], prefix, seq, 0, PF_CALL_TEXT_MAX);
 	tasks_index(ts, ts->n);
 	ts->n++;
 	return 0;
@@ -139,7 +139,7 @@ static int tasks_add(struct tasks *ts, uint64_t prefix, uint64_t seq)
 static void tasks_destroy(struct tasks *ts)
 {
 	for (size_t k = 0; k < ts->n; k++)
-		pf_ttree_destroy(&ts->t[k]);
+		pf_task_tree_destroy(&ts->t[k]);
 	free(ts->t);
 	free(ts->slots);
 }
@@ -448,7 +448,7 @@ static void json_node(struct render *r, const struct pf_tnode *n, uint32_t depth
 }
 
 /* The node of the --task subtree, or the task's virtual root; NULL if absent. */
-static const struct pf_tnode *subtree(const struct pf_ttree *t, const struct pf_opts *o,
+static const struct pf_tnode *subtree(const struct pf_task_tree *t, const struct pf_opts *o,
 				      struct render *r)
 {
 	const struct pf_tnode *n = &t->root;
@@ -471,7 +471,7 @@ static int64_t first_wall(const struct pf_tnode *n)
 }
 
 /* The header of a tree: the task id, with the level when a subtree is shown. */
-static void tree_id(const struct pf_ttree *t, const struct render *r, uint32_t depth, char *id,
+static void tree_id(const struct pf_task_tree *t, const struct render *r, uint32_t depth, char *id,
 		    size_t len)
 {
 	if (!depth || pl_task_format(t->prefix, t->seq, r->level, depth, id, len) < 0)
@@ -482,7 +482,7 @@ static void print_trees(const struct tasks *ts, const struct pf_opts *o, struct 
 {
 	bool any = false;
 	for (size_t k = 0; k < ts->n; k++) {
-		const struct pf_ttree *t = &ts->t[k];
+		const struct pf_task_tree *t = &ts->t[k];
 		r->prefix = t->prefix;
 		r->seq = t->seq;
 		const struct pf_tnode *n = subtree(t, o, r);
@@ -526,7 +526,7 @@ static void json_trees(const struct pf_scan *sc, const struct tasks *ts, const s
 	pf_json_key(&j, "tasks");
 	pf_json_array_begin(&j);
 	for (size_t k = 0; k < ts->n; k++) {
-		const struct pf_ttree *t = &ts->t[k];
+		const struct pf_task_tree *t = &ts->t[k];
 		r->prefix = t->prefix;
 		r->seq = t->seq;
 		const struct pf_tnode *n = subtree(t, o, r);
@@ -579,14 +579,14 @@ static int build(struct tasks *ts, char *const *paths, size_t npaths, struct pf_
 		return -1;
 	const struct pf_event *ev;
 	while ((ret = pf_input_next(in, &ev)) == 0) {
-		struct pf_ttree *t = tasks_find(ts, ev->prefix, ev->seq);
-		if (t && pf_ttree_event(t, ev) < 0)
+		struct pf_task_tree *t = tasks_find(ts, ev->prefix, ev->seq);
+		if (t && pf_task_tree_event(t, ev) < 0)
 			return -1;
 	}
 	if (ret < 0)
 		return -1;
 	for (size_t k = 0; k < ts->n; k++)
-		pf_ttree_sort(&ts->t[k]);
+		pf_task_tree_sort(&ts->t[k]);
 	return PF_EXIT_OK;
 }
 

@@ -1,4 +1,4 @@
-/* report_assets.h - the page template of `perfan report`, embedded at build time.
+/* report/assets.h - the page template of `perfan report`, embedded at build time.
  *
  * analyzer/report/embed.py (run by meson with the configured Python) reads
  * analyzer/report/template.html, inlines report.css and report.js into it, computes the

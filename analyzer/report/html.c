@@ -1,4 +1,4 @@
-/* report_html.c - the page of `perfan report`: the embedded template (report_assets.h)
+/* report/html.c - the page of `perfan report`: the embedded template (report/assets.h)
  * with the title and the JSON document written into its slots (see report.h).
  *
  * Traces are untrusted input. The document sits in <script type="application/json">,

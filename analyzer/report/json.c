@@ -1,4 +1,4 @@
-/* report_json.c - the JSON document of `perfan report` (see report.h): everything the
+/* report/json.c - the JSON document of `perfan report` (see report.h): everything the
  * page shows, already aggregated, so that the page's script only draws.
  *
  * Size: every part that grows with the traces is cut at a byte budget (the rest is

@@ -1,7 +1,7 @@
 /* report.h - private to `perfan report`: what its two passes over the traces gather
- * (cmd_report.c), the JSON document made of it (report_json.c) and the self-contained HTML
- * page that carries the document and draws it (report_html.c, with the template, CSS and
- * JavaScript of analyzer/report/ embedded at build time: report_assets.h).
+ * (cmd/report.c), the JSON document made of it (report/json.c) and the self-contained HTML
+ * page that carries the document and draws it (report/html.c, with the template, CSS and
+ * JavaScript of analyzer/report/ embedded at build time: report/assets.h).
  *
  * Pass 1 (every selected action): per-type histograms, the slowest actions, the slowest
  * top-level actions (whose tasks get a waterfall), the time range.
@@ -84,11 +84,11 @@ struct pf_report_sink {
 	uint64_t bytes; /* written through @f so far (after fflush(@f)) */
 };
 
-/** pf_report_json() - the document the page's script draws (report_json.c). */
+/** pf_report_json() - the document the page's script draws (report/json.c). */
 void pf_report_json(struct pf_report *r, struct pf_report_sink *sink);
 
 /**
- * pf_report_html() - write the page to @out (report_html.c).
+ * pf_report_html() - write the page to @out (report/html.c).
  * Returns: 0, or -1 on a write error or when out of memory (errno set).
  */
 int pf_report_html(struct pf_report *r, FILE *out);

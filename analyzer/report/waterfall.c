@@ -7,7 +7,7 @@
 
 #include "core/fields.h"
 #include "report/waterfall.h"
-#include "report/wfold.h"
+#include "report/folding.h"
 
 void pf_waterfall_init(struct pf_waterfall *w)
 {
@@ -21,12 +21,12 @@ static int id_cmp(uint64_t p1, uint64_t s1, uint64_t p2, uint64_t s2)
 	return (s1 > s2) - (s1 < s2);
 }
 
-static struct pf_wtree *find_tree(const struct pf_waterfall *w, uint64_t prefix, uint64_t seq)
+static struct pf_waterfall_tree *find_tree(const struct pf_waterfall *w, uint64_t prefix, uint64_t seq)
 {
 	size_t lo = 0, hi = w->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		struct pf_wtree *t = &w->t[w->by_id[mid]];
+		struct pf_waterfall_tree *t = &w->t[w->by_id[mid]];
 		int c = id_cmp(prefix, seq, t->tree.prefix, t->tree.seq);
 		if (!c)
 			return t;
@@ -45,15 +45,15 @@ int pf_waterfall_add(struct pf_waterfall *w, const struct pf_call *c)
 			return 0;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 8;
-		struct pf_wtree *t = realloc(w->t, cap * sizeof(*t));
+		struct pf_waterfall_tree *t = realloc(w->t, cap * sizeof(*t));
 		if (!t)
 			return -1;
 		w->t = t;
 		w->cap = cap;
 	}
-	struct pf_wtree *t = &w->t[w->n++];
+	struct pf_waterfall_tree *t = &w->t[w->n++];
 	memset(t, 0, sizeof(*t));
-	pf_ttree_init(&t->tree, c->prefix, c->seq, PF_WATERFALL_MAX_NODES, PF_WATERFALL_TEXT_MAX);
+	pf_task_tree_init(&t->tree, c->prefix, c->seq, PF_WATERFALL_MAX_NODES, PF_WATERFALL_TEXT_MAX);
 	t->anchor_depth = c->depth < PF_CALL_PATH_MAX ? c->depth : PF_CALL_PATH_MAX;
 	memcpy(t->anchor, c->level, t->anchor_depth * sizeof(uint32_t));
 	return 0;
@@ -63,8 +63,8 @@ static const struct pf_waterfall *sort_w; /* for by_id_cmp() */
 
 static int by_id_cmp(const void *a, const void *b)
 {
-	const struct pf_wtree *x = &sort_w->t[*(const size_t *)a];
-	const struct pf_wtree *y = &sort_w->t[*(const size_t *)b];
+	const struct pf_waterfall_tree *x = &sort_w->t[*(const size_t *)a];
+	const struct pf_waterfall_tree *y = &sort_w->t[*(const size_t *)b];
 	return id_cmp(x->tree.prefix, x->tree.seq, y->tree.prefix, y->tree.seq);
 }
 
@@ -82,8 +82,8 @@ int pf_waterfall_ready(struct pf_waterfall *w)
 
 int pf_waterfall_event(struct pf_waterfall *w, const struct pf_event *ev)
 {
-	struct pf_wtree *t = w->n ? find_tree(w, ev->prefix, ev->seq) : NULL;
-	return t ? pf_ttree_event(&t->tree, ev) : 0;
+	struct pf_waterfall_tree *t = w->n ? find_tree(w, ev->prefix, ev->seq) : NULL;
+	return t ? pf_task_tree_event(&t->tree, ev) : 0;
 }
 
 /* ---- output ----------------------------------------------------------------------------- */
@@ -100,11 +100,11 @@ static void count_rows(const struct pf_tnode *n, uint32_t depth, uint32_t *rows,
 }
 
 /* Append the nodes seen under @n (sorted), @n first, with their level paths. */
-static void add_rows(struct pf_wtree *t, const struct pf_tnode *n, uint32_t *path, uint32_t depth,
+static void add_rows(struct pf_waterfall_tree *t, const struct pf_tnode *n, uint32_t *path, uint32_t depth,
 		     uint32_t **at)
 {
 	if (n->state != PF_T_MISSING) {
-		struct pf_wnode *r = &t->nodes[t->n++];
+		struct pf_waterfall_node *r = &t->nodes[t->n++];
 		r->node = n;
 		r->level = *at;
 		r->depth = depth;
@@ -118,15 +118,15 @@ static void add_rows(struct pf_wtree *t, const struct pf_tnode *n, uint32_t *pat
 }
 
 /* @t's rows: its nodes seen in depth-first order (by level path, a parent before its
- * children), as wfold.h wants them. Out of memory: no row. */
-static void flatten(struct pf_wtree *t)
+ * children), as folding.h wants them. Out of memory: no row. */
+static void flatten(struct pf_waterfall_tree *t)
 {
 	uint32_t rows = 0, path[PL_TASK_MAX_DEPTH];
 	size_t levels = 0;
 	free(t->nodes);
 	free(t->levels);
 	t->n = 0;
-	pf_ttree_sort(&t->tree);
+	pf_task_tree_sort(&t->tree);
 	count_rows(&t->tree.root, 0, &rows, &levels);
 	t->nodes = malloc((rows ? rows : 1) * sizeof(*t->nodes));
 	t->levels = malloc((levels ? levels : 1) * sizeof(*t->levels));
@@ -144,7 +144,7 @@ static void json_level(struct pf_json *j, const uint32_t *level, uint32_t depth)
 	pf_json_array_end(j);
 }
 
-static void json_node(const struct pf_wnode *row, const struct pf_names *names,
+static void json_node(const struct pf_waterfall_node *row, const struct pf_names *names,
 		      const struct pf_input *in, struct pf_json *j)
 {
 	const struct pf_tnode *n = row->node;
@@ -176,7 +176,7 @@ static void json_node(const struct pf_wnode *row, const struct pf_names *names,
 	pf_json_object_end(j);
 }
 
-static void json_more(const struct pf_wmore *m, const struct pf_names *names, struct pf_json *j)
+static void json_more(const struct pf_fold_summary *m, const struct pf_names *names, struct pf_json *j)
 {
 	pf_json_object_begin(j);
 	pf_json_key(j, "kind");
@@ -214,7 +214,7 @@ static void json_more(const struct pf_wmore *m, const struct pf_names *names, st
 }
 
 /* At least the bytes of json_node()'s output, were every byte of text escaped as \u003c. */
-static uint64_t node_cost(const struct pf_wnode *row, const struct pf_names *names,
+static uint64_t node_cost(const struct pf_waterfall_node *row, const struct pf_names *names,
 			  const struct pf_input *in)
 {
 	const struct pf_tnode *n = row->node;
@@ -226,7 +226,7 @@ static uint64_t node_cost(const struct pf_wnode *row, const struct pf_names *nam
 }
 
 /* The same for json_more(). */
-static uint64_t more_cost(const struct pf_wmore *m, const struct pf_names *names)
+static uint64_t more_cost(const struct pf_fold_summary *m, const struct pf_names *names)
 {
 	uint64_t c = 300 + 11 * (uint64_t)m->depth;
 	for (uint32_t i = 0; i < m->ntypes; i++)
@@ -236,11 +236,11 @@ static uint64_t more_cost(const struct pf_wmore *m, const struct pf_names *names
 	return c;
 }
 
-static uint64_t row_cost(const struct pf_wtree *t, const struct pf_wrows *f, uint32_t r,
+static uint64_t row_cost(const struct pf_waterfall_tree *t, const struct pf_fold_rows *f, uint32_t r,
 			 const struct pf_names *names, const struct pf_input *in)
 {
-	const struct pf_wmore *m;
-	const struct pf_wnode *n = pf_wrows_at(t, f, r, &m);
+	const struct pf_fold_summary *m;
+	const struct pf_waterfall_node *n = pf_fold_rows_at(t, f, r, &m);
 	return n ? node_cost(n, names, in) : more_cost(m, names);
 }
 
@@ -261,15 +261,15 @@ void pf_waterfall_json(struct pf_waterfall *w, const struct pf_names *names,
 	uint64_t *need = calloc(w->n ? w->n : 1, sizeof(*need));
 	uint64_t *allow = calloc(w->n ? w->n : 1, sizeof(*allow));
 	size_t *order = calloc(w->n ? w->n : 1, sizeof(*order));
-	struct pf_wrows *rows = calloc(w->n ? w->n : 1, sizeof(*rows));
+	struct pf_fold_rows *rows = calloc(w->n ? w->n : 1, sizeof(*rows));
 	if (!need || !allow || !order || !rows)
 		ntrees = 0; /* no memory left to share out: draw no tree */
 	for (size_t k = 0; k < ntrees; k++) {
-		struct pf_wtree *t = &w->t[k];
+		struct pf_waterfall_tree *t = &w->t[k];
 		/* The events are all in by now. */
 		flatten(t);
-		pf_wfold(t, max_kids, &rows[k]); /* without memory for it: every node, unfolded */
-		for (uint32_t r = 0; r < pf_wrows_n(t, &rows[k]); r++)
+		pf_fold_waterfall(t, max_kids, &rows[k]); /* without memory for it: every node, unfolded */
+		for (uint32_t r = 0; r < pf_fold_rows_n(t, &rows[k]); r++)
 			need[k] += row_cost(t, &rows[k], r, names, in);
 		order[k] = k;
 	}
@@ -283,7 +283,7 @@ void pf_waterfall_json(struct pf_waterfall *w, const struct pf_names *names,
 	}
 	pf_json_array_begin(j);
 	for (size_t k = 0; k < ntrees; k++) {
-		struct pf_wtree *t = &w->t[k];
+		struct pf_waterfall_tree *t = &w->t[k];
 		pf_json_object_begin(j);
 		pf_json_key(j, "task");
 		snprintf(id, sizeof(id), "%016" PRIx64 "-%" PRIx64, t->tree.prefix, t->tree.seq);
@@ -293,9 +293,9 @@ void pf_waterfall_json(struct pf_waterfall *w, const struct pf_names *names,
 		pf_json_key(j, "nodes");
 		pf_json_array_begin(j);
 		uint64_t used = 0, drawn = 0, folded = 0;
-		for (uint32_t r = 0; r < pf_wrows_n(t, &rows[k]); r++) {
-			const struct pf_wmore *m;
-			const struct pf_wnode *n = pf_wrows_at(t, &rows[k], r, &m);
+		for (uint32_t r = 0; r < pf_fold_rows_n(t, &rows[k]); r++) {
+			const struct pf_fold_summary *m;
+			const struct pf_waterfall_node *n = pf_fold_rows_at(t, &rows[k], r, &m);
 			used += row_cost(t, &rows[k], r, names, in);
 			if (used > allow[k])
 				break;
@@ -316,7 +316,7 @@ void pf_waterfall_json(struct pf_waterfall *w, const struct pf_names *names,
 	}
 	pf_json_array_end(j);
 	for (size_t k = 0; k < ntrees; k++)
-		pf_wrows_destroy(&rows[k]);
+		pf_fold_rows_destroy(&rows[k]);
 	free(rows);
 	free(need);
 	free(allow);
@@ -326,8 +326,8 @@ void pf_waterfall_json(struct pf_waterfall *w, const struct pf_names *names,
 void pf_waterfall_destroy(struct pf_waterfall *w)
 {
 	for (size_t k = 0; k < w->n; k++) {
-		struct pf_wtree *t = &w->t[k];
-		pf_ttree_destroy(&t->tree);
+		struct pf_waterfall_tree *t = &w->t[k];
+		pf_task_tree_destroy(&t->tree);
 		free(t->nodes);
 		free(t->levels);
 	}

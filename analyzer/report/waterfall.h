@@ -12,7 +12,7 @@
  * each with at most PF_FIELDS_MAX bytes of inputs and of outputs and
  * PF_WATERFALL_TEXT_MAX bytes of exception text.
  *
- * Big trees (a loop under one action) are folded when written (wfold.h): of each node's
+ * Big trees (a loop under one action) are folded when written (folding.h): of each node's
  * children, the K longest are drawn and the others summed up in one row.
  */
 #ifndef PERFAN_WATERFALL_H
@@ -31,24 +31,24 @@
 #define PF_WATERFALL_MAX_NODES 1000
 #define PF_WATERFALL_TEXT_MAX  256
 
-/** struct pf_wnode - a node seen of a tree, with its level path: a row (wfold.c). */
-struct pf_wnode {
+/** struct pf_waterfall_node - a node seen of a tree, with its level path: a row (folding.c). */
+struct pf_waterfall_node {
 	const struct pf_tnode *node;
 	const uint32_t *level; /* in the tree's @levels */
 	uint32_t depth;
 };
 
-struct pf_wtree {
-	struct pf_ttree tree;
+struct pf_waterfall_tree {
+	struct pf_task_tree tree;
 	uint32_t anchor[PF_CALL_PATH_MAX]; /* level of the action that chose the task */
 	uint32_t anchor_depth;
-	struct pf_wnode *nodes; /* the nodes seen in depth-first order, once written */
+	struct pf_waterfall_node *nodes; /* the nodes seen in depth-first order, once written */
 	uint32_t n;		/* entries of @nodes: tree.nodes, or 0 if out of memory */
 	uint32_t *levels;	/* the level paths of @nodes, back to back */
 };
 
 struct pf_waterfall {
-	struct pf_wtree *t; /* in the order added */
+	struct pf_waterfall_tree *t; /* in the order added */
 	size_t n, cap;
 	size_t *by_id; /* indexes of @t sorted by task id, for pf_waterfall_event() */
 };
@@ -76,10 +76,10 @@ int pf_waterfall_event(struct pf_waterfall *w, const struct pf_event *ev);
  * A row is a node ("kind" "action" or "message", with "level", "type", "status",
  * "start_ns", "duration_ns", "inputs", "outputs", "exception", "pid", "thread",
  * "thread_name"), or, where a node has more than @max_kids children (0: no limit), the
- * summary of those left out (see wfold.h), after the node's subtree: "kind" "more",
+ * summary of those left out (see folding.h), after the node's subtree: "kind" "more",
  * "parent" (the node's level), "count", "duration_ns" (their sum), "start_ns" and
  * "end_ns" (from the first one's start to the last one's end), "descendants" (the nodes
- * under them, not drawn either), "types" (at most PF_WFOLD_TYPES, the most frequent
+ * under them, not drawn either), "types" (at most PF_FOLD_TYPES, the most frequent
  * first: "type", "count", "duration_ns") and "other_count" (children of further types).
  * "folded" counts the nodes the summaries written stand for; "omitted" the nodes not shown
  * at all (over PF_WATERFALL_MAX_NODES, or over the budget).

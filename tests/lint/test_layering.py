@@ -1,6 +1,7 @@
 """Include rules that keep the folder tree the architecture diagram:
 public headers include only libc and perflog headers; writer/ and reader/ never include
-each other; common/ includes neither; code outside liblog reaches only liblog/include."""
+each other; common/ includes neither; code outside liblog reaches only liblog/include; perfan's rooms (analyzer/cmd, report,
+analysis, core, util, and fmt beside them) include only downwards."""
 import os
 import pathlib
 import re
@@ -49,3 +50,49 @@ def test_liblog_knows_nothing_of_python_or_the_analyzer():
     for f in sources("liblog"):
         for _, name in includes(f):
             assert not name.startswith("Python") and "analyzer" not in name, f"{f}: {name}"
+
+
+# perfan's rooms, top to bottom: a room includes its own headers and those of the rooms
+# below it, never above. fmt/ (tables, JSON, units, option parsing) serves every room;
+# perfan.h (exit codes, global options, warnings) is a leaf that anyone may include;
+# util/ includes only util/. cmd/ is reached by nobody: perfan.c finds the subcommands
+# through perfan.h's table.
+ANALYZER_LAYERS = ["cmd", "report", "analysis", "core", "util"]
+ANALYZER_ROOMS = set(ANALYZER_LAYERS) | {"fmt"}
+
+
+def analyzer_allowed(room):
+    if room == "fmt":
+        return {"fmt", "util"}
+    if room == "util":
+        return {"util"}
+    return {room, "fmt", *ANALYZER_LAYERS[ANALYZER_LAYERS.index(room) + 1 :]}
+
+
+def test_analyzer_rooms_include_downwards():
+    root = SRC / "analyzer"
+    for f in sources("analyzer"):
+        rel = f.relative_to(root)
+        room = rel.parts[0] if len(rel.parts) > 1 else None
+        for kind, name in includes(f):
+            if kind != '"':
+                continue
+            target = name.split("/")[0] if "/" in name else None
+            if room is None:  # perfan.c and perfan.h
+                if f.name == "perfan.h":
+                    assert False, f"perfan.h must stay a leaf: it includes {name}"
+                assert target != "cmd", f"{rel}: includes {name}"
+                continue
+            assert room in ANALYZER_ROOMS, f"{rel}: in no known room ({sorted(ANALYZER_ROOMS)})"
+            if name == "perfan.h":
+                assert room != "util", f"{rel}: util/ knows nothing of perfan"
+                continue
+            assert target in ANALYZER_ROOMS, f"{rel}: includes {name}, not by its room"
+            assert target in analyzer_allowed(room), f"{rel} ({room}/) includes {name}: upwards"
+            assert (root / name).is_file(), f"{rel}: includes {name}, which does not exist"
+
+
+def test_analyzer_has_no_loose_files():
+    root = SRC / "analyzer"
+    loose = {p.name for p in root.iterdir() if p.suffix in (".c", ".h")}
+    assert loose == {"perfan.c", "perfan.h"}, f"files outside a room: {sorted(loose)}"

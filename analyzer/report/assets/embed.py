@@ -6,7 +6,7 @@ The CSS and the script are inlined into the template at @@CSS@@ and @@JS@@, and 
 script's SHA-256 goes into the Content-Security-Policy at @@SCRIPT_HASH@@, so that the
 browser runs that script and no other. What perfan writes at run time stays a slot:
 @@TITLE@@ (escaped HTML text) and @@DATA@@ (the JSON document). The page is written as
-byte arrays cut at the slots (report_assets.h), since C compilers need not take string
+byte arrays cut at the slots (report/assets.h), since C compilers need not take string
 literals longer than 4095 bytes.
 
 The build fails if the assets could break the page or reach the network: a "</script" or

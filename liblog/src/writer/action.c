@@ -144,10 +144,10 @@ struct stage {
 	uint32_t exc_type_len, exc_msg_len;
 };
 
-static void wait_for_room(struct pl_writer *w, struct pl_tbuf *tb, uint32_t size, void **p)
+static void wait_for_room(struct pl_writer *w, struct pl_ring *tb, uint32_t size, void **p)
 {
 	tb->blocked++;
-	while (!(*p = pl_tbuf_reserve(tb, size))) {
+	while (!(*p = pl_ring_reserve(tb, size))) {
 		if (!load_relaxed(&w->enabled))
 			return;
 		sem_post(&w->wake);
@@ -159,9 +159,9 @@ static void wait_for_room(struct pl_writer *w, struct pl_tbuf *tb, uint32_t size
 /* Space for one staged event of @size bytes in the calling thread's ring, or NULL after
  * counting why not (no ring, oversize, full). Blocks only under PL_FULL_BLOCK. */
 static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t depth,
-				  struct pl_tbuf **tbp)
+				  struct pl_ring **tbp)
 {
-	struct pl_tbuf *tb = pl_thread_ring(w);
+	struct pl_ring *tb = pl_thread_ring(w);
 	if (unlikely(!tb)) {
 		__atomic_fetch_add(&w->dropped_no_buffer, 1, __ATOMIC_RELAXED);
 		return NULL;
@@ -171,7 +171,7 @@ static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t d
 		store_relaxed(&tb->dropped_oversize, tb->dropped_oversize + 1);
 		return NULL;
 	}
-	void *p = pl_tbuf_reserve(tb, (uint32_t)size);
+	void *p = pl_ring_reserve(tb, (uint32_t)size);
 	if (unlikely(!p)) {
 		if (w->full_policy == PL_FULL_BLOCK)
 			wait_for_room(w, tb, (uint32_t)size, &p);
@@ -185,9 +185,9 @@ static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t d
 
 /* Publish the event of @used bytes; wake the flusher once per fill past the threshold
  * (a rare system call). */
-static inline void stage_publish(struct pl_writer *w, struct pl_tbuf *tb, uint32_t used)
+static inline void stage_publish(struct pl_writer *w, struct pl_ring *tb, uint32_t used)
 {
-	pl_tbuf_commit(tb, used);
+	pl_ring_commit(tb, used);
 	store_relaxed(&tb->events, tb->events + 1);
 	if (unlikely(!tb->wake_armed &&
 		     tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION)) {
@@ -207,7 +207,7 @@ static void stage(struct pl_writer *w, const struct stage *s)
 	uint64_t size = sizeof(struct pl_ev) + (remote ? 8 : 0) + (s->kind == PL_EV_END ? 8 : 0) +
 			(uint64_t)s->depth * 4 + fb + s->exc_type_len + s->exc_msg_len;
 	size = PL_ALIGN_UP(size, 8);
-	struct pl_tbuf *tb;
+	struct pl_ring *tb;
 	void *p = stage_reserve(w, size, s->depth, &tb);
 	if (!p)
 		return;
@@ -259,7 +259,7 @@ static inline void stage_plain_end(struct pl_writer *w, const pl_action *a, uint
 {
 	uint32_t depth = a->priv_depth;
 	uint64_t size = PL_ALIGN_UP(sizeof(struct pl_ev) + 8 + (uint64_t)depth * 4, 8);
-	struct pl_tbuf *tb;
+	struct pl_ring *tb;
 	void *p = stage_reserve(w, size, depth, &tb);
 	if (!p)
 		return;

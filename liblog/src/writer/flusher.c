@@ -29,7 +29,7 @@ static void open_frame(struct pl_writer *w)
 	pl_enc_frame_open(&w->enc, &w->clock,
 			  w->header_pending ? (const char *const *)w->argv : NULL);
 	w->header_pending = false;
-	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next) {
+	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next) {
 		tb->frame_full = tb->reported_full;
 		tb->frame_oversize = tb->reported_oversize;
 	}
@@ -48,7 +48,7 @@ static void commit(struct pl_writer *w)
 }
 
 /* Encode the committed events of @tb (up to what was committed when we started). */
-static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
+static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 {
 	struct pl_encoder *e = &w->enc;
 	if (!tb->info_written) {
@@ -58,7 +58,7 @@ static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
 	uint64_t limit = load_acquire(&tb->head) - tb->tail;
 	while (limit) {
 		uint64_t len;
-		const uint8_t *p = pl_tbuf_peek(tb, &len);
+		const uint8_t *p = pl_ring_peek(tb, &len);
 		len = PL_MIN(len, limit);
 		uint64_t off = 0;
 		while (off < len) {
@@ -70,7 +70,7 @@ static void drain_ring(struct pl_writer *w, struct pl_tbuf *tb)
 			if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES)
 				break;
 		}
-		pl_tbuf_consume(tb, off);
+		pl_ring_consume(tb, off);
 		limit -= off;
 		if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES) {
 			/* Keep frames bounded: the reader refuses oversized ones. */
@@ -114,7 +114,7 @@ int pl_flusher_end_frame(struct pl_writer *w)
 	w->lost_events += events;
 	if (pl_enc_frame_lost(e))
 		w->header_pending = true;
-	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next) {
+	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next) {
 		tb->info_written = false;
 		tb->reported_full = tb->frame_full;
 		tb->reported_oversize = tb->frame_oversize;
@@ -170,7 +170,7 @@ static int cycle(struct pl_writer *w, bool force, bool final)
 	w->cycle_err = 0;
 	pl_clock_conv_refine(&w->clock);
 	open_frame(w);
-	for (struct pl_tbuf *tb = load_acquire(&w->rings); tb; tb = tb->next)
+	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next)
 		if (tb->data)
 			drain_ring(w, tb);
 	writer_drops(w);

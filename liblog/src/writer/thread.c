@@ -13,7 +13,7 @@
 #include "thread.h"
 
 __thread struct pl_thread_cache pl_tl_cache;
-static __thread struct pl_tbuf *tl_rings; /* this thread's rings, any writer */
+static __thread struct pl_ring *tl_rings; /* this thread's rings, any writer */
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -21,13 +21,13 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static void thread_exit(void *arg)
 {
 	(void)arg;
-	struct pl_tbuf *tb = tl_rings, *next;
+	struct pl_ring *tb = tl_rings, *next;
 	tl_rings = NULL;
 	pl_tl_cache = (struct pl_thread_cache){0, NULL};
 	for (; tb; tb = next) {
 		next = tb->next_in_thread;
 		store_release(&tb->orphaned, 1);
-		pl_tbuf_unref(tb);
+		pl_ring_unref(tb);
 	}
 }
 
@@ -36,9 +36,9 @@ static void exit_key_create(void)
 	(void)pthread_key_create(&exit_key, thread_exit);
 }
 
-struct pl_tbuf *pl_thread_ring_slow(struct pl_writer *w)
+struct pl_ring *pl_thread_ring_slow(struct pl_writer *w)
 {
-	struct pl_tbuf *tb;
+	struct pl_ring *tb;
 	uint64_t id = load_relaxed(&w->id);
 	for (tb = tl_rings; tb; tb = tb->next_in_thread) {
 		if (tb->writer_id == id && tb->data) {
@@ -54,7 +54,7 @@ struct pl_tbuf *pl_thread_ring_slow(struct pl_writer *w)
 	if (room)
 		w->mem_used += w->ring_bytes;
 	pthread_mutex_unlock(&w->reg_lock);
-	tb = room ? pl_tbuf_new(w->ring_bytes) : NULL;
+	tb = room ? pl_ring_new(w->ring_bytes) : NULL;
 	if (!tb) {
 		if (room) {
 			pthread_mutex_lock(&w->reg_lock);
@@ -87,7 +87,7 @@ struct pl_tbuf *pl_thread_ring_slow(struct pl_writer *w)
 	return tb;
 }
 
-static void retire(struct pl_writer *w, struct pl_tbuf *tb)
+static void retire(struct pl_writer *w, struct pl_ring *tb)
 {
 	w->retired_events += load_relaxed(&tb->events);
 	w->retired_full += load_relaxed(&tb->dropped_full);
@@ -100,7 +100,7 @@ void pl_rings_release_all(struct pl_writer *w, bool fork_child)
 {
 	pthread_t self = pthread_self();
 	pthread_mutex_lock(&w->reg_lock);
-	struct pl_tbuf *tb = w->rings, *next;
+	struct pl_ring *tb = w->rings, *next;
 	w->rings = NULL;
 	for (; tb; tb = next) {
 		next = tb->next;
@@ -108,13 +108,13 @@ void pl_rings_release_all(struct pl_writer *w, bool fork_child)
 		if (fork_child && !pthread_equal(tb->owner, self)) {
 			/* Its thread does not exist in the child, and may or may not have
 			 * dropped its reference before the fork: nobody else holds it. */
-			pl_tbuf_free_data(tb);
+			pl_ring_free_data(tb);
 			free(tb);
 			continue;
 		}
 		if (!load_acquire(&tb->orphaned))
-			pl_tbuf_free_data(tb); /* the thread lives on, but never records here */
-		pl_tbuf_unref(tb);
+			pl_ring_free_data(tb); /* the thread lives on, but never records here */
+		pl_ring_unref(tb);
 	}
 	pthread_mutex_unlock(&w->reg_lock);
 }
@@ -122,15 +122,15 @@ void pl_rings_release_all(struct pl_writer *w, bool fork_child)
 void pl_rings_reclaim(struct pl_writer *w)
 {
 	pthread_mutex_lock(&w->reg_lock);
-	struct pl_tbuf **pp = &w->rings;
+	struct pl_ring **pp = &w->rings;
 	while (*pp) {
-		struct pl_tbuf *tb = *pp;
-		if (load_acquire(&tb->orphaned) && pl_tbuf_used(tb) == 0 &&
+		struct pl_ring *tb = *pp;
+		if (load_acquire(&tb->orphaned) && pl_ring_used(tb) == 0 &&
 		    load_relaxed(&tb->dropped_full) == tb->reported_full &&
 		    load_relaxed(&tb->dropped_oversize) == tb->reported_oversize) {
 			*pp = tb->next;
 			retire(w, tb);
-			pl_tbuf_unref(tb);
+			pl_ring_unref(tb);
 			continue;
 		}
 		pp = &tb->next;
@@ -145,7 +145,7 @@ void pl_rings_stats(struct pl_writer *w, struct pl_writer_stats *out)
 	out->dropped_full += w->retired_full;
 	out->dropped_oversize += w->retired_oversize;
 	out->blocked += w->retired_blocked;
-	for (struct pl_tbuf *tb = w->rings; tb; tb = tb->next) {
+	for (struct pl_ring *tb = w->rings; tb; tb = tb->next) {
 		out->events += load_relaxed(&tb->events);
 		out->dropped_full += load_relaxed(&tb->dropped_full);
 		out->dropped_oversize += load_relaxed(&tb->dropped_oversize);

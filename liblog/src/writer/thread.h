@@ -7,13 +7,13 @@
 
 struct pl_thread_cache {
 	uint64_t writer_id;
-	struct pl_tbuf *ring; /* NULL with a matching id: no ring allowed (memory cap) */
+	struct pl_ring *ring; /* NULL with a matching id: no ring allowed (memory cap) */
 };
 
 extern __thread struct pl_thread_cache pl_tl_cache;
 
 /* The ring, or NULL when the thread may have none (memory cap, writer stopped). */
-static inline struct pl_tbuf *pl_thread_ring(struct pl_writer *w)
+static inline struct pl_ring *pl_thread_ring(struct pl_writer *w)
 {
 	if (likely(pl_tl_cache.writer_id == w->id))
 		return pl_tl_cache.ring;

@@ -12,7 +12,7 @@
 #include "../common/clock.h"
 #include "encode.h"
 #include "sink.h"
-#include "tbuf.h"
+#include "ring.h"
 
 struct pl_writer {
 	/* Read by the hot path; written at open, close and fork only. */
@@ -30,7 +30,7 @@ struct pl_writer {
 
 	/* Registry of rings: written under reg_lock by new threads and the flusher. */
 	pthread_mutex_t reg_lock;
-	struct pl_tbuf *rings;
+	struct pl_ring *rings;
 	uint32_t next_serial;
 	uint64_t mem_used;           /* under reg_lock */
 	uint64_t dropped_no_buffer;  /* atomic */
@@ -58,7 +58,7 @@ struct pl_writer {
 	bool header_pending;         /* the next frame starts a file */
 	uint64_t lost_events;        /* events in frames that failed to write (relaxed) */
 	uint64_t reported_lost, reported_no_buffer;
-	uint64_t frame_lost, frame_no_buffer; /* reported_* at frame open (see tbuf.h) */
+	uint64_t frame_lost, frame_no_buffer; /* reported_* at frame open (see ring.h) */
 	int logged_errno;            /* last write error given to opts.log_fn */
 	int cycle_err;               /* -PL_EIO if a frame of the current cycle was lost */
 
@@ -86,7 +86,7 @@ int pl_flusher_end_frame(struct pl_writer *w);
 int pl_flusher_request(struct pl_writer *w, bool final);
 
 /* thread.c: the calling thread's ring for @w, created on first use; NULL if none. */
-struct pl_tbuf *pl_thread_ring_slow(struct pl_writer *w);
+struct pl_ring *pl_thread_ring_slow(struct pl_writer *w);
 /* Unregister and release every ring of @w (close, fork child). */
 void pl_rings_release_all(struct pl_writer *w, bool only_this_thread_survives);
 /* Free the drained rings of exited threads (flusher). */

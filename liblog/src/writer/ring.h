@@ -1,11 +1,11 @@
-/* tbuf.h - a recording thread's single-producer/single-consumer byte ring.
+/* ring.h - a recording thread's single-producer/single-consumer byte ring.
  *
  * The producer (the recording thread) reserves contiguous space, writes an event and
  * commits it; the consumer (the flusher) peeks committed bytes and consumes them.
  * Positions are free-running 64-bit byte counts; the capacity is a power of two.
  */
-#ifndef PL_TBUF_H
-#define PL_TBUF_H
+#ifndef PL_RING_H
+#define PL_RING_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,7 +16,7 @@
 
 struct pl_writer;
 
-struct pl_tbuf {
+struct pl_ring {
 	/* Producer-owned line: written only by the recording thread. */
 	uint64_t head;           /* committed bytes; store-release, read by flusher */
 	uint64_t tail_cache;     /* last tail seen: avoids reading the flusher's line */
@@ -46,21 +46,21 @@ struct pl_tbuf {
 	char name[64];           /* thread name at creation */
 	uint32_t refs;           /* atomic: 1 for the thread, 1 for the writer's registry */
 	uint32_t orphaned;       /* atomic: the thread has exited */
-	struct pl_tbuf *next;    /* registry list, under the writer's registry lock */
-	struct pl_tbuf *next_in_thread; /* the owning thread's private list */
+	struct pl_ring *next;    /* registry list, under the writer's registry lock */
+	struct pl_ring *next_in_thread; /* the owning thread's private list */
 };
 
 /* Allocate a ring of @capacity bytes (a power of two). NULL on ENOMEM. */
-struct pl_tbuf *pl_tbuf_new(uint64_t capacity);
+struct pl_ring *pl_ring_new(uint64_t capacity);
 
 /* Free the ring bytes once no one will record into them (writer closed). */
-void pl_tbuf_free_data(struct pl_tbuf *tb);
+void pl_ring_free_data(struct pl_ring *tb);
 
 /* Drop one reference; frees on the last. */
-void pl_tbuf_unref(struct pl_tbuf *tb);
+void pl_ring_unref(struct pl_ring *tb);
 
 /* Bytes committed and not yet consumed (either side may call). */
-static inline uint64_t pl_tbuf_used(const struct pl_tbuf *tb)
+static inline uint64_t pl_ring_used(const struct pl_ring *tb)
 {
 	return load_acquire(&tb->head) - load_acquire(&tb->tail);
 }
@@ -69,7 +69,7 @@ static inline uint64_t pl_tbuf_used(const struct pl_tbuf *tb)
  * Producer: reserve @n contiguous bytes (multiple of 8). Writes a PAD event over the
  * ring's tail end when needed. Returns NULL when there is not enough free space.
  */
-static inline void *pl_tbuf_reserve(struct pl_tbuf *tb, uint32_t n)
+static inline void *pl_ring_reserve(struct pl_ring *tb, uint32_t n)
 {
 	uint64_t cap = tb->mask + 1, head = tb->head;
 	uint64_t pos = head & tb->mask, need = n;
@@ -93,13 +93,13 @@ static inline void *pl_tbuf_reserve(struct pl_tbuf *tb, uint32_t n)
 }
 
 /* Producer: publish @n bytes written at the reserved pointer. */
-static inline void pl_tbuf_commit(struct pl_tbuf *tb, uint32_t n)
+static inline void pl_ring_commit(struct pl_ring *tb, uint32_t n)
 {
 	store_release(&tb->head, tb->head + n);
 }
 
 /* Consumer: the contiguous committed bytes at the tail (up to the ring's end). */
-static inline const uint8_t *pl_tbuf_peek(struct pl_tbuf *tb, uint64_t *len)
+static inline const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len)
 {
 	uint64_t head = load_acquire(&tb->head), tail = tb->tail;
 	uint64_t pos = tail & tb->mask, avail = head - tail;
@@ -109,9 +109,9 @@ static inline const uint8_t *pl_tbuf_peek(struct pl_tbuf *tb, uint64_t *len)
 }
 
 /* Consumer: release @n bytes. */
-static inline void pl_tbuf_consume(struct pl_tbuf *tb, uint64_t n)
+static inline void pl_ring_consume(struct pl_ring *tb, uint64_t n)
 {
 	store_release(&tb->tail, tb->tail + n);
 }
 
-#endif /* PL_TBUF_H */
+#endif /* PL_RING_H */

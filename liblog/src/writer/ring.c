@@ -1,12 +1,12 @@
-/* tbuf.c - allocation and reference counting of per-thread rings. */
+/* ring.c - allocation and reference counting of per-thread rings. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "tbuf.h"
+#include "ring.h"
 
-struct pl_tbuf *pl_tbuf_new(uint64_t capacity)
+struct pl_ring *pl_ring_new(uint64_t capacity)
 {
-	struct pl_tbuf *tb = NULL;
+	struct pl_ring *tb = NULL;
 	if (posix_memalign((void **)&tb, PL_CACHELINE, sizeof(*tb)) != 0)
 		return NULL;
 	memset(tb, 0, sizeof(*tb));
@@ -22,13 +22,13 @@ struct pl_tbuf *pl_tbuf_new(uint64_t capacity)
 }
 
 /* Free the ring's bytes early (its writer is gone; the thread may live on). */
-void pl_tbuf_free_data(struct pl_tbuf *tb)
+void pl_ring_free_data(struct pl_ring *tb)
 {
 	free(tb->data);
 	tb->data = NULL;
 }
 
-void pl_tbuf_unref(struct pl_tbuf *tb)
+void pl_ring_unref(struct pl_ring *tb)
 {
 	if (__atomic_sub_fetch(&tb->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;

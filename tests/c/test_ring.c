@@ -1,4 +1,4 @@
-/* test_tbuf.c - the per-thread SPSC byte ring (writer/tbuf.h), internal API.
+/* test_ring.c - the per-thread SPSC byte ring (writer/ring.h), internal API.
  *
  * Edge cases of reserve/commit/peek/consume: an empty ring, an exact fill, a full ring
  * refusing, wrap-around writing a PAD event (kind 0, size = bytes to the ring's end) that
@@ -23,13 +23,13 @@
 #include <cmocka.h>
 
 #include "writer/event.h"
-#include "writer/tbuf.h"
+#include "writer/ring.h"
 
 #define CAP 4096u
 
 static int setup(void **state)
 {
-	struct pl_tbuf *tb = pl_tbuf_new(CAP);
+	struct pl_ring *tb = pl_ring_new(CAP);
 	if (!tb)
 		return -1;
 	*state = tb;
@@ -39,22 +39,22 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	/* A new ring has two references: its thread's and its writer's. */
-	struct pl_tbuf *tb = *state;
-	pl_tbuf_unref(tb);
-	pl_tbuf_unref(tb);
+	struct pl_ring *tb = *state;
+	pl_ring_unref(tb);
+	pl_ring_unref(tb);
 	return 0;
 }
 
 /* Write an item of @n bytes at @p: a size/kind header like a staged event, then a
  * pattern derived from @seq, and commit it. */
-static void put(struct pl_tbuf *tb, void *p, uint32_t n, uint64_t seq)
+static void put(struct pl_ring *tb, void *p, uint32_t n, uint64_t seq)
 {
 	uint8_t *b = p;
 	memcpy(b, &n, 4);
 	b[4] = PL_EV_START;
 	for (uint32_t i = 5; i < n; i++)
 		b[i] = (uint8_t)(seq * 31 + i);
-	pl_tbuf_commit(tb, n);
+	pl_ring_commit(tb, n);
 }
 
 static void check_item(const uint8_t *b, uint32_t n, uint64_t seq)
@@ -69,213 +69,213 @@ static void check_item(const uint8_t *b, uint32_t n, uint64_t seq)
 }
 
 /* Consume and check the ring's PAD: it must lie at @pos and run to the ring's end. */
-static void consume_pad(struct pl_tbuf *tb, const uint8_t *base, uint64_t pos)
+static void consume_pad(struct pl_ring *tb, const uint8_t *base, uint64_t pos)
 {
 	uint64_t len;
-	const uint8_t *q = pl_tbuf_peek(tb, &len);
+	const uint8_t *q = pl_ring_peek(tb, &len);
 	assert_ptr_equal(q, base + pos);
 	assert_int_equal(len, CAP - pos);
 	const struct pl_ev *pad = (const struct pl_ev *)q;
 	assert_int_equal(pad->kind, PL_EV_PAD);
 	assert_int_equal(pad->size, CAP - pos);
-	pl_tbuf_consume(tb, pad->size);
+	pl_ring_consume(tb, pad->size);
 }
 
 static void test_empty(void **state)
 {
-	struct pl_tbuf *tb = *state;
+	struct pl_ring *tb = *state;
 	uint64_t len = 123;
-	assert_int_equal(pl_tbuf_used(tb), 0);
-	(void)pl_tbuf_peek(tb, &len);
+	assert_int_equal(pl_ring_used(tb), 0);
+	(void)pl_ring_peek(tb, &len);
 	assert_int_equal(len, 0);
 	/* Larger than the ring: never fits. */
-	assert_null(pl_tbuf_reserve(tb, CAP + 8));
-	assert_null(pl_tbuf_reserve(tb, 2 * CAP));
-	assert_int_equal(pl_tbuf_used(tb), 0);
+	assert_null(pl_ring_reserve(tb, CAP + 8));
+	assert_null(pl_ring_reserve(tb, 2 * CAP));
+	assert_int_equal(pl_ring_used(tb), 0);
 }
 
 static void test_exact_fill(void **state)
 {
-	struct pl_tbuf *tb = *state;
-	uint8_t *p = pl_tbuf_reserve(tb, CAP);
+	struct pl_ring *tb = *state;
+	uint8_t *p = pl_ring_reserve(tb, CAP);
 	assert_non_null(p);
 	put(tb, p, CAP, 1);
-	assert_int_equal(pl_tbuf_used(tb), CAP);
-	assert_null(pl_tbuf_reserve(tb, 8));
-	assert_int_equal(pl_tbuf_used(tb), CAP);
+	assert_int_equal(pl_ring_used(tb), CAP);
+	assert_null(pl_ring_reserve(tb, 8));
+	assert_int_equal(pl_ring_used(tb), CAP);
 
 	uint64_t len;
-	const uint8_t *q = pl_tbuf_peek(tb, &len);
+	const uint8_t *q = pl_ring_peek(tb, &len);
 	assert_ptr_equal(q, p);
 	assert_int_equal(len, CAP);
 	check_item(q, CAP, 1);
-	pl_tbuf_consume(tb, CAP);
-	assert_int_equal(pl_tbuf_used(tb), 0);
+	pl_ring_consume(tb, CAP);
+	assert_int_equal(pl_ring_used(tb), 0);
 
 	/* The whole ring is free again, starting at its beginning. */
-	uint8_t *p2 = pl_tbuf_reserve(tb, CAP);
+	uint8_t *p2 = pl_ring_reserve(tb, CAP);
 	assert_ptr_equal(p2, p);
 	put(tb, p2, CAP, 2);
-	q = pl_tbuf_peek(tb, &len);
+	q = pl_ring_peek(tb, &len);
 	assert_int_equal(len, CAP);
 	check_item(q, CAP, 2);
-	pl_tbuf_consume(tb, CAP);
+	pl_ring_consume(tb, CAP);
 }
 
 static void test_fill_in_pieces(void **state)
 {
-	struct pl_tbuf *tb = *state;
+	struct pl_ring *tb = *state;
 	uint8_t *base = NULL;
 	for (uint64_t i = 0; i < CAP / 512; i++) {
-		uint8_t *p = pl_tbuf_reserve(tb, 512);
+		uint8_t *p = pl_ring_reserve(tb, 512);
 		assert_non_null(p);
 		if (!base)
 			base = p;
 		assert_ptr_equal(p, base + i * 512);
 		put(tb, p, 512, i);
 	}
-	assert_int_equal(pl_tbuf_used(tb), CAP);
-	assert_null(pl_tbuf_reserve(tb, 8));
-	assert_null(pl_tbuf_reserve(tb, 512));
+	assert_int_equal(pl_ring_used(tb), CAP);
+	assert_null(pl_ring_reserve(tb, 8));
+	assert_null(pl_ring_reserve(tb, 512));
 
 	/* Consuming one item frees exactly its room, at the ring's start. */
 	uint64_t len;
-	const uint8_t *q = pl_tbuf_peek(tb, &len);
+	const uint8_t *q = pl_ring_peek(tb, &len);
 	assert_int_equal(len, CAP);
 	check_item(q, 512, 0);
-	pl_tbuf_consume(tb, 512);
-	assert_null(pl_tbuf_reserve(tb, 520));
-	uint8_t *p = pl_tbuf_reserve(tb, 512);
+	pl_ring_consume(tb, 512);
+	assert_null(pl_ring_reserve(tb, 520));
+	uint8_t *p = pl_ring_reserve(tb, 512);
 	assert_ptr_equal(p, base);
 	put(tb, p, 512, 8);
-	assert_null(pl_tbuf_reserve(tb, 8));
+	assert_null(pl_ring_reserve(tb, 8));
 
 	/* The consumer sees the rest in order, up to the ring's end, then from its start. */
-	q = pl_tbuf_peek(tb, &len);
+	q = pl_ring_peek(tb, &len);
 	assert_ptr_equal(q, base + 512);
 	assert_int_equal(len, CAP - 512);
 	for (uint64_t i = 1; i < CAP / 512; i++)
 		check_item(q + (i - 1) * 512, 512, i);
-	pl_tbuf_consume(tb, len);
-	q = pl_tbuf_peek(tb, &len);
+	pl_ring_consume(tb, len);
+	q = pl_ring_peek(tb, &len);
 	assert_ptr_equal(q, base);
 	assert_int_equal(len, 512);
 	check_item(q, 512, 8);
-	pl_tbuf_consume(tb, 512);
-	assert_int_equal(pl_tbuf_used(tb), 0);
+	pl_ring_consume(tb, 512);
+	assert_int_equal(pl_ring_used(tb), 0);
 }
 
 static void test_partial_fill_no_wrap(void **state)
 {
-	struct pl_tbuf *tb = *state;
-	uint8_t *p = pl_tbuf_reserve(tb, CAP - 96);
+	struct pl_ring *tb = *state;
+	uint8_t *p = pl_ring_reserve(tb, CAP - 96);
 	assert_non_null(p);
 	put(tb, p, CAP - 96, 1);
 	/* 104 bytes do not fit before the end, and the start is still in use. */
-	assert_null(pl_tbuf_reserve(tb, 104));
-	assert_int_equal(pl_tbuf_used(tb), CAP - 96);
+	assert_null(pl_ring_reserve(tb, 104));
+	assert_int_equal(pl_ring_used(tb), CAP - 96);
 	/* 96 bytes end exactly at the ring's end: no PAD. */
-	uint8_t *p2 = pl_tbuf_reserve(tb, 96);
+	uint8_t *p2 = pl_ring_reserve(tb, 96);
 	assert_ptr_equal(p2, p + CAP - 96);
 	put(tb, p2, 96, 2);
-	assert_int_equal(pl_tbuf_used(tb), CAP);
+	assert_int_equal(pl_ring_used(tb), CAP);
 	uint64_t len;
-	const uint8_t *q = pl_tbuf_peek(tb, &len);
+	const uint8_t *q = pl_ring_peek(tb, &len);
 	assert_int_equal(len, CAP);
 	check_item(q, CAP - 96, 1);
 	check_item(q + CAP - 96, 96, 2);
-	pl_tbuf_consume(tb, CAP);
+	pl_ring_consume(tb, CAP);
 }
 
 static void test_wrap_writes_pad(void **state)
 {
-	struct pl_tbuf *tb = *state;
+	struct pl_ring *tb = *state;
 	uint64_t len;
-	uint8_t *base = pl_tbuf_reserve(tb, 3072);
+	uint8_t *base = pl_ring_reserve(tb, 3072);
 	assert_non_null(base);
 	put(tb, base, 3072, 1);
-	(void)pl_tbuf_peek(tb, &len);
-	pl_tbuf_consume(tb, len);
+	(void)pl_ring_peek(tb, &len);
+	pl_ring_consume(tb, len);
 
 	/* 2048 bytes do not fit in the last 1024: a PAD fills them, the item goes first. */
-	uint8_t *p = pl_tbuf_reserve(tb, 2048);
+	uint8_t *p = pl_ring_reserve(tb, 2048);
 	assert_ptr_equal(p, base);
 	/* The PAD is visible to the consumer already; the item is not until committed. */
-	assert_int_equal(pl_tbuf_used(tb), 1024);
+	assert_int_equal(pl_ring_used(tb), 1024);
 	put(tb, p, 2048, 2);
-	assert_int_equal(pl_tbuf_used(tb), 3072);
+	assert_int_equal(pl_ring_used(tb), 3072);
 
 	consume_pad(tb, base, 3072);
-	const uint8_t *q = pl_tbuf_peek(tb, &len);
+	const uint8_t *q = pl_ring_peek(tb, &len);
 	assert_ptr_equal(q, base);
 	assert_int_equal(len, 2048);
 	check_item(q, 2048, 2);
-	pl_tbuf_consume(tb, 2048);
-	assert_int_equal(pl_tbuf_used(tb), 0);
+	pl_ring_consume(tb, 2048);
+	assert_int_equal(pl_ring_used(tb), 0);
 
 	/* And reserving goes on after it. */
-	p = pl_tbuf_reserve(tb, 2048);
+	p = pl_ring_reserve(tb, 2048);
 	assert_ptr_equal(p, base + 2048);
 	put(tb, p, 2048, 3);
-	q = pl_tbuf_peek(tb, &len);
+	q = pl_ring_peek(tb, &len);
 	assert_int_equal(len, 2048);
 	check_item(q, 2048, 3);
-	pl_tbuf_consume(tb, 2048);
+	pl_ring_consume(tb, 2048);
 }
 
 static void test_wrap_without_room(void **state)
 {
-	struct pl_tbuf *tb = *state;
+	struct pl_ring *tb = *state;
 	uint64_t len;
-	uint8_t *base = pl_tbuf_reserve(tb, 3072);
+	uint8_t *base = pl_ring_reserve(tb, 3072);
 	assert_non_null(base);
 	put(tb, base, 3072, 1);
-	pl_tbuf_consume(tb, 3072);
-	uint8_t *p = pl_tbuf_reserve(tb, 512);
+	pl_ring_consume(tb, 3072);
+	uint8_t *p = pl_ring_reserve(tb, 512);
 	assert_ptr_equal(p, base + 3072);
 	put(tb, p, 512, 2);
 
 	/* 512 of PAD + 3584 would need 4096 bytes with 512 in use: refused, no PAD. */
-	assert_null(pl_tbuf_reserve(tb, 3584));
-	assert_int_equal(pl_tbuf_used(tb), 512);
-	const uint8_t *q = pl_tbuf_peek(tb, &len);
+	assert_null(pl_ring_reserve(tb, 3584));
+	assert_int_equal(pl_ring_used(tb), 512);
+	const uint8_t *q = pl_ring_peek(tb, &len);
 	assert_ptr_equal(q, base + 3072);
 	assert_int_equal(len, 512);
 	check_item(q, 512, 2);
 
 	/* Once consumed, the same request fills the ring exactly: PAD 512 + 3584. */
-	pl_tbuf_consume(tb, 512);
-	p = pl_tbuf_reserve(tb, 3584);
+	pl_ring_consume(tb, 512);
+	p = pl_ring_reserve(tb, 3584);
 	assert_ptr_equal(p, base);
 	put(tb, p, 3584, 3);
-	assert_int_equal(pl_tbuf_used(tb), CAP);
-	assert_null(pl_tbuf_reserve(tb, 8));
+	assert_int_equal(pl_ring_used(tb), CAP);
+	assert_null(pl_ring_reserve(tb, 8));
 	consume_pad(tb, base, 3584);
-	q = pl_tbuf_peek(tb, &len);
+	q = pl_ring_peek(tb, &len);
 	assert_int_equal(len, 3584);
 	check_item(q, 3584, 3);
-	pl_tbuf_consume(tb, 3584);
-	assert_int_equal(pl_tbuf_used(tb), 0);
-	assert_non_null(pl_tbuf_reserve(tb, CAP - 3584));
+	pl_ring_consume(tb, 3584);
+	assert_int_equal(pl_ring_used(tb), 0);
+	assert_non_null(pl_ring_reserve(tb, CAP - 3584));
 }
 
 static void test_smallest_pad(void **state)
 {
 	/* An 8-byte gap before the end still holds a PAD header (size and kind). */
-	struct pl_tbuf *tb = *state;
-	uint8_t *base = pl_tbuf_reserve(tb, CAP - 8);
+	struct pl_ring *tb = *state;
+	uint8_t *base = pl_ring_reserve(tb, CAP - 8);
 	assert_non_null(base);
 	put(tb, base, CAP - 8, 1);
-	pl_tbuf_consume(tb, CAP - 8);
-	uint8_t *p = pl_tbuf_reserve(tb, 16);
+	pl_ring_consume(tb, CAP - 8);
+	uint8_t *p = pl_ring_reserve(tb, 16);
 	assert_ptr_equal(p, base);
 	put(tb, p, 16, 2);
 	consume_pad(tb, base, CAP - 8);
 	uint64_t len;
-	const uint8_t *q = pl_tbuf_peek(tb, &len);
+	const uint8_t *q = pl_ring_peek(tb, &len);
 	assert_int_equal(len, 16);
 	check_item(q, 16, 2);
-	pl_tbuf_consume(tb, 16);
+	pl_ring_consume(tb, 16);
 }
 
 /* ---- producer/consumer stress ---- */
@@ -284,7 +284,7 @@ static void test_smallest_pad(void **state)
 #define STRESS_SECONDS 1
 
 struct stress {
-	struct pl_tbuf *tb;
+	struct pl_ring *tb;
 	uint64_t seed;
 	uint64_t deadline_ns;
 	uint64_t produced; /* atomic: items committed; final once done is set */
@@ -337,13 +337,13 @@ static void *producer_main(void *arg)
 			break;
 		uint32_t n = item_size(s->seed, seq);
 		uint8_t *p;
-		while (!(p = pl_tbuf_reserve(s->tb, n))) {
+		while (!(p = pl_ring_reserve(s->tb, n))) {
 			if (__atomic_load_n(&s->abort, __ATOMIC_RELAXED))
 				goto out;
 			sched_yield();
 		}
 		put_seq(p, n, seq);
-		pl_tbuf_commit(s->tb, n);
+		pl_ring_commit(s->tb, n);
 		__atomic_store_n(&s->produced, ++seq, __ATOMIC_RELEASE);
 	}
 out:
@@ -356,8 +356,8 @@ static void test_stress(void **state)
 	(void)state;
 	struct stress s = {0};
 	s.seed = test_seed();
-	print_message("tbuf stress seed: PL_TEST_SEED=%" PRIu64 "\n", s.seed);
-	s.tb = pl_tbuf_new(STRESS_CAP);
+	print_message("ring stress seed: PL_TEST_SEED=%" PRIu64 "\n", s.seed);
+	s.tb = pl_ring_new(STRESS_CAP);
 	assert_non_null(s.tb);
 	s.deadline_ns = mono_ns() + STRESS_SECONDS * 1000000000ull;
 	const uint8_t *base = s.tb->data;
@@ -369,10 +369,10 @@ static void test_stress(void **state)
 	uint64_t expect = 0, pads = 0;
 	for (;;) {
 		uint64_t len;
-		const uint8_t *p = pl_tbuf_peek(s.tb, &len);
+		const uint8_t *p = pl_ring_peek(s.tb, &len);
 		if (len == 0) {
 			/* Read done before used: once done is set, every item is committed. */
-			if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) && pl_tbuf_used(s.tb) == 0)
+			if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) && pl_ring_used(s.tb) == 0)
 				break;
 			sched_yield();
 			continue;
@@ -409,14 +409,14 @@ static void test_stress(void **state)
 		}
 		if (err[0])
 			break;
-		pl_tbuf_consume(s.tb, off);
+		pl_ring_consume(s.tb, off);
 	}
 	__atomic_store_n(&s.abort, 1, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 	uint64_t produced = __atomic_load_n(&s.produced, __ATOMIC_ACQUIRE);
-	pl_tbuf_unref(s.tb);
-	pl_tbuf_unref(s.tb);
-	print_message("tbuf stress: %" PRIu64 " items, %" PRIu64 " wrap-arounds\n", expect, pads);
+	pl_ring_unref(s.tb);
+	pl_ring_unref(s.tb);
+	print_message("ring stress: %" PRIu64 " items, %" PRIu64 " wrap-arounds\n", expect, pads);
 	if (err[0])
 		fail_msg("%s", err);
 	assert_int_equal(expect, produced);

@@ -1,4 +1,4 @@
-/* wfold.c - --children K for the report's waterfalls (see wfold.h).
+/* folding.c - --children K for the report's waterfalls (see folding.h).
  *
  * Three passes over the nodes in depth-first order: number the groups of siblings with a
  * stack of the parent paths along the current branch; per group larger than K, sort its
@@ -13,15 +13,15 @@
 #include <perflog/action.h>
 
 #include "fmt/units.h"
-#include "report/wfold.h"
+#include "report/folding.h"
 
-static bool has_prefix(const struct pf_wnode *n, const uint32_t *path, uint32_t depth)
+static bool has_prefix(const struct pf_waterfall_node *n, const uint32_t *path, uint32_t depth)
 {
 	return n->depth >= depth && (!depth || !memcmp(n->level, path, depth * sizeof(*path)));
 }
 
 /* Is @n's level a prefix of @path (which is at least as deep)? */
-static bool has_prefix_of(const struct pf_wnode *n, const uint32_t *path)
+static bool has_prefix_of(const struct pf_waterfall_node *n, const uint32_t *path)
 {
 	return !n->depth || !memcmp(n->level, path, n->depth * sizeof(*path));
 }
@@ -32,7 +32,7 @@ static int64_t node_end(const struct pf_tnode *n)
 	return ended ? pf_wall_add(n->wall, n->duration_ns) : n->wall;
 }
 
-static const struct pf_wnode *sort_nodes; /* for by_length() */
+static const struct pf_waterfall_node *sort_nodes; /* for by_length() */
 
 /* Longest first (messages and unfinished actions count as 0, as in `perfan tree`); ties:
  * the first in child order, as the nodes are sorted by level. */
@@ -48,13 +48,13 @@ static int by_length(const void *a, const void *b)
 /* By position, and at one position the deeper parent first (its rows end first). */
 static int more_cmp(const void *a, const void *b)
 {
-	const struct pf_wmore *x = a, *y = b;
+	const struct pf_fold_summary *x = a, *y = b;
 	if (x->at != y->at)
 		return x->at < y->at ? -1 : 1;
 	return (x->depth < y->depth) - (x->depth > y->depth);
 }
 
-static void more_add(struct pf_wmore *m, const struct pf_tnode *n)
+static void more_add(struct pf_fold_summary *m, const struct pf_tnode *n)
 {
 	m->count++;
 	m->ns += n->duration_ns;
@@ -65,7 +65,7 @@ static void more_add(struct pf_wmore *m, const struct pf_tnode *n)
 	uint32_t i = 0;
 	while (i < m->ntypes && m->types[i].type != n->type)
 		i++;
-	if (i == PF_WFOLD_TYPES) {
+	if (i == PF_FOLD_TYPES) {
 		m->other++;
 		return;
 	}
@@ -75,7 +75,7 @@ static void more_add(struct pf_wmore *m, const struct pf_tnode *n)
 	m->types[i].ns += n->duration_ns;
 	/* Keep the most frequent first; ties stay in order of first appearance. */
 	for (; i > 0 && m->types[i].count > m->types[i - 1].count; i--) {
-		struct pf_wmore_type tmp = m->types[i];
+		struct pf_fold_summary_type tmp = m->types[i];
 		m->types[i] = m->types[i - 1];
 		m->types[i - 1] = tmp;
 	}
@@ -83,7 +83,7 @@ static void more_add(struct pf_wmore *m, const struct pf_tnode *n)
 
 /* Give each node but the roots the number of its group of siblings (the children of one
  * level path, whether or not that parent was seen); *@last gets each group's last node. */
-static uint32_t group_siblings(const struct pf_wtree *t, uint32_t *grp, uint32_t *last)
+static uint32_t group_siblings(const struct pf_waterfall_tree *t, uint32_t *grp, uint32_t *last)
 {
 	struct {
 		const uint32_t *path;
@@ -91,7 +91,7 @@ static uint32_t group_siblings(const struct pf_wtree *t, uint32_t *grp, uint32_t
 	} stack[PL_TASK_MAX_DEPTH + 1];
 	uint32_t sp = 0, ng = 0;
 	for (uint32_t i = 0; i < t->n; i++) {
-		const struct pf_wnode *x = &t->nodes[i];
+		const struct pf_waterfall_node *x = &t->nodes[i];
 		grp[i] = UINT32_MAX;
 		if (!x->depth)
 			continue;
@@ -114,7 +114,7 @@ static uint32_t group_siblings(const struct pf_wtree *t, uint32_t *grp, uint32_t
 	return ng;
 }
 
-int pf_wfold(const struct pf_wtree *t, uint32_t k, struct pf_wrows *f)
+int pf_fold_waterfall(const struct pf_waterfall_tree *t, uint32_t k, struct pf_fold_rows *f)
 {
 	uint32_t n = t->n, *grp = NULL, *last = NULL, *start = NULL, *fill = NULL, *mem = NULL;
 	uint32_t *more_of = NULL;
@@ -149,7 +149,7 @@ int pf_wfold(const struct pf_wtree *t, uint32_t k, struct pf_wrows *f)
 			continue;
 		qsort(mem + start[g], start[g + 1] - start[g], sizeof(*mem), by_length);
 		for (uint32_t m = start[g] + k; m < start[g + 1]; m++) {
-			const struct pf_wnode *x = &t->nodes[mem[m]];
+			const struct pf_waterfall_node *x = &t->nodes[mem[m]];
 			bool anchor_path =
 			    x->depth <= t->anchor_depth && has_prefix_of(x, t->anchor);
 			if (!anchor_path) {
@@ -167,25 +167,25 @@ int pf_wfold(const struct pf_wtree *t, uint32_t k, struct pf_wrows *f)
 		goto out;
 	/* Sum up each group's children left out, with their subtrees (contiguous). */
 	for (uint32_t i = 0; i < n;) {
-		const struct pf_wnode *x = &t->nodes[i];
+		const struct pf_waterfall_node *x = &t->nodes[i];
 		if (hide[i] != 1) {
 			i++;
 			continue;
 		}
 		uint32_t g = grp[i];
 		if (more_of[g] == UINT32_MAX) {
-			struct pf_wmore *m = &f->more[more_of[g] = f->nmore++];
+			struct pf_fold_summary *m = &f->more[more_of[g] = f->nmore++];
 			memset(m, 0, sizeof(*m));
 			m->parent = x->level;
 			m->depth = x->depth - 1;
 			m->first = INT64_MAX;
 			m->last = INT64_MIN;
-			const struct pf_wnode *l = &t->nodes[last[g]];
+			const struct pf_waterfall_node *l = &t->nodes[last[g]];
 			for (m->at = last[g] + 1;
 			     m->at < n && has_prefix(&t->nodes[m->at], l->level, l->depth);)
 				m->at++;
 		}
-		struct pf_wmore *m = &f->more[more_of[g]];
+		struct pf_fold_summary *m = &f->more[more_of[g]];
 		more_add(m, x->node);
 		for (i++; i < n && has_prefix(&t->nodes[i], x->level, x->depth); i++) {
 			hide[i] = 2;
@@ -216,7 +216,7 @@ out:
 	return ret;
 }
 
-void pf_wrows_destroy(struct pf_wrows *f)
+void pf_fold_rows_destroy(struct pf_fold_rows *f)
 {
 	free(f->row);
 	free(f->more);
