@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 			pl_reader_close(r);
 			return 3;
 		}
-		struct pl_record rec;
+		struct pl_record rec = PL_RECORD_INIT;
 		uint64_t n = 0, sum = 0;
 		double t0 = now();
 		while (pl_reader_next(r, &rec) == 0) {

@@ -196,7 +196,7 @@ static void run_latency(const struct options *o, const char *path, int nthreads,
 	}
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(th[t], NULL);
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(run.w, &st);
 	res->dropped = st.dropped_full + st.dropped_oversize + st.dropped_no_buffer;
 	if (pl_writer_close(run.w) < 0)
@@ -282,7 +282,7 @@ static void run_sustained(const struct options *o, const char *path, int nthread
 		pthread_join(th[t], NULL);
 		actions += args[t].actions;
 	}
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(run.w, &st);
 	ret = pl_writer_close(run.w);
 	uint64_t t1 = now_ns();

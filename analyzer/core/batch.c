@@ -226,7 +226,7 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 	if (prev && prev->carry && take_carry(b, prev) < 0)
 		return -2;
 	while (p->r && b->n < PF_BATCH_EVENTS && b->nbytes < PF_BATCH_BYTES) {
-		struct pl_record rec;
+		struct pl_record rec = PL_RECORD_INIT;
 		int ret = pl_reader_next(p->r, &rec);
 		if (ret != 0) {
 			b->end = true;

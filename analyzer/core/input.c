@@ -332,7 +332,7 @@ int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last)
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
 	for (size_t i = 0; i < in->nsrc; i++) {
 		struct pl_reader *r;
-		struct pl_record rec;
+		struct pl_record rec = PL_RECORD_INIT;
 		if (pl_reader_open(in->src[i].path, &r) == 0) {
 			while (pl_reader_next(r, &rec) == 0) {
 				if (rec.kind == PL_REC_THREAD || rec.kind == PL_REC_STATS)

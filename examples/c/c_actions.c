@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 	pl_thread_name(w, "main");
 	for (unsigned i = 1; i <= n; i++)
 		handle(i, 1 + (i * 2654435761u) % 100000);
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	ret = pl_writer_close(w);
 	printf("c_actions: recorded %llu events into %s (dropped %llu)\n",

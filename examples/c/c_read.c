@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 {
 	static const char *const kinds[] = {"?", "start", "end", "message", "thread", "dropped", "stats"};
 	struct pl_reader *r;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	if (argc != 2) {
 		fprintf(stderr, "usage: c_read TRACE\n");
 		return 2;

@@ -54,6 +54,7 @@ static void close_writer(pl_py_state *st, bool release_gil)
 		return;
 	st->writer = NULL;
 	st->epoch++;
+	st->last_stats = (struct pl_writer_stats)PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st->last_stats);
 	st->have_last_stats = true;
 	if (release_gil) {
@@ -215,7 +216,7 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 		"py_field_overflows", "py_wrap_errors", "py_serialize_errors",
 	};
 	pl_py_state *st = PyModule_GetState(m);
-	struct pl_writer_stats s = {0};
+	struct pl_writer_stats s = PL_WRITER_STATS_INIT;
 	if (st->writer)
 		pl_writer_stats(st->writer, &s);
 	else if (st->have_last_stats)

@@ -256,7 +256,7 @@ err:
 static PyObject *reader_next(PyObject *self)
 {
 	pl_py_reader *rd = (pl_py_reader *)self;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	if (!rd->r)
 		return NULL;
 	int ret = pl_reader_next(rd->r, &rec);

@@ -130,7 +130,7 @@ void th_render_fields(const struct pl_kv *f, size_t n, char *buf, size_t len)
 int th_read_all(const char *path, struct th_trace *t)
 {
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	size_t cap = 0;
 	memset(t, 0, sizeof(*t));
 	int ret = pl_reader_open(path, &r);

@@ -58,7 +58,7 @@ static uint64_t stat_field(const struct pl_record *rec, const char *key)
 static void tally_file(const char *path, struct tally *t)
 {
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	memset(t, 0, sizeof(*t));
 	int ret = pl_reader_open(path, &r);
 	if (ret == 0) {
@@ -180,7 +180,7 @@ static void test_full_ring_drops(void **state)
 	char *dir = th_tmpdir();
 	char *path = th_path(dir, "drop.pl");
 	struct pl_writer *w = th_open(path, set_tiny_drop);
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	uint64_t attempted = 0;
 	int bursts = 0;
 	do {
@@ -216,7 +216,7 @@ static void test_full_ring_blocks(void **state)
 	char *path = th_path(dir, "block.pl");
 	struct pl_writer *w = th_open(path, set_tiny_block);
 	burst(w, BURST);
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	print_message("events %" PRIu64 " blocked %" PRIu64 "\n", st.events, st.blocked);
 	assert_int_equal(st.events, 2 * BURST);
@@ -256,7 +256,7 @@ static void test_oversize(void **state)
 	pl_action_end(&a, NULL, 0);
 	pl_message(w, NULL, PL_NAME("after"), NULL, 0);
 
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	assert_int_equal(st.dropped_oversize, 2);
 	/* fits, after, and (maybe: its START was lost) the END of huge_action */
@@ -311,7 +311,7 @@ static void test_no_buffer(void **state)
 	pl_action_begin(&act, w, NULL, PL_NAME("lost_action"), NULL, 0);
 	pl_action_end(&act, NULL, 0);
 
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	print_message("events %" PRIu64 " no_buffer %" PRIu64 "\n", st.events,
 		      st.dropped_no_buffer);

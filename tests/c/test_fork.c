@@ -139,7 +139,7 @@ static int child_main(struct pl_writer *w, int k, bool own_file, const char *tmp
 	for (int i = 0; i < CHILD_EVENTS; i++)
 		pl_message(w, NULL, PL_NAME("child_tick"),
 			   (struct pl_field[]){PL_F_INT("child", k), PL_F_INT("i", i)}, 2);
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	if (own_file) {
 		char want[512];
@@ -212,7 +212,7 @@ struct parent_check {
 static void read_parent(const char *path, struct parent_check *c, uint64_t *prefix)
 {
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	memset(c, 0, sizeof(*c));
 	int ret = pl_reader_open(path, &r);
 	if (ret == 0) {
@@ -261,7 +261,7 @@ static void read_parent(const char *path, struct parent_check *c, uint64_t *pref
 static void read_child(const char *path, pid_t pid, int k, uint64_t *prefix)
 {
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	int64_t next = 0;
 	uint64_t nstats = 0, stats_events = 0;
 	int ret = pl_reader_open(path, &r);
@@ -385,7 +385,7 @@ static void run(bool with_pid, bool flushing_worker)
 		print_message("flushing worker: %" PRId64 " flushes\n", sh.flushes);
 		assert_int_equal(sh.flush_errors, 0);
 	}
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(sh.w, &st);
 	assert_int_equal(pl_writer_close(sh.w), 0);
 

@@ -442,7 +442,7 @@ static void test_field_values(void **state)
 	assert_int_equal(pl_writer_close(w), 0);
 	fill_long(long_str);
 
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	struct pl_reader *r = open_at(f->path, PL_REC_START, "values.action", &rec);
 	check_values(&rec, long_str);
 	assert_str_value(field(&rec, "last"), PL_VALUE_STR, "end", 3);
@@ -470,7 +470,7 @@ static void test_record_kinds(void **state)
 	pl_message(w, &a, PL_NAME("kinds.message"), mf, 1);
 	const struct pl_field out[] = {PL_F_INT("result", 9)};
 	pl_action_end(&a, out, 1);
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	assert_int_equal(pl_writer_close(w), 0);
 	/* Four events were recorded: the thread name, START, MESSAGE and END. */
@@ -542,7 +542,7 @@ static void test_action_fail(void **state)
 	pl_action_fail(&c, long_type, 2000, long_msg, 5000, NULL, 0);
 	assert_int_equal(pl_writer_close(w), 0);
 
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	struct pl_reader *r = open_at(f->path, PL_REC_START, "fail.a", &rec);
 	next_of(r, PL_REC_END, &rec);
 	assert_int_equal(rec.outcome, PL_FAILED);
@@ -590,7 +590,7 @@ static void test_skip_fields(void **state)
 	pl_action_end(&b, out, 1);
 	assert_int_equal(pl_writer_close(w), 0);
 
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	struct pl_reader *r = open_at(f->path, PL_REC_START, "skip.a", &rec);
 	assert_int_equal(rec.nfields, 2); /* decoded until told otherwise */
 	pl_reader_skip_fields(r, 1);
@@ -870,7 +870,7 @@ static void test_interning(void **state)
 		if (i && ids[i] == ids[i - 1])
 			fail_msg("names %d and %d share number %u", i - 1, i, ids[i]);
 	}
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	assert_int_equal(pl_writer_close(w), 0);
 	assert_int_equal(st.dropped_full + st.dropped_oversize, 0);
@@ -927,7 +927,7 @@ static void test_long_names(void **state)
 	assert_int_equal(pl_writer_close(w), 0);
 
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	int ret;
 	size_t threads = 0, messages = 0;
 	assert_int_equal(pl_reader_open(f->path, &r), 0);
@@ -1234,7 +1234,7 @@ static void test_header(void **state)
 		    h->wall_anchor_ns <= (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	uint64_t prefix = h->task_prefix;
 
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	int ret;
 	while ((ret = pl_reader_next(r, &rec)) == 0 && rec.kind != PL_REC_MESSAGE)
 		;

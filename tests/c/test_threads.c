@@ -39,7 +39,7 @@ typedef void (*rec_fn)(void *ctx, const struct pl_record *rec);
 static int read_stream(const char *path, rec_fn fn, void *ctx)
 {
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	int ret = pl_reader_open(path, &r);
 	if (ret == 0)
 		while ((ret = pl_reader_next(r, &rec)) == 0)
@@ -265,7 +265,7 @@ static void test_many_threads_one_writer(void **state)
 		pthread_join(tids[t], NULL);
 	pthread_barrier_destroy(&start);
 
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	/* START and END of every action, and each worker's pl_thread_name() event. */
 	const uint64_t total = 2ull * NTHREADS * NACTIONS + NTHREADS;
@@ -338,7 +338,7 @@ static void run_short_lived(void (*tweak)(struct pl_writer_options *), bool flus
 		if (flush_each_wave)
 			assert_int_equal(pl_writer_flush(w), 0);
 	}
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	print_message("events %" PRIu64 " no_buffer %" PRIu64 " frames %" PRIu64 "\n", st.events,
 		      st.dropped_no_buffer, st.frames);
@@ -401,7 +401,7 @@ static void test_two_writers_alternately(void **state)
 		pthread_join(tids[t], NULL);
 
 	const uint64_t half = (uint64_t)ALT_THREADS * ALT_EVENTS / 2;
-	struct pl_writer_stats s1, s2;
+	struct pl_writer_stats s1 = PL_WRITER_STATS_INIT, s2 = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w1, &s1);
 	pl_writer_stats(w2, &s2);
 	assert_int_equal(s1.events, half);

@@ -439,7 +439,7 @@ static void test_checksum_flag_cleared(void **state)
 static void expect_open_error(const char *path, int want)
 {
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	int ret = pl_reader_open(path, &r);
 	if (ret != want)
 		fail_msg("%s: open returned %d (%s), want %d (%s)", path, ret, pl_strerror(ret),

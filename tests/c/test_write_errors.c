@@ -81,7 +81,7 @@ static void test_dev_full(void **state)
 		assert_int_equal(pl_writer_flush(w), -PL_EIO);
 	}
 	assert_int_equal(pl_writer_error(w), ENOSPC);
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	print_message("events %" PRIu64 " write_errors %" PRIu64 " dropped_write %" PRIu64
 		      " frames %" PRIu64 "\n", st.events, st.write_errors, st.dropped_write,
@@ -195,7 +195,7 @@ static int child_main(const char *path, bool resume, int info_fd)
 		return CHILD_NEVER_FAILED;
 	if (pl_writer_error(w) != EFBIG)
 		return CHILD_ERRNO;
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	if (st.write_errors == 0 || st.last_errno != EFBIG || st.dropped_write < BATCH)
 		return CHILD_STATS;
@@ -263,7 +263,7 @@ struct seqs {
 static void read_seqs(const char *path, struct seqs *out)
 {
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	memset(out, 0, sizeof(*out));
 	out->v = malloc(MAX_BATCHES * BATCH * 2 * sizeof(int64_t));
 	assert_non_null(out->v);

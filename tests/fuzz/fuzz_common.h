@@ -51,7 +51,7 @@ static inline void fuzz_read_file(const uint8_t *data, size_t size)
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct pl_reader *r = NULL;
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	volatile size_t sink = 0;
 	int ret = pl_reader_open(path, &r);
 	while (ret == 0 && (ret = pl_reader_next(r, &rec)) == 0) {

@@ -38,9 +38,12 @@ enum pl_outcome {
 /**
  * struct pl_record - a decoded record. A borrowed view: every pointer in it points
  * into reader-owned memory valid until the next pl_reader_next() or pl_reader_close().
- * Fields that do not apply to the record's kind are zero/NULL.
+ * Fields that do not apply to the record's kind are zero/NULL. Initialise it with
+ * PL_RECORD_INIT: @size lets later versions append members without breaking older
+ * callers (see "Structs that grow" in docs/c-api.md).
  */
 struct pl_record {
+	uint32_t size;         /**< sizeof(struct pl_record); set to the bytes filled */
 	enum pl_record_kind kind;
 	uint64_t ts_ns;        /**< nanoseconds since the file's clock anchor (monotonic) */
 	int64_t wall_ns;       /**< the same instant as Unix time in nanoseconds */
@@ -64,7 +67,13 @@ struct pl_record {
 				     *   one frame are only ordered within each thread) */
 };
 
-/** struct pl_trace_header - what the file says about the process that wrote it. */
+/** PL_RECORD_INIT - the initialiser of a struct pl_record. Since: 0.1 */
+#define PL_RECORD_INIT {.size = sizeof(struct pl_record)}
+
+/**
+ * struct pl_trace_header - what the file says about the process that wrote it. Owned by
+ * the reader and only read through a pointer: later versions may append members.
+ */
 struct pl_trace_header {
 	uint32_t version;          /**< format version of the file */
 	int64_t pid;
@@ -78,7 +87,10 @@ struct pl_trace_header {
 	const char *library;       /**< "perflog <version>" of the writer */
 };
 
-/** struct pl_reader_error - where and why reading stopped. */
+/**
+ * struct pl_reader_error - where and why reading stopped. Owned by the reader and only
+ * read through a pointer: later versions may append members.
+ */
 struct pl_reader_error {
 	int status;         /**< negative pl_status, or 0 if no error */
 	const char *path;   /**< the file */
@@ -105,9 +117,11 @@ const struct pl_trace_header *pl_reader_header(const struct pl_reader *r);
 /**
  * pl_reader_next() - decode the next record.
  * @r: the reader.
- * @rec: receives a borrowed view of the record (see struct pl_record).
+ * @rec: initialised with PL_RECORD_INIT; receives a borrowed view of the record (see
+ *       struct pl_record), at most @rec->size bytes of it.
  *
- * Returns: 0 with a record; PL_END (positive) at a clean end of file; a negative
+ * Returns: 0 with a record; PL_END (positive) at a clean end of file; -PL_EINVAL if @r or
+ * @rec is NULL or @rec->size is smaller than the 0.1 struct (nothing is read); a negative
  * pl_status when the rest of the file is unreadable (every record before the damage has
  * been delivered; pl_reader_error() gives file, offset and reason). After PL_END or an
  * error, further calls return the same. Not thread-safe: one thread per reader.

@@ -37,8 +37,11 @@ typedef void (*pl_log_fn)(void *userdata, int priority, const char *msg);
 
 /**
  * struct pl_writer_options - how to open a writer. Initialise with
- * pl_writer_options_init(), then set what you need. @size must stay the first field:
- * it lets later versions add fields without breaking older callers.
+ * pl_writer_options_init(), then set what you need. @size, the first member, lets later
+ * versions append options without breaking older callers: a library newer than the
+ * caller's header takes defaults for the members the caller does not know; an older
+ * library refuses (-PL_EINVAL) a caller that set a member it does not know (see
+ * "Structs that grow" in docs/c-api.md).
  */
 struct pl_writer_options {
 	uint32_t size;               /**< sizeof(struct pl_writer_options), set by _init */
@@ -98,8 +101,13 @@ int pl_writer_flush(struct pl_writer *w);
  */
 int pl_writer_close(struct pl_writer *w);
 
-/** struct pl_writer_stats - counters since the writer opened. Since: 0.1 */
+/**
+ * struct pl_writer_stats - counters since the writer opened. Initialise it with
+ * PL_WRITER_STATS_INIT: @size, its first member, lets later versions append counters
+ * without breaking older callers (see "Structs that grow" in docs/c-api.md). Since: 0.1
+ */
 struct pl_writer_stats {
+	uint32_t size;             /**< sizeof(struct pl_writer_stats); set to the bytes filled */
 	uint64_t events;           /**< events recorded into rings */
 	uint64_t dropped_full;     /**< events dropped because a ring was full */
 	uint64_t dropped_oversize; /**< events dropped because they exceed the ring or limits */
@@ -113,14 +121,20 @@ struct pl_writer_stats {
 	int last_errno;            /**< errno of the last failed write, 0 if none */
 };
 
+/** PL_WRITER_STATS_INIT - the initialiser of a struct pl_writer_stats. Since: 0.1 */
+#define PL_WRITER_STATS_INIT {.size = sizeof(struct pl_writer_stats)}
+
 /**
  * pl_writer_stats() - read the counters.
  * @w: the writer.
- * @out: receives the counters (a consistent-enough snapshot: each counter is exact,
- *       the set is not taken atomically).
- * Thread-safe, lock-free for the recording threads. Since: 0.1
+ * @out: initialised with PL_WRITER_STATS_INIT; receives the counters (a consistent-enough
+ *       snapshot: each counter is exact, the set is not taken atomically), at most
+ *       @out->size bytes of them, and @out->size is set to the bytes filled.
+ * Returns: 0; -PL_EINVAL if @w or @out is NULL or @out->size is smaller than the 0.1
+ * struct (nothing is written then). Thread-safe, lock-free for the recording threads.
+ * Since: 0.1
  */
-void pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out);
+int pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out);
 
 /**
  * pl_writer_error() - the last write error.

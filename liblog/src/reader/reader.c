@@ -14,6 +14,7 @@
 #include <perflog/reader.h>
 #include <perflog/status.h>
 
+#include "../common/abi.h"
 #include "../common/config.h"
 #include "../common/format.h"
 #include "../common/macros.h"
@@ -301,7 +302,7 @@ PL_EXPORT int pl_reader_open(const char *path, struct pl_reader **out)
 		return set_error(r, ret, r->fr.err_off, "%s", r->fr.reason);
 	/* Read the header, the file's first record; the next deliverable record stays
 	 * unread because next_raw() stops right after the header while opening. */
-	struct pl_record rec;
+	struct pl_record rec = PL_RECORD_INIT;
 	r->opening = true;
 	ret = next_raw(r, &rec);
 	r->opening = false;
@@ -316,13 +317,26 @@ PL_EXPORT const struct pl_trace_header *pl_reader_header(const struct pl_reader 
 	return r && r->header_seen ? &r->hdr : NULL;
 }
 
+/* The record as release 0.1 laid it out: the smallest size a caller may pass. */
+#define RECORD_SIZE_0_1 PL_SIZE_TO(struct pl_record, frame_offset)
+
 PL_EXPORT int pl_reader_next(struct pl_reader *r, struct pl_record *rec)
 {
-	if (!r || !rec)
+	if (!r || !rec || rec->size < RECORD_SIZE_0_1)
 		return -PL_EINVAL;
 	if (r->status)
 		return r->status;
-	return next_raw(r, rec);
+	if (likely(rec->size == sizeof(*rec))) { /* compiled against this header */
+		int ret = next_raw(r, rec);
+		rec->size = sizeof(*rec);
+		return ret;
+	}
+	struct pl_record full = PL_RECORD_INIT;
+	int ret = next_raw(r, &full);
+	full.size = sizeof(full);
+	if (ret == 0)
+		pl_abi_copy_out(rec, &full, sizeof(full));
+	return ret;
 }
 
 PL_EXPORT void pl_reader_skip_fields(struct pl_reader *r, int skip)

@@ -149,7 +149,7 @@ static void writer_drops(struct pl_writer *w)
 
 static void final_stats(struct pl_writer *w)
 {
-	struct pl_writer_stats st;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	static const char *const keys[] = {"events", "dropped_full", "dropped_oversize",
 					   "dropped_no_buffer", "dropped_write", "blocked",

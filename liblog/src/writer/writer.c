@@ -11,6 +11,7 @@
 #include <perflog/status.h>
 #include <perflog/writer.h>
 
+#include "../common/abi.h"
 #include "../common/config.h"
 #include "../common/taskid.h"
 #include "writer_int.h"
@@ -176,13 +177,23 @@ int pl_writer_start_file(struct pl_writer *w)
 	return ret;
 }
 
-PL_EXPORT int pl_writer_open(const struct pl_writer_options *opts, struct pl_writer **out)
+/* The options as release 0.1 laid them out: the smallest size a caller may pass. */
+#define OPTIONS_SIZE_0_1 PL_SIZE_TO(struct pl_writer_options, log_userdata)
+
+PL_EXPORT int pl_writer_open(const struct pl_writer_options *caller_opts, struct pl_writer **out)
 {
 	int ret;
 	struct pl_writer *w = NULL;
 	if (out)
 		*out = NULL;
-	if (!opts || !out || opts->size < sizeof(*opts) || !opts->path || !opts->path[0] ||
+	/* The caller's options over the defaults: members its header lacks keep them. */
+	struct pl_writer_options full, *opts = &full;
+	pl_writer_options_init(&full);
+	if (!caller_opts || pl_abi_copy_in(&full, sizeof(full), caller_opts, caller_opts->size,
+					   OPTIONS_SIZE_0_1) < 0)
+		return -PL_EINVAL;
+	full.size = sizeof(full);
+	if (!out || !opts->path || !opts->path[0] ||
 	    opts->flush_interval_ms == 0 || opts->buffer_size < PL_MIN_RING_BYTES ||
 	    opts->buffer_size > PL_MAX_RING_BYTES || opts->compression_level > ZSTD_maxCLevel() ||
 	    (opts->full_policy != PL_FULL_DROP && opts->full_policy != PL_FULL_BLOCK) ||
@@ -280,19 +291,24 @@ PL_EXPORT int pl_writer_close(struct pl_writer *w)
 	return ret;
 }
 
-PL_EXPORT void pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out)
+/* The counters as release 0.1 laid them out: the smallest size a caller may pass. */
+#define STATS_SIZE_0_1 PL_SIZE_TO(struct pl_writer_stats, last_errno)
+
+PL_EXPORT int pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (!w)
-		return;
-	pl_rings_stats(w, out);
-	out->dropped_no_buffer = load_relaxed(&w->dropped_no_buffer);
-	out->dropped_write = load_relaxed(&w->lost_events);
-	out->frames = load_relaxed(&w->sink.frames);
-	out->bytes_raw = load_relaxed(&w->enc.bytes_raw);
-	out->bytes_written = load_relaxed(&w->sink.bytes_written);
-	out->write_errors = load_relaxed(&w->sink.write_errors);
-	out->last_errno = load_relaxed(&w->sink.last_errno);
+	if (!w || !out || out->size < STATS_SIZE_0_1)
+		return -PL_EINVAL;
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
+	pl_rings_stats(w, &st);
+	st.dropped_no_buffer = load_relaxed(&w->dropped_no_buffer);
+	st.dropped_write = load_relaxed(&w->lost_events);
+	st.frames = load_relaxed(&w->sink.frames);
+	st.bytes_raw = load_relaxed(&w->enc.bytes_raw);
+	st.bytes_written = load_relaxed(&w->sink.bytes_written);
+	st.write_errors = load_relaxed(&w->sink.write_errors);
+	st.last_errno = load_relaxed(&w->sink.last_errno);
+	pl_abi_copy_out(out, &st, sizeof(st));
+	return 0;
 }
 
 PL_EXPORT int pl_writer_error(struct pl_writer *w)
