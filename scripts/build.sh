@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Configure (once) and build into $1 (default: build) with extra meson options after it.
-# Always uses Debian's /usr/bin/python3 (see meson_options.txt), whatever python3 is on PATH.
+# The Python is .venv's (made by scripts/deps.sh from Debian's /usr/bin/python3, so it
+# sees Debian's python3-* packages and the PyPI test tools), whatever python3 is on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
+python=$PWD/.venv/bin/python3
+[ -x "$python" ] || { echo "build.sh: no $python: run scripts/deps.sh first" >&2; exit 1; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Quiet when all goes well; the whole output (compiler errors included) when not.
 if [ ! -f "$dir/build.ninja" ]; then
-  meson setup "$dir" -Dpython=/usr/bin/python3 "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+  meson setup "$dir" -Dpython="$python" "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+elif ! grep -qF "\"$python\"" "$dir/meson-info/intro-buildoptions.json"; then
+  # A build directory configured before .venv existed (or for another checkout).
+  meson configure "$dir" -Dpython="$python" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 fi
 ninja -C "$dir" >"$log" 2>&1 || { cat "$log" >&2; echo "build.sh: the build in $dir failed" >&2; exit 1; }

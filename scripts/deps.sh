@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages perflog needs, only those missing. Runs as root or with
-# sudo; safe to run again (it installs nothing when all are present).
+# Install what perflog needs, only what is missing; safe to run again.
+#   1. Debian 12 packages (as root or with sudo): the runtime and build dependencies.
+#   2. .venv/: a virtual environment made from Debian's /usr/bin/python3 with
+#      --system-site-packages (Debian's python3-* packages stay visible), holding what
+#      Debian lacks, from PyPI: scripts/requirements/test.txt always, bench.txt with
+#      --bench. The build uses .venv/bin/python3 (scripts/build.sh, the `python` option).
+# Usage: scripts/deps.sh [--bench]
 set -euo pipefail
+cd "$(dirname "$0")/.."
+requirements=(scripts/requirements/test.txt)
+for arg in "$@"; do
+  case $arg in
+    --bench) requirements+=(scripts/requirements/bench.txt) ;;
+    *) echo "usage: scripts/deps.sh [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   gcc clang libclang-rt-14-dev pkg-config meson ninja-build zstd
   libzstd-dev libmsgpack-dev libcmocka-dev
-  python3 python3-dev python3-pytest python3-msgpack python3-zstandard
+  python3 python3-dev python3-venv python3-pytest python3-msgpack python3-zstandard
   python3-mesonpy python3-pip                        # pip install . (meson-python)
   python3-eliot python3-structlog python3-loguru     # peers in bench/bench_python.py
   wamerican                                          # word list of examples/spellcheck
@@ -17,13 +30,36 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "deps.sh: run as root or install sudo" >&2; exit 1; }
-  sudo="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps.sh: run as root or install sudo" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "deps.sh: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "deps.sh: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The virtual environment: remade when it is not Debian's interpreter's (a venv made
+# by another python3 on PATH sees none of Debian's packages); its packages reinstalled
+# when a requirements file changed (the stamp holds their checksum).
+venv=.venv
+base=$("$venv/bin/python3" -c 'import sys; print(sys.base_prefix)' 2>/dev/null || true)
+if [ "$base" != /usr ]; then
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+fi
+want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$want" ]; then
+  echo "deps.sh: installing into $venv: $(grep -hv '^#' "${requirements[@]}" | tr '\n' ' ')"
+  args=()
+  for r in "${requirements[@]}"; do args+=(-r "$r"); done
+  log=$(mktemp)
+  # Quiet when all goes well (the machine's pip configuration may warn about indexes
+  # that do not exist); the whole output when not.
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "${args[@]}" >"$log" 2>&1 ||
+    { cat "$log" >&2; rm -f "$log"; echo "deps.sh: pip install into $venv failed" >&2; exit 1; }
+  rm -f "$log"
+  echo "$want" >"$venv/.requirements"
+fi

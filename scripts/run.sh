@@ -10,7 +10,7 @@ scripts/build.sh build
 out=${PERFLOG_OUT:-demo}
 mkdir -p "$out"
 perfan=build/analyzer/perfan
-py() { PYTHONPATH=build/python /usr/bin/python3 "$@"; }
+py() { PYTHONPATH=build/python .venv/bin/python3 "$@"; }
 if [ -t 1 ]; then
   say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 else
