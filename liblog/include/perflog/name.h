@@ -27,8 +27,9 @@ typedef uint32_t pl_name;
  * ends (they are few: one per call site or function). Thread-safe; takes a lock and may
  * allocate, so call it once per call site (see PL_NAME()), not per event.
  *
- * Returns: the name's number, or 0 (the empty name) if memory or the PL_NAMES_MAX limit
- * ran out. Never fails otherwise. Since: 0.1
+ * Returns: the name's number, or 0 (the empty name) if memory, PL_NAMES_MAX or
+ * PL_NAMES_MAX_BYTES ran out (every trace defines every name, and a reader refuses files
+ * past these). Never fails otherwise. Since: 0.1
  */
 pl_name pl_name_intern(const char *s, size_t len);
 
@@ -46,6 +47,8 @@ const char *pl_name_str(pl_name name, size_t *len);
 #define PL_NAME_MAX_LEN 1024u
 /** Most names one process can intern. */
 #define PL_NAMES_MAX (1u << 20)
+/** Most bytes of names one process can intern (each name's length plus one). */
+#define PL_NAMES_MAX_BYTES (64u << 20)
 
 /** A named field value given to the writer. The value is copied during the call. */
 struct pl_field {

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include <perflog/name.h>
+
 /* Writer defaults (runtime options override them; see struct pl_writer_options). */
 
 /* 100 ms bounds what a crash loses while keeping frames large enough to compress well. */
@@ -56,6 +58,9 @@
 /* Most threads one file may describe (thread numbers above are refused). */
 #define PL_READ_MAX_THREADS (1u << 20)
 
+/* The writer's name table (perflog/name.h) within what a reader accepts of one file. */
+_Static_assert(PL_NAMES_MAX <= PL_READ_MAX_NAMES && PL_NAMES_MAX_BYTES <= PL_READ_MAX_NAME_BYTES,
+	       "every name the writer can intern must be readable");
 _Static_assert(PL_MAX_EVENT_BYTES * 4 <= PL_MIN_RING_BYTES,
 	       "a ring must hold several maximal events");
 _Static_assert(PL_FRAME_TARGET_BYTES + 2 * PL_MAX_EVENT_BYTES < PL_READ_MAX_FRAME,

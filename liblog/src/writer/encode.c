@@ -82,7 +82,7 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
 	pack_strn(pk, s, strlen(s));
 }
 
-/* HEADER goes into the definitions buffer: it must precede the NAME records. */
+/* HEADER goes into the definitions buffer: it must precede every other record. */
 static void pack_header(struct pl_encoder *e, const struct pl_clock_conv *c, const char *const *argv)
 {
 	char host[256] = "";
@@ -147,14 +147,16 @@ void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
 		pack_header(e, c, argv);
 	/* The checkpoint's time on the events' own time line (the tick conversion), not
 	 * CLOCK_MONOTONIC's: they differ by the conversion's small offset, which would
-	 * otherwise shift the wall-clock times of one frame against the next by some µs. */
+	 * otherwise shift the wall-clock times of one frame against the next by some µs.
+	 * It goes with the definitions, fed first: records already buffered (held back
+	 * while names filled the previous frame) come into this frame after it. */
 	uint64_t ticks;
 	int64_t wall;
 	pl_clock_wall_pair(c->tsc, &ticks, &wall);
-	msgpack_pack_array(&e->pk, 3);
-	msgpack_pack_uint8(&e->pk, PL_K_CLOCK);
-	msgpack_pack_uint64(&e->pk, pl_clock_ns(c, ticks));
-	msgpack_pack_int64(&e->pk, wall);
+	msgpack_pack_array(&e->dpk, 3);
+	msgpack_pack_uint8(&e->dpk, PL_K_CLOCK);
+	msgpack_pack_uint64(&e->dpk, pl_clock_ns(c, ticks));
+	msgpack_pack_int64(&e->dpk, wall);
 }
 
 void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const char *name,
@@ -363,8 +365,13 @@ int pl_enc_commit(struct pl_encoder *e, bool *more)
 	e->frame_raw += e->defs.size + raw;
 	store_relaxed(&e->bytes_raw, e->bytes_raw + e->defs.size + raw);
 	msgpack_sbuffer_clear(&e->defs);
-	if (raw)
+	if (raw) {
 		msgpack_sbuffer_clear(&e->raw);
+		/* The next records open a chunk of their own: buffered records must never
+		 * depend on a chunk opened by records already fed, since they may be held
+		 * back into the next frame (above), which begins with no chunk open. */
+		e->chunk_open = false;
+	}
 	return ret;
 }
 

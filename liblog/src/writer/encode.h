@@ -1,8 +1,9 @@
 /* encode.h - staged events -> msgpack records -> zstd frames (flusher thread only).
  *
- * Records of one flush cycle are packed into `raw`; the HEADER (a new file's first frame)
- * and the names defined since the last cycle go into `defs`, which is fed to the
- * compressor first.
+ * Records of one flush cycle are packed into `raw`; the HEADER (a new file's first frame),
+ * the frame's CLOCK checkpoint and the names defined since the last cycle go into `defs`,
+ * which is fed to the compressor first. `raw` always begins outside any chunk, so that it
+ * can go into the next frame when the names fill this one.
  * A frame is ended explicitly, and its compressed bytes are then in `out`.
  */
 #ifndef PL_ENCODE_H

@@ -22,6 +22,8 @@ struct entry {
  * under `lock`; `count` is published with release after the entry is complete. */
 static struct entry *blocks[NBLOCKS];
 static uint32_t count;
+/* Bytes of all names, counted as a reader counts them (text and NUL). */
+static uint64_t bytes;
 /* Open-addressing index from hash to id, used only under `lock`. */
 static uint32_t *index_slots;
 static uint32_t index_cap;
@@ -91,7 +93,9 @@ PL_EXPORT pl_name pl_name_intern(const char *s, size_t len)
 			goto out;
 		}
 	}
-	if (count >= PL_NAMES_MAX)
+	/* Every file defines every name: past the reader's limits, no file would be
+	 * readable to its end (docs/format.md section 3). */
+	if (count >= PL_NAMES_MAX || bytes + len + 1 > PL_NAMES_MAX_BYTES)
 		goto out;
 	struct entry **blk = &blocks[count >> BLOCK_BITS];
 	if (!*blk && !(*blk = calloc(BLOCK_LEN, sizeof(struct entry))))
@@ -103,6 +107,7 @@ PL_EXPORT pl_name pl_name_intern(const char *s, size_t len)
 	copy[len] = '\0';
 	(*blk)[count & (BLOCK_LEN - 1)] = (struct entry){copy, (uint32_t)len, h};
 	index_slots[i] = count;
+	bytes += len + 1;
 	id = count;
 	store_release(&count, count + 1);
 out:
