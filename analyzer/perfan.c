@@ -1,5 +1,5 @@
 /* perfan.c - main(): global options, the subcommand table, help generated from it, and
- * the exit codes. Each subcommand lives in cmd_<name>.c and parses its own options.
+ * the exit codes. Each subcommand lives in cmd/<name>.c and parses its own options.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -44,6 +44,35 @@ int pf_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 }
 
 bool pf_quiet;
+
+/* What decides exit status 3 besides the subcommand's own result (see help()). */
+static struct {
+	size_t unreadable; /* inputs that could not be read, in any pass */
+	bool allowed;	   /* --allow-unreadable */
+} inputs;
+
+void pf_note_unreadable(void)
+{
+	inputs.unreadable++;
+}
+
+void pf_allow_unreadable(void)
+{
+	inputs.allowed = true;
+}
+
+/* @ret, or PF_EXIT_UNREADABLE when a verdict or a result would rest on part of the input
+ * without the user's consent: a gate must never pass on what it could not read. */
+static int exit_status(int ret)
+{
+	if ((ret == PF_EXIT_OK || ret == PF_EXIT_FAILED) && inputs.unreadable && !inputs.allowed) {
+		pf_error("an input could not be read (see above): exit status %d; "
+			 "--allow-unreadable judges what could be read",
+			 PF_EXIT_UNREADABLE);
+		return PF_EXIT_UNREADABLE;
+	}
+	return ret;
+}
 
 void pf_warn(const char *fmt, ...)
 {
@@ -97,8 +126,12 @@ static void help(void)
 	       "histogram; exact below 256 ns); counts, totals, min and max are exact.\n"
 	       "\n"
 	       "Exit status: 0 done (sla: every limit met; diff: no regression), 1 an sla limit\n"
-	       "was exceeded or diff found a regression, 2 usage error, 3 no input could be\n"
-	       "read (damaged files only warn: the records before the damage are analyzed).\n"
+	       "was exceeded or diff found a regression, 2 usage error, 3 an input could not\n"
+	       "be read (its header, at least: the rest is reported on, but no verdict is\n"
+	       "given on part of the input unless the subcommand has --allow-unreadable), no\n"
+	       "input could be read, or an internal error (out of memory). Damaged files only\n"
+	       "warn: the records before the damage are analyzed. In a directory, files that\n"
+	       "are not perflog traces are skipped with a warning.\n"
 	       "\n"
 	       "Run 'perfan SUBCOMMAND --help' for the options of a subcommand.\n",
 	       100.0 * PF_HIST_REL_ERROR);
@@ -163,7 +196,7 @@ int main(int argc, char **argv)
 			continue;
 		int first = optind;
 		optind = 0; /* glibc: reinitialize getopt for the subcommand's own argv */
-		return commands[i]->run(&g, argc - first, argv + first);
+		return exit_status(commands[i]->run(&g, argc - first, argv + first));
 	}
 	return pf_usage_error(NULL, USAGE, "unknown subcommand '%s'", name);
 }

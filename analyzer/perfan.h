@@ -11,7 +11,8 @@ enum pf_exit {
 	PF_EXIT_OK = 0,		/* done; for `sla`: every check passed */
 	PF_EXIT_FAILED = 1,	/* a check failed (`sla`, `diff`) */
 	PF_EXIT_USAGE = 2,	/* bad command line: a message and the usage on stderr */
-	PF_EXIT_UNREADABLE = 3, /* no input could be read (or an internal error, e.g. ENOMEM) */
+	PF_EXIT_UNREADABLE = 3, /* an input could not be read (unless --allow-unreadable), no
+				 * input could be, or an internal error (e.g. ENOMEM) */
 };
 
 /* Options given before the subcommand; they apply to every subcommand. */
@@ -53,6 +54,16 @@ extern bool pf_quiet;
  */
 int pf_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/**
+ * pf_note_unreadable() - count an input that could not be read (core/input.c): perfan
+ * then exits with PF_EXIT_UNREADABLE where it would have exited with PF_EXIT_OK or
+ * PF_EXIT_FAILED, unless pf_allow_unreadable() was called.
+ */
+void pf_note_unreadable(void);
+
+/** pf_allow_unreadable() - the user's --allow-unreadable: judge what could be read. */
+void pf_allow_unreadable(void);
 
 /** pf_warn() - print "perfan: warning: <message>" to stderr. */
 void pf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -26,7 +26,9 @@ struct pf_batch_thread {
 };
 
 struct pf_batch {
-	struct pf_batch_ev *ev; /* ev[n] is the carried event when @carry */
+	/* A cache line of its own: a file's two batches sit side by side, one read by the
+	 * analysis thread while a decoding thread writes the other's counters. */
+	_Alignas(64) struct pf_batch_ev *ev; /* ev[n] is the carried event when @carry */
 	uint32_t *order, *tmp;	/* order[0..n): events by timestamp */
 	uint32_t n, cap_ev;
 	bool carry;	/* ev[n] is the first event of the next frame, read already */
@@ -49,7 +51,10 @@ struct pf_batch {
 
 /* What the producer of one file keeps between fills. */
 struct pf_producer {
-	struct pl_reader *r; /* NULL once the file has ended or failed */
+	const char *path;    /* opened by the first fill (the source's path) */
+	bool opened;	     /* the first fill opened it (then @r NULL means ended) */
+	bool holding;	     /* counted among the readers holding a file open (input.c) */
+	struct pl_reader *r; /* NULL before the first fill and once the file has ended */
 	struct pf_names local; /* type numbers of this file's events */
 	uint64_t frame_off;	/* frame_offset of the last record read (0: none yet) */
 	bool keep_fields;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <perflog/status.h>
@@ -103,14 +104,64 @@ static void sift_down(struct pf_input *in, size_t i)
 	}
 }
 
-/* ---- open / next / close ------------------------------------------------------------ */
+static void sift_up(struct pf_input *in, size_t i)
+{
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!before(in, in->heap[i], in->heap[parent]))
+			return;
+		size_t t = in->heap[i];
+		in->heap[i] = in->heap[parent];
+		in->heap[parent] = t;
+		i = parent;
+	}
+}
 
-/* The pool's job @i: fill source @i's other batch (see take()). */
+/* ---- open files: at most open_budget ----------------------------------------------- */
+
+unsigned pf_input_open_budget(void)
+{
+	static unsigned budget;
+	if (budget)
+		return budget;
+	/* Thousands of rotated files are normal: take all the descriptors allowed. */
+	struct rlimit rl;
+	rlim_t soft = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			struct rlimit up = {rl.rlim_max, rl.rlim_max};
+			if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+				rl.rlim_cur = rl.rlim_max;
+		}
+		soft = rl.rlim_cur;
+	}
+	/* Room for stdio, an output file, the decoding threads' transient opens. */
+	rlim_t b = soft > 48 ? soft - 32 : 16;
+	budget = b > 64 ? 64 : (unsigned)b;
+	return budget;
+}
+
+/* The pool's job @i: fill source @i's other batch (see take()). Keeps the number of
+ * readers holding a file open within the budget: a reader over it gives its file back
+ * after the fill and reopens it for the next (pl_reader_suspend). */
 static void fill_job(void *ctx, size_t i)
 {
-	struct pf_source *s = &((struct pf_input *)ctx)->src[i];
-	pf_batch_fill(&s->b[s->cur ^ 1], s->prod, &s->b[s->cur]);
+	struct pf_input *in = ctx;
+	struct pf_source *s = &in->src[i];
+	struct pf_producer *p = s->prod;
+	if (!p->holding) {
+		__atomic_add_fetch(&in->open_now, 1, __ATOMIC_RELAXED);
+		p->holding = true;
+	}
+	pf_batch_fill(&s->b[s->cur ^ 1], p, &s->b[s->cur]);
+	if (!p->r || (__atomic_load_n(&in->open_now, __ATOMIC_RELAXED) > in->open_budget &&
+		      pl_reader_suspend(p->r) == 0)) {
+		__atomic_sub_fetch(&in->open_now, 1, __ATOMIC_RELAXED);
+		p->holding = false;
+	}
 }
+
+/* ---- open / next / close ------------------------------------------------------------ */
 
 /* Have source @i's other batch filled: by the pool, or now. */
 static void request(struct pf_input *in, size_t i)
@@ -197,6 +248,29 @@ static int take(struct pf_input *in, size_t i)
 	}
 }
 
+/* Free what source @s needed for reading once it has ended (its batches, its reader's
+ * name table); what the output needs of it (path, host, thread names, status) stays. */
+static void release(struct pf_source *s)
+{
+	if (s->prod) {
+		pl_reader_close(s->prod->r);
+		pf_names_destroy(&s->prod->local);
+		free(s->prod);
+		s->prod = NULL;
+	}
+	if (s->b) {
+		pf_batch_free(&s->b[0]);
+		pf_batch_free(&s->b[1]);
+		free(s->b);
+		s->b = NULL;
+	}
+	free(s->type_map);
+	s->type_map = NULL;
+	s->map_len = 0;
+}
+
+/* Check that @path is a trace and note what its header says; the file is read later
+ * (activate_due()). Returns 0, or -2 when out of memory. */
 static int open_one(struct pf_input *in, const char *path, bool from_dir)
 {
 	struct pf_source *s = &in->src[in->nsrc];
@@ -222,31 +296,76 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	}
 	if (ret < 0) {
 		const struct pl_reader_error *e = pl_reader_error(r);
-		if (from_dir && ret == -PL_EFORMAT)
+		if (from_dir && ret == -PL_EFORMAT) {
 			pf_warn("%s: skipped: %s", path, e->reason);
-		else
+			in->skipped++;
+		} else {
 			pf_error("%s: %s", path, e->reason);
+			in->unreadable++;
+			pf_note_unreadable();
+		}
 		pl_reader_close(r);
-		in->unreadable++;
 		return 0;
 	}
 	const struct pl_trace_header *h = pl_reader_header(r);
 	s->pid = h->pid;
+	s->start = h->wall_anchor_ns > INT64_MIN + 1000000000 ? h->wall_anchor_ns - 1000000000
+							       : INT64_MIN;
 	s->path = strdup(path);
 	s->host = pf_name_dup(h->host);
+	pl_reader_close(r);
 	s->prod = calloc(1, sizeof(*s->prod));
-	s->b = calloc(2, sizeof(*s->b));
+	if ((s->b = aligned_alloc(_Alignof(struct pf_batch), 2 * sizeof(*s->b))))
+		memset(s->b, 0, 2 * sizeof(*s->b));
 	in->nsrc++;
-	if (!s->path || !s->host || !s->prod || !s->b) {
-		pl_reader_close(r);
+	if (!s->path || !s->host || !s->prod || !s->b)
 		return -2;
-	}
-	s->prod->r = r;
-	/* Without fields kept, liblog need not decode them (~8 % of decoding). */
-	pl_reader_skip_fields(r, !in->keep_fields);
+	s->prod->path = s->path;
 	s->prod->keep_fields = in->keep_fields;
 	s->prod->meta = in->meta;
 	pf_names_init(&s->prod->local);
+	return 0;
+}
+
+static int cmp_start(const void *a, const void *b, void *ctx)
+{
+	const struct pf_input *in = ctx;
+	const struct pf_source *x = &in->src[*(const size_t *)a];
+	const struct pf_source *y = &in->src[*(const size_t *)b];
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Start reading the files whose start time the merge has reached: no event of theirs
+ * can come before the next one delivered. Returns 0, or -2 when out of memory. */
+static int activate_due(struct pf_input *in)
+{
+	while (in->next_waiting < in->nwaiting) {
+		size_t from = in->next_waiting, to = from;
+		int64_t now = in->nheap ? in->src[in->heap[0]].ev.wall
+					: in->src[in->waiting[from]].start;
+		while (to < in->nwaiting && in->src[in->waiting[to]].start <= now)
+			to++;
+		if (to == from)
+			return 0;
+		/* Filled together (in parallel with a pool), then each joins the merge. */
+		for (size_t k = from; k < to; k++)
+			request(in, in->waiting[k]);
+		in->next_waiting = to;
+		for (size_t k = from; k < to; k++) {
+			size_t i = in->waiting[k];
+			int got = take(in, i);
+			if (got < 0)
+				return -2;
+			if (got == 0) {
+				release(&in->src[i]);
+				continue;
+			}
+			in->heap[in->nheap++] = i;
+			sift_up(in, in->nheap - 1);
+		}
+	}
 	return 0;
 }
 
@@ -259,6 +378,7 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 	in->names = names;
 	in->keep_fields = flags & PF_INPUT_FIELDS;
 	in->meta = flags & PF_INPUT_META;
+	in->open_budget = pf_input_open_budget();
 	for (size_t i = 0; i < npaths && ret == 0; i++) {
 		struct stat st;
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
@@ -269,27 +389,12 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 	if (ret == 0 && l.n > 0) {
 		in->src = calloc(l.n, sizeof(*in->src));
 		in->heap = calloc(l.n, sizeof(*in->heap));
-		if (!in->src || !in->heap)
+		in->waiting = calloc(l.n, sizeof(*in->waiting));
+		if (!in->src || !in->heap || !in->waiting)
 			ret = -2;
 	}
 	for (size_t i = 0; i < l.n && ret == 0; i++)
 		ret = open_one(in, l.v[i], l.from_dir[i]);
-	/* Every file's first batch is filled at once (in parallel with a pool), then each
-	 * file with events joins the merge. */
-	if (ret == 0 && in->nsrc > 0)
-		in->pool = pf_pool_start(pf_pool_auto_threads(pf_jobs, in->nsrc), in->nsrc,
-					 fill_job, in);
-	for (size_t i = 0; i < in->nsrc && ret == 0; i++)
-		request(in, i);
-	for (size_t i = 0; i < in->nsrc && ret == 0; i++) {
-		int got = take(in, i);
-		if (got < 0)
-			ret = -2;
-		else if (got > 0)
-			in->heap[in->nheap++] = i;
-	}
-	for (size_t i = in->nheap / 2; i-- > 0;)
-		sift_down(in, i);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.v[i]);
 	free(l.v);
@@ -301,7 +406,12 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 			pf_error("no trace file in the given director%s", npaths > 1 ? "ies" : "y");
 		return -1;
 	}
-	return 0;
+	for (size_t i = 0; i < in->nsrc; i++)
+		in->waiting[i] = i;
+	in->nwaiting = in->nsrc;
+	qsort_r(in->waiting, in->nwaiting, sizeof(*in->waiting), cmp_start, in);
+	in->pool = pf_pool_start(pf_pool_auto_threads(pf_jobs, in->nsrc), in->nsrc, fill_job, in);
+	return activate_due(in) < 0 ? -2 : 0;
 }
 
 int pf_input_next(struct pf_input *in, const struct pf_event **ev)
@@ -316,10 +426,17 @@ int pf_input_next(struct pf_input *in, const struct pf_event **ev)
 			pf_batch_view(&s->b[s->cur], s->next, (uint32_t)i, s->type_map, &s->ev);
 		else if ((ret = take(in, i)) < 0)
 			return -2;
-		if (ret == 0)
+		if (ret == 0) {
+			release(s);
 			in->heap[0] = in->heap[--in->nheap];
+		}
 		sift_down(in, 0);
 	}
+	if (in->next_waiting < in->nwaiting &&
+	    (in->nheap == 0 ||
+	     in->src[in->waiting[in->next_waiting]].start <= in->src[in->heap[0]].ev.wall) &&
+	    activate_due(in) < 0)
+		return -2;
 	if (in->nheap == 0)
 		return 1;
 	in->delivered = true;
@@ -363,17 +480,7 @@ void pf_input_close(struct pf_input *in)
 	pf_pool_stop(in->pool); /* no worker touches a source after this */
 	for (size_t i = 0; i < in->nsrc; i++) {
 		struct pf_source *s = &in->src[i];
-		if (s->prod) {
-			pl_reader_close(s->prod->r);
-			pf_names_destroy(&s->prod->local);
-			free(s->prod);
-		}
-		if (s->b) {
-			pf_batch_free(&s->b[0]);
-			pf_batch_free(&s->b[1]);
-			free(s->b);
-		}
-		free(s->type_map);
+		release(s);
 		for (uint32_t t = 0; t < s->nthreads; t++)
 			free(s->thread_names[t]);
 		free(s->thread_names);
@@ -383,5 +490,6 @@ void pf_input_close(struct pf_input *in)
 	}
 	free(in->src);
 	free(in->heap);
+	free(in->waiting);
 	memset(in, 0, sizeof(*in));
 }

@@ -19,9 +19,20 @@
  * sorted first in its batch and so comes out before the events of the frame holding it;
  * a DROPPED has its chunk's latest time. STATS records are skipped.
  *
+ * Any number of files. Each file's header is read when the inputs are opened (to check
+ * that it is a trace, and for its start time); the file is then closed and opened again
+ * only when the merge reaches that start time (the header's clock anchor, which no event
+ * of the file precedes, less a second for clock adjustments), and its memory is freed
+ * once it has ended: what is held is bounded by the files that overlap in time, not by
+ * their number. And at most pf_input_open_budget() files are open at once: past that, a
+ * file's reader gives back its descriptor and buffers after each batch (pl_reader_suspend)
+ * and reopens the file for the next one.
+ *
  * Errors, and what perfan chose to do about them:
  *  - a file that cannot be opened or is not a trace: "perfan: FILE: reason" on stderr and
- *    the file is left out; pf_input_open() fails only when no input can be read at all;
+ *    the file is left out (counted in @unreadable, and for the exit status, perfan.h);
+ *    in a directory, a file that is not a perflog trace is skipped with a warning instead
+ *    (@skipped); pf_input_open() fails only when no input can be read at all;
  *  - a file damaged or cut short: every record before the damage is delivered, then
  *    "perfan: warning: FILE: offset N: reason" on stderr, and the other files go on.
  *
@@ -31,8 +42,8 @@
  * The events, their order and every warning are the same with or without threads: the
  * main thread applies what a batch says (new names, thread names, damage) when it takes it.
  *
- * Memory per file: one pl_reader (one decompressed frame, ~1 MiB) and two batches (each
- * at most PF_BATCH_EVENTS events and PF_BATCH_BYTES of levels and fields).
+ * Memory per file being read: one pl_reader (one decompressed frame, ~1 MiB) and two
+ * batches (each at most PF_BATCH_EVENTS events and PF_BATCH_BYTES of levels and fields).
  */
 #ifndef PERFAN_INPUT_H
 #define PERFAN_INPUT_H
@@ -86,6 +97,7 @@ struct pf_source {
 	dev_t dev;	     /* the file's identity: the same file given twice is read once */
 	ino_t ino;
 	char *host;
+	int64_t start;	     /* wall time before which the file holds no event (see above) */
 	uint64_t records;    /* records read from this file */
 	uint64_t dropped;    /* events its writer lost (DROPPED records) */
 	int status;	     /* 0 reading, PL_END, or the negative pl_status */
@@ -113,9 +125,14 @@ struct pf_input {
 	struct pf_pool *pool; /* decoding threads, or NULL */
 	size_t *heap; /* indexes into src of files that have a pending event */
 	size_t nheap;
+	size_t *waiting; /* indexes into src of files not read yet, by start time */
+	size_t nwaiting, next_waiting;
+	unsigned open_now; /* readers holding their file open (atomic: the pool's workers) */
+	unsigned open_budget;
 	bool delivered;	   /* heap[0]'s event was handed out: advance it first */
 	uint64_t records;  /* records read in all */
-	size_t unreadable; /* inputs that could not be opened */
+	size_t unreadable; /* inputs that could not be read (not even their header) */
+	size_t skipped;	   /* files in a directory that are not perflog traces */
 };
 
 /* Decoding threads for pf_input_open: -1 automatic (perfan --jobs). */
@@ -152,6 +169,13 @@ int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last);
 
 /** pf_input_thread_name() - the name of @thread of file @src, or NULL. */
 const char *pf_input_thread_name(const struct pf_input *in, uint32_t src, uint32_t thread);
+
+/**
+ * pf_input_open_budget() - how many input files perfan keeps open at once: within the
+ * open-file limit (raised to its hard maximum first, once), less room for the rest of
+ * the process, and at most 64 (each open reader holds ~2 MiB of buffers).
+ */
+unsigned pf_input_open_budget(void);
 
 /** pf_input_close() - close every reader and free everything. */
 void pf_input_close(struct pf_input *in);

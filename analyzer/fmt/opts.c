@@ -61,6 +61,9 @@ int pf_opts_handle(struct pf_opts *o, int c, const char *arg, const char *cmd, c
 	case PF_OPT_JSON:
 		o->json = true;
 		return 1;
+	case PF_OPT_ALLOW_UNREADABLE:
+		pf_allow_unreadable();
+		return 1;
 	default:
 		return 0;
 	}

@@ -23,6 +23,7 @@ enum {
 	PF_OPT_FAILED,
 	PF_OPT_MIN,
 	PF_OPT_JSON,
+	PF_OPT_ALLOW_UNREADABLE,
 	PF_OPT_FIRST_CMD = 0x200, /* subcommands number their own long-only options from here */
 };
 
@@ -36,7 +37,8 @@ enum {
 	{"task", required_argument, NULL, PF_OPT_TASK},                                \
 	{"failed", no_argument, NULL, PF_OPT_FAILED},                                  \
 	{"min", required_argument, NULL, PF_OPT_MIN},                                  \
-	{"json", no_argument, NULL, PF_OPT_JSON}
+	{"json", no_argument, NULL, PF_OPT_JSON},                                      \
+	{"allow-unreadable", no_argument, NULL, PF_OPT_ALLOW_UNREADABLE}
 /* clang-format on */
 
 /* The --help text of the common options: PF_OPTS_HELP, or PF_OPTS_HELP_NO_JSON for a
@@ -54,6 +56,9 @@ enum {
 	"Output:\n"                                                                                \
 	"      --json          JSON on stdout instead of a table (all durations in ns)\n"
 #define PF_OPTS_HELP_TAIL                                                                          \
+	"      --allow-unreadable\n"                                                               \
+	"                      give a result (exit 0 or 1) on what could be read when an\n"       \
+	"                      input could not be (default: exit status 3)\n"                     \
 	"  -h, --help          this help\n"                                                        \
 	"\n"                                                                                       \
 	"DURATION is a number with a unit: ns, us, \xc2\xb5s, ms, s, m (200ms, 1.5s).\n"           \

@@ -9,6 +9,11 @@
  *   gen_trace --bulk N FILE
  *                          N requests of 3 actions (6 events) each, with no waiting: a
  *                          large trace for benchmarks.
+ *   gen_trace --action TYPE MICROSECONDS FILE
+ *                          one action TYPE lasting MICROSECONDS (busy-waited).
+ *   gen_trace --many N DIR
+ *                          N traces DIR/tNNNNN.zst of one short `request` each (distinct
+ *                          tasks), and DIR/zz-slow.zst whose `request` lasts 60 ms.
  *
  * Nothing is dropped: the writer blocks when its ring is full (PL_FULL_BLOCK).
  */
@@ -210,12 +215,41 @@ static int bulk(unsigned long n, const char *path)
 	return pl_writer_close(w) < 0;
 }
 
+static int one_action(const char *type, unsigned long us, const char *path)
+{
+	w = open_writer(path, 1 << 20);
+	pl_action a;
+	pl_action_begin(&a, w, NULL, pl_name_intern(type, strlen(type)), NULL, 0);
+	spin_us((unsigned)us);
+	pl_action_end(&a, NULL, 0);
+	return pl_writer_close(w) < 0;
+}
+
+/* @n files DIR/tNNNNN.zst of one short `request` each, and DIR/zz-slow.zst (last in
+ * name order) whose `request` lasts 60 ms. */
+static int many(unsigned long n, const char *dir)
+{
+	char path[4096];
+	for (unsigned long i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/t%05lu.zst", dir, i);
+		if (one_action("request", 10, path))
+			return 1;
+	}
+	snprintf(path, sizeof(path), "%s/zz-slow.zst", dir);
+	return one_action("request", 60000, path);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2)
 		return tests(argv[1]);
 	if (argc == 4 && strcmp(argv[1], "--bulk") == 0)
 		return bulk(strtoul(argv[2], NULL, 10), argv[3]);
-	fprintf(stderr, "usage: gen_trace DIR | gen_trace --bulk N FILE\n");
+	if (argc == 5 && strcmp(argv[1], "--action") == 0)
+		return one_action(argv[2], strtoul(argv[3], NULL, 10), argv[4]);
+	if (argc == 4 && strcmp(argv[1], "--many") == 0)
+		return many(strtoul(argv[2], NULL, 10), argv[3]);
+	fprintf(stderr, "usage: gen_trace DIR | gen_trace --bulk N FILE | "
+			"gen_trace --action TYPE MICROSECONDS FILE | gen_trace --many N DIR\n");
 	return 2;
 }

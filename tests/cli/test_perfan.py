@@ -15,6 +15,7 @@ import math
 import os
 import pathlib
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -217,11 +218,70 @@ def test_truncated_at_many_offsets(perfan, fixtures, tmp_path):
 def test_unreadable_inputs(perfan, fixtures, tmp_path):
     p = run(perfan, "stats", tmp_path / "missing.zst", check_exit=3)
     assert "missing.zst: cannot open" in p.stderr and p.stdout == ""
-    p = run(perfan, "stats", "--json", tmp_path / "missing.zst", fixtures / "web.zst")
+    # What could be read is reported, but the exit status says that an input could not.
+    p = run(perfan, "stats", "--json", tmp_path / "missing.zst", fixtures / "web.zst",
+            check_exit=3)
+    assert json.loads(p.stdout)["unreadable_inputs"] == 1
+    assert "--allow-unreadable" in p.stderr
+    p = run(perfan, "stats", "--json", "--allow-unreadable", tmp_path / "missing.zst",
+            fixtures / "web.zst")
     assert json.loads(p.stdout)["unreadable_inputs"] == 1
     empty = tmp_path / "empty.zst"
     empty.write_bytes(b"")
     run(perfan, "stats", empty, check_exit=3)
+    run(perfan, "stats", "--allow-unreadable", empty, check_exit=3)  # nothing readable
+
+
+def _many_traces(gen_trace, d, n):
+    """@n one-action traces in @d and zz-slow.zst last in name order, whose `request`
+    lasts 60 ms; the others' < 1 ms."""
+    d.mkdir()
+    subprocess.run([gen_trace, "--many", str(n), d], check=True)
+
+
+def _limited(soft, hard):
+    def preexec():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return preexec
+
+
+@pytest.mark.parametrize("soft,hard", [(256, None), (40, 40)])
+def test_more_inputs_than_open_files(perfan, gen_trace, tmp_path, soft, hard):
+    # The hardening issue's reproduction: with more inputs than the open-file limit, the
+    # inputs past it failed with "Too many open files" and `sla` said PASS. perfan raises
+    # the soft limit to the hard one, and keeps few files open at once anyway (the hard
+    # limit of 40 leaves no choice).
+    d = tmp_path / "many"
+    n = 1100
+    _many_traces(gen_trace, d, n)
+    hard = hard or resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    env = dict(os.environ, TZ="UTC")
+    p = subprocess.run([perfan, "sla", "--max", "50ms", "--type", "request", str(d)],
+                       capture_output=True, text=True, env=env,
+                       preexec_fn=_limited(soft, hard))
+    assert p.returncode == 1, p.stdout + p.stderr  # FAIL: zz-slow.zst was read
+    assert p.stderr == "", p.stderr
+    p = subprocess.run([perfan, "stats", "--json", str(d)], capture_output=True, text=True,
+                       env=env, preexec_fn=_limited(soft, hard))
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert got["actions"] == n + 1 and got["unreadable_inputs"] == 0
+    assert len(got["inputs"]) == n + 1
+
+
+def test_a_gate_never_passes_on_part_of_the_input(perfan, gen_trace, tmp_path):
+    d = tmp_path / "gate"
+    d.mkdir()
+    subprocess.run([gen_trace, "--action", "request", "10", d / "fast.zst"], check=True)
+    broken = tmp_path / "broken.zst"
+    broken.write_bytes(b"PERF")  # cut inside the magic frame: no header
+    p = run(perfan, "sla", "--max", "1s", d, broken, check_exit=3)
+    assert "broken.zst" in p.stderr and "PASS" in p.stdout
+    p = run(perfan, "sla", "--max", "1s", "--allow-unreadable", d, broken, check_exit=0)
+    # A file in a directory that is not a trace at all is skipped, not unreadable.
+    (d / "notes.txt").write_text("not a trace\n")
+    p = run(perfan, "sla", "--max", "1s", d, check_exit=0)
+    assert "notes.txt: skipped" in p.stderr
 
 
 # ---- slowest ----------------------------------------------------------------------------------

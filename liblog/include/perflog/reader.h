@@ -139,6 +139,19 @@ int pl_reader_next(struct pl_reader *r, struct pl_record *rec);
 void pl_reader_skip_fields(struct pl_reader *r, int skip);
 
 /**
+ * pl_reader_suspend() - give back what the reader holds of the file until it is needed
+ * again: the file descriptor, the input and decompression buffers and, between frames,
+ * the frame buffer. The next pl_reader_next() that needs more of the file reopens it by
+ * its path and goes on at the same offset; if the path then names another file (replaced
+ * or rotated away), reading stops with -PL_EIO "the file was replaced while it was being
+ * read". For programs that read more files at once than they may keep open (perfan).
+ * @r: the reader.
+ * Returns: 0; -PL_EINVAL if @r is NULL or does not read a regular file (a pipe cannot be
+ * reopened). Not thread-safe with other calls on @r. Since: 0.1
+ */
+int pl_reader_suspend(struct pl_reader *r);
+
+/**
  * pl_reader_error() - why reading stopped; status 0 if it did not.
  * Returns: a pointer owned by @r, valid until pl_reader_close(). Since: 0.1
  */

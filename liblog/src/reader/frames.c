@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <perflog/reader.h>
@@ -50,18 +51,35 @@ static ssize_t fill(struct pl_frames *f)
 	}
 }
 
+/* The input block and the decompression context: at open, and again after a
+ * suspension. Returns 0 or -PL_ENOMEM. */
+static int alloc_buffers(struct pl_frames *f)
+{
+	if (!f->in && !(f->in = malloc(PL_READ_BLOCK)))
+		return -PL_ENOMEM;
+	if (!f->dctx) {
+		if (!(f->dctx = ZSTD_createDCtx()))
+			return -PL_ENOMEM;
+		/* Bound the decoder's window: our frames are far smaller than this. */
+		ZSTD_DCtx_setParameter(f->dctx, ZSTD_d_windowLogMax, 24);
+	}
+	return 0;
+}
+
 int pl_frames_open(struct pl_frames *f, const char *path)
 {
 	memset(f, 0, sizeof(*f));
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0)
 		return fail(f, -PL_EIO, 0, "cannot open: %s", strerror(errno));
-	f->in = malloc(PL_READ_BLOCK);
-	f->dctx = ZSTD_createDCtx();
-	if (!f->in || !f->dctx)
+	struct stat st;
+	if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		f->regular = true;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+	}
+	if (!(f->path = strdup(path)) || alloc_buffers(f) < 0)
 		return fail(f, -PL_ENOMEM, 0, "out of memory");
-	/* Bound the decoder's window: our frames are far smaller than this. */
-	ZSTD_DCtx_setParameter(f->dctx, ZSTD_d_windowLogMax, 24);
 	while (f->in_len < PL_MAGIC_FRAME_BYTES) {
 		ssize_t n = fill(f);
 		if (n < 0)
@@ -115,8 +133,61 @@ static int check_frame_header(struct pl_frames *f, uint64_t start)
 	return 0; /* short or foreign headers: zstd reports them */
 }
 
+int pl_frames_suspend(struct pl_frames *f, bool keep_frame)
+{
+	if (!f->regular)
+		return -PL_EINVAL;
+	if (f->fd >= 0) {
+		/* Unconsumed input is read again after the reopening. */
+		f->in_base += f->in_pos;
+		f->in_len = f->in_pos = 0;
+		close(f->fd);
+		f->fd = -1;
+	}
+	free(f->in);
+	f->in = NULL;
+	ZSTD_freeDCtx(f->dctx); /* frames are decompressed whole: it holds no state */
+	f->dctx = NULL;
+	if (!keep_frame) {
+		free(f->frame);
+		f->frame = NULL;
+		f->frame_cap = 0;
+	}
+	return 0;
+}
+
+/* Reopen a suspended file where it was left. Returns 0 or a negative pl_status. */
+static int resume(struct pl_frames *f)
+{
+	uint64_t at = f->in_base;
+	if (!f->regular)
+		return fail(f, -PL_EIO, at, "not open");
+	if (alloc_buffers(f) < 0)
+		return fail(f, -PL_ENOMEM, at, "out of memory");
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(f, -PL_EIO, at, "cannot reopen: %s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino) {
+		close(fd);
+		return fail(f, -PL_EIO, at, "the file was replaced while it was being read");
+	}
+	if (lseek(fd, (off_t)at, SEEK_SET) != (off_t)at) {
+		int err = errno;
+		close(fd);
+		return fail(f, -PL_EIO, at, "cannot seek back after reopening: %s", strerror(err));
+	}
+	f->fd = fd;
+	return 0;
+}
+
 int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint64_t *off)
 {
+	if (f->fd < 0) {
+		int ret = resume(f);
+		if (ret < 0)
+			return ret;
+	}
 	for (;;) {
 		uint64_t start = f->in_base + f->in_pos;
 		size_t out_len = 0;
@@ -186,6 +257,7 @@ void pl_frames_close(struct pl_frames *f)
 	ZSTD_freeDCtx(f->dctx);
 	free(f->in);
 	free(f->frame);
+	free(f->path);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
 }

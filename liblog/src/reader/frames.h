@@ -7,12 +7,18 @@
 #ifndef PL_FRAMES_H
 #define PL_FRAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <zstd.h>
 
 struct pl_frames {
-	int fd;
+	int fd;                /* -1 while suspended (pl_frames_suspend) */
+	char *path;            /* to reopen after a suspension */
+	dev_t dev;             /* the file's identity, checked when reopening */
+	ino_t ino;
+	bool regular;          /* a regular file: it can be reopened and sought */
 	ZSTD_DCtx *dctx;
 	uint8_t *in;           /* input block */
 	size_t in_len, in_pos;
@@ -32,6 +38,14 @@ int pl_frames_open(struct pl_frames *f, const char *path);
  * end of file; a negative pl_status with `reason` and `err_off` set.
  */
 int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint64_t *off);
+
+/*
+ * Give back the file descriptor, the input block, the decompression context and, unless
+ * @keep_frame, the current frame's content, until pl_frames_next() needs the file again:
+ * it then reopens the same file (a replaced file is an error) at the offset consumed.
+ * Returns 0, or -PL_EINVAL if the file is not a regular file (it could not be reopened).
+ */
+int pl_frames_suspend(struct pl_frames *f, bool keep_frame);
 
 /* File offset consumed so far. */
 uint64_t pl_frames_offset(const struct pl_frames *f);

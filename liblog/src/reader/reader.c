@@ -339,6 +339,14 @@ PL_EXPORT int pl_reader_next(struct pl_reader *r, struct pl_record *rec)
 	return ret;
 }
 
+PL_EXPORT int pl_reader_suspend(struct pl_reader *r)
+{
+	if (!r || r->status < 0)
+		return r ? 0 : -PL_EINVAL; /* nothing more will be read: nothing to give back */
+	/* The frame's content is kept only while records of it remain to be read. */
+	return pl_frames_suspend(&r->fr, r->pos < r->frame_len);
+}
+
 PL_EXPORT void pl_reader_skip_fields(struct pl_reader *r, int skip)
 {
 	if (r)
