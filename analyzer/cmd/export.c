@@ -455,7 +455,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct pf_scan sc;
 	struct state st = {.sc = &sc, .fmt = fmt, .out = stdout};
 	if (output && !(st.out = pf_output_open(output))) {
-		pf_error("%s: cannot write: %s", output, strerror(errno));
+		pf_error("%s: cannot write: %s", output, pf_output_error(errno));
 		return PF_EXIT_UNREADABLE;
 	}
 	unsigned flags = PF_SCAN_INPUTS | (fmt == F_JSONL ? PF_SCAN_META : PF_SCAN_OPEN_LEVELS);

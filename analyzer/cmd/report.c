@@ -264,7 +264,7 @@ static int write_page(struct pf_report *r)
 {
 	FILE *f = strcmp(r->output, "-") ? pf_output_open(r->output) : stdout;
 	if (!f) {
-		pf_error("%s: cannot write: %s", r->output, strerror(errno));
+		pf_error("%s: cannot write: %s", r->output, pf_output_error(errno));
 		return PF_EXIT_UNREADABLE;
 	}
 	int ret = pf_report_html(r, f);

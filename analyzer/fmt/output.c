@@ -1,5 +1,6 @@
 /* output.c - files perfan writes (see output.h). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -8,17 +9,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <perflog/writer.h>
+
 #include "fmt/output.h"
 
 FILE *pf_output_open(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* What perfan writes holds the traces' inputs: written as traces are. */
+	int fd = pl_output_open(path, 0600);
 	if (fd < 0)
 		return NULL;
 	FILE *f = fdopen(fd, "w");
 	if (!f)
 		close(fd);
 	return f;
+}
+
+const char *pf_output_error(int err)
+{
+	switch (err) {
+	case ELOOP:
+		return "a symbolic link: refused";
+	case EPERM:
+		return "another user's file: refused (it would stay readable to them)";
+	case EMLINK:
+		return "a file with other hard links: refused";
+	case EEXIST:
+		return "not a regular file: refused";
+	default:
+		return strerror(err);
+	}
 }
 
 /* Whether @path starts like a perflog trace (docs/format.md: a skippable frame holding

@@ -71,18 +71,24 @@ PyDoc_STRVAR(start_doc,
 	     "      max_memory=268435456, full_policy='drop', clock='auto', compression_level=1,\n"
 	     "      file_mode=0o600)\n"
 	     "--\n\n"
-	     "Start recording into a new trace file ('{pid}' is replaced by the process id;\n"
-	     "an existing file is truncated, a symlink refused). If recording already, the\n"
-	     "current file is closed first.\n\n"
+	     "Start recording into a new trace file ('{pid}' is replaced by the process id).\n"
+	     "A trace holds the calls' inputs, so the file is created new with file_mode; an\n"
+	     "existing path is reused only if it is the user's own regular file with no other\n"
+	     "hard link (it is then emptied and given file_mode); a symlink, another user's\n"
+	     "file or a file with other links is refused. If recording already, the current\n"
+	     "file is closed first.\n\n"
 	     "Parameters\n----------\n"
 	     "flush_interval_ms : int\n    Write a frame at least this often.\n"
 	     "buffer_size : int\n    Bytes of staging ring per recording thread.\n"
 	     "max_memory : int\n    Cap on all rings together.\n"
 	     "full_policy : {'drop', 'block'}\n"
 	     "    When a thread's ring is full: drop the event and count it, or wait.\n"
-	     "clock : {'auto', 'monotonic'}\n    'auto' uses the invariant TSC when there is one.\n\n"
+	     "clock : {'auto', 'monotonic'}\n    'auto' uses the invariant TSC when there is one.\n"
+	     "file_mode : int\n    Permission bits: 0o600 (default), 0o640 or 0o644; never\n"
+	     "    group or other write, setuid, setgid or sticky.\n\n"
 	     "Returns\n-------\nstr\n    The path actually written.\n\n"
 	     "Raises\n------\nValueError\n    For an invalid option.\n"
+	     "FileExistsError\n    If the path is refused (see above).\n"
 	     "OSError\n    If the file cannot be created.");
 
 static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
@@ -109,13 +115,14 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	if (!path && !(path = PyBytes_FromString("perflog-{pid}.zst")))
 		return NULL;
 	if (flush_ms <= 0 || flush_ms > UINT32_MAX || ring <= 0 || ring > UINT32_MAX ||
-	    max_memory <= 0 || mode < 0 || mode > 07777 ||
+	    max_memory <= 0 || mode < 0 || mode > 0777 || (mode & 022) ||
 	    (strcmp(policy, "drop") != 0 && strcmp(policy, "block") != 0) ||
 	    (strcmp(clock, "auto") != 0 && strcmp(clock, "monotonic") != 0)) {
 		Py_DECREF(path);
 		PyErr_SetString(PyExc_ValueError,
 				"start(): flush_interval_ms, buffer_size, max_memory must be > 0, "
-				"full_policy 'drop' or 'block', clock 'auto' or 'monotonic'");
+				"full_policy 'drop' or 'block', clock 'auto' or 'monotonic', "
+				"file_mode permission bits without group or other write");
 		return NULL;
 	}
 	o.path = PyBytes_AS_STRING(path);
@@ -149,8 +156,12 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	} else if (ret == -PL_EINVAL) {
 		PyErr_Format(PyExc_ValueError, "start(): %s", pl_strerror(ret));
 	} else if (ret == -PL_EEXIST) {
-		PyErr_Format(PyExc_FileExistsError,
-			     "start(): %s is a symlink or not a regular file", o.path);
+		/* Refused by the file rule of pl_output_open(): errno says which part. */
+		const char *why = err == ELOOP	? "a symbolic link"
+				  : err == EPERM	? "another user's file (it would stay readable to them)"
+				  : err == EMLINK ? "a file with other hard links"
+						  : "not a regular file";
+		PyErr_Format(PyExc_FileExistsError, "start(): %s is %s: refused", o.path, why);
 	} else if (ret == -PL_ENOMEM) {
 		PyErr_NoMemory();
 	} else {

@@ -52,7 +52,8 @@ struct pl_writer_options {
 	enum pl_full_policy full_policy; /**< default PL_FULL_DROP */
 	enum pl_clock clock;         /**< default PL_CLOCK_AUTO (env PERFLOG_CLOCK=monotonic forces) */
 	int compression_level;       /**< zstd level; default 1 (fast, still small) */
-	uint32_t file_mode;          /**< permission bits of a created file; default 0600 */
+	uint32_t file_mode;          /**< permission bits of the file (0600, 0640, 0644; never
+				      *   group or other write, no setuid/setgid/sticky); default 0600 */
 	const char *const *argv;     /**< argv for the header; NULL reads /proc/self/cmdline */
 	pl_log_fn log_fn;            /**< diagnostics; NULL (default) means silence */
 	void *log_userdata;          /**< passed to @log_fn */
@@ -70,17 +71,44 @@ void pl_writer_options_init(struct pl_writer_options *opts);
  * @opts: options; copied, so it may be freed after the call.
  * @out: receives the new writer on success, NULL on failure.
  *
- * The file is created with O_CREAT|O_TRUNC|O_NOFOLLOW|O_CLOEXEC and @opts->file_mode:
- * a symlink at @path is refused. The header frame is written before this returns.
+ * The file is opened by pl_output_open() with @opts->file_mode: a trace holds inputs
+ * (arguments, often secrets), so it is created new, or, when @path exists, reused only
+ * if it is a regular file of the caller's with no other name, and then emptied and given
+ * @opts->file_mode; a symlink, another user's file, a file with other hard links, a FIFO
+ * or a directory is refused. The header frame is written before this returns.
  *
  * After fork(), the child's copy of the writer opens a new file if @path contains
  * "{pid}" and otherwise stops recording: two processes never write one file.
  *
- * Returns: 0; -PL_EINVAL for bad options; -PL_EEXIST if @path is a symlink or not a
- * regular file; -PL_EIO if the file cannot be created (errno kept); -PL_ENOMEM.
+ * Returns: 0; -PL_EINVAL for bad options; -PL_EEXIST if @path is refused (errno says
+ * why, see pl_output_open()); -PL_EIO if the file cannot be created (errno kept);
+ * -PL_ENOMEM.
  * Thread-safe. Since: 0.1
  */
 int pl_writer_open(const struct pl_writer_options *opts, struct pl_writer **out);
+
+/**
+ * pl_output_open() - open @path for writing by the rule traces are written by, for
+ * programs that write what they derive from traces (perfan's exports and reports hold
+ * the same inputs).
+ * @path: the file.
+ * @mode: its permission bits: within 0777 and without group or other write (0600, 0640,
+ *        0644); the umask applies to a new file.
+ *
+ * A new file is created exclusively (O_EXCL: no one else's file is ever written into,
+ * whatever its name). An existing path is used only if it is a character device
+ * (/dev/null), or a regular file owned by the caller's effective user with one link:
+ * that file is emptied and its mode set to @mode, so an old world-readable file does not
+ * stay so. A symlink (O_NOFOLLOW), another user's file, a file with other hard links, a
+ * FIFO, socket or directory are refused.
+ *
+ * Returns: a file descriptor (write-only, blocking, close-on-exec, the file empty), or
+ * -PL_EINVAL (bad @path or @mode); -PL_EEXIST when the path is refused, with errno ELOOP
+ * (a symlink), EPERM (another user's file), EMLINK (other hard links) or EEXIST (not a
+ * regular file or character device); -PL_EIO when it cannot be opened (errno kept).
+ * Since: 0.1
+ */
+int pl_output_open(const char *path, unsigned mode);
 
 /**
  * pl_writer_flush() - write everything recorded before this call, then return.

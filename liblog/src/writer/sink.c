@@ -6,34 +6,84 @@
 #include <unistd.h>
 
 #include <perflog/status.h>
+#include <perflog/writer.h>
 
 #include "../common/macros.h"
 #include "sink.h"
 
+/* Refuse @fd (close it) with errno @err: PL_EEXIST, and errno says why. */
+static int refuse(int fd, int err)
+{
+	close(fd);
+	errno = err;
+	return -PL_EEXIST;
+}
+
+/* Give up on @fd after a failed call: -PL_EIO with that call's errno. */
+static int fail_io(int fd)
+{
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -PL_EIO;
+}
+
+PL_EXPORT int pl_output_open(const char *path, unsigned mode)
+{
+	if (!path || !*path || (mode & ~0777u) || (mode & 022u)) {
+		errno = EINVAL;
+		return -PL_EINVAL;
+	}
+	/* A few tries: the path may disappear between the two opens below. */
+	for (int tries = 0; tries < 4; tries++) {
+		/* A new file: created, so it is ours, with no other name and our mode. */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -PL_EIO;
+		/* An existing one. O_NONBLOCK: opening a FIFO must not hang; O_NOFOLLOW: a
+		 * planted symlink must not redirect a trace full of inputs. */
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			if (errno == ENXIO) /* a FIFO nobody reads, a socket */
+				errno = EEXIST;
+			return errno == ELOOP || errno == EEXIST ? -PL_EEXIST : -PL_EIO;
+		}
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return fail_io(fd);
+		/* Character devices are allowed: /dev/null for benchmarks, /dev/full for tests. */
+		if (S_ISCHR(st.st_mode)) {
+			return fcntl(fd, F_SETFL, 0) < 0 ? fail_io(fd) : fd;
+		}
+		if (!S_ISREG(st.st_mode))
+			return refuse(fd, EEXIST);
+		/* Another user's file keeps its owner, and they could read what we write;
+		 * another hard link is a name we did not choose that would see it too. */
+		if (st.st_uid != geteuid())
+			return refuse(fd, EPERM);
+		if (st.st_nlink != 1)
+			return refuse(fd, EMLINK);
+		if (ftruncate(fd, 0) < 0 || fchmod(fd, (mode_t)mode) < 0 || fcntl(fd, F_SETFL, 0) < 0)
+			return fail_io(fd);
+		return fd;
+	}
+	errno = ENOENT;
+	return -PL_EIO;
+}
+
 int pl_sink_open(struct pl_sink *s, const char *path, mode_t mode)
 {
 	*s = (struct pl_sink){.fd = -1};
-	/* O_NONBLOCK: opening a FIFO for writing must not hang; cleared below once the
-	 * target is known to be a regular file. O_NOFOLLOW: a planted symlink must not
-	 * redirect a trace full of inputs. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode);
+	int fd = pl_output_open(path, (unsigned)mode);
 	if (fd < 0)
-		return errno == ELOOP ? -PL_EEXIST : -PL_EIO;
+		return fd;
 	struct stat st;
-	/* Character devices are allowed: /dev/null for benchmarks, /dev/full for tests. */
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
-		close(fd);
-		errno = EEXIST;
-		return -PL_EEXIST;
-	}
-	if ((S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0) || fcntl(fd, F_SETFL, 0) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -PL_EIO;
-	}
 	s->fd = fd;
-	s->regular = S_ISREG(st.st_mode);
+	s->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
 }
 

@@ -17,8 +17,8 @@ struct pl_sink {
 	int last_errno;
 };
 
-/* Create @path (O_NOFOLLOW, mode @mode, truncating a regular file). Returns 0,
- * -PL_EEXIST for a symlink or anything but a regular file or character device, -PL_EIO with errno set otherwise. */
+/* Open @path by the rule of pl_output_open() (perflog/writer.h). Returns 0, or what
+ * pl_output_open() returns on failure (errno set). */
 int pl_sink_open(struct pl_sink *s, const char *path, mode_t mode);
 
 /* Append a whole frame. On failure the file is cut back to the last whole frame, so

@@ -197,7 +197,7 @@ PL_EXPORT int pl_writer_open(const struct pl_writer_options *caller_opts, struct
 	    opts->flush_interval_ms == 0 || opts->buffer_size < PL_MIN_RING_BYTES ||
 	    opts->buffer_size > PL_MAX_RING_BYTES || opts->compression_level > ZSTD_maxCLevel() ||
 	    (opts->full_policy != PL_FULL_DROP && opts->full_policy != PL_FULL_BLOCK) ||
-	    (opts->file_mode & ~07777u))
+	    (opts->file_mode & ~0777u) || (opts->file_mode & 022u))
 		return -PL_EINVAL;
 	pthread_once(&exit_once, install_exit_handler);
 
