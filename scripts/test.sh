@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test suite: install what is missing, build, run all tests; then again with
-# AddressSanitizer + UndefinedBehaviorSanitizer, and with clang plus a bounded fuzzing
-# run of the reader. Prints "N passed, N failed" last.
+# AddressSanitizer + UndefinedBehaviorSanitizer, liblog's with ThreadSanitizer, and with
+# clang plus a bounded fuzzing run of the reader. Prints "N passed, N failed" last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
@@ -23,6 +23,10 @@ run_suite() { # build-dir, meson options... ($cc, if set, is the C compiler)
 
 run_suite build
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+# clang with ThreadSanitizer: liblog's suites (rings shared by a recording thread and the
+# flusher, writers opened, forked and closed under many threads).
+cc=clang run_suite build-tsan -Db_sanitize=thread -Db_lundef=false -Dpython_ext=disabled \
+  -Danalyzer=false -Dbench=false -Dexamples=false
 # clang: the C suites once more, and the reader's libFuzzer target for a bounded time.
 cc=clang run_suite build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
   -Dc_args=-fsanitize=fuzzer-no-link -Dpython_ext=disabled -Danalyzer=false -Dbench=false

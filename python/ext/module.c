@@ -235,7 +235,7 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 	PyObject *path = st->writer ? PyUnicode_DecodeFSDefault(pl_writer_path(st->writer))
 				    : Py_NewRef(Py_None);
 	PyObject *d = path ? Py_BuildValue(
-		"{s:O,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:i}", "recording",
+		"{s:O,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:i,s:K,s:K}", "recording",
 		st->writer ? Py_True : Py_False, "path", path, "events",
 		(unsigned long long)s.events, "dropped_full", (unsigned long long)s.dropped_full,
 		"dropped_oversize", (unsigned long long)s.dropped_oversize, "dropped_no_buffer",
@@ -243,7 +243,9 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 		(unsigned long long)s.dropped_write, "blocked", (unsigned long long)s.blocked,
 		"frames", (unsigned long long)s.frames, "bytes_raw", (unsigned long long)s.bytes_raw,
 		"bytes_written", (unsigned long long)s.bytes_written, "write_errors",
-		(unsigned long long)s.write_errors, "last_errno", s.last_errno) : NULL;
+		(unsigned long long)s.write_errors, "last_errno", s.last_errno, "ring_grown",
+		(unsigned long long)s.ring_grown, "ring_bytes", (unsigned long long)s.ring_bytes)
+		    : NULL;
 	for (int i = 0; d && i < PL_PY_NERR; i++) {
 		PyObject *v = PyLong_FromUnsignedLongLong(st->errors[i]);
 		if (!v || PyDict_SetItemString(d, err_keys[i], v) < 0)

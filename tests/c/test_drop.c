@@ -1,7 +1,9 @@
 /* test_drop.c - what the writer cannot stage is counted and reported in the trace.
  *
- * - PL_FULL_DROP with the smallest ring and a flusher that only wakes when a ring is half
- *   full: a burst overruns the ring; stats and file agree on every dropped event ("full").
+ * - PL_FULL_DROP with the smallest ring, no room to grow (max_memory) and a flusher that
+ *   only wakes when a ring is half full: a burst overruns the ring; stats and file agree
+ *   on every dropped event ("full").
+ * - The same ring with room to grow: the same burst drops nothing.
  * - An event larger than the largest staged event is dropped as "oversize".
  * - max_memory below one ring: every event is dropped as "no_buffer".
  * - PL_FULL_BLOCK with the same ring and burst drops nothing.
@@ -124,11 +126,21 @@ static void assert_file_agrees(const struct tally *t, const struct pl_writer_sta
 /* ---- options ---- */
 
 /* Smallest ring, no timer: the flusher runs only when a ring is half full. */
+/* One ring that may not grow (max_memory holds it alone), a flusher that only wakes
+ * when the ring is half full. */
 static void set_tiny_drop(struct pl_writer_options *o)
 {
 	o->buffer_size = MIN_RING;
+	o->max_memory = MIN_RING;
 	o->full_policy = PL_FULL_DROP;
 	o->flush_interval_ms = 3600u * 1000u;
+}
+
+/* The same ring with room to grow: the default max_memory. */
+static void set_tiny_growing(struct pl_writer_options *o)
+{
+	set_tiny_drop(o);
+	o->max_memory = 256u << 20;
 }
 
 static void set_tiny_block(struct pl_writer_options *o)
@@ -209,6 +221,41 @@ static void test_full_ring_drops(void **state)
 	th_rmdir(dir);
 }
 
+/* The file at @path holds the whole burst, as @st counted it, and no DROPPED record. */
+static void assert_whole_burst(const char *path, const struct pl_writer_stats *st)
+{
+	struct tally t;
+	tally_file(path, &t);
+	assert_file_agrees(&t, st);
+	assert_int_equal(t.dropped_records, 0);
+	assert_int_equal(t.start, BURST);
+	assert_int_equal(t.end, BURST);
+}
+
+/* The burst that overruns a ring that may not grow: with room to grow, nothing is
+ * dropped, the file holds every event, and memory is back within one ring at close. */
+static void test_full_ring_grows(void **state)
+{
+	(void)state;
+	char *dir = th_tmpdir();
+	char *path = th_path(dir, "grow.pl");
+	struct pl_writer *w = th_open(path, set_tiny_growing);
+	burst(w, BURST);
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
+	pl_writer_stats(w, &st);
+	print_message("events %" PRIu64 " grown %" PRIu64 " ring bytes %" PRIu64 "\n", st.events,
+		      st.ring_grown, st.ring_bytes);
+	assert_int_equal(st.events, 2 * BURST);
+	assert_int_equal(st.dropped_full + st.dropped_oversize + st.dropped_no_buffer, 0);
+	assert_int_equal(st.blocked, 0);
+	assert_true(st.ring_bytes <= 256u << 20);
+	assert_int_equal(pl_writer_flush(w), 0);
+	assert_int_equal(pl_writer_close(w), 0);
+	assert_whole_burst(path, &st);
+	free(path);
+	th_rmdir(dir);
+}
+
 static void test_full_ring_blocks(void **state)
 {
 	(void)state;
@@ -224,13 +271,7 @@ static void test_full_ring_blocks(void **state)
 	/* The ring did fill: ~80 MB went through 256 KiB. */
 	assert_true(st.blocked > 0);
 	assert_int_equal(pl_writer_close(w), 0);
-
-	struct tally t;
-	tally_file(path, &t);
-	assert_file_agrees(&t, &st);
-	assert_int_equal(t.dropped_records, 0);
-	assert_int_equal(t.start, BURST);
-	assert_int_equal(t.end, BURST);
+	assert_whole_burst(path, &st);
 	free(path);
 	th_rmdir(dir);
 }
@@ -335,6 +376,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_min_ring_is_the_limit),
 		cmocka_unit_test(test_full_ring_drops),
+		cmocka_unit_test(test_full_ring_grows),
 		cmocka_unit_test(test_full_ring_blocks),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_no_buffer),

@@ -288,6 +288,7 @@ struct stress {
 	uint64_t seed;
 	uint64_t deadline_ns;
 	uint64_t produced; /* atomic: items committed; final once done is set */
+	unsigned grow;     /* segments the producer may add when the ring is full */
 	int done;          /* atomic */
 	int abort;         /* atomic: the consumer found an error */
 };
@@ -340,6 +341,12 @@ static void *producer_main(void *arg)
 		while (!(p = pl_ring_reserve(s->tb, n))) {
 			if (__atomic_load_n(&s->abort, __ATOMIC_RELAXED))
 				goto out;
+			/* As the writer does, within a budget (no cmocka assert off the main
+			 * thread: a failed growth just waits like a full ring). */
+			if (s->grow && pl_ring_grow(s->tb, true) >= 0) {
+				s->grow--;
+				continue;
+			}
 			sched_yield();
 		}
 		put_seq(p, n, seq);
@@ -351,16 +358,15 @@ out:
 	return NULL;
 }
 
-static void test_stress(void **state)
+static void run_stress(unsigned grow)
 {
-	(void)state;
 	struct stress s = {0};
 	s.seed = test_seed();
+	s.grow = grow;
 	print_message("ring stress seed: PL_TEST_SEED=%" PRIu64 "\n", s.seed);
 	s.tb = pl_ring_new(STRESS_CAP);
 	assert_non_null(s.tb);
 	s.deadline_ns = mono_ns() + STRESS_SECONDS * 1000000000ull;
-	const uint8_t *base = s.tb->data;
 
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, producer_main, &s), 0);
@@ -377,7 +383,9 @@ static void test_stress(void **state)
 			sched_yield();
 			continue;
 		}
-		uint64_t off = 0, pos = (uint64_t)(p - base);
+		/* Offsets within the segment being drained (peek may have moved on). */
+		const struct pl_seg *seg = s.tb->cons;
+		uint64_t off = 0, pos = (uint64_t)(p - seg->data), cap = seg->mask + 1;
 		while (off < len && !err[0]) {
 			const uint8_t *b = p + off;
 			uint32_t size;
@@ -386,7 +394,7 @@ static void test_stress(void **state)
 				snprintf(err, sizeof(err), "bad size %u at ring offset %" PRIu64, size,
 					 pos + off);
 			} else if (b[4] == PL_EV_PAD) {
-				if (pos + off + size != STRESS_CAP)
+				if (pos + off + size != cap)
 					snprintf(err, sizeof(err),
 						 "PAD at %" PRIu64 " of %u bytes misses the end",
 						 pos + off, size);
@@ -420,9 +428,85 @@ static void test_stress(void **state)
 	if (err[0])
 		fail_msg("%s", err);
 	assert_int_equal(expect, produced);
-	/* Enough traffic to have wrapped many times. */
+	/* Enough traffic to have wrapped many times, and grown as often as allowed. */
 	assert_true(produced >= 10000);
 	assert_true(pads >= 100);
+	assert_int_equal(s.grow, 0);
+}
+
+static void test_stress(void **state)
+{
+	(void)state;
+	run_stress(0);
+}
+
+/* The same with a producer that grows the ring (5 times) rather than wait: segments are
+ * drained in order, each item once, and freed behind the consumer. */
+static void test_stress_growing(void **state)
+{
+	(void)state;
+	run_stress(5);
+}
+
+static void test_grow_chain(void **state)
+{
+	struct pl_ring *tb = *state;
+	put(tb, pl_ring_reserve(tb, CAP), CAP, 1);
+	assert_null(pl_ring_reserve(tb, 8));
+	assert_int_equal(pl_ring_grow(tb, true), 0);
+	assert_int_equal(pl_ring_capacity(tb), CAP);
+	assert_int_equal(tb->bytes, 2 * CAP);
+	uint8_t *p = pl_ring_reserve(tb, 512);
+	assert_non_null(p);
+	put(tb, p, 512, 2);
+	assert_int_equal(pl_ring_grow(tb, true), 0); /* a third, empty so far */
+	assert_int_equal(pl_ring_used(tb), CAP + 512);
+
+	/* The oldest segment first, whole; the next only once it is drained. */
+	uint64_t len;
+	const uint8_t *q = pl_ring_peek(tb, &len);
+	assert_int_equal(len, CAP);
+	check_item(q, CAP, 1);
+	pl_ring_consume(tb, CAP);
+	q = pl_ring_peek(tb, &len);
+	assert_int_equal(len, 512);
+	check_item(q, 512, 2);
+	assert_non_null(tb->spare); /* the first segment, kept for reuse */
+	pl_ring_consume(tb, 512);
+	(void)pl_ring_peek(tb, &len); /* the second left too: the first is freed */
+	assert_int_equal(len, 0);
+	assert_int_equal(tb->freed, CAP);
+	assert_int_equal(tb->bytes, 2 * CAP);
+	assert_int_equal(pl_ring_used(tb), 0);
+}
+
+/* Segments drained by the consumer come back to the producer as its spare: a ring that
+ * keeps growing reuses them, and only a second spare is freed. */
+static void test_spare_reused(void **state)
+{
+	struct pl_ring *tb = *state;
+	uint64_t len;
+	put(tb, pl_ring_reserve(tb, CAP), CAP, 1);
+	assert_int_equal(pl_ring_grow(tb, false), -1); /* no spare, no allocation allowed */
+	assert_int_equal(pl_ring_grow(tb, true), 0);   /* allocated */
+	struct pl_seg *first = tb->cons;
+	put(tb, pl_ring_reserve(tb, CAP), CAP, 2);
+	(void)pl_ring_peek(tb, &len);
+	pl_ring_consume(tb, len); /* the first segment drained ... */
+	(void)pl_ring_peek(tb, &len); /* ... and left: it is the spare */
+	assert_int_equal(len, CAP);
+	assert_ptr_equal(tb->spare, first);
+	assert_int_equal(tb->freed, 0);
+	assert_int_equal(pl_ring_grow(tb, false), 1); /* reused, no memory needed */
+	assert_ptr_equal(tb->prod, first);
+	assert_null(tb->spare);
+	put(tb, pl_ring_reserve(tb, 512), 512, 3);
+	pl_ring_consume(tb, len);
+	const uint8_t *q = pl_ring_peek(tb, &len);
+	assert_int_equal(len, 512);
+	check_item(q, 512, 3);
+	assert_int_equal(tb->bytes, 2 * CAP);
+	pl_ring_consume(tb, len);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -437,7 +521,10 @@ int main(void)
 		T(test_wrap_writes_pad),
 		T(test_wrap_without_room),
 		T(test_smallest_pad),
+		T(test_grow_chain),
+		T(test_spare_reused),
 		cmocka_unit_test(test_stress),
+		cmocka_unit_test(test_stress_growing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,12 @@ extern "C" {
 /** Opaque writer handle. */
 struct pl_writer;
 
-/** What a recording thread does when its ring is full. Since: 0.1 */
+/**
+ * What a recording thread does when its ring is full and cannot grow: a full ring first
+ * grows by a segment (twice its size, up to 32 MiB) as long as all rings together stay
+ * within max_memory, so a flusher that was not scheduled in time costs memory, not events.
+ * Since: 0.1
+ */
 enum pl_full_policy {
 	PL_FULL_DROP = 0,  /**< drop the event and count it (default: never blocks the host) */
 	PL_FULL_BLOCK = 1, /**< wait for the flusher to make room (never drops for space) */
@@ -47,9 +52,10 @@ struct pl_writer_options {
 	uint32_t size;               /**< sizeof(struct pl_writer_options), set by _init */
 	const char *path;            /**< output path; "{pid}" is replaced by the process id */
 	uint32_t flush_interval_ms;  /**< write a frame at least this often; default 100 */
-	uint32_t buffer_size;        /**< ring bytes per recording thread; default 1 MiB */
-	uint64_t max_memory;         /**< cap on all rings together; default 256 MiB */
-	enum pl_full_policy full_policy; /**< default PL_FULL_DROP */
+	uint32_t buffer_size;        /**< first ring bytes per recording thread; default 1 MiB */
+	uint64_t max_memory;         /**< cap on all rings together, grown ones included;
+				      *   default 256 MiB */
+	enum pl_full_policy full_policy; /**< when max_memory is reached; default PL_FULL_DROP */
 	enum pl_clock clock;         /**< default PL_CLOCK_AUTO (env PERFLOG_CLOCK=monotonic forces) */
 	int compression_level;       /**< zstd level; default 1 (fast, still small) */
 	uint32_t file_mode;          /**< permission bits of the file (0600, 0640, 0644; never
@@ -147,6 +153,9 @@ struct pl_writer_stats {
 	uint64_t bytes_written;    /**< bytes written to the file */
 	uint64_t write_errors;     /**< failed writes (ENOSPC, EFBIG, EIO, ...) */
 	int last_errno;            /**< errno of the last failed write, 0 if none */
+	uint64_t ring_grown;       /**< times a full ring grew by a segment (within max_memory)
+				    *   instead of dropping or blocking. Since: 0.2 */
+	uint64_t ring_bytes;       /**< bytes of ring segments now held. Since: 0.2 */
 };
 
 /** PL_WRITER_STATS_INIT - the initialiser of a struct pl_writer_stats. Since: 0.1 */

@@ -156,8 +156,26 @@ static void wait_for_room(struct pl_writer *w, struct pl_ring *tb, uint32_t size
 	}
 }
 
+/* The ring's current segment is full: link another (its spare, or a new one if the
+ * memory budget allows) and wake the flusher, which is behind. Returns the space, or
+ * NULL. */
+static __attribute__((noinline)) void *grow_ring(struct pl_writer *w, struct pl_ring *tb,
+						 uint32_t size)
+{
+	uint64_t cap = pl_ring_capacity(tb);
+	bool budget = pl_writer_budget_take(w, cap);
+	int r = pl_ring_grow(tb, budget);
+	if (budget && r != 0)
+		pl_writer_budget_give(w, cap); /* the spare was used, or no memory */
+	if (r < 0)
+		return NULL;
+	sem_post(&w->wake);
+	return pl_ring_reserve(tb, size);
+}
+
 /* Space for one staged event of @size bytes in the calling thread's ring, or NULL after
- * counting why not (no ring, oversize, full). Blocks only under PL_FULL_BLOCK. */
+ * counting why not (no ring, oversize, full). A full ring grows within max_memory; past
+ * that, PL_FULL_BLOCK waits and PL_FULL_DROP drops. */
 static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t depth,
 				  struct pl_ring **tbp)
 {
@@ -172,7 +190,7 @@ static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t d
 		return NULL;
 	}
 	void *p = pl_ring_reserve(tb, (uint32_t)size);
-	if (unlikely(!p)) {
+	if (unlikely(!p) && !(p = grow_ring(w, tb, (uint32_t)size))) {
 		if (w->full_policy == PL_FULL_BLOCK)
 			wait_for_room(w, tb, (uint32_t)size, &p);
 		if (!p) {
@@ -189,10 +207,10 @@ static inline void stage_publish(struct pl_writer *w, struct pl_ring *tb, uint32
 {
 	pl_ring_commit(tb, used);
 	store_relaxed(&tb->events, tb->events + 1);
-	if (unlikely(!tb->wake_armed &&
-		     tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION)) {
-		tb->tail_cache = load_acquire(&tb->tail);
-		if (tb->head - tb->tail_cache > (tb->mask + 1) / PL_WAKE_FRACTION) {
+	if (unlikely(!load_relaxed(&tb->wake_armed) &&
+		     pl_ring_pending(tb) > pl_ring_capacity(tb) / PL_WAKE_FRACTION)) {
+		pl_ring_refresh(tb);
+		if (pl_ring_pending(tb) > pl_ring_capacity(tb) / PL_WAKE_FRACTION) {
 			store_relaxed(&tb->wake_armed, 1);
 			sem_post(&w->wake);
 		}

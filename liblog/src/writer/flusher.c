@@ -55,11 +55,13 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 		pl_enc_thread(e, tb->serial, tb->tid, tb->name, strlen(tb->name));
 		tb->info_written = true;
 	}
-	uint64_t limit = load_acquire(&tb->head) - tb->tail;
+	uint64_t limit = pl_ring_used(tb);
 	while (limit) {
 		uint64_t len;
 		const uint8_t *p = pl_ring_peek(tb, &len);
 		len = PL_MIN(len, limit);
+		if (!len)
+			break; /* cannot happen: @limit bytes were committed */
 		uint64_t off = 0;
 		while (off < len) {
 			const struct pl_ev *ev = (const struct pl_ev *)(p + off);
@@ -84,6 +86,13 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 		}
 	}
 	store_relaxed(&tb->wake_armed, 0);
+	if (pl_ring_used(tb) == 0)
+		pl_ring_trim(tb); /* idle: the spare of its last burst goes back too */
+	/* Segments the ring left behind go back to the writer's budget. */
+	if (tb->freed) {
+		pl_writer_budget_give(w, tb->freed);
+		tb->freed = 0;
+	}
 	uint64_t full = load_relaxed(&tb->dropped_full);
 	if (full != tb->reported_full) {
 		pl_enc_dropped(e, &w->clock, tb->serial, full - tb->reported_full, PL_DROP_FULL);
@@ -154,10 +163,11 @@ static void final_stats(struct pl_writer *w)
 	static const char *const keys[] = {"events", "dropped_full", "dropped_oversize",
 					   "dropped_no_buffer", "dropped_write", "blocked",
 					   "frames", "bytes_raw", "bytes_written",
-					   "write_errors"};
+					   "write_errors", "ring_grown"};
 	const uint64_t vals[] = {st.events, st.dropped_full, st.dropped_oversize,
 				 st.dropped_no_buffer, st.dropped_write, st.blocked,
-				 st.frames + 1, st.bytes_raw, st.bytes_written, st.write_errors};
+				 st.frames + 1, st.bytes_raw, st.bytes_written, st.write_errors,
+				 st.ring_grown};
 	_Static_assert(ARRAY_SIZE(keys) == ARRAY_SIZE(vals), "one value per key");
 	pl_enc_stats(&w->enc, keys, vals, ARRAY_SIZE(keys));
 }
@@ -171,7 +181,7 @@ static int cycle(struct pl_writer *w, bool force, bool final)
 	pl_clock_conv_refine(&w->clock);
 	open_frame(w);
 	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next)
-		if (tb->data)
+		if (tb->live)
 			drain_ring(w, tb);
 	writer_drops(w);
 	if (final)

@@ -66,7 +66,7 @@ static void child(void)
 		w->next_serial = 0;
 		/* The child's file counts the child's events only. */
 		w->retired_events = w->retired_full = w->retired_oversize = 0;
-		w->retired_blocked = 0;
+		w->retired_blocked = w->retired_grown = 0;
 		w->dropped_no_buffer = w->lost_events = 0;
 		w->reported_lost = w->reported_no_buffer = 0;
 		w->enc.bytes_raw = 0;

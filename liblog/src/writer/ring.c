@@ -1,8 +1,36 @@
-/* ring.c - allocation and reference counting of per-thread rings. */
+/* ring.c - segments of per-thread rings, their allocation and reference counting. */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ring.h"
+
+/* Segments are mapped, not malloc'ed: unmapped when drained, their memory goes back to
+ * the system at once (glibc's dynamic mmap threshold would keep freed megabytes in the
+ * heap: the hardening issue saw 770 MB resident against a 256 MiB cap). */
+static struct pl_seg *seg_new(uint64_t capacity, bool touch)
+{
+	struct pl_seg *s = NULL;
+	if (posix_memalign((void **)&s, PL_CACHELINE, sizeof(*s)) != 0)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | (touch ? MAP_POPULATE : 0);
+	void *p = mmap(NULL, capacity, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED) {
+		free(s);
+		return NULL;
+	}
+	s->data = p;
+	s->mask = capacity - 1;
+	return s;
+}
+
+static void seg_free(struct pl_seg *s)
+{
+	munmap(s->data, s->mask + 1);
+	free(s);
+}
 
 struct pl_ring *pl_ring_new(uint64_t capacity)
 {
@@ -10,28 +38,107 @@ struct pl_ring *pl_ring_new(uint64_t capacity)
 	if (posix_memalign((void **)&tb, PL_CACHELINE, sizeof(*tb)) != 0)
 		return NULL;
 	memset(tb, 0, sizeof(*tb));
-	if (posix_memalign((void **)&tb->data, PL_CACHELINE, capacity) != 0) {
+	/* Every page touched now, so that the recording thread never takes a page fault. */
+	if (!(tb->prod = tb->cons = seg_new(capacity, true))) {
 		free(tb);
 		return NULL;
 	}
-	/* Touch every page now, so that the recording thread never takes a page fault. */
-	memset(tb->data, 0, capacity);
-	tb->mask = capacity - 1;
+	tb->bytes = capacity;
+	tb->live = true;
 	tb->refs = 2;
 	return tb;
 }
 
-/* Free the ring's bytes early (its writer is gone; the thread may live on). */
+int pl_ring_grow(struct pl_ring *tb, bool may_allocate)
+{
+	uint64_t capacity = tb->prod->mask + 1;
+	int reused = 1;
+	struct pl_seg *s = __atomic_exchange_n(&tb->spare, NULL, __ATOMIC_ACQUIRE);
+	if (s) {
+		s->head = s->tail_cache = s->tail = 0;
+		s->next = NULL;
+	} else {
+		if (!may_allocate || !(s = seg_new(capacity, true)))
+			return -1;
+		__atomic_add_fetch(&tb->bytes, capacity, __ATOMIC_RELAXED);
+		reused = 0;
+	}
+	store_relaxed(&tb->grown, tb->grown + 1);
+	/* Every commit to the old segment happens before the consumer sees @next. */
+	store_release(&tb->prod->next, s);
+	tb->prod = s;
+	return reused;
+}
+
+/* Consumer: free segment @s of @tb (a spare no one will take), counting it as freed. */
+static void seg_release(struct pl_ring *tb, struct pl_seg *s)
+{
+	uint64_t cap = s->mask + 1;
+	seg_free(s);
+	__atomic_sub_fetch(&tb->bytes, cap, __ATOMIC_RELAXED);
+	tb->freed += cap;
+}
+
+const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len)
+{
+	for (;;) {
+		struct pl_seg *s = tb->cons;
+		uint64_t head = load_acquire(&s->head), tail = s->tail;
+		if (head == tail) {
+			struct pl_seg *next = load_acquire(&s->next);
+			/* The producer left @s: read its head again, as it stood when it left. */
+			if (next && load_acquire(&s->head) == tail) {
+				tb->cons = next;
+				/* The spare for the producer's next growth; an older spare not
+				 * taken since is freed. */
+				struct pl_seg *old = __atomic_exchange_n(&tb->spare, s, __ATOMIC_RELEASE);
+				if (old)
+					seg_release(tb, old);
+				continue;
+			}
+		}
+		uint64_t pos = tail & s->mask, avail = head - tail;
+		uint64_t to_end = s->mask + 1 - pos;
+		*len = avail < to_end ? avail : to_end;
+		return s->data + pos;
+	}
+}
+
+void pl_ring_trim(struct pl_ring *tb)
+{
+	struct pl_seg *s = __atomic_exchange_n(&tb->spare, NULL, __ATOMIC_ACQUIRE);
+	if (s)
+		seg_release(tb, s);
+}
+
+uint64_t pl_ring_used(const struct pl_ring *tb)
+{
+	uint64_t n = 0;
+	for (const struct pl_seg *s = tb->cons; s; s = load_acquire(&s->next))
+		n += load_acquire(&s->head) - load_acquire(&s->tail);
+	return n;
+}
+
+/* Free the ring's segments early (its writer is gone; the thread may live on). */
 void pl_ring_free_data(struct pl_ring *tb)
 {
-	free(tb->data);
-	tb->data = NULL;
+	if (!tb->live)
+		return;
+	for (struct pl_seg *s = tb->cons, *next; s; s = next) {
+		next = s->next;
+		seg_free(s);
+	}
+	if (tb->spare)
+		seg_free(tb->spare);
+	tb->prod = tb->cons = tb->spare = NULL;
+	tb->bytes = 0;
+	tb->live = false;
 }
 
 void pl_ring_unref(struct pl_ring *tb)
 {
 	if (__atomic_sub_fetch(&tb->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	free(tb->data);
+	pl_ring_free_data(tb);
 	free(tb);
 }

@@ -1,8 +1,18 @@
-/* ring.h - a recording thread's single-producer/single-consumer byte ring.
+/* ring.h - a recording thread's single-producer/single-consumer byte ring, which grows.
  *
  * The producer (the recording thread) reserves contiguous space, writes an event and
  * commits it; the consumer (the flusher) peeks committed bytes and consumes them.
- * Positions are free-running 64-bit byte counts; the capacity is a power of two.
+ *
+ * The ring is a chain of segments of one size. The producer writes into the newest; when
+ * it is full and the writer's memory budget allows, the producer links another segment
+ * after it and goes on there (pl_ring_grow): a flusher that was not scheduled in time
+ * costs memory, not events. The consumer drains the oldest segment, and once the producer
+ * has moved on and the segment is empty, goes on with the next; the segment it leaves
+ * becomes the ring's spare, which the producer takes before allocating (so a ring that
+ * keeps growing circulates a few warm segments instead of touching new memory), and a
+ * second one is freed (back to the system: segments are mmap'ed). Within a segment,
+ * positions are free-running 64-bit byte counts and the capacity is a power of two; an
+ * event never straddles two segments.
  */
 #ifndef PL_RING_H
 #define PL_RING_H
@@ -16,18 +26,30 @@
 
 struct pl_writer;
 
+/* One segment. The producer writes @head, the consumer @tail, each on its own line. */
+struct pl_seg {
+	uint64_t head;	       /* committed bytes; store-release, read by the consumer */
+	uint64_t tail_cache;   /* producer's last view of @tail */
+	_Alignas(PL_CACHELINE) uint64_t tail; /* consumed bytes; store-release */
+	_Alignas(PL_CACHELINE) uint8_t *data;
+	uint64_t mask;	       /* capacity - 1 */
+	struct pl_seg *next;   /* set once (store-release) when the producer moves on */
+};
+
 struct pl_ring {
 	/* Producer-owned line: written only by the recording thread. */
-	uint64_t head;           /* committed bytes; store-release, read by flusher */
-	uint64_t tail_cache;     /* last tail seen: avoids reading the flusher's line */
+	struct pl_seg *prod;     /* the segment being written */
 	uint64_t events;         /* events staged (relaxed; flusher and stats read) */
 	uint64_t dropped_full;   /* events dropped, ring full (relaxed) */
 	uint64_t dropped_oversize;
 	uint64_t blocked;
+	uint64_t grown;          /* segments added past the first (relaxed) */
 	uint32_t wake_armed;     /* 1 once the flusher was woken for this fill */
 
 	/* Consumer-owned line: written only by the flusher. */
-	_Alignas(PL_CACHELINE) uint64_t tail; /* consumed bytes; store-release, read by producer */
+	_Alignas(PL_CACHELINE) struct pl_seg *cons; /* the segment being drained */
+	uint64_t freed;          /* bytes of segments freed, not yet given back to the
+				  * writer's budget (flusher.c) */
 	uint64_t reported_full;  /* drops already written as DROPPED records */
 	uint64_t reported_oversize;
 	uint64_t frame_full;     /* reported_* when the current frame opened: restored if */
@@ -36,8 +58,9 @@ struct pl_ring {
 	bool info_written;       /* THREAD record written in the current file */
 
 	/* Set at creation, then read-only (except the fields marked otherwise). */
-	_Alignas(PL_CACHELINE) uint8_t *data;
-	uint64_t mask;           /* capacity - 1 */
+	_Alignas(PL_CACHELINE) uint64_t bytes; /* atomic: capacity of the live segments */
+	struct pl_seg *spare;    /* atomic exchange: a drained segment to reuse, or NULL */
+	bool live;               /* segments allocated (false once freed) */
 	uint64_t writer_id;      /* generation of the writer this ring belongs to */
 	struct pl_writer *writer;
 	pthread_t owner;
@@ -50,68 +73,90 @@ struct pl_ring {
 	struct pl_ring *next_in_thread; /* the owning thread's private list */
 };
 
-/* Allocate a ring of @capacity bytes (a power of two). NULL on ENOMEM. */
+/* Allocate a ring with one segment of @capacity bytes (a power of two), its pages
+ * touched now so that the recording thread takes no page fault. NULL on ENOMEM. */
 struct pl_ring *pl_ring_new(uint64_t capacity);
 
-/* Free the ring bytes once no one will record into them (writer closed). */
+/* Producer: link a segment after the current one and write there from now on: the
+ * spare if there is one (returns 1), else a new one (returns 0; the caller has taken its
+ * capacity from the budget). Returns -1 without memory (nothing changed). */
+int pl_ring_grow(struct pl_ring *tb, bool may_allocate);
+
+/* Consumer: free the spare segment (the ring is idle: its burst is over). */
+void pl_ring_trim(struct pl_ring *tb);
+
+/* Free every segment once no one will record into the ring (writer closed). */
 void pl_ring_free_data(struct pl_ring *tb);
 
 /* Drop one reference; frees on the last. */
 void pl_ring_unref(struct pl_ring *tb);
 
-/* Bytes committed and not yet consumed (either side may call). */
-static inline uint64_t pl_ring_used(const struct pl_ring *tb)
+/* Consumer (or anyone once the producer is gone): bytes committed and not consumed. */
+uint64_t pl_ring_used(const struct pl_ring *tb);
+
+/* Capacity of the segment being written (producer). */
+static inline uint64_t pl_ring_capacity(const struct pl_ring *tb)
 {
-	return load_acquire(&tb->head) - load_acquire(&tb->tail);
+	return tb->prod->mask + 1;
 }
 
 /*
- * Producer: reserve @n contiguous bytes (multiple of 8). Writes a PAD event over the
- * ring's tail end when needed. Returns NULL when there is not enough free space.
+ * Producer: reserve @n contiguous bytes (multiple of 8) in the current segment. Writes a
+ * PAD event over the segment's tail end when needed. Returns NULL when there is not
+ * enough free space (the caller may pl_ring_grow() and try again).
  */
 static inline void *pl_ring_reserve(struct pl_ring *tb, uint32_t n)
 {
-	uint64_t cap = tb->mask + 1, head = tb->head;
-	uint64_t pos = head & tb->mask, need = n;
+	struct pl_seg *s = tb->prod;
+	uint64_t cap = s->mask + 1, head = s->head;
+	uint64_t pos = head & s->mask, need = n;
 	if (pos + n > cap)
-		need += cap - pos; /* skip to the ring's start */
-	if (unlikely(head + need - tb->tail_cache > cap)) {
-		tb->tail_cache = load_acquire(&tb->tail);
-		if (head + need - tb->tail_cache > cap)
+		need += cap - pos; /* skip to the segment's start */
+	if (unlikely(head + need - s->tail_cache > cap)) {
+		s->tail_cache = load_acquire(&s->tail);
+		if (head + need - s->tail_cache > cap)
 			return NULL;
 	}
 	if (need != n) {
 		/* A PAD header is just its size word and a zero kind. */
 		uint32_t pad = (uint32_t)(cap - pos);
-		*(uint32_t *)(tb->data + pos) = pad;
-		tb->data[pos + 4] = 0;
+		*(uint32_t *)(s->data + pos) = pad;
+		s->data[pos + 4] = 0;
 		head += pad;
-		store_release(&tb->head, head);
+		store_release(&s->head, head);
 		pos = 0;
 	}
-	return tb->data + pos;
+	return s->data + pos;
 }
 
 /* Producer: publish @n bytes written at the reserved pointer. */
 static inline void pl_ring_commit(struct pl_ring *tb, uint32_t n)
 {
-	store_release(&tb->head, tb->head + n);
+	store_release(&tb->prod->head, tb->prod->head + n);
 }
 
-/* Consumer: the contiguous committed bytes at the tail (up to the ring's end). */
-static inline const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len)
+/* Producer: bytes of the current segment not known to be consumed (a cheap upper bound,
+ * refreshed by the caller through pl_ring_refresh()). */
+static inline uint64_t pl_ring_pending(const struct pl_ring *tb)
 {
-	uint64_t head = load_acquire(&tb->head), tail = tb->tail;
-	uint64_t pos = tail & tb->mask, avail = head - tail;
-	uint64_t to_end = tb->mask + 1 - pos;
-	*len = avail < to_end ? avail : to_end;
-	return tb->data + pos;
+	return tb->prod->head - tb->prod->tail_cache;
 }
 
-/* Consumer: release @n bytes. */
+/* Producer: reread the consumer's position in the current segment. */
+static inline void pl_ring_refresh(struct pl_ring *tb)
+{
+	tb->prod->tail_cache = load_acquire(&tb->prod->tail);
+}
+
+/* Consumer: the contiguous committed bytes at the tail (up to the segment's end),
+ * moving on to (and freeing what it leaves of) the next segment once the current one is
+ * drained and the producer has left it. */
+const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len);
+
+/* Consumer: release @n bytes of those pl_ring_peek() returned. */
 static inline void pl_ring_consume(struct pl_ring *tb, uint64_t n)
 {
-	store_release(&tb->tail, tb->tail + n);
+	store_release(&tb->cons->tail, tb->cons->tail + n);
 }
 
 #endif /* PL_RING_H */

@@ -36,12 +36,28 @@ static void exit_key_create(void)
 	(void)pthread_key_create(&exit_key, thread_exit);
 }
 
+bool pl_writer_budget_take(struct pl_writer *w, uint64_t bytes)
+{
+	uint64_t used = load_relaxed(&w->mem_used);
+	do {
+		if (used + bytes > w->opts.max_memory)
+			return false;
+	} while (!__atomic_compare_exchange_n(&w->mem_used, &used, used + bytes, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+}
+
+void pl_writer_budget_give(struct pl_writer *w, uint64_t bytes)
+{
+	__atomic_sub_fetch(&w->mem_used, bytes, __ATOMIC_RELAXED);
+}
+
 struct pl_ring *pl_thread_ring_slow(struct pl_writer *w)
 {
 	struct pl_ring *tb;
 	uint64_t id = load_relaxed(&w->id);
 	for (tb = tl_rings; tb; tb = tb->next_in_thread) {
-		if (tb->writer_id == id && tb->data) {
+		if (tb->writer_id == id && tb->live) {
 			pl_tl_cache = (struct pl_thread_cache){id, tb};
 			return tb;
 		}
@@ -49,18 +65,11 @@ struct pl_ring *pl_thread_ring_slow(struct pl_writer *w)
 	if (!load_relaxed(&w->enabled))
 		return NULL;
 
-	pthread_mutex_lock(&w->reg_lock);
-	bool room = w->mem_used + w->ring_bytes <= w->opts.max_memory;
-	if (room)
-		w->mem_used += w->ring_bytes;
-	pthread_mutex_unlock(&w->reg_lock);
+	bool room = pl_writer_budget_take(w, w->ring_bytes);
 	tb = room ? pl_ring_new(w->ring_bytes) : NULL;
 	if (!tb) {
-		if (room) {
-			pthread_mutex_lock(&w->reg_lock);
-			w->mem_used -= w->ring_bytes;
-			pthread_mutex_unlock(&w->reg_lock);
-		}
+		if (room)
+			pl_writer_budget_give(w, w->ring_bytes);
 		/* Remember the refusal so that later events skip this slow path. */
 		pl_tl_cache = (struct pl_thread_cache){id, NULL};
 		return NULL;
@@ -93,7 +102,10 @@ static void retire(struct pl_writer *w, struct pl_ring *tb)
 	w->retired_full += load_relaxed(&tb->dropped_full);
 	w->retired_oversize += load_relaxed(&tb->dropped_oversize);
 	w->retired_blocked += load_relaxed(&tb->blocked);
-	w->mem_used -= w->ring_bytes;
+	w->retired_grown += load_relaxed(&tb->grown);
+	/* What the ring still holds, and what the flusher freed but did not give back. */
+	pl_writer_budget_give(w, load_relaxed(&tb->bytes) + tb->freed);
+	tb->freed = 0;
 }
 
 void pl_rings_release_all(struct pl_writer *w, bool fork_child)
@@ -145,11 +157,13 @@ void pl_rings_stats(struct pl_writer *w, struct pl_writer_stats *out)
 	out->dropped_full += w->retired_full;
 	out->dropped_oversize += w->retired_oversize;
 	out->blocked += w->retired_blocked;
+	out->ring_grown += w->retired_grown;
 	for (struct pl_ring *tb = w->rings; tb; tb = tb->next) {
 		out->events += load_relaxed(&tb->events);
 		out->dropped_full += load_relaxed(&tb->dropped_full);
 		out->dropped_oversize += load_relaxed(&tb->dropped_oversize);
 		out->blocked += load_relaxed(&tb->blocked);
+		out->ring_grown += load_relaxed(&tb->grown);
 	}
 	pthread_mutex_unlock(&w->reg_lock);
 }

@@ -307,6 +307,7 @@ PL_EXPORT int pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out)
 	st.bytes_written = load_relaxed(&w->sink.bytes_written);
 	st.write_errors = load_relaxed(&w->sink.write_errors);
 	st.last_errno = load_relaxed(&w->sink.last_errno);
+	st.ring_bytes = load_relaxed(&w->mem_used);
 	pl_abi_copy_out(out, &st, sizeof(st));
 	return 0;
 }

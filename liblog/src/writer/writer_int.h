@@ -32,11 +32,11 @@ struct pl_writer {
 	pthread_mutex_t reg_lock;
 	struct pl_ring *rings;
 	uint32_t next_serial;
-	uint64_t mem_used;           /* under reg_lock */
+	uint64_t mem_used;           /* atomic: bytes of ring segments (pl_writer_budget_*) */
 	uint64_t dropped_no_buffer;  /* atomic */
 
 	/* Totals of rings already freed, added under reg_lock. */
-	uint64_t retired_events, retired_full, retired_oversize, retired_blocked;
+	uint64_t retired_events, retired_full, retired_oversize, retired_blocked, retired_grown;
 
 	/* Flush/close handshake: under ctl_lock. */
 	pthread_mutex_t ctl_lock;
@@ -85,6 +85,10 @@ int pl_flusher_end_frame(struct pl_writer *w);
 /* Ask for a frame holding everything staged so far and wait for it. */
 int pl_flusher_request(struct pl_writer *w, bool final);
 
+/* thread.c: take @bytes of max_memory for ring segments; false if they do not fit. */
+bool pl_writer_budget_take(struct pl_writer *w, uint64_t bytes);
+/* thread.c: give back @bytes taken. */
+void pl_writer_budget_give(struct pl_writer *w, uint64_t bytes);
 /* thread.c: the calling thread's ring for @w, created on first use; NULL if none. */
 struct pl_ring *pl_thread_ring_slow(struct pl_writer *w);
 /* Unregister and release every ring of @w (close, fork child). */
