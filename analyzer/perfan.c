@@ -19,6 +19,7 @@
 static const struct pf_cmd *const commands[] = {
     &pf_cmd_stats,
     &pf_cmd_slowest,
+    &pf_cmd_inflight,
     &pf_cmd_sla,
     &pf_cmd_inputs,
     &pf_cmd_tree,

@@ -36,6 +36,7 @@ struct pf_cmd {
 
 extern const struct pf_cmd pf_cmd_stats;
 extern const struct pf_cmd pf_cmd_slowest;
+extern const struct pf_cmd pf_cmd_inflight;
 extern const struct pf_cmd pf_cmd_sla;
 extern const struct pf_cmd pf_cmd_inputs;
 extern const struct pf_cmd pf_cmd_tree;

@@ -43,6 +43,7 @@ struct pf_call *pf_call_new(const struct pf_spans *spans, const struct pf_span *
 	    .seq = sp->seq,
 	    .depth = sp->depth,
 	    .failed = sp->failed,
+	    .running = sp->running,
 	    .order = order,
 	};
 	if (sp->depth)
@@ -51,7 +52,7 @@ struct pf_call *pf_call_new(const struct pf_spans *spans, const struct pf_span *
 			   sizeof(uint32_t));
 	c->npath = pf_spans_path(spans, sp, c->path, PF_CALL_PATH_MAX, &c->path_elided);
 	bool ok = true;
-	if (sp->end->exc_type) {
+	if (sp->end && sp->end->exc_type) {
 		c->exc_type = cut_dup(sp->end->exc_type);
 		c->exc_msg = cut_dup(sp->end->exc_msg ? sp->end->exc_msg : "");
 		ok = c->exc_type && c->exc_msg;
@@ -61,7 +62,7 @@ struct pf_call *pf_call_new(const struct pf_spans *spans, const struct pf_span *
 		c->inputs_len = sp->inputs_len;
 		ok = c->inputs;
 	}
-	if (ok && sp->end->fields_len) {
+	if (ok && sp->end && sp->end->fields_len) {
 		c->outputs = mem_dup(sp->end->fields, sp->end->fields_len);
 		c->outputs_len = sp->end->fields_len;
 		ok = c->outputs;
@@ -161,9 +162,12 @@ void pf_call_print_block(const struct pf_call_ctx *ctx, const struct pf_call *c,
 	pf_wall_format(c->start_wall, false, wall, sizeof(wall));
 	task_string(c, task, sizeof(task));
 
-	fprintf(f, "%zu. %s%s%s  ", rank, pf_style_begin(PF_BOLD, ctx->color), dur,
-		pf_style_end(PF_BOLD, ctx->color));
+	fprintf(f, "%zu. %s%s%s%s  ", rank, pf_style_begin(PF_BOLD, ctx->color),
+		c->running ? "running \xe2\x89\xa5 " : "", dur, pf_style_end(PF_BOLD, ctx->color));
 	put_clean(f, pf_names_str(ctx->names, c->type));
+	if (c->running)
+		fprintf(f, "  %sSTILL RUNNING%s at the end of its trace",
+			pf_style_begin(PF_RED, ctx->color), pf_style_end(PF_RED, ctx->color));
 	if (c->failed) {
 		fprintf(f, "  %sFAILED%s", pf_style_begin(PF_RED, ctx->color),
 			pf_style_end(PF_RED, ctx->color));
@@ -236,7 +240,9 @@ void pf_call_json(const struct pf_call_ctx *ctx, const struct pf_call *c, struct
 	pf_json_key(j, "start_ns");
 	pf_json_int(j, c->start_wall);
 	pf_json_key(j, "outcome");
-	pf_json_str(j, c->failed ? "failed" : "succeeded");
+	pf_json_str(j, c->running ? "running" : c->failed ? "failed" : "succeeded");
+	pf_json_key(j, "running");
+	pf_json_bool(j, c->running);
 	pf_json_key(j, "exception");
 	if (c->exc_type) {
 		pf_json_object_begin(j);

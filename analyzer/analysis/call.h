@@ -33,6 +33,8 @@ struct pf_call {
 	uint32_t path[PF_CALL_PATH_MAX]; /* ancestor types, nearest last (see pf_spans_path) */
 	size_t npath, path_elided;
 	bool failed;
+	bool running;		   /* still running when its trace ended: @duration_ns is a
+				    * lower bound (how long it had been running by then) */
 	char *exc_type, *exc_msg;  /* NULL when absent */
 	uint8_t *inputs, *outputs; /* packed fields; NULL when absent */
 	size_t inputs_len, outputs_len;

@@ -225,6 +225,7 @@ static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
  * close the reader. Returns 0 or -2. */
 static int end_file(struct pf_batch *b, struct pf_producer *p, int ret)
 {
+	pl_reader_checkpoint(p->r, NULL, &b->alive_wall);
 	b->end = true;
 	b->status = ret;
 	if (ret < 0) {
@@ -315,6 +316,7 @@ int pf_batch_fill(struct pf_batch *b, struct pf_producer *p, const struct pf_bat
 	b->nthreads = 0;
 	b->records = b->dropped = 0;
 	b->end = b->oom = false;
+	b->alive_wall = INT64_MIN;
 	b->status = 0;
 	b->err_offset = 0;
 	b->err_reason = NULL;
@@ -342,6 +344,12 @@ int pf_batch_fill(struct pf_batch *b, struct pf_producer *p, const struct pf_bat
 		b->order[i] = i;
 	sort_batch(b);
 	return b->n > 0 ? 1 : 0;
+}
+
+int64_t pf_batch_last_wall(const struct pf_batch *b)
+{
+	/* Sorted by timestamp, and wall time follows it within a file. */
+	return b->n ? b->ev[b->order[b->n - 1]].wall : INT64_MIN;
 }
 
 void pf_batch_view(const struct pf_batch *b, uint32_t i, uint32_t src, const uint32_t *type_map,

@@ -42,6 +42,7 @@ struct pf_batch {
 	struct pf_batch_thread *threads; /* thread names, in file order */
 	uint32_t nthreads, cap_threads;
 	uint64_t records, dropped; /* records read, events the writer lost */
+	int64_t alive_wall;	   /* the writer's latest clock checkpoint read (wall) */
 	bool end;		   /* the file ended with this batch */
 	int status;		   /* when @end: PL_END or the negative pl_status */
 	uint64_t err_offset;
@@ -75,6 +76,9 @@ int pf_batch_fill(struct pf_batch *b, struct pf_producer *p, const struct pf_bat
  */
 void pf_batch_view(const struct pf_batch *b, uint32_t i, uint32_t src, const uint32_t *type_map,
 		   struct pf_event *v);
+
+/** pf_batch_last_wall() - the wall time of @b's latest event (INT64_MIN if none). */
+int64_t pf_batch_last_wall(const struct pf_batch *b);
 
 /** pf_batch_free() - free the batch's memory. */
 void pf_batch_free(struct pf_batch *b);

@@ -221,6 +221,12 @@ static int take(struct pf_input *in, size_t i)
 			return -2;
 		s->cur ^= 1;
 		s->next = 0;
+		/* The last sign of life: an event, or a clock checkpoint of an idle writer. */
+		int64_t last = pf_batch_last_wall(b);
+		if (b->alive_wall > last)
+			last = b->alive_wall;
+		if (last > s->last_wall)
+			s->last_wall = last;
 		s->records += b->records;
 		in->records += b->records;
 		s->dropped += b->dropped;
@@ -309,6 +315,7 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	}
 	const struct pl_trace_header *h = pl_reader_header(r);
 	s->pid = h->pid;
+	s->last_wall = INT64_MIN;
 	s->start = h->wall_anchor_ns > INT64_MIN + 1000000000 ? h->wall_anchor_ns - 1000000000
 							       : INT64_MIN;
 	s->path = strdup(path);

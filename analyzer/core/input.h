@@ -98,6 +98,8 @@ struct pf_source {
 	ino_t ino;
 	char *host;
 	int64_t start;	     /* wall time before which the file holds no event (see above) */
+	int64_t last_wall;   /* its last sign of life read so far: latest event or clock
+			      * checkpoint (wall; INT64_MIN: none) */
 	uint64_t records;    /* records read from this file */
 	uint64_t dropped;    /* events its writer lost (DROPPED records) */
 	int status;	     /* 0 reading, PL_END, or the negative pl_status */

@@ -62,6 +62,31 @@ oom:
 	return PF_EXIT_UNREADABLE;
 }
 
+struct inflight {
+	struct pf_scan *sc;
+	pf_span_fn fn;
+	void *userdata;
+};
+
+static void on_open(void *userdata, const struct pf_span *open)
+{
+	struct inflight *f = userdata;
+	struct pf_span sp = *open;
+	int64_t last = f->sc->in.src[sp.src].last_wall;
+	sp.running = true;
+	sp.duration_ns = last > sp.start_wall ? (uint64_t)last - (uint64_t)sp.start_wall : 0;
+	sp.self_ns = sp.duration_ns > sp.child_ns ? sp.duration_ns - sp.child_ns : 0;
+	if (pf_filter_span(&f->sc->filter, &sp))
+		f->fn(f->userdata, &sp);
+}
+
+void pf_scan_foreach_inflight(struct pf_scan *sc, pf_span_fn fn, void *userdata)
+{
+	struct inflight f = {sc, fn, userdata};
+	sc->inflight_shown = true;
+	pf_spans_foreach_open(&sc->spans, on_open, &f);
+}
+
 void pf_scan_source_json(const struct pf_source *s, struct pf_json *j)
 {
 	pf_json_object_begin(j);
@@ -121,9 +146,10 @@ void pf_scan_notes(const struct pf_scan *sc, FILE *f)
 {
 	size_t open = pf_spans_open(&sc->spans);
 	if (open)
-		fprintf(f,
-			"note: %zu action%s still running at the end of the input (not counted)\n",
-			open, open == 1 ? " was" : "s were");
+		fprintf(f, "note: %zu action%s still running at the end of the input (%s)\n", open,
+			open == 1 ? " was" : "s were",
+			sc->inflight_shown ? "ranked among the others by how long they had run by then"
+					   : "not counted; perfan inflight lists them");
 	if (sc->spans.unmatched)
 		fprintf(f, "note: %llu END record%s without a START (type unknown, not counted)\n",
 			(unsigned long long)sc->spans.unmatched,

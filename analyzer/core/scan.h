@@ -27,6 +27,7 @@ struct pf_scan {
 	uint64_t actions;	 /* completed actions */
 	uint64_t selected;	 /* of which passed the filters */
 	uint64_t dropped_events; /* events the writers reported lost (DROPPED records) */
+	bool inflight_shown;	 /* pf_scan_foreach_inflight() ran: they are reported */
 	bool oom;
 };
 
@@ -55,6 +56,15 @@ enum {
 int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
 		       size_t npaths, unsigned flags, pf_span_fn fn,
 		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata);
+
+/**
+ * pf_scan_foreach_inflight() - after a scan, call @fn(@userdata, span) for each action
+ * still running when its file ended (a crash, kill -9, a hang, a live process) that passes
+ * the filters: @running set, @duration_ns how long it had been running at its file's last
+ * record (at least 0), @self_ns that less its finished children, @end NULL. The scan needs
+ * PF_SCAN_OPEN_LEVELS for task ids and paths, and PF_SCAN_INPUTS for inputs.
+ */
+void pf_scan_foreach_inflight(struct pf_scan *sc, pf_span_fn fn, void *userdata);
 
 /**
  * pf_scan_source_json() - one input file as a JSON object: "path", "pid" and "host" (from

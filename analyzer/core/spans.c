@@ -228,6 +228,7 @@ static void on_end(struct pf_spans *s, const struct pf_event *rec)
 	sp.self_ns = rec->duration_ns > o->child_ns ? rec->duration_ns - o->child_ns : 0;
 	sp.failed = rec->failed;
 	sp.end = rec;
+	sp.running = false;
 	sp.inputs = NULL;
 	sp.inputs_len = 0;
 	if (o->block && s->keep_inputs) {

@@ -45,7 +45,10 @@ struct pf_span {
 	bool failed;
 	const uint8_t *inputs; /* packed START fields (fields.h), or NULL if not kept */
 	size_t inputs_len;
-	const struct pf_event *end; /* the END: outputs (fields) and exception, when kept */
+	const struct pf_event *end; /* the END: outputs (fields) and exception, when kept;
+				     * NULL for an action still running */
+	bool running; /* still open at the end of its file: @duration_ns is how long it had
+		       * been running at the file's last record (pf_scan_foreach_inflight) */
 };
 
 typedef void (*pf_span_fn)(void *userdata, const struct pf_span *sp);

@@ -139,6 +139,16 @@ int pl_reader_next(struct pl_reader *r, struct pl_record *rec);
 void pl_reader_skip_fields(struct pl_reader *r, int skip);
 
 /**
+ * pl_reader_checkpoint() - the latest clock checkpoint read: the writer records one in
+ * every frame, also when nothing else happened, so at the end of a trace whose writer was
+ * killed (kill -9, a crash, a hang) it says until when the writer was still alive, within
+ * a flush interval. @ts: nanoseconds on the file's time line (see struct pl_record);
+ * @wall: Unix ns. Before any checkpoint: 0 and the header's wall anchor. Either may be
+ * NULL. Since: 0.1
+ */
+void pl_reader_checkpoint(const struct pl_reader *r, uint64_t *ts, int64_t *wall);
+
+/**
  * pl_reader_suspend() - give back what the reader holds of the file until it is needed
  * again: the file descriptor, the input and decompression buffers and, between frames,
  * the frame buffer. The next pl_reader_next() that needs more of the file reopens it by

@@ -339,6 +339,14 @@ PL_EXPORT int pl_reader_next(struct pl_reader *r, struct pl_record *rec)
 	return ret;
 }
 
+PL_EXPORT void pl_reader_checkpoint(const struct pl_reader *r, uint64_t *ts, int64_t *wall)
+{
+	if (ts)
+		*ts = r ? r->ck_ts : 0;
+	if (wall)
+		*wall = r ? r->ck_wall : 0;
+}
+
 PL_EXPORT int pl_reader_suspend(struct pl_reader *r)
 {
 	if (!r || r->status < 0)

@@ -375,13 +375,25 @@ int pl_enc_commit(struct pl_encoder *e, bool *more)
 	return ret;
 }
 
-int pl_enc_frame_end(struct pl_encoder *e)
+int pl_enc_frame_end(struct pl_encoder *e, const struct pl_clock_conv *c)
 {
 	if (!e->frame_open)
 		return 0;
 	e->frame_open = false;
 	e->chunk_open = false;
-	return compress(e, NULL, 0, ZSTD_e_end);
+	/* A closing checkpoint, now: the frame says the writer was alive until it was
+	 * written, which is all a reader has of a process killed later (perfan inflight). */
+	uint8_t ck[32];
+	struct pl_mpcursor cur = {ck};
+	uint64_t ticks;
+	int64_t wall;
+	pl_clock_wall_pair(c->tsc, &ticks, &wall);
+	pl_mp_array(&cur, 3);
+	pl_mp_uint8(&cur, PL_K_CLOCK);
+	pl_mp_uint64(&cur, pl_clock_ns(c, ticks));
+	pl_mp_int64(&cur, wall);
+	int ret = compress(e, ck, (size_t)(cur.p - ck), ZSTD_e_continue);
+	return ret < 0 ? ret : compress(e, NULL, 0, ZSTD_e_end);
 }
 
 void pl_enc_frame_clear(struct pl_encoder *e)

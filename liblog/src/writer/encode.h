@@ -65,8 +65,10 @@ void pl_enc_stats(struct pl_encoder *e, const char *const *keys, const uint64_t 
  * frame, *@more is set and the records stay buffered: end the frame, open another and
  * call again. Returns 0 or -PL_ENOMEM. */
 int pl_enc_commit(struct pl_encoder *e, bool *more);
-/* End the open frame; its bytes are then out[0..out_len). Returns 0 or -PL_ENOMEM. */
-int pl_enc_frame_end(struct pl_encoder *e);
+/* End the open frame with a closing CLOCK checkpoint (the writer's last sign of life if
+ * the process dies before the next frame); its bytes are then out[0..out_len). Returns 0,
+ * -PL_ENOMEM or -PL_EIO. */
+int pl_enc_frame_end(struct pl_encoder *e, const struct pl_clock_conv *c);
 /* Drop the compressed bytes after they were written. */
 void pl_enc_frame_clear(struct pl_encoder *e);
 /* The frame could not be written: names it defined must be defined again, and if it

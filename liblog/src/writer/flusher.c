@@ -113,7 +113,7 @@ int pl_flusher_end_frame(struct pl_writer *w)
 	if (!e->frame_open)
 		return 0;
 	uint64_t events = e->frame_events;
-	if (pl_enc_frame_end(e) == 0 && pl_sink_write(&w->sink, e->out, e->out_len) == 0) {
+	if (pl_enc_frame_end(e, &w->clock) == 0 && pl_sink_write(&w->sink, e->out, e->out_len) == 0) {
 		pl_enc_frame_clear(e);
 		return 0;
 	}
