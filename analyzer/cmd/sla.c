@@ -46,7 +46,8 @@ static void help(void)
 	       "at least one is needed. A type fails when an observed percentile exceeds its\n"
 	       "limit. Observed percentiles are nearest-rank within 0.39%% relative error\n"
 	       "(exact below 256 ns; max is exact), so a value within 0.39%% of its limit may\n"
-	       "be judged either way.\n"
+	       "be judged either way. Actions still running when their trace ended (a hang, a\n"
+	       "crash) count with how long they had run by then: at least that long.\n"
 	       "Exit status: 0 when every type passes; 1 when one fails or no action matched.\n"
 	       "\n"
 	       "%s"
@@ -271,7 +272,13 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct state st = {.sc = &sc, .k = k};
 	struct verdict *v = NULL;
 	pf_agg_init(&st.agg);
-	ret = pf_scan_run(&sc, &o, argv + optind, (size_t)(argc - optind), k > 0, on_span, &st);
+	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind),
+				 (k > 0 ? PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS : 0), on_span, NULL,
+				 &st);
+	/* An action still running when its trace ended lasted at least as long as it had
+	 * run by then: a lower bound that fails a limit it exceeds (a hang fails the gate). */
+	if (ret == PF_EXIT_OK)
+		pf_scan_foreach_inflight(&sc, on_span, &st);
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");
 		ret = PF_EXIT_UNREADABLE;

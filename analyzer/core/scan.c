@@ -76,8 +76,10 @@ static void on_open(void *userdata, const struct pf_span *open)
 	sp.running = true;
 	sp.duration_ns = last > sp.start_wall ? (uint64_t)last - (uint64_t)sp.start_wall : 0;
 	sp.self_ns = sp.duration_ns > sp.child_ns ? sp.duration_ns - sp.child_ns : 0;
-	if (pf_filter_span(&f->sc->filter, &sp))
+	if (pf_filter_span(&f->sc->filter, &sp)) {
+		f->sc->inflight_selected++;
 		f->fn(f->userdata, &sp);
+	}
 }
 
 void pf_scan_foreach_inflight(struct pf_scan *sc, pf_span_fn fn, void *userdata)
@@ -126,6 +128,10 @@ void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j)
 	pf_json_uint(j, sc->selected);
 	pf_json_key(j, "unfinished");
 	pf_json_uint(j, pf_spans_open(&sc->spans));
+	if (sc->inflight_shown) { /* counted (or listed) with how long they had run */
+		pf_json_key(j, "unfinished_selected");
+		pf_json_uint(j, sc->inflight_selected);
+	}
 	pf_json_key(j, "unmatched_ends");
 	pf_json_uint(j, sc->spans.unmatched);
 	pf_json_key(j, "dropped_events");
@@ -145,11 +151,22 @@ void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j)
 void pf_scan_notes(const struct pf_scan *sc, FILE *f)
 {
 	size_t open = pf_spans_open(&sc->spans);
-	if (open)
-		fprintf(f, "note: %zu action%s still running at the end of the input (%s)\n", open,
-			open == 1 ? " was" : "s were",
-			sc->inflight_shown ? "ranked among the others by how long they had run by then"
-					   : "not counted; perfan inflight lists them");
+	if (open && sc->inflight_shown && !sc->inflight_selected)
+		fprintf(f,
+			"note: %zu action%s still running at the end of the input (none selected)\n",
+			open, open == 1 ? " was" : "s were");
+	else if (open && !sc->inflight_shown)
+		fprintf(f,
+			"note: %zu action%s still running at the end of the input (not counted; "
+			"perfan inflight lists them)\n",
+			open, open == 1 ? " was" : "s were");
+	else if (open)
+		fprintf(f,
+			"note: %zu action%s still running at the end of the input; %llu selected, "
+			"counted with how long %s had run by then\n",
+			open, open == 1 ? " was" : "s were",
+			(unsigned long long)sc->inflight_selected,
+			sc->inflight_selected == 1 ? "it" : "they");
 	if (sc->spans.unmatched)
 		fprintf(f, "note: %llu END record%s without a START (type unknown, not counted)\n",
 			(unsigned long long)sc->spans.unmatched,

@@ -28,6 +28,7 @@ struct pf_scan {
 	uint64_t selected;	 /* of which passed the filters */
 	uint64_t dropped_events; /* events the writers reported lost (DROPPED records) */
 	bool inflight_shown;	 /* pf_scan_foreach_inflight() ran: they are reported */
+	uint64_t inflight_selected; /* of which passed the filters */
 	bool oom;
 };
 
@@ -75,8 +76,9 @@ void pf_scan_source_json(const struct pf_source *s, struct pf_json *j);
 
 /**
  * pf_scan_json_counters() - the scan's counters as members of an object:
- * "unreadable_inputs", "records", "actions", "selected", "unfinished", "unmatched_ends"
- * and "dropped_events".
+ * "unreadable_inputs", "records", "actions", "selected", "unfinished" (and, after
+ * pf_scan_foreach_inflight(), "unfinished_selected"), "unmatched_ends" and
+ * "dropped_events".
  */
 void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j);
 

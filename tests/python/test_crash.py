@@ -106,5 +106,14 @@ def test_kill_9_names_the_hung_call(tmp_path):
         # more than it hung (plus scheduling slack).
         assert waited - FLUSH_MS / 1000 - 0.05 <= running_s <= waited + 0.05, (running_s, waited)
         shortfalls.append(waited - running_s)
+        # A hang fails a gate it exceeds: the call lasted at least that long.
+        if n < 3:
+            p = subprocess.run([str(PERFAN), "sla", "--max", "10ms", "--json", "--type",
+                                "__main__.fetch_report", str(path)],
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode == 1, p.stdout + p.stderr
+            verdict = json.loads(p.stdout)
+            assert not verdict["pass"], verdict
+
     print("hung for vs shown as running, shortfall ms: "
           + " ".join(f"{s * 1000:.0f}" for s in sorted(shortfalls)))
