@@ -316,8 +316,9 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	const struct pl_trace_header *h = pl_reader_header(r);
 	s->pid = h->pid;
 	s->last_wall = INT64_MIN;
-	s->start = h->wall_anchor_ns > INT64_MIN + 1000000000 ? h->wall_anchor_ns - 1000000000
-							       : INT64_MIN;
+	/* A rotated file starts when it was opened, not when its process did. */
+	int64_t opened = h->file_wall_ns > h->wall_anchor_ns ? h->file_wall_ns : h->wall_anchor_ns;
+	s->start = opened > INT64_MIN + 1000000000 ? opened - 1000000000 : INT64_MIN;
 	s->path = strdup(path);
 	s->host = pf_name_dup(h->host);
 	pl_reader_close(r);

@@ -21,8 +21,9 @@
  *
  * Any number of files. Each file's header is read when the inputs are opened (to check
  * that it is a trace, and for its start time); the file is then closed and opened again
- * only when the merge reaches that start time (the header's clock anchor, which no event
- * of the file precedes, less a second for clock adjustments), and its memory is freed
+ * only when the merge reaches that start time (when the file was opened, or the clock
+ * anchor of older writers: no event of the file precedes it; less a second for clock
+ * adjustments), and its memory is freed
  * once it has ended: what is held is bounded by the files that overlap in time, not by
  * their number. And at most pf_input_open_budget() files are open at once: past that, a
  * file's reader gives back its descriptor and buffers after each batch (pl_reader_suspend)

@@ -1,4 +1,6 @@
 /* scan.c - the shared analysis loop (see scan.h). */
+#define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 
 #include "perfan.h"
@@ -66,13 +68,14 @@ struct inflight {
 	struct pf_scan *sc;
 	pf_span_fn fn;
 	void *userdata;
+	int64_t *alive; /* by source: the last sign of life of its process (all its files) */
 };
 
 static void on_open(void *userdata, const struct pf_span *open)
 {
 	struct inflight *f = userdata;
 	struct pf_span sp = *open;
-	int64_t last = f->sc->in.src[sp.src].last_wall;
+	int64_t last = f->alive ? f->alive[sp.src] : f->sc->in.src[sp.src].last_wall;
 	sp.running = true;
 	sp.duration_ns = last > sp.start_wall ? (uint64_t)last - (uint64_t)sp.start_wall : 0;
 	sp.self_ns = sp.duration_ns > sp.child_ns ? sp.duration_ns - sp.child_ns : 0;
@@ -82,11 +85,48 @@ static void on_open(void *userdata, const struct pf_span *open)
 	}
 }
 
+static int cmp_process(const void *a, const void *b, void *ctx)
+{
+	const struct pf_source *src = ctx;
+	const struct pf_source *x = &src[*(const size_t *)a], *y = &src[*(const size_t *)b];
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return strcmp(x->host, y->host);
+}
+
+/* The last sign of life of each source's process: the latest of its files' (a rotated
+ * process's actions may start in one file and still run when a later one ends). NULL
+ * when out of memory (each file's own is used then). */
+static int64_t *process_alive(const struct pf_input *in)
+{
+	size_t n = in->nsrc, *idx = malloc(n * sizeof(*idx));
+	int64_t *alive = malloc(n * sizeof(*alive));
+	if (!idx || !alive) {
+		free(idx);
+		free(alive);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_process, in->src);
+	for (size_t i = 0, j; i < n; i = j) {
+		int64_t last = INT64_MIN;
+		for (j = i; j < n && cmp_process(&idx[i], &idx[j], in->src) == 0; j++)
+			if (in->src[idx[j]].last_wall > last)
+				last = in->src[idx[j]].last_wall;
+		for (size_t k = i; k < j; k++)
+			alive[idx[k]] = last;
+	}
+	free(idx);
+	return alive;
+}
+
 void pf_scan_foreach_inflight(struct pf_scan *sc, pf_span_fn fn, void *userdata)
 {
-	struct inflight f = {sc, fn, userdata};
+	struct inflight f = {sc, fn, userdata, process_alive(&sc->in)};
 	sc->inflight_shown = true;
 	pf_spans_foreach_open(&sc->spans, on_open, &f);
+	free(f.alive);
 }
 
 void pf_scan_source_json(const struct pf_source *s, struct pf_json *j)

@@ -61,8 +61,9 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
 /**
  * pf_scan_foreach_inflight() - after a scan, call @fn(@userdata, span) for each action
  * still running when its file ended (a crash, kill -9, a hang, a live process) that passes
- * the filters: @running set, @duration_ns how long it had been running at its file's last
- * record (at least 0), @self_ns that less its finished children, @end NULL. The scan needs
+ * the filters: @running set, @duration_ns how long it had been running at its process's
+ * last sign of life (the latest record or clock checkpoint of the process's files: host
+ * and pid), @self_ns that less its finished children, @end NULL. The scan needs
  * PF_SCAN_OPEN_LEVELS for task ids and paths, and PF_SCAN_INPUTS for inputs.
  */
 void pf_scan_foreach_inflight(struct pf_scan *sc, pf_span_fn fn, void *userdata);

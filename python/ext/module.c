@@ -85,7 +85,13 @@ PyDoc_STRVAR(start_doc,
 	     "    When a thread's ring is full: drop the event and count it, or wait.\n"
 	     "clock : {'auto', 'monotonic'}\n    'auto' uses the invariant TSC when there is one.\n"
 	     "file_mode : int\n    Permission bits: 0o600 (default), 0o640 or 0o644; never\n"
-	     "    group or other write, setuid, setgid or sticky.\n\n"
+	     "    group or other write, setuid, setgid or sticky.\n"
+	     "rotate_bytes, rotate_seconds : int\n"
+	     "    Move to a new file past this size / after this long (0: never). Files are\n"
+	     "    numbered by '{n}' in path (added before the extension if absent); '{time}' is\n"
+	     "    the UTC time a file was opened. A closed file ends with a STATS record.\n"
+	     "keep_files, keep_bytes : int\n"
+	     "    Delete this writer's oldest closed files past this many / these bytes.\n\n"
 	     "Returns\n-------\nstr\n    The path actually written.\n\n"
 	     "Raises\n------\nValueError\n    For an invalid option.\n"
 	     "FileExistsError\n    If the path is refused (see above).\n"
@@ -93,13 +99,15 @@ PyDoc_STRVAR(start_doc,
 
 static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 {
-	static char *kw[] = {"path", "flush_interval_ms", "buffer_size", "max_memory",
-			     "full_policy", "clock", "compression_level", "file_mode", NULL};
+	static char *kw[] = {"path",	     "flush_interval_ms", "buffer_size",  "max_memory",
+			     "full_policy",  "clock",		  "compression_level",
+			     "file_mode",    "rotate_bytes",	  "rotate_seconds", "keep_files",
+			     "keep_bytes",   NULL};
 	pl_py_state *st = PyModule_GetState(m);
 	struct pl_writer_options o;
 	PyObject *path = NULL;
 	Py_ssize_t flush_ms, ring, mode;
-	long long max_memory;
+	long long max_memory, rotate_bytes = 0, rotate_seconds = 0, keep_files = 0, keep_bytes = 0;
 	const char *policy = "drop", *clock = "auto";
 	int level;
 	pl_writer_options_init(&o);
@@ -108,10 +116,20 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	max_memory = (long long)o.max_memory;
 	level = o.compression_level;
 	mode = o.file_mode;
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&$nnLssin:start", kw,
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&$nnLssinLLLL:start", kw,
 					 PyUnicode_FSConverter, &path, &flush_ms, &ring, &max_memory,
-					 &policy, &clock, &level, &mode))
+					 &policy, &clock, &level, &mode, &rotate_bytes,
+					 &rotate_seconds, &keep_files, &keep_bytes))
 		return NULL;
+	if (rotate_bytes < 0 || rotate_seconds < 0 || rotate_seconds > UINT32_MAX || keep_files < 0 ||
+	    keep_files > UINT32_MAX || keep_bytes < 0 ||
+	    ((keep_files || keep_bytes) && !rotate_bytes && !rotate_seconds)) {
+		Py_XDECREF(path);
+		PyErr_SetString(PyExc_ValueError,
+				"start(): rotate_bytes, rotate_seconds, keep_files, keep_bytes must be "
+				">= 0, and keep_* needs rotate_bytes or rotate_seconds");
+		return NULL;
+	}
 	if (!path && !(path = PyBytes_FromString("perflog-{pid}.zst")))
 		return NULL;
 	if (flush_ms <= 0 || flush_ms > UINT32_MAX || ring <= 0 || ring > UINT32_MAX ||
@@ -133,6 +151,10 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	o.clock = strcmp(clock, "monotonic") == 0 ? PL_CLOCK_MONOTONIC : PL_CLOCK_AUTO;
 	o.compression_level = level;
 	o.file_mode = (uint32_t)mode;
+	o.rotate_bytes = (uint64_t)rotate_bytes;
+	o.rotate_seconds = (uint32_t)rotate_seconds;
+	o.keep_files = (uint32_t)keep_files;
+	o.keep_bytes = (uint64_t)keep_bytes;
 
 	struct pl_writer *w = NULL;
 	int ret, err = 0;
@@ -235,7 +257,8 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 	PyObject *path = st->writer ? PyUnicode_DecodeFSDefault(pl_writer_path(st->writer))
 				    : Py_NewRef(Py_None);
 	PyObject *d = path ? Py_BuildValue(
-		"{s:O,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:i,s:K,s:K}", "recording",
+		"{s:O,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:i,s:K,s:K,s:K,s:K,s:K}",
+		"recording",
 		st->writer ? Py_True : Py_False, "path", path, "events",
 		(unsigned long long)s.events, "dropped_full", (unsigned long long)s.dropped_full,
 		"dropped_oversize", (unsigned long long)s.dropped_oversize, "dropped_no_buffer",
@@ -244,7 +267,10 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 		"frames", (unsigned long long)s.frames, "bytes_raw", (unsigned long long)s.bytes_raw,
 		"bytes_written", (unsigned long long)s.bytes_written, "write_errors",
 		(unsigned long long)s.write_errors, "last_errno", s.last_errno, "ring_grown",
-		(unsigned long long)s.ring_grown, "ring_bytes", (unsigned long long)s.ring_bytes)
+		(unsigned long long)s.ring_grown, "ring_bytes", (unsigned long long)s.ring_bytes,
+		"rotations", (unsigned long long)s.rotations, "rotate_errors",
+		(unsigned long long)s.rotate_errors, "files_deleted",
+		(unsigned long long)s.files_deleted)
 		    : NULL;
 	for (int i = 0; d && i < PL_PY_NERR; i++) {
 		PyObject *v = PyLong_FromUnsignedLongLong(st->errors[i]);

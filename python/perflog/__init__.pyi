@@ -71,6 +71,10 @@ def start(
     clock: Literal["auto", "monotonic"] = ...,
     compression_level: int = ...,
     file_mode: int = ...,
+    rotate_bytes: int = ...,
+    rotate_seconds: int = ...,
+    keep_files: int = ...,
+    keep_bytes: int = ...,
 ) -> str: ...
 def stop() -> None: ...
 def flush() -> bool: ...

@@ -2,7 +2,8 @@
 
     PERFLOG_FILE=trace.zst python app.py
 
-Options: PERFLOG_FLUSH_MS, PERFLOG_BUFFER_SIZE, PERFLOG_FULL_POLICY (drop|block). Every
+Options: PERFLOG_FLUSH_MS, PERFLOG_BUFFER_SIZE, PERFLOG_FULL_POLICY (drop|block),
+PERFLOG_ROTATE_BYTES, PERFLOG_ROTATE_SECONDS, PERFLOG_KEEP_FILES, PERFLOG_KEEP_BYTES. Every
 Python process importing perflog with the variable set records, child processes too:
 put "{pid}" in the path when the program starts Python subprocesses, or they truncate
 each other's file. Everything is written at interpreter exit (perflog registers stop()
@@ -17,11 +18,15 @@ _OPTIONS = (
     ("PERFLOG_FLUSH_MS", "flush_interval_ms", int),
     ("PERFLOG_BUFFER_SIZE", "buffer_size", int),
     ("PERFLOG_FULL_POLICY", "full_policy", str),
+    ("PERFLOG_ROTATE_BYTES", "rotate_bytes", int),
+    ("PERFLOG_ROTATE_SECONDS", "rotate_seconds", int),
+    ("PERFLOG_KEEP_FILES", "keep_files", int),
+    ("PERFLOG_KEEP_BYTES", "keep_bytes", int),
 )
 
 
 def env_options(environ=os.environ):
-    """start() options from PERFLOG_FLUSH_MS, PERFLOG_BUFFER_SIZE, PERFLOG_FULL_POLICY."""
+    """start() options from the PERFLOG_* variables of _OPTIONS."""
     options = {}
     for var, key, convert in _OPTIONS:
         text = environ.get(var)

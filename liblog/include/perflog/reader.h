@@ -85,6 +85,10 @@ struct pl_trace_header {
 	int64_t wall_anchor_ns;    /**< CLOCK_REALTIME at ts_ns == 0 (Unix ns) */
 	uint64_t task_prefix;      /**< this process's task id prefix */
 	const char *library;       /**< "perflog <version>" of the writer */
+	int64_t file_wall_ns;      /**< CLOCK_REALTIME when this file was opened (Unix ns; 0
+				    *   in files of older writers). Since: 0.2 */
+	uint32_t file_seq;         /**< the file's number among its writer's files (rotation:
+				    *   0, 1, ...). Since: 0.2 */
 };
 
 /**

@@ -63,6 +63,18 @@ struct pl_writer_options {
 	const char *const *argv;     /**< argv for the header; NULL reads /proc/self/cmdline */
 	pl_log_fn log_fn;            /**< diagnostics; NULL (default) means silence */
 	void *log_userdata;          /**< passed to @log_fn */
+	/* Rotation and retention (Since: 0.2). With either rotate_* set, the writer moves to
+	 * a new file when the current one is that large or that old; @path then names each
+	 * file by "{n}" (its number, 000000, 000001, ...; added before the extension when
+	 * @path has none) and may hold "{time}" (UTC when the file was opened,
+	 * 20261202T142241Z). A file left is closed for good: it ends with a STATS record (a
+	 * file without one is still being written, or its writer was killed). */
+	uint64_t rotate_bytes;       /**< a new file past this size; 0: never (default) */
+	uint32_t rotate_seconds;     /**< a new file after this long; 0: never (default) */
+	uint32_t keep_files;         /**< closed files of this writer kept, oldest deleted
+				      *   first; 0: all (default) */
+	uint64_t keep_bytes;         /**< bytes of this writer's closed files kept with the
+				      *   current one, oldest deleted first; 0: all (default) */
 };
 
 /**
@@ -156,6 +168,10 @@ struct pl_writer_stats {
 	uint64_t ring_grown;       /**< times a full ring grew by a segment (within max_memory)
 				    *   instead of dropping or blocking. Since: 0.2 */
 	uint64_t ring_bytes;       /**< bytes of ring segments now held. Since: 0.2 */
+	uint64_t rotations;        /**< files closed and a new one started. Since: 0.2 */
+	uint64_t rotate_errors;    /**< new files that could not be created (the current one
+				    *   goes on; retried at the next rotation). Since: 0.2 */
+	uint64_t files_deleted;    /**< closed files deleted by retention. Since: 0.2 */
 };
 
 /** PL_WRITER_STATS_INIT - the initialiser of a struct pl_writer_stats. Since: 0.1 */
@@ -181,7 +197,8 @@ int pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out);
 int pl_writer_error(struct pl_writer *w);
 
 /**
- * pl_writer_path() - the path actually written (with "{pid}" expanded).
+ * pl_writer_path() - the path being written (with "{pid}", "{n}" and "{time}" expanded):
+ * with rotation, that of the current file.
  * Returns: a string owned by @w, valid until pl_writer_close(). Since: 0.1
  */
 const char *pl_writer_path(struct pl_writer *w);

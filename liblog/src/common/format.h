@@ -62,6 +62,8 @@ enum pl_fmt_kind {
 #define PL_H_WALL "wall_ns"      /* int: CLOCK_REALTIME at ts 0 */
 #define PL_H_PREFIX "task_prefix"/* uint: this process's task id prefix */
 #define PL_H_LIBRARY "library"   /* str "perflog x.y.z" */
+#define PL_H_FILE_WALL "file_wall_ns" /* int: CLOCK_REALTIME when this file was opened */
+#define PL_H_FILE_SEQ "file_seq"  /* uint: the file's number among its writer's (rotation) */
 
 /* DROPPED reasons. */
 #define PL_DROP_FULL "full"

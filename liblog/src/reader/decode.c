@@ -334,6 +334,10 @@ int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 			h->wall_anchor_ns = s;
 		else if (key_is(k, PL_H_PREFIX) && pl_tcur_u64(&vc, &u))
 			h->task_prefix = u;
+		else if (key_is(k, PL_H_FILE_WALL) && pl_tcur_i64(&vc, &s))
+			h->file_wall_ns = s;
+		else if (key_is(k, PL_H_FILE_SEQ) && pl_tcur_u64(&vc, &u) && u <= UINT32_MAX)
+			h->file_seq = (uint32_t)u;
 		else if (!argv_seen && key_is(k, PL_H_ARGV) && argv_ok(c, v)) {
 			argv_seen = true;
 			for (uint32_t j = 0; j < v->n; j++)

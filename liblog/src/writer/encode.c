@@ -90,7 +90,7 @@ static void pack_header(struct pl_encoder *e, const struct pl_clock_conv *c, con
 	msgpack_packer *pk = &e->dpk;
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint8(pk, PL_K_HEADER);
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 13);
 	pack_cstr(pk, PL_H_FORMAT);
 	pack_cstr(pk, "perflog");
 	pack_cstr(pk, PL_H_VERSION);
@@ -118,6 +118,10 @@ static void pack_header(struct pl_encoder *e, const struct pl_clock_conv *c, con
 	msgpack_pack_uint64(pk, e->own_prefix);
 	pack_cstr(pk, PL_H_LIBRARY);
 	pack_cstr(pk, "perflog " PL_VERSION_STRING);
+	pack_cstr(pk, PL_H_FILE_WALL);
+	msgpack_pack_int64(pk, e->file_wall);
+	pack_cstr(pk, PL_H_FILE_SEQ);
+	msgpack_pack_uint32(pk, e->file_seq);
 }
 
 void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,

@@ -39,6 +39,8 @@ struct pl_encoder {
 	uint32_t chunk_thread;
 	uint64_t prev_ts, prev_seq;
 	uint64_t own_prefix;
+	int64_t file_wall;	  /* for the header: when the current file was opened */
+	uint32_t file_seq;	  /* and its number among the writer's files */
 };
 
 int pl_encoder_init(struct pl_encoder *e, int level);

@@ -75,9 +75,11 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 		pl_ring_consume(tb, off);
 		limit -= off;
 		if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES) {
-			/* Keep frames bounded: the reader refuses oversized ones. */
+			/* Keep frames bounded: the reader refuses oversized ones. Everything
+			 * staged so far is in the frame: a file may end here (rotation). */
 			commit(w);
 			pl_flusher_end_frame(w);
+			pl_rotate_maybe(w);
 			open_frame(w);
 			if (!tb->info_written) { /* the frame was lost: describe the thread again */
 				pl_enc_thread(e, tb->serial, tb->tid, tb->name, strlen(tb->name));
@@ -172,6 +174,20 @@ static void final_stats(struct pl_writer *w)
 	pl_enc_stats(&w->enc, keys, vals, ARRAY_SIZE(keys));
 }
 
+void pl_flusher_close_file(struct pl_writer *w)
+{
+	open_frame(w);
+	final_stats(w);
+	commit(w);
+	pl_flusher_end_frame(w);
+}
+
+void pl_flusher_new_file(struct pl_writer *w)
+{
+	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next)
+		tb->info_written = false; /* describe every thread again in the new file */
+}
+
 /* One cycle. @force ends the frame whatever its age (flush request, close). */
 static int cycle(struct pl_writer *w, bool force, bool final)
 {
@@ -191,6 +207,8 @@ static int cycle(struct pl_writer *w, bool force, bool final)
 	uint64_t interval = (uint64_t)w->opts.flush_interval_ms * 1000000u;
 	if (force || age >= interval / 2 || e->frame_raw >= PL_FRAME_TARGET_BYTES)
 		pl_flusher_end_frame(w);
+	if (!final && !e->frame_open)
+		pl_rotate_maybe(w); /* at a frame boundary, nothing held back: a file may end */
 	if (!final)
 		pl_rings_reclaim(w);
 	int ret = w->cycle_err;

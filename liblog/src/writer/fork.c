@@ -71,6 +71,8 @@ static void child(void)
 		w->reported_lost = w->reported_no_buffer = 0;
 		w->enc.bytes_raw = 0;
 		w->id = pl_writer_new_id();
+		pl_rotate_forget(w); /* the parent's files: the child numbers its own */
+		w->rotations = w->rotate_errors = w->files_deleted = 0;
 		if (was_enabled && strstr(w->path_template, "{pid}") &&
 		    pl_writer_start_file(w) < 0 && w->opts.log_fn)
 			w->opts.log_fn(w->opts.log_userdata, 4,

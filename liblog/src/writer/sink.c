@@ -120,6 +120,19 @@ int pl_sink_write(struct pl_sink *s, const void *buf, size_t len)
 	return 0;
 }
 
+int pl_sink_switch(struct pl_sink *s, int fd, uint64_t *closed_bytes)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -PL_EEXIST;
+	*closed_bytes = s->good_off;
+	close(s->fd);
+	s->fd = fd;
+	s->regular = true;
+	s->good_off = 0;
+	return 0;
+}
+
 void pl_sink_close(struct pl_sink *s)
 {
 	if (s->fd >= 0)

@@ -25,6 +25,11 @@ int pl_sink_open(struct pl_sink *s, const char *path, mode_t mode);
  * that later frames stay readable; the error is counted. Returns 0 or -errno. */
 int pl_sink_write(struct pl_sink *s, const void *buf, size_t len);
 
+/* Go on in the regular file open at @fd (rotation), closing the current one, whose size
+ * goes to *@closed_bytes; the counters go on. Returns 0, or -PL_EEXIST if @fd is not a
+ * regular file (nothing changed). */
+int pl_sink_switch(struct pl_sink *s, int fd, uint64_t *closed_bytes);
+
 /* Close the file (no-op if not open). */
 void pl_sink_close(struct pl_sink *s);
 

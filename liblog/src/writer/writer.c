@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <perflog/status.h>
@@ -53,30 +54,6 @@ PL_EXPORT void pl_writer_options_init(struct pl_writer_options *o)
 	o->clock = PL_CLOCK_AUTO;
 	o->compression_level = PL_DEFAULT_ZSTD_LEVEL;
 	o->file_mode = 0600;
-}
-
-/* Replace every "{pid}" in @tmpl with the process id. */
-char *pl_path_expand(const char *tmpl)
-{
-	char pid[24];
-	int pl = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	size_t n = 0;
-	for (const char *p = tmpl; *p; p++)
-		n += strncmp(p, "{pid}", 5) == 0 ? (size_t)pl : 1;
-	char *out = malloc(n + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (const char *p = tmpl; *p;) {
-		if (strncmp(p, "{pid}", 5) == 0) {
-			memcpy(o, pid, (size_t)pl);
-			o += pl;
-			p += 5;
-		} else {
-			*o++ = *p++;
-		}
-	}
-	*o = '\0';
-	return out;
 }
 
 /* argv from the options, or from /proc/self/cmdline. NULL-terminated, owned. */
@@ -161,8 +138,11 @@ static uint64_t round_pow2(uint64_t x)
 /* Everything but the file and the thread: shared by open and the fork child. */
 int pl_writer_start_file(struct pl_writer *w)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t wall = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	free(w->path);
-	w->path = pl_path_expand(w->path_template);
+	w->path = pl_path_expand(w, w->file_seq, wall);
 	if (!w->path)
 		return -PL_ENOMEM;
 	int ret = pl_sink_open(&w->sink, w->path, (mode_t)w->opts.file_mode);
@@ -170,6 +150,9 @@ int pl_writer_start_file(struct pl_writer *w)
 		return ret;
 	pl_clock_conv_init(&w->clock, w->use_tsc);
 	pl_encoder_reset_file(&w->enc, pl_task_prefix());
+	w->enc.file_wall = wall;
+	w->enc.file_seq = w->file_seq;
+	w->file_opened_ns = pl_mono_ns();
 	w->header_pending = true;
 	ret = pl_flusher_start(w);
 	if (ret == 0)
@@ -197,7 +180,8 @@ PL_EXPORT int pl_writer_open(const struct pl_writer_options *caller_opts, struct
 	    opts->flush_interval_ms == 0 || opts->buffer_size < PL_MIN_RING_BYTES ||
 	    opts->buffer_size > PL_MAX_RING_BYTES || opts->compression_level > ZSTD_maxCLevel() ||
 	    (opts->full_policy != PL_FULL_DROP && opts->full_policy != PL_FULL_BLOCK) ||
-	    (opts->file_mode & ~0777u) || (opts->file_mode & 022u))
+	    (opts->file_mode & ~0777u) || (opts->file_mode & 022u) ||
+	    ((opts->keep_files || opts->keep_bytes) && !opts->rotate_bytes && !opts->rotate_seconds))
 		return -PL_EINVAL;
 	pthread_once(&exit_once, install_exit_handler);
 
@@ -208,6 +192,7 @@ PL_EXPORT int pl_writer_open(const struct pl_writer_options *caller_opts, struct
 	w->path_template = strdup(opts->path);
 	w->argv = argv_copy(opts->argv);
 	w->use_tsc = opts->clock == PL_CLOCK_AUTO && pl_clock_tsc_usable();
+	w->rotating = opts->rotate_bytes || opts->rotate_seconds;
 	w->full_policy = opts->full_policy;
 	w->ring_bytes = round_pow2(opts->buffer_size);
 	w->max_event = (uint32_t)PL_MIN((uint64_t)PL_MAX_EVENT_BYTES, w->ring_bytes / 4);
@@ -258,6 +243,10 @@ void pl_writer_free(struct pl_writer *w)
 	pthread_mutex_destroy(&w->ctl_lock);
 	pthread_mutex_destroy(&w->reg_lock);
 	argv_free(w->argv);
+	pl_rotate_forget(w);
+	for (size_t i = 0; i < w->nold_paths; i++)
+		free(w->old_paths[i]);
+	free(w->old_paths);
 	free(w->path_template);
 	free(w->path);
 	free(w);
@@ -308,6 +297,9 @@ PL_EXPORT int pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out)
 	st.write_errors = load_relaxed(&w->sink.write_errors);
 	st.last_errno = load_relaxed(&w->sink.last_errno);
 	st.ring_bytes = load_relaxed(&w->mem_used);
+	st.rotations = load_relaxed(&w->rotations);
+	st.rotate_errors = load_relaxed(&w->rotate_errors);
+	st.files_deleted = load_relaxed(&w->files_deleted);
 	pl_abi_copy_out(out, &st, sizeof(st));
 	return 0;
 }
@@ -319,5 +311,5 @@ PL_EXPORT int pl_writer_error(struct pl_writer *w)
 
 PL_EXPORT const char *pl_writer_path(struct pl_writer *w)
 {
-	return w ? w->path : NULL;
+	return w ? load_acquire(&w->path) : NULL;
 }

@@ -26,6 +26,9 @@ struct pl_writer {
 	struct pl_writer_options opts; /* copy; opts.path points at path_template */
 	char *path_template;
 	char *path;                  /* expanded path of the current file */
+	char **old_paths;            /* paths of earlier files: pl_writer_path() strings stay
+				      * valid until close (flusher-owned) */
+	size_t nold_paths;
 	sem_t wake;                  /* posted by producers (ring half full), flush, close */
 
 	/* Registry of rings: written under reg_lock by new threads and the flusher. */
@@ -62,7 +65,23 @@ struct pl_writer {
 	int logged_errno;            /* last write error given to opts.log_fn */
 	int cycle_err;               /* -PL_EIO if a frame of the current cycle was lost */
 
+	/* Rotation (rotate.c; flusher-owned). */
+	bool rotating;               /* a rotate_* option is set */
+	uint32_t file_seq;           /* number of the current file */
+	uint64_t file_opened_ns;     /* CLOCK_MONOTONIC when it was opened */
+	struct pl_file_rec *closed;  /* this writer's closed files, oldest first */
+	size_t nclosed, closed_cap;
+	uint64_t rotations, rotate_errors, files_deleted; /* relaxed atomics */
+
 	struct pl_writer *next_open; /* list of open writers, under the global list lock */
+};
+
+/* A closed file of the writer, for retention: deleted only if it is still that file. */
+struct pl_file_rec {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	uint64_t bytes;
 };
 
 /* writer.c: the list of open writers, for the exit and fork handlers. */
@@ -70,8 +89,17 @@ void pl_writers_lock(void);
 void pl_writers_unlock(void);
 struct pl_writer *pl_writers_first(void);
 uint64_t pl_writer_new_id(void);
-/* Expand "{pid}" in a path template; malloc'ed. */
-char *pl_path_expand(const char *tmpl);
+
+/* rotate.c: the path of file number @seq opened at @wall_ns: "{pid}", "{n}" and "{time}"
+ * of the template expanded ("{n}" added before the extension when rotating without it).
+ * malloc'ed, NULL without memory. */
+char *pl_path_expand(const struct pl_writer *w, uint32_t seq, int64_t wall_ns);
+/* rotate.c: at a frame boundary (flusher), move to the next file if the current one is
+ * large or old enough, then apply retention. */
+void pl_rotate_maybe(struct pl_writer *w);
+/* rotate.c: forget the closed files (without deleting them) and start numbering anew
+ * (fork child: they are the parent's). */
+void pl_rotate_forget(struct pl_writer *w);
 /* Create the current file and start the flusher (open, fork child). */
 int pl_writer_start_file(struct pl_writer *w);
 /* Stop the flusher and free everything. */
@@ -82,6 +110,10 @@ int pl_flusher_start(struct pl_writer *w);
 void pl_flusher_stop(struct pl_writer *w);
 /* End and write the open frame (flusher thread, cycle_lock held). 0 or -PL_EIO. */
 int pl_flusher_end_frame(struct pl_writer *w);
+/* Write a frame with the STATS record that closes the current file (rotation). */
+void pl_flusher_close_file(struct pl_writer *w);
+/* The sink now holds a new file: describe the threads again in it. */
+void pl_flusher_new_file(struct pl_writer *w);
 /* Ask for a frame holding everything staged so far and wait for it. */
 int pl_flusher_request(struct pl_writer *w, bool final);
 
