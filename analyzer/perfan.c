@@ -13,6 +13,7 @@
 
 #include "analysis/hist.h"
 #include "core/input.h"
+#include "fmt/text.h"
 #include "perfan.h"
 
 /* clang-format off */
@@ -32,12 +33,25 @@ static const struct pf_cmd *const commands[] = {
 
 #define USAGE "perfan [--color WHEN] [--jobs N] SUBCOMMAND [OPTIONS] TRACE..."
 
+/* Messages name files and quote arguments: printed by the one escaping rule (text.h), so
+ * that a file named "x\nTYPE COUNT" cannot forge an output line. */
+static void put_message(const char *fmt, va_list ap)
+{
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs("(out of memory)", stderr);
+		return;
+	}
+	pf_text_put(stderr, msg);
+	free(msg);
+}
+
 int pf_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "perfan%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nUsage: %s\nTry 'perfan%s%s --help' for more information.\n", usage,
 		cmd ? " " : "", cmd ? cmd : "");
@@ -83,7 +97,7 @@ void pf_warn(const char *fmt, ...)
 	fflush(stdout); /* keep stdout and stderr in order on a terminal */
 	fputs("perfan: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -96,7 +110,7 @@ void pf_error(const char *fmt, ...)
 	fflush(stdout);
 	fputs("perfan: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }

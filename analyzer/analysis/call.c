@@ -9,6 +9,7 @@
 #include "analysis/call.h"
 #include "core/fields.h"
 #include "fmt/table.h"
+#include "fmt/text.h"
 #include "fmt/units.h"
 
 static char *cut_dup(const char *s)
@@ -106,27 +107,12 @@ static void task_string(const struct pf_call *c, char *buf, size_t len)
 		strcpy(buf + n, "/\xe2\x80\xa6");
 }
 
-/* Text without control characters: newlines and tabs as \n \t, others as '?'. */
-static void put_clean(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\n')
-			fputs("\\n", f);
-		else if (*s == '\t')
-			fputs("\\t", f);
-		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			fputc('?', f);
-		else
-			fputc(*s, f);
-	}
-}
-
 static void put_thread(const struct pf_call_ctx *ctx, const struct pf_call *c, FILE *f)
 {
 	const char *name = pf_input_thread_name(ctx->in, c->src, c->thread);
 	fprintf(f, "pid %" PRId64 ", thread ", ctx->in->src[c->src].pid);
 	if (name) {
-		put_clean(f, name);
+		pf_text_put(f, name);
 		fprintf(f, " (%" PRIu32 ", tid %" PRIu32 ")", c->thread, c->tid);
 	} else {
 		fprintf(f, "%" PRIu32 " (tid %" PRIu32 ")", c->thread, c->tid);
@@ -138,16 +124,16 @@ static void put_path(const struct pf_call_ctx *ctx, const struct pf_call *c, FIL
 	if (c->path_elided)
 		fputs("\xe2\x80\xa6 > ", f);
 	for (size_t i = 0; i < c->npath; i++) {
-		put_clean(f, pf_names_str(ctx->names, c->path[i]));
+		pf_text_put(f, pf_names_str(ctx->names, c->path[i]));
 		fputs(" > ", f);
 	}
-	put_clean(f, pf_names_str(ctx->names, c->type));
+	pf_text_put(f, pf_names_str(ctx->names, c->type));
 }
 
 static void put_fields(FILE *f, const uint8_t *p, size_t len)
 {
 	char *t = pf_fields_text(p, len);
-	fputs(t ? t : "?", f);
+	pf_text_put(f, t ? t : "?");
 	free(t);
 }
 
@@ -164,7 +150,7 @@ void pf_call_print_block(const struct pf_call_ctx *ctx, const struct pf_call *c,
 
 	fprintf(f, "%zu. %s%s%s%s  ", rank, pf_style_begin(PF_BOLD, ctx->color),
 		c->running ? "running \xe2\x89\xa5 " : "", dur, pf_style_end(PF_BOLD, ctx->color));
-	put_clean(f, pf_names_str(ctx->names, c->type));
+	pf_text_put(f, pf_names_str(ctx->names, c->type));
 	if (c->running)
 		fprintf(f, "  %sSTILL RUNNING%s at the end of its trace",
 			pf_style_begin(PF_RED, ctx->color), pf_style_end(PF_RED, ctx->color));
@@ -173,9 +159,9 @@ void pf_call_print_block(const struct pf_call_ctx *ctx, const struct pf_call *c,
 			pf_style_end(PF_RED, ctx->color));
 		if (c->exc_type) {
 			fputs(" ", f);
-			put_clean(f, c->exc_type);
+			pf_text_put(f, c->exc_type);
 			fputs(": ", f);
-			put_clean(f, c->exc_msg);
+			pf_text_put(f, c->exc_msg);
 		}
 	}
 	fprintf(f, "\n   start    %s  ", wall);
@@ -198,7 +184,7 @@ void pf_call_print_block(const struct pf_call_ctx *ctx, const struct pf_call *c,
 		fputc('\n', f);
 	}
 	fputs("   file     ", f);
-	put_clean(f, ctx->in->src[c->src].path);
+	pf_text_put(f, ctx->in->src[c->src].path);
 	fputc('\n', f);
 }
 
@@ -218,7 +204,7 @@ void pf_call_print_line(const struct pf_call_ctx *ctx, const struct pf_call *c, 
 			pf_style_end(PF_RED, ctx->color));
 		if (c->exc_type) {
 			fputs(" ", f);
-			put_clean(f, c->exc_type);
+			pf_text_put(f, c->exc_type);
 		}
 	}
 	fputc('\n', f);

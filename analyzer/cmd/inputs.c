@@ -24,6 +24,7 @@
 #include "perfan.h"
 #include "core/scan.h"
 #include "fmt/table.h"
+#include "fmt/text.h"
 #include "fmt/units.h"
 
 #define USAGE "perfan inputs --type GLOB [-n N] [FILTERS] [--json] TRACE..."
@@ -202,19 +203,20 @@ static void print_text(const struct state *st, size_t n, bool color)
 		pf_duration_format(t->tail_ns, d2, sizeof(d2));
 		printf("%s%s%s: %" PRIu64 " call%s, p95 %s; tail: %" PRIu64 " call%s over p95, %s "
 		       "over it in all\n",
-		       pf_style_begin(PF_BOLD, color), pf_names_str(&st->sc->names, i),
+		       pf_style_begin(PF_BOLD, color), pf_text_esc(pf_names_str(&st->sc->names, i)),
 		       pf_style_end(PF_BOLD, color), t->count, t->count == 1 ? "" : "s", d1,
 		       t->tail_calls, t->tail_calls == 1 ? "" : "s", d2);
 		if (!t->nargs)
 			printf("  (no arguments recorded)\n");
 		for (size_t k = 0; k < t->nargs; k++) {
 			const struct pf_arg *a = &t->args[k];
-			char title[300];
+			char title[300], shown[4 * sizeof(title) + 8];
 			pf_arg_title(a, title, sizeof(title));
+			pf_text_escape(title, shown, sizeof(shown)); /* argument names: from the trace */
 			struct pf_table *tb = pf_table_new(7);
 			if (!tb)
 				return;
-			pf_table_column(tb, 0, title, PF_LEFT);
+			pf_table_column(tb, 0, shown, PF_LEFT);
 			pf_table_column(tb, 1, "calls", PF_RIGHT);
 			pf_table_column(tb, 2, "tail", PF_RIGHT);
 			pf_table_column(tb, 3, "share", PF_RIGHT);

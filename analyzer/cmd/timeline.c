@@ -18,6 +18,7 @@
 #include "perfan.h"
 #include "core/scan.h"
 #include "fmt/table.h"
+#include "fmt/text.h"
 #include "fmt/units.h"
 
 #define USAGE "perfan timeline [-n LINES] [FILTERS] [--json] TRACE..."
@@ -111,9 +112,9 @@ static void text_head(struct state *st, int64_t wall, uint32_t src, uint32_t thr
 {
 	char w[PF_WALL_MAX], t[128];
 	pf_wall_format(wall, false, w, sizeof(w));
-	printf("%s  %-14s  %*s%s%-5s%s %s", w, thread_label(st, src, thread, t, sizeof(t)),
+	printf("%s  %-14s  %*s%s%-5s%s %s", w, pf_text_esc(thread_label(st, src, thread, t, sizeof(t))),
 	       (int)(2 * (depth > 40 ? 40 : depth)), "", pf_style_begin(style, st->g->color), what,
-	       pf_style_end(style, st->g->color), pf_names_str(&st->sc->names, type));
+	       pf_style_end(style, st->g->color), pf_text_esc(pf_names_str(&st->sc->names, type)));
 }
 
 static void text_fields(struct state *st, const uint8_t *f, size_t len)
@@ -125,8 +126,10 @@ static void text_fields(struct state *st, const uint8_t *f, size_t len)
 		st->oom = true;
 		return;
 	}
-	if (*s)
-		printf("  %s", s);
+	if (*s) {
+		fputs("  ", stdout);
+		pf_text_put(stdout, s);
+	}
 	free(s);
 }
 
@@ -220,7 +223,8 @@ static void on_span(void *userdata, const struct pf_span *sp)
 		printf("%sFAILED%s", pf_style_begin(PF_RED, st->g->color),
 		       pf_style_end(PF_RED, st->g->color));
 		if (end->exc_type)
-			printf(" %s: %s", end->exc_type, end->exc_msg ? end->exc_msg : "");
+			printf(" %s: %s", pf_text_esc(end->exc_type),
+			       pf_text_esc(end->exc_msg ? end->exc_msg : ""));
 	} else {
 		fputs("ok", stdout);
 	}

@@ -26,6 +26,7 @@
 #include "perfan.h"
 #include "core/scan.h"
 #include "fmt/table.h"
+#include "fmt/text.h"
 #include "analysis/tasktree.h"
 #include "analysis/topn.h"
 #include "fmt/units.h"
@@ -158,20 +159,6 @@ struct render {
 	uint32_t max_kids;  /* --children: children shown per node (0: all) */
 };
 
-static void put_clean(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\n')
-			fputs("\\n", f);
-		else if (*s == '\t')
-			fputs("\\t", f);
-		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			fputc('?', f);
-		else
-			fputc(*s, f);
-	}
-}
-
 static void put_level(FILE *f, const uint32_t *level, uint32_t depth)
 {
 	if (!depth)
@@ -185,7 +172,7 @@ static void put_where(const struct render *r, const struct pf_tnode *n, FILE *f)
 	const char *name = pf_input_thread_name(r->in, n->src, n->thread);
 	fprintf(f, "pid %" PRId64 " thread ", r->in->src[n->src].pid);
 	if (name) {
-		put_clean(f, name);
+		pf_text_put(f, name);
 		fprintf(f, " (%" PRIu32 ")", n->thread);
 	} else {
 		fprintf(f, "%" PRIu32, n->thread);
@@ -201,7 +188,7 @@ static void field_lines(FILE *f, const char *prefix, const uint8_t *p, size_t le
 		last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
 		     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80",
 		mark);
-	put_clean(f, t ? t : "?");
+	pf_text_put(f, t ? t : "?");
 	fputc('\n', f);
 	free(t);
 }
@@ -288,7 +275,7 @@ static void print_hidden(const struct render *r, const struct pf_tnode *n, const
 		char dur[PF_DURATION_MAX];
 		pf_duration_format(t[j].ns, dur, sizeof(dur));
 		fprintf(f, "%s %" PRIu64 " \xc3\x97 ", j ? "," : "", t[j].count);
-		put_clean(f, t[j].type == PF_NAME_NONE ? "?" : pf_names_str(r->names, t[j].type));
+		pf_text_put(f, t[j].type == PF_NAME_NONE ? "?" : pf_names_str(r->names, t[j].type));
 		fprintf(f, " (%s)", dur);
 	}
 	if (other)
@@ -308,7 +295,7 @@ static void print_node(struct render *r, const struct pf_tnode *n, const struct 
 			   : n->state == PF_T_RUNNING ? PF_YELLOW
 						      : PF_BOLD;
 	fputs(pf_style_begin(n->state == PF_T_MESSAGE ? PF_PLAIN : PF_BOLD, r->color), f);
-	put_clean(f, n->type == PF_NAME_NONE ? "?" : pf_names_str(r->names, n->type));
+	pf_text_put(f, n->type == PF_NAME_NONE ? "?" : pf_names_str(r->names, n->type));
 	fputs(pf_style_end(n->state == PF_T_MESSAGE ? PF_PLAIN : PF_BOLD, r->color), f);
 	put_level(f, r->level, depth);
 	if (n->state == PF_T_MESSAGE) {
@@ -372,9 +359,9 @@ static void print_node(struct render *r, const struct pf_tnode *n, const struct 
 		fprintf(f, "%s%s exception: ", sub,
 			++k == lines ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80"
 				     : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80");
-		put_clean(f, n->exc_type);
+		pf_text_put(f, n->exc_type);
 		fputs(": ", f);
-		put_clean(f, n->exc_msg);
+		pf_text_put(f, n->exc_msg);
 		fputc('\n', f);
 	}
 	if (n->outputs_len)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fmt/table.h"
+#include "fmt/text.h"
 
 struct cell {
 	char *text; /* NULL: out of memory, printed as "?" */
@@ -80,9 +81,18 @@ int pf_table_cell(struct pf_table *t, enum pf_style style, const char *fmt, ...)
 	struct cell *c = &t->cells[t->nrows * t->ncols + t->col++];
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&c->text, fmt, ap) < 0)
-		c->text = NULL;
+	char *raw;
+	if (vasprintf(&raw, fmt, ap) < 0)
+		raw = NULL;
 	va_end(ap);
+	/* Cells show names from traces: one escaping rule (text.h), at most 4x longer. */
+	c->text = NULL;
+	if (raw) {
+		size_t cap = 4 * strlen(raw) + 8;
+		if ((c->text = malloc(cap)))
+			pf_text_escape(raw, c->text, cap);
+		free(raw);
+	}
 	c->style = style;
 	return c->text ? 0 : -1;
 }

@@ -79,6 +79,18 @@ static void test_options_sizes(void **state)
 	assert_int_equal(pl_writer_open(&u.opts, &w), -PL_EINVAL);
 	assert_null(w);
 	free(path);
+	/* An older caller's struct is followed by whatever its memory holds: members past
+	 * its size are never read (keep_files alone would be refused, needing a rotate_*). */
+	memset(u.b, 0, sizeof(u.b));
+	pl_writer_options_init(&u.opts);
+	path = th_path(dir, "older.zst");
+	u.opts.path = path;
+	u.opts.keep_files = 5;
+	assert_int_equal(pl_writer_open(&u.opts, &w), -PL_EINVAL); /* read: refused */
+	set_size(&u, OPTIONS_0_1);
+	assert_int_equal(pl_writer_open(&u.opts, &w), 0); /* past the size: not read */
+	assert_int_equal(pl_writer_close(w), 0);
+	free(path);
 	/* Older than the first release, or never initialised. */
 	assert_int_equal(open_with(&u, OPTIONS_0_1 - 1, "small.zst", &w), -PL_EINVAL);
 	assert_int_equal(open_with(&u, 0, "zero.zst", &w), -PL_EINVAL);
