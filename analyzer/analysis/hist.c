@@ -25,30 +25,58 @@ void pf_hist_destroy(struct pf_hist *h)
 	pf_hist_init(h);
 }
 
-int pf_hist_grow_(struct pf_hist *h, uint32_t idx)
+#define STEP 16u /* buckets are allocated in aligned steps of this many */
+
+/* Make the window cover buckets [lo, hi] (and what it covers already). */
+static int cover(struct pf_hist *h, uint32_t lo, uint32_t hi)
 {
-	/* Grow by whole powers of two of the value range so that a slowly rising maximum
-	 * does not realloc on every new bucket. */
-	uint32_t n = (idx | (PF_HIST_SUB - 1)) + 1 + PF_HIST_SUB;
-	if (n > HIST_MAX_BUCKETS)
-		n = HIST_MAX_BUCKETS;
-	uint64_t *c = realloc(h->counts, n * sizeof(*c));
+	uint32_t first = lo & ~(STEP - 1), last = (hi | (STEP - 1)) + 1; /* [first, last) */
+	if (h->nbuckets) {
+		uint32_t size = h->nbuckets;
+		if (h->first < first)
+			first = h->first;
+		if (h->first + h->nbuckets > last)
+			last = h->first + h->nbuckets;
+		/* At least double when growing, so that a slowly moving extreme does not
+		 * reallocate at every new bucket: the room goes on the side that grew. */
+		if (last - first < 2 * size) {
+			if (hi >= h->first + size)
+				last = first + 2 * size;
+			else
+				first = last > 2 * size ? last - 2 * size : 0;
+		}
+	}
+	if (last > HIST_MAX_BUCKETS)
+		last = HIST_MAX_BUCKETS;
+	uint32_t n = last - first;
+	uint64_t *c = malloc(n * sizeof(*c));
 	if (!c)
 		return -1;
-	memset(c + h->nbuckets, 0, (n - h->nbuckets) * sizeof(*c));
+	memset(c, 0, n * sizeof(*c));
+	if (h->nbuckets)
+		memcpy(c + (h->first - first), h->counts, h->nbuckets * sizeof(*c));
+	free(h->counts);
 	h->counts = c;
+	h->first = first;
 	h->nbuckets = n;
 	return 0;
+}
+
+int pf_hist_grow_(struct pf_hist *h, uint32_t idx)
+{
+	return cover(h, idx, idx);
 }
 
 int pf_hist_merge(struct pf_hist *dst, const struct pf_hist *src)
 {
 	if (src->count == 0)
 		return 0;
-	if (src->nbuckets > dst->nbuckets && pf_hist_grow_(dst, src->nbuckets - 1) < 0)
+	uint32_t lo = src->first, hi = src->first + src->nbuckets - 1;
+	if ((lo < dst->first || hi >= dst->first + dst->nbuckets || !dst->nbuckets) &&
+	    cover(dst, lo, hi) < 0)
 		return -1;
-	for (uint32_t i = 0; i < src->nbuckets; i++)
-		dst->counts[i] += src->counts[i];
+	for (uint32_t k = 0; k < src->nbuckets; k++)
+		dst->counts[src->first + k - dst->first] += src->counts[k];
 	dst->count += src->count;
 	dst->sum += src->sum;
 	if (src->min < dst->min)
@@ -84,12 +112,12 @@ uint64_t pf_hist_quantile(const struct pf_hist *h, double q)
 	if (rank >= h->count)
 		return h->max;
 	uint64_t seen = 0;
-	for (uint32_t i = 0; i < h->nbuckets; i++) {
-		seen += h->counts[i];
+	for (uint32_t k = 0; k < h->nbuckets; k++) {
+		seen += h->counts[k];
 		if (seen < rank)
 			continue;
 		uint64_t lo, hi;
-		pf_hist_bucket_bounds(i, &lo, &hi);
+		pf_hist_bucket_bounds(h->first + k, &lo, &hi);
 		uint64_t mid = lo + (hi - lo) / 2;
 		return mid < h->min ? h->min : mid > h->max ? h->max : mid;
 	}

@@ -10,8 +10,9 @@
  * where "exact" is the nearest-rank quantile: the smallest recorded value v such that at
  * least ceil(q * count) recorded values are <= v. count, sum, min and max are exact.
  * Histograms merge by adding counts (same answer as one histogram of all the values).
- * Memory: 8 bytes per bucket up to the largest value seen (at most 7424 buckets, 58 KiB;
- * 4352 buckets, 34 KiB, for values up to 18 minutes).
+ * Memory: 8 bytes per bucket from the smallest to the largest value seen, in steps of 16
+ * buckets (128 bytes for a type seen once; at most 7424 buckets, 58 KiB, and 1024 buckets,
+ * 8 KiB, for values spanning two decades).
  */
 #ifndef PERFAN_HIST_H
 #define PERFAN_HIST_H
@@ -24,8 +25,8 @@
 #define PF_HIST_REL_ERROR (1.0 / (2 * PF_HIST_SUB))
 
 struct pf_hist {
-	uint64_t *counts; /* by bucket index; @nbuckets allocated */
-	uint32_t nbuckets;
+	uint64_t *counts; /* counts[k] is bucket @first + k; @nbuckets allocated */
+	uint32_t first, nbuckets;
 	uint64_t count, sum, min, max;
 };
 
@@ -35,7 +36,7 @@ void pf_hist_init(struct pf_hist *h);
 /** pf_hist_destroy() - free the buckets; NULL is a no-op. */
 void pf_hist_destroy(struct pf_hist *h);
 
-/* Out of line: grow the bucket array to hold @idx. Returns 0 or -1 (ENOMEM). */
+/* Out of line: grow the bucket window to hold bucket @idx. Returns 0 or -1 (ENOMEM). */
 int pf_hist_grow_(struct pf_hist *h, uint32_t idx);
 
 /** pf_hist_index() - the bucket of @v. */
@@ -54,9 +55,10 @@ static inline uint32_t pf_hist_index(uint64_t v)
 static inline int pf_hist_record(struct pf_hist *h, uint64_t v)
 {
 	uint32_t i = pf_hist_index(v);
-	if (__builtin_expect(i >= h->nbuckets, 0) && pf_hist_grow_(h, i) < 0)
+	/* One compare: below @first, the difference wraps to a large number. */
+	if (__builtin_expect(i - h->first >= h->nbuckets, 0) && pf_hist_grow_(h, i) < 0)
 		return -1;
-	h->counts[i]++;
+	h->counts[i - h->first]++;
 	h->count++;
 	h->sum += v;
 	if (v < h->min)

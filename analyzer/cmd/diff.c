@@ -90,21 +90,29 @@ static int cmp_rows(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Add @side's types to @rows (matched by name). Returns the new row count. */
+/* Add @side's types to @rows, matched by name: the base's (side 0) first, noting the row
+ * of each base type number in @row_of; then the new side's, found in the base's names by
+ * a hash lookup (linear in the number of types). Returns the new row count. */
 static size_t collect(struct row *rows, size_t n, int side, const struct pf_scan *sc,
-		      const struct pf_agg *agg)
+		      const struct pf_agg *agg, const struct pf_names *base, uint32_t *row_of)
 {
 	for (uint32_t type = 0; type < agg->n; type++) {
 		const struct pf_typestat *t = pf_agg_get(agg, type);
 		if (!t)
 			continue;
 		const char *name = pf_names_str(&sc->names, type);
-		size_t r = 0;
-		while (r < n && strcmp(rows[r].name, name) != 0)
-			r++;
+		size_t r = n;
+		if (side == 1) {
+			uint32_t b = pf_names_find(base, name);
+			if (b != PF_NAME_NONE && row_of[b] != UINT32_MAX)
+				r = row_of[b];
+		}
 		if (r == n) {
 			memset(&rows[n], 0, sizeof(rows[n]));
-			rows[n++].name = name;
+			rows[n].name = name;
+			if (side == 0)
+				row_of[type] = (uint32_t)n;
+			n++;
 		}
 		rows[r].s[side].t = t;
 		for (size_t i = 0; i < NQ; i++)
@@ -356,8 +364,16 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		ret = PF_EXIT_UNREADABLE;
 		goto out;
 	}
-	size_t n = collect(rows, 0, 0, &sc[0], &st[0].agg);
-	n = collect(rows, n, 1, &sc[1], &st[1].agg);
+	uint32_t *row_of = malloc(((size_t)st[0].agg.n + 1) * sizeof(*row_of));
+	if (!row_of) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+		goto out;
+	}
+	memset(row_of, 0xff, ((size_t)st[0].agg.n + 1) * sizeof(*row_of));
+	size_t n = collect(rows, 0, 0, &sc[0], &st[0].agg, NULL, row_of);
+	n = collect(rows, n, 1, &sc[1], &st[1].agg, &sc[0].names, row_of);
+	free(row_of);
 	size_t nreg = 0;
 	for (size_t r = 0; r < n; r++) {
 		judge(&rows[r], threshold, min_count);

@@ -36,10 +36,17 @@ struct tstate {
 	struct pf_argstats a;
 };
 
+/* Types analyzed at most: the argument groups of a type take up to ~10 KiB, and a
+ * --type matching a million types must not take gigabytes. Past it, the types with the
+ * most total time are kept, and a note says how many were left out. */
+#define MAX_TYPES 256
+
 struct state {
 	struct pf_scan *sc;
 	const struct pf_agg *agg1;
 	const struct pf_names *names1;
+	bool *kept1;	  /* by pass-1 type number: analyzed (NULL: every type) */
+	uint32_t left_out; /* types matched but not analyzed (MAX_TYPES) */
 	struct tstate *t; /* by pass-2 type number */
 	uint32_t nt;
 	bool oom;
@@ -88,18 +95,53 @@ static struct tstate *tstate_of(struct state *st, uint32_t type)
 	}
 	struct tstate *t = &st->t[type];
 	if (!t->init) {
-		/* The first pass numbered types in its own table: find this one by name. */
-		const char *name = pf_names_str(&st->sc->names, type);
-		for (uint32_t i = 0; i < st->names1->n; i++) {
-			const struct pf_typestat *ts = pf_agg_get(st->agg1, i);
-			if (ts && !strcmp(st->names1->str[i], name)) {
-				t->selected = true;
-				pf_argstats_init(&t->a, pf_hist_quantile(&ts->hist, 0.95));
-			}
+		/* The first pass numbered types in its own table: find this one by name (a
+		 * hash lookup: 1M types must not cost 1M^2 comparisons). */
+		uint32_t i = pf_names_find(st->names1, pf_names_str(&st->sc->names, type));
+		const struct pf_typestat *ts = i == PF_NAME_NONE ? NULL : pf_agg_get(st->agg1, i);
+		if (ts && (!st->kept1 || st->kept1[i])) {
+			t->selected = true;
+			pf_argstats_init(&t->a, pf_hist_quantile(&ts->hist, 0.95));
 		}
 		t->init = true;
 	}
 	return t;
+}
+
+static int cmp_total(const void *a, const void *b, void *ctx)
+{
+	const struct pf_agg *agg = ctx;
+	uint64_t x = agg->t[*(const uint32_t *)a].total_ns, y = agg->t[*(const uint32_t *)b].total_ns;
+	if (x != y)
+		return x > y ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* After the first pass: past MAX_TYPES matched types, keep those with the most total
+ * time. Returns 0, or -1 when out of memory. */
+static int keep_busiest(struct state *st)
+{
+	const struct pf_agg *agg = st->agg1;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < agg->n; i++)
+		n += pf_agg_get(agg, i) != NULL;
+	if (n <= MAX_TYPES)
+		return 0;
+	uint32_t *order = malloc(n * sizeof(*order));
+	st->kept1 = calloc(agg->n, sizeof(*st->kept1));
+	if (!order || !st->kept1) {
+		free(order);
+		return -1;
+	}
+	for (uint32_t i = 0, k = 0; i < agg->n; i++)
+		if (pf_agg_get(agg, i))
+			order[k++] = i;
+	qsort_r(order, n, sizeof(*order), cmp_total, (void *)agg);
+	for (uint32_t k = 0; k < MAX_TYPES; k++)
+		st->kept1[order[k]] = true;
+	st->left_out = n - MAX_TYPES;
+	free(order);
+	return 0;
 }
 
 static void on_span1(void *userdata, const struct pf_span *sp)
@@ -137,6 +179,8 @@ static void print_json(const struct state *st)
 	pf_json_uint(&j, PF_ARGSTATS_MAX_ARGS);
 	pf_json_key(&j, "max_values");
 	pf_json_uint(&j, PF_ARGSTATS_MAX_VALUES);
+	pf_json_key(&j, "types_left_out");
+	pf_json_uint(&j, st->left_out);
 	pf_json_key(&j, "types");
 	pf_json_array_begin(&j);
 	for (uint32_t i = 0; i < st->nt; i++) {
@@ -280,6 +324,7 @@ static void state_destroy(struct state *st)
 	for (uint32_t i = 0; i < st->nt; i++)
 		pf_argstats_destroy(&st->t[i].a);
 	free(st->t);
+	free(st->kept1);
 }
 
 static int run(const struct pf_global *g, int argc, char **argv)
@@ -333,6 +378,14 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		pf_agg_destroy(&agg);
 		return ret;
 	}
+	if (keep_busiest(&st) < 0) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+		state_destroy(&st);
+		pf_scan_destroy(&sc1);
+		pf_agg_destroy(&agg);
+		return ret;
+	}
 	st.sc = &sc2;
 	pf_quiet = true;
 	ret = pf_scan_run(&sc2, &o, paths, npaths, true, on_span2, &st);
@@ -350,6 +403,10 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		goto out;
 	}
 	print_text(&st, n, g->color);
+	if (st.left_out)
+		printf("\nnote: %u more type%s matched --type; the %d with the most total time "
+		       "are shown (narrow --type to see others)\n",
+		       st.left_out, st.left_out == 1 ? "" : "s", MAX_TYPES);
 	if (pf_spans_open(&sc2.spans) || sc2.spans.unmatched || sc2.dropped_events)
 		putchar('\n');
 	pf_scan_notes(&sc2, stdout);

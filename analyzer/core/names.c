@@ -54,6 +54,17 @@ static int rehash(struct pf_names *t, uint32_t nslots)
 	return 0;
 }
 
+uint32_t pf_names_find(const struct pf_names *t, const char *s)
+{
+	if (!t->nslots)
+		return PF_NAME_NONE;
+	uint64_t h = hash_str(s);
+	for (uint32_t j = (uint32_t)h & (t->nslots - 1); t->slots[j]; j = (j + 1) & (t->nslots - 1))
+		if (t->hashes[j] == h && strcmp(t->str[t->slots[j] - 1], s) == 0)
+			return t->slots[j] - 1;
+	return PF_NAME_NONE;
+}
+
 static uint32_t intern_slow(struct pf_names *t, const char *s)
 {
 	if (2 * (t->n + 1) > t->nslots && rehash(t, t->nslots ? 2 * t->nslots : 64) < 0)

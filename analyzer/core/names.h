@@ -45,6 +45,12 @@ char *pf_name_dup(const char *s);
  * PF_NAME_NONE out of memory. */
 uint32_t pf_names_intern(struct pf_names *t, const char *s);
 
+/**
+ * pf_names_find() - the number of @s as stored (a name of another table: already cut),
+ * without adding it. Returns: it, or PF_NAME_NONE. Constant time.
+ */
+uint32_t pf_names_find(const struct pf_names *t, const char *s);
+
 /** pf_names_str() - the text of number @id ("?" for PF_NAME_NONE). */
 static inline const char *pf_names_str(const struct pf_names *t, uint32_t id)
 {

@@ -113,11 +113,12 @@ static void bar_bounds(uint32_t bar, uint64_t *lo, uint64_t *hi)
 static void json_hist(const struct pf_hist *h, struct pf_json *j)
 {
 	pf_json_array_begin(j);
-	for (uint32_t i = 0; i < h->nbuckets;) {
+	uint32_t end = h->first + h->nbuckets; /* bucket numbers held: [first, end) */
+	for (uint32_t i = h->first; i < end;) {
 		uint32_t bar = bar_of(i);
 		uint64_t n = 0;
-		for (; i < h->nbuckets && bar_of(i) == bar; i++)
-			n += h->counts[i];
+		for (; i < end && bar_of(i) == bar; i++)
+			n += h->counts[i - h->first];
 		if (!n)
 			continue;
 		uint64_t lo, hi;

@@ -11,6 +11,8 @@
  *                          large trace for benchmarks.
  *   gen_trace --action TYPE MICROSECONDS FILE
  *                          one action TYPE lasting MICROSECONDS (busy-waited).
+ *   gen_trace --types N FILE
+ *                          N actions of N distinct types (type.0, type.1, ...).
  *   gen_trace --many N DIR
  *                          N traces DIR/tNNNNN.zst of one short `request` each (distinct
  *                          tasks), and DIR/zz-slow.zst whose `request` lasts 60 ms.
@@ -239,6 +241,21 @@ static int many(unsigned long n, const char *dir)
 	return one_action("request", 60000, path);
 }
 
+/* @n actions of @n distinct types ("type.0", "type.1", ...), each with an input. */
+static int many_types(unsigned long n, const char *path)
+{
+	w = open_writer(path, 16 << 20);
+	for (unsigned long i = 0; i < n; i++) {
+		char name[32];
+		int len = snprintf(name, sizeof(name), "type.%lu", i);
+		struct pl_field f[] = {PL_F_UINT("n", i % 7)};
+		pl_action a;
+		pl_action_begin(&a, w, NULL, pl_name_intern(name, (size_t)len), f, 1);
+		pl_action_end(&a, NULL, 0);
+	}
+	return pl_writer_close(w) < 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2)
@@ -249,7 +266,10 @@ int main(int argc, char **argv)
 		return one_action(argv[2], strtoul(argv[3], NULL, 10), argv[4]);
 	if (argc == 4 && strcmp(argv[1], "--many") == 0)
 		return many(strtoul(argv[2], NULL, 10), argv[3]);
+	if (argc == 4 && strcmp(argv[1], "--types") == 0)
+		return many_types(strtoul(argv[2], NULL, 10), argv[3]);
 	fprintf(stderr, "usage: gen_trace DIR | gen_trace --bulk N FILE | "
-			"gen_trace --action TYPE MICROSECONDS FILE | gen_trace --many N DIR\n");
+			"gen_trace --action TYPE MICROSECONDS FILE | gen_trace --many N DIR | "
+			"gen_trace --types N FILE\n");
 	return 2;
 }

@@ -269,6 +269,28 @@ def test_more_inputs_than_open_files(perfan, gen_trace, tmp_path, soft, hard):
     assert len(got["inputs"]) == n + 1
 
 
+def test_cost_grows_linearly_with_the_types(perfan, gen_trace, tmp_path):
+    # The hardening issue's finding 6: inputs and diff compared type names pairwise (32k
+    # types: 4.2 s; 1.1M types ran past 300 s), stats held a 7 KiB histogram per type.
+    # With 64k types every command must finish in seconds within 1 GiB of memory.
+    path = tmp_path / "types.zst"
+    subprocess.run([gen_trace, "--types", "65536", path], check=True)
+    env = dict(os.environ, TZ="UTC")
+    one_gib = 1 << 30
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (one_gib, one_gib))
+
+    for args in (["stats", "--json"], ["inputs", "--type", "*", "--json"],
+                 ["diff", "--json", path], ["sla", "--max", "1s"]):
+        p = subprocess.run([perfan, *map(str, args), str(path)], capture_output=True,
+                           text=True, env=env, preexec_fn=limited, timeout=10)
+        assert p.returncode == 0, (args, p.stderr)
+    got = json.loads(subprocess.run([perfan, "inputs", "--type", "*", "--json", str(path)],
+                                    capture_output=True, text=True).stdout)
+    assert got["types_left_out"] == 65536 - 256 and len(got["types"]) == 256
+
+
 def test_a_gate_never_passes_on_part_of_the_input(perfan, gen_trace, tmp_path):
     d = tmp_path / "gate"
     d.mkdir()
