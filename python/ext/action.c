@@ -5,6 +5,7 @@
  */
 #include "context.h"
 #include "convert.h"
+#include "signature.h"
 
 /* ---- held fields ---- */
 
@@ -79,6 +80,7 @@ static pl_py_action *action_make(pl_py_state *st, pl_name type, uint64_t prefix,
 	a->state = PL_PY_PREPARED;
 	a->max_len = max_len;
 	a->record_result = false;
+	a->secrets = NULL;
 	a->start_fields = (struct pl_py_held){0};
 	a->end_fields = (struct pl_py_held){0};
 	a->token = NULL;
@@ -178,8 +180,12 @@ static void finish(pl_py_action *a, PyObject *exc_type, PyObject *exc, bool clos
 	a->state = PL_PY_FINISHED;
 	if (st->writer && a->epoch == st->epoch) {
 		struct pl_py_exc e;
-		if (exc && exc != Py_None)
+		if (exc && exc != Py_None) {
 			pl_py_exc_describe(st, exc_type, exc, &e);
+			if (a->secrets)
+				pl_py_exc_redact(st, &e, &PyTuple_GET_ITEM(a->secrets, 0),
+						 PyTuple_GET_SIZE(a->secrets));
+		}
 		end_with_fields(a, exc && exc != Py_None ? &e : NULL, closed);
 		if (exc && exc != Py_None)
 			pl_py_exc_release(&e);
@@ -338,6 +344,9 @@ PyDoc_STRVAR(return_doc,
 static PyObject *action_return(PyObject *self, PyObject *value)
 {
 	pl_py_action *a = (pl_py_action *)self;
+	if (a->secrets && pl_py_reveals(value, &PyTuple_GET_ITEM(a->secrets, 0),
+					PyTuple_GET_SIZE(a->secrets)))
+		value = a->st->redacted;
 	if (a->record_result && a->state == PL_PY_ACTIVE &&
 	    pl_py_held_add(&a->end_fields, a->st->name_result, 0, value) < 0) {
 		PyErr_Clear();
@@ -424,6 +433,7 @@ static int action_traverse(PyObject *self, visitproc visit, void *arg)
 	pl_py_action *a = (pl_py_action *)self;
 	Py_VISIT(Py_TYPE(self));
 	Py_VISIT(a->token);
+	Py_VISIT(a->secrets);
 	pl_py_held_traverse(&a->start_fields, visit, arg);
 	pl_py_held_traverse(&a->end_fields, visit, arg);
 	return 0;
@@ -433,6 +443,7 @@ static int action_clear(PyObject *self)
 {
 	pl_py_action *a = (pl_py_action *)self;
 	Py_CLEAR(a->token);
+	Py_CLEAR(a->secrets);
 	pl_py_held_clear(&a->start_fields);
 	pl_py_held_clear(&a->end_fields);
 	return 0;

@@ -39,22 +39,33 @@ __attribute__((noinline)) static void begin_args(pl_py_decorated *d, pl_action *
 	pl_action_begin(a, d->st->writer, parent, d->type, c.fields, c.n);
 }
 
-__attribute__((noinline)) static void end_result(pl_py_decorated *d, pl_action *a, PyObject *res)
+/* The redacted arguments' values (see pl_py_plan_secrets): what the result and the
+ * exception text must not show either. */
+struct secrets {
+	PyObject *v[PL_PY_MAX_SECRETS];
+	Py_ssize_t n;
+};
+
+__attribute__((noinline)) static void end_result(pl_py_decorated *d, pl_action *a, PyObject *res,
+						 const struct secrets *s)
 {
 	struct pl_py_conv c;
 	pl_py_conv_init(&c, d->st, d->max_len);
+	if (s->n && pl_py_reveals(res, s->v, s->n))
+		res = d->st->redacted;
 	pl_py_conv_add(&c, d->plan.result_name, d->plan.result_trunc, res);
 	pl_action_end(a, c.fields, c.n);
 }
 
 /* The call raised: record its type and message, leave the exception as it was. */
 __attribute__((noinline, cold)) static void end_failed(pl_py_decorated *d, pl_action *a,
-						       uint64_t epoch)
+						       uint64_t epoch, const struct secrets *s)
 {
 	PyObject *type, *value, *tb;
 	struct pl_py_exc e;
 	PyErr_Fetch(&type, &value, &tb);
 	pl_py_exc_describe(d->st, type, value, &e);
+	pl_py_exc_redact(d->st, &e, s->v, s->n);
 	/* str() ran user code: check again that the writer is the one @a began with. */
 	if (d->st->writer && epoch == d->st->epoch)
 		pl_action_fail(a, e.type, e.type_len, e.msg, (size_t)e.msg_len, NULL, 0);
@@ -94,10 +105,16 @@ static PyObject *decorated_call(PyObject *self, PyObject *const *args, size_t na
 	PyObject *res = PyObject_Vectorcall(d->fn, args, nargsf, kwnames);
 
 	if (PL_PY_LIKELY(st->writer && epoch == st->epoch)) {
+		/* The arguments are alive until we return: their values are borrowed. */
+		struct secrets sec;
+		sec.n = d->plan.redacts ? pl_py_plan_secrets(&d->plan, args,
+							     PyVectorcall_NARGS(nargsf), kwnames,
+							     sec.v)
+					: 0;
 		if (!res)
-			end_failed(d, &f->act, epoch);
+			end_failed(d, &f->act, epoch, &sec);
 		else if (d->plan.result)
-			end_result(d, &f->act, res);
+			end_result(d, &f->act, res, &sec);
 		else
 			pl_action_end(&f->act, NULL, 0);
 	}
@@ -125,6 +142,16 @@ static PyObject *call_wrapped(pl_py_decorated *d, PyObject *const *args, size_t 
 				  kwnames) < 0)
 		goto fail;
 	a->record_result = d->plan.result;
+	if (d->plan.redacts) {
+		/* Kept with the action: its result and exception come later. */
+		PyObject *v[PL_PY_MAX_SECRETS];
+		Py_ssize_t n = pl_py_plan_secrets(&d->plan, args, PyVectorcall_NARGS(nargsf),
+						  kwnames, v);
+		if (n && !(a->secrets = PyTuple_New(n)))
+			goto fail;
+		for (Py_ssize_t i = 0; i < n; i++)
+			PyTuple_SET_ITEM(a->secrets, i, Py_NewRef(v[i]));
+	}
 	PyObject *callargs[2] = {inner, (PyObject *)a};
 	PyObject *w = PyObject_Vectorcall(wrap, callargs, 2, NULL);
 	if (!w)

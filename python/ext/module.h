@@ -124,6 +124,8 @@ typedef struct {
 	uint8_t state;
 	Py_ssize_t max_len;
 	bool record_result; /* _return(value) records it as "result" */
+	PyObject *secrets; /* tuple: redacted argument values the result and exception text
+			    * must not show (pl_py_reveals), or NULL */
 	struct pl_py_held start_fields; /* recorded at begin, then released */
 	struct pl_py_held end_fields;   /* add(): recorded at the end */
 	PyObject *token;   /* contextvar token while entered as a context manager */

@@ -65,6 +65,9 @@ int pl_py_plan_init(struct pl_py_plan *p, PyObject *names, PyObject *defaults, P
 		p->nrec = i + 1;
 	}
 	p->redact_keys = Py_NewRef(redact_keys);
+	p->redacts = PyTuple_GET_SIZE(redact_keys) > 0;
+	for (Py_ssize_t i = 0; i < p->nrec; i++)
+		p->redacts |= p->rec[i].redact;
 	p->result = result;
 	p->result_name = pl_name_intern("result", 6);
 	p->result_trunc = pl_name_intern("result.truncated", 16);
@@ -219,4 +222,115 @@ int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_he
 			return -1;
 	}
 	return 0;
+}
+
+/* ---- redaction by value: the result and the exception text ---- */
+
+static bool secret_value(PyObject *v)
+{
+	return (PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) > 0) ||
+	       (PyBytes_Check(v) && PyBytes_GET_SIZE(v) > 0);
+}
+
+Py_ssize_t pl_py_plan_secrets(const struct pl_py_plan *p, PyObject *const *args,
+			      Py_ssize_t nargs, PyObject *kwnames, PyObject **out)
+{
+	Py_ssize_t n = 0;
+	for (Py_ssize_t i = 0; i < p->nrec && n < PL_PY_MAX_SECRETS; i++) {
+		const struct pl_py_rec *r = &p->rec[i];
+		if (!r->redact || r->slot < 0)
+			continue;
+		PyObject *v = bound(p, r->slot, args, nargs, kwnames);
+		if (v && secret_value(v))
+			out[n++] = v;
+	}
+	Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+	for (Py_ssize_t k = 0; k < nkw && n < PL_PY_MAX_SECRETS; k++) {
+		PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+		if (!binds_param(p, key) && redacted_key(p, key) && secret_value(args[nargs + k]))
+			out[n++] = args[nargs + k];
+	}
+	return n;
+}
+
+/* Does str or bytes @v hold secret @s (of the same kind)? */
+static bool holds(PyObject *v, PyObject *s)
+{
+	if (PyUnicode_Check(v) && PyUnicode_Check(s)) {
+		/* Exact str methods on the objects' data: no user code, even for subclasses. */
+		Py_ssize_t at = PyUnicode_Find(v, s, 0, PyUnicode_GET_LENGTH(v), 1);
+		if (at == -2)
+			PyErr_Clear();
+		return at != -1; /* an error counts as found: redact rather than leak */
+	}
+	if (PyBytes_Check(v) && PyBytes_Check(s))
+		return memmem(PyBytes_AS_STRING(v), (size_t)PyBytes_GET_SIZE(v), PyBytes_AS_STRING(s),
+			      (size_t)PyBytes_GET_SIZE(s)) != NULL;
+	return false;
+}
+
+static bool reveals_scalar(PyObject *v, PyObject *const *secrets, Py_ssize_t n)
+{
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (holds(v, secrets[i]))
+			return true;
+	return false;
+}
+
+bool pl_py_reveals(PyObject *v, PyObject *const *secrets, Py_ssize_t n)
+{
+	if (!n)
+		return false;
+	if (PyTuple_Check(v) || PyList_Check(v)) {
+		/* The converter records containers one level deep: so is the check. */
+		Py_ssize_t len = PySequence_Fast_GET_SIZE(v);
+		for (Py_ssize_t i = 0; i < len; i++)
+			if (reveals_scalar(PySequence_Fast_GET_ITEM(v, i), secrets, n))
+				return true;
+		return false;
+	}
+	if (PyDict_Check(v)) {
+		Py_ssize_t pos = 0;
+		PyObject *k, *item;
+		while (PyDict_Next(v, &pos, &k, &item))
+			if (reveals_scalar(k, secrets, n) || reveals_scalar(item, secrets, n))
+				return true;
+		return false;
+	}
+	return reveals_scalar(v, secrets, n);
+}
+
+void pl_py_exc_redact(pl_py_state *st, struct pl_py_exc *e, PyObject *const *secrets,
+		      Py_ssize_t n)
+{
+	if (!n || !e->msg_len)
+		return;
+	PyObject *msg = e->msg_obj && PyUnicode_Check(e->msg_obj)
+			    ? Py_NewRef(e->msg_obj)
+			    : PyUnicode_DecodeUTF8(e->msg, e->msg_len, "replace");
+	bool changed = false;
+	for (Py_ssize_t i = 0; msg && i < n; i++) {
+		if (!PyUnicode_Check(secrets[i]) || !holds(msg, secrets[i]))
+			continue;
+		Py_SETREF(msg, PyUnicode_Replace(msg, secrets[i], st->redacted, -1));
+		changed = true;
+	}
+	const char *p = NULL;
+	Py_ssize_t len = 0;
+	if (msg && changed && !(p = PyUnicode_AsUTF8AndSize(msg, &len)))
+		Py_CLEAR(msg);
+	if (!msg) {
+		PyErr_Clear();
+		Py_CLEAR(e->msg_obj);
+		e->msg = "<redacted>"; /* never the secret, whatever failed */
+		e->msg_len = 10;
+		return;
+	}
+	if (!changed) {
+		Py_DECREF(msg);
+		return;
+	}
+	Py_XSETREF(e->msg_obj, msg);
+	e->msg = p;
+	e->msg_len = len;
 }

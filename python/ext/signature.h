@@ -28,6 +28,7 @@ struct pl_py_plan {
 	Py_ssize_t nrec;
 	struct pl_py_rec *rec;
 	PyObject *redact_keys; /* tuple of str: **kwargs keys recorded as "<redacted>" */
+	bool redacts;          /* a parameter or a **kwargs key is redacted */
 	bool result;
 	pl_name result_name, result_trunc;
 };
@@ -48,5 +49,22 @@ void pl_py_plan_convert(const struct pl_py_plan *p, struct pl_py_conv *c, PyObje
  * generators, recorded at their first step). Returns 0, or -1 with an exception set. */
 int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_held *h,
 		    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+
+/* Most redacted values of one call looked for in its result and exception text. */
+#define PL_PY_MAX_SECRETS 16
+
+/* The values of a call's redacted arguments that are non-empty str or bytes (borrowed:
+ * valid while the call's arguments are), at most PL_PY_MAX_SECRETS. Never raises. */
+Py_ssize_t pl_py_plan_secrets(const struct pl_py_plan *p, PyObject *const *args,
+			      Py_ssize_t nargs, PyObject *kwnames, PyObject **out);
+
+/* Whether recording @v would show one of @secrets: @v is a str or bytes holding one, or a
+ * tuple, list or dict with such an item or value. Runs no user code; never raises. */
+bool pl_py_reveals(PyObject *v, PyObject *const *secrets, Py_ssize_t n);
+
+/* Replace every occurrence of a str secret in the exception text of @e by "<redacted>".
+ * Never raises (on failure the text becomes "<redacted>" whole: never the secret). */
+void pl_py_exc_redact(pl_py_state *st, struct pl_py_exc *e, PyObject *const *secrets,
+		      Py_ssize_t n);
 
 #endif /* PL_PY_SIGNATURE_H */

@@ -36,7 +36,9 @@ def perflog(fn=None, /, *, action_type=None, args=True, result=False, redact=(),
         Also record the return value as the field ``result``.
     redact : list of str
         Parameters (or ``**kwargs`` keys) recorded as ``"<redacted>"``: the value never
-        reaches the trace.
+        reaches the trace, neither as the argument nor in the result or the exception
+        text of the call (replaced there too); see docs/python.md for what it does not
+        cover (logs and actions inside the call).
     max_len : int
         Longest str/bytes recorded, in bytes; longer values are cut and the field
         ``"<name>.truncated"`` holds the original length.
