@@ -306,7 +306,14 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 			pf_warn("%s: skipped: %s", path, e->reason);
 			in->skipped++;
 		} else {
-			pf_error("%s: %s", path, e->reason);
+			/* Damage before the header was read: where, as for later damage; not
+			 * for a file that cannot be opened or is no trace at all. */
+			if (ret == -PL_ECORRUPT || ret == -PL_ELIMIT ||
+			    (ret == -PL_ETRUNCATED && e->offset > 0))
+				pf_error("%s: offset %llu: %s", path, (unsigned long long)e->offset,
+					 e->reason);
+			else
+				pf_error("%s: %s", path, e->reason);
 			in->unreadable++;
 			pf_note_unreadable();
 		}

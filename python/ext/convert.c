@@ -334,8 +334,8 @@ void pl_py_exc_describe(pl_py_state *st, PyObject *type, PyObject *value, struct
 	if (!type || !PyType_Check(type))
 		type = value ? (PyObject *)Py_TYPE(value) : PyExc_Exception;
 	e->type_len = pl_py_type_name((PyTypeObject *)type, e->type, sizeof(e->type));
-	if (!value || value == Py_None)
-		return;
+	if (!value || value == Py_None || !st->exc_text)
+		return; /* no str(): it is user code, and may be slow (start(exception_text=)) */
 	/* str() is user code: it may raise, or return a str subclass; never let either out. */
 	PyObject *s = PyUnicode_Check(value) ? Py_NewRef(value) : PyObject_Str(value);
 	if (s && PyUnicode_Check(s)) {

@@ -91,7 +91,11 @@ PyDoc_STRVAR(start_doc,
 	     "    numbered by '{n}' in path (added before the extension if absent); '{time}' is\n"
 	     "    the UTC time a file was opened. A closed file ends with a STATS record.\n"
 	     "keep_files, keep_bytes : int\n"
-	     "    Delete this writer's oldest closed files past this many / these bytes.\n\n"
+	     "    Delete this writer's oldest closed files past this many / these bytes.\n"
+	     "exception_text : bool\n"
+	     "    Record str() of the exceptions that end actions (default True). str() runs\n"
+	     "    in the failing thread: an exception whose __str__ is slow makes every failed\n"
+	     "    call that slow; False records the exception type alone.\n\n"
 	     "Returns\n-------\nstr\n    The path actually written.\n\n"
 	     "Raises\n------\nValueError\n    For an invalid option.\n"
 	     "FileExistsError\n    If the path is refused (see above).\n"
@@ -102,12 +106,13 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	static char *kw[] = {"path",	     "flush_interval_ms", "buffer_size",  "max_memory",
 			     "full_policy",  "clock",		  "compression_level",
 			     "file_mode",    "rotate_bytes",	  "rotate_seconds", "keep_files",
-			     "keep_bytes",   NULL};
+			     "keep_bytes",   "exception_text",	  NULL};
 	pl_py_state *st = PyModule_GetState(m);
 	struct pl_writer_options o;
 	PyObject *path = NULL;
 	Py_ssize_t flush_ms, ring, mode;
 	long long max_memory, rotate_bytes = 0, rotate_seconds = 0, keep_files = 0, keep_bytes = 0;
+	int exc_text = 1;
 	const char *policy = "drop", *clock = "auto";
 	int level;
 	pl_writer_options_init(&o);
@@ -116,10 +121,10 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	max_memory = (long long)o.max_memory;
 	level = o.compression_level;
 	mode = o.file_mode;
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&$nnLssinLLLL:start", kw,
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&$nnLssinLLLLp:start", kw,
 					 PyUnicode_FSConverter, &path, &flush_ms, &ring, &max_memory,
 					 &policy, &clock, &level, &mode, &rotate_bytes,
-					 &rotate_seconds, &keep_files, &keep_bytes))
+					 &rotate_seconds, &keep_files, &keep_bytes, &exc_text))
 		return NULL;
 	if (rotate_bytes < 0 || rotate_seconds < 0 || rotate_seconds > UINT32_MAX || keep_files < 0 ||
 	    keep_files > UINT32_MAX || keep_bytes < 0 ||
@@ -167,6 +172,7 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	Py_END_ALLOW_THREADS
 	if (ret == 0) {
 		st->writer = w;
+		st->exc_text = exc_text;
 		st->epoch++;
 		st->have_last_stats = false;
 	}
@@ -257,7 +263,7 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 	PyObject *path = st->writer ? PyUnicode_DecodeFSDefault(pl_writer_path(st->writer))
 				    : Py_NewRef(Py_None);
 	PyObject *d = path ? Py_BuildValue(
-		"{s:O,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:i,s:K,s:K,s:K,s:K,s:K}",
+		"{s:O,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:i,s:K,s:K,s:K,s:K,s:K,s:K}",
 		"recording",
 		st->writer ? Py_True : Py_False, "path", path, "events",
 		(unsigned long long)s.events, "dropped_full", (unsigned long long)s.dropped_full,
@@ -270,7 +276,8 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 		(unsigned long long)s.ring_grown, "ring_bytes", (unsigned long long)s.ring_bytes,
 		"rotations", (unsigned long long)s.rotations, "rotate_errors",
 		(unsigned long long)s.rotate_errors, "files_deleted",
-		(unsigned long long)s.files_deleted)
+		(unsigned long long)s.files_deleted, "names_refused",
+		(unsigned long long)s.names_refused)
 		    : NULL;
 	for (int i = 0; d && i < PL_PY_NERR; i++) {
 		PyObject *v = PyLong_FromUnsignedLongLong(st->errors[i]);

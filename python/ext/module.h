@@ -51,6 +51,7 @@ typedef struct pl_py_state {
 	PyThread_type_lock ctl_lock; /* serializes start/stop/flush (taken without the GIL) */
 	struct pl_writer_stats last_stats; /* the writer's counters at the last stop() */
 	bool have_last_stats;
+	bool exc_text; /* record str() of exceptions (start(exception_text=...)) */
 
 	PyObject *ctxvar;   /* ContextVar("perflog.action", default=None): the current Action */
 	PyObject *redacted; /* "<redacted>" */

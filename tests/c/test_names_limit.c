@@ -43,6 +43,9 @@ static void test_names_stop_at_the_byte_limit(void **state)
 
 	char *dir = th_tmpdir(), *path = th_path(dir, "names.zst");
 	struct pl_writer *w = th_open(path, NULL);
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
+	assert_int_equal(pl_writer_stats(w, &st), 0);
+	assert_int_equal(st.names_refused, 2); /* counted, as every loss is */
 	pl_action a;
 	pl_action_begin(&a, w, NULL, last, NULL, 0);
 	pl_action_end(&a, NULL, 0);

@@ -250,3 +250,43 @@ def test_perflog_file_autostart(tmp_path):
     assert t.one("__main__.auto").fields == {"x": 1}
     bad = run_python(AUTOSTART, env={"PERFLOG_FILE": "/nonexistent-dir/x.zst"})
     assert "not recording" in bad.stderr  # a warning, and the program ran to the end
+
+
+def test_exception_text_can_be_left_out(tmp_path):
+    # The hardening issue's finding 14: recording a failure calls str() of the exception,
+    # user code that may be slow (5 s there). exception_text=False records the type only
+    # and never calls it.
+    import time
+
+    calls = []
+
+    class Slow(Exception):
+        def __str__(self):
+            calls.append(1)
+            time.sleep(0.5)
+            return "slow"
+
+    @perflog.perflog
+    def fails():
+        raise Slow()
+
+    path = tmp_path / "exc.zst"
+    perflog.start(str(path), exception_text=False)
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(Slow):
+            fails()
+        elapsed = time.perf_counter() - t0
+    finally:
+        perflog.stop()
+    assert calls == [] and elapsed < 0.25
+    ends = [r for r in perflog.read(str(path)) if r["kind"] == "end"]
+    assert ends[0]["outcome"] == "failed" and ends[0]["exc_type"].endswith("Slow")
+    assert ends[0]["exc_msg"] == ""
+    perflog.start(str(path))  # the default records the text
+    try:
+        with pytest.raises(Slow):
+            fails()
+    finally:
+        perflog.stop()
+    assert calls == [1]

@@ -172,6 +172,9 @@ struct pl_writer_stats {
 	uint64_t rotate_errors;    /**< new files that could not be created (the current one
 				    *   goes on; retried at the next rotation). Since: 0.2 */
 	uint64_t files_deleted;    /**< closed files deleted by retention. Since: 0.2 */
+	uint64_t names_refused;    /**< names pl_name_intern() refused (PL_NAMES_MAX,
+				    *   PL_NAMES_MAX_BYTES) in this process: recorded as the
+				    *   empty name. Since: 0.2 */
 };
 
 /** PL_WRITER_STATS_INIT - the initialiser of a struct pl_writer_stats. Since: 0.1 */

@@ -165,11 +165,11 @@ static void final_stats(struct pl_writer *w)
 	static const char *const keys[] = {"events", "dropped_full", "dropped_oversize",
 					   "dropped_no_buffer", "dropped_write", "blocked",
 					   "frames", "bytes_raw", "bytes_written",
-					   "write_errors", "ring_grown"};
+					   "write_errors", "ring_grown", "names_refused"};
 	const uint64_t vals[] = {st.events, st.dropped_full, st.dropped_oversize,
 				 st.dropped_no_buffer, st.dropped_write, st.blocked,
 				 st.frames + 1, st.bytes_raw, st.bytes_written, st.write_errors,
-				 st.ring_grown};
+				 st.ring_grown, st.names_refused};
 	_Static_assert(ARRAY_SIZE(keys) == ARRAY_SIZE(vals), "one value per key");
 	pl_enc_stats(&w->enc, keys, vals, ARRAY_SIZE(keys));
 }

@@ -24,6 +24,8 @@ static struct entry *blocks[NBLOCKS];
 static uint32_t count;
 /* Bytes of all names, counted as a reader counts them (text and NUL). */
 static uint64_t bytes;
+/* Names refused for the limits (atomic): recorded as the empty name, and counted. */
+static uint64_t refused;
 /* Open-addressing index from hash to id, used only under `lock`. */
 static uint32_t *index_slots;
 static uint32_t index_cap;
@@ -95,8 +97,10 @@ PL_EXPORT pl_name pl_name_intern(const char *s, size_t len)
 	}
 	/* Every file defines every name: past the reader's limits, no file would be
 	 * readable to its end (docs/format.md section 3). */
-	if (count >= PL_NAMES_MAX || bytes + len + 1 > PL_NAMES_MAX_BYTES)
+	if (count >= PL_NAMES_MAX || bytes + len + 1 > PL_NAMES_MAX_BYTES) {
+		__atomic_add_fetch(&refused, 1, __ATOMIC_RELAXED);
 		goto out;
+	}
 	struct entry **blk = &blocks[count >> BLOCK_BITS];
 	if (!*blk && !(*blk = calloc(BLOCK_LEN, sizeof(struct entry))))
 		goto out;
@@ -113,6 +117,11 @@ PL_EXPORT pl_name pl_name_intern(const char *s, size_t len)
 out:
 	pthread_mutex_unlock(&lock);
 	return id;
+}
+
+uint64_t pl_names_refused(void)
+{
+	return load_relaxed(&refused);
 }
 
 uint32_t pl_names_count(void)

@@ -13,6 +13,9 @@
  * name below the count can be read. */
 uint32_t pl_names_count(void);
 
+/* Names refused by pl_name_intern() for the limits since the process started. */
+uint64_t pl_names_refused(void);
+
 /* Text and length of name @id (< pl_names_count()). */
 const char *pl_names_get(uint32_t id, uint32_t *len);
 

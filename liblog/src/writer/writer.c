@@ -15,6 +15,7 @@
 #include "../common/abi.h"
 #include "../common/config.h"
 #include "../common/taskid.h"
+#include "names.h"
 #include "writer_int.h"
 
 /* Open writers, for the exit and fork handlers: the library's one global list. */
@@ -300,6 +301,7 @@ PL_EXPORT int pl_writer_stats(struct pl_writer *w, struct pl_writer_stats *out)
 	st.rotations = load_relaxed(&w->rotations);
 	st.rotate_errors = load_relaxed(&w->rotate_errors);
 	st.files_deleted = load_relaxed(&w->files_deleted);
+	st.names_refused = pl_names_refused();
 	pl_abi_copy_out(out, &st, sizeof(st));
 	return 0;
 }
