@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perfan.c - main(): global options, the subcommand table, help generated from it, and
  * the exit codes. Each subcommand lives in cmd/<name>.c and parses its own options.
  */

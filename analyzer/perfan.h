@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perfan.h - what perfan.c and the subcommands share: the subcommand descriptor, the exit
  * codes, global options and the two ways of complaining (usage errors and warnings).
  */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench_busy.py - is anything lost when the host is busy? The always-on issue's loop.
 
     PYTHONPATH=build/python .venv/bin/python3 bench/bench_busy.py [--n N] [--hogs H]

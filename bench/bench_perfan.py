@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """bench_perfan.py - perfan's speed and memory against what a user would write instead.
 
 Generates traces with tests/cli/gen_trace --bulk (a request with two children, i.e. six

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench_python.py - what @perflog costs per call, against its peers, in one process run.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/bench_python.py [--n N] [--repeat R]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_reader.c - liblog's reader alone: records per second of a bare pl_reader_next()
  * loop over a trace (decompression, msgpack tokenizing, decoding into pl_record).
  *

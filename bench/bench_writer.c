@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_writer.c - what recording costs: ns per event on the calling thread, sustained
  * events/s with nothing dropped, and bytes per event on disk; for 1 and 2 threads.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Record a small Python program with @perflog, then read its trace back.
 
 Which inputs make `fib_memo` and `collatz` slow? A profiler gives their total time; the

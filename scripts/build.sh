@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Configure (once) and build into $1 (default: build) with extra meson options after it.
 # The Python is .venv's (made by scripts/deps.sh from Debian's /usr/bin/python3, so it
 # sees Debian's python3-* packages and the PyPI test tools), whatever python3 is on PATH.

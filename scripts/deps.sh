@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Install what perflog needs, only what is missing; safe to run again.
 #   1. Debian 12 packages (as root or with sudo): the runtime and build dependencies.
 #   2. .venv/: a virtual environment made from Debian's /usr/bin/python3 with

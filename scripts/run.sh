@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The main job: install what is missing, build everything, record Peter Norvig's spelling
 # corrector (examples/spellcheck) and show with perfan which calls are slow and with which
 # inputs, write report.html; then a C program and an HTTP service across processes.

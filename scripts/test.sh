@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every test suite: install what is missing, build, run all tests; then again with
 # AddressSanitizer + UndefinedBehaviorSanitizer, liblog's with ThreadSanitizer, and with
 # clang plus a bounded fuzzing run of the reader. Prints "N passed, N failed" last.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* agg.c - per-type aggregates (see agg.h). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* agg.h - per action type aggregates: counts, failures, total and self time, histogram.
  * Memory: one entry per type seen (plus its histogram), whatever the number of events.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* argstats.c - group the calls of a type by argument value (see argstats.h). */
 #define _GNU_SOURCE
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* argstats.h - which inputs make an action type slow: the calls of one type grouped by
  * each of their arguments (the fields of their START). Used by `perfan inputs` and
  * `perfan report`.

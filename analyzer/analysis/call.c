@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* call.c - kept calls: copy from a span, rank, render (see call.h). */
 #define _GNU_SOURCE
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* call.h - one action kept for the report (a slowest call, an SLA offender): an owned copy
  * of what a span showed while its END was being read, and its text and JSON renderings.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hist.c - log-linear histogram: growth, merge and quantiles (see hist.h for the bounds). */
 #include <math.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hist.h - a log-linear (HDR-style) histogram of durations in nanoseconds.
  *
  * Values below 256 ns have a bucket each; above, every power of two [2^k, 2^(k+1)) is

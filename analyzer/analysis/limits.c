@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* limits.c - latency limits and verdicts (see limits.h). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* limits.h - latency limits (--p50 ... --max) and the verdict of a type against them,
  * shared by `perfan sla` (the CI gate) and `perfan report` (which shows the verdicts).
  *

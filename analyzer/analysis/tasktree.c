@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tasktree.c - one task's tree from its events (see tasktree.h). */
 #define _GNU_SOURCE
 #include <stdlib.h>

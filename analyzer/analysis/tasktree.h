@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tasktree.h - the tree of one task, built from its START, END and MESSAGE events: what
  * `perfan tree` prints (cmd/tree.c) and `perfan report` draws as waterfalls (waterfall.c).
  *

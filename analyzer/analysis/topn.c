@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* topn.c - bounded selection of the worst calls (see topn.h). */
 #include <stdlib.h>
 #include <string.h>

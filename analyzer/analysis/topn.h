@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* topn.h - the N worst calls seen so far, in a min-heap of at most N owned calls.
  *
  * A span is copied only when it would enter the heap, so after the first N the cost per

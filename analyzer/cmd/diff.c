@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/diff.c - `perfan diff BASE NEW`: per action type, count and p50/p95/p99 in two sets
  * of traces and their relative change; a regression is a percentile that grew by more than
  * the threshold, for a type with enough actions on both sides (exit 1).

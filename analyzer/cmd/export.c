@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/export.c - `perfan export`: the traces as Chrome Trace Event JSON or as JSON lines.
  *
  * chrome: one complete ("X") event per selected action, written when it ends (ts and dur

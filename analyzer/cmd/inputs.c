@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/inputs.c - `perfan inputs`: which inputs make an action type slow.
  *
  * Two passes over the traces. The first finds each selected type's p95 (hist.h); the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/report.c - `perfan report -o report.html`: one self-contained HTML page to look at
  * rather than read: per type a latency histogram with its percentiles and SLA limits,
  * latency over time, waterfalls of the slowest task trees, the slowest calls with their

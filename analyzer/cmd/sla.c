@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/sla.c - `perfan sla`: check each action type against latency limits; a table of
  * observed vs allowed with PASS/FAIL, the worst calls of failing types with their inputs.
  * Exit 0 when every type passes, 1 when any fails (or no action matched): the CI gate.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/slowest.c - `perfan slowest`: the N slowest actions with their inputs, outcome,
  * causal path from the task's root and child/self breakdown; and `perfan inflight`: the
  * same for the actions still running when their trace ended (a crash, kill -9, a hang),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/stats.c - `perfan stats`: per action type count, failures, total and self time,
  * mean, percentiles and max, sorted by total time (where to look first).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/timeline.c - `perfan timeline`: the merged chronological view of action starts, ends
  * and messages across processes and threads, one line each, for post-incident reading.
  * Streams: STARTs and messages are written as they are read, ENDs when their span is

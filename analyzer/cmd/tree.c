@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd/tree.c - `perfan tree`: whole task trees, eliot-tree style.
  *
  * Which tasks: with --slowest N, those of the N slowest selected actions (slowest first);

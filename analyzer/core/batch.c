@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* batch.c - a frame of one file as events sorted by timestamp (see batch.h, input.h).
  *
  * The events are copied out of liblog's borrowed records: that is the price of sorting.

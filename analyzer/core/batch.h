@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* batch.h - private to input.c: read one file a frame at a time into a batch of compact
  * events sorted by timestamp (see input.h for why and for the bounds).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fields.c - pack field values into a bounded byte string; print them as text or JSON.
  *
  * Layout (private to this file, never written to disk):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fields.h - field values (inputs, outputs) kept after their record is gone.
  *
  * liblog's records are views valid until the next record, so the fields perfan shows

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* filter.c - the span predicate (see filter.h). */
 #include <fnmatch.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* filter.h - the predicate the common filter options (opts.h) build over completed spans.
  *
  * An action passes when its type matches --type (fnmatch, no flags), its start time is in

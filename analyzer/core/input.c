@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* input.c - expand paths, one pl_reader per file, k-way merge by wall time (see input.h). */
 #define _GNU_SOURCE
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* input.h - the records of many trace files as one stream of events in time order.
  *
  * Each path is a trace file or a directory (every regular file in it whose name does not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.c - the type-name table (see names.h). */
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.h - action types interned as small dense numbers, the same across input files.
  *
  * Each file numbers its names in its own way and liblog hands out strings that live only

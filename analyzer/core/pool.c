@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.c - worker threads for numbered jobs (see pool.h). */
 #include <pthread.h>
 #include <signal.h>

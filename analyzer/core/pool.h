@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.h - a few worker threads running numbered jobs, for decoding input files while
  * the main thread analyzes (input.c). A job number is submitted, runs once on some
  * worker, and is waited for by number; each number has at most one run outstanding.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scan.c - the shared analysis loop (see scan.h). */
 #define _GNU_SOURCE
 #include <stdlib.h>

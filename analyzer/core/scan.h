@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scan.h - the loop every analysis shares: open the inputs, merge them, pair STARTs and
  * ENDs into spans, filter, and hand each selected span to the subcommand.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* spans.c - the open-action table: START/END pairing, child sums, ancestry (see spans.h). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* spans.h - pair START and END records into completed actions ("spans"), with self time.
  *
  * An END record carries the duration but not the type: the type, the inputs and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jsonw.h - a streaming JSON writer: values go straight to a FILE, with commas, indentation
  * and string escaping handled here so that callers cannot produce invalid JSON.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* opts.c - the common options (see opts.h). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* opts.h - the options every subcommand takes: filters and --json.
  *
  * A subcommand lists PF_OPTS_LONG in its getopt_long() table, adds PF_OPTS_SHORT to its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* output.c - files perfan writes (see output.h). */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* output.h - files perfan writes (export -o, report -o).
  *
  * They hold the traces' inputs (arguments of the calls), so they are written as traces

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* table.c - aligned text tables (see table.h). Tables are small (a row per action type
  * or per reported call), so cells are simply strings in a growing array. */
 #define _GNU_SOURCE

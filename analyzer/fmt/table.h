@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* table.h - aligned text tables for the human-readable output.
  *
  * Cells are formatted as they are added and kept until pf_table_print(), which sizes each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* text.c - escaping text from traces for a person's terminal (see text.h). */
 #include <stdint.h>
 #include <stdio.h>

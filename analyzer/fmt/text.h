@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* text.h - the one rule for text from a trace that perfan prints for a person (tables,
  * listings, warnings): names, exception texts and file names may hold anything, and a
  * terminal must neither obey them (ESC, BEL: colours, titles, cursor moves) nor be fooled

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* units.c - parse and print durations and wall-clock times (see units.h).
  *
  * Parsing is done by hand rather than with strtod(): "1.1s" must be exactly

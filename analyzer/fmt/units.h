@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* units.h - durations and wall-clock times as perfan reads and prints them.
  *
  * Durations on the command line take a unit: ns, us, µs, ms, s, m ("200ms", "1.5s",

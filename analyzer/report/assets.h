@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report/assets.h - the page template of `perfan report`, embedded at build time.
  *
  * analyzer/report/embed.py (run by meson with the configured Python) reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* folding.c - --children K for the report's waterfalls (see folding.h).
  *
  * Three passes over the nodes in depth-first order: number the groups of siblings with a

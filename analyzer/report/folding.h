@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* folding.h - which rows of a waterfall tree to draw when its nodes have many children
  * (`perfan report --children K`), as `perfan tree --children K` prints them.
  *

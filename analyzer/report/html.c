@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report/html.c - the page of `perfan report`: the embedded template (report/assets.h)
  * with the title and the JSON document written into its slots (see report.h).
  *

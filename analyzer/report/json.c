@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report/json.c - the JSON document of `perfan report` (see report.h): everything the
  * page shows, already aggregated, so that the page's script only draws.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report.h - private to `perfan report`: what its two passes over the traces gather
  * (cmd/report.c), the JSON document made of it (report/json.c) and the self-contained HTML
  * page that carries the document and draws it (report/html.c, with the template, CSS and

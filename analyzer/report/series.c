@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* series.c - latency over time: buckets and a sampled scatter (see series.h). */
 #include <stdlib.h>
 #include <string.h>

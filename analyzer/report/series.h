@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* series.h - the latency of one action type over wall-clock time, in bounded memory:
  * "when did it get slow?" for `perfan report`.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* waterfall.c - flat task trees for the report (see waterfall.h). */
 #include <inttypes.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* waterfall.h - a few whole task trees, kept flat for `perfan report`'s waterfall chart.
  *
  * The tasks are chosen first (pf_waterfall_add(), from a first pass over the traces:

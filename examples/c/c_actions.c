@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* c_actions.c - record nested actions with typed fields from C.
  *
  * A toy "request handler": each request parses, looks up a cache and, on a miss,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* c_read.c - a minimal reader loop: print every record of a trace, one per line.
  * Usage: c_read trace.zst   (exit 0: whole file read; 3: damaged, prefix printed) */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A bounded load for examples/service: a fixed, seeded list of requests sent by a few
 threads with urllib. Usage: load.py URL [--requests 200] [--threads 4]"""
 import argparse

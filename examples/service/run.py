@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Run examples/service end to end with one command: start the server (and its worker
 processes), send a bounded load, shut down cleanly; the traces stay in OUTDIR.
 
@@ -68,7 +69,8 @@ def main():
         print(f"  {route:<8} {len(rs):>5}  {str(statuses):<22} {statistics.median(ms):>6.1f} ms"
               f" {max(ms):>6.1f} ms")
     for f in sorted(os.listdir(args.out_dir)):
-        print(f"  trace {os.path.join(args.out_dir, f)}  ({os.path.getsize(os.path.join(args.out_dir, f))} bytes)")
+        path = os.path.join(args.out_dir, f)
+        print(f"  trace {path}  ({os.path.getsize(path)} bytes)")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A small HTTP service recorded with perflog, one causal tree per request.
 
     server.py OUTDIR [--port 0] [--rows 200000] [--workers 2]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The service's data: a SQLite database made at start-up, the recorded query, a cache."""
 import random
 import sqlite3

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The worker processes of examples/service: each export continues the task of the
 request that asked for it (perflog.continue_task), recorded into the worker's own file."""
 import csv
@@ -18,7 +19,8 @@ _db = None
 def init(out_dir, db_path):
     """Pool initializer: one trace file and one read-only connection per process."""
     global _db
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server stops us
+    # Ctrl-C reaches the whole group: the server stops us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     perflog.start(os.path.join(out_dir, "worker-{pid}.zst"))
     _db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
 

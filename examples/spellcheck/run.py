@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Correct a deterministic mix of words with Norvig's corrector, recording every call.
 
     run.py TRACE [--corpus FILE] [WORD ...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Peter Norvig's spelling corrector (https://norvig.com/spell-correct.html), recorded.
 
 Norvig's structure, unchanged but for the @perflog decorators. A profiler says that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* action.c - perflog.Action: an action kept in a Python object. It is what
  * perflog.action() returns (a context manager, sync and async), what carries a decorated
  * coroutine's or generator's action across its steps, and what the contextvar holds.

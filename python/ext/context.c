@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* context.c - the per-thread frame stack (see context.h), and the causality functions
  * built on the current action: current_task(), continue_task(), and _child_action() for
  * carrying the current action to another thread. */

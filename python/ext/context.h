@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* context.h - which action is current: a per-thread stack of C frames for decorated
  * synchronous calls, plus the contextvar for everything that outlives a C call.
  *

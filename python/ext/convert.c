@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* convert.c - Python objects to pl_value, never raising (rules in convert.h).
  *
  * Why no user code runs here: conversion happens while the caller's arguments are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* convert.h - Python objects to pl_field values for one event, never raising.
  *
  * int (int64, or uint64 above INT64_MAX), float, bool, None, str and bytes/bytearray are

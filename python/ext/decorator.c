@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* decorator.c - perflog.Decorated: what @perflog returns. A heap type with vectorcall,
  * a method descriptor like a function, and an instance __dict__ that functools-style
  * wrapping fills (__name__, __qualname__, __doc__, __module__, __wrapped__).

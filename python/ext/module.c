@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* module.c - perflog._perflog: multi-phase init, module state, and the recording
  * lifecycle: start(), stop(), flush(), stats(); the name cache.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* module.h - module state, the Python object layouts shared between files, and the few
  * cross-file declarations of the perflog._perflog extension.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* read.c - perflog.read(path): an iterator of dicts over liblog's pl_reader.
  *
  * Every record before damage in the file is yielded; then perflog.TraceError is raised,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signature.c - binding vectorcall arguments to parameter names with a precomputed plan.
  *
  * The rules are Python's: positional arguments fill the positional parameters in order,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signature.h - a decorated function's binding plan: which call arguments are recorded
  * under which names, computed once at decoration time (from inspect.signature, in
  * perflog/_decorator.py) so that a call maps vectorcall arguments to parameter names

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """perflog: record which calls are slow, with which inputs, as eliot-style causal trees.
 
     from perflog import perflog
@@ -39,7 +40,7 @@ from ._perflog import (
 )
 from ._threads import preserve_context, submit
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Action",

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 import concurrent.futures
 import logging
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PERFLOG_FILE: start recording when perflog is imported, with no code change.
 
     PERFLOG_FILE=trace.zst python app.py

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """@perflog: compute the binding plan once, at decoration time, and build the C wrapper.
 
 The plan says which arguments are recorded under which names (inspect.signature's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``python -m perflog``: run a program with recording on and named functions decorated.
 
     python -m perflog [-o trace.zst] [-f module:qualname]... [--no-args] script.py args...

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A logging.Handler recording stdlib log records as messages of the current action."""
 import logging
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Carry the current action into another thread or an executor.
 
 New threads start with an empty context, so actions recorded there begin new tasks.

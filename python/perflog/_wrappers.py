@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Carry a decorated coroutine's, generator's or async generator's action across steps.
 
 The C decorator calls these with the inner object (what the decorated function returned)

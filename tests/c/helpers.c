@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* helpers.c - see helpers.h. */
 #define _GNU_SOURCE
 #include <dirent.h>

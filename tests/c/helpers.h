@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* helpers.h - shared test helpers: temp dirs, writers with tweaked options, and reading a
  * whole trace back into owned, easily-asserted records. Public API only. */
 #ifndef PL_TEST_HELPERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_abi.c - the structs that grow (docs/c-api.md, "Structs that grow"): callers
  * compiled against an older header (a smaller size) and against a newer one (a larger
  * size) both work, nothing is written past the caller's size, and a size below the first

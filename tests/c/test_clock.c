@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_clock.c - the tick -> ns conversion (common/clock.h). Internal API.
  *
  * Refining the rate must never change what earlier ticks convert to (a START converted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_drop.c - what the writer cannot stage is counted and reported in the trace.
  *
  * - PL_FULL_DROP with the smallest ring, no room to grow (max_memory) and a flusher that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_fork.c - fork() while threads record: never two processes writing one file.
  *
  * Worker threads record continuously (PL_FULL_BLOCK, so nothing may be missing) while the

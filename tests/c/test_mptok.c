@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_mptok.c - pl_mptok_object() (reader/mptok.h): msgpack-c's unpack template turning
  * one record into tokens, with the reader's limits. Internal API.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_names_limit.c - the writer's name table stops where readers stop: every file
  * defines every name interned so far, so a process that interned more than a reader
  * accepts of one file (PL_READ_MAX_NAME_BYTES, docs/format.md section 3) would write

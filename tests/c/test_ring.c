@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_ring.c - the per-thread SPSC byte ring (writer/ring.h), internal API.
  *
  * Edge cases of reserve/commit/peek/consume: an empty ring, an exact fill, a full ring

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_rotate.c - rotation and retention.
  *
  * - 8 threads record numbered actions while the writer rotates every 64 KiB: every file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_roundtrip.c - what pl_writer records, pl_reader reads back (public API only).
  *
  * Every record kind (START, END, MESSAGE, THREAD, STATS) and every field value type;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_suspend.c - pl_reader_suspend(): a reader gives back its file descriptor and
  * buffers and picks up where it stopped, for programs that read more files than they may
  * keep open (perfan with thousands of rotated traces).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_taskid.c - task strings: pl_task_format() / pl_task_parse() round trips at every depth
  * bound, malformed strings and short buffers refused with -PL_EINVAL, and
  * pl_action_serialize() limits. Public API only (docs/format.md section 2.4 for the form).

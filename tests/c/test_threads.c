@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_threads.c - the writer under concurrency, checked by reading the trace back.
  *
  * - Many threads record into one PL_FULL_BLOCK writer: every (thread, seq) arrives exactly

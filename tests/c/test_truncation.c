@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_truncation.c - the reader on damaged files: truncation at every byte offset, random
  * corruption, and files that are not traces at all.
  *

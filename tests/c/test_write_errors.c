@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_write_errors.c - the writer when the file cannot be written.
  *
  * - /dev/full (ENOSPC on every write): recording goes on, the error is reported by

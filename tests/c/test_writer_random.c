@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_writer_random.c - a seeded, randomized test of the whole writer: every trace it
  * makes is read back and compared, thread by thread, with what was recorded, exactly.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the perfan tests share: finding the built programs and running perfan."""
 import os
 import pathlib

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gen_trace.c - write traces for perfan's tests and benchmarks through the public API.
  *
  *   gen_trace DIR          the test traces: DIR/app.zst from two threads (requests with

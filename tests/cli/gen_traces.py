@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """gen_traces.py - traces for perfan's tests, and what perfan must say about them,
 computed independently of perfan.
 
@@ -22,7 +23,6 @@ As a command: gen_traces.py fixtures DIR  |  gen_traces.py real DIR GEN_TRACE
 """
 
 import fnmatch
-import os
 import pathlib
 import struct
 import subprocess

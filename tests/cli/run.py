@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """run.py - golden tests of perfan's command line.
 
 A case is tests/cli/cases/<subcommand>/<name>.args: one line of arguments (shell

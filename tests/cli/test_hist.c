@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_hist.c - analyzer/hist.c against exact nearest-rank quantiles of random samples:
  * the documented bound |reported - exact| <= exact / 256, merging, bucket layout. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_perfan.py - perfan's numbers against expectations computed independently.
 
 Traces come from gen_traces.py: deterministic fixtures written from docs/format.md, and
@@ -1120,5 +1121,6 @@ def test_man_page_covers_every_subcommand_and_option(perfan):
         assert opt in text, opt
     for cmd in cmds:
         assert re.search(rf"^\.BR {cmd}\b", text, re.M), cmd
-        for opt in set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", run(perfan, cmd, "--help").stdout)):
+        cmd_help = run(perfan, cmd, "--help").stdout
+        for opt in set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", cmd_help)):
             assert opt in text, (cmd, opt)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_report.py - `perfan report`: the page's data checked against expectations computed
 independently of perfan, and the page drawn in a real headless browser.
 
@@ -198,7 +199,8 @@ def test_real_traces_against_reference(perfan, real, tmp_path):
     exp_stats = gt.type_stats(acts)
     for t in d["types"]:
         e = exp_stats[t["type"]]
-        assert (t["min_ns"], t["max_ns"], t["total_ns"]) == (e["min_ns"], e["max_ns"], e["total_ns"])
+        keys = ("min_ns", "max_ns", "total_ns")
+        assert tuple(t[k] for k in keys) == tuple(e[k] for k in keys)
         for k in ("p50_ns", "p95_ns", "p99_ns"):
             assert abs(t[k] - e[k]) <= e[k] / 256, (t["type"], k)
         assert sum(b[2] for b in t["hist"]) == t["count"]
@@ -261,7 +263,8 @@ def test_page_stays_small(perfan, tmp_path):
     assert len(d["slowest"]) + d["slowest_omitted"] == 1000 and d["slowest_omitted"] > 0
     batch = d["trees"][0]
     assert batch["nodes"][0]["type"] == "batch"
-    assert 0 < len(batch["nodes"]) < n_items and len(batch["nodes"]) + batch["omitted"] == n_items + 1
+    assert 0 < len(batch["nodes"]) < n_items
+    assert len(batch["nodes"]) + batch["omitted"] == n_items + 1
     assert all(len(t["nodes"]) == 1 for t in d["trees"][1:])  # each gets its share
     assert len(d["trees"]) == 50
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_common.h - what both fuzz targets check: reading a file never crashes, leaks or
  * reads out of bounds, every record delivered is well-formed (its views are touched
  * byte by byte, so that ASan sees a bad one), and every failure says why. */

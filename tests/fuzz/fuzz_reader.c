@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_reader.c - libFuzzer target: pl_reader over arbitrary bytes (whole files: the
  * magic frame, zstd frames, checksums). Mutations rarely survive the checksums, so the
  * records inside frames are fuzzed by fuzz_records.c. */

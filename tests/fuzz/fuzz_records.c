@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_records.c - libFuzzer target: arbitrary bytes as the *content* of a frame (the
  * msgpack records: header, names, chunks, actions), wrapped into a valid file - the magic
  * frame and one zstd frame with its checksum - so that every input reaches the record

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Run a fuzz target for a bounded time from a corpus made of a real trace (a small
 # c_actions trace) and prefixes of it.
 # Usage: run_fuzz.sh [--records] FUZZER C_ACTIONS [SECONDS]

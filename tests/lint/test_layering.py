@@ -1,7 +1,9 @@
+# SPDX-License-Identifier: MIT
 """Include rules that keep the folder tree the architecture diagram:
 public headers include only libc and perflog headers; writer/ and reader/ never include
-each other; common/ includes neither; code outside liblog reaches only liblog/include; perfan's rooms (analyzer/cmd, report,
-analysis, core, util, and fmt beside them) include only downwards."""
+each other; common/ includes neither; code outside liblog reaches only liblog/include;
+perfan's rooms (analyzer/cmd, report, analysis, core, util, and fmt beside them) include
+only downwards."""
 import os
 import pathlib
 import re
@@ -96,3 +98,19 @@ def test_analyzer_has_no_loose_files():
     root = SRC / "analyzer"
     loose = {p.name for p in root.iterdir() if p.suffix in (".c", ".h")}
     assert loose == {"perfan.c", "perfan.h"}, f"files outside a room: {sorted(loose)}"
+
+
+def test_every_source_names_its_licence():
+    """LICENSE is MIT; every source file says so in an SPDX line near its top."""
+    import subprocess
+    assert "MIT License" in (SRC / "LICENSE").read_text()
+    tracked = subprocess.run(["git", "-C", str(SRC), "ls-files"], capture_output=True,
+                             text=True).stdout.split()
+    if not tracked:  # not a git checkout (a tarball): every file of the tree
+        tracked = [str(p.relative_to(SRC)) for p in SRC.rglob("*") if p.is_file()]
+    kinds = (".c", ".h", ".py", ".pyi", ".sh")
+    for name in tracked:
+        if not (name.endswith(kinds) or name.endswith("meson.build")) or name.startswith(".venv"):
+            continue
+        head = (SRC / name).read_text(errors="replace").splitlines()[:3]
+        assert any("SPDX-License-Identifier: MIT" in line for line in head), name

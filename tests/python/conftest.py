@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared fixtures: a trace file being recorded, and a read-back helper that rebuilds the
 task trees from perflog.read() (the tests assert on the trees, never on internals)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """perflog.action() as a (async) context manager, add(), log(), read back as trees."""
 import asyncio
 
@@ -25,7 +26,8 @@ def test_action_fields_add_nesting_and_messages(trace):
     job = t.one("job")
     assert job.fields == {"name": "j1", "size": 3}
     assert job.end_fields == {"done": True, "count": 2}
-    assert job.shape() == "job(test_action.step(inside_step), note, phase(test_action.step(inside_step)))"
+    inner = "test_action.step(inside_step)"
+    assert job.shape() == f"job({inner}, note, phase({inner}))"
     assert [n.level for n in job.walk()] == [(), (1,), (1, 1), (2,), (3,), (3, 1), (3, 1, 1)]
     note = t.one("note")
     assert note.kind == "message" and note.fields == {"text": "hello"}

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Causality across asyncio tasks, threads, processes (continue_task) and fork."""
 import asyncio
 import concurrent.futures
@@ -237,7 +238,8 @@ def test_fork_child_records_its_own_file(tmp_path):
     # the child's actions are new tasks of the child (fresh task prefix), nothing else
     assert sorted(n.fields.get("i", -1) for n in child.of_type(f"{__name__}.work")) == [42, 43]
     assert child.one("in_child").level == ()
-    assert child.one("in_child").task_id.split("-")[0] != parent.one("before_fork").task_id.split("-")[0]
+    prefix = parent.one("before_fork").task_id.split("-")[0]
+    assert child.one("in_child").task_id.split("-")[0] != prefix
     assert not child.of_type("before_fork") and not child.orphan_ends
 
 

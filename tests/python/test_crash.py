@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Crash and hang triage: a program whose decorated call hangs is killed with SIGKILL at
 seeded random moments; every complete frame of its trace is read, `perfan inflight` names
 the hung call with its input and how long it had been running, and what was lost is
@@ -16,7 +17,8 @@ import pytest
 
 import perflog
 
-BUILD = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", pathlib.Path(__file__).parents[2] / "build"))
+SRC = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", SRC / "build"))
 PERFAN = BUILD / "analyzer" / "perfan"
 FLUSH_MS = 100  # the default flush interval, which the program keeps
 

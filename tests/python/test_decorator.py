@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """@perflog on every callable kind, read back: arguments bound by name, nesting and
 levels, exceptions, results, and transparency of the wrapper."""
 import functools

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The examples run and find what they claim (spellcheck/ and service/ have their own)."""
 import os
 import pathlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """examples/service: run it as a user would (one command), then check the traces of the
 server and of its worker processes by reading them back with perflog.read."""
 import json

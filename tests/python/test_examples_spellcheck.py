@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """examples/spellcheck: run as a user would, then check the trace by reading it back.
 
 The kind of each input (correct, one edit, two edits) is worked out here from the corpus

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """python -m perflog: a program run unmodified, its named functions decorated at import
 (imported modules) or at their def (the script itself); read back through perflog.read."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Recording never changes what the program sees: full disk, stopped or restarted writer,
 hostile exceptions, recursion limits, interpreter shutdown. Errors are only counted."""
 import os

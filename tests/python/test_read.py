@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """perflog.read on good, truncated, corrupt and missing files."""
 import os
 

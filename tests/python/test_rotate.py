@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Rotation and retention from Python: perflog.start(rotate_bytes=..., keep_files=...) and
 the PERFLOG_ROTATE_* variables; each file complete on its own and closed with a STATS
 record; perfan over the directory is one timeline, an action spanning rotations paired
@@ -12,7 +13,8 @@ import threading
 import perflog
 from conftest import run_python
 
-BUILD = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", pathlib.Path(__file__).parents[2] / "build"))
+SRC = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", SRC / "build"))
 PERFAN = BUILD / "analyzer" / "perfan"
 
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the writer writes, its readers read to the end: reproductions of writer bugs that
 made traces their own reader rejected (the hardening issue), read back through
 perflog.read, perfan and the independent reference reader."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Value conversion, truncation and redaction, read back (and, for redaction, searched for
 in the zstd-decompressed bytes of the file)."""
 import collections

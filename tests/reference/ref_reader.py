@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """ref_reader.py - an independent reader of perflog trace files, format version 1.
 
 Written from the specification (docs/format.md, mirrored by liblog/src/common/format.h),

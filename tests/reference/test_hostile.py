@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Hostile trace files hand-built from the format (not by liblog's writer) must be read
 without a crash: liblog's reader is run through examples/c_read, which in the sanitizer
 build aborts on any out-of-bounds access."""

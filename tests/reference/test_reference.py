@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_reference.py - liblog's reader against the independent reference reader.
 
 examples/c_actions writes a trace; examples/c_read (liblog's pl_reader) and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Terminal injection (the hardening issue's finding 5): names, thread names, exception
 texts and file names from a trace hold ESC, BEL, C1 controls and newlines. Every perfan
 subcommand that prints for a person shows them escaped by one rule (analyzer/fmt/text.h),
@@ -12,7 +13,8 @@ import pytest
 
 import perflog
 
-BUILD = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", pathlib.Path(__file__).parents[2] / "build"))
+SRC = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", SRC / "build"))
 PERFAN = BUILD / "analyzer" / "perfan"
 EVIL = "evil\x1b[31mred\x07\u009b2J\rline\nTYPE COUNT"
 CONTROLS = [b"\x1b", b"\x07", b"\xc2\x9b", b"\r"]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Traces and what perfan derives from them hold the calls' inputs (passwords, tokens,
 user data): they must never end up readable by others. The hardening issue's finding 3
 (an existing file reused with its owner and mode) and 12 (file_mode accepting setuid and
@@ -12,14 +13,13 @@ import pathlib
 import pwd
 import stat
 import subprocess
-import sys
-import threading
 
 import pytest
 
 import perflog
 
-BUILD = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", pathlib.Path(__file__).parents[2] / "build"))
+SRC = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", SRC / "build"))
 PERFAN = BUILD / "analyzer" / "perfan"
 SECRET = "hunter2-" + "x" * 20
 

@@ -1,9 +1,9 @@
+# SPDX-License-Identifier: MIT
 """Redaction (the hardening issue's finding 4): a redacted argument's value must not reach
 the trace through the result or the exception text either, on the synchronous and the
 coroutine path, for named parameters and **kwargs keys. What redaction covers is stated
 in docs/python.md; these tests hold it to that."""
 import asyncio
-import io
 
 import pytest
 import zstandard

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """embed.py - build report_assets.c, the page of `perfan report`, from template.html,
 report.css and report.js (run by meson with the configured Python; stdlib only).
 

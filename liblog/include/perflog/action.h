@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perflog/action.h - recording actions and messages as eliot-style causal trees.
  *
  * A task is a tree of actions. It has a task id, unique across processes and hosts

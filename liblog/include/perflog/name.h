@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perflog/name.h - interned names for action types, message types and field names.
  *
  * Names are interned once per process and referred to by a small number on the hot

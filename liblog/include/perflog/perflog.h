@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perflog/perflog.h - umbrella header for liblog, perflog's C library. */
 #ifndef PERFLOG_PERFLOG_H
 #define PERFLOG_PERFLOG_H
@@ -14,15 +15,15 @@ extern "C" {
 #endif
 
 #define PL_VERSION_MAJOR 0
-#define PL_VERSION_MINOR 1
+#define PL_VERSION_MINOR 2
 #define PL_VERSION_PATCH 0
-#define PL_VERSION_STRING "0.1.0"
+#define PL_VERSION_STRING "0.2.0"
 /** PL_VERSION_NUMBER: major * 10000 + minor * 100 + patch, as pl_version_number(). */
 #define PL_VERSION_NUMBER (PL_VERSION_MAJOR * 10000 + PL_VERSION_MINOR * 100 + PL_VERSION_PATCH)
 
 /** pl_version_number() - the library's version at run time (see PL_VERSION_NUMBER). */
 unsigned pl_version_number(void);
-/** pl_version_string() - "0.1.0"; static storage. */
+/** pl_version_string() - "0.2.0"; static storage. */
 const char *pl_version_string(void);
 
 #ifdef __cplusplus

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perflog/reader.h - streaming reader of one trace file.
  *
  * Decodes records one at a time with memory bounded by fixed limits, whatever the
@@ -148,7 +149,7 @@ void pl_reader_skip_fields(struct pl_reader *r, int skip);
  * killed (kill -9, a crash, a hang) it says until when the writer was still alive, within
  * a flush interval. @ts: nanoseconds on the file's time line (see struct pl_record);
  * @wall: Unix ns. Before any checkpoint: 0 and the header's wall anchor. Either may be
- * NULL. Since: 0.1
+ * NULL. Since: 0.2
  */
 void pl_reader_checkpoint(const struct pl_reader *r, uint64_t *ts, int64_t *wall);
 
@@ -161,7 +162,7 @@ void pl_reader_checkpoint(const struct pl_reader *r, uint64_t *ts, int64_t *wall
  * read". For programs that read more files at once than they may keep open (perfan).
  * @r: the reader.
  * Returns: 0; -PL_EINVAL if @r is NULL or does not read a regular file (a pipe cannot be
- * reopened). Not thread-safe with other calls on @r. Since: 0.1
+ * reopened). Not thread-safe with other calls on @r. Since: 0.2
  */
 int pl_reader_suspend(struct pl_reader *r);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perflog/status.h - stable status codes shared by every liblog call.
  *
  * Fallible calls return 0 on success or a negative pl_status. The numeric

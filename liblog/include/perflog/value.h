@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perflog/value.h - typed field values attached to actions and messages.
  *
  * pl_value is a transparent tagged union. Values passed to the writer are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perflog/writer.h - the trace writer: one output file, fed by any number of threads.
  *
  * Recording threads stage events in per-thread lock-free rings; a background flusher
@@ -124,7 +125,7 @@ int pl_writer_open(const struct pl_writer_options *opts, struct pl_writer **out)
  * -PL_EINVAL (bad @path or @mode); -PL_EEXIST when the path is refused, with errno ELOOP
  * (a symlink), EPERM (another user's file), EMLINK (other hard links) or EEXIST (not a
  * regular file or character device); -PL_EIO when it cannot be opened (errno kept).
- * Since: 0.1
+ * Since: 0.2
  */
 int pl_output_open(const char *path, unsigned mode);
 

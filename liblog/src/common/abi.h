@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* abi.h - the size-prefixed structs of the public API (docs/c-api.md, "Structs that
  * grow"). A caller compiled against an older header passes a smaller @size, one compiled
  * against a newer header a larger one; both keep working with this library.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.c - TSC detection and calibration against CLOCK_MONOTONIC. */
 #include <pthread.h>
 #include <stdint.h>

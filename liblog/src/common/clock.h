@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.h - event timestamps: a calibrated TSC where it is invariant, else
  * CLOCK_MONOTONIC; and the conversion of ticks to nanoseconds since an anchor.
  *

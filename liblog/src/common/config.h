@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config.h - compile-time tunables and limits, each with the reason for its value. */
 #ifndef PL_CONFIG_H
 #define PL_CONFIG_H

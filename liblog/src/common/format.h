@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* format.h - THE on-disk trace format, version 1. Mirrors docs/format.md.
  *
  *   file   := magic_frame data_frame*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* macros.h - small compiler helpers shared by every liblog source file. */
 #ifndef PL_MACROS_H
 #define PL_MACROS_H

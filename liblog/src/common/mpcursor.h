@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpcursor.h - msgpack-c's packing template, instantiated to write into memory already
  * known to be large enough: pl_mp_int64(&cur, v), pl_mp_str(&cur, n), ...
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* status.c - pl_strerror() and the library version. */
 #include <perflog/perflog.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* taskid.c - task id prefix, sequence blocks, and the "<prefix>-<seq>@/a/b" form. */
 #include <errno.h>
 #include <stdbool.h>

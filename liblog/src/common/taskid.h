@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* taskid.h - task ids without coordination: a random per-process prefix plus a
  * sequence number handed out to threads in blocks.
  *

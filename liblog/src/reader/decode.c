@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* decode.c - typed access to a record's tokens for the reader, with limits. */
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* decode.h - tokens of a record (mptok.h) -> pl_record pieces.
  *
  * Every function consumes one subtree from the cursor, returns 0 or a negative

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* frames.c - reading a trace file frame by frame with fixed memory bounds. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* frames.h - a trace file as a sequence of verified zstd frames.
  *
  * Each frame is decompressed whole (bounded by PL_READ_MAX_FRAME) and its checksum

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mptok.c - msgpack-c's unpack template instantiated with callbacks that append tokens
  * (see mptok.h for why). */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mptok.h - one msgpack object as a flat list of tokens, by msgpack-c's own unpacker.
  *
  * msgpack-c's object unpacker (msgpack_unpack) builds a tree of msgpack_object in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reader.c - pl_reader: lifecycle and the record state machine.
  *
  * frames.c yields verified frame contents; each record is tokenized by msgpack-c's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* action.c - the recording hot path: pl_action_* and pl_message stage fixed-layout
  * events into the calling thread's ring. No locks, no system calls (except waking the
  * flusher once per half-filled ring, and waiting under PL_FULL_BLOCK); what cannot be

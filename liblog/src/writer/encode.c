@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* encode.c - msgpack records and zstd frames, as specified in format.h. */
 #define _GNU_SOURCE
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* encode.h - staged events -> msgpack records -> zstd frames (flusher thread only).
  *
  * Records of one flush cycle are packed into `raw`; the HEADER (a new file's first frame),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* event.h - the staged event: what the hot path writes into a thread's ring and the
  * flusher turns into msgpack. In-memory only, never on disk; 8-byte aligned.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flusher.c - the writer's background thread: drains every ring, encodes, compresses
  * and writes whole frames at the flush interval, when a ring fills, on request and at
  * close. Every write to the file happens here (pl_writer_open() only creates it), with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fork.c - pthread_atfork handlers: never two processes writing one file.
  *
  * Before fork, every writer's locks are taken, so the child starts with no half-done

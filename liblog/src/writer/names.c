@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.c - pl_name_intern(): the process-wide, append-only name table. */
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.h - the process-wide table of interned names (writer side).
  *
  * Append-only: a name's number never changes and its text never moves, so the hot path

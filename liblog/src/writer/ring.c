@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ring.c - segments of per-thread rings, their allocation and reference counting. */
 #define _GNU_SOURCE
 #include <stdlib.h>

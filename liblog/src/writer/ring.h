@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ring.h - a recording thread's single-producer/single-consumer byte ring, which grows.
  *
  * The producer (the recording thread) reserves contiguous space, writes an event and

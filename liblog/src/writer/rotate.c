@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rotate.c - the writer's files: their names, moving to the next one (rotation) and
  * deleting the oldest (retention). Flusher thread only, at frame boundaries, so that every
  * file is complete on its own: header, names, thread names, and a closing STATS record.

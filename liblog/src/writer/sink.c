@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink.c - file creation and frame writes for the trace writer. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sink.h - the output file: created safely, written a whole frame at a time, with write
  * errors counted instead of reported to the recording program. */
 #ifndef PL_SINK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread.c - creating, registering and reclaiming the rings of recording threads.
  *
  * Each ring has two references: its thread's (dropped by the thread-exit destructor)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread.h - the calling thread's ring for a writer: a one-entry thread-local cache in
  * front of the thread's private list of rings. */
 #ifndef PL_THREAD_H

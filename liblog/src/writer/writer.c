@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* writer.c - pl_writer lifecycle: options, open, flush, close, stats, and the process
  * exit handler that flushes every open writer. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* writer_int.h - struct pl_writer and the functions its modules share. */
 #ifndef PL_WRITER_INT_H
 #define PL_WRITER_INT_H
