@@ -8,6 +8,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <structmember.h>
 
 #include "context.h"
@@ -26,6 +28,49 @@ typedef struct {
 	Py_ssize_t max_len;
 	struct pl_py_plan plan;
 } pl_py_decorated;
+
+/* ---- the C stack ---- */
+
+/* Room kept free on the C stack: enough for the interpreter to raise and unwind. */
+#define STACK_MARGIN (256u << 10)
+
+/* The lowest stack address this thread may use before a decorated call refuses (0: not
+ * known yet, 1: unknown for good). */
+static __thread uintptr_t stack_floor;
+
+static __attribute__((noinline, cold)) bool stack_floor_init(void)
+{
+	pthread_attr_t a;
+	void *addr;
+	size_t size;
+	stack_floor = 1;
+	if (pthread_getattr_np(pthread_self(), &a) != 0)
+		return false;
+	if (pthread_attr_getstack(&a, &addr, &size) == 0 && size > 2 * STACK_MARGIN)
+		stack_floor = (uintptr_t)addr + STACK_MARGIN;
+	pthread_attr_destroy(&a);
+	return true;
+}
+
+/* Each decorated level costs C stack (the interpreter recurses through the wrapper): past
+ * the floor, refuse with RecursionError instead of letting the process crash. Deep
+ * recursion under sys.setrecursionlimit(100000) then fails as Python fails, not with a
+ * segfault. */
+static inline bool stack_exhausted(void)
+{
+	char here;
+	if (PL_PY_UNLIKELY(!stack_floor))
+		stack_floor_init();
+	return PL_PY_UNLIKELY((uintptr_t)&here < stack_floor);
+}
+
+static __attribute__((cold)) PyObject *refuse_deep_call(void)
+{
+	PyErr_SetString(PyExc_RecursionError,
+			"maximum recursion depth exceeded (the C stack is nearly full: perflog "
+			"refuses the call rather than let the process crash)");
+	return NULL;
+}
 
 /* ---- the synchronous path ---- */
 
@@ -82,6 +127,8 @@ static PyObject *decorated_call(PyObject *self, PyObject *const *args, size_t na
 {
 	pl_py_decorated *d = (pl_py_decorated *)self;
 	pl_py_state *st = d->st;
+	if (stack_exhausted())
+		return refuse_deep_call();
 	if (!st->writer) /* not recording */
 		return PyObject_Vectorcall(d->fn, args, nargsf, kwnames);
 	if (d->kind != PL_PY_KIND_SYNC)

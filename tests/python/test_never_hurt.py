@@ -291,3 +291,35 @@ def test_exception_text_can_be_left_out(tmp_path):
     finally:
         perflog.stop()
     assert calls == [1]
+
+
+def test_deep_recursion_raises_instead_of_crashing(tmp_path):
+    # The hardening issue's finding 8: with sys.setrecursionlimit(100000), a decorated
+    # function recursing 50,000 deep overflowed the C stack (a segfault at ~13k levels).
+    # It now fails as Python fails, with RecursionError, and the process goes on; in a
+    # thread too.
+    code = f"""
+import sys, threading, perflog
+from perflog import perflog as pl
+sys.setrecursionlimit(100000)
+
+@pl
+def f(n):
+    return 0 if n == 0 else 1 + f(n - 1)
+
+def deep(out):
+    try:
+        out.append(f(50000))
+    except RecursionError:
+        out.append("RecursionError")
+
+perflog.start({str(tmp_path / "deep.zst")!r})
+main, other = [], []
+deep(main)
+t = threading.Thread(target=deep, args=(other,))
+t.start(); t.join()
+perflog.stop()
+print(main[0], other[0], f(500))
+"""
+    p = run_python(code)
+    assert p.stdout.split() == ["RecursionError", "RecursionError", "500"], p.stdout
