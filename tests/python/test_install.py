@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`pip install` gives Python users everything: the package, `perfan` on PATH and its
 manual page (the house-in-order issue, part 5). Installed into a temporary target from
 this source tree, with the build's interpreter, and run from there."""
