@@ -95,13 +95,15 @@ static int cmp_rows(const void *a, const void *b)
  * of each base type number in @row_of; then the new side's, found in the base's names by
  * a hash lookup (linear in the number of types). Returns the new row count. */
 static size_t collect(struct row *rows, size_t n, int side, const struct pf_scan *sc,
-		      const struct pf_agg *agg, const struct pf_names *base, uint32_t *row_of)
+		      const struct pf_agg *agg, const struct pf_names *base, uint32_t *row_of,
+		      bool with_internal)
 {
 	for (uint32_t type = 0; type < agg->n; type++) {
 		const struct pf_typestat *t = pf_agg_get(agg, type);
-		if (!t)
-			continue;
 		const char *name = pf_names_str(&sc->names, type);
+		/* perflog's own types (perflog:remote_task, ...) only when --type asks. */
+		if (!t || (!with_internal && pf_names_internal(name)))
+			continue;
 		size_t r = n;
 		if (side == 1) {
 			uint32_t b = pf_names_find(base, name);
@@ -372,8 +374,9 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		goto out;
 	}
 	memset(row_of, 0xff, ((size_t)st[0].agg.n + 1) * sizeof(*row_of));
-	size_t n = collect(rows, 0, 0, &sc[0], &st[0].agg, NULL, row_of);
-	n = collect(rows, n, 1, &sc[1], &st[1].agg, &sc[0].names, row_of);
+	bool internal = o.type_glob != NULL;
+	size_t n = collect(rows, 0, 0, &sc[0], &st[0].agg, NULL, row_of, internal);
+	n = collect(rows, n, 1, &sc[1], &st[1].agg, &sc[0].names, row_of, internal);
 	free(row_of);
 	size_t nreg = 0;
 	for (size_t r = 0; r < n; r++) {

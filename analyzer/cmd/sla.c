@@ -295,7 +295,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	size_t n = 0, nfail = 0;
 	for (uint32_t type = 0; type < st.agg.n; type++) {
 		const struct pf_typestat *t = pf_agg_get(&st.agg, type);
-		if (!t)
+		/* perflog's own types (perflog:remote_task, ...) only when --type asks. */
+		if (!t || (!o.type_glob && pf_names_internal(pf_names_str(&sc.names, type))))
 			continue;
 		struct verdict *w = &v[n++];
 		w->type = type;

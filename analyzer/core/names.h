@@ -52,6 +52,15 @@ uint32_t pf_names_intern(struct pf_names *t, const char *s);
  */
 uint32_t pf_names_find(const struct pf_names *t, const char *s);
 
+/**
+ * pf_names_internal() - whether @s is one of perflog's own action types ("perflog:...":
+ * remote task roots, thread roots), which the gates leave out unless --type names them.
+ */
+static inline int pf_names_internal(const char *s)
+{
+	return s[0] == 'p' && !__builtin_strncmp(s, "perflog:", 8);
+}
+
 /** pf_names_str() - the text of number @id ("?" for PF_NAME_NONE). */
 static inline const char *pf_names_str(const struct pf_names *t, uint32_t id)
 {

@@ -95,7 +95,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("trace")
     ap.add_argument("--corpus", help="word corpus (made when missing; default: beside TRACE)")
-    ap.add_argument("words", nargs="*")
+    ap.add_argument("words", nargs="*", default=[], metavar="WORD",
+                    help="words to correct (optional: a built-in text of 250 words)")
     args = ap.parse_intermixed_args()
     corpus = args.corpus or os.path.join(os.path.dirname(args.trace) or ".",
                                          "spellcheck-corpus.txt")

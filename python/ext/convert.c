@@ -335,6 +335,29 @@ void pl_py_exc_describe(pl_py_state *st, PyObject *type, PyObject *value, struct
 	if (!type || !PyType_Check(type))
 		type = value ? (PyObject *)Py_TYPE(value) : PyExc_Exception;
 	e->type_len = pl_py_type_name((PyTypeObject *)type, e->type, sizeof(e->type));
+	static const char cancelled[] = "asyncio.exceptions.CancelledError";
+	if (e->type_len == sizeof(cancelled) - 1 && !memcmp(e->type, cancelled, e->type_len)) {
+		/* A cancelled task: its message is mostly empty; say what happened (an outcome
+		 * of its own waits for the next record format). */
+		e->msg = "cancelled";
+		e->msg_len = 9;
+		PyObject *s = value && value != Py_None && st->exc_text ? PyObject_Str(value) : NULL;
+		if (s && PyUnicode_Check(s) && PyUnicode_GET_LENGTH(s) > 0) {
+			PyObject *full = PyUnicode_FromFormat("cancelled: %U", s);
+			Py_ssize_t len;
+			const char *p = full ? PyUnicode_AsUTF8AndSize(full, &len) : NULL;
+			if (p) {
+				e->msg_obj = full;
+				e->msg = p;
+				e->msg_len = len;
+				full = NULL;
+			}
+			Py_XDECREF(full);
+		}
+		Py_XDECREF(s);
+		PyErr_Clear();
+		return;
+	}
 	if (!value || value == Py_None || !st->exc_text)
 		return; /* no str(): it is user code, and may be slow (start(exception_text=)) */
 	/* str() is user code: it may raise, or return a str subclass; never let either out. */

@@ -138,15 +138,28 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	}
 	if (!path && !(path = PyBytes_FromString("perflog-{pid}.zst")))
 		return NULL;
-	if (flush_ms <= 0 || flush_ms > UINT32_MAX || ring <= 0 || ring > UINT32_MAX ||
-	    max_memory <= 0 || mode < 0 || mode > 0777 || (mode & 022) ||
-	    (strcmp(policy, "drop") != 0 && strcmp(policy, "block") != 0) ||
-	    (strcmp(clock, "auto") != 0 && strcmp(clock, "monotonic") != 0)) {
+	/* Each bad option named, with its valid range (docs/python.md). */
+	const char *bad = NULL;
+	if (PyBytes_GET_SIZE(path) == 0)
+		bad = "path must not be empty";
+	else if (flush_ms <= 0 || flush_ms > UINT32_MAX)
+		bad = "flush_interval_ms must be from 1 to 4294967295";
+	else if (ring < 256 * 1024 || ring > (1 << 30))
+		bad = "buffer_size must be from 262144 (256 KiB) to 1073741824 (1 GiB)";
+	else if (max_memory <= 0)
+		bad = "max_memory must be > 0";
+	else if (strcmp(policy, "drop") != 0 && strcmp(policy, "block") != 0)
+		bad = "full_policy must be 'drop' or 'block'";
+	else if (strcmp(clock, "auto") != 0 && strcmp(clock, "monotonic") != 0)
+		bad = "clock must be 'auto' or 'monotonic'";
+	else if (level < -131072 || level > 22)
+		bad = "compression_level must be from -131072 to 22 (zstd's levels)";
+	else if (mode < 0 || mode > 0777 || (mode & 022))
+		bad = "file_mode must be permission bits without group or other write (0o600, "
+		      "0o640, 0o644)";
+	if (bad) {
 		Py_DECREF(path);
-		PyErr_SetString(PyExc_ValueError,
-				"start(): flush_interval_ms, buffer_size, max_memory must be > 0, "
-				"full_policy 'drop' or 'block', clock 'auto' or 'monotonic', "
-				"file_mode permission bits without group or other write");
+		PyErr_Format(PyExc_ValueError, "start(): %s", bad);
 		return NULL;
 	}
 	o.path = PyBytes_AS_STRING(path);
@@ -392,9 +405,10 @@ static int module_exec(PyObject *m)
 		return -1;
 	st->trace_error = PyErr_NewExceptionWithDoc(
 		"perflog.TraceError",
-		"A trace file could not be read (further). Attributes: path, offset (byte\n"
-		"offset of the damage), reason, status (negative pl_status code).",
-		NULL, NULL);
+		"A trace file could not be read (further): an OSError. Attributes: path, offset\n"
+		"(byte offset of the damage), reason, status (negative pl_status code). A file\n"
+		"that cannot be opened raises the OSError of its errno (FileNotFoundError, ...).",
+		PyExc_OSError, NULL);
 	st->ctxvar = PyContextVar_New("perflog.action", Py_None);
 	st->redacted = PyUnicode_InternFromString("<redacted>");
 	st->name_cache = PyDict_New();

@@ -8,6 +8,7 @@
 #include "module.h" /* first: Python.h before any system header */
 
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 enum key {
@@ -234,11 +235,20 @@ PyObject *pl_py_read(PyObject *module, PyObject *arg)
 	for (int k = 0; k < 7; k++)
 		if (!(rd->kinds[k] = PyUnicode_InternFromString(kind_text[k])))
 			goto err;
-	int ret;
+	int ret, err = 0;
 	const char *p = PyBytes_AS_STRING(bpath);
 	Py_BEGIN_ALLOW_THREADS
+	errno = 0;
 	ret = pl_reader_open(p, &rd->r);
+	err = errno;
 	Py_END_ALLOW_THREADS
+	if (ret == -PL_EIO && rd->r && pl_reader_error(rd->r)->offset == 0 && err &&
+	    !strncmp(pl_reader_error(rd->r)->reason, "cannot open", 11)) {
+		/* Not opened at all: the OSError of its errno (FileNotFoundError, ...). */
+		errno = err;
+		PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, rd->path);
+		goto err;
+	}
 	if (ret < 0) {
 		raise_error(st, rd->path, rd->r ? pl_reader_error(rd->r) : NULL);
 		goto err;

@@ -15,9 +15,9 @@
 
 Recording errors never reach the recorded program; they are counted in stats().
 """
-import atexit
-import os
-import sys
+import atexit as _atexit
+import os as _os
+import sys as _sys
 
 from . import _perflog, _wrappers
 from ._decorator import perflog
@@ -73,18 +73,18 @@ def _after_fork_child():
     # multiprocessing ends its fork children with os._exit(), skipping atexit: close the
     # child's file from its exit hook instead. Its finalizers are cleared when the child
     # starts, its after-fork hooks run after that: register from one of those.
-    util = sys.modules.get("multiprocessing.util")
+    util = _sys.modules.get("multiprocessing.util")
     if util is not None and _perflog.recording():
         util.register_after_fork(_perflog, _stop_at_multiprocessing_exit)
 
 
 def _stop_at_multiprocessing_exit(_module):
-    sys.modules["multiprocessing.util"].Finalize(None, _perflog.stop, exitpriority=-1000)
+    _sys.modules["multiprocessing.util"].Finalize(None, _perflog.stop, exitpriority=-1000)
 
 
-os.register_at_fork(after_in_child=_after_fork_child)
+_os.register_at_fork(after_in_child=_after_fork_child)
 # Close the file cleanly at interpreter exit, after the program's own atexit handlers.
-atexit.register(_perflog.stop)
+_atexit.register(_perflog.stop)
 
 from . import _autostart  # noqa: E402  (needs the module fully set up)
 

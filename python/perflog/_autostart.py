@@ -45,7 +45,16 @@ def run(environ=os.environ):
         return None
     options = env_options(environ)
     try:
-        return _perflog.start(path, **options)
+        try:
+            return _perflog.start(path, **options)
+        except ValueError as exc:
+            if not options:
+                raise
+            # A bad value of an option variable is ignored (with a warning), as one that
+            # does not parse is: record with the defaults rather than not at all.
+            names = ", ".join(var for var, key, _ in _OPTIONS if key in options)
+            warnings.warn(f"perflog: ignoring {names}: {exc}", RuntimeWarning, stacklevel=2)
+            return _perflog.start(path)
     except (OSError, ValueError) as exc:
         # Never break the program being observed: say why, and run unrecorded.
         warnings.warn(f"perflog: PERFLOG_FILE={path!r}: not recording: {exc}", RuntimeWarning,

@@ -80,6 +80,10 @@ def _decorate(fn, *, action_type, args, result, redact, max_len):
         inner = _decorate(fn.__func__, action_type=action_type, args=args, result=result,
                           redact=redact, max_len=max_len)
         return type(fn)(inner)
+    if isinstance(fn, type):
+        # A Decorated in place of a class breaks isinstance() and subclassing.
+        raise TypeError(f"perflog: cannot decorate the class {fn.__qualname__!r}: "
+                        "decorate its methods instead")
     if not callable(fn):
         raise TypeError(f"perflog: cannot decorate {type(fn).__name__!r}, it is not callable")
     try:

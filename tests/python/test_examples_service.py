@@ -111,7 +111,8 @@ def test_sla_exit_status_matches_p99(service):
     p99 = {t: nearest_rank(d, 0.99) for t, d in by_type.items()}
     if any(abs(v - LIMIT_NS) < LIMIT_NS / 100 for v in p99.values()):
         pytest.skip(f"a p99 within 1% of the limit, either verdict is right: {p99}")
-    failing = sorted(t for t, v in p99.items() if v > LIMIT_NS)
+    # perflog's own types (perflog:remote_task) are left out of the gate unless asked.
+    failing = sorted(t for t, v in p99.items() if v > LIMIT_NS and not t.startswith("perflog:"))
     p = perfan("sla", "--p99", "200ms", "--json", out)
     assert p.returncode == (1 if failing else 0), p.stderr
     got = json.loads(p.stdout)
