@@ -12,6 +12,8 @@
  *                          large trace for benchmarks.
  *   gen_trace --action TYPE MICROSECONDS FILE
  *                          one action TYPE lasting MICROSECONDS (busy-waited).
+ *   gen_trace --durations TYPE FILE US...
+ *                          one action TYPE per duration given (microseconds), in order.
  *   gen_trace --types N FILE
  *                          N actions of N distinct types (type.0, type.1, ...).
  *   gen_trace --many N DIR
@@ -257,6 +259,20 @@ static int many_types(unsigned long n, const char *path)
 	return pl_writer_close(w) < 0;
 }
 
+/* One action of @type per duration in @us (microseconds, busy-waited), in order. */
+static int durations(const char *type, const char *path, char **us, int n)
+{
+	w = open_writer(path, 1 << 20);
+	pl_name name = pl_name_intern(type, strlen(type));
+	for (int i = 0; i < n; i++) {
+		pl_action a;
+		pl_action_begin(&a, w, NULL, name, NULL, 0);
+		spin_us((unsigned)strtoul(us[i], NULL, 10));
+		pl_action_end(&a, NULL, 0);
+	}
+	return pl_writer_close(w) < 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2)
@@ -269,8 +285,10 @@ int main(int argc, char **argv)
 		return many(strtoul(argv[2], NULL, 10), argv[3]);
 	if (argc == 4 && strcmp(argv[1], "--types") == 0)
 		return many_types(strtoul(argv[2], NULL, 10), argv[3]);
+	if (argc >= 5 && strcmp(argv[1], "--durations") == 0)
+		return durations(argv[2], argv[3], argv + 4, argc - 4);
 	fprintf(stderr, "usage: gen_trace DIR | gen_trace --bulk N FILE | "
 			"gen_trace --action TYPE MICROSECONDS FILE | gen_trace --many N DIR | "
-			"gen_trace --types N FILE\n");
+			"gen_trace --types N FILE | gen_trace --durations TYPE FILE US...\n");
 	return 2;
 }

@@ -401,6 +401,29 @@ def test_sla_verdicts(perfan, real):
     run(perfan, "sla", "--type", "db.query", *bad, real, check_exit=1)
 
 
+@pytest.mark.parametrize("flag,key", [("--p50", "p50"), ("--p90", "p90"), ("--p95", "p95"),
+                                      ("--p99", "p99"), ("--p999", "p999"), ("--max", "max")])
+def test_sla_checks_each_percentile_it_is_given(perfan, real, flag, key):
+    # The hardening issue's mutation gaps: a `--p90` or `--p999` that checked another
+    # percentile passed every test. Each limit alone, 10% under and over the exact value
+    # of the type where the percentiles differ most.
+    exp = gt.type_stats(gt.load([real])["actions"])
+    name = f"{key}_ns"
+    typ = max((t for t in exp if exp[t]["count"] >= 50),
+              key=lambda t: exp[t]["max_ns"] / max(exp[t]["p50_ns"], 1))
+    v = exp[typ][name]
+    assert v > 0
+    got, _ = run_json(perfan, "sla", "--json", "--type", typ, flag, f"{int(v * 0.9)}ns", real,
+                      check_exit=1)
+    assert got["types"][0]["failed"] == [key], got["types"][0]
+    got, _ = run_json(perfan, "sla", "--json", "--type", typ, flag, f"{int(v * 1.1) + 1}ns",
+                      real, check_exit=0)
+    assert got["types"][0]["failed"] == []
+    # The observed value is this percentile's (within the histogram's error), no other's.
+    obs = got["types"][0]["observed"][name]
+    assert abs(obs - v) <= v * REL_ERROR + 1
+
+
 def test_json_outputs_are_strict_json(perfan, real, fixtures):
     for args in (["stats"], ["slowest", "-n", "50"], ["sla", "--p99", "1ms"],
                  ["inputs", "--type", "*"], ["tree", "--slowest", "5"]):
@@ -1047,6 +1070,23 @@ def test_diff_matches_reference(perfan, request, base, new, args, threshold, min
         assert nreg == sum(1 for s, _, _ in exp.values() if s == "regression")
     if base == "fixtures/web.zst" and threshold == 0.10:
         assert exp["db.query"][0] == "regression" and exp["render"][0] == "ok"
+
+
+@pytest.mark.parametrize("slow,quantile", [(15, "p95"), (4, "p99")])
+def test_diff_sees_a_regression_in_the_tail_alone(perfan, gen_trace, tmp_path, slow, quantile):
+    # The hardening issue's mutation gaps: a diff whose verdict looked only at p50 passed
+    # every test (no fixture regressed in p95 or p99 alone). Here p50 is unchanged and
+    # only the tail grew: 200 calls of 200 µs, then the same with a few of 60 ms (far
+    # above what a busy machine's preemption adds to a busy-waited 200 µs).
+    base, new = tmp_path / "base.zst", tmp_path / "new.zst"
+    subprocess.run([gen_trace, "--durations", "t", base, *["200"] * 200], check=True)
+    subprocess.run([gen_trace, "--durations", "t", new, *["200"] * (200 - slow),
+                    *["60000"] * slow], check=True)
+    got, p = run_json(perfan, "diff", "--json", base, new, check_exit=1)
+    (t,) = got["types"]
+    assert t["status"] == "regression", t
+    assert abs(t["p50_change"]) < 0.10 and t[f"{quantile}_change"] > 1.0, t
+    run(perfan, "diff", base, base, check_exit=0)
 
 
 def test_diff_same_input_never_regresses(perfan, real):
