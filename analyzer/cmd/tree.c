@@ -641,7 +641,12 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		}
 	} else {
 		scanned = true;
-		ret = pf_scan_run(&sc, &o, paths, npaths, false, on_span, &st);
+		ret = pf_scan_run_events(&sc, &o, paths, npaths, PF_SCAN_OPEN_LEVELS, on_span, NULL,
+					 &st);
+		/* Actions still running when their trace ended are found too (--type, --min,
+		 * --slowest), by how long they had run: the tree of a hung request. */
+		if (ret == PF_EXIT_OK)
+			pf_scan_foreach_inflight(&sc, on_span, &st);
 		if (ret == PF_EXIT_OK && st.oom)
 			ret = PF_EXIT_UNREADABLE;
 		if (ret != PF_EXIT_OK)

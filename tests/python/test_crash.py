@@ -116,6 +116,12 @@ def test_kill_9_names_the_hung_call(tmp_path):
             assert p.returncode == 1, p.stdout + p.stderr
             verdict = json.loads(p.stdout)
             assert not verdict["pass"], verdict
+            # tree finds the hung call by type too, and draws its request around it.
+            p = subprocess.run([str(PERFAN), "tree", "--slowest", "1", "--type",
+                                "__main__.fetch_report", str(path)],
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, p.stderr
+            assert "__main__.handle" in p.stdout and f'customer="{customer}"' in p.stdout
 
     print("hung for vs shown as running, shortfall ms: "
           + " ".join(f"{s * 1000:.0f}" for s in sorted(shortfalls)))
