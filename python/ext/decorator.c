@@ -129,8 +129,11 @@ static PyObject *decorated_call(PyObject *self, PyObject *const *args, size_t na
 	pl_py_state *st = d->st;
 	if (stack_exhausted())
 		return refuse_deep_call();
-	if (!st->writer) /* not recording */
+	if (!st->writer) { /* not recording */
+		if (PL_PY_UNLIKELY(st->switching))
+			pl_py_count(st, PL_PY_ERR_RESTART);
 		return PyObject_Vectorcall(d->fn, args, nargsf, kwnames);
+	}
 	if (d->kind != PL_PY_KIND_SYNC)
 		return call_wrapped(d, args, nargsf, kwnames);
 

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- names ---- */
 
@@ -47,14 +49,9 @@ static void lock_ctl(pl_py_state *st)
 	Py_END_ALLOW_THREADS
 }
 
-/* Detach the writer (GIL and ctl_lock held) and close it without the GIL. */
-static void close_writer(pl_py_state *st, bool release_gil)
+/* Close @w, detached already (its counters kept for stats()), without the GIL. */
+static void close_detached(pl_py_state *st, struct pl_writer *w, bool release_gil)
 {
-	struct pl_writer *w = st->writer;
-	if (!w)
-		return;
-	st->writer = NULL;
-	st->epoch++;
 	st->last_stats = (struct pl_writer_stats)PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st->last_stats);
 	st->have_last_stats = true;
@@ -65,6 +62,40 @@ static void close_writer(pl_py_state *st, bool release_gil)
 	} else {
 		pl_writer_close(w);
 	}
+}
+
+/* Detach the writer (GIL and ctl_lock held) and close it without the GIL. */
+static void close_writer(pl_py_state *st, bool release_gil)
+{
+	struct pl_writer *w = st->writer;
+	if (!w)
+		return;
+	st->writer = NULL;
+	st->epoch++;
+	close_detached(st, w, release_gil);
+}
+
+/* Whether a writer on @tmpl would write the file @w writes: the same template, or, for a
+ * plain path ("{pid}" at most), the same file. Then it must be closed first. */
+static bool same_file(struct pl_writer *w, const char *tmpl)
+{
+	const char *cur = pl_writer_path(w);
+	if (strstr(tmpl, "{n}") || strstr(tmpl, "{time}"))
+		return true; /* cannot tell cheaply: be safe, close first */
+	struct stat a, b;
+	char path[4096];
+	const char *p = strstr(tmpl, "{pid}");
+	if (p) {
+		int n = snprintf(path, sizeof(path), "%.*s%ld%s", (int)(p - tmpl), tmpl,
+				 (long)getpid(), p + 5);
+		if (n < 0 || (size_t)n >= sizeof(path) || strstr(p + 5, "{pid}"))
+			return true;
+		tmpl = path;
+	}
+	if (!strcmp(tmpl, cur))
+		return true;
+	return stat(tmpl, &a) == 0 && stat(cur, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
 }
 
 PyDoc_STRVAR(start_doc,
@@ -175,19 +206,31 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	o.keep_files = (uint32_t)keep_files;
 	o.keep_bytes = (uint64_t)keep_bytes;
 
-	struct pl_writer *w = NULL;
+	struct pl_writer *w = NULL, *old = NULL;
 	int ret, err = 0;
 	lock_ctl(st);
-	close_writer(st, true);
+	/* Another file: the new writer opens while the old one still records, so that no
+	 * call falls between them. The same file: closed first, and calls in the gap are
+	 * counted (py_restart_gap). */
+	bool reopen = st->writer && same_file(st->writer, o.path);
+	if (reopen) {
+		st->switching = true;
+		close_writer(st, true);
+	}
 	Py_BEGIN_ALLOW_THREADS
 	errno = 0;
 	ret = pl_writer_open(&o, &w);
 	err = errno;
 	Py_END_ALLOW_THREADS
+	st->switching = false;
 	if (ret == 0) {
-		st->writer = w;
+		old = st->writer;
+		st->writer = w; /* with the GIL: no call is between two writers */
 		st->exc_text = exc_text;
 		st->epoch++;
+		st->have_last_stats = false;
+		if (old)
+			close_detached(st, old, true);
 		st->have_last_stats = false;
 	}
 	PyThread_release_lock(st->ctl_lock);
@@ -267,6 +310,7 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 		"py_convert_errors", "py_exc_str_errors", "py_context_errors",
 		"py_bad_task_strings", "py_depth_errors", "py_memory_errors",
 		"py_field_overflows", "py_wrap_errors", "py_serialize_errors",
+		"py_restart_gap",
 	};
 	pl_py_state *st = PyModule_GetState(m);
 	struct pl_writer_stats s = PL_WRITER_STATS_INIT;

@@ -38,6 +38,7 @@ enum pl_py_err {
 	PL_PY_ERR_FIELDS,    /* more fields than one event holds: the rest were left out */
 	PL_PY_ERR_WRAP,      /* a coroutine/generator could not be wrapped: it ran unrecorded */
 	PL_PY_ERR_SERIALIZE, /* current_task() could not serialize the action (too deep) */
+	PL_PY_ERR_RESTART,   /* a call while start() reopened the same file: unrecorded */
 	PL_PY_NERR
 };
 
@@ -50,6 +51,7 @@ typedef struct pl_py_state {
 	struct pl_writer *writer;
 	uint64_t epoch;
 	PyThread_type_lock ctl_lock; /* serializes start/stop/flush (taken without the GIL) */
+	bool switching; /* start() is reopening the file being written: calls are counted */
 	struct pl_writer_stats last_stats; /* the writer's counters at the last stop() */
 	bool have_last_stats;
 	bool exc_text; /* record str() of exceptions (start(exception_text=...)) */

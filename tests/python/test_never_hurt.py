@@ -323,3 +323,71 @@ print(main[0], other[0], f(500))
 """
     p = run_python(code)
     assert p.stdout.split() == ["RecursionError", "RecursionError", "500"], p.stdout
+
+
+def test_start_on_another_file_loses_no_call(tmp_path):
+    # The hardening issue's finding 13: start() on a new file while threads record lost
+    # the calls made meanwhile, uncounted. The new writer now opens before the old one
+    # closes: every call of 4 threads across 5 restarts has its START in some file.
+    stop = threading.Event()
+    counts = [0] * 4
+
+    @pl
+    def f(i):
+        return i
+
+    def work(k):
+        i = 0
+        while not stop.is_set():
+            f(i)
+            i += 1
+        counts[k] = i
+
+    paths = [tmp_path / f"r{n}.zst" for n in range(6)]
+    perflog.start(str(paths[0]))
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for p in paths[1:]:
+            time.sleep(0.02)
+            perflog.start(str(p))
+        time.sleep(0.02)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        perflog.stop()
+    starts = sum(1 for p in paths for r in perflog.read(str(p)) if r["kind"] == "start")
+    assert sum(counts) > 1000 and starts == sum(counts)
+    assert perflog.stats()["py_restart_gap"] == 0
+
+
+def test_start_on_the_same_file_counts_the_gap(tmp_path):
+    # Reopening the file being written must close it first: calls in between are counted.
+    path = tmp_path / "same.zst"
+    stop = threading.Event()
+
+    @pl
+    def g():
+        return None
+
+    def work():
+        while not stop.is_set():
+            g()
+
+    before = perflog.stats()["py_restart_gap"]
+    perflog.start(str(path))
+    t = threading.Thread(target=work)
+    t.start()
+    try:
+        for _ in range(20):
+            perflog.start(str(path))
+        g()  # recorded in the file as it stands after the last reopening
+    finally:
+        stop.set()
+        t.join()
+        perflog.stop()
+    # The worker runs while the GIL is released to close and open: some calls fell in.
+    assert perflog.stats()["py_restart_gap"] > before
+    assert any(r["kind"] == "start" for r in perflog.read(str(path)))
