@@ -237,11 +237,21 @@ PyObject *pl_py_read(PyObject *module, PyObject *arg)
 			goto err;
 	int ret, err = 0;
 	const char *p = PyBytes_AS_STRING(bpath);
-	Py_BEGIN_ALLOW_THREADS
-	errno = 0;
-	ret = pl_reader_open(p, &rd->r);
-	err = errno;
-	Py_END_ALLOW_THREADS
+	for (;;) {
+		Py_BEGIN_ALLOW_THREADS
+		errno = 0;
+		ret = pl_reader_open(p, &rd->r);
+		err = errno;
+		Py_END_ALLOW_THREADS
+		/* A signal while opening (a FIFO waits for its writer): run the handlers, let
+		 * their exception out (KeyboardInterrupt), else try again (PEP 475). */
+		if (!(ret == -PL_EIO && err == EINTR))
+			break;
+		pl_reader_close(rd->r);
+		rd->r = NULL;
+		if (PyErr_CheckSignals() < 0)
+			goto err;
+	}
 	if (ret == -PL_EIO && rd->r && pl_reader_error(rd->r)->offset == 0 && err &&
 	    !strncmp(pl_reader_error(rd->r)->reason, "cannot open", 11)) {
 		/* Not opened at all: the OSError of its errno (FileNotFoundError, ...). */

@@ -99,3 +99,58 @@ def test_close_stops_iteration(tmp_path):
     next(r)
     r.close()
     assert list(r) == []
+
+
+def _fifo_reader(tmp_path, handler):
+    """perflog.read() of a FIFO whose writer comes late, with a signal sent to the reading
+    (main) thread while it waits in open(); returns what read() gave or raised."""
+    import signal
+    import threading
+    import time
+
+    fifo = tmp_path / "f.zst"
+    os.mkfifo(fifo)
+    src = tmp_path / "src.zst"
+    perflog.start(str(src))
+    perflog.log("hello")
+    perflog.stop()
+    main = threading.get_ident()
+    old = signal.signal(signal.SIGUSR1, handler)
+
+    def poke():
+        time.sleep(0.2)
+        signal.pthread_kill(main, signal.SIGUSR1)
+        time.sleep(0.2)
+        try:  # a writer, so that a blocked open() returns; none if the reader gave up
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            return
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "wb") as w:
+            w.write(src.read_bytes())
+
+    t = threading.Thread(target=poke)
+    t.start()
+    try:
+        return [r["type"] for r in perflog.read(str(fifo)) if r["kind"] == "message"]
+    finally:
+        t.join()
+        signal.signal(signal.SIGUSR1, old)
+
+
+def test_a_signal_while_opening_a_fifo_is_not_an_error(tmp_path):
+    # The hardening issue's finding 10: EINTR became TraceError('Interrupted system call').
+    seen = []
+    assert _fifo_reader(tmp_path, lambda *a: seen.append(1)) == ["hello"]
+    assert seen == [1]  # the handler ran, and the open went on
+
+
+def test_a_signal_handlers_exception_surfaces(tmp_path):
+    class Stop(Exception):
+        pass
+
+    def handler(*a):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        _fifo_reader(tmp_path, handler)
