@@ -12,6 +12,8 @@
  *                          large trace for benchmarks.
  *   gen_trace --action TYPE MICROSECONDS FILE
  *                          one action TYPE lasting MICROSECONDS (busy-waited).
+ *   gen_trace --slow-inputs FILE
+ *                          200 calls of lookup(key, region), key 7 the slow one.
  *   gen_trace --durations TYPE FILE US...
  *                          one action TYPE per duration given (microseconds), in order.
  *   gen_trace --types N FILE
@@ -259,6 +261,22 @@ static int many_types(unsigned long n, const char *path)
 	return pl_writer_close(w) < 0;
 }
 
+/* 200 calls of `lookup(key, region)`: key 0..9 and region "eu"/"us" alternating, each
+ * 200 µs, but key 7 takes 20 ms: the inputs that carry the tail are known. */
+static int slow_inputs(const char *path)
+{
+	w = open_writer(path, 1 << 20);
+	for (int i = 0; i < 200; i++) {
+		int key = i % 10;
+		struct pl_field f[] = {PL_F_INT("key", key), PL_F_STR("region", i % 2 ? "us" : "eu")};
+		pl_action a;
+		pl_action_begin(&a, w, NULL, PL_NAME("lookup"), f, 2);
+		spin_us(key == 7 ? 20000 : 200);
+		pl_action_end(&a, NULL, 0);
+	}
+	return pl_writer_close(w) < 0;
+}
+
 /* One action of @type per duration in @us (microseconds, busy-waited), in order. */
 static int durations(const char *type, const char *path, char **us, int n)
 {
@@ -285,10 +303,13 @@ int main(int argc, char **argv)
 		return many(strtoul(argv[2], NULL, 10), argv[3]);
 	if (argc == 4 && strcmp(argv[1], "--types") == 0)
 		return many_types(strtoul(argv[2], NULL, 10), argv[3]);
+	if (argc == 3 && strcmp(argv[1], "--slow-inputs") == 0)
+		return slow_inputs(argv[2]);
 	if (argc >= 5 && strcmp(argv[1], "--durations") == 0)
 		return durations(argv[2], argv[3], argv + 4, argc - 4);
 	fprintf(stderr, "usage: gen_trace DIR | gen_trace --bulk N FILE | "
 			"gen_trace --action TYPE MICROSECONDS FILE | gen_trace --many N DIR | "
-			"gen_trace --types N FILE | gen_trace --durations TYPE FILE US...\n");
+			"gen_trace --types N FILE | gen_trace --durations TYPE FILE US... | "
+			"gen_trace --slow-inputs FILE\n");
 	return 2;
 }

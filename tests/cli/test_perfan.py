@@ -424,6 +424,25 @@ def test_sla_checks_each_percentile_it_is_given(perfan, real, flag, key):
     assert abs(obs - v) <= v * REL_ERROR + 1
 
 
+def test_inputs_ranks_the_groups_that_carry_the_tail(perfan, gen_trace, tmp_path):
+    # The hardening issue's mutation gaps: the golden inputs cases have empty tails, so a
+    # reversed ranking passed them. Here key 7 (20 ms, the other keys 200 µs) is the tail.
+    path = tmp_path / "inputs.zst"
+    subprocess.run([gen_trace, "--slow-inputs", path], check=True)
+    got, _ = run_json(perfan, "inputs", "--json", "--type", "lookup", path)
+    (t,) = got["types"]
+    assert t["count"] == 200 and t["tail_calls"] >= 10
+    by_name = {a["name"]: a for a in t["arguments"] if a["grouping"] != "length"}
+    key = by_name["key"]["groups"]
+    assert key[0]["min"] <= 7 <= key[0]["max"] and key[0]["tail_share"] == 1
+    shares = [g["tail_share"] for g in key]
+    assert shares == sorted(shares, reverse=True) and shares[-1] == 0
+    region = by_name["region"]["groups"]
+    assert region[0]["group"] == '"us"' and region[0]["tail_calls"] == t["tail_calls"]
+    text = run(perfan, "inputs", "--type", "lookup", path).stdout
+    assert text.index("4..7") < text.index("8..15")  # the table lists the tail first
+
+
 def test_json_outputs_are_strict_json(perfan, real, fixtures):
     for args in (["stats"], ["slowest", "-n", "50"], ["sla", "--p99", "1ms"],
                  ["inputs", "--type", "*"], ["tree", "--slowest", "5"]):

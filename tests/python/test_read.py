@@ -23,8 +23,11 @@ def write_trace(path, n=2000):
 
 
 def test_good_file_records_and_header(tmp_path):
+    import time
     path = tmp_path / "good.zst"
+    t0 = time.time_ns()
     write_trace(path, 10)
+    t1 = time.time_ns()
     with perflog.read(str(path)) as r:
         assert isinstance(r, perflog.Reader) and r.path == str(path)
         h = r.header
@@ -42,6 +45,10 @@ def test_good_file_records_and_header(tmp_path):
     assert set(end) == {"kind", "ts_ns", "wall_ns", "thread", "tid", "task", "task_id", "level",
                         "fields", "outcome", "duration_ns", "exc_type", "exc_msg"}
     assert recs[-1]["fields"]["events"] >= 20
+    # Wall-clock times are the real ones, within the recording (5 ms for clock steps).
+    timed = [x for x in recs if x["kind"] in ("start", "end")]
+    assert all(t0 - 5_000_000 <= x["wall_ns"] <= t1 + 5_000_000 for x in timed)
+    assert all(b["wall_ns"] >= a["wall_ns"] for a, b in zip(timed, timed[1:]))
     # pathlib paths are accepted too
     assert len(list(perflog.read(path))) == len(recs)
 
