@@ -67,6 +67,13 @@ void pf_note_unreadable(void);
 /** pf_allow_unreadable() - the user's --allow-unreadable: judge what could be read. */
 void pf_allow_unreadable(void);
 
+/**
+ * pf_exit_status() - @ret, a subcommand's result, or PF_EXIT_UNREADABLE (said on stderr)
+ * when it would rest on part of the input without the user's consent: a gate must never
+ * pass on what it could not read.
+ */
+int pf_exit_status(int ret);
+
 /** pf_warn() - print "perfan: warning: <message>" to stderr. */
 void pf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

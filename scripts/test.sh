@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Every test suite: install what is missing, build, run all tests; then again with
 # AddressSanitizer + UndefinedBehaviorSanitizer, liblog's with ThreadSanitizer, and with
-# clang plus a bounded fuzzing run of the reader. Prints "N passed, N failed" last.
+# clang plus bounded fuzzing runs (the reader, the records, perfan as a whole). Prints
+# "N passed, N failed" last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
@@ -28,8 +29,9 @@ run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=fal
 # flusher, writers opened, forked and closed under many threads).
 cc=clang run_suite build-tsan -Db_sanitize=thread -Db_lundef=false -Dpython_ext=disabled \
   -Danalyzer=false -Dbench=false -Dexamples=false
-# clang: the C suites once more, and the reader's libFuzzer target for a bounded time.
+# clang: the C suites once more, and the libFuzzer targets (the reader, the records, perfan
+# as a whole) for a bounded time each.
 cc=clang run_suite build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dc_args=-fsanitize=fuzzer-no-link -Dpython_ext=disabled -Danalyzer=false -Dbench=false
+  -Dc_args=-fsanitize=fuzzer-no-link -Dpython_ext=disabled -Danalyzer=true -Dbench=false
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
