@@ -12,6 +12,8 @@
  *                          large trace for benchmarks.
  *   gen_trace --action TYPE MICROSECONDS FILE
  *                          one action TYPE lasting MICROSECONDS (busy-waited).
+ *   gen_trace --deep N FILE
+ *                          actions nested N deep.
  *   gen_trace --slow-inputs FILE
  *                          200 calls of lookup(key, region), key 7 the slow one.
  *   gen_trace --durations TYPE FILE US...
@@ -277,6 +279,23 @@ static int slow_inputs(const char *path)
 	return pl_writer_close(w) < 0;
 }
 
+/* Actions nested @n deep (each the child of the one before), each with an input. */
+static int deep(unsigned long n, const char *path)
+{
+	w = open_writer(path, 1 << 20);
+	pl_action *stack = calloc(n, sizeof(*stack));
+	if (!stack)
+		return 1;
+	for (unsigned long i = 0; i < n; i++) {
+		struct pl_field f[] = {PL_F_UINT("depth", i)};
+		pl_action_begin(&stack[i], w, i ? &stack[i - 1] : NULL, PL_NAME("deep.step"), f, 1);
+	}
+	for (unsigned long i = n; i-- > 0;)
+		pl_action_end(&stack[i], NULL, 0);
+	free(stack);
+	return pl_writer_close(w) < 0;
+}
+
 /* One action of @type per duration in @us (microseconds, busy-waited), in order. */
 static int durations(const char *type, const char *path, char **us, int n)
 {
@@ -303,6 +322,8 @@ int main(int argc, char **argv)
 		return many(strtoul(argv[2], NULL, 10), argv[3]);
 	if (argc == 4 && strcmp(argv[1], "--types") == 0)
 		return many_types(strtoul(argv[2], NULL, 10), argv[3]);
+	if (argc == 4 && strcmp(argv[1], "--deep") == 0)
+		return deep(strtoul(argv[2], NULL, 10), argv[3]);
 	if (argc == 3 && strcmp(argv[1], "--slow-inputs") == 0)
 		return slow_inputs(argv[2]);
 	if (argc >= 5 && strcmp(argv[1], "--durations") == 0)
@@ -310,6 +331,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: gen_trace DIR | gen_trace --bulk N FILE | "
 			"gen_trace --action TYPE MICROSECONDS FILE | gen_trace --many N DIR | "
 			"gen_trace --types N FILE | gen_trace --durations TYPE FILE US... | "
-			"gen_trace --slow-inputs FILE\n");
+			"gen_trace --slow-inputs FILE | gen_trace --deep N FILE\n");
 	return 2;
 }
