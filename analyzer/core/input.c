@@ -24,7 +24,37 @@ struct pathlist {
 	char **v;
 	bool *from_dir;
 	size_t n, cap;
+	struct pf_input *in; /* where inputs that cannot be read are noted */
 };
+
+/* Remember an input that could not be read (or was skipped) for --json. */
+static void note_failed(struct pf_input *in, const char *path, const char *reason, bool skipped)
+{
+	if (!skipped) {
+		in->unreadable++;
+		pf_note_unreadable();
+	} else {
+		in->skipped++;
+	}
+	if (in->nfailed == in->failed_cap) {
+		size_t cap = in->failed_cap ? 2 * in->failed_cap : 8;
+		struct pf_failed *f = realloc(in->failed, cap * sizeof(*f));
+		if (!f)
+			return; /* counted, not listed */
+		in->failed = f;
+		in->failed_cap = cap;
+	}
+	struct pf_failed *f = &in->failed[in->nfailed];
+	f->path = strdup(path);
+	f->reason = strdup(reason);
+	f->skipped = skipped;
+	if (f->path && f->reason)
+		in->nfailed++;
+	else {
+		free(f->path);
+		free(f->reason);
+	}
+}
 
 static int pathlist_add(struct pathlist *l, const char *path, bool from_dir)
 {
@@ -51,28 +81,37 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Add the regular files of directory @dir in name order. */
+/* Add the regular files of directory @dir in name order; say what else is left out. */
 static int add_directory(struct pathlist *l, const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (!d) {
 		pf_error("%s: cannot open directory: %s", dir, strerror(errno));
+		note_failed(l->in, dir, strerror(errno), false);
 		return 0;
 	}
 	size_t first = l->n;
 	int ret = 0;
+	size_t len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--; /* "out/" + "app.zst": out/app.zst, not out//app.zst */
 	struct dirent *e;
 	while (ret == 0 && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		char *p;
-		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) {
+		if (asprintf(&p, "%.*s/%s", (int)len, dir, e->d_name) < 0) {
 			ret = -1;
 			break;
 		}
 		struct stat st;
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			pf_warn("%s: skipped: a directory (only the files of the directories given "
+				"are read)", p);
+			note_failed(l->in, p, "a directory", true);
+		} else if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
 			ret = pathlist_add(l, p, true);
+		}
 		free(p);
 	}
 	closedir(d);
@@ -276,6 +315,21 @@ static void release(struct pf_source *s)
 	s->map_len = 0;
 }
 
+/* Whether the first bytes of @path are those of a trace (docs/format.md: the magic frame
+ * starts 5E 2A 4D 18), as far as there are any: a 2-byte notes file in a directory is no
+ * trace to skip quietly, a cut trace is damage. */
+static bool starts_like_trace(const char *path)
+{
+	static const unsigned char magic[4] = {0x5E, 0x2A, 0x4D, 0x18};
+	unsigned char head[4];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return true; /* cannot tell: not skipped */
+	size_t n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	return n > 0 && memcmp(head, magic, n) == 0;
+}
+
 /* Check that @path is a trace and note what its header says; the file is read later
  * (activate_due()). Returns 0, or -2 when out of memory. */
 static int open_one(struct pf_input *in, const char *path, bool from_dir)
@@ -303,9 +357,10 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	}
 	if (ret < 0) {
 		const struct pl_reader_error *e = pl_reader_error(r);
-		if (from_dir && ret == -PL_EFORMAT) {
-			pf_warn("%s: skipped: %s", path, e->reason);
-			in->skipped++;
+		if (from_dir && (ret == -PL_EFORMAT || (ret == -PL_ETRUNCATED && !starts_like_trace(path)))) {
+			const char *why = ret == -PL_EFORMAT ? e->reason : "not a perflog trace (too short)";
+			pf_warn("%s: skipped: %s", path, why);
+			note_failed(in, path, why, true);
 		} else {
 			/* Damage before the header was read: where, as for later damage; not
 			 * for a file that cannot be opened or is no trace at all. */
@@ -315,8 +370,7 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 					 e->reason);
 			else
 				pf_error("%s: %s", path, e->reason);
-			in->unreadable++;
-			pf_note_unreadable();
+			note_failed(in, path, e->reason, false);
 		}
 		pl_reader_close(r);
 		return 0;
@@ -388,7 +442,7 @@ static int activate_due(struct pf_input *in)
 int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct pf_names *names,
 		  unsigned flags)
 {
-	struct pathlist l = {0};
+	struct pathlist l = {.in = in};
 	int ret = 0;
 	memset(in, 0, sizeof(*in));
 	in->names = names;
@@ -504,6 +558,11 @@ void pf_input_close(struct pf_input *in)
 		free(s->host);
 		free(s->err_reason);
 	}
+	for (size_t i = 0; i < in->nfailed; i++) {
+		free(in->failed[i].path);
+		free(in->failed[i].reason);
+	}
+	free(in->failed);
 	free(in->src);
 	free(in->heap);
 	free(in->waiting);

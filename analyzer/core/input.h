@@ -121,6 +121,13 @@ struct pf_source {
 	struct pf_event ev; /* the event at next, as a view */
 };
 
+/** An input that could not be read, or was skipped (a directory's non-trace or
+ * subdirectory): listed by --json with its reason. */
+struct pf_failed {
+	char *path, *reason;
+	bool skipped;
+};
+
 struct pf_input {
 	struct pf_source *src;
 	size_t nsrc;
@@ -137,6 +144,8 @@ struct pf_input {
 	uint64_t records;  /* records read in all */
 	size_t unreadable; /* inputs that could not be read (not even their header) */
 	size_t skipped;	   /* files in a directory that are not perflog traces */
+	struct pf_failed *failed; /* the unreadable and skipped inputs, for --json */
+	size_t nfailed, failed_cap;
 };
 
 /* Decoding threads for pf_input_open: -1 automatic (perfan --jobs). */

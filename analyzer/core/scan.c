@@ -143,6 +143,8 @@ void pf_scan_source_json(const struct pf_source *s, struct pf_json *j)
 	pf_json_uint(j, s->records);
 	pf_json_key(j, "dropped");
 	pf_json_uint(j, s->dropped);
+	pf_json_key(j, "status");
+	pf_json_str(j, s->status < 0 ? "damaged" : "read");
 	pf_json_key(j, "error");
 	if (s->status < 0) {
 		pf_json_object_begin(j);
@@ -185,6 +187,20 @@ void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j)
 	pf_json_array_begin(j);
 	for (size_t i = 0; i < sc->in.nsrc; i++)
 		pf_scan_source_json(&sc->in.src[i], j);
+	for (size_t i = 0; i < sc->in.nfailed; i++) { /* and those not read, saying why */
+		const struct pf_failed *f = &sc->in.failed[i];
+		pf_json_object_begin(j);
+		pf_json_key(j, "path");
+		pf_json_str(j, f->path);
+		pf_json_key(j, "status");
+		pf_json_str(j, f->skipped ? "skipped" : "unreadable");
+		pf_json_key(j, "error");
+		pf_json_object_begin(j);
+		pf_json_key(j, "reason");
+		pf_json_str(j, f->reason);
+		pf_json_object_end(j);
+		pf_json_object_end(j);
+	}
 	pf_json_array_end(j);
 	pf_scan_json_counters(sc, j);
 }

@@ -72,7 +72,8 @@ void pf_scan_foreach_inflight(struct pf_scan *sc, pf_span_fn fn, void *userdata)
 /**
  * pf_scan_source_json() - one input file as a JSON object: "path", "pid" and "host" (from
  * its header), "records" read, "dropped" (events its writer reported lost: DROPPED
- * records) and "error": null, or {"offset", "reason"} of the damage where reading stopped.
+ * records), "status" ("read", or "damaged": read up to an offset) and "error": null, or
+ * {"offset", "reason"} of the damage where reading stopped.
  */
 void pf_scan_source_json(const struct pf_source *s, struct pf_json *j);
 
@@ -86,7 +87,8 @@ void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j);
 
 /**
  * pf_scan_json_summary() - "inputs": an array of pf_scan_source_json() objects, one per
- * file, then pf_scan_json_counters(), as members of an object.
+ * file read, then one per input not read ({"path", "status": "unreadable" or "skipped",
+ * "error": {"reason"}}), then pf_scan_json_counters(), as members of an object.
  */
 void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j);
 

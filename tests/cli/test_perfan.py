@@ -226,7 +226,24 @@ def test_unreadable_inputs(perfan, fixtures, tmp_path):
     assert "--allow-unreadable" in p.stderr
     p = run(perfan, "stats", "--json", "--allow-unreadable", tmp_path / "missing.zst",
             fixtures / "web.zst")
-    assert json.loads(p.stdout)["unreadable_inputs"] == 1
+    got = json.loads(p.stdout)
+    assert got["unreadable_inputs"] == 1
+    # --json lists every input with its status, the ones not read too, with the reason.
+    status = {pathlib.Path(i["path"]).name: (i["status"], i["error"]) for i in got["inputs"]}
+    assert status["web.zst"] == ("read", None)
+    assert status["missing.zst"][0] == "unreadable"
+    assert "cannot open" in status["missing.zst"][1]["reason"]
+    # In a directory: a subdirectory and a non-trace are skipped, each with a word.
+    d = tmp_path / "dir"
+    (d / "sub").mkdir(parents=True)
+    (d / "notes.txt").write_text("hi")
+    shutil.copy(fixtures / "web.zst", d / "web.zst")
+    p = run(perfan, "stats", "--json", str(d) + "/")
+    got = json.loads(p.stdout)
+    status = {i["path"]: i["status"] for i in got["inputs"]}
+    assert status == {f"{d}/web.zst": "read", f"{d}/sub": "skipped",
+                      f"{d}/notes.txt": "skipped"}, status  # no "//" in the paths
+    assert "sub: skipped: a directory" in p.stderr and "notes.txt: skipped" in p.stderr
     empty = tmp_path / "empty.zst"
     empty.write_bytes(b"")
     run(perfan, "stats", empty, check_exit=3)
