@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <perflog/status.h>
 
@@ -330,6 +332,46 @@ static bool starts_like_trace(const char *path)
 	return n > 0 && memcmp(head, magic, n) == 0;
 }
 
+/* "-": standard input, copied once into an unlinked in-memory file that stays open, so
+ * that it can be read as often as a subcommand needs (inputs, tree and report read
+ * twice) and suspended like any file. Returns its path (/proc/self/fd/N), or NULL. */
+static const char *stdin_path(void)
+{
+	static char path[64];
+	static int state; /* 0 not yet, 1 ready, -1 failed */
+	if (state)
+		return state > 0 ? path : NULL;
+	state = -1;
+	int fd = memfd_create("perfan-stdin", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				close(fd);
+				return NULL;
+			}
+			off += w;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd); /* kept open: the process's */
+	state = 1;
+	return path;
+}
+
 /* Check that @path is a trace and note what its header says; the file is read later
  * (activate_due()). Returns 0, or -2 when out of memory. */
 static int open_one(struct pf_input *in, const char *path, bool from_dir)
@@ -337,7 +379,13 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	struct pf_source *s = &in->src[in->nsrc];
 	struct stat st;
 	memset(s, 0, sizeof(*s));
-	if (stat(path, &st) == 0) {
+	const char *file = path;
+	if (!strcmp(path, "-") && !(file = stdin_path())) {
+		pf_error("-: cannot read standard input: %s", strerror(errno));
+		note_failed(in, path, "cannot read standard input", false);
+		return 0;
+	}
+	if (stat(file, &st) == 0) {
 		/* The same file twice would count every action twice: read it once. */
 		for (size_t i = 0; i < in->nsrc; i++) {
 			if (in->src[i].dev == st.st_dev && in->src[i].ino == st.st_ino) {
@@ -350,7 +398,7 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 		s->ino = st.st_ino;
 	}
 	struct pl_reader *r;
-	int ret = pl_reader_open(path, &r);
+	int ret = pl_reader_open(file, &r);
 	if (ret == -PL_ENOMEM) {
 		pl_reader_close(r);
 		return -2;
@@ -382,15 +430,16 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	int64_t opened = h->file_wall_ns > h->wall_anchor_ns ? h->file_wall_ns : h->wall_anchor_ns;
 	s->start = opened > INT64_MIN + 1000000000 ? opened - 1000000000 : INT64_MIN;
 	s->path = strdup(path);
+	s->open_path = file != path ? strdup(file) : NULL;
 	s->host = pf_name_dup(h->host);
 	pl_reader_close(r);
 	s->prod = calloc(1, sizeof(*s->prod));
 	if ((s->b = aligned_alloc(_Alignof(struct pf_batch), 2 * sizeof(*s->b))))
 		memset(s->b, 0, 2 * sizeof(*s->b));
 	in->nsrc++;
-	if (!s->path || !s->host || !s->prod || !s->b)
+	if (!s->path || !s->host || !s->prod || !s->b || (file != path && !s->open_path))
 		return -2;
-	s->prod->path = s->path;
+	s->prod->path = s->open_path ? s->open_path : s->path;
 	s->prod->keep_fields = in->keep_fields;
 	s->prod->meta = in->meta;
 	pf_names_init(&s->prod->local);
@@ -520,7 +569,8 @@ int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last)
 	for (size_t i = 0; i < in->nsrc; i++) {
 		struct pl_reader *r;
 		struct pl_record rec = PL_RECORD_INIT;
-		if (pl_reader_open(in->src[i].path, &r) == 0) {
+		const struct pf_source *s = &in->src[i];
+		if (pl_reader_open(s->open_path ? s->open_path : s->path, &r) == 0) {
 			while (pl_reader_next(r, &rec) == 0) {
 				if (rec.kind == PL_REC_THREAD || rec.kind == PL_REC_STATS)
 					continue;
@@ -555,6 +605,7 @@ void pf_input_close(struct pf_input *in)
 			free(s->thread_names[t]);
 		free(s->thread_names);
 		free(s->path);
+		free(s->open_path);
 		free(s->host);
 		free(s->err_reason);
 	}

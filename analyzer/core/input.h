@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* input.h - the records of many trace files as one stream of events in time order.
  *
- * Each path is a trace file or a directory (every regular file in it whose name does not
- * start with '.', in name order; files there that are not perflog traces are skipped with
- * a warning).
+ * Each path is a trace file, "-" (standard input, copied once into memory), or a directory
+ * (every regular file in it whose name does not start with '.', in name order; files
+ * there that are not perflog traces, and subdirectories, are skipped with a warning).
  *
  * Order. Within a file, records of one thread are in order, but the chunks of different
  * threads in a frame overlap in time (docs/format.md 2.3): a parent's START may come after
@@ -94,7 +94,8 @@ struct pf_producer;
 
 /** One input file. Fields above @prod belong to the consumer (the analysis thread). */
 struct pf_source {
-	char *path;
+	char *path;	     /* as given ("-": standard input) */
+	char *open_path;     /* what is opened when not @path (standard input's copy), or NULL */
 	int64_t pid;	     /* from the file's header */
 	dev_t dev;	     /* the file's identity: the same file given twice is read once */
 	ino_t ino;

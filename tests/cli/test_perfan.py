@@ -258,6 +258,28 @@ def test_unreadable_inputs(perfan, fixtures, tmp_path):
     assert "bad-first.zst: offset 16: corrupt frame" in p.stderr, p.stderr
 
 
+def test_standard_input(perfan, fixtures):
+    # "-" reads standard input, for one-pass and two-pass subcommands alike, with files.
+    env = dict(os.environ, TZ="UTC")
+
+    def with_stdin(*args):
+        with open(fixtures / "web.zst", "rb") as f:
+            return subprocess.run([perfan, *map(str, args)], stdin=f, capture_output=True,
+                                  text=True, env=env)
+
+    p = with_stdin("stats", "--json", "-")
+    assert p.returncode == 0, p.stderr
+    direct = json.loads(run(perfan, "stats", "--json", fixtures / "web.zst").stdout)
+    got = json.loads(p.stdout)
+    assert got["types"] == direct["types"] and got["inputs"][0]["path"] == "-"
+    p = with_stdin("inputs", "--json", "--type", "*", "-")  # reads its input twice
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["types"] == json.loads(
+        run(perfan, "inputs", "--json", "--type", "*", fixtures / "web.zst").stdout)["types"]
+    p = with_stdin("stats", "--json", "-", fixtures / "svc.zst")
+    assert p.returncode == 0 and len(json.loads(p.stdout)["inputs"]) == 2
+
+
 def _many_traces(gen_trace, d, n):
     """@n one-action traces in @d and zz-slow.zst last in name order, whose `request`
     lasts 60 ms; the others' < 1 ms."""
