@@ -20,9 +20,11 @@ static const double quantiles[] = {0.5, 0.9, 0.95, 0.99, 0.999};
 static const char *const qkeys[] = {"p50_ns", "p90_ns", "p95_ns", "p99_ns", "p999_ns"};
 #define NQ (sizeof(quantiles) / sizeof(quantiles[0]))
 
-enum sort_key { S_TOTAL, S_SELF, S_COUNT, S_FAILED, S_MEAN, S_P50, S_P99, S_MAX, S_TYPE };
-static const char *const sort_names[] = {"total", "self", "count", "failed", "mean",
-					 "p50",	  "p99",  "max",   "type"};
+/* The percentile keys are in the order of quantiles[], so S_P50 + i sorts by q[i]. */
+enum sort_key { S_TOTAL, S_SELF, S_COUNT, S_FAILED, S_MEAN, S_P50, S_P90, S_P95, S_P99, S_P999,
+		S_MAX, S_TYPE };
+static const char *const sort_names[] = {"total", "self", "count", "failed", "mean", "p50",
+					 "p90",	  "p95",  "p99",   "p99.9",  "max",  "type"};
 
 struct row {
 	uint32_t type;
@@ -45,9 +47,11 @@ static uint64_t sort_value(const struct row *r)
 	case S_MEAN:
 		return r->mean;
 	case S_P50:
-		return r->q[0];
+	case S_P90:
+	case S_P95:
 	case S_P99:
-		return r->q[3];
+	case S_P999:
+		return r->q[sort_by - S_P50];
 	case S_MAX:
 		return r->t->hist.max;
 	default:
@@ -75,7 +79,8 @@ static void help(void)
 	       "Percentiles are nearest-rank within 0.39%% relative error (exact below 256 ns).\n"
 	       "\n"
 	       "      --sort KEY      order of the rows, largest first: total (default), self,\n"
-	       "                      count, failed, mean, p50, p99, max; or type (by name)\n"
+	       "                      count, failed, mean, p50, p90, p95, p99, p99.9, max;\n"
+	       "                      or type (by name)\n"
 	       "%s",
 	       USAGE, PF_OPTS_HELP);
 }
@@ -187,7 +192,10 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		       strcmp(optarg, sort_names[k]))
 			k++;
 		if (k == sizeof(sort_names) / sizeof(sort_names[0]))
-			return pf_usage_error("stats", USAGE, "--sort: unknown key '%s'", optarg);
+			return pf_usage_error("stats", USAGE,
+					      "--sort: unknown key '%s' (keys: total, self, count, "
+					      "failed, mean, p50, p90, p95, p99, p99.9, max, type)",
+					      optarg);
 		sort_by = (enum sort_key)k;
 	}
 	if (o.help) {

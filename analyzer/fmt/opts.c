@@ -77,5 +77,15 @@ int pf_opts_unknown(int c, char **argv, const char *cmd, const char *usage)
 		return pf_usage_error(cmd, usage, "option '%s' needs a value", opt);
 	if (optopt && strncmp(opt, "--", 2) != 0)
 		return pf_usage_error(cmd, usage, "unknown option '-%c'", optopt);
+	/* perfan's own options go before the subcommand: say so rather than "unknown". */
+	static const char *const global[] = {"--color", "--jobs"};
+	for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
+		size_t n = strlen(global[i]);
+		if (!strncmp(opt, global[i], n) && (opt[n] == '\0' || opt[n] == '='))
+			return pf_usage_error(cmd, usage,
+					      "'%s' is an option of perfan itself: put it before "
+					      "the subcommand (perfan %s ... %s ...)",
+					      global[i], global[i], cmd ? cmd : "");
+	}
 	return pf_usage_error(cmd, usage, "unknown option '%s'", opt);
 }

@@ -81,6 +81,24 @@ def test_stats_matches_reference(perfan, request, which):
     assert got["dropped_events"] == 0
 
 
+SORT_KEYS = {"total": "total_ns", "self": "self_ns", "count": "count", "failed": "failures",
+             "mean": "mean_ns", "p50": "p50_ns", "p90": "p90_ns", "p95": "p95_ns",
+             "p99": "p99_ns", "p99.9": "p999_ns", "max": "max_ns"}
+
+
+@pytest.mark.parametrize("key", [*SORT_KEYS, "type"])
+def test_stats_sort_keys(perfan, real, key):
+    """Every key sorts the rows by that column, largest first, ties by name."""
+    got, _ = run_json(perfan, "stats", "--sort", key, "--json", real)
+    assert got["sort"] == key
+    rows = got["types"]
+    if key == "type":
+        expected = sorted(rows, key=lambda t: t["type"])
+    else:
+        expected = sorted(rows, key=lambda t: (-t[SORT_KEYS[key]], t["type"]))
+    assert [t["type"] for t in rows] == [t["type"] for t in expected]
+
+
 def test_real_trace_has_what_gen_trace_recorded(real):
     """The reference decoding itself: guards the expectations against a broken generator."""
     acts = gt.load([real])["actions"]
