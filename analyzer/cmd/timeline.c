@@ -107,13 +107,18 @@ static const char *thread_label(struct state *st, uint32_t src, uint32_t thread,
 	return buf;
 }
 
+/* The process/thread column's width: fixed, for lines are printed as they come; wider
+ * labels are cut in the middle so the indentation of the nesting always lines up. */
+#define THREAD_COLS 20
+
 /* A text line's common part: time, process/thread, indentation, what, type. */
 static void text_head(struct state *st, int64_t wall, uint32_t src, uint32_t thread, uint32_t depth,
 		      const char *what, enum pf_style style, uint32_t type)
 {
-	char w[PF_WALL_MAX], t[128];
+	char w[PF_WALL_MAX], t[128], col[4 * THREAD_COLS + 1];
 	pf_wall_format(wall, false, w, sizeof(w));
-	printf("%s  %-14s  %*s%s%-5s%s %s", w, pf_text_esc(thread_label(st, src, thread, t, sizeof(t))),
+	printf("%s  %s  %*s%s%-5s%s %s", w,
+	       pf_text_fit(thread_label(st, src, thread, t, sizeof(t)), THREAD_COLS, col, sizeof(col)),
 	       (int)(2 * (depth > 40 ? 40 : depth)), "", pf_style_begin(style, st->g->color), what,
 	       pf_style_end(style, st->g->color), pf_text_esc(pf_names_str(&st->sc->names, type)));
 }

@@ -109,14 +109,6 @@ int pf_table_row_end(struct pf_table *t)
 	return 0;
 }
 
-size_t pf_text_width(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80; /* count all but continuation bytes */
-	return n;
-}
-
 const char *pf_style_begin(enum pf_style style, bool color)
 {
 	static const char *const seq[] = {"",	      "\033[1m",  "\033[2m",
@@ -132,7 +124,7 @@ const char *pf_style_end(enum pf_style style, bool color)
 static void print_cell(FILE *f, const char *text, enum pf_style style, bool color, size_t width,
 		       enum pf_align align, bool last)
 {
-	size_t w = pf_text_width(text);
+	size_t w = pf_text_chars(text);
 	size_t pad = width > w ? width - w : 0;
 	if (align == PF_RIGHT)
 		fprintf(f, "%*s", (int)pad, "");
@@ -147,11 +139,11 @@ void pf_table_print(const struct pf_table *t, FILE *f, bool color)
 	if (!width)
 		return;
 	for (size_t i = 0; i < t->ncols; i++)
-		width[i] = pf_text_width(t->headers[i]);
+		width[i] = pf_text_chars(t->headers[i]);
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t i = 0; i < t->ncols; i++) {
 			const char *s = t->cells[r * t->ncols + i].text;
-			size_t w = pf_text_width(s ? s : "?");
+			size_t w = pf_text_chars(s ? s : "?");
 			if (w > width[i])
 				width[i] = w;
 		}

@@ -41,9 +41,6 @@ int pf_table_row_end(struct pf_table *t);
 /** pf_table_print() - write the header line and the rows. */
 void pf_table_print(const struct pf_table *t, FILE *f, bool color);
 
-/** pf_text_width() - display width of UTF-8 text: the number of characters. */
-size_t pf_text_width(const char *s);
-
 /** pf_style_begin() / pf_style_end() - the ANSI sequences of @style, "" without colour. */
 const char *pf_style_begin(enum pf_style style, bool color);
 const char *pf_style_end(enum pf_style style, bool color);

@@ -76,6 +76,14 @@ void pf_text_put(FILE *f, const char *s)
 	}
 }
 
+size_t pf_text_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80; /* all but continuation bytes */
+	return n;
+}
+
 const char *pf_text_esc(const char *s)
 {
 	static __thread char bufs[8][PF_TEXT_ESC_MAX];
@@ -83,4 +91,34 @@ const char *pf_text_esc(const char *s)
 	char *b = bufs[next++ % 8];
 	pf_text_escape(s ? s : "(null)", b, PF_TEXT_ESC_MAX);
 	return b;
+}
+
+/* The byte offset of character @k of @s (its length when @s has fewer). */
+static size_t char_offset(const char *s, size_t k)
+{
+	size_t i = 0;
+	for (; s[i]; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && k-- == 0)
+			break;
+	return i;
+}
+
+const char *pf_text_fit(const char *s, size_t cols, char *out, size_t cap)
+{
+	const char *e = pf_text_esc(s);
+	size_t w = pf_text_chars(e);
+	if (w <= cols) {
+		snprintf(out, cap, "%s%*s", e, (int)(cols - w), "");
+		return out;
+	}
+	if (cols == 0) {
+		*out = '\0';
+		return out;
+	}
+	/* Cut in the middle: the head says which process, the tail tells apart threads that
+	 * share a long prefix (ThreadPoolExecutor-0_1, ..._12). */
+	size_t tail = (cols - 1) / 3, head = cols - 1 - tail;
+	size_t h = char_offset(e, head), t = char_offset(e, w - tail);
+	snprintf(out, cap, "%.*s\xe2\x80\xa6%s", (int)h, e, e + t);
+	return out;
 }

@@ -34,4 +34,17 @@ void pf_text_put(FILE *f, const char *s);
  */
 const char *pf_text_esc(const char *s);
 
+/** pf_text_chars() - the characters of UTF-8 @s (the columns it takes, one each). */
+size_t pf_text_chars(const char *s);
+
+/**
+ * pf_text_fit() - @s escaped and made exactly @cols columns wide, for a column of a
+ * streamed output whose width cannot wait for the longest value: padded with spaces, or
+ * cut in the middle at whole characters with "…" (the head and the tail both kept).
+ * Written to @out (@cap bytes, at least 4 * @cols + 1). Columns are counted one per
+ * character.
+ * Returns: @out.
+ */
+const char *pf_text_fit(const char *s, size_t cols, char *out, size_t cap);
+
 #endif /* PERFAN_TEXT_H */

@@ -1207,6 +1207,38 @@ def test_timeline_matches_reference(perfan, request, which):
     assert cut["truncated"] is True and cut["omitted"] == len(evs) - 7
 
 
+def test_timeline_thread_column_lines_up(perfan, tmp_path):
+    """Long thread names are cut in the middle to a fixed column, so the nesting lines up
+    and threads with a long common prefix stay apart."""
+    names = {1: "ThreadPoolExecutor-0_1", 2: "ThreadPoolExecutor-0_12", 3: "main",
+             4: "données-traitées-longuement", 5: "evil\x1b[2Jname"}
+    tree = gt.Tree()
+    for t in names:
+        task = (gt.WEB_PREFIX, t)
+        tree.action(t, task, [], "job", t * gt.MS, gt.MS)
+        tree.action(t, task, [1], "step", t * gt.MS + gt.US, 10 * gt.US)
+    w = gt.TraceWriter(tmp_path / "t.zst", 77, gt.WEB_PREFIX, gt.WALL0, names)
+    w.frame(tree.split(lambda e: True))
+    w.close()
+    lines = run(perfan, "timeline", tmp_path / "t.zst").stdout.splitlines()[:4 * len(names)]
+
+    def column(name):  # the rule, independently: 20 columns, 13 + "…" + 6 when longer
+        label = "77/" + name.replace("\x1b", "\\x1b")
+        return label.ljust(20) if len(label) <= 20 else label[:13] + "\u2026" + label[-6:]
+
+    expected = {column(n) for n in names.values()}
+    assert len(expected) == len(names)
+    seen = set()
+    for line in lines:
+        wall, rest = line[:26], line[26:]
+        assert re.fullmatch(r"2025-01-02 03:04:05\.\d{6}", wall), line
+        assert rest[:2] == "  " and rest[22:24] == "  ", line
+        seen.add(rest[2:22])
+        depth = 2 if "step" in rest else 0  # the indentation starts at the same column
+        assert rest[24:24 + depth] == " " * depth and rest[24 + depth] in "se", line
+    assert seen == expected
+
+
 def test_timeline_failed_shows_failed_ends_only(perfan, real):
     acts = gt.load([real])["actions"]
     got, _ = run_json(perfan, "timeline", "--json", "-n", "0", "--failed", real)
