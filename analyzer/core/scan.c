@@ -24,6 +24,22 @@ int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
 				  userdata);
 }
 
+/* --json when no input could be read: still one document, saying which inputs and why, so
+ * that a script reading stdout gets an answer rather than nothing. */
+static void json_nothing_read(const struct pf_scan *sc, const char *cmd)
+{
+	struct pf_json j;
+	pf_json_init(&j, stdout, true);
+	pf_json_object_begin(&j);
+	pf_json_key(&j, "command");
+	pf_json_str(&j, cmd);
+	pf_scan_json_summary(sc, &j);
+	pf_json_key(&j, "error");
+	pf_json_str(&j, "no input could be read");
+	pf_json_object_end(&j);
+	pf_json_finish(&j);
+}
+
 int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
 		       size_t npaths, unsigned flags, pf_span_fn fn,
 		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata)
@@ -35,8 +51,11 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
 	pf_names_init(&sc->names);
 	int ret = pf_input_open(&sc->in, paths, npaths, &sc->names,
 				flags & (PF_INPUT_FIELDS | PF_INPUT_META));
-	if (ret == -1)
+	if (ret == -1) {
+		if (o->json)
+			json_nothing_read(sc, o->cmd);
 		return PF_EXIT_UNREADABLE;
+	}
 	if (ret < 0 || pf_spans_init(&sc->spans, flags & PF_SCAN_INPUTS,
 				     flags & PF_SCAN_OPEN_LEVELS, on_span, sc) < 0)
 		goto oom;

@@ -22,6 +22,7 @@ static int parse_task(const char *arg, struct pl_task_ref *ref)
 
 int pf_opts_handle(struct pf_opts *o, int c, const char *arg, const char *cmd, const char *usage)
 {
+	o->cmd = cmd;
 	switch (c) {
 	case 'h':
 		o->help = true;

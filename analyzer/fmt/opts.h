@@ -79,6 +79,7 @@ struct pf_opts {
 	uint64_t min_ns;
 	bool json;
 	bool help;
+	const char *cmd; /* the subcommand, set by pf_opts_handle() (for --json documents) */
 };
 
 /**

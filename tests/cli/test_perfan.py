@@ -276,6 +276,22 @@ def test_unreadable_inputs(perfan, fixtures, tmp_path):
     assert "bad-first.zst: offset 16: corrupt frame" in p.stderr, p.stderr
 
 
+@pytest.mark.parametrize("args", [
+    ("stats",), ("slowest",), ("sla", "--p99", "1s"), ("inputs", "--type", "x"), ("tree",),
+    ("timeline",), ("inflight",)])
+def test_json_when_no_input_could_be_read(perfan, tmp_path, args):
+    """--json still writes one document, naming each input and why it was not read."""
+    (tmp_path / "notes.txt").write_text("not a trace")
+    p = run(perfan, *args, "--json", tmp_path / "missing.zst", tmp_path / "notes.txt",
+            check_exit=3)
+    got = json.loads(p.stdout)
+    assert got["command"] == args[0] and got["error"] == "no input could be read"
+    assert got["unreadable_inputs"] == 2 and got["records"] == 0
+    status = {pathlib.Path(i["path"]).name: i["status"] for i in got["inputs"]}
+    assert status == {"missing.zst": "unreadable", "notes.txt": "unreadable"}
+    assert "missing.zst: cannot open" in p.stderr
+
+
 def test_standard_input(perfan, fixtures):
     # "-" reads standard input, for one-pass and two-pass subcommands alike, with files.
     env = dict(os.environ, TZ="UTC")
