@@ -115,7 +115,7 @@ static const char *thread_label(struct state *st, uint32_t src, uint32_t thread,
 static void text_head(struct state *st, int64_t wall, uint32_t src, uint32_t thread, uint32_t depth,
 		      const char *what, enum pf_style style, uint32_t type)
 {
-	char w[PF_WALL_MAX], t[128], col[4 * THREAD_COLS + 1];
+	char w[PF_WALL_MAX], t[512], col[4 * THREAD_COLS + 1]; /* t: whole names */
 	pf_wall_format(wall, false, w, sizeof(w));
 	printf("%s  %s  %*s%s%-5s%s %s", w,
 	       pf_text_fit(thread_label(st, src, thread, t, sizeof(t)), THREAD_COLS, col, sizeof(col)),

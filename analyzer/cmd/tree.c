@@ -558,11 +558,14 @@ static void on_span(void *userdata, const struct pf_span *sp)
 }
 
 static int build(struct tasks *ts, char *const *paths, size_t npaths, struct pf_input *in,
-		 struct pf_names *names)
+		 struct pf_names *names, bool json)
 {
 	int ret = pf_input_open(in, paths, npaths, names, PF_INPUT_FIELDS);
-	if (ret == -1)
+	if (ret == -1) {
+		if (json)
+			pf_scan_json_nothing_read(in, "tree");
 		return PF_EXIT_UNREADABLE;
+	}
 	if (ret < 0)
 		return -1;
 	const struct pf_event *ev;
@@ -660,7 +663,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		pf_quiet = true;
 	}
 	if (!st.oom)
-		ret = build(&ts, paths, npaths, &in, &names);
+		ret = build(&ts, paths, npaths, &in, &names, o.json);
 	pf_quiet = false;
 	if (ret < 0 || st.oom) {
 		st.oom = true;

@@ -24,16 +24,15 @@ int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
 				  userdata);
 }
 
-/* --json when no input could be read: still one document, saying which inputs and why, so
- * that a script reading stdout gets an answer rather than nothing. */
-static void json_nothing_read(const struct pf_scan *sc, const char *cmd)
+void pf_scan_json_nothing_read(const struct pf_input *in, const char *cmd)
 {
+	struct pf_scan sc = {.in = *in}; /* a read-only view: every counter zero */
 	struct pf_json j;
 	pf_json_init(&j, stdout, true);
 	pf_json_object_begin(&j);
 	pf_json_key(&j, "command");
 	pf_json_str(&j, cmd);
-	pf_scan_json_summary(sc, &j);
+	pf_scan_json_summary(&sc, &j);
 	pf_json_key(&j, "error");
 	pf_json_str(&j, "no input could be read");
 	pf_json_object_end(&j);
@@ -53,7 +52,7 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
 				flags & (PF_INPUT_FIELDS | PF_INPUT_META));
 	if (ret == -1) {
 		if (o->json)
-			json_nothing_read(sc, o->cmd);
+			pf_scan_json_nothing_read(&sc->in, o->cmd);
 		return PF_EXIT_UNREADABLE;
 	}
 	if (ret < 0 || pf_spans_init(&sc->spans, flags & PF_SCAN_INPUTS,

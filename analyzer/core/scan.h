@@ -92,6 +92,13 @@ void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j);
  */
 void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j);
 
+/**
+ * pf_scan_json_nothing_read() - the --json document of subcommand @cmd when no input of
+ * @in could be read: "command", pf_scan_json_summary() (every counter 0) and "error", so
+ * that a script reading stdout gets an answer rather than nothing.
+ */
+void pf_scan_json_nothing_read(const struct pf_input *in, const char *cmd);
+
 /** pf_scan_notes() - lines about unfinished actions, unmatched ENDs and drops, if any. */
 void pf_scan_notes(const struct pf_scan *sc, FILE *f);
 

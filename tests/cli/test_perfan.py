@@ -278,7 +278,7 @@ def test_unreadable_inputs(perfan, fixtures, tmp_path):
 
 @pytest.mark.parametrize("args", [
     ("stats",), ("slowest",), ("sla", "--p99", "1s"), ("inputs", "--type", "x"), ("tree",),
-    ("timeline",), ("inflight",)])
+    ("tree", "--task", "0123456789abcdef-1"), ("timeline",), ("inflight",)])
 def test_json_when_no_input_could_be_read(perfan, tmp_path, args):
     """--json still writes one document, naming each input and why it was not read."""
     (tmp_path / "notes.txt").write_text("not a trace")
@@ -1227,7 +1227,8 @@ def test_timeline_thread_column_lines_up(perfan, tmp_path):
     """Long thread names are cut in the middle to a fixed column, so the nesting lines up
     and threads with a long common prefix stay apart."""
     names = {1: "ThreadPoolExecutor-0_1", 2: "ThreadPoolExecutor-0_12", 3: "main",
-             4: "données-traitées-longuement", 5: "evil\x1b[2Jname"}
+             4: "données-traitées-longuement", 5: "evil\x1b[2Jname",
+             6: "é" * 100 + "-end"}  # 204 bytes: under perfan's 256-byte name limit
     tree = gt.Tree()
     for t in names:
         task = (gt.WEB_PREFIX, t)
