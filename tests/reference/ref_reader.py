@@ -18,7 +18,9 @@ the two outputs can be diffed:  ref_reader.py TRACE   (exit 0: whole file read;
 3: damaged, the records before the damage were printed; 2: usage).
 
 The reader is strict: anything the specification does not allow raises TraceError with
-the byte offset of the frame in which it was found.
+the byte offset of the frame in which it was found. That includes each frame's index
+(the skippable frame before it): it must agree with the frame, and every index read is
+kept in Reader.index (dicts, see _parse_index).
 """
 
 import math
@@ -34,6 +36,10 @@ MAGIC_TEXT = b"PERFLOG"
 MAGIC_FRAME_BYTES = 16
 ZSTD_FRAME_MAGIC = 0xFD2FB528
 SKIPPABLE_MASK, SKIPPABLE_BASE = 0xFFFFFFF0, 0x184D2A50
+# The frame index (format.md 1.1): a skippable frame before each data frame.
+INDEX_FRAME_ID, INDEX_PAYLOAD, INDEX_MAGIC, INDEX_VERSION = 0x184D2A5F, 56, b"PLIX", 1
+IX_HEADER, IX_NAME, IX_THREAD, IX_DROPPED, IX_STATS = 1, 2, 4, 8, 16
+I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 
 # Record kinds (the first element of every record).
 K_HEADER, K_START, K_END, K_MESSAGE, K_THREAD = 0, 1, 2, 3, 4
@@ -100,10 +106,17 @@ class Reader:
         self.header = None
         self.version = None
         self.frames = 0
+        self.index = []           # the indexes read so far, in file order
         self._records = self._raw_records()
         try:
             self._read_magic()
-            first = next((r for r in self._records if r is not None), None)
+            first, self._first_ix = None, None
+            for r in self._records:
+                if isinstance(r, tuple):  # the first frame starts: its index
+                    self._first_ix = r[1]
+                    continue
+                first = r
+                break
             if first is None:
                 self._fail("no data frame: the file ends after the magic frame")
             if first[0] != K_HEADER:
@@ -143,16 +156,35 @@ class Reader:
         if self.version != FORMAT_VERSION:
             self._fail(f"format version {self.version}, this reader knows {FORMAT_VERSION}")
 
+    def _parse_index(self, b):
+        """The index frame at the start of @b (INDEX_FRAME_BYTES bytes) as a dict."""
+        if len(b) < 8 + INDEX_PAYLOAD:
+            self._fail("truncated frame (the file ends inside an index frame)")
+        frame_id, size = struct.unpack_from("<II", b)
+        if size != INDEX_PAYLOAD or b[8:12] != INDEX_MAGIC or b[12] != INDEX_VERSION or \
+                b[14:16] != b"\0\0":
+            self._fail("bad index frame")
+        flags, data_len, events, first, last, open_, ck_ts, ck_wall = struct.unpack_from(
+            "<xBxxIIqqqQq", b, 12)
+        return {"offset": self._frame_offset, "flags": flags, "data_len": data_len,
+                "events": events, "first_wall": first, "last_wall": last,
+                "open_wall": open_, "end_ck_ts": ck_ts, "end_ck_wall": ck_wall}
+
     def _frames(self):
-        """Yield the decompressed content of each data frame, frame by frame."""
+        """Yield (content, index) for each data frame: its decompressed content and the
+        index frame before it (None if it had none)."""
         pending = b""
+        index = None
         while True:
             if not pending:
                 pending = self._read_exact(READ_BLOCK)
                 if not pending:
+                    if index is not None:
+                        self._fail("truncated frame (the file ends after its index)")
                     return
-            self._frame_offset = self._offset - len(pending)
-            while len(pending) < 18:  # enough for any frame header
+            if index is None:
+                self._frame_offset = self._offset - len(pending)
+            while len(pending) < 8 + INDEX_PAYLOAD:  # any frame header, or an index
                 more = self._read_exact(READ_BLOCK)
                 if not more:
                     break
@@ -160,6 +192,12 @@ class Reader:
             if len(pending) < 4:
                 self._fail(f"truncated frame ({len(pending)} bytes)")
             magic = struct.unpack_from("<I", pending)[0]
+            if magic == INDEX_FRAME_ID:
+                if index is not None:
+                    self._fail("two index frames in a row")
+                index = self._parse_index(pending)
+                pending = pending[8 + INDEX_PAYLOAD:]
+                continue
             if magic & SKIPPABLE_MASK == SKIPPABLE_BASE:
                 self._fail("unexpected skippable frame after the magic frame")
             if magic != ZSTD_FRAME_MAGIC:
@@ -180,12 +218,13 @@ class Reader:
             except TypeError:
                 d = zstandard.ZstdDecompressor().decompressobj()
             out = []
-            size = 0
+            size = fed = 0
             while True:
                 try:
                     chunk = d.decompress(pending)
                 except zstandard.ZstdError as e:
                     self._fail(f"corrupt frame: {e}")
+                fed += len(pending)
                 size += len(chunk)
                 if size > MAX_FRAME:
                     self._fail(f"frame larger than {MAX_FRAME} bytes decompressed")
@@ -196,13 +235,18 @@ class Reader:
                 pending = self._read_exact(READ_BLOCK)
                 if not pending:
                     self._fail("truncated frame (the file ends inside it)")
+            if index is not None and fed - len(pending) != index["data_len"]:
+                self._fail(f"the index gives the frame {index['data_len']} bytes, it has "
+                           f"{fed - len(pending)}")
             self.frames += 1
-            yield b"".join(out)
+            yield b"".join(out), index
+            index = None
 
     def _raw_records(self):
-        """Yield every record (a list) in file order; None marks each frame's start."""
-        for content in self._frames():
-            yield None
+        """Yield every record (a list) in file order; each frame's start is marked by a
+        tuple ("frame", index) and the end of the file by ("frame", None)."""
+        for content, index in self._frames():
+            yield ("frame", index)
             u = msgpack.Unpacker(raw=False, strict_map_key=False, object_pairs_hook=_Map,
                                  unicode_errors="surrogateescape", max_buffer_size=MAX_FRAME)
             u.feed(content)
@@ -216,6 +260,29 @@ class Reader:
                 self._fail(f"bad msgpack: {e}")
             if u.tell() != len(content):
                 self._fail("the frame ends inside a record")
+        yield ("frame", None)
+
+    def _check_index(self, ix, seen, open_starts):
+        """The frame just read against its index: @seen is what it held (flags, events,
+        walls, last CLOCK); @open_starts the START walls of the actions of this file
+        still open at its end. The index may say an action opened earlier (its writer
+        is conservative, openset.h), never later."""
+        def fail(what):
+            self._frame_offset = ix["offset"]
+            self._fail(f"the index disagrees with its frame: {what}")
+        if ix["flags"] != seen["flags"]:
+            fail(f"flags {ix['flags']:#x}, the frame holds {seen['flags']:#x}")
+        if ix["events"] != seen["events"]:
+            fail(f"{ix['events']} events, the frame holds {seen['events']}")
+        walls = seen["walls"]
+        first, last = (min(walls), max(walls)) if walls else (I64_MAX, I64_MIN)
+        if (ix["first_wall"], ix["last_wall"]) != (first, last):
+            fail(f"times {ix['first_wall']}..{ix['last_wall']}, the frame's {first}..{last}")
+        if (ix["end_ck_ts"], ix["end_ck_wall"]) != seen["clock"]:
+            fail("its closing CLOCK is not the frame's last")
+        if open_starts and ix["open_wall"] > min(open_starts):
+            fail(f"oldest open action at {ix['open_wall']}, one opened at {min(open_starts)}")
+        self.index.append(ix)
 
     # ---- records ----
 
@@ -270,11 +337,21 @@ class Reader:
         prefix0 = self.header["task_prefix"]
         clock_ts, clock_wall = 0, self.header["wall_ns"]
         chunk = None  # [thread, prev_ts, prev_seq]
+        # The first frame's index and what it held before the header was consumed.
+        ix = self._first_ix
+        seen = {"flags": IX_HEADER, "events": 0, "walls": [], "clock": None}
+        opened = {}   # (prefix, seq, level) -> START wall, actions open in this file
         for rec in self._records:
-            if rec is None:  # a frame starts: no chunk open
+            if isinstance(rec, tuple):  # a frame ends (and another starts: no chunk open)
+                if ix is not None:
+                    self._check_index(ix, seen, list(opened.values()))
+                ix = rec[1]
+                seen = {"flags": 0, "events": 0, "walls": [], "clock": None}
                 chunk = None
                 continue
             kind, n = rec[0], len(rec)
+            seen["flags"] |= {K_NAME: IX_NAME, K_THREAD: IX_THREAD, K_DROPPED: IX_DROPPED,
+                              K_STATS: IX_STATS}.get(kind, 0)
             if kind == K_NAME:
                 if n != 3 or not _is_uint(rec[1], 32) or rec[1] == 0 or not isinstance(
                         rec[2], str):
@@ -295,11 +372,19 @@ class Reader:
                 if n != 3 or not _is_uint(rec[1]) or not _is_int(rec[2]):
                     self._fail("bad CLOCK record")
                 clock_ts, clock_wall = rec[1], rec[2]
+                seen["clock"] = (rec[1], rec[2])
             elif kind == K_HEADER:
                 self._fail("a second HEADER record")
             elif kind in (K_START, K_END, K_MESSAGE):
                 out = self._event(rec, chunk, prefix0)
                 out["wall_ns"] = clock_wall + (out["ts_ns"] - clock_ts)
+                seen["events"] += 1
+                seen["walls"].append(out["wall_ns"])
+                key = (out["task_prefix"], out["task_seq"], tuple(out["level"]))
+                if kind == K_START:
+                    opened[key] = out["wall_ns"]
+                elif kind == K_END:
+                    opened.pop(key, None)
                 yield out
             elif kind == K_THREAD:
                 if n != 4 or not _is_uint(rec[1], 32) or not _is_int(rec[2]) or not \
@@ -318,6 +403,7 @@ class Reader:
                 # Lost after the chunk's latest record: stamped with its time.
                 out["ts_ns"] = chunk[1]
                 out["wall_ns"] = clock_wall + (chunk[1] - clock_ts)
+                seen["walls"].append(out["wall_ns"])
                 yield out
             elif kind == K_STATS:
                 if n != 2 or not isinstance(rec[1], _Map) or not all(

@@ -78,10 +78,13 @@ def test_c_read_matches_reference(request, trace):
 
 
 def _frame_starts(data):
-    """Offsets of the data frames (after the magic frame), found with zstandard alone."""
+    """Offsets of the frames (after the magic frame), found with zstandard alone: where
+    each frame's index begins (the index frame and its data frame are written together)."""
     starts, off = [], ref_reader.MAGIC_FRAME_BYTES
     while off < len(data):
         starts.append(off)
+        if int.from_bytes(data[off:off + 4], "little") == ref_reader.INDEX_FRAME_ID:
+            off += 8 + ref_reader.INDEX_PAYLOAD
         d = ref_reader.zstandard.ZstdDecompressor().decompressobj()
         d.decompress(data[off:])
         assert d.eof

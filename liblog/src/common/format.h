@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* format.h - THE on-disk trace format, version 1. Mirrors docs/format.md.
  *
- *   file   := magic_frame data_frame*
+ *   file   := magic_frame (index_frame? data_frame)*
  *   magic_frame := zstd skippable frame: u32le 0x184D2A5E, u32le 8, "PERFLOG" u8 version
  *   data_frame  := one zstd frame (content checksum on) whose content is whole
  *                  msgpack records, each an array [kind, ...]
@@ -21,6 +21,34 @@
 #define PL_MAGIC_FRAME_ID 0x184D2A5Eu /* a zstd skippable-frame magic: zstd -d ignores it */
 #define PL_MAGIC_TEXT "PERFLOG"        /* 7 bytes, then the version byte */
 #define PL_MAGIC_FRAME_BYTES 16u
+
+/*
+ * index_frame := zstd skippable frame written right before each data frame (since 0.2):
+ *   u32le PL_INDEX_FRAME_ID, u32le PL_INDEX_PAYLOAD, then the payload, little-endian:
+ *     0  "PLIX"        4
+ *     4  u8 version    (PL_INDEX_VERSION), u8 flags (PL_IX_*), u16 zero
+ *     8  u32 data_len  compressed bytes of the data frame that follows
+ *    12  u32 events    START, END and MESSAGE records in it
+ *    16  i64 first_wall, 24 i64 last_wall: the earliest and latest wall time a reader
+ *        computes for a START, END, MESSAGE or DROPPED record of the frame
+ *        (INT64_MAX, INT64_MIN when it holds none)
+ *    32  i64 open_wall  wall time of the START of the oldest action its writer had
+ *        open when the frame ended (INT64_MAX: none)
+ *    40  u64 end_ck_ts, 48 i64 end_ck_wall: the frame's closing CLOCK record
+ * Old readers (and zstd) pass over it; a reader may use it to leave frames undecoded.
+ */
+#define PL_INDEX_FRAME_ID 0x184D2A5Fu
+#define PL_INDEX_MAGIC "PLIX"
+#define PL_INDEX_VERSION 1u
+#define PL_INDEX_PAYLOAD 56u
+#define PL_INDEX_FRAME_BYTES (8u + PL_INDEX_PAYLOAD)
+enum pl_index_flags {
+	PL_IX_HEADER = 1 << 0,  /* a HEADER record */
+	PL_IX_NAME = 1 << 1,    /* NAME records */
+	PL_IX_THREAD = 1 << 2,  /* THREAD records */
+	PL_IX_DROPPED = 1 << 3, /* DROPPED records */
+	PL_IX_STATS = 1 << 4,   /* a STATS record */
+};
 
 /* Record kinds: the first element of every record array. */
 enum pl_fmt_kind {

@@ -182,6 +182,136 @@ static int resume(struct pl_frames *f)
 	return 0;
 }
 
+/* Parse the index frame at @p (PL_INDEX_FRAME_BYTES bytes). True if it is one this
+ * reader knows; anything else is an ordinary skippable frame to zstd. */
+static bool parse_index(const uint8_t *p, struct pl_frame_ix *ix)
+{
+	uint32_t id, len;
+	memcpy(&id, p, 4);
+	memcpy(&len, p + 4, 4);
+	if (id != PL_INDEX_FRAME_ID || len != PL_INDEX_PAYLOAD)
+		return false;
+	p += 8;
+	if (memcmp(p, PL_INDEX_MAGIC, 4) != 0 || p[4] != PL_INDEX_VERSION)
+		return false;
+	ix->flags = p[5];
+	memcpy(&ix->data_len, p + 8, 4);
+	memcpy(&ix->events, p + 12, 4);
+	memcpy(&ix->first_wall, p + 16, 8);
+	memcpy(&ix->last_wall, p + 24, 8);
+	memcpy(&ix->open_wall, p + 32, 8);
+	memcpy(&ix->end_ck_ts, p + 40, 8);
+	memcpy(&ix->end_ck_wall, p + 48, 8);
+	return true;
+}
+
+/* At a frame boundary: if an index frame comes next, consume it into f->ix. Returns
+ * PL_FRAMES_INDEXED (index pending), 0 (none), PL_END or an error. */
+static int take_index(struct pl_frames *f)
+{
+	if (f->ix_pending)
+		return PL_FRAMES_INDEXED;
+	uint64_t start = f->in_base + f->in_pos;
+	while (f->in_len - f->in_pos < PL_INDEX_FRAME_BYTES) {
+		ssize_t n = fill(f);
+		if (n < 0)
+			return fail(f, -PL_EIO, start, "read error: %s", strerror(errno));
+		if (n == 0)
+			break;
+	}
+	size_t avail = f->in_len - f->in_pos;
+	if (avail == 0)
+		return PL_END;
+	if (avail < PL_INDEX_FRAME_BYTES || !parse_index(f->in + f->in_pos, &f->ix))
+		return 0; /* zstd reads (or refuses) whatever it is */
+	f->in_pos += PL_INDEX_FRAME_BYTES;
+	f->ix_pending = true;
+	f->unit_off = start;
+	return PL_FRAMES_INDEXED;
+}
+
+int pl_frames_peek_index(struct pl_frames *f, struct pl_frame_ix *ix, uint64_t *off)
+{
+	if (f->fd < 0) {
+		int ret = resume(f);
+		if (ret < 0)
+			return ret;
+	}
+	int ret = take_index(f);
+	if (ret == PL_FRAMES_INDEXED) {
+		*ix = f->ix;
+		*off = f->unit_off;
+	}
+	return ret;
+}
+
+/* Does a frame (or the end of the file) begin at @at? */
+static bool frame_starts_at(struct pl_frames *f, uint64_t at, uint64_t size)
+{
+	if (at == size)
+		return true;
+	uint8_t m[4];
+	if (at > size || pread(f->fd, m, 4, (off_t)at) != 4)
+		return false;
+	uint32_t magic;
+	memcpy(&magic, m, 4);
+	return magic == 0xFD2FB528u || (magic & 0xFFFFFFF0u) == 0x184D2A50u;
+}
+
+int pl_frames_skip(struct pl_frames *f)
+{
+	if (!f->ix_pending)
+		return fail(f, -PL_EINVAL, f->in_base + f->in_pos, "no index to skip by");
+	uint64_t at = f->in_base + f->in_pos, to = at + f->ix.data_len;
+	struct stat st;
+	if (!f->regular || fstat(f->fd, &st) < 0 || !frame_starts_at(f, to, (uint64_t)st.st_size)) {
+		f->ix_mismatch = true;
+		snprintf(f->ix_why, sizeof(f->ix_why),
+			 "offset %llu: the index gives a length of %u bytes that does not end "
+			 "on a frame", (unsigned long long)f->unit_off, f->ix.data_len);
+		return 1;
+	}
+	if (to <= f->in_base + f->in_len) {
+		f->in_pos = (size_t)(to - f->in_base);
+	} else {
+		if (lseek(f->fd, (off_t)to, SEEK_SET) != (off_t)to)
+			return fail(f, -PL_EIO, at, "cannot seek: %s", strerror(errno));
+		f->in_base = to;
+		f->in_len = f->in_pos = 0;
+	}
+	f->ix_pending = false;
+	return 0;
+}
+
+int pl_frames_index_scan(struct pl_frames *f,
+			 void (*fn)(void *ctx, const struct pl_frame_ix *ix, uint64_t off),
+			 void *ctx)
+{
+	if (f->fd < 0) {
+		int ret = resume(f);
+		if (ret < 0)
+			return ret;
+	}
+	struct stat st;
+	if (!f->regular || fstat(f->fd, &st) < 0)
+		return 0;
+	uint64_t size = (uint64_t)st.st_size;
+	uint64_t at = f->ix_pending ? f->unit_off : f->in_base + f->in_pos;
+	while (at < size) {
+		uint8_t b[PL_INDEX_FRAME_BYTES];
+		struct pl_frame_ix ix;
+		if (size - at < sizeof(b) || pread(f->fd, b, sizeof(b), (off_t)at) != (ssize_t)sizeof(b) ||
+		    !parse_index(b, &ix))
+			return 0;
+		uint64_t next = at + sizeof(b) + ix.data_len;
+		if (next > size)
+			return 0; /* the last frame is cut short: reading reports it */
+		fn(ctx, &ix, at);
+		at = next;
+	}
+	return 1;
+}
+
 int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint64_t *off)
 {
 	if (f->fd < 0) {
@@ -190,10 +320,18 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 			return ret;
 	}
 	for (;;) {
+		int ret = take_index(f);
+		if (ret < 0)
+			return ret;
+		bool indexed = ret == PL_FRAMES_INDEXED;
 		uint64_t start = f->in_base + f->in_pos;
+		uint64_t unit = indexed ? f->unit_off : start;
 		size_t out_len = 0;
 		bool started = false;
-		int ret = check_frame_header(f, start);
+		ret = ret == PL_END ? PL_END : check_frame_header(f, unit);
+		if (ret == PL_END && indexed)
+			return fail(f, -PL_ETRUNCATED, unit,
+				    "truncated frame: the file ends after its index");
 		if (ret != 0)
 			return ret;
 		for (;;) {
@@ -203,23 +341,23 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 					return fail(f, -PL_EIO, f->in_base + f->in_pos,
 						    "read error: %s", strerror(errno));
 				if (n == 0) {
-					if (!started)
+					if (!started && !indexed)
 						return PL_END;
-					return fail(f, -PL_ETRUNCATED, start,
+					return fail(f, -PL_ETRUNCATED, unit,
 						    "truncated frame: file ends %llu bytes into it",
 						    (unsigned long long)(f->in_base + f->in_pos -
-									 start));
+									 unit));
 				}
 			}
 			if (out_len == f->frame_cap) {
 				if (f->frame_cap >= PL_READ_MAX_FRAME)
-					return fail(f, -PL_ELIMIT, start,
+					return fail(f, -PL_ELIMIT, unit,
 						    "frame content exceeds %u bytes",
 						    PL_READ_MAX_FRAME);
 				size_t cap = f->frame_cap ? f->frame_cap * 2 : 1u << 20;
 				uint8_t *p = realloc(f->frame, cap);
 				if (!p)
-					return fail(f, -PL_ENOMEM, start, "out of memory");
+					return fail(f, -PL_ENOMEM, unit, "out of memory");
 				f->frame = p;
 				f->frame_cap = cap;
 			}
@@ -231,17 +369,31 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 			out_len = out.pos;
 			if (ZSTD_isError(r)) {
 				ZSTD_DCtx_reset(f->dctx, ZSTD_reset_session_only);
-				return fail(f, -PL_ECORRUPT, start, "corrupt frame: %s",
+				return fail(f, -PL_ECORRUPT, unit, "corrupt frame: %s",
 					    ZSTD_getErrorName(r));
 			}
 			if (r == 0)
 				break;
 		}
+		f->ix_pending = false;
+		f->ix_ok = false;
+		if (indexed) {
+			uint64_t got = f->in_base + f->in_pos - start;
+			if (got == f->ix.data_len) {
+				f->ix_ok = true;
+			} else if (!f->ix_mismatch) {
+				f->ix_mismatch = true;
+				snprintf(f->ix_why, sizeof(f->ix_why),
+					 "offset %llu: the index gives a length of %u bytes, the "
+					 "frame has %llu", (unsigned long long)unit,
+					 f->ix.data_len, (unsigned long long)got);
+			}
+		}
 		if (out_len == 0)
 			continue; /* a skippable or empty frame */
 		*data = f->frame;
 		*len = out_len;
-		*off = start;
+		*off = unit;
 		return 0;
 	}
 }

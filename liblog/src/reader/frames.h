@@ -14,6 +14,17 @@
 #include <sys/types.h>
 #include <zstd.h>
 
+/* A frame's index (format.h), as read from the file. */
+struct pl_frame_ix {
+	uint8_t flags;	     /* PL_IX_* */
+	uint32_t data_len;   /* compressed bytes of the data frame */
+	uint32_t events;
+	int64_t first_wall, last_wall; /* first > last: no timed record */
+	int64_t open_wall;
+	uint64_t end_ck_ts;
+	int64_t end_ck_wall;
+};
+
 struct pl_frames {
 	int fd;                /* -1 while suspended (pl_frames_suspend) */
 	char *path;            /* to reopen after a suspension */
@@ -26,6 +37,12 @@ struct pl_frames {
 	uint64_t in_base;      /* file offset of in[0] */
 	uint8_t *frame;        /* decompressed content of the current frame */
 	size_t frame_cap;
+	bool ix_pending;       /* @ix was read (pl_frames_peek_index), its data frame not */
+	bool ix_ok;            /* @ix describes the data frame at the current offset */
+	struct pl_frame_ix ix;
+	uint64_t unit_off;     /* offset of the pending index frame */
+	bool ix_mismatch;      /* an index disagreed with its frame (reason in ix_why) */
+	char ix_why[160];
 	char reason[160];      /* why the last call failed */
 	uint64_t err_off;      /* file offset the failure refers to */
 };
@@ -47,6 +64,35 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
  * Returns 0, or -PL_EINVAL if the file is not a regular file (it could not be reopened).
  */
 int pl_frames_suspend(struct pl_frames *f, bool keep_frame);
+
+/* pl_frames_peek_index(): an index was read (distinct from PL_END). */
+#define PL_FRAMES_INDEXED 2
+
+/*
+ * The next frame's index, read without its data frame: PL_FRAMES_INDEXED with *@ix set and @off the
+ * index frame's offset (then pl_frames_next() decodes the data frame, pl_frames_skip()
+ * passes over it); 0 when the next frame has no index (pl_frames_next() reads it);
+ * PL_END; or a negative pl_status.
+ */
+int pl_frames_peek_index(struct pl_frames *f, struct pl_frame_ix *ix, uint64_t *off);
+
+/*
+ * Pass over the data frame whose index pl_frames_peek_index() just gave, without
+ * decompressing it. Returns 0; 1 when the index's length does not land on a frame
+ * boundary (nothing skipped, ix_mismatch set: decode it with pl_frames_next()); or a
+ * negative pl_status.
+ */
+int pl_frames_skip(struct pl_frames *f);
+
+/*
+ * Read every index from the current offset on with pread() (the reading position does
+ * not move), calling @fn for each (@off: its index frame's offset). Returns 1 when the
+ * index covers the rest of the file, 0 when it stops short (a frame without one, a
+ * damaged or cut one, or not a regular file), a negative pl_status when out of memory.
+ */
+int pl_frames_index_scan(struct pl_frames *f, void (*fn)(void *ctx, const struct pl_frame_ix *ix,
+							  uint64_t off),
+			 void *ctx);
 
 /* File offset consumed so far. */
 uint64_t pl_frames_offset(const struct pl_frames *f);

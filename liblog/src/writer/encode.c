@@ -31,6 +31,8 @@ int pl_encoder_init(struct pl_encoder *e, int level)
 	    ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 1)))
 		return -PL_EINVAL;
 	e->magic_pending = true;
+	e->raw_min = UINT64_MAX;
+	e->open_ts = UINT64_MAX;
 	return 0;
 }
 
@@ -56,6 +58,19 @@ void pl_encoder_reset_file(struct pl_encoder *e, uint64_t own_prefix)
 	e->names_defined = 0;
 	e->chunk_open = false;
 	e->own_prefix = own_prefix;
+	e->raw_flags = 0;
+	e->raw_events = 0;
+	e->raw_min = UINT64_MAX;
+	e->raw_max = 0;
+}
+
+/* A timed record at @ts went into raw. */
+static inline void raw_time(struct pl_encoder *e, uint64_t ts)
+{
+	if (ts < e->raw_min)
+		e->raw_min = ts;
+	if (ts > e->raw_max)
+		e->raw_max = ts;
 }
 
 static int out_reserve(struct pl_encoder *e, size_t more)
@@ -148,8 +163,21 @@ void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
 		e->out_len += sizeof(m);
 		e->magic_pending = false;
 	}
-	if (argv)
+	/* Room for the index frame, filled in when the frame ends and its size is known. */
+	e->ix_at = SIZE_MAX;
+	if (out_reserve(e, PL_INDEX_FRAME_BYTES) == 0) {
+		e->ix_at = e->out_len;
+		memset(e->out + e->out_len, 0, PL_INDEX_FRAME_BYTES);
+		e->out_len += PL_INDEX_FRAME_BYTES;
+	}
+	e->ix_flags = 0;
+	e->ix_events = 0;
+	e->ix_min = UINT64_MAX;
+	e->ix_max = 0;
+	if (argv) {
 		pack_header(e, c, argv);
+		e->ix_flags |= PL_IX_HEADER;
+	}
 	/* The checkpoint's time on the events' own time line (the tick conversion), not
 	 * CLOCK_MONOTONIC's: they differ by the conversion's small offset, which would
 	 * otherwise shift the wall-clock times of one frame against the next by some µs.
@@ -158,9 +186,11 @@ void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
 	uint64_t ticks;
 	int64_t wall;
 	pl_clock_wall_pair(c->tsc, &ticks, &wall);
+	e->ck_ts = pl_clock_ns(c, ticks);
+	e->ck_wall = wall;
 	msgpack_pack_array(&e->dpk, 3);
 	msgpack_pack_uint8(&e->dpk, PL_K_CLOCK);
-	msgpack_pack_uint64(&e->dpk, pl_clock_ns(c, ticks));
+	msgpack_pack_uint64(&e->dpk, e->ck_ts);
 	msgpack_pack_int64(&e->dpk, wall);
 }
 
@@ -168,6 +198,7 @@ void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const cha
 		   size_t name_len)
 {
 	msgpack_pack_array(&e->pk, 4);
+	e->raw_flags |= PL_IX_THREAD;
 	msgpack_pack_uint8(&e->pk, PL_K_THREAD);
 	msgpack_pack_uint32(&e->pk, thread);
 	msgpack_pack_int64(&e->pk, tid);
@@ -302,6 +333,8 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c,
 	}
 	e->raw.size = (size_t)((char *)cur.p - e->raw.data);
 	e->frame_events++;
+	e->raw_events++;
+	raw_time(e, ts);
 }
 
 void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
@@ -309,6 +342,8 @@ void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_
 {
 	/* Now, on the events' time line (see pl_enc_frame_open). */
 	chunk(e, thread, pl_clock_ns(c, pl_ticks(c->tsc)));
+	e->raw_flags |= PL_IX_DROPPED;
+	raw_time(e, e->prev_ts); /* the record takes its chunk's latest time */
 	msgpack_pack_array(&e->pk, 3);
 	msgpack_pack_uint8(&e->pk, PL_K_DROPPED);
 	msgpack_pack_uint64(&e->pk, count);
@@ -317,6 +352,7 @@ void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_
 
 void pl_enc_stats(struct pl_encoder *e, const char *const *keys, const uint64_t *vals, size_t n)
 {
+	e->raw_flags |= PL_IX_STATS;
 	msgpack_pack_array(&e->pk, 2);
 	msgpack_pack_uint8(&e->pk, PL_K_STATS);
 	msgpack_pack_map(&e->pk, n);
@@ -349,7 +385,7 @@ int pl_enc_commit(struct pl_encoder *e, bool *more)
 	 * name so far, which may exceed a frame: stop at the frame target, and let the
 	 * caller end the frame and call again before the records go in. */
 	uint32_t n = pl_names_count();
-	uint32_t id = e->names_defined ? e->names_defined : 1;
+	uint32_t id = e->names_defined ? e->names_defined : 1, from = id;
 	for (; id < n && e->frame_raw + e->defs.size < PL_FRAME_TARGET_BYTES; id++) {
 		uint32_t len;
 		const char *s = pl_names_get(id, &len);
@@ -358,6 +394,8 @@ int pl_enc_commit(struct pl_encoder *e, bool *more)
 		msgpack_pack_uint32(&e->dpk, id);
 		pack_strn(&e->dpk, s, len);
 	}
+	if (id > from)
+		e->ix_flags |= PL_IX_NAME;
 	if (id > e->names_defined)
 		e->names_defined = id;
 	*more = id < n;
@@ -371,6 +409,16 @@ int pl_enc_commit(struct pl_encoder *e, bool *more)
 	store_relaxed(&e->bytes_raw, e->bytes_raw + e->defs.size + raw);
 	msgpack_sbuffer_clear(&e->defs);
 	if (raw) {
+		e->ix_flags |= e->raw_flags;
+		e->ix_events += e->raw_events;
+		if (e->raw_min < e->ix_min)
+			e->ix_min = e->raw_min;
+		if (e->raw_max > e->ix_max && e->raw_min <= e->raw_max)
+			e->ix_max = e->raw_max;
+		e->raw_flags = 0;
+		e->raw_events = 0;
+		e->raw_min = UINT64_MAX;
+		e->raw_max = 0;
 		msgpack_sbuffer_clear(&e->raw);
 		/* The next records open a chunk of their own: buffered records must never
 		 * depend on a chunk opened by records already fed, since they may be held
@@ -378,6 +426,44 @@ int pl_enc_commit(struct pl_encoder *e, bool *more)
 		e->chunk_open = false;
 	}
 	return ret;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8); /* little-endian hosts only, as the magic frame */
+}
+
+/* The wall time a reader gives @ts in this frame: from the frame's opening CLOCK
+ * (unsigned arithmetic, as the reader's). */
+static int64_t frame_wall(const struct pl_encoder *e, uint64_t ts)
+{
+	return (int64_t)((uint64_t)e->ck_wall + (ts - e->ck_ts));
+}
+
+/* Write the index frame reserved before the frame's data (format.h). */
+static void fill_index(struct pl_encoder *e, uint64_t end_ts, int64_t end_wall)
+{
+	if (e->ix_at == SIZE_MAX)
+		return;
+	uint8_t *p = e->out + e->ix_at;
+	uint32_t id = PL_INDEX_FRAME_ID, len = PL_INDEX_PAYLOAD;
+	uint32_t data_len = (uint32_t)(e->out_len - e->ix_at - PL_INDEX_FRAME_BYTES);
+	bool timed = e->ix_min <= e->ix_max;
+	memcpy(p, &id, 4);
+	memcpy(p + 4, &len, 4);
+	p += 8;
+	memcpy(p, PL_INDEX_MAGIC, 4);
+	p[4] = PL_INDEX_VERSION;
+	p[5] = e->ix_flags;
+	p[6] = p[7] = 0;
+	memcpy(p + 8, &data_len, 4);
+	memcpy(p + 12, &e->ix_events, 4);
+	put64(p + 16, timed ? (uint64_t)frame_wall(e, e->ix_min) : (uint64_t)INT64_MAX);
+	put64(p + 24, timed ? (uint64_t)frame_wall(e, e->ix_max) : (uint64_t)INT64_MIN);
+	put64(p + 32, e->open_ts == UINT64_MAX ? (uint64_t)INT64_MAX
+					       : (uint64_t)frame_wall(e, e->open_ts));
+	put64(p + 40, end_ts);
+	put64(p + 48, (uint64_t)end_wall);
 }
 
 int pl_enc_frame_end(struct pl_encoder *e, const struct pl_clock_conv *c)
@@ -398,7 +484,11 @@ int pl_enc_frame_end(struct pl_encoder *e, const struct pl_clock_conv *c)
 	pl_mp_uint64(&cur, pl_clock_ns(c, ticks));
 	pl_mp_int64(&cur, wall);
 	int ret = compress(e, ck, (size_t)(cur.p - ck), ZSTD_e_continue);
-	return ret < 0 ? ret : compress(e, NULL, 0, ZSTD_e_end);
+	if (ret == 0)
+		ret = compress(e, NULL, 0, ZSTD_e_end);
+	if (ret == 0)
+		fill_index(e, pl_clock_ns(c, ticks), wall);
+	return ret;
 }
 
 void pl_enc_frame_clear(struct pl_encoder *e)

@@ -40,6 +40,18 @@ struct pl_encoder {
 	uint32_t chunk_thread;
 	uint64_t prev_ts, prev_seq;
 	uint64_t own_prefix;
+	/* The frame's index (format.h), written before it: its place in out (SIZE_MAX:
+	 * none, memory ran out) and what the frame holds. Records staged in raw are
+	 * summed apart (raw_*) until they go into a frame: they may be held back into
+	 * the next one. A range with min > max is empty. */
+	size_t ix_at;
+	uint8_t ix_flags, raw_flags; /* PL_IX_* */
+	uint32_t ix_events, raw_events;
+	uint64_t ix_min, ix_max, raw_min, raw_max; /* ts of timed records */
+	uint64_t ck_ts;		  /* the frame's opening CLOCK, to turn ts into wall time */
+	int64_t ck_wall;
+	uint64_t open_ts;	  /* set by the flusher before the frame ends: ts of the
+				   * oldest open action's START, UINT64_MAX if none */
 	int64_t file_wall;	  /* for the header: when the current file was opened */
 	uint32_t file_seq;	  /* and its number among the writer's files */
 };

@@ -42,10 +42,14 @@ static void open_frame(struct pl_writer *w)
 static void commit(struct pl_writer *w)
 {
 	bool more;
-	while (pl_enc_commit(&w->enc, &more) == 0 && more) {
+	int ret;
+	while ((ret = pl_enc_commit(&w->enc, &more)) == 0 && more) {
 		pl_flusher_end_frame(w);
 		open_frame(w);
 	}
+	if (ret == 0) /* the records drained so far are in the frame: their ENDs count */
+		for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next)
+			pl_openset_settle(&tb->open);
 }
 
 /* Encode the committed events of @tb (up to what was committed when we started). */
@@ -66,9 +70,11 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 		uint64_t off = 0;
 		while (off < len) {
 			const struct pl_ev *ev = (const struct pl_ev *)(p + off);
-			if (ev->kind != PL_EV_PAD)
+			if (ev->kind != PL_EV_PAD) {
 				pl_enc_event(e, &w->clock, tb->serial, tb->tid, ev,
 					     &tb->last_ts);
+				pl_openset_note(&tb->open, ev, tb->last_ts);
+			}
 			off += ev->size;
 			if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES)
 				break;
@@ -116,6 +122,13 @@ int pl_flusher_end_frame(struct pl_writer *w)
 	if (!e->frame_open)
 		return 0;
 	uint64_t events = e->frame_events;
+	uint64_t oldest = UINT64_MAX;
+	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next) {
+		uint64_t t = pl_openset_oldest(&tb->open);
+		if (t < oldest)
+			oldest = t;
+	}
+	e->open_ts = oldest;
 	if (pl_enc_frame_end(e, &w->clock) == 0 && pl_sink_write(&w->sink, e->out, e->out_len) == 0) {
 		pl_enc_frame_clear(e);
 		return 0;

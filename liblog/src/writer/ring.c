@@ -134,6 +134,7 @@ void pl_ring_free_data(struct pl_ring *tb)
 	tb->prod = tb->cons = tb->spare = NULL;
 	tb->bytes = 0;
 	tb->live = false;
+	pl_openset_free(&tb->open);
 }
 
 void pl_ring_unref(struct pl_ring *tb)

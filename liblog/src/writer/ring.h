@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "../common/macros.h"
+#include "openset.h"
 
 struct pl_writer;
 
@@ -57,6 +58,7 @@ struct pl_ring {
 	uint64_t frame_oversize; /* the frame is lost, so its DROPPED counts are re-sent */
 	uint64_t last_ts;        /* ns of the last event encoded: timestamps never step back */
 	bool info_written;       /* THREAD record written in the current file */
+	struct pl_openset open;  /* its open actions, for the frame index */
 
 	/* Set at creation, then read-only (except the fields marked otherwise). */
 	_Alignas(PL_CACHELINE) uint64_t bytes; /* atomic: capacity of the live segments */

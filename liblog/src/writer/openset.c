@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* openset.c - open actions per thread, for the frame index (see openset.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "openset.h"
+
+/* The action's identity: task id (prefix only when continued from another process: the
+ * own prefix is the same for every action of the writer) and level path. */
+static uint64_t action_key(const struct pl_ev *ev)
+{
+	const uint8_t *p = (const uint8_t *)(ev + 1);
+	uint64_t h = 0x9e3779b97f4a7c15u ^ ev->seq;
+	if (ev->flags & PL_EVF_REMOTE) {
+		uint64_t prefix;
+		memcpy(&prefix, p, 8);
+		h = (h ^ prefix) * 0xff51afd7ed558ccdu;
+		p += 8;
+	}
+	if (ev->kind == PL_EV_END)
+		p += 8; /* the duration */
+	h = (h ^ ev->depth) * 0xc4ceb9fe1a85ec53u;
+	for (uint32_t i = 0; i < ev->depth; i++) {
+		uint32_t l;
+		memcpy(&l, p + 4 * i, 4);
+		h = (h ^ l) * 0x100000001b3u;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev, uint64_t ts)
+{
+	if (ev->kind == PL_EV_START) {
+		if (s->n == s->cap) {
+			uint32_t cap = s->cap ? s->cap * 2 : 16;
+			struct pl_open_ent *e =
+			    cap <= PL_OPENSET_MAX ? realloc(s->ent, cap * sizeof(*e)) : NULL;
+			if (!e) {
+				if (!s->overflow)
+					s->floor = ts;
+				s->overflow = true;
+				return;
+			}
+			s->ent = e;
+			s->cap = cap;
+		}
+		s->ent[s->n++] = (struct pl_open_ent){action_key(ev), ts};
+	} else if (ev->kind == PL_EV_END && s->n) {
+		uint64_t key = action_key(ev);
+		for (uint32_t i = s->n; i-- > s->nfed;) {
+			if (s->ent[i].key == key) { /* START and END go into one frame */
+				memmove(&s->ent[i], &s->ent[i + 1], (s->n - i - 1) * sizeof(*s->ent));
+				s->n--;
+				return;
+			}
+		}
+		if (s->npending == s->pending_cap) {
+			uint32_t cap = s->pending_cap ? s->pending_cap * 2 : 16;
+			uint64_t *p = realloc(s->pending, cap * sizeof(*p));
+			if (!p)
+				return; /* the action stays open: conservative */
+			s->pending = p;
+			s->pending_cap = cap;
+		}
+		s->pending[s->npending++] = key;
+	}
+}
+
+void pl_openset_settle(struct pl_openset *s)
+{
+	for (uint32_t k = 0; k < s->npending; k++) {
+		uint64_t key = s->pending[k];
+		for (uint32_t i = s->nfed; i-- > 0;) {
+			if (s->ent[i].key == key) {
+				memmove(&s->ent[i], &s->ent[i + 1], (s->n - i - 1) * sizeof(*s->ent));
+				s->n--;
+				s->nfed--;
+				break;
+			}
+		}
+	}
+	s->npending = 0;
+	s->nfed = s->n;
+	if (s->pending_cap > 4096) { /* a burst's array goes back */
+		free(s->pending);
+		s->pending = NULL;
+		s->pending_cap = 0;
+	}
+}
+
+uint64_t pl_openset_oldest(const struct pl_openset *s)
+{
+	uint64_t oldest = s->n ? s->ent[0].ts : UINT64_MAX;
+	return s->overflow && s->floor < oldest ? s->floor : oldest;
+}
+
+void pl_openset_free(struct pl_openset *s)
+{
+	free(s->ent);
+	free(s->pending);
+	memset(s, 0, sizeof(*s));
+}

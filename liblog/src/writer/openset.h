@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* openset.h - the actions each recording thread has open, as the flusher encodes them.
+ *
+ * The index written before every frame (format.h) says when the oldest action its
+ * writer had open started, so that a reader asked for a time window can also read the
+ * STARTs of the window's ancestors (perfan's causal paths) without reading the whole
+ * file. The flusher keeps, per ring, the open actions in START order: a thread's own
+ * actions nest, so an END is nearly always the last entry and the oldest is the first.
+ *
+ * An END counts only once its record is in a frame: records of a cycle may be held back
+ * into the next frame (encode.h), and a frame's index must not call an action closed
+ * whose END it does not hold. An END whose START is not in a frame yet either closes it
+ * at once (both go into the same frame); one whose START is already in a frame waits in
+ * @pending until pl_openset_settle().
+ *
+ * Conservative by design: an END that matches nothing (its START was recorded by another
+ * thread, or dropped) is ignored, and its START's entry stays, making the oldest open
+ * action older than it is; past PL_OPENSET_MAX entries (thousands of coroutines open on
+ * one thread) new STARTs are not kept but the oldest time is held at the first of them
+ * for good. Either costs a reader time, never a record.
+ */
+#ifndef PL_OPENSET_H
+#define PL_OPENSET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event.h"
+
+/** Most open actions kept per thread. */
+#define PL_OPENSET_MAX 4096u
+
+struct pl_open_ent {
+	uint64_t key; /* hash of the task id and level path */
+	uint64_t ts;  /* the START's timestamp (ns, the events' time line) */
+};
+
+struct pl_openset {
+	struct pl_open_ent *ent; /* oldest first */
+	uint32_t n, cap;
+	uint32_t nfed;		 /* ent[0..nfed) have their START in a frame */
+	uint64_t *pending;	 /* keys of ENDs encoded but not yet in a frame */
+	uint32_t npending, pending_cap;
+	bool overflow;		 /* a START was not kept: @floor holds */
+	uint64_t floor;
+};
+
+/* Note a staged START or END @ev encoded at @ts (other kinds are ignored). */
+void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev, uint64_t ts);
+
+/* Every END noted so far is in a frame now: close their actions. */
+void pl_openset_settle(struct pl_openset *s);
+
+/* ts of the oldest open action, or UINT64_MAX if none. */
+uint64_t pl_openset_oldest(const struct pl_openset *s);
+
+void pl_openset_free(struct pl_openset *s);
+
+#endif /* PL_OPENSET_H */
