@@ -165,10 +165,10 @@ class Reader:
                 b[14:16] != b"\0\0":
             self._fail("bad index frame")
         flags, data_len, events, first, last, open_, ck_ts, ck_wall = struct.unpack_from(
-            "<xBxxIIqqqQq", b, 12)
+            "<xBxxIIqqQQq", b, 12)
         return {"offset": self._frame_offset, "flags": flags, "data_len": data_len,
                 "events": events, "first_wall": first, "last_wall": last,
-                "open_wall": open_, "end_ck_ts": ck_ts, "end_ck_wall": ck_wall}
+                "open_off": open_, "end_ck_ts": ck_ts, "end_ck_wall": ck_wall}
 
     def _frames(self):
         """Yield (content, index) for each data frame: its decompressed content and the
@@ -264,9 +264,9 @@ class Reader:
 
     def _check_index(self, ix, seen, open_starts):
         """The frame just read against its index: @seen is what it held (flags, events,
-        walls, last CLOCK); @open_starts the START walls of the actions of this file
-        still open at its end. The index may say an action opened earlier (its writer
-        is conservative, openset.h), never later."""
+        walls, last CLOCK); @open_starts the offsets of the frames holding the STARTs of
+        the actions of this file still open at its end. The index may name an earlier
+        frame (its writer is conservative, openset.h), never a later one."""
         def fail(what):
             self._frame_offset = ix["offset"]
             self._fail(f"the index disagrees with its frame: {what}")
@@ -280,8 +280,9 @@ class Reader:
             fail(f"times {ix['first_wall']}..{ix['last_wall']}, the frame's {first}..{last}")
         if (ix["end_ck_ts"], ix["end_ck_wall"]) != seen["clock"]:
             fail("its closing CLOCK is not the frame's last")
-        if open_starts and ix["open_wall"] > min(open_starts):
-            fail(f"oldest open action at {ix['open_wall']}, one opened at {min(open_starts)}")
+        if open_starts and ix["open_off"] > min(open_starts):
+            fail(f"oldest open action in the frame at {ix['open_off']}, one opened in the "
+                 f"frame at {min(open_starts)}")
         self.index.append(ix)
 
     # ---- records ----
@@ -340,12 +341,14 @@ class Reader:
         # The first frame's index and what it held before the header was consumed.
         ix = self._first_ix
         seen = {"flags": IX_HEADER, "events": 0, "walls": [], "clock": None}
-        opened = {}   # (prefix, seq, level) -> START wall, actions open in this file
+        opened = {}   # (prefix, seq, level) -> offset of its START's frame, if open
+        frame_at = ix["offset"] if ix else MAGIC_FRAME_BYTES
         for rec in self._records:
             if isinstance(rec, tuple):  # a frame ends (and another starts: no chunk open)
                 if ix is not None:
                     self._check_index(ix, seen, list(opened.values()))
                 ix = rec[1]
+                frame_at = ix["offset"] if ix else None
                 seen = {"flags": 0, "events": 0, "walls": [], "clock": None}
                 chunk = None
                 continue
@@ -381,8 +384,8 @@ class Reader:
                 seen["events"] += 1
                 seen["walls"].append(out["wall_ns"])
                 key = (out["task_prefix"], out["task_seq"], tuple(out["level"]))
-                if kind == K_START:
-                    opened[key] = out["wall_ns"]
+                if kind == K_START and frame_at is not None:
+                    opened[key] = frame_at
                 elif kind == K_END:
                     opened.pop(key, None)
                 yield out

@@ -153,6 +153,70 @@ void pl_reader_skip_fields(struct pl_reader *r, int skip);
  */
 void pl_reader_checkpoint(const struct pl_reader *r, uint64_t *ts, int64_t *wall);
 
+/** Flags of pl_reader_set_window(). Since: 0.2 */
+enum pl_window_flags {
+	/** Also read the STARTs of the actions open when the window's actions started
+	 *  (their ancestors), by the index's oldest-open-action times. */
+	PL_WINDOW_ANCESTORS = 1 << 0,
+};
+
+/**
+ * pl_reader_set_window() - read only what a time window needs. Trace files of perflog
+ * 0.2 carry a small index before every frame (docs/format.md): its time range, what
+ * kinds of records it holds and when the oldest action open at its end started. With a
+ * window set, frames that cannot hold what the window needs are passed over without
+ * being decompressed. What is still delivered:
+ *  - every START and MESSAGE timed in [@since_ns, @until_ns) (Unix ns; INT64_MIN and
+ *    INT64_MAX for an open end), and the END of every such START;
+ *  - with PL_WINDOW_ANCESTORS, the START of every action that was open when one of
+ *    those started;
+ *  - every THREAD, DROPPED and STATS record of the file;
+ *  - other START, END and MESSAGE records of the frames read (they are not filtered:
+ *    the caller selects).
+ * pl_reader_checkpoint() says the same as after reading every frame. A file without
+ * the index (older writers), or the part of it past a frame without one, is read
+ * whole; an index that disagrees with its frame turns the window off for the rest of
+ * the file (pl_reader_stats() says so). Call it after pl_reader_open(), before the
+ * first pl_reader_next().
+ * Returns: 0; -PL_EINVAL if @r is NULL, records were already read or @since_ns >=
+ * @until_ns. Since: 0.2
+ */
+int pl_reader_set_window(struct pl_reader *r, int64_t since_ns, int64_t until_ns,
+			 unsigned flags);
+
+/**
+ * pl_reader_extent() - the wall-clock times of the file's first and last START, END,
+ * MESSAGE or DROPPED record, from its index alone (nothing is decompressed). Call it
+ * after pl_reader_open(), before the first pl_reader_next().
+ * Returns: 1 with *@first and *@last set; 0 when the file holds no such record; -PL_EINVAL
+ * when the file is not wholly indexed (read it to know), records were read already, or
+ * @r is NULL. Since: 0.2
+ */
+int pl_reader_extent(struct pl_reader *r, int64_t *first, int64_t *last);
+
+/**
+ * struct pl_reader_stats - what a reader read and passed over. Initialise with
+ * PL_READER_STATS_INIT (@size: see "Structs that grow" in docs/c-api.md).
+ */
+struct pl_reader_stats {
+	uint32_t size;            /**< sizeof(struct pl_reader_stats); set to the bytes filled */
+	uint64_t frames;          /**< frames decompressed */
+	uint64_t frames_skipped;  /**< frames passed over by the index (pl_reader_set_window) */
+	uint64_t bytes_skipped;   /**< their compressed bytes */
+	int index_disagrees;      /**< an index did not match its frame: the window was
+				   *   turned off from there (@index_problem says where) */
+	const char *index_problem; /**< "offset N: ...", or "" */
+};
+
+/** PL_READER_STATS_INIT - the initialiser of a struct pl_reader_stats. Since: 0.2 */
+#define PL_READER_STATS_INIT {.size = sizeof(struct pl_reader_stats)}
+
+/**
+ * pl_reader_stats() - fill @out with @r's counters (at most @out->size bytes).
+ * Returns: 0; -PL_EINVAL if @r or @out is NULL or @out->size is too small. Since: 0.2
+ */
+int pl_reader_stats(const struct pl_reader *r, struct pl_reader_stats *out);
+
 /**
  * pl_reader_suspend() - give back what the reader holds of the file until it is needed
  * again: the file descriptor, the input and decompression buffers and, between frames,

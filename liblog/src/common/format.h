@@ -32,8 +32,9 @@
  *    16  i64 first_wall, 24 i64 last_wall: the earliest and latest wall time a reader
  *        computes for a START, END, MESSAGE or DROPPED record of the frame
  *        (INT64_MAX, INT64_MIN when it holds none)
- *    32  i64 open_wall  wall time of the START of the oldest action its writer had
- *        open when the frame ended (INT64_MAX: none)
+ *    32  u64 open_off   file offset of the frame (its index frame) holding the START of
+ *        the oldest action its writer had open when the frame ended: 0 if that START
+ *        is in an earlier file, UINT64_MAX if none was open
  *    40  u64 end_ck_ts, 48 i64 end_ck_wall: the frame's closing CLOCK record
  * Old readers (and zstd) pass over it; a reader may use it to leave frames undecoded.
  */

@@ -199,7 +199,7 @@ static bool parse_index(const uint8_t *p, struct pl_frame_ix *ix)
 	memcpy(&ix->events, p + 12, 4);
 	memcpy(&ix->first_wall, p + 16, 8);
 	memcpy(&ix->last_wall, p + 24, 8);
-	memcpy(&ix->open_wall, p + 32, 8);
+	memcpy(&ix->open_off, p + 32, 8);
 	memcpy(&ix->end_ck_ts, p + 40, 8);
 	memcpy(&ix->end_ck_wall, p + 48, 8);
 	return true;

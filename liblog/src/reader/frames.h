@@ -20,7 +20,7 @@ struct pl_frame_ix {
 	uint32_t data_len;   /* compressed bytes of the data frame */
 	uint32_t events;
 	int64_t first_wall, last_wall; /* first > last: no timed record */
-	int64_t open_wall;
+	uint64_t open_off;
 	uint64_t end_ck_ts;
 	int64_t end_ck_wall;
 };

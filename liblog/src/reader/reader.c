@@ -22,6 +22,7 @@
 #include "decode.h"
 #include "frames.h"
 #include "mptok.h"
+#include "window.h"
 
 struct pl_reader {
 	char *path;
@@ -42,6 +43,16 @@ struct pl_reader {
 	bool header_seen;
 	bool opening;            /* pl_reader_open: stop as soon as the header is read */
 	bool skip_fields;        /* pl_reader_skip_fields() */
+	bool started;            /* a record was read after the header */
+	struct pl_window win;    /* pl_reader_set_window() */
+	bool meta_only;          /* the current frame is read for THREAD/DROPPED/STATS */
+	uint64_t frames;         /* frames decompressed */
+	/* The current frame's index, and what its records turned out to hold. */
+	bool cur_ix_ok;
+	struct pl_frame_ix cur_ix;
+	uint8_t seen_flags;
+	uint32_t seen_events;
+	int64_t seen_first, seen_last;
 	struct pl_trace_header hdr;
 	char *hdr_store;
 	int status;              /* 0, PL_END, or the sticky error */
@@ -98,6 +109,10 @@ static void stamp(struct pl_reader *r, struct pl_record *rec, uint64_t ts)
 	rec->ts_ns = ts;
 	/* Unsigned: a hostile CLOCK record near INT64_MAX must wrap, not overflow (UB). */
 	rec->wall_ns = (int64_t)((uint64_t)r->ck_wall + (ts - r->ck_ts));
+	if (rec->wall_ns < r->seen_first)
+		r->seen_first = rec->wall_ns;
+	if (rec->wall_ns > r->seen_last)
+		r->seen_last = rec->wall_ns;
 	rec->thread = r->thread;
 	rec->tid = r->thread < r->ntids ? r->tids[r->thread] : 0;
 }
@@ -186,12 +201,14 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 		int ret = pl_dec_header(&c, &r->hdr, &r->hdr_store);
 		if (ret < 0)
 			return ret;
+		r->seen_flags |= PL_IX_HEADER;
 		r->header_seen = true;
 		r->ck_ts = 0;
 		r->ck_wall = r->hdr.wall_anchor_ns;
 		return 0;
 	}
 	case PL_K_NAME:
+		r->seen_flags |= PL_IX_NAME;
 		return n < 3 ? -PL_ECORRUPT : pl_strtab_define(&r->names, &c);
 	case PL_K_CHUNK:
 		if (n < 3 || !pl_tcur_u64(&c, &u) || !pl_tcur_u64(&c, &v))
@@ -215,6 +232,7 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 		if (n < (kind == PL_K_END ? 6u : 5u))
 			return -PL_ECORRUPT;
 		int ret = action_record(r, kind, &c, rec);
+		r->seen_events++;
 		return ret < 0 ? ret : 1;
 	}
 	case PL_K_THREAD: {
@@ -224,6 +242,7 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 		int ret = set_thread(r, u, s);
 		if (ret < 0)
 			return ret;
+		r->seen_flags |= PL_IX_THREAD;
 		rec->kind = PL_REC_THREAD;
 		rec->thread = (uint32_t)u;
 		rec->tid = (uint32_t)s;
@@ -233,6 +252,7 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 		if (!r->chunk_open || n < 3 || !pl_tcur_u64(&c, &rec->count) ||
 		    pl_dec_cstr(&r->arena, &c, &rec->name) < 0)
 			return -PL_ECORRUPT;
+		r->seen_flags |= PL_IX_DROPPED;
 		rec->kind = PL_REC_DROPPED;
 		stamp(r, rec, r->prev_ts);
 		return 1;
@@ -242,6 +262,7 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 		int ret = pl_dec_str_map(&r->arena, &c, &rec->fields, &rec->nfields);
 		if (ret < 0)
 			return ret;
+		r->seen_flags |= PL_IX_STATS;
 		rec->kind = PL_REC_STATS;
 		rec->type = "";
 		return 1;
@@ -251,19 +272,114 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 	}
 }
 
+/* The frame just read against its index: what a window skips relies on it. A mismatch
+ * turns the window off (the rest of the file is read whole) and is reported. */
+static void check_index(struct pl_reader *r)
+{
+	const struct pl_frame_ix *ix = &r->cur_ix;
+	if (!r->cur_ix_ok || r->fr.ix_mismatch)
+		return;
+	const char *what = NULL;
+	if (ix->flags != r->seen_flags)
+		what = "the kinds of records it holds";
+	else if (ix->events != r->seen_events)
+		what = "its number of events";
+	else if (r->seen_first <= r->seen_last &&
+		 (ix->first_wall != r->seen_first || ix->last_wall != r->seen_last))
+		what = "its time range";
+	else if (r->seen_first > r->seen_last && ix->first_wall <= ix->last_wall)
+		what = "its time range (the frame holds no timed record)";
+	if (!what)
+		return;
+	r->fr.ix_mismatch = true;
+	snprintf(r->fr.ix_why, sizeof(r->fr.ix_why), "offset %llu: the index disagrees with "
+		 "its frame about %s", (unsigned long long)r->frame_off, what);
+}
+
+/* Load the next frame the reader needs: with a window, frames it does not need are
+ * passed over by their index. Returns 0, PL_END or an error (set). */
+static int next_frame(struct pl_reader *r)
+{
+	check_index(r);
+	if (r->fr.ix_mismatch)
+		r->win.off = true;
+	r->meta_only = false;
+	while (r->win.on && !r->win.off) {
+		struct pl_frame_ix ix;
+		uint64_t off;
+		int ret = pl_frames_peek_index(&r->fr, &ix, &off);
+		if (ret == PL_END) {
+			r->status = PL_END;
+			return PL_END;
+		}
+		if (ret < 0)
+			return set_error(r, ret, r->fr.err_off, "%s", r->fr.reason);
+		if (ret != PL_FRAMES_INDEXED)
+			break;
+		enum pl_win_verdict v = pl_window_decide(&r->win, &ix, off);
+		if (v == PL_WIN_READ)
+			break;
+		if (v == PL_WIN_META) {
+			r->meta_only = true;
+			break;
+		}
+		ret = pl_frames_skip(&r->fr);
+		if (ret < 0)
+			return set_error(r, ret, r->fr.err_off, "%s", r->fr.reason);
+		if (ret > 0) { /* the index does not fit the file: read on without it */
+			r->win.off = true;
+			break;
+		}
+		/* What the frame's last CLOCK would have said (pl_reader_checkpoint). */
+		r->ck_ts = ix.end_ck_ts;
+		r->ck_wall = ix.end_ck_wall;
+		r->win.skipped++;
+		r->win.bytes_skipped += PL_INDEX_FRAME_BYTES + ix.data_len;
+	}
+	int ret = pl_frames_next(&r->fr, &r->frame, &r->frame_len, &r->frame_off);
+	if (ret == PL_END) {
+		r->status = PL_END;
+		return PL_END;
+	}
+	if (ret < 0)
+		return set_error(r, ret, r->fr.err_off, "%s", r->fr.reason);
+	r->frames++;
+	r->pos = 0;
+	r->chunk_open = false;
+	r->cur_ix_ok = r->fr.ix_ok;
+	r->cur_ix = r->fr.ix;
+	r->seen_flags = 0;
+	r->seen_events = 0;
+	r->seen_first = INT64_MAX;
+	r->seen_last = INT64_MIN;
+	return 0;
+}
+
+/* A record about to be delivered, with a window: track the window's open actions;
+ * false if the record is not to be delivered (a frame read for its meta records). */
+static bool window_keep(struct pl_reader *r, const struct pl_record *rec)
+{
+	bool action = rec->kind == PL_REC_START || rec->kind == PL_REC_END ||
+		      rec->kind == PL_REC_MESSAGE;
+	if (r->meta_only)
+		return !action;
+	if (rec->kind == PL_REC_START && rec->wall_ns >= r->win.since &&
+	    rec->wall_ns < r->win.until)
+		pl_window_opened(&r->win, pl_window_key(rec->task_prefix, rec->task_seq,
+							rec->level, rec->depth));
+	else if (rec->kind == PL_REC_END && r->win.n)
+		pl_window_closed(&r->win, pl_window_key(rec->task_prefix, rec->task_seq,
+							rec->level, rec->depth));
+	return true;
+}
+
 static int next_raw(struct pl_reader *r, struct pl_record *rec)
 {
 	for (;;) {
 		if (r->pos == r->frame_len) {
-			int ret = pl_frames_next(&r->fr, &r->frame, &r->frame_len, &r->frame_off);
-			if (ret == PL_END) {
-				r->status = PL_END;
-				return PL_END;
-			}
-			if (ret < 0)
-				return set_error(r, ret, r->fr.err_off, "%s", r->fr.reason);
-			r->pos = 0;
-			r->chunk_open = false;
+			int ret = next_frame(r);
+			if (ret)
+				return ret;
 		}
 		size_t size;
 		size_t at = r->pos;
@@ -278,6 +394,8 @@ static int next_raw(struct pl_reader *r, struct pl_record *rec)
 		ret = interpret(r, rec);
 		if (ret < 0)
 			return record_error(r, ret, at);
+		if (ret > 0 && r->win.on && !window_keep(r, rec))
+			ret = 0;
 		if (ret > 0) {
 			rec->frame_offset = r->frame_off;
 			if (!rec->type)
@@ -327,6 +445,7 @@ PL_EXPORT int pl_reader_next(struct pl_reader *r, struct pl_record *rec)
 		return -PL_EINVAL;
 	if (r->status)
 		return r->status;
+	r->started = true;
 	if (likely(rec->size == sizeof(*rec))) { /* compiled against this header */
 		int ret = next_raw(r, rec);
 		rec->size = sizeof(*rec);
@@ -356,6 +475,61 @@ PL_EXPORT int pl_reader_suspend(struct pl_reader *r)
 	return pl_frames_suspend(&r->fr, r->pos < r->frame_len);
 }
 
+PL_EXPORT int pl_reader_set_window(struct pl_reader *r, int64_t since_ns, int64_t until_ns,
+				   unsigned flags)
+{
+	if (!r || r->started || since_ns >= until_ns || r->win.on)
+		return -PL_EINVAL;
+	if (r->status)
+		return 0; /* nothing more will be read anyway */
+	int ret = pl_window_plan(&r->win, &r->fr, since_ns, until_ns,
+				 flags & PL_WINDOW_ANCESTORS);
+	if (ret < 0)
+		r->win.off = true; /* out of memory: read everything */
+	return 0;
+}
+
+PL_EXPORT int pl_reader_extent(struct pl_reader *r, int64_t *first, int64_t *last)
+{
+	if (!r || r->status < 0 || r->started)
+		return -PL_EINVAL;
+	/* The frame read at open is not in what the scan covers: it must hold no timed
+	 * record but those already accounted for by its own index. */
+	int64_t lo = INT64_MAX, hi = INT64_MIN, f, l;
+	if (r->cur_ix_ok && r->cur_ix.first_wall <= r->cur_ix.last_wall) {
+		lo = r->cur_ix.first_wall;
+		hi = r->cur_ix.last_wall;
+	} else if (!r->cur_ix_ok && r->frame_len) {
+		return -PL_EINVAL;
+	}
+	int ret = pl_window_extent(&r->fr, &f, &l);
+	if (ret < 0)
+		return ret;
+	if (ret == 1) {
+		lo = f < lo ? f : lo;
+		hi = l > hi ? l : hi;
+	}
+	if (lo > hi)
+		return 0;
+	*first = lo;
+	*last = hi;
+	return 1;
+}
+
+PL_EXPORT int pl_reader_stats(const struct pl_reader *r, struct pl_reader_stats *out)
+{
+	if (!r || !out || out->size < sizeof(uint32_t))
+		return -PL_EINVAL;
+	struct pl_reader_stats st = PL_READER_STATS_INIT;
+	st.frames = r->frames;
+	st.frames_skipped = r->win.skipped;
+	st.bytes_skipped = r->win.bytes_skipped;
+	st.index_disagrees = r->fr.ix_mismatch;
+	st.index_problem = r->fr.ix_mismatch ? r->fr.ix_why : "";
+	pl_abi_copy_out(out, &st, sizeof(st));
+	return 0;
+}
+
 PL_EXPORT void pl_reader_skip_fields(struct pl_reader *r, int skip)
 {
 	if (r)
@@ -381,6 +555,7 @@ PL_EXPORT void pl_reader_close(struct pl_reader *r)
 	pl_mptok_free(&r->tok);
 	pl_arena_free(&r->arena);
 	pl_strtab_free(&r->names);
+	pl_window_free(&r->win);
 	free(r->tids);
 	free(r->hdr_store);
 	free(r->path);

@@ -32,7 +32,7 @@ int pl_encoder_init(struct pl_encoder *e, int level)
 		return -PL_EINVAL;
 	e->magic_pending = true;
 	e->raw_min = UINT64_MAX;
-	e->open_ts = UINT64_MAX;
+	e->open_off = UINT64_MAX;
 	return 0;
 }
 
@@ -460,8 +460,7 @@ static void fill_index(struct pl_encoder *e, uint64_t end_ts, int64_t end_wall)
 	memcpy(p + 12, &e->ix_events, 4);
 	put64(p + 16, timed ? (uint64_t)frame_wall(e, e->ix_min) : (uint64_t)INT64_MAX);
 	put64(p + 24, timed ? (uint64_t)frame_wall(e, e->ix_max) : (uint64_t)INT64_MIN);
-	put64(p + 32, e->open_ts == UINT64_MAX ? (uint64_t)INT64_MAX
-					       : (uint64_t)frame_wall(e, e->open_ts));
+	put64(p + 32, e->open_off);
 	put64(p + 40, end_ts);
 	put64(p + 48, (uint64_t)end_wall);
 }

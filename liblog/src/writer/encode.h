@@ -50,8 +50,8 @@ struct pl_encoder {
 	uint64_t ix_min, ix_max, raw_min, raw_max; /* ts of timed records */
 	uint64_t ck_ts;		  /* the frame's opening CLOCK, to turn ts into wall time */
 	int64_t ck_wall;
-	uint64_t open_ts;	  /* set by the flusher before the frame ends: ts of the
-				   * oldest open action's START, UINT64_MAX if none */
+	uint64_t open_off;	  /* set by the flusher before the frame ends: offset of the
+				   * frame of the oldest open action's START, UINT64_MAX if none */
 	int64_t file_wall;	  /* for the header: when the current file was opened */
 	uint32_t file_seq;	  /* and its number among the writer's files */
 };

@@ -49,7 +49,7 @@ static void commit(struct pl_writer *w)
 	}
 	if (ret == 0) /* the records drained so far are in the frame: their ENDs count */
 		for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next)
-			pl_openset_settle(&tb->open);
+			pl_openset_settle(&tb->open, w->sink.good_off);
 }
 
 /* Encode the committed events of @tb (up to what was committed when we started). */
@@ -73,7 +73,7 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 			if (ev->kind != PL_EV_PAD) {
 				pl_enc_event(e, &w->clock, tb->serial, tb->tid, ev,
 					     &tb->last_ts);
-				pl_openset_note(&tb->open, ev, tb->last_ts);
+				pl_openset_note(&tb->open, ev);
 			}
 			off += ev->size;
 			if (e->raw.size + e->frame_raw >= PL_FRAME_TARGET_BYTES)
@@ -124,11 +124,11 @@ int pl_flusher_end_frame(struct pl_writer *w)
 	uint64_t events = e->frame_events;
 	uint64_t oldest = UINT64_MAX;
 	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next) {
-		uint64_t t = pl_openset_oldest(&tb->open);
+		uint64_t t = pl_openset_oldest(&tb->open, w->sink.good_off);
 		if (t < oldest)
 			oldest = t;
 	}
-	e->open_ts = oldest;
+	e->open_off = oldest;
 	if (pl_enc_frame_end(e, &w->clock) == 0 && pl_sink_write(&w->sink, e->out, e->out_len) == 0) {
 		pl_enc_frame_clear(e);
 		return 0;
@@ -198,8 +198,10 @@ void pl_flusher_close_file(struct pl_writer *w)
 
 void pl_flusher_new_file(struct pl_writer *w)
 {
-	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next)
+	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next) {
 		tb->info_written = false; /* describe every thread again in the new file */
+		pl_openset_new_file(&tb->open);
+	}
 }
 
 /* One cycle. @force ends the frame whatever its age (flush request, close). */

@@ -29,7 +29,7 @@ static uint64_t action_key(const struct pl_ev *ev)
 	return h;
 }
 
-void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev, uint64_t ts)
+void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev)
 {
 	if (ev->kind == PL_EV_START) {
 		if (s->n == s->cap) {
@@ -38,14 +38,14 @@ void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev, uint64_t ts)
 			    cap <= PL_OPENSET_MAX ? realloc(s->ent, cap * sizeof(*e)) : NULL;
 			if (!e) {
 				if (!s->overflow)
-					s->floor = ts;
+					s->floor = UINT64_MAX; /* set when it goes in a frame */
 				s->overflow = true;
 				return;
 			}
 			s->ent = e;
 			s->cap = cap;
 		}
-		s->ent[s->n++] = (struct pl_open_ent){action_key(ev), ts};
+		s->ent[s->n++] = (struct pl_open_ent){action_key(ev), UINT64_MAX};
 	} else if (ev->kind == PL_EV_END && s->n) {
 		uint64_t key = action_key(ev);
 		for (uint32_t i = s->n; i-- > s->nfed;) {
@@ -67,7 +67,7 @@ void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev, uint64_t ts)
 	}
 }
 
-void pl_openset_settle(struct pl_openset *s)
+void pl_openset_settle(struct pl_openset *s, uint64_t off)
 {
 	for (uint32_t k = 0; k < s->npending; k++) {
 		uint64_t key = s->pending[k];
@@ -81,7 +81,11 @@ void pl_openset_settle(struct pl_openset *s)
 		}
 	}
 	s->npending = 0;
+	for (uint32_t i = s->nfed; i < s->n; i++)
+		s->ent[i].off = off;
 	s->nfed = s->n;
+	if (s->overflow && s->floor == UINT64_MAX)
+		s->floor = off;
 	if (s->pending_cap > 4096) { /* a burst's array goes back */
 		free(s->pending);
 		s->pending = NULL;
@@ -89,10 +93,23 @@ void pl_openset_settle(struct pl_openset *s)
 	}
 }
 
-uint64_t pl_openset_oldest(const struct pl_openset *s)
+void pl_openset_new_file(struct pl_openset *s)
 {
-	uint64_t oldest = s->n ? s->ent[0].ts : UINT64_MAX;
-	return s->overflow && s->floor < oldest ? s->floor : oldest;
+	for (uint32_t i = 0; i < s->nfed; i++)
+		s->ent[i].off = 0;
+	if (s->overflow && s->floor != UINT64_MAX)
+		s->floor = 0;
+}
+
+uint64_t pl_openset_oldest(const struct pl_openset *s, uint64_t cur)
+{
+	/* Entries go into frames in order: the first is in the earliest. */
+	uint64_t oldest = !s->n ? UINT64_MAX : s->nfed ? s->ent[0].off : cur;
+	if (s->overflow) {
+		uint64_t floor = s->floor == UINT64_MAX ? cur : s->floor;
+		oldest = floor < oldest ? floor : oldest;
+	}
+	return oldest;
 }
 
 void pl_openset_free(struct pl_openset *s)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* openset.h - the actions each recording thread has open, as the flusher encodes them.
  *
- * The index written before every frame (format.h) says when the oldest action its
- * writer had open started, so that a reader asked for a time window can also read the
+ * The index written before every frame (format.h) says in which frame of the file the
+ * oldest action its writer had open started (an offset, not a time: wall times of one
+ * instant differ slightly from frame to frame with the clock's corrections), so that a reader asked for a time window can also read the
  * STARTs of the window's ancestors (perfan's causal paths) without reading the whole
  * file. The flusher keeps, per ring, the open actions in START order: a thread's own
  * actions nest, so an END is nearly always the last entry and the oldest is the first.
@@ -32,7 +33,7 @@
 
 struct pl_open_ent {
 	uint64_t key; /* hash of the task id and level path */
-	uint64_t ts;  /* the START's timestamp (ns, the events' time line) */
+	uint64_t off; /* offset of the frame holding its START (once in one) */
 };
 
 struct pl_openset {
@@ -42,17 +43,23 @@ struct pl_openset {
 	uint64_t *pending;	 /* keys of ENDs encoded but not yet in a frame */
 	uint32_t npending, pending_cap;
 	bool overflow;		 /* a START was not kept: @floor holds */
-	uint64_t floor;
+	uint64_t floor;		 /* offset of the first frame past that START (UINT64_MAX:
+				  * not yet in one) */
 };
 
-/* Note a staged START or END @ev encoded at @ts (other kinds are ignored). */
-void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev, uint64_t ts);
+/* Note a staged START or END @ev (other kinds are ignored). */
+void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev);
 
-/* Every END noted so far is in a frame now: close their actions. */
-void pl_openset_settle(struct pl_openset *s);
+/* Every record noted so far is in the frame at file offset @off now: close the actions
+ * of the ENDs, and the STARTs have their frame. */
+void pl_openset_settle(struct pl_openset *s, uint64_t off);
 
-/* ts of the oldest open action, or UINT64_MAX if none. */
-uint64_t pl_openset_oldest(const struct pl_openset *s);
+/* A new file: every open action started before it (offset 0). */
+void pl_openset_new_file(struct pl_openset *s);
+
+/* Offset of the frame holding the oldest open action's START (@cur: the frame being
+ * filled, for STARTs not yet in one), or UINT64_MAX if none. */
+uint64_t pl_openset_oldest(const struct pl_openset *s, uint64_t cur);
 
 void pl_openset_free(struct pl_openset *s);
 
