@@ -227,6 +227,12 @@ static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
 static int end_file(struct pf_batch *b, struct pf_producer *p, int ret)
 {
 	pl_reader_checkpoint(p->r, NULL, &b->alive_wall);
+	struct pl_reader_stats st = PL_READER_STATS_INIT;
+	if (pl_reader_stats(p->r, &st) == 0) {
+		b->frames_skipped = st.frames_skipped;
+		if (st.index_disagrees && !(b->index_problem = strdup(st.index_problem)))
+			return -2;
+	}
 	b->end = true;
 	b->status = ret;
 	if (ret < 0) {
@@ -255,6 +261,8 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 			return end_file(b, p, ret);
 		/* Without fields kept, liblog need not decode them (~8 % of decoding). */
 		pl_reader_skip_fields(p->r, !p->keep_fields);
+		if (p->window)
+			pl_reader_set_window(p->r, p->since, p->until, PL_WINDOW_ANCESTORS);
 	}
 	if (prev && prev->carry && take_carry(b, prev) < 0)
 		return -2;
@@ -311,6 +319,9 @@ int pf_batch_fill(struct pf_batch *b, struct pf_producer *p, const struct pf_bat
 	for (uint32_t i = 0; i < b->nthreads; i++)
 		free(b->threads[i].name); /* names the consumer did not take (it stopped) */
 	free(b->err_reason);
+	free(b->index_problem);
+	b->index_problem = NULL;
+	b->frames_skipped = 0;
 	b->n = 0;
 	b->nbytes = 0;
 	b->carry = b->unsorted = false;
@@ -396,6 +407,7 @@ void pf_batch_free(struct pf_batch *b)
 	free(b->threads);
 	free(b->names);
 	free(b->err_reason);
+	free(b->index_problem);
 	free(b->ev);
 	free(b->order);
 	free(b->tmp);

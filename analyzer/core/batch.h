@@ -44,6 +44,8 @@ struct pf_batch {
 	uint32_t nthreads, cap_threads;
 	uint64_t records, dropped; /* records read, events the writer lost */
 	int64_t alive_wall;	   /* the writer's latest clock checkpoint read (wall) */
+	uint64_t frames_skipped;   /* at the end: frames the window let the reader skip */
+	char *index_problem;	   /* at the end: an index that disagreed, or NULL */
 	bool end;		   /* the file ended with this batch */
 	int status;		   /* when @end: PL_END or the negative pl_status */
 	uint64_t err_offset;
@@ -61,6 +63,8 @@ struct pf_producer {
 	uint64_t frame_off;	/* frame_offset of the last record read (0: none yet) */
 	bool keep_fields;
 	bool meta; /* THREAD and DROPPED records as events too */
+	bool window; /* read by the index only what [since, until) needs */
+	int64_t since, until;
 };
 
 /**

@@ -277,6 +277,10 @@ static int take(struct pf_input *in, size_t i)
 		if (b->end) {
 			s->ended = true;
 			s->status = b->status;
+			s->frames_skipped = b->frames_skipped;
+			if (b->index_problem)
+				pf_warn("%s: %s: its frames from there on were all read", s->path,
+					b->index_problem);
 			if (b->status < 0) {
 				s->err_offset = b->err_offset;
 				s->err_reason = b->err_reason;
@@ -530,11 +534,16 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 	in->nwaiting = in->nsrc;
 	qsort_r(in->waiting, in->nwaiting, sizeof(*in->waiting), cmp_start, in);
 	in->pool = pf_pool_start(pf_pool_auto_threads(pf_jobs, in->nsrc), in->nsrc, fill_job, in);
-	return activate_due(in) < 0 ? -2 : 0;
+	return 0; /* reading starts with the first pf_input_next(): after pf_input_set_window() */
 }
 
 int pf_input_next(struct pf_input *in, const struct pf_event **ev)
 {
+	if (!in->started) {
+		in->started = true;
+		if (activate_due(in) < 0)
+			return -2;
+	}
 	if (in->delivered) {
 		/* The event handed out last is the heap top's: move that file on. */
 		size_t i = in->heap[0];
@@ -563,6 +572,22 @@ int pf_input_next(struct pf_input *in, const struct pf_event **ev)
 	return 0;
 }
 
+void pf_input_set_window(struct pf_input *in, int64_t since, int64_t until)
+{
+	const char *off = getenv("PERFAN_NO_INDEX");
+	if ((off && *off && strcmp(off, "0") != 0) || since >= until ||
+	    (since == INT64_MIN && until == INT64_MAX))
+		return;
+	for (size_t i = 0; i < in->nsrc; i++) {
+		struct pf_producer *p = in->src[i].prod;
+		if (p && !p->opened) {
+			p->window = true;
+			p->since = since;
+			p->until = until;
+		}
+	}
+}
+
 int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last)
 {
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -571,7 +596,13 @@ int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last)
 		struct pl_record rec = PL_RECORD_INIT;
 		const struct pf_source *s = &in->src[i];
 		if (pl_reader_open(s->open_path ? s->open_path : s->path, &r) == 0) {
-			while (pl_reader_next(r, &rec) == 0) {
+			int64_t f, l;
+			int known = pl_reader_extent(r, &f, &l); /* by the index, if whole */
+			if (known == 1) {
+				lo = f < lo ? f : lo;
+				hi = l > hi ? l : hi;
+			}
+			while (known < 0 && pl_reader_next(r, &rec) == 0) {
 				if (rec.kind == PL_REC_THREAD || rec.kind == PL_REC_STATS)
 					continue;
 				if (rec.wall_ns < lo)

@@ -105,6 +105,7 @@ struct pf_source {
 			      * checkpoint (wall; INT64_MIN: none) */
 	uint64_t records;    /* records read from this file */
 	uint64_t dropped;    /* events its writer lost (DROPPED records) */
+	uint64_t frames_skipped; /* frames a time window let perfan pass over */
 	int status;	     /* 0 reading, PL_END, or the negative pl_status */
 	uint64_t err_offset; /* where the damage is, when status < 0 */
 	char *err_reason;
@@ -141,6 +142,7 @@ struct pf_input {
 	size_t nwaiting, next_waiting;
 	unsigned open_now; /* readers holding their file open (atomic: the pool's workers) */
 	unsigned open_budget;
+	bool started;	   /* the first pf_input_next() started reading */
 	bool delivered;	   /* heap[0]'s event was handed out: advance it first */
 	uint64_t records;  /* records read in all */
 	size_t unreadable; /* inputs that could not be read (not even their header) */
@@ -180,6 +182,14 @@ int pf_input_next(struct pf_input *in, const struct pf_event **ev);
  * when there is no timed record.
  */
 int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last);
+
+/**
+ * pf_input_set_window() - read only what actions started in [@since, @until) need (their
+ * START and END, and the STARTs of their open ancestors), by each file's frame index
+ * (pl_reader_set_window()); THREAD and DROPPED records are all read. Call before the
+ * first pf_input_next(). The environment variable PERFAN_NO_INDEX=1 turns it off.
+ */
+void pf_input_set_window(struct pf_input *in, int64_t since, int64_t until);
 
 /** pf_input_thread_name() - the name of @thread of file @src, or NULL. */
 const char *pf_input_thread_name(const struct pf_input *in, uint32_t src, uint32_t thread);

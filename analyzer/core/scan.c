@@ -64,6 +64,9 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
 		return PF_EXIT_UNREADABLE;
 	}
 	pf_filter_init(&sc->filter, o, &sc->names, first, last);
+	/* Selection is by START time: a window need not read the frames before it. */
+	pf_input_set_window(&sc->in, sc->filter.since, sc->filter.until);
+	pf_spans_window(&sc->spans, sc->filter.since, sc->filter.until);
 
 	const struct pf_event *ev;
 	while ((ret = pf_input_next(&sc->in, &ev)) == 0) {
@@ -161,6 +164,8 @@ void pf_scan_source_json(const struct pf_source *s, struct pf_json *j)
 	pf_json_uint(j, s->records);
 	pf_json_key(j, "dropped");
 	pf_json_uint(j, s->dropped);
+	pf_json_key(j, "frames_skipped");
+	pf_json_uint(j, s->frames_skipped);
 	pf_json_key(j, "status");
 	pf_json_str(j, s->status < 0 ? "damaged" : "read");
 	pf_json_key(j, "error");

@@ -194,8 +194,11 @@ static void on_end(struct pf_spans *s, const struct pf_event *rec)
 		parent = h;
 		h = key_step(h, rec->level[i]);
 	}
+	/* Its START would be outside the window: not read, not missing. */
+	int64_t start = (int64_t)((uint64_t)rec->wall - rec->duration_ns);
+	bool counted = start >= s->since && start < s->until;
 	if (s->cap == 0) {
-		s->unmatched++;
+		s->unmatched += counted;
 		return;
 	}
 	if (rec->depth > 0) {
@@ -208,7 +211,7 @@ static void on_end(struct pf_spans *s, const struct pf_event *rec)
 	}
 	struct pf_open *o = lookup(s, slot_key(h), rec->prefix, rec->seq, rec->depth);
 	if (!o) {
-		s->unmatched++;
+		s->unmatched += counted;
 		return;
 	}
 	/* Member by member: an initializer would zero the whole struct first (a `rep stos`
@@ -304,10 +307,29 @@ void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userda
 	}
 }
 
+void pf_spans_window(struct pf_spans *s, int64_t since, int64_t until)
+{
+	s->since = since;
+	s->until = until;
+}
+
+size_t pf_spans_open(const struct pf_spans *s)
+{
+	if (s->since == INT64_MIN && s->until == INT64_MAX)
+		return s->n;
+	size_t n = 0;
+	for (size_t i = 0; i < s->cap; i++)
+		n += s->slots[i].key && s->slots[i].start_wall >= s->since &&
+		     s->slots[i].start_wall < s->until;
+	return n;
+}
+
 int pf_spans_init(struct pf_spans *s, bool keep_inputs, bool keep_levels, pf_span_fn fn,
 		  void *userdata)
 {
 	memset(s, 0, sizeof(*s));
+	s->since = INT64_MIN;
+	s->until = INT64_MAX;
 	s->keep_inputs = keep_inputs;
 	s->keep_levels = keep_levels;
 	s->block_size = BLOCK_INPUTS + (keep_levels ? BLOCK_LEVELS : 0);

@@ -67,7 +67,9 @@ struct pf_spans {
 	uint32_t nblocks, pool_cap;
 	uint32_t *free_blocks;
 	uint32_t nfree;
-	uint64_t unmatched;  /* ENDs without their START (dropped events, missing file) */
+	uint64_t unmatched;  /* ENDs without their START (dropped events, missing file), among
+			      * those started in [since, until) by their duration */
+	int64_t since, until; /* the time window counted (pf_spans_window); open by default */
 	uint64_t duplicates; /* STARTs of an action already open (same file given twice?) */
 };
 
@@ -98,10 +100,15 @@ size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_
 		     size_t max, size_t *elided);
 
 /** pf_spans_open() - the number of actions still open (unfinished at the end of input). */
-static inline size_t pf_spans_open(const struct pf_spans *s)
-{
-	return s->n;
-}
+/**
+ * pf_spans_window() - count only the actions started in [@since, @until) in @unmatched
+ * and pf_spans_open(): with --since/--until, perfan reads only the frames the window
+ * needs (the frame index), and actions outside it may lack their START or END there.
+ */
+void pf_spans_window(struct pf_spans *s, int64_t since, int64_t until);
+
+/** pf_spans_open() - the actions still open (started in the window, if one is set). */
+size_t pf_spans_open(const struct pf_spans *s);
 
 /**
  * pf_spans_foreach_open() - call @fn(@userdata, view) for each action still open (e.g. at
