@@ -27,6 +27,7 @@ typedef struct {
 	struct pl_reader *r;
 	PyObject *path;   /* str */
 	PyObject *header; /* dict */
+	PyObject *index_problem; /* str, once the reader is closed with one; else NULL */
 	PyObject *keys[K_NKEYS];
 	PyObject *kinds[7];
 } pl_py_reader;
@@ -225,6 +226,7 @@ PyObject *pl_py_read(PyObject *module, PyObject *arg)
 	rd->r = NULL;
 	rd->path = path;
 	rd->header = NULL;
+	rd->index_problem = NULL;
 	path = NULL;
 	memset(rd->keys, 0, sizeof(rd->keys));
 	memset(rd->kinds, 0, sizeof(rd->kinds));
@@ -274,6 +276,23 @@ err:
 	return NULL;
 }
 
+/* Close the C reader, keeping what its stats say for the index_problem attribute. */
+static void close_reader(pl_py_reader *rd)
+{
+	struct pl_reader_stats st = PL_READER_STATS_INIT;
+	if (rd->r && !rd->index_problem && pl_reader_stats(rd->r, &st) == 0 &&
+	    st.index_disagrees) {
+		/* Only a diagnostic: failing to keep it must not replace a pending error. */
+		PyObject *type, *val, *tb;
+		PyErr_Fetch(&type, &val, &tb);
+		rd->index_problem = text(st.index_problem, strlen(st.index_problem));
+		PyErr_Clear();
+		PyErr_Restore(type, val, tb);
+	}
+	pl_reader_close(rd->r);
+	rd->r = NULL;
+}
+
 static PyObject *reader_next(PyObject *self)
 {
 	pl_py_reader *rd = (pl_py_reader *)self;
@@ -285,17 +304,14 @@ static PyObject *reader_next(PyObject *self)
 		return record(rd, &rec);
 	if (ret < 0)
 		raise_error(rd->st, rd->path, pl_reader_error(rd->r));
-	pl_reader_close(rd->r);
-	rd->r = NULL;
+	close_reader(rd);
 	return NULL;
 }
 
 PyDoc_STRVAR(close_doc, "close($self, /)\n--\n\nClose the file; iteration then stops.");
 static PyObject *reader_close(PyObject *self, PyObject *unused)
 {
-	pl_py_reader *rd = (pl_py_reader *)self;
-	pl_reader_close(rd->r);
-	rd->r = NULL;
+	close_reader((pl_py_reader *)self);
 	Py_RETURN_NONE;
 }
 
@@ -320,6 +336,17 @@ static PyObject *reader_path(PyObject *self, void *closure)
 	return Py_NewRef(((pl_py_reader *)self)->path);
 }
 
+static PyObject *reader_index_problem(PyObject *self, void *closure)
+{
+	pl_py_reader *rd = (pl_py_reader *)self;
+	struct pl_reader_stats st = PL_READER_STATS_INIT;
+	if (rd->index_problem)
+		return Py_NewRef(rd->index_problem);
+	if (rd->r && pl_reader_stats(rd->r, &st) == 0 && st.index_disagrees)
+		return text(st.index_problem, strlen(st.index_problem));
+	Py_RETURN_NONE;
+}
+
 static int reader_traverse(PyObject *self, visitproc visit, void *arg)
 {
 	Py_VISIT(Py_TYPE(self));
@@ -335,6 +362,7 @@ static void reader_dealloc(PyObject *self)
 	pl_reader_close(rd->r);
 	Py_XDECREF(rd->path);
 	Py_XDECREF(rd->header);
+	Py_XDECREF(rd->index_problem);
 	for (int k = 0; k < K_NKEYS; k++)
 		Py_XDECREF(rd->keys[k]);
 	for (int k = 0; k < 7; k++)
@@ -353,6 +381,10 @@ static PyMethodDef reader_methods[] = {
 static PyGetSetDef reader_getset[] = {
 	{"header", reader_header, NULL, "The file's header: pid, host, argv, clock, ...", NULL},
 	{"path", reader_path, NULL, "The file read.", NULL},
+	{"index_problem", reader_index_problem, NULL,
+	 "None, or where the file's frame index disagreed with its data (\"offset N: ...\"):\n"
+	 "a damaged index. Every record is still read; only time windows lose their speed.",
+	 NULL},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 

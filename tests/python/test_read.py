@@ -72,16 +72,74 @@ def test_truncated_file_yields_prefix_then_error(tmp_path):
         assert err.status < 0 and err.reason
 
 
+def frame_units(data):
+    """(index offset, data offset, data length) of each indexed data frame, walked by
+    the format's own framing (docs/format.md): a 16-byte magic frame, then per data
+    frame a 64-byte index frame whose payload gives the data frame's length."""
+    units, at = [], 16
+    while at < len(data):
+        assert int.from_bytes(data[at:at + 4], "little") == 0x184D2A5F
+        assert data[at + 8:at + 12] == b"PLIX"
+        length = int.from_bytes(data[at + 16:at + 20], "little")
+        units.append((at, at + 64, length))
+        at += 64 + length
+    assert at == len(data)
+    return units
+
+
 def test_corrupt_frame(tmp_path):
     path = tmp_path / "c.zst"
     write_trace(path)
     data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    units = frame_units(data)
+    assert len(units) >= 3
+    ix_off, off, length = units[len(units) // 2]
+    data[off + length // 2] ^= 0xFF  # inside the compressed block: the checksum fails
     path.write_bytes(bytes(data))
     got = []
     with pytest.raises(perflog.TraceError) as info:
         got.extend(perflog.read(str(path)))
-    assert got and info.value.offset > 0
+    assert got and info.value.offset == ix_off
+
+
+# Bytes of an index frame (from its start) a reader can check, and what it says.
+INDEX_FIELDS = {
+    8: "damaged index",       # the magic "PLIX"
+    14: "damaged index",      # a reserved byte
+    13: "kinds of records",   # flags
+    16: "length",             # data_len
+    20: "number of events",
+    24: "time range",         # first wall
+    39: "time range",         # last wall, high byte
+    47: "oldest open action", # open_off, high byte
+    48: "closing clock",      # ts
+    56: "closing clock",      # wall
+}
+
+
+@pytest.mark.parametrize("at", sorted(INDEX_FIELDS))
+def test_damaged_index_loses_nothing_and_is_reported(tmp_path, at):
+    path = tmp_path / "i.zst"
+    write_trace(path)
+    whole = list(perflog.read(str(path)))
+    data = bytearray(path.read_bytes())
+    ix_off = frame_units(data)[1][0]
+    data[ix_off + at] ^= 0x40
+    path.write_bytes(bytes(data))
+    with perflog.read(str(path)) as r:
+        assert r.index_problem is None
+        assert list(r) == whole  # the index is redundant: every record is read
+        problem = r.index_problem
+    assert problem is not None and problem.startswith(f"offset {ix_off}: ")
+    assert INDEX_FIELDS[at] in problem
+
+
+def test_sound_file_has_no_index_problem(tmp_path):
+    path = tmp_path / "s.zst"
+    write_trace(path)
+    with perflog.read(str(path)) as r:
+        list(r)
+        assert r.index_problem is None
 
 
 def test_not_a_trace_and_missing(tmp_path):

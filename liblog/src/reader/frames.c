@@ -182,18 +182,23 @@ static int resume(struct pl_frames *f)
 	return 0;
 }
 
-/* Parse the index frame at @p (PL_INDEX_FRAME_BYTES bytes). True if it is one this
- * reader knows; anything else is an ordinary skippable frame to zstd. */
-static bool parse_index(const uint8_t *p, struct pl_frame_ix *ix)
+/* Parse the index frame at @p (PL_INDEX_FRAME_BYTES bytes). 1 if it is one this reader
+ * knows; 0 for any other skippable frame (zstd passes over it); -1 for a frame with the
+ * index's id and size that is not a valid index (a damaged one: the caller says so). */
+static int parse_index(const uint8_t *p, struct pl_frame_ix *ix)
 {
 	uint32_t id, len;
 	memcpy(&id, p, 4);
 	memcpy(&len, p + 4, 4);
 	if (id != PL_INDEX_FRAME_ID || len != PL_INDEX_PAYLOAD)
-		return false;
+		return 0;
 	p += 8;
-	if (memcmp(p, PL_INDEX_MAGIC, 4) != 0 || p[4] != PL_INDEX_VERSION)
-		return false;
+	if (memcmp(p, PL_INDEX_MAGIC, 4) != 0)
+		return -1;
+	if (p[4] != PL_INDEX_VERSION)
+		return 0; /* a later version: not ours to check */
+	if (p[6] != 0 || p[7] != 0)
+		return -1;
 	ix->flags = p[5];
 	memcpy(&ix->data_len, p + 8, 4);
 	memcpy(&ix->events, p + 12, 4);
@@ -202,7 +207,16 @@ static bool parse_index(const uint8_t *p, struct pl_frame_ix *ix)
 	memcpy(&ix->open_off, p + 32, 8);
 	memcpy(&ix->end_ck_ts, p + 40, 8);
 	memcpy(&ix->end_ck_wall, p + 48, 8);
-	return true;
+	return 1;
+}
+
+/* Note the first index problem of the file (the window is turned off from there). */
+static void index_problem(struct pl_frames *f, uint64_t off, const char *what)
+{
+	if (f->ix_mismatch)
+		return;
+	f->ix_mismatch = true;
+	snprintf(f->ix_why, sizeof(f->ix_why), "offset %llu: %s", (unsigned long long)off, what);
 }
 
 /* At a frame boundary: if an index frame comes next, consume it into f->ix. Returns
@@ -222,10 +236,14 @@ static int take_index(struct pl_frames *f)
 	size_t avail = f->in_len - f->in_pos;
 	if (avail == 0)
 		return PL_END;
-	if (avail < PL_INDEX_FRAME_BYTES || !parse_index(f->in + f->in_pos, &f->ix))
+	int got = avail < PL_INDEX_FRAME_BYTES ? 0 : parse_index(f->in + f->in_pos, &f->ix);
+	if (got < 0)
+		index_problem(f, start, "a damaged index frame (bad magic or reserved bytes)");
+	if (got <= 0)
 		return 0; /* zstd reads (or refuses) whatever it is */
 	f->in_pos += PL_INDEX_FRAME_BYTES;
 	f->ix_pending = true;
+	f->ix_seen = true;
 	f->unit_off = start;
 	return PL_FRAMES_INDEXED;
 }
@@ -301,7 +319,7 @@ int pl_frames_index_scan(struct pl_frames *f,
 		uint8_t b[PL_INDEX_FRAME_BYTES];
 		struct pl_frame_ix ix;
 		if (size - at < sizeof(b) || pread(f->fd, b, sizeof(b), (off_t)at) != (ssize_t)sizeof(b) ||
-		    !parse_index(b, &ix))
+		    parse_index(b, &ix) <= 0)
 			return 0;
 		uint64_t next = at + sizeof(b) + ix.data_len;
 		if (next > size)
@@ -391,6 +409,11 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 		}
 		if (out_len == 0)
 			continue; /* a skippable or empty frame */
+		/* A writer that indexes one frame indexes them all: a data frame without
+		 * one lost it to damage (the index's magic, say), and what a window would
+		 * skip around it can no longer be trusted. */
+		if (!indexed && f->ix_seen)
+			index_problem(f, unit, "a data frame without its index");
 		*data = f->frame;
 		*len = out_len;
 		*off = unit;

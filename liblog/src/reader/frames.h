@@ -39,6 +39,7 @@ struct pl_frames {
 	size_t frame_cap;
 	bool ix_pending;       /* @ix was read (pl_frames_peek_index), its data frame not */
 	bool ix_ok;            /* @ix describes the data frame at the current offset */
+	bool ix_seen;          /* an index was met: every data frame has one */
 	struct pl_frame_ix ix;
 	uint64_t unit_off;     /* offset of the pending index frame */
 	bool ix_mismatch;      /* an index disagreed with its frame (reason in ix_why) */

@@ -289,6 +289,10 @@ static void check_index(struct pl_reader *r)
 		what = "its time range";
 	else if (r->seen_first > r->seen_last && ix->first_wall <= ix->last_wall)
 		what = "its time range (the frame holds no timed record)";
+	else if (ix->end_ck_ts != r->ck_ts || ix->end_ck_wall != r->ck_wall)
+		what = "its closing clock";
+	else if (ix->open_off != UINT64_MAX && ix->open_off > r->frame_off)
+		what = "its oldest open action (a frame after it)";
 	if (!what)
 		return;
 	r->fr.ix_mismatch = true;
