@@ -147,28 +147,7 @@ int th_read_all(const char *path, struct th_trace *t)
 				t->recs = realloc(t->recs, cap * sizeof(*t->recs));
 				assert_non_null(t->recs);
 			}
-			struct th_rec *o = &t->recs[t->n++];
-			memset(o, 0, sizeof(*o));
-			o->kind = rec.kind;
-			o->ts_ns = rec.ts_ns;
-			o->wall_ns = rec.wall_ns;
-			o->duration_ns = rec.duration_ns;
-			o->count = rec.count;
-			o->thread = rec.thread;
-			o->tid = rec.tid;
-			o->prefix = rec.task_prefix;
-			o->seq = rec.task_seq;
-			o->outcome = rec.outcome;
-			o->frame_offset = rec.frame_offset;
-			if (rec.kind == PL_REC_START || rec.kind == PL_REC_END ||
-			    rec.kind == PL_REC_MESSAGE)
-				pl_task_format(rec.task_prefix, rec.task_seq, rec.level, rec.depth,
-					       o->task, sizeof(o->task));
-			snprintf(o->type, sizeof(o->type), "%s", rec.type ? rec.type : "");
-			th_render_fields(rec.fields, rec.nfields, o->fields, sizeof(o->fields));
-			snprintf(o->exc_type, sizeof(o->exc_type), "%s", rec.exc_type ? rec.exc_type : "");
-			snprintf(o->exc_msg, sizeof(o->exc_msg), "%s", rec.exc_msg ? rec.exc_msg : "");
-			snprintf(o->name, sizeof(o->name), "%s", rec.name ? rec.name : "");
+			th_rec_copy(&t->recs[t->n++], &rec);
 		}
 	}
 	t->status = ret;
@@ -179,6 +158,30 @@ int th_read_all(const char *path, struct th_trace *t)
 	}
 	pl_reader_close(r);
 	return ret;
+}
+
+void th_rec_copy(struct th_rec *o, const struct pl_record *rec)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = rec->kind;
+	o->ts_ns = rec->ts_ns;
+	o->wall_ns = rec->wall_ns;
+	o->duration_ns = rec->duration_ns;
+	o->count = rec->count;
+	o->thread = rec->thread;
+	o->tid = rec->tid;
+	o->prefix = rec->task_prefix;
+	o->seq = rec->task_seq;
+	o->outcome = rec->outcome;
+	o->frame_offset = rec->frame_offset;
+	if (rec->kind == PL_REC_START || rec->kind == PL_REC_END || rec->kind == PL_REC_MESSAGE)
+		pl_task_format(rec->task_prefix, rec->task_seq, rec->level, rec->depth, o->task,
+			       sizeof(o->task));
+	snprintf(o->type, sizeof(o->type), "%s", rec->type ? rec->type : "");
+	th_render_fields(rec->fields, rec->nfields, o->fields, sizeof(o->fields));
+	snprintf(o->exc_type, sizeof(o->exc_type), "%s", rec->exc_type ? rec->exc_type : "");
+	snprintf(o->exc_msg, sizeof(o->exc_msg), "%s", rec->exc_msg ? rec->exc_msg : "");
+	snprintf(o->name, sizeof(o->name), "%s", rec->name ? rec->name : "");
 }
 
 void th_trace_free(struct th_trace *t)

@@ -48,6 +48,8 @@ struct pl_writer *th_open(const char *path, void (*tweak)(struct pl_writer_optio
 /* Read every record of @path. Returns the final status (PL_END or negative). */
 int th_read_all(const char *path, struct th_trace *out);
 void th_trace_free(struct th_trace *t);
+/* Copy the reader's borrowed view @rec into @o. */
+void th_rec_copy(struct th_rec *o, const struct pl_record *rec);
 
 /* Render fields as "name=value;..." (ints in decimal, strings quoted, bytes as hex). */
 void th_render_fields(const struct pl_kv *f, size_t n, char *buf, size_t len);

@@ -125,7 +125,8 @@ const struct pl_trace_header *pl_reader_header(const struct pl_reader *r);
  * @rec: initialised with PL_RECORD_INIT; receives a borrowed view of the record (see
  *       struct pl_record), at most @rec->size bytes of it.
  *
- * Returns: 0 with a record; PL_END (positive) at a clean end of file; -PL_EINVAL if @r or
+ * Returns: 0 with a record; PL_END (positive) at a clean end of file (PL_AGAIN, positive,
+ * at the end of a followed file: pl_reader_follow()); -PL_EINVAL if @r or
  * @rec is NULL or @rec->size is smaller than the 0.1 struct (nothing is read); a negative
  * pl_status when the rest of the file is unreadable (every record before the damage has
  * been delivered; pl_reader_error() gives file, offset and reason). After PL_END or an
@@ -142,6 +143,20 @@ int pl_reader_next(struct pl_reader *r, struct pl_record *rec);
  * faster. @skip: nonzero to skip, 0 to decode them again. Since: 0.1
  */
 void pl_reader_skip_fields(struct pl_reader *r, int skip);
+
+/**
+ * pl_reader_follow() - read a file as its writer appends to it, as `tail -f` does. Where
+ * pl_reader_next() would return PL_END (the end of the file) or -PL_ETRUNCATED (a frame
+ * at the end not wholly written yet), it returns PL_AGAIN instead and stays before that
+ * frame; a later call delivers what was appended by then. Damage in what is written is
+ * still an error. A file ends for good when its writer closes it (a STATS record is then
+ * its last) or dies (the caller decides, e.g. by the writer's pid or pl_reader_checkpoint()).
+ * @r: the reader, of a regular file. @follow: nonzero to follow, 0 to stop at the end
+ * again. Can be called at any time; turning it on after PL_END reads on from there.
+ * Returns: 0; -PL_EINVAL if @r is NULL, failed, or does not read a regular file.
+ * Since: 0.2
+ */
+int pl_reader_follow(struct pl_reader *r, int follow);
 
 /**
  * pl_reader_checkpoint() - the latest clock checkpoint read: the writer records one in

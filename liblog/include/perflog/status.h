@@ -29,6 +29,10 @@ enum pl_status {
 /** pl_end: returned (positive) by pl_reader_next() at a clean end of file. Not an error. */
 #define PL_END 1
 
+/** pl_again: returned (positive) by pl_reader_next() on a followed file (pl_reader_follow())
+ *  that holds no further complete record yet. Not an error. Since: 0.2 */
+#define PL_AGAIN 2
+
 /**
  * pl_strerror() - describe a status code.
  * @status: a pl_status value, negated or not.

@@ -182,6 +182,23 @@ static int resume(struct pl_frames *f)
 	return 0;
 }
 
+/* At the end of a followed file: go back to @unit, the start of the frame (or index)
+ * being written, to read it whole once it is. Returns PL_AGAIN or an error. */
+static int again(struct pl_frames *f, uint64_t unit)
+{
+	ZSTD_DCtx_reset(f->dctx, ZSTD_reset_session_only);
+	f->ix_pending = false;
+	if (unit >= f->in_base && unit <= f->in_base + f->in_len) {
+		f->in_pos = (size_t)(unit - f->in_base);
+		return PL_AGAIN;
+	}
+	if (lseek(f->fd, (off_t)unit, SEEK_SET) != (off_t)unit)
+		return fail(f, -PL_EIO, unit, "cannot seek: %s", strerror(errno));
+	f->in_base = unit;
+	f->in_len = f->in_pos = 0;
+	return PL_AGAIN;
+}
+
 /* Parse the index frame at @p (PL_INDEX_FRAME_BYTES bytes). 1 if it is one this reader
  * knows; 0 for any other skippable frame (zstd passes over it); -1 for a frame with the
  * index's id and size that is not a valid index (a damaged one: the caller says so). */
@@ -235,7 +252,7 @@ static int take_index(struct pl_frames *f)
 	}
 	size_t avail = f->in_len - f->in_pos;
 	if (avail == 0)
-		return PL_END;
+		return f->follow ? PL_AGAIN : PL_END;
 	int got = avail < PL_INDEX_FRAME_BYTES ? 0 : parse_index(f->in + f->in_pos, &f->ix);
 	if (got < 0)
 		index_problem(f, start, "a damaged index frame (bad magic or reserved bytes)");
@@ -282,6 +299,8 @@ int pl_frames_skip(struct pl_frames *f)
 		return fail(f, -PL_EINVAL, f->in_base + f->in_pos, "no index to skip by");
 	uint64_t at = f->in_base + f->in_pos, to = at + f->ix.data_len;
 	struct stat st;
+	if (f->follow && f->regular && fstat(f->fd, &st) == 0 && to > (uint64_t)st.st_size)
+		return again(f, f->unit_off); /* its data frame is still being written */
 	if (!f->regular || fstat(f->fd, &st) < 0 || !frame_starts_at(f, to, (uint64_t)st.st_size)) {
 		f->ix_mismatch = true;
 		snprintf(f->ix_why, sizeof(f->ix_why),
@@ -339,7 +358,7 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 	}
 	for (;;) {
 		int ret = take_index(f);
-		if (ret < 0)
+		if (ret < 0 || ret == PL_AGAIN)
 			return ret;
 		bool indexed = ret == PL_FRAMES_INDEXED;
 		uint64_t start = f->in_base + f->in_pos;
@@ -347,6 +366,8 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 		size_t out_len = 0;
 		bool started = false;
 		ret = ret == PL_END ? PL_END : check_frame_header(f, unit);
+		if (ret == PL_END && f->follow)
+			return again(f, unit);
 		if (ret == PL_END && indexed)
 			return fail(f, -PL_ETRUNCATED, unit,
 				    "truncated frame: the file ends after its index");
@@ -359,6 +380,8 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 					return fail(f, -PL_EIO, f->in_base + f->in_pos,
 						    "read error: %s", strerror(errno));
 				if (n == 0) {
+					if (f->follow)
+						return again(f, unit);
 					if (!started && !indexed)
 						return PL_END;
 					return fail(f, -PL_ETRUNCATED, unit,

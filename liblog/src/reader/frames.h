@@ -31,6 +31,7 @@ struct pl_frames {
 	dev_t dev;             /* the file's identity, checked when reopening */
 	ino_t ino;
 	bool regular;          /* a regular file: it can be reopened and sought */
+	bool follow;           /* the end of the file is where its writer is: PL_AGAIN */
 	ZSTD_DCtx *dctx;
 	uint8_t *in;           /* input block */
 	size_t in_len, in_pos;
@@ -54,7 +55,7 @@ int pl_frames_open(struct pl_frames *f, const char *path);
 /*
  * Next data frame: its content in @data and @len (valid until the next call) and its
  * file offset in @off. Skippable frames are passed over. Returns 0; PL_END at a clean
- * end of file; a negative pl_status with `reason` and `err_off` set.
+ * end of file; PL_AGAIN at the end of a followed one (pl_frames_follow()); a negative pl_status with `reason` and `err_off` set.
  */
 int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint64_t *off);
 
@@ -67,13 +68,13 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 int pl_frames_suspend(struct pl_frames *f, bool keep_frame);
 
 /* pl_frames_peek_index(): an index was read (distinct from PL_END). */
-#define PL_FRAMES_INDEXED 2
+#define PL_FRAMES_INDEXED 16
 
 /*
  * The next frame's index, read without its data frame: PL_FRAMES_INDEXED with *@ix set and @off the
  * index frame's offset (then pl_frames_next() decodes the data frame, pl_frames_skip()
  * passes over it); 0 when the next frame has no index (pl_frames_next() reads it);
- * PL_END; or a negative pl_status.
+ * PL_END (PL_AGAIN when followed); or a negative pl_status.
  */
 int pl_frames_peek_index(struct pl_frames *f, struct pl_frame_ix *ix, uint64_t *off);
 
@@ -81,7 +82,7 @@ int pl_frames_peek_index(struct pl_frames *f, struct pl_frame_ix *ix, uint64_t *
  * Pass over the data frame whose index pl_frames_peek_index() just gave, without
  * decompressing it. Returns 0; 1 when the index's length does not land on a frame
  * boundary (nothing skipped, ix_mismatch set: decode it with pl_frames_next()); or a
- * negative pl_status.
+ * negative pl_status; PL_AGAIN when followed and the data frame is not wholly written.
  */
 int pl_frames_skip(struct pl_frames *f);
 
@@ -94,6 +95,17 @@ int pl_frames_skip(struct pl_frames *f);
 int pl_frames_index_scan(struct pl_frames *f, void (*fn)(void *ctx, const struct pl_frame_ix *ix,
 							  uint64_t off),
 			 void *ctx);
+
+/*
+ * Follow the file as its writer appends to it: where reading would stop at the end of
+ * the file (cleanly, or inside a frame or index not yet wholly written), the calls above
+ * return PL_AGAIN with the position at the start of that frame, and a later call reads
+ * what was appended. Regular files only.
+ */
+static inline void pl_frames_follow(struct pl_frames *f, bool on)
+{
+	f->follow = on;
+}
 
 /* File offset consumed so far. */
 uint64_t pl_frames_offset(const struct pl_frames *f);

@@ -301,7 +301,7 @@ static void check_index(struct pl_reader *r)
 }
 
 /* Load the next frame the reader needs: with a window, frames it does not need are
- * passed over by their index. Returns 0, PL_END or an error (set). */
+ * passed over by their index. Returns 0, PL_END, PL_AGAIN (followed) or an error (set). */
 static int next_frame(struct pl_reader *r)
 {
 	check_index(r);
@@ -312,6 +312,8 @@ static int next_frame(struct pl_reader *r)
 		struct pl_frame_ix ix;
 		uint64_t off;
 		int ret = pl_frames_peek_index(&r->fr, &ix, &off);
+		if (ret == PL_AGAIN)
+			return PL_AGAIN;
 		if (ret == PL_END) {
 			r->status = PL_END;
 			return PL_END;
@@ -328,6 +330,8 @@ static int next_frame(struct pl_reader *r)
 			break;
 		}
 		ret = pl_frames_skip(&r->fr);
+		if (ret == PL_AGAIN)
+			return PL_AGAIN;
 		if (ret < 0)
 			return set_error(r, ret, r->fr.err_off, "%s", r->fr.reason);
 		if (ret > 0) { /* the index does not fit the file: read on without it */
@@ -341,6 +345,8 @@ static int next_frame(struct pl_reader *r)
 		r->win.bytes_skipped += PL_INDEX_FRAME_BYTES + ix.data_len;
 	}
 	int ret = pl_frames_next(&r->fr, &r->frame, &r->frame_len, &r->frame_off);
+	if (ret == PL_AGAIN)
+		return PL_AGAIN; /* r->pos == r->frame_len still: the next call comes back here */
 	if (ret == PL_END) {
 		r->status = PL_END;
 		return PL_END;
@@ -461,6 +467,16 @@ PL_EXPORT int pl_reader_next(struct pl_reader *r, struct pl_record *rec)
 	if (ret == 0)
 		pl_abi_copy_out(rec, &full, sizeof(full));
 	return ret;
+}
+
+PL_EXPORT int pl_reader_follow(struct pl_reader *r, int follow)
+{
+	if (!r || r->status < 0 || !r->fr.regular)
+		return -PL_EINVAL;
+	pl_frames_follow(&r->fr, follow != 0);
+	if (follow && r->status == PL_END)
+		r->status = 0; /* a writer may still append */
+	return 0;
 }
 
 PL_EXPORT void pl_reader_checkpoint(const struct pl_reader *r, uint64_t *ts, int64_t *wall)
