@@ -25,6 +25,7 @@ static const struct pf_cmd *const commands[] = {
     &pf_cmd_inputs,
     &pf_cmd_tree,
     &pf_cmd_timeline,
+    &pf_cmd_top,
     &pf_cmd_export,
     &pf_cmd_diff,
     &pf_cmd_report,

@@ -44,6 +44,7 @@ extern const struct pf_cmd pf_cmd_tree;
 extern const struct pf_cmd pf_cmd_export;
 extern const struct pf_cmd pf_cmd_diff;
 extern const struct pf_cmd pf_cmd_timeline;
+extern const struct pf_cmd pf_cmd_top;
 extern const struct pf_cmd pf_cmd_report;
 
 /* Set while a subcommand reads its inputs a second time: pf_warn() and pf_error() are

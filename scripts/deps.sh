@@ -24,6 +24,7 @@ packages=(
   python3-mesonpy python3-pip                        # pip install . (meson-python)
   python3-eliot python3-structlog python3-loguru     # peers in bench/bench_python.py
   wamerican                                          # word list of examples/spellcheck
+  tmux                                               # tests/cli/test_top.py: perfan top in a terminal
   chromium fonts-liberation                          # tests/cli/test_report.py draws perfan report's page
 )
 
