@@ -14,6 +14,7 @@
 #include <perflog/action.h>
 
 #include "core/fields.h"
+#include "core/follow.h"
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
 #include "perfan.h"
@@ -22,11 +23,18 @@
 #include "fmt/text.h"
 #include "fmt/units.h"
 
-#define USAGE "perfan timeline [-n LINES] [FILTERS] [--json] TRACE..."
+#define USAGE "perfan timeline [-n LINES] [-f] [FILTERS] [--json] TRACE..."
+
+/* --follow: the pause when everything written was read. */
+#define FOLLOW_POLL_NS 100000000u
 
 struct state {
 	const struct pf_global *g;
-	struct pf_scan *sc;
+	struct pf_scan *sc;      /* reading the files as they are, or */
+	struct pf_follow *fw;    /* following them (--follow) */
+	struct pf_names *names;  /* of either */
+	struct pf_filter *filter;
+	struct pf_spans *spans;  /* --follow's */
 	bool json;
 	struct pf_json j;
 	uint64_t limit; /* 0: no limit */
@@ -54,8 +62,15 @@ static void help(void)
 	    "shown before its outcome is known). Actions still running at the end of the input\n"
 	    "have a start and no end.\n"
 	    "\n"
-	    "  -n, --lines N       stop after N lines (default 1000; 0: no limit); a last line\n"
-	    "                      says how many were left out\n"
+	    "  -n, --lines N       stop after N lines (default 1000, or no limit with -f; 0: no\n"
+	    "                      limit); a last line says how many were left out\n"
+	    "  -f, --follow        go on as the files grow, as tail -f does (and with the new\n"
+	    "                      files of a DIR given, as a rotating writer starts them),\n"
+	    "                      until interrupted or every file given was closed by its\n"
+	    "                      writer. Events are printed as they are read, sorted by time\n"
+	    "                      within each read; --since works as usual (-5m: before the\n"
+	    "                      latest record when following starts); not with --until,\n"
+	    "                      --json or +TIME\n"
 	    "%s",
 	    USAGE, PF_OPTS_HELP);
 }
@@ -96,14 +111,25 @@ static void task_str(uint64_t prefix, uint64_t seq, const uint32_t *level, uint3
 		snprintf(buf, len, "%016" PRIx64 "-%" PRIx64, prefix, seq);
 }
 
+static const char *thread_name(const struct state *st, uint32_t src, uint32_t thread)
+{
+	return st->fw ? pf_follow_thread_name(st->fw, src, thread)
+		      : pf_input_thread_name(&st->sc->in, src, thread);
+}
+
+static int64_t src_pid(const struct state *st, uint32_t src)
+{
+	return st->fw ? st->fw->src[src].pid : st->sc->in.src[src].pid;
+}
+
 static const char *thread_label(struct state *st, uint32_t src, uint32_t thread, char *buf,
 				size_t len)
 {
-	const char *name = pf_input_thread_name(&st->sc->in, src, thread);
+	const char *name = thread_name(st, src, thread);
 	if (name)
-		snprintf(buf, len, "%" PRId64 "/%s", st->sc->in.src[src].pid, name);
+		snprintf(buf, len, "%" PRId64 "/%s", src_pid(st, src), name);
 	else
-		snprintf(buf, len, "%" PRId64 "/t%" PRIu32, st->sc->in.src[src].pid, thread);
+		snprintf(buf, len, "%" PRId64 "/t%" PRIu32, src_pid(st, src), thread);
 	return buf;
 }
 
@@ -120,7 +146,7 @@ static void text_head(struct state *st, int64_t wall, uint32_t src, uint32_t thr
 	printf("%s  %s  %*s%s%-5s%s %s", w,
 	       pf_text_fit(thread_label(st, src, thread, t, sizeof(t)), THREAD_COLS, col, sizeof(col)),
 	       (int)(2 * (depth > 40 ? 40 : depth)), "", pf_style_begin(style, st->g->color), what,
-	       pf_style_end(style, st->g->color), pf_text_esc(pf_names_str(&st->sc->names, type)));
+	       pf_style_end(style, st->g->color), pf_text_esc(pf_names_str(st->names, type)));
 }
 
 static void text_fields(struct state *st, const uint8_t *f, size_t len)
@@ -154,11 +180,11 @@ static void json_head(struct state *st, const char *kind, int64_t wall, uint32_t
 	pf_json_key(j, "wall_ns");
 	pf_json_int(j, wall);
 	pf_json_key(j, "pid");
-	pf_json_int(j, st->sc->in.src[src].pid);
+	pf_json_int(j, src_pid(st, src));
 	pf_json_key(j, "thread");
 	pf_json_uint(j, thread);
 	pf_json_key(j, "thread_name");
-	pf_json_str(j, pf_input_thread_name(&st->sc->in, src, thread));
+	pf_json_str(j, thread_name(st, src, thread));
 	pf_json_key(j, "tid");
 	pf_json_uint(j, tid);
 	pf_json_key(j, "task");
@@ -167,13 +193,13 @@ static void json_head(struct state *st, const char *kind, int64_t wall, uint32_t
 	pf_json_key(j, "depth");
 	pf_json_uint(j, depth);
 	pf_json_key(j, "type");
-	pf_json_str(j, pf_names_str(&st->sc->names, type));
+	pf_json_str(j, pf_names_str(st->names, type));
 }
 
 static void on_event(void *userdata, const struct pf_event *ev)
 {
 	struct state *st = userdata;
-	if (ev->kind == PL_REC_END || st->ends_only || !pf_filter_event(&st->sc->filter, ev) ||
+	if (ev->kind == PL_REC_END || st->ends_only || !pf_filter_event(st->filter, ev) ||
 	    !take_line(st))
 		return;
 	bool start = ev->kind == PL_REC_START;
@@ -238,6 +264,85 @@ static void on_span(void *userdata, const struct pf_span *sp)
 	putchar('\n');
 }
 
+/* --follow: the events of each read, and the spans they complete. */
+static void follow_span(void *userdata, const struct pf_span *sp)
+{
+	struct state *st = userdata;
+	if (pf_filter_span(st->filter, sp))
+		on_span(userdata, sp);
+}
+
+static void follow_event(void *userdata, const struct pf_event *ev)
+{
+	struct state *st = userdata;
+	on_event(userdata, ev);
+	if (pf_spans_feed(st->spans, ev) < 0)
+		st->oom = true;
+}
+
+static int follow(struct state *st, const struct pf_opts *o, char *const *paths, size_t npaths)
+{
+	struct pf_names names;
+	struct pf_spans spans;
+	struct pf_follow fw;
+	struct pf_filter filter;
+	struct pf_opts fo = *o;
+	int64_t since = INT64_MIN;
+	uint64_t back = 0;
+	if (o->has_since && o->since.base == PF_TIME_ABS)
+		since = o->since.ns;
+	else if (o->has_since)
+		back = (uint64_t)o->since.ns;
+	fo.has_since = false; /* the window's start, resolved by pf_follow_start() */
+	pf_names_init(&names);
+	pf_filter_init(&filter, &fo, &names, 0, 0);
+	st->names = &names;
+	st->filter = &filter;
+	st->spans = &spans;
+	st->fw = &fw;
+	int ret = PF_EXIT_OK;
+	bool spans_ok = pf_spans_init(&spans, true, false, follow_span, st) == 0;
+	int r = pf_follow_open(&fw, paths, npaths, &names, PF_FOLLOW_FIELDS | PF_FOLLOW_SORTED,
+			       since, back);
+	if (r == -1) {
+		ret = PF_EXIT_UNREADABLE;
+		goto out;
+	}
+	if (!spans_ok || r < 0 || pf_follow_start(&fw) < 0) {
+		st->oom = true;
+		goto out;
+	}
+	filter.since = fw.since;
+	pf_spans_window(&spans, fw.since, INT64_MAX);
+	pf_follow_catch_signals();
+	bool dirs = pf_follow_has_dir(&fw);
+	while (!pf_follow_interrupted() && !st->oom) {
+		r = pf_follow_poll(&fw, follow_event, st);
+		fflush(stdout);
+		if (r < 0)
+			st->oom = true;
+		if (r < 0 || (st->limit && st->written >= st->limit))
+			break;
+		if (!dirs && fw.nsrc && !pf_follow_active(&fw))
+			break; /* every file was closed by its writer: nothing more will come */
+		if (r == 0)
+			pf_follow_sleep(FOLLOW_POLL_NS);
+	}
+	if (!st->oom && st->omitted)
+		printf("... stopped at %llu lines (-n)\n", (unsigned long long)st->written);
+out:
+	if (st->oom) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+	}
+	pf_follow_close(&fw);
+	if (spans_ok)
+		pf_spans_destroy(&spans);
+	pf_filter_destroy(&filter);
+	pf_names_destroy(&names);
+	return ret;
+}
+
 /* pf_scan_notes(), but an unfinished action is shown here: a start without an end. */
 static void notes(const struct pf_scan *sc)
 {
@@ -260,18 +365,25 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	static const struct option longopts[] = {
 	    PF_OPTS_LONG,
 	    {"lines", required_argument, NULL, 'n'},
+	    {"follow", no_argument, NULL, 'f'},
 	    {0},
 	};
 	struct pf_opts o = {0};
 	uint64_t limit = 1000;
+	bool follow_on = false, limit_set = false;
 	int c, ret;
-	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT "n:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT "n:f", longopts, NULL)) != -1) {
 		if ((ret = pf_opts_handle(&o, c, optarg, "timeline", USAGE)) < 0)
 			return -ret;
 		if (ret > 0)
 			continue;
+		if (c == 'f') {
+			follow_on = true;
+			continue;
+		}
 		if (c != 'n')
 			return pf_opts_unknown(c, argv, "timeline", USAGE);
+		limit_set = true;
 		char *end;
 		errno = 0;
 		unsigned long long v = strtoull(optarg, &end, 10);
@@ -286,9 +398,19 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return pf_usage_error("timeline", USAGE, "no trace file given");
+	if (follow_on && (o.json || o.has_until || (o.has_since && o.since.base == PF_TIME_START)))
+		return pf_usage_error("timeline", USAGE,
+				      "--follow cannot be used with --json, --until or --since +TIME");
+	if (follow_on) {
+		struct state st = {.g = g, .json = false, .limit = limit_set ? limit : 0};
+		st.ends_only = o.failed_only || o.min_ns > 0;
+		return follow(&st, &o, argv + optind, (size_t)(argc - optind));
+	}
 
 	struct pf_scan sc;
 	struct state st = {.g = g, .sc = &sc, .json = o.json, .limit = limit};
+	st.names = &sc.names;
+	st.filter = &sc.filter;
 	st.ends_only = o.failed_only || o.min_ns > 0;
 	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind), PF_SCAN_INPUTS,
 				 on_span, on_event, &st);

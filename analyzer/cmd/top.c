@@ -15,12 +15,10 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,14 +77,6 @@ struct state {
 	struct running *run;
 	size_t nrun, cap_run;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void help(void)
 {
@@ -438,10 +428,8 @@ static int64_t mono_ns(void)
 static void sleep_until(int64_t deadline)
 {
 	int64_t left = deadline - mono_ns();
-	if (left <= 0)
-		return;
-	struct timespec t = {(time_t)(left / SEC), (long)(left % SEC)};
-	nanosleep(&t, NULL); /* a signal cuts it short: the loop sees @stop */
+	if (left > 0)
+		pf_follow_sleep((uint64_t)left);
 }
 
 static int parse_count(const char *opt, const char *arg, uint64_t *out)
@@ -543,22 +531,14 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		st.oom = true;
 		goto out;
 	}
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	if (!once) {
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
-	bool dirs = false; /* new files may come: never done */
-	for (int i = optind; i < argc; i++) {
-		struct stat sb;
-		dirs |= stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode);
-	}
-	while (!stop && !st.oom) {
+	if (!once)
+		pf_follow_catch_signals();
+	bool dirs = pf_follow_has_dir(&st.fw); /* new files may come: never done */
+	while (!pf_follow_interrupted() && !st.oom) {
 		int64_t deadline = mono_ns() + (int64_t)st.interval_ns;
 		do
 			r = pf_follow_poll(&st.fw, on_event, &st);
-		while (r == 1 && (once || mono_ns() < deadline) && !stop);
+		while (r == 1 && (once || mono_ns() < deadline) && !pf_follow_interrupted());
 		if (r < 0) {
 			st.oom = true;
 			break;

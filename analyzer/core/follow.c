@@ -3,10 +3,12 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <perflog/reader.h>
 #include <perflog/status.h>
@@ -215,6 +217,7 @@ static int start(struct pf_follow *f)
 	int64_t since = f->since;
 	if (f->back_ns) /* no indexed record anywhere: read everything */
 		since = latest == INT64_MIN ? INT64_MIN : pf_wall_sub(latest, f->back_ns);
+	f->since = since;
 	if (since == INT64_MIN || getenv("PERFAN_NO_INDEX"))
 		return 0;
 	for (size_t i = 0; i < f->nsrc; i++)
@@ -415,12 +418,20 @@ static int read_src(struct pf_follow *f, uint32_t i, size_t *budget, pf_follow_f
 	return 0;
 }
 
-int pf_follow_poll(struct pf_follow *f, pf_follow_fn fn, void *userdata)
+int pf_follow_start(struct pf_follow *f)
 {
+	if (f->started)
+		return 0;
 	int ret = find_files(f);
-	if (ret == 0 && !f->started)
+	if (ret == 0)
 		ret = start(f);
 	f->started = true;
+	return ret;
+}
+
+int pf_follow_poll(struct pf_follow *f, pf_follow_fn fn, void *userdata)
+{
+	int ret = f->started ? find_files(f) : pf_follow_start(f);
 	size_t budget = PF_FOLLOW_BUDGET;
 	for (size_t k = 0; ret == 0 && k < f->nsrc && budget > 0; k++) {
 		size_t i = (f->next_src + k) % f->nsrc;
@@ -436,6 +447,44 @@ int pf_follow_poll(struct pf_follow *f, pf_follow_fn fn, void *userdata)
 	if (ret == 0 && (f->flags & PF_FOLLOW_SORTED))
 		deliver_sorted(f, fn, userdata);
 	return ret < 0 ? ret : budget == 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void pf_follow_catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: sleeps end */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+bool pf_follow_interrupted(void)
+{
+	return interrupted;
+}
+
+void pf_follow_sleep(uint64_t ns)
+{
+	struct timespec t = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+	if (!interrupted)
+		nanosleep(&t, NULL); /* a signal cuts it short */
+}
+
+bool pf_follow_has_dir(const struct pf_follow *f)
+{
+	for (size_t i = 0; i < f->npaths; i++) {
+		struct stat st;
+		if (stat(f->paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+			return true;
+	}
+	return false;
 }
 
 const char *pf_follow_thread_name(const struct pf_follow *f, uint32_t src, uint32_t thread)

@@ -96,6 +96,13 @@ int pf_follow_open(struct pf_follow *f, char *const *paths, size_t npaths, struc
 		   unsigned flags, int64_t since, uint64_t back_ns);
 
 /**
+ * pf_follow_start() - find the files and open those present, setting their window;
+ * @since then holds the window's start as resolved (INT64_MIN: none). pf_follow_poll()
+ * calls it first if the caller did not. Returns: 0, or -2 when out of memory.
+ */
+int pf_follow_start(struct pf_follow *f);
+
+/**
  * pf_follow_poll() - find new files, read what was appended to each, and call
  * @fn(@userdata, event) for every START, END and MESSAGE (views valid during the call).
  * Returns: 1 when the budget ran out (more is ready: poll again now), 0 when everything
@@ -111,6 +118,22 @@ int64_t pf_follow_alive(const struct pf_follow *f);
 
 /** pf_follow_active() - how many files are still being followed (not ended). */
 size_t pf_follow_active(const struct pf_follow *f);
+
+/** pf_follow_has_dir() - whether a path given is a directory (new files may come). */
+bool pf_follow_has_dir(const struct pf_follow *f);
+
+/**
+ * pf_follow_catch_signals() - make SIGINT and SIGTERM end a follow loop instead of the
+ * process (pf_follow_interrupted()), so that it stops between two outputs. The flag is
+ * perfan's one global of this kind: a signal handler has nowhere else to put it.
+ */
+void pf_follow_catch_signals(void);
+
+/** pf_follow_interrupted() - whether SIGINT or SIGTERM came (pf_follow_catch_signals). */
+bool pf_follow_interrupted(void);
+
+/** pf_follow_sleep() - sleep @ns, or less when a signal comes. */
+void pf_follow_sleep(uint64_t ns);
 
 /** pf_follow_close() - close every file and free everything. */
 void pf_follow_close(struct pf_follow *f);
