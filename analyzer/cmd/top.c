@@ -265,7 +265,8 @@ static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max
 		}
 		pf_hist_destroy(&h);
 	}
-	qsort(rows, n, sizeof(*rows), cmp_row);
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), cmp_row);
 	/* Rates over the window, or over the part of it the traces cover. */
 	int64_t covered = view_end - st->first_end;
 	double span_s = (double)st->window_ns / 1e9;
@@ -326,7 +327,8 @@ static void draw_running(struct state *st, FILE *out, size_t cols)
 		}
 	}
 	st->nrun = n;
-	qsort(st->run, n, sizeof(*st->run), cmp_running);
+	if (n > 1)
+		qsort(st->run, n, sizeof(*st->run), cmp_running);
 	fprintf(out, "\nIn flight: %zu action%s", n, n == 1 ? "" : "s");
 	if (!n || !st->inflight_n) {
 		fputc('\n', out);

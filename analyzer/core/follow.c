@@ -134,7 +134,8 @@ static int scan_dir(struct pf_follow *f, const char *dir)
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (ret == 0)
 			ret = add_file(f, names[i]);
@@ -308,7 +309,8 @@ static int cmp_ev(const void *a, const void *b)
 
 static void deliver_sorted(struct pf_follow *f, pf_follow_fn fn, void *userdata)
 {
-	qsort(f->ev, f->nev, sizeof(*f->ev), cmp_ev);
+	if (f->nev > 1)
+		qsort(f->ev, f->nev, sizeof(*f->ev), cmp_ev);
 	for (size_t i = 0; i < f->nev; i++) {
 		struct pf_follow_ev *k = &f->ev[i];
 		struct pf_event ev = k->ev;

@@ -2,13 +2,15 @@
 """A small HTTP service recorded with perflog, one causal tree per request.
 
     server.py OUTDIR [--port 0] [--rows 200000] [--workers 2]
+              [--rotate-bytes N --keep-bytes N]   (always on: rotation and a disk budget)
 
 GET /user/<id>                cached; an indexed query on a miss
 GET /report?user=U&days=D     cached; an aggregate over D days (`user` is not indexed)
 GET /export?user=U&days=D     cached; a worker process builds a compressed CSV
 Each request: http.request > parse, auth > sql.query, handler.* > cache.get, sql.query or
 worker.call (> the worker's export.build), render. Prints "listening on URL", serves until
-SIGTERM/SIGINT, then stops its workers: OUTDIR holds server.zst and worker-<pid>.zst.
+SIGTERM/SIGINT, then stops its workers: OUTDIR holds server.zst and worker-<pid>.zst
+(with --rotate-bytes, each writer's numbered files: server.000000.zst, ...).
 """
 import argparse
 import json
@@ -140,7 +142,13 @@ def main():
     ap.add_argument("--port", type=int, default=0, help="0: any free port")
     ap.add_argument("--rows", type=int, default=200_000, help="events in the database")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rotate-bytes", type=int, default=0, help="start a new file past N bytes")
+    ap.add_argument("--keep-bytes", type=int, default=0,
+                    help="delete each writer's oldest files past N bytes in all")
     args = ap.parse_args()
+    options = {}
+    if args.rotate_bytes:
+        options.update(rotate_bytes=args.rotate_bytes, keep_bytes=args.keep_bytes)
     # Until the server runs, a SIGTERM exits through the finally below (the database goes).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _: sys.exit(128 + signum))
@@ -152,10 +160,10 @@ def main():
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         DB_PATH = os.path.join(tmp, "service.sqlite")
         store.create(DB_PATH, args.rows)
-        perflog.start(os.path.join(args.out_dir, "server.zst"))
+        perflog.start(os.path.join(args.out_dir, "server.zst"), **options)
         # spawn, not fork: this process has threads (perflog's flusher, soon the server's).
         POOL = multiprocessing.get_context("spawn").Pool(
-            args.workers, initializer=worker.init, initargs=(args.out_dir, DB_PATH))
+            args.workers, initializer=worker.init, initargs=(args.out_dir, DB_PATH, options))
         httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
         stop = lambda *_: threading.Thread(target=httpd.shutdown).start()  # noqa: E731
         signal.signal(signal.SIGTERM, stop)

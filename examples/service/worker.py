@@ -16,12 +16,13 @@ import store
 _db = None
 
 
-def init(out_dir, db_path):
-    """Pool initializer: one trace file and one read-only connection per process."""
+def init(out_dir, db_path, options=None):
+    """Pool initializer: one trace file (perflog.start @options: rotation) and one
+    read-only connection per process."""
     global _db
     # Ctrl-C reaches the whole group: the server stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    perflog.start(os.path.join(out_dir, "worker-{pid}.zst"))
+    perflog.start(os.path.join(out_dir, "worker-{pid}.zst"), **(options or {}))
     _db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
 
 

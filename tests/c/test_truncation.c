@@ -438,6 +438,37 @@ static void test_checksum_flag_cleared(void **state)
 	no_problems();
 }
 
+/* An index frame whose length field is damaged must be refused: zstd, which sees a
+ * skippable frame, would follow the length and pass over real frames without a word. The
+ * worst case: a length that lands exactly on a later frame, skipping whole frames. */
+static void test_index_length_damaged(void **state)
+{
+	struct sample *s = *state;
+	uint8_t *buf = malloc(s->size);
+	assert_non_null(buf);
+	nproblems = 0;
+	for (size_t k = 0; k + 1 < s->nbounds; k++) {
+		size_t start = k == 0 ? 16 : (size_t)s->bounds[k - 1];
+		size_t to = (size_t)s->bounds[k + 1]; /* skip this unit and the next */
+		memcpy(buf, s->data, s->size);
+		uint32_t len = (uint32_t)(to - start - 8);
+		memcpy(buf + start + 4, &len, 4);
+		th_spit(s->cut, buf, s->size);
+		struct th_trace t;
+		char what[80];
+		snprintf(what, sizeof(what), "index at %zu with length %u:", start, len);
+		int ret = th_read_all(s->cut, &t);
+		check_prefix(&s->exp, &t, what);
+		if (ret != -PL_ECORRUPT)
+			problem("%s status %d, want -PL_ECORRUPT", what, ret);
+		else if (t.err_offset != start)
+			problem("%s error offset %" PRIu64 ", want %zu", what, t.err_offset, start);
+		th_trace_free(&t);
+	}
+	free(buf);
+	no_problems();
+}
+
 /* ---- not a trace ---- */
 
 /* Open @path: the open fails with @want, the error names the file and says why, and
@@ -504,6 +535,8 @@ int main(void)
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_random_corruption, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_checksum_flag_cleared, test_setup,
+						test_teardown),
+		cmocka_unit_test_setup_teardown(test_index_length_damaged, test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_trace, test_setup, test_teardown),
 	};

@@ -201,15 +201,19 @@ static int again(struct pl_frames *f, uint64_t unit)
 
 /* Parse the index frame at @p (PL_INDEX_FRAME_BYTES bytes). 1 if it is one this reader
  * knows; 0 for any other skippable frame (zstd passes over it); -1 for a frame with the
- * index's id and size that is not a valid index (a damaged one: the caller says so). */
+ * index's id and size that is not a valid index (a damaged one: the caller says so); -2
+ * for the index's id with another length, not of a later index version: a damaged length,
+ * which zstd would follow to skip real frames without a word. */
 static int parse_index(const uint8_t *p, struct pl_frame_ix *ix)
 {
 	uint32_t id, len;
 	memcpy(&id, p, 4);
 	memcpy(&len, p + 4, 4);
-	if (id != PL_INDEX_FRAME_ID || len != PL_INDEX_PAYLOAD)
+	if (id != PL_INDEX_FRAME_ID)
 		return 0;
 	p += 8;
+	if (len != PL_INDEX_PAYLOAD)
+		return memcmp(p, PL_INDEX_MAGIC, 4) == 0 && p[4] > PL_INDEX_VERSION ? 0 : -2;
 	if (memcmp(p, PL_INDEX_MAGIC, 4) != 0)
 		return -1;
 	if (p[4] != PL_INDEX_VERSION)
@@ -254,6 +258,13 @@ static int take_index(struct pl_frames *f)
 	if (avail == 0)
 		return f->follow ? PL_AGAIN : PL_END;
 	int got = avail < PL_INDEX_FRAME_BYTES ? 0 : parse_index(f->in + f->in_pos, &f->ix);
+	if (got == -2) {
+		uint32_t len;
+		memcpy(&len, f->in + f->in_pos + 4, 4);
+		return fail(f, -PL_ECORRUPT, start,
+			    "corrupt frame: an index frame of %u bytes (an index has %u)", len,
+			    PL_INDEX_PAYLOAD);
+	}
 	if (got < 0)
 		index_problem(f, start, "a damaged index frame (bad magic or reserved bytes)");
 	if (got <= 0)

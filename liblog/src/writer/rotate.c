@@ -109,6 +109,10 @@ static void delete_oldest(struct pl_writer *w)
 	w->nclosed--;
 }
 
+/* Closed files are deleted, oldest first, until at most keep_files remain and they fit
+ * keep_bytes with room for the new file to grow to rotate_bytes: so the writer's files
+ * stay within keep_bytes at every moment, but for the last frame of a file, which may take
+ * it past rotate_bytes. */
 static void apply_retention(struct pl_writer *w)
 {
 	while (w->nclosed && w->opts.keep_files && w->nclosed > w->opts.keep_files)
@@ -116,7 +120,8 @@ static void apply_retention(struct pl_writer *w)
 	if (!w->opts.keep_bytes)
 		return;
 	for (;;) {
-		uint64_t total = w->sink.good_off;
+		uint64_t total = w->sink.good_off > w->opts.rotate_bytes ? w->sink.good_off
+									 : w->opts.rotate_bytes;
 		for (size_t i = 0; i < w->nclosed; i++)
 			total += w->closed[i].bytes;
 		if (!w->nclosed || total <= w->opts.keep_bytes)
