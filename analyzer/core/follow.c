@@ -214,6 +214,10 @@ static int start(struct pf_follow *f)
 		if (s->r && f->back_ns && pl_reader_extent(s->r, &first, &last) == 1 &&
 		    last > latest)
 			latest = last;
+		/* A directory may hold many files: give back each one's descriptor and
+		 * buffers until it is read (the next pl_reader_next() reopens it). */
+		if (s->r)
+			pl_reader_suspend(s->r);
 	}
 	int64_t since = f->since;
 	if (f->back_ns) /* no indexed record anywhere: read everything */
@@ -221,9 +225,12 @@ static int start(struct pf_follow *f)
 	f->since = since;
 	if (since == INT64_MIN || getenv("PERFAN_NO_INDEX"))
 		return 0;
-	for (size_t i = 0; i < f->nsrc; i++)
-		if (f->src[i].r)
+	for (size_t i = 0; i < f->nsrc; i++) {
+		if (f->src[i].r) {
 			pl_reader_set_window(f->src[i].r, since, INT64_MAX, PL_WINDOW_ANCESTORS);
+			pl_reader_suspend(f->src[i].r);
+		}
+	}
 	return 0;
 }
 
@@ -264,7 +271,8 @@ static size_t arena_put(struct pf_follow *f, const void *p, size_t n)
 		f->cap_bytes = cap;
 	}
 	size_t at = f->nbytes;
-	memcpy(f->bytes + at, p, n);
+	if (n)
+		memcpy(f->bytes + at, p, n); /* p may be NULL when n is 0 (a root's level) */
 	f->nbytes += n;
 	return at;
 }
