@@ -60,13 +60,16 @@ static void help(void)
 	    "    action with many children the longest are drawn and the others summed up\n"
 	    "    by type in one row (--children);\n"
 	    "  - the slowest calls with their inputs, and which inputs make the top types slow\n"
-	    "    (as perfan inputs shows).\n"
+	    "    (as perfan inputs shows);\n"
+	    "  - the actions still running when their traces ended (a crash, kill -9, a hang),\n"
+	    "    longest-running first, as perfan inflight lists them.\n"
 	    "The traces are read twice. Every part that grows with the traces is cut to keep\n"
 	    "the page around 2 MB at most, and the page says what it left out. The file is\n"
 	    "created with mode 0600, never through a symbolic link: it holds the calls' inputs.\n"
 	    "\n"
 	    "  -o, --output FILE   the page to write (required; - for stdout)\n"
-	    "  -n, --slowest N     rows of the slowest calls (default 20, at most 1000)\n"
+	    "  -n, --slowest N     rows of the slowest calls, and of the actions in flight\n"
+	    "                      (default 20, at most 1000)\n"
 	    "      --trees N       task trees drawn (default 5, at most 50)\n"
 	    "      --children K    children drawn per action in the trees: the K longest, in\n"
 	    "                      their order, the others summed up by type in one row, as\n"
@@ -164,6 +167,15 @@ static void on_span1(void *userdata, const struct pf_span *sp)
 	if (pf_agg_add(&r->agg, sp) < 0 || pf_topn_offer(&r->slowest, spans, sp) < 0 ||
 	    (sp->depth == 0 && pf_topn_offer(&r->roots, spans, sp) < 0) ||
 	    pf_topn_offer(&r->any, spans, sp) < 0)
+		r->oom = true;
+}
+
+/* An action still running when its trace ended (a crash, kill -9, a hang, a live
+ * process): ranked by how long it had been running (pf_scan_foreach_inflight). */
+static void on_inflight(void *userdata, const struct pf_span *sp)
+{
+	struct pf_report *r = userdata;
+	if (pf_topn_offer(&r->inflight, &r->sc1.spans, sp) < 0)
 		r->oom = true;
 }
 
@@ -293,6 +305,7 @@ static void destroy(struct pf_report *r)
 	pf_topn_destroy(&r->slowest);
 	pf_topn_destroy(&r->roots);
 	pf_topn_destroy(&r->any);
+	pf_topn_destroy(&r->inflight);
 	pf_agg_destroy(&r->agg);
 	if (r->pass2)
 		pf_scan_destroy(&r->sc2);
@@ -318,14 +331,17 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	pf_agg_init(&r.agg);
 	pf_waterfall_init(&r.wf);
 	if (pf_topn_init(&r.slowest, r.nslowest) < 0 || pf_topn_init(&r.roots, r.ntrees) < 0 ||
-	    pf_topn_init(&r.any, r.ntrees) < 0) {
+	    pf_topn_init(&r.any, r.ntrees) < 0 || pf_topn_init(&r.inflight, r.nslowest) < 0) {
 		r.oom = true;
 		goto out;
 	}
 	r.pass1 = true;
-	ret = pf_scan_run(&r.sc1, &r.o, r.paths, r.npaths, true, on_span1, &r);
+	ret = pf_scan_run_events(&r.sc1, &r.o, r.paths, r.npaths,
+				 PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS, on_span1, NULL, &r);
 	if (ret != PF_EXIT_OK || r.oom)
 		goto out;
+	pf_scan_foreach_inflight(&r.sc1, on_inflight, &r);
+	pf_topn_sort(&r.inflight);
 	if (prepare(&r) < 0) {
 		r.oom = true;
 		goto out;

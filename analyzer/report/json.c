@@ -256,6 +256,23 @@ static void json_slowest(const struct pf_report *r, struct pf_report_sink *sink,
 	pf_json_uint(j, r->slowest.n - i);
 }
 
+static void json_inflight(const struct pf_report *r, struct pf_report_sink *sink,
+			  struct pf_json *j)
+{
+	struct pf_call_ctx ctx = {&r->sc1.names, &r->sc1.in, false};
+	struct budget b = budget_begin(sink, BUDGET_SLOWEST);
+	pf_json_key(j, "inflight");
+	pf_json_array_begin(j);
+	size_t i = 0;
+	for (; i < r->inflight.n && more(&b); i++)
+		pf_call_json(&ctx, r->inflight.heap[i], j);
+	pf_json_array_end(j);
+	pf_json_key(j, "inflight_omitted");
+	pf_json_uint(j, r->inflight.n - i);
+	pf_json_key(j, "inflight_total");
+	pf_json_uint(j, r->sc1.inflight_selected);
+}
+
 static void json_trees(struct pf_report *r, struct pf_json *j)
 {
 	pf_json_key(j, "trees_of");
@@ -377,6 +394,7 @@ void pf_report_json(struct pf_report *r, struct pf_report_sink *sink)
 	json_inputs(r, sink, &j);
 	json_types(r, sink, &j);
 	json_slowest(r, sink, &j);
+	json_inflight(r, sink, &j);
 	json_trees(r, &j);
 	json_series(r, &j);
 	json_inputs_rank(r, sink, &j);

@@ -54,6 +54,7 @@ struct pf_report {
 	struct pf_topn slowest;	   /* the table */
 	struct pf_topn roots;	   /* the slowest top-level actions: their tasks' trees */
 	struct pf_topn any;	   /* the slowest actions, for trees when no root is selected */
+	struct pf_topn inflight;   /* the longest-running actions still open at the end */
 	int64_t first_ns, last_ns; /* earliest start, latest end of the selected actions */
 	int64_t last_start;	   /* latest start */
 

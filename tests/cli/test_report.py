@@ -702,3 +702,45 @@ def test_output_never_overwrites_a_trace(perfan, tmp_path):
         assert (d / "a.zst").read_bytes() == before
     for _ in range(2):
         run(perfan, "report", "-o", d / "report.html", d)
+
+
+def test_inflight_section(perfan, tmp_path):
+    """A writer killed while `export` (under `job`) ran: the page lists both as in flight,
+    longest-running first, with inputs, path and the time to the last record; a finished
+    trace says none was."""
+    tree = gt.Tree()
+    prefix = gt.WEB_PREFIX
+    for i in range(1, 6):
+        tree.action(1, (prefix, i), [], "api.get", i * 10 * MS, 2 * MS, {"n": i})
+    job = (prefix, 50)
+    tree.events.append(("start", 2, 20 * MS, "job", job, (), {"batch": 7}))
+    tree.events.append(("start", 2, 30 * MS, "export", job, (1,), {"customer": "acme"}))
+    tree.action(1, (prefix, 9), [], "api.get", 90 * MS, 3 * MS, {"n": 9})  # last: 93 ms
+    path = tmp_path / "killed.zst"
+    w = gt.TraceWriter(path, 77, prefix, gt.WALL0, {1: "main", 2: "worker"})
+    w.frame(tree.split(lambda e: True))
+    w.close(stats=False)  # killed: no closing STATS
+    out, page, d = report(perfan, tmp_path, path)
+    assert [c["type"] for c in d["inflight"]] == ["job", "export"]
+    job_c, exp_c = d["inflight"]
+    assert job_c["running"] and job_c["duration_ns"] == 93 * MS - 20 * MS
+    assert exp_c["duration_ns"] == 93 * MS - 30 * MS
+    assert exp_c["inputs"] == {"customer": "acme"} and exp_c["path"] == ["job", "export"]
+    assert d["inflight_total"] == 2 and d["inflight_omitted"] == 0
+    dom = draw(out, tmp_path)
+    rows = dom.find("tr", ["inflight-row"])
+    assert [r["attrs"]["data-type"] for r in rows] == ["job", "export"]
+    assert 'customer="acme"' in text(rows[1]) and "73.0ms" in text(rows[0])
+    # -n bounds the rows; a finished trace has none.
+    _, _, d1 = report(perfan, tmp_path, "-n", "1", path, name="one.html")
+    assert len(d1["inflight"]) == 1 and d1["inflight_omitted"] == 0
+    tree2 = gt.Tree()
+    tree2.action(1, (prefix, 1), [], "api.get", 10 * MS, 2 * MS, {"n": 1})
+    done = tmp_path / "done.zst"
+    w = gt.TraceWriter(done, 78, prefix, gt.WALL0, {1: "main"})
+    w.frame(tree2.split(lambda e: True))
+    w.close()
+    out2, _, d2 = report(perfan, tmp_path, done, name="done.html")
+    assert d2["inflight"] == [] and d2["inflight_total"] == 0
+    assert "No action passing the filters was running" in text(
+        draw(out2, tmp_path).find("main")[0])

@@ -177,7 +177,8 @@
     main.appendChild(h("nav", {class: "toc"},
       h("a", {href: "#types"}, "Types"), h("a", {href: "#histograms"}, "Histograms"),
       h("a", {href: "#over-time"}, "Over time"), h("a", {href: "#trees"}, "Slowest trees"),
-      h("a", {href: "#slowest"}, "Slowest calls"), h("a", {href: "#inputs"}, "Slow inputs")));
+      h("a", {href: "#slowest"}, "Slowest calls"), h("a", {href: "#inflight"}, "In flight"),
+      h("a", {href: "#inputs"}, "Slow inputs")));
     var span = d.selected ? d.last_ns - d.first_ns : 0;
     main.appendChild(h("div", {class: "summary", id: "summary"},
       card("trace files", int(d.files.length + d.files_omitted)),
@@ -655,6 +656,38 @@
     }
   }
 
+  /* The actions still running when their traces ended: the first question after a crash. */
+  function renderInflight(d, main) {
+    main.appendChild(h("h2", {id: "inflight"}, "In flight when the traces ended"));
+    if (!d.inflight.length) {
+      main.appendChild(h("p", {class: "note"}, "No action passing the filters was running when " +
+        "its trace ended."));
+      return;
+    }
+    main.appendChild(h("p", {class: "note"}, plural(d.inflight_total, "action") + " still " +
+      "running when the traces ended (a crash, kill -9, a hang, or a process still recording), " +
+      "longest-running first, as perfan inflight lists them: how long each had been running at " +
+      "its process's last sign of life (a lower bound), its inputs and the path from its task's root."));
+    var head = h("tr", null, h("th", {class: "num"}, "#"), h("th", {class: "num"}, "running for"),
+      h("th", null, "type"), h("th", null, "start"), h("th", null, "inputs"),
+      h("th", null, "path"), h("th", null, "task"));
+    var body = h("tbody");
+    d.inflight.forEach(function (c, i) {
+      body.appendChild(h("tr", {class: "inflight-row", "data-type": c.type},
+        h("td", {class: "num"}, i + 1), h("td", {class: "num"}, "\u2265 " + dur(c.duration_ns)),
+        h("td", {class: "type"}, c.type), h("td", {class: "mono"}, wall(c.start_ns)),
+        h("td", {class: "fields"}, fields(c.inputs)),
+        h("td", {class: "type"}, (c.path_elided ? "\u2026 > " : "") +
+          c.path.map(function (p) { return p === null ? "?" : p; }).join(" > ")),
+        h("td", {class: "mono"}, c.task)));
+    });
+    main.appendChild(h("table", {id: "inflight-table"}, h("thead", null, head), body));
+    if (d.inflight_omitted) {
+      main.appendChild(h("p", {class: "note"}, plural(d.inflight_omitted, "more action") +
+        " left out to keep the page small."));
+    }
+  }
+
   function renderInputs(d, main) {
     main.appendChild(h("h2", {id: "inputs"}, "Which inputs make calls slow"));
     if (!d.inputs.length) {
@@ -711,7 +744,7 @@
     var d = JSON.parse(document.getElementById("perfan-data").textContent);
     var main = document.getElementById("report");
     [renderHeader, renderTypes, renderHistograms, renderSeries, renderTrees, renderSlowest,
-     renderInputs].forEach(function (part) {
+     renderInflight, renderInputs].forEach(function (part) {
       try {
         part(d, main);
       } catch (e) {
