@@ -5,14 +5,15 @@
 #   2. .venv/: a virtual environment made from Debian's /usr/bin/python3 with
 #      --system-site-packages (Debian's python3-* packages stay visible), holding what
 #      Debian lacks, from PyPI: scripts/requirements/test.txt always, bench.txt with
-#      --bench. The build uses .venv/bin/python3 (scripts/build.sh, the `python` option).
+#      --bench (which also installs Debian's faketime). The build uses .venv/bin/python3
+#      (scripts/build.sh, the `python` option).
 # Usage: scripts/deps.sh [--bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements=(scripts/requirements/test.txt)
 for arg in "$@"; do
   case $arg in
-    --bench) requirements+=(scripts/requirements/bench.txt) ;;
+    --bench) requirements+=(scripts/requirements/bench.txt); bench=1 ;;
     *) echo "usage: scripts/deps.sh [--bench]" >&2; exit 2 ;;
   esac
 done
@@ -27,6 +28,9 @@ packages=(
   tmux                                               # tests/cli/test_top.py: perfan top in a terminal
   chromium fonts-liberation                          # tests/cli/test_report.py draws perfan report's page
 )
+
+# Only for bench/: libfaketime runs the writer in sped-up time (bench_window.py --hour).
+if [ "${bench:-0}" = 1 ]; then packages+=(faketime); fi
 
 missing=()
 for p in "${packages[@]}"; do
