@@ -362,6 +362,16 @@ static PyObject *mod_after_fork_child(PyObject *m, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(flush_on_sigterm_doc,
+	     "_flush_on_sigterm()\n--\n\n"
+	     "In a multiprocessing worker: when SIGTERM (Pool.terminate()) ends the process,\n"
+	     "write what was recorded first, then die of the signal as before. Only if SIGTERM\n"
+	     "has its default disposition. Returns True if armed.");
+static PyObject *mod_flush_on_sigterm(PyObject *m, PyObject *unused)
+{
+	return PyBool_FromLong(pl_py_flush_on_sigterm(PyModule_GetState(m)));
+}
+
 PyDoc_STRVAR(set_wrappers_doc,
 	     "_set_wrappers(coroutine, generator, async_generator)\n--\n\n"
 	     "The Python functions wrapping a decorated coroutine, generator or async\n"
@@ -421,6 +431,7 @@ static PyMethodDef module_methods[] = {
 	{"read", pl_py_read, METH_O, read_doc},
 	{"_child_action", pl_py_child_action, METH_O, child_action_doc},
 	{"_after_fork_child", mod_after_fork_child, METH_NOARGS, after_fork_doc},
+	{"_flush_on_sigterm", mod_flush_on_sigterm, METH_NOARGS, flush_on_sigterm_doc},
 	{"_set_wrappers", mod_set_wrappers, METH_VARARGS, set_wrappers_doc},
 	{NULL, NULL, 0, NULL},
 };

@@ -180,4 +180,11 @@ extern PyType_Spec pl_py_action_spec;
 extern PyType_Spec pl_py_ready_spec;
 extern PyType_Spec pl_py_reader_spec;
 
+/**
+ * pl_py_flush_on_sigterm() - in a multiprocessing worker, flush the writer of @st before
+ * SIGTERM ends the process (sigterm.c). Only when SIGTERM's disposition is the default.
+ * Returns: 1 armed (or already), 0 not (the program handles SIGTERM, or no resources).
+ */
+int pl_py_flush_on_sigterm(pl_py_state *st);
+
 #endif /* PL_PY_MODULE_H */

@@ -80,6 +80,8 @@ def _after_fork_child():
 
 def _stop_at_multiprocessing_exit(_module):
     _sys.modules["multiprocessing.util"].Finalize(None, _perflog.stop, exitpriority=-1000)
+    # Pool.terminate() (`with Pool()` on exit) ends workers with SIGTERM: flush first.
+    _perflog._flush_on_sigterm()
 
 
 _os.register_at_fork(after_in_child=_after_fork_child)

@@ -124,7 +124,10 @@ def _decorate(fn, *, action_type, args, result, redact, max_len):
     record = tuple((slots[n], n, n in redact) for n in selected)
     redact_keys = tuple(n for n in redact if n not in slots)
     if action_type is None:
-        action_type = f"{getattr(fn, '__module__', None) or '?'}.{qualname}"
+        module = getattr(fn, "__module__", None) or "?"
+        # multiprocessing's spawn and forkserver workers run the main script as
+        # "__mp_main__": its functions are the same as the parent's "__main__" ones.
+        action_type = f"{'__main__' if module == '__mp_main__' else module}.{qualname}"
     kind = _kind(fn)
     wrapper = _perflog.Decorated(
         fn, kind, action_type,

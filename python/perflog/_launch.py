@@ -26,6 +26,20 @@ When each ``-f module:qualname`` is applied
 
 A spec that matches nothing is reported on stderr (at once, or at exit when its module was
 never imported); the program runs on regardless. Nothing here ever raises into it.
+
+multiprocessing workers
+-----------------------
+Workers record too, each into its own file: the output path with ``{pid}`` (added before
+the extension when the path has none: ``out.zst`` -> ``out-{pid}.zst`` for workers).
+- spawn and forkserver start a new interpreter, which imports the program's main module as
+  ``__mp_main__`` from its path or name. The launcher adds a small object to the data
+  multiprocessing sends each new worker before anything else (coverage.py does the same);
+  unpickling it there starts recording and arms the same ``-f`` decorations: imported
+  modules through the finder, the main module's functions once multiprocessing has run it
+  (recorded as ``__main__.f``, as in the parent).
+- fork workers inherit the decorated functions and a writer of their own (liblog), but
+  exit through ``os._exit()``, which skips ``atexit``: a multiprocessing finalizer stops
+  recording first, so that what they recorded is written.
 """
 import argparse
 import ast
@@ -47,6 +61,7 @@ _VALUE_SHORT = frozenset("ofm")
 _VALUE_LONG = frozenset(("--output", "--function"))
 
 _record_args = True
+_in_worker = False  # a multiprocessing worker started by the launcher's process
 _main_specs = {}   # qualname -> _Spec, for the program run as __main__
 _all_specs = []
 
@@ -81,7 +96,8 @@ def _say(message):
 
 def _warn(spec, message):
     spec.warned = True
-    _say(f"-f {spec.text}: {message}")
+    if not _in_worker:
+        _say(f"-f {spec.text}: {message}")
 
 
 # ---- decorating -----------------------------------------------------------------------
@@ -400,6 +416,112 @@ class _NoModule(Exception):
     pass
 
 
+# ---- multiprocessing workers ----------------------------------------------------------------
+
+def _worker_path(path):
+    """Where a worker records: @path if it has {pid}, else with -{pid} before the extension."""
+    if "{pid}" in path:
+        return path
+    head, tail = os.path.split(path)
+    stem, dot, ext = tail.partition(".")
+    return os.path.join(head, f"{stem}-{{pid}}{dot}{ext}")
+
+
+class _Stowaway:
+    """Rides in multiprocessing's preparation data to spawn and forkserver workers, where
+    it is unpickled before the main module is run: it then starts recording there. It
+    unpickles through exec() of a guarded import, so a worker that cannot import perflog
+    runs on without it."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def __reduce__(self):
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        code = ("try:\n"
+                " import sys\n"
+                " try:\n"
+                "  import perflog._launch as _l\n"
+                " except ImportError:\n"
+                f"  sys.path.append({here!r})\n"
+                "  import perflog._launch as _l\n"
+                f"  sys.path.remove({here!r})\n"
+                f" _l._worker_start({self.config!r})\n"
+                "except Exception:\n"
+                " pass\n")
+        return (exec, (code,))
+
+
+def _arm_workers(config):
+    """In the launcher's process: reach the workers multiprocessing will start."""
+    try:
+        import multiprocessing.spawn as spawn
+    except Exception:  # noqa: BLE001
+        return
+    original = spawn.get_preparation_data
+
+    def get_preparation_data(name):
+        data = original(name)
+        try:
+            data["perflog_launch"] = _Stowaway(config)
+        except Exception:  # noqa: BLE001
+            pass
+        return data
+
+    spawn.get_preparation_data = get_preparation_data
+
+
+def _worker_start(config):
+    """In a spawn or forkserver worker, before its main module is run."""
+    global _record_args, _in_worker
+    path, functions, record_args, main_module = config
+    _record_args = record_args
+    _in_worker = True  # what does not match was reported by the launcher's process
+    if not _perflog.recording():
+        _perflog.start(path, **_autostart.env_options())
+    import multiprocessing.spawn as spawn
+    import multiprocessing.util
+
+    from . import _stop_at_multiprocessing_exit
+    # A forkserver worker ends with os._exit(), skipping atexit, and Pool.terminate() ends
+    # any worker with SIGTERM: stop from multiprocessing's exit hook, flush on SIGTERM.
+    # Spawned processes run no after-fork hooks: this is their place. A forkserver's
+    # clears its finalizers after this and runs the hooks: register there again.
+    _stop_at_multiprocessing_exit(None)
+    multiprocessing.util.register_after_fork(_perflog, _stop_at_multiprocessing_exit)
+    specs = [_Spec(text) for text in functions]
+    names = {_MAIN} if main_module is None else {_MAIN, main_module}
+    main_specs = [s for s in specs if s.module in names]
+    by_module = {}
+    for spec in specs:
+        _all_specs.append(spec)
+        if spec.module != _MAIN:
+            by_module.setdefault(spec.module, []).append(spec)
+    sys.meta_path.insert(0, _Finder(by_module))
+    if not main_specs:
+        return
+
+    def patch_main():
+        module = sys.modules.get(_MAIN)
+        for spec in main_specs:
+            try:
+                _patch(module, spec)
+            except Exception:  # noqa: BLE001
+                pass
+
+    for name in ("_fixup_main_from_path", "_fixup_main_from_name"):
+        original = getattr(spawn, name, None)
+        if original is None:
+            continue
+
+        def fixup(arg, _original=original):
+            _original(arg)
+            patch_main()
+
+        setattr(spawn, name, fixup)
+    patch_main()  # a forkserver worker's main module was run already, in the server
+
+
 # ---- the command line ---------------------------------------------------------------------
 
 def _parser():
@@ -519,6 +641,8 @@ def main(argv=None):
         module = sys.modules.get(name)
         if module is not None:
             _patch_all(module, module_specs)
+    if path is not None:
+        _arm_workers((_worker_path(path), list(opts.functions), opts.args, opts.module))
 
     if opts.module is None:
         return _run_script(target, args)

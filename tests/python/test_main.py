@@ -275,3 +275,95 @@ def test_default_output_and_perflog_file(program):
     launch(["-q", "-f", "helper:add", "script.py"], program, check=0,
            env={"PERFLOG_FILE": str(env_path)})
     assert read(env_path).one("helper.add").fields == {"a": 5, "b": 1}
+
+
+MP_APP = '''
+import multiprocessing as mp
+import sys
+
+import helper
+
+def sq(x):
+    return helper.add(x, x) * x
+
+if __name__ == "__main__":
+    with mp.get_context(sys.argv[1]).Pool(2) as pool:  # __exit__: terminate() (SIGTERM)
+        print(sum(pool.map(sq, range(10))))
+'''
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
+def test_multiprocessing_workers_record(program, method):
+    """Every start method's workers record, each into its own file: the script's function
+    as __main__.sq (not __mp_main__.sq) and an imported module's; `with Pool()` ends them
+    with SIGTERM, and what they recorded is written first."""
+    (program / "mp_app.py").write_text(MP_APP)
+    out = program / "out"
+    out.mkdir()
+    proc = launch(["-q", "-o", str(out / "mp-{pid}.zst"), "-f", "__main__:sq",
+                   "-f", "helper:add", "mp_app.py", method], program, check=0)
+    assert proc.stdout.strip() == str(sum(2 * x * x for x in range(10)))
+    assert proc.stderr == ""  # nothing to warn about, in the parent or the workers
+    records = []
+    for f in out.iterdir():
+        try:  # a worker terminated while starting may leave an empty file
+            records += list(perflog.read(str(f)))
+        except perflog.TraceError as e:
+            assert "empty file" in str(e) and f.stat().st_size == 0
+    t = Tree(records)
+    calls = t.of_type("__main__.sq")
+    assert sorted(c.fields["x"] for c in calls) == list(range(10))
+    assert all(c.shape() == "__main__.sq(helper.add)" and c.outcome == "succeeded"
+               for c in calls)
+    assert not t.of_type("__mp_main__.sq")
+    pids = {perflog.read(str(f)).header["pid"] for f in out.iterdir() if f.stat().st_size}
+    assert len(pids) >= 2  # the launcher's process and at least one worker
+
+
+def test_sigterm_flush_keeps_the_death_and_the_program_handler(tmp_path):
+    """A fork worker killed by SIGTERM still dies of it (exit code -15), its events
+    written; a worker whose program handles SIGTERM itself keeps its handler."""
+    prog = tmp_path / "term.py"
+    prog.write_text(textwrap.dedent('''
+        import multiprocessing as mp, os, signal, sys, time
+        import perflog
+
+        @perflog.perflog
+        def work(i):
+            return i
+
+        def child(own_handler, ready):
+            if own_handler:
+                signal.signal(signal.SIGTERM, lambda *a: sys.exit(7))
+            for i in range(5):
+                work(i)
+            ready.set()
+            time.sleep(60)
+
+        if __name__ == "__main__":
+            perflog.start(sys.argv[1], flush_interval_ms=60000)  # no timed flush
+            ctx = mp.get_context("fork")
+            codes = []
+            for own in (False, True):
+                ready = ctx.Event()
+                p = ctx.Process(target=child, args=(own, ready))
+                p.start()
+                ready.wait(30)
+                time.sleep(0.2)
+                p.terminate()
+                p.join(30)
+                codes.append(p.exitcode)
+            print(codes)
+    '''))
+    out = tmp_path / "t-{pid}.zst"
+    proc = plain([str(prog), str(out)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[-15, 7]"
+    per_file = {}
+    for f in tmp_path.glob("t-*.zst"):
+        with perflog.read(str(f)) as r:
+            per_file[r.header["pid"]] = [x for x in r if x["kind"] == "start"]
+    counts = sorted(len(v) for v in per_file.values())
+    # The parent recorded nothing; each child its 5 calls (the first flushed on SIGTERM,
+    # the second by its own handler's exit).
+    assert counts == [0, 5, 5], counts
