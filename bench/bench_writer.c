@@ -30,17 +30,17 @@
 #include <perflog/perflog.h>
 
 /* The targets the writer is designed for (docs/performance.md). */
-#define TARGET_NS_PER_EVENT 25.0
-#define TARGET_EVENTS_PER_S 20e6
+#define TARGET_NS_PER_EVENT    25.0
+#define TARGET_EVENTS_PER_S    20e6
 #define TARGET_BYTES_PER_EVENT 6.0
 
 #define MAX_THREADS 2
 /* A burst stages ~5 MB: far below half of the 64 MiB ring, so it never drops nor wakes
  * the flusher, and it lasts a few ms, so a median of bursts hides scheduler noise. */
 #define BURST_ACTIONS 50000u
-#define BURST_EVENTS (2u * BURST_ACTIONS)
-#define LATENCY_RING (64u << 20)
-#define MAX_REPS 1001
+#define BURST_EVENTS  (2u * BURST_ACTIONS)
+#define LATENCY_RING  (64u << 20)
+#define MAX_REPS      1001
 
 struct options {
 	double seconds;
@@ -58,7 +58,8 @@ static uint64_t now_ns(void)
 
 static void die(const char *what, int ret)
 {
-	fprintf(stderr, "bench_writer: %s: %s\n", what, ret < 0 ? pl_strerror(ret) : strerror(errno));
+	fprintf(stderr, "bench_writer: %s: %s\n", what,
+		ret < 0 ? pl_strerror(ret) : strerror(errno));
 	exit(1);
 }
 
@@ -320,37 +321,47 @@ static const char *verdict(char *buf, size_t len, double v, double target, bool 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_writer [--seconds S] [--reps N] [--level L] [--out DIR]\n"
-		   "  --seconds S  recording time of each sustained run (default 2)\n"
-		   "  --reps N     bursts per calling-thread figure; the median is kept (default 11)\n"
-		   "  --level L    zstd level of the sustained runs (default: the writer's default)\n"
-		   "  --out DIR    where the trace files go (default: a new temp dir); they are\n"
-		   "               deleted afterwards\n");
+	fprintf(f,
+		"usage: bench_writer [--seconds S] [--reps N] [--level L] [--out DIR]\n"
+		"  --seconds S  recording time of each sustained run (default 2)\n"
+		"  --reps N     bursts per calling-thread figure; the median is kept (default 11)\n"
+		"  --level L    zstd level of the sustained runs (default: the writer's default)\n"
+		"  --out DIR    where the trace files go (default: a new temp dir); they are\n"
+		"               deleted afterwards\n");
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"seconds", required_argument, NULL, 's'},
-		{"reps", required_argument, NULL, 'r'},
-		{"out", required_argument, NULL, 'o'},
-		{"level", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"seconds", required_argument, NULL, 's'}, {"reps", required_argument, NULL, 'r'},
+	    {"out", required_argument, NULL, 'o'},     {"level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	struct pl_writer_options defaults;
 	pl_writer_options_init(&defaults);
-	*o = (struct options){.seconds = 2.0, .reps = 11, .out = NULL,
-			      .level = defaults.compression_level};
+	*o = (struct options){
+	    .seconds = 2.0, .reps = 11, .out = NULL, .level = defaults.compression_level};
 	int c;
 	while ((c = getopt_long(argc, argv, "s:r:o:l:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': o->seconds = strtod(optarg, NULL); break;
-		case 'r': o->reps = atoi(optarg); break;
-		case 'o': o->out = optarg; break;
-		case 'l': o->level = atoi(optarg); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case 's':
+			o->seconds = strtod(optarg, NULL);
+			break;
+		case 'r':
+			o->reps = atoi(optarg);
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'l':
+			o->level = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (optind != argc || o->seconds <= 0 || o->seconds > 3600 || o->reps < 1 ||
@@ -392,8 +403,7 @@ int main(int argc, char **argv)
 	printf("%-47s %-18s %-18s %s\n", "", "1 thread", "2 threads", "target");
 	printf("%-47s %-18s %-18s %s\n", "record, ns/event (calling thread)",
 	       verdict(a, sizeof(a), lat[0].event_ns, TARGET_NS_PER_EVENT, false, 1),
-	       verdict(b, sizeof(b), lat[1].event_ns, TARGET_NS_PER_EVENT, false, 1),
-	       "<= 25");
+	       verdict(b, sizeof(b), lat[1].event_ns, TARGET_NS_PER_EVENT, false, 1), "<= 25");
 	printf("%-47s %-18.1f %-18.1f %s\n", "  reference: rdtsc, ns/read", lat[0].rdtsc_ns,
 	       lat[1].rdtsc_ns, HAVE_TSC ? "" : "(no TSC)");
 	printf("%-47s %-18.1f %-18.1f\n", "  reference: clock_gettime(MONOTONIC), ns/read",
@@ -403,17 +413,15 @@ int main(int argc, char **argv)
 	printf("%-47s %-18" PRIu64 " %-18" PRIu64 " 0\n", "  events dropped in bursts",
 	       lat[0].dropped, lat[1].dropped);
 	printf("%-47s %-18s %-18s %s\n", "sustained, M events/s (elapsed incl. close)",
-	       verdict(a, sizeof(a), sus[0].events_per_s / 1e6, TARGET_EVENTS_PER_S / 1e6, true,
-		       2),
-	       verdict(b, sizeof(b), sus[1].events_per_s / 1e6, TARGET_EVENTS_PER_S / 1e6, true,
-		       2),
+	       verdict(a, sizeof(a), sus[0].events_per_s / 1e6, TARGET_EVENTS_PER_S / 1e6, true, 2),
+	       verdict(b, sizeof(b), sus[1].events_per_s / 1e6, TARGET_EVENTS_PER_S / 1e6, true, 2),
 	       ">= 20");
 	printf("%-47s %-18" PRIu64 " %-18" PRIu64 "\n", "  events", sus[0].events, sus[1].events);
 	printf("%-47s %-18.3f %-18.3f\n", "  elapsed, s", sus[0].elapsed_s, sus[1].elapsed_s);
 	printf("%-47s %-18" PRIu64 " %-18" PRIu64 " 0\n", "  dropped", sus[0].dropped,
 	       sus[1].dropped);
-	printf("%-47s %-18" PRIu64 " %-18" PRIu64 "\n", "  blocked waits (ring full)", sus[0].blocked,
-	       sus[1].blocked);
+	printf("%-47s %-18" PRIu64 " %-18" PRIu64 "\n", "  blocked waits (ring full)",
+	       sus[0].blocked, sus[1].blocked);
 	printf("%-47s %-18s %-18s %s\n", "bytes/event on disk (file size / events)",
 	       verdict(a, sizeof(a), sus[0].bytes_per_event, TARGET_BYTES_PER_EVENT, false, 2),
 	       verdict(b, sizeof(b), sus[1].bytes_per_event, TARGET_BYTES_PER_EVENT, false, 2),
@@ -423,8 +431,9 @@ int main(int argc, char **argv)
 	       lat[0].clock, strcmp(lat[0].clock, "tsc") == 0 ? "rdtsc" : "clock_gettime");
 	for (int t = 0; t < MAX_THREADS; t++) {
 		if (sus[t].dropped || lat[t].dropped || !sus[t].events_match) {
-			fprintf(stderr, "bench_writer: %d thread(s): %" PRIu64 " events dropped%s\n",
-				t + 1, sus[t].dropped + lat[t].dropped,
+			fprintf(stderr,
+				"bench_writer: %d thread(s): %" PRIu64 " events dropped%s\n", t + 1,
+				sus[t].dropped + lat[t].dropped,
 				sus[t].events_match ? "" : ", event count differs from the loop's");
 			all_ok = false;
 		}

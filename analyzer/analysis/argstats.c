@@ -231,7 +231,8 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 		t->ignored_fields++;
 		return 0;
 	}
-	return count_in(t, l, find_group(t, l, PF_G_LEN, log2_bucket(f->orig_len), NULL, 0, false), d);
+	return count_in(t, l, find_group(t, l, PF_G_LEN, log2_bucket(f->orig_len), NULL, 0, false),
+			d);
 }
 
 /* ---- results ---------------------------------------------------------------------------- */

@@ -14,10 +14,10 @@
  * buckets seen (at most 129 for integers and lengths, ~4200 for floats), and in all at most
  * PF_ARGSTATS_MAX_GROUPS groups per type (past it, values that would start a group go to
  * "(other)"): each group holds one histogram (up to 58 KiB), so a type's groups take at
- * most ~30 MiB whatever a hostile trace holds. When a new string finds the string groups full, the group with the least
- * time over p95 (then the fewest calls) is folded into "(other)" and the new string takes
- * its place: values that make the tail stay, however late they come. A value seen again
- * after its group was folded starts a new group whose counts miss the folded calls: it is
+ * most ~30 MiB whatever a hostile trace holds. When a new string finds the string groups full, the
+ * group with the least time over p95 (then the fewest calls) is folded into "(other)" and the new
+ * string takes its place: values that make the tail stay, however late they come. A value seen
+ * again after its group was folded starts a new group whose counts miss the folded calls: it is
  * marked @partial (from a per-argument bitmap of folded values' hashes, so a collision can
  * mark an exact group partial, never the reverse). "(other)" is ranked last.
  */
@@ -28,14 +28,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/fields.h"
 #include "analysis/hist.h"
+#include "core/fields.h"
 #include "fmt/jsonw.h"
 
-#define PF_ARGSTATS_MAX_ARGS   64
-#define PF_ARGSTATS_MAX_VALUES 100
+#define PF_ARGSTATS_MAX_ARGS	64
+#define PF_ARGSTATS_MAX_VALUES	100
 #define PF_ARGSTATS_FOLDED_BITS 8192
-#define PF_ARGSTATS_MAX_GROUPS 512
+#define PF_ARGSTATS_MAX_GROUPS	512
 /** Enough bytes for pf_group_label() (a quoted string with escapes, or a range). */
 #define PF_GROUP_LABEL_MAX (PF_FIELD_STR_MAX * 4 + 64)
 
@@ -70,7 +70,7 @@ struct pf_arg {
 	struct pf_group *g;
 	size_t ng, cap;
 	uint64_t calls;
-	uint64_t folded_calls; /* calls of string groups folded into "(other)" */
+	uint64_t folded_calls;	/* calls of string groups folded into "(other)" */
 	uint64_t folded_values; /* string groups folded */
 	uint64_t capped_calls;	/* of folded_calls: values past PF_ARGSTATS_MAX_GROUPS */
 	size_t nstr;

@@ -15,9 +15,9 @@
 #include <stdio.h>
 
 #include "core/input.h"
-#include "fmt/jsonw.h"
 #include "core/names.h"
 #include "core/spans.h"
+#include "fmt/jsonw.h"
 
 #define PF_CALL_TEXT_MAX 1024
 #define PF_CALL_PATH_MAX 64

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "analysis/limits.h"
-#include "perfan.h"
 #include "fmt/units.h"
+#include "perfan.h"
 
 const struct pf_limit_check pf_limit_checks[PF_LIMITS_N] = {
     {"p50", "P50", "p50_ns", 0.5},	 {"p90", "P90", "p90_ns", 0.9},

@@ -6,13 +6,13 @@
 
 #include <perflog/reader.h>
 
+#include "analysis/tasktree.h"
 #include "core/fields.h"
 #include "core/names.h"
-#include "analysis/tasktree.h"
 #include "fmt/units.h"
 
 void pf_task_tree_init(struct pf_task_tree *t, uint64_t prefix, uint64_t seq, uint32_t max_nodes,
-		   size_t text_max)
+		       size_t text_max)
 {
 	memset(t, 0, sizeof(*t));
 	t->prefix = prefix;

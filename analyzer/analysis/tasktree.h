@@ -73,7 +73,7 @@ struct pf_task_tree {
  * Cannot fail; call pf_task_tree_destroy() when done.
  */
 void pf_task_tree_init(struct pf_task_tree *t, uint64_t prefix, uint64_t seq, uint32_t max_nodes,
-		   size_t text_max);
+		       size_t text_max);
 
 /**
  * pf_task_tree_event() - take @ev (a START, END or MESSAGE of @t's task) into its node,

@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "analysis/agg.h"
+#include "core/scan.h"
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
-#include "perfan.h"
-#include "core/scan.h"
 #include "fmt/table.h"
 #include "fmt/units.h"
+#include "perfan.h"
 
 #define USAGE "perfan diff [--threshold PCT] [--min-count N] [FILTERS] [--json] BASE NEW"
 

@@ -24,11 +24,11 @@
 #include <perflog/action.h>
 
 #include "core/fields.h"
+#include "core/scan.h"
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
 #include "fmt/output.h"
 #include "perfan.h"
-#include "core/scan.h"
 
 #define USAGE "perfan export --format chrome|jsonl [-o FILE] [FILTERS] TRACE..."
 

@@ -18,15 +18,15 @@
 
 #include "analysis/agg.h"
 #include "analysis/argstats.h"
-#include "core/fields.h"
 #include "analysis/hist.h"
+#include "core/fields.h"
+#include "core/scan.h"
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
-#include "perfan.h"
-#include "core/scan.h"
 #include "fmt/table.h"
 #include "fmt/text.h"
 #include "fmt/units.h"
+#include "perfan.h"
 
 #define USAGE "perfan inputs --type GLOB [-n N] [FILTERS] [--json] TRACE..."
 #define MAX_N 100000
@@ -46,9 +46,9 @@ struct state {
 	struct pf_scan *sc;
 	const struct pf_agg *agg1;
 	const struct pf_names *names1;
-	bool *kept1;	  /* by pass-1 type number: analyzed (NULL: every type) */
+	bool *kept1;	   /* by pass-1 type number: analyzed (NULL: every type) */
 	uint32_t left_out; /* types matched but not analyzed (MAX_TYPES) */
-	struct tstate *t; /* by pass-2 type number */
+	struct tstate *t;  /* by pass-2 type number */
 	uint32_t nt;
 	bool oom;
 };
@@ -112,7 +112,8 @@ static struct tstate *tstate_of(struct state *st, uint32_t type)
 static int cmp_total(const void *a, const void *b, void *ctx)
 {
 	const struct pf_agg *agg = ctx;
-	uint64_t x = agg->t[*(const uint32_t *)a].total_ns, y = agg->t[*(const uint32_t *)b].total_ns;
+	uint64_t x = agg->t[*(const uint32_t *)a].total_ns,
+		 y = agg->t[*(const uint32_t *)b].total_ns;
 	if (x != y)
 		return x > y ? -1 : 1;
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
@@ -257,7 +258,8 @@ static void print_text(const struct state *st, size_t n, bool color)
 			const struct pf_arg *a = &t->args[k];
 			char title[300], shown[4 * sizeof(title) + 8];
 			pf_arg_title(a, title, sizeof(title));
-			pf_text_escape(title, shown, sizeof(shown)); /* argument names: from the trace */
+			pf_text_escape(title, shown,
+				       sizeof(shown)); /* argument names: from the trace */
 			struct pf_table *tb = pf_table_new(7);
 			if (!tb)
 				return;
@@ -306,7 +308,8 @@ static void print_text(const struct state *st, size_t n, bool color)
 				       by_tail, by_tail == 1 ? "" : "s", a->folded_values,
 				       a->folded_values == 1 ? "" : "s", PF_ARGSTATS_MAX_VALUES);
 			if (a->capped_calls)
-				printf("  (other): %" PRIu64 " call%s with values past the %d groups "
+				printf("  (other): %" PRIu64
+				       " call%s with values past the %d groups "
 				       "kept per type\n",
 				       a->capped_calls, a->capped_calls == 1 ? "" : "s",
 				       PF_ARGSTATS_MAX_GROUPS);

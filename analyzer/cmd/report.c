@@ -16,9 +16,9 @@
 
 #include "fmt/opts.h"
 #include "fmt/output.h"
+#include "fmt/units.h"
 #include "perfan.h"
 #include "report/report.h"
-#include "fmt/units.h"
 
 #define USAGE                                                                                      \
 	"perfan report -o FILE [-n N] [--trees N] [--children K] [--types N] [--points N] "        \

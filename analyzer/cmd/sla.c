@@ -10,14 +10,14 @@
 
 #include "analysis/agg.h"
 #include "analysis/call.h"
-#include "fmt/jsonw.h"
 #include "analysis/limits.h"
-#include "fmt/opts.h"
-#include "perfan.h"
-#include "core/scan.h"
-#include "fmt/table.h"
 #include "analysis/topn.h"
+#include "core/scan.h"
+#include "fmt/jsonw.h"
+#include "fmt/opts.h"
+#include "fmt/table.h"
 #include "fmt/units.h"
+#include "perfan.h"
 
 #define USAGE                                                                                      \
 	"perfan sla [--p50 D] [--p90 D] [--p95 D] [--p99 D] [--p999 D] [--max D] "                 \

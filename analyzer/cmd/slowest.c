@@ -33,9 +33,8 @@ struct cmd {
 
 static const struct cmd slowest_cmd = {
     "slowest", "perfan slowest [-n N] [--finished] [FILTERS] [--json] TRACE...", 10, ALL};
-static const struct cmd inflight_cmd = {"inflight",
-					"perfan inflight [-n N] [FILTERS] [--json] TRACE...", 20,
-					RUNNING};
+static const struct cmd inflight_cmd = {
+    "inflight", "perfan inflight [-n N] [FILTERS] [--json] TRACE...", 20, RUNNING};
 
 struct state {
 	struct pf_scan *sc;
@@ -51,26 +50,32 @@ static void help(const struct cmd *cmd)
 {
 	printf("Usage: %s\n\n", cmd->usage);
 	if (cmd->which == RUNNING)
-		printf("The actions still running when their trace ended - a crash, kill -9, a hang,\n"
-		       "or a process still recording - longest-running first: how long each had been\n"
-		       "running at the last sign of life of its file (its last record, or the\n"
-		       "writer's last clock checkpoint: a lower bound of its duration), type, inputs,\n"
-		       "process and thread, task id, and the path of action types from the task's\n"
-		       "root (its open ancestors).\n\n"
-		       "  -n, --number N      how many (default %lu, at most %d)\n",
-		       cmd->default_n, MAX_N);
+		printf(
+		    "The actions still running when their trace ended - a crash, kill -9, a hang,\n"
+		    "or a process still recording - longest-running first: how long each had been\n"
+		    "running at the last sign of life of its file (its last record, or the\n"
+		    "writer's last clock checkpoint: a lower bound of its duration), type, "
+		    "inputs,\n"
+		    "process and thread, task id, and the path of action types from the task's\n"
+		    "root (its open ancestors).\n\n"
+		    "  -n, --number N      how many (default %lu, at most %d)\n",
+		    cmd->default_n, MAX_N);
 	else
-		printf("The N slowest actions, slowest first: duration, type, wall-clock start, process\n"
-		       "and thread, inputs (the fields given at the start), outputs, outcome and\n"
-		       "exception, the path of action types from the task's root, and the split of the\n"
-		       "duration between direct children and the action itself (self).\n"
-		       "\n"
-		       "Actions still running when their trace ended (a crash, a hang) are ranked by\n"
-		       "how long they had been running by then, marked \"running \xe2\x89\xa5\".\n"
-		       "\n"
-		       "  -n, --number N      how many (default %lu, at most %d)\n"
-		       "      --finished      finished actions only (perfan inflight lists the others)\n",
-		       cmd->default_n, MAX_N);
+		printf(
+		    "The N slowest actions, slowest first: duration, type, wall-clock start, "
+		    "process\n"
+		    "and thread, inputs (the fields given at the start), outputs, outcome and\n"
+		    "exception, the path of action types from the task's root, and the split of "
+		    "the\n"
+		    "duration between direct children and the action itself (self).\n"
+		    "\n"
+		    "Actions still running when their trace ended (a crash, a hang) are ranked by\n"
+		    "how long they had been running by then, marked \"running \xe2\x89\xa5\".\n"
+		    "\n"
+		    "  -n, --number N      how many (default %lu, at most %d)\n"
+		    "      --finished      finished actions only (perfan inflight lists the "
+		    "others)\n",
+		    cmd->default_n, MAX_N);
 	fputs(PF_OPTS_HELP, stdout);
 }
 

@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "analysis/agg.h"
+#include "core/scan.h"
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
-#include "perfan.h"
-#include "core/scan.h"
 #include "fmt/table.h"
 #include "fmt/units.h"
+#include "perfan.h"
 
 #define USAGE "perfan stats [--sort KEY] [FILTERS] [--json] TRACE..."
 
@@ -21,8 +21,20 @@ static const char *const qkeys[] = {"p50_ns", "p90_ns", "p95_ns", "p99_ns", "p99
 #define NQ (sizeof(quantiles) / sizeof(quantiles[0]))
 
 /* The percentile keys are in the order of quantiles[], so S_P50 + i sorts by q[i]. */
-enum sort_key { S_TOTAL, S_SELF, S_COUNT, S_FAILED, S_MEAN, S_P50, S_P90, S_P95, S_P99, S_P999,
-		S_MAX, S_TYPE };
+enum sort_key {
+	S_TOTAL,
+	S_SELF,
+	S_COUNT,
+	S_FAILED,
+	S_MEAN,
+	S_P50,
+	S_P90,
+	S_P95,
+	S_P99,
+	S_P999,
+	S_MAX,
+	S_TYPE
+};
 static const char *const sort_names[] = {"total", "self", "count", "failed", "mean", "p50",
 					 "p90",	  "p95",  "p99",   "p99.9",  "max",  "type"};
 

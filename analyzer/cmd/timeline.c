@@ -15,13 +15,13 @@
 
 #include "core/fields.h"
 #include "core/follow.h"
+#include "core/scan.h"
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
-#include "perfan.h"
-#include "core/scan.h"
 #include "fmt/table.h"
 #include "fmt/text.h"
 #include "fmt/units.h"
+#include "perfan.h"
 
 #define USAGE "perfan timeline [-n LINES] [-f] [FILTERS] [--json] TRACE..."
 
@@ -30,11 +30,11 @@
 
 struct state {
 	const struct pf_global *g;
-	struct pf_scan *sc;      /* reading the files as they are, or */
-	struct pf_follow *fw;    /* following them (--follow) */
-	struct pf_names *names;  /* of either */
+	struct pf_scan *sc;	/* reading the files as they are, or */
+	struct pf_follow *fw;	/* following them (--follow) */
+	struct pf_names *names; /* of either */
 	struct pf_filter *filter;
-	struct pf_spans *spans;  /* --follow's */
+	struct pf_spans *spans; /* --follow's */
 	bool json;
 	struct pf_json j;
 	uint64_t limit; /* 0: no limit */
@@ -74,7 +74,6 @@ static void help(void)
 	    "%s",
 	    USAGE, PF_OPTS_HELP);
 }
-
 
 /* Start the JSON document at the first line (or at the end): nothing on stdout when no
  * input can be read. */
@@ -143,10 +142,11 @@ static void text_head(struct state *st, int64_t wall, uint32_t src, uint32_t thr
 {
 	char w[PF_WALL_MAX], t[512], col[4 * THREAD_COLS + 1]; /* t: whole names */
 	pf_wall_format(wall, false, w, sizeof(w));
-	printf("%s  %s  %*s%s%-5s%s %s", w,
-	       pf_text_fit(thread_label(st, src, thread, t, sizeof(t)), THREAD_COLS, col, sizeof(col)),
-	       (int)(2 * (depth > 40 ? 40 : depth)), "", pf_style_begin(style, st->g->color), what,
-	       pf_style_end(style, st->g->color), pf_text_esc(pf_names_str(st->names, type)));
+	printf(
+	    "%s  %s  %*s%s%-5s%s %s", w,
+	    pf_text_fit(thread_label(st, src, thread, t, sizeof(t)), THREAD_COLS, col, sizeof(col)),
+	    (int)(2 * (depth > 40 ? 40 : depth)), "", pf_style_begin(style, st->g->color), what,
+	    pf_style_end(style, st->g->color), pf_text_esc(pf_names_str(st->names, type)));
 }
 
 static void text_fields(struct state *st, const uint8_t *f, size_t len)
@@ -399,8 +399,9 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	if (optind >= argc)
 		return pf_usage_error("timeline", USAGE, "no trace file given");
 	if (follow_on && (o.json || o.has_until || (o.has_since && o.since.base == PF_TIME_START)))
-		return pf_usage_error("timeline", USAGE,
-				      "--follow cannot be used with --json, --until or --since +TIME");
+		return pf_usage_error(
+		    "timeline", USAGE,
+		    "--follow cannot be used with --json, --until or --since +TIME");
 	if (follow_on) {
 		struct state st = {.g = g, .json = false, .limit = limit_set ? limit : 0};
 		st.ends_only = o.failed_only || o.min_ns > 0;

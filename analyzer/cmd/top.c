@@ -38,7 +38,7 @@
 	"perfan top [--window DUR] [--interval DUR] [--once] [-n ROWS] [--inflight N] [-t GLOB] "  \
 	"TRACE|DIR..."
 
-#define SEC 1000000000LL
+#define SEC	     1000000000LL
 #define MAX_WINDOW_S (24 * 3600)
 
 /* The ENDs of one type in one second. */
@@ -67,10 +67,10 @@ struct state {
 	struct pf_follow fw;
 	const char *glob;
 	uint64_t window_ns, interval_ns;
-	uint32_t nslots;      /* seconds kept per type: the window's, and one being filled */
+	uint32_t nslots;       /* seconds kept per type: the window's, and one being filled */
 	struct slot **by_type; /* by type number: nslots slots, or NULL (none ended yet) */
 	uint32_t ntypes;
-	int64_t first_end;    /* the earliest END binned (rates over less than a window) */
+	int64_t first_end; /* the earliest END binned (rates over less than a window) */
 	uint64_t rows, inflight_n;
 	bool tty, oom;
 	/* gathered per draw */
@@ -80,30 +80,31 @@ struct state {
 
 static void help(void)
 {
-	printf("Usage: %s\n"
-	       "\n"
-	       "A live view of traces being written, as top(1) is of processes. Per action type\n"
-	       "over the last --window: calls per second, p50, p99 and max duration, failures;\n"
-	       "then the longest-running actions in flight, with their inputs. Files grow as\n"
-	       "their writers flush; in a DIR, files that appear (a rotating writer's next file)\n"
-	       "are followed too. The window ends at the traces' latest sign of life: now, for a\n"
-	       "live writer (within its flush interval); the end, for a finished trace.\n"
-	       "\n"
-	       "On a terminal the view is redrawn every --interval; otherwise a block of lines is\n"
-	       "printed per interval. perfan top runs until interrupted, or until every file given\n"
-	       "(no directory) was closed by its writer.\n"
-	       "\n"
-	       "  -w, --window DUR    the time the figures cover (default 60s, at most 24h)\n"
-	       "  -i, --interval DUR  time between redraws (default 1s, at least 10ms)\n"
-	       "      --once          read what is there, print one snapshot and exit\n"
-	       "  -n, --rows N        action types shown, most calls first (default: what fits\n"
-	       "                      the terminal; 20 when not a terminal; 0: all)\n"
-	       "      --inflight N    longest-running actions shown (default 5)\n"
-	       "  -t, --type GLOB     only action types matching GLOB (fnmatch)\n"
-	       "  -h, --help          this help\n"
-	       "\n"
-	       "DUR is a number with a unit: ns, us, ms, s, m (500ms, 1.5s, 5m).\n",
-	       USAGE);
+	printf(
+	    "Usage: %s\n"
+	    "\n"
+	    "A live view of traces being written, as top(1) is of processes. Per action type\n"
+	    "over the last --window: calls per second, p50, p99 and max duration, failures;\n"
+	    "then the longest-running actions in flight, with their inputs. Files grow as\n"
+	    "their writers flush; in a DIR, files that appear (a rotating writer's next file)\n"
+	    "are followed too. The window ends at the traces' latest sign of life: now, for a\n"
+	    "live writer (within its flush interval); the end, for a finished trace.\n"
+	    "\n"
+	    "On a terminal the view is redrawn every --interval; otherwise a block of lines is\n"
+	    "printed per interval. perfan top runs until interrupted, or until every file given\n"
+	    "(no directory) was closed by its writer.\n"
+	    "\n"
+	    "  -w, --window DUR    the time the figures cover (default 60s, at most 24h)\n"
+	    "  -i, --interval DUR  time between redraws (default 1s, at least 10ms)\n"
+	    "      --once          read what is there, print one snapshot and exit\n"
+	    "  -n, --rows N        action types shown, most calls first (default: what fits\n"
+	    "                      the terminal; 20 when not a terminal; 0: all)\n"
+	    "      --inflight N    longest-running actions shown (default 5)\n"
+	    "  -t, --type GLOB     only action types matching GLOB (fnmatch)\n"
+	    "  -h, --help          this help\n"
+	    "\n"
+	    "DUR is a number with a unit: ns, us, ms, s, m (500ms, 1.5s, 5m).\n",
+	    USAGE);
 }
 
 /* ---- recording ---------------------------------------------------------------------- */
@@ -184,10 +185,10 @@ static void on_open(void *userdata, const struct pf_span *sp)
 		st->run = v;
 		st->cap_run = cap;
 	}
-	st->run[st->nrun++] = (struct running){sp->type,   sp->src,    sp->thread, sp->start_wall,
+	st->run[st->nrun++] = (struct running){sp->type,   sp->src, sp->thread, sp->start_wall,
 					       sp->prefix, sp->seq, NULL};
-	if (sp->inputs && !(st->run[st->nrun - 1].inputs = pf_fields_text(sp->inputs,
-									   sp->inputs_len)))
+	if (sp->inputs &&
+	    !(st->run[st->nrun - 1].inputs = pf_fields_text(sp->inputs, sp->inputs_len)))
 		st->oom = true;
 }
 
@@ -304,7 +305,8 @@ static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max
 	else
 		fprintf(out, "(no action ended in the window)\n");
 	if (shown < n)
-		fprintf(out, "... %zu more type%s (-n 0 shows all)\n", n - shown, n - shown == 1 ? "" : "s");
+		fprintf(out, "... %zu more type%s (-n 0 shows all)\n", n - shown,
+			n - shown == 1 ? "" : "s");
 	pf_table_free(tab);
 	free(rows);
 	(void)total;
@@ -355,10 +357,11 @@ static void draw_running(struct state *st, FILE *out, size_t cols)
 				   task);
 		if (len < 0)
 			continue;
-		fprintf(out, "  %9s  %s%s%s  %s  %stask=%s%s", d, pf_style_begin(PF_BOLD, st->g->color),
-			pf_text_esc(pf_names_str(&st->names, r->type)),
-			pf_style_end(PF_BOLD, st->g->color), pf_text_esc(thr),
-			pf_style_begin(PF_DIM, st->g->color), task, pf_style_end(PF_DIM, st->g->color));
+		fprintf(
+		    out, "  %9s  %s%s%s  %s  %stask=%s%s", d, pf_style_begin(PF_BOLD, st->g->color),
+		    pf_text_esc(pf_names_str(&st->names, r->type)),
+		    pf_style_end(PF_BOLD, st->g->color), pf_text_esc(thr),
+		    pf_style_begin(PF_DIM, st->g->color), task, pf_style_end(PF_DIM, st->g->color));
 		/* Inputs last, cut (in the middle) to the terminal's width. */
 		size_t room = cols > (size_t)len + 2 ? cols - (size_t)len - 2 : 0;
 		if (room > 512)
@@ -366,9 +369,10 @@ static void draw_running(struct state *st, FILE *out, size_t cols)
 		if (r->inputs && *r->inputs && room >= 8) {
 			char esc[PF_TEXT_ESC_MAX];
 			pf_text_escape(r->inputs, esc, sizeof(esc));
-			fprintf(out, "  %s", pf_text_chars(esc) <= room
-						 ? esc
-						 : pf_text_fit(r->inputs, room, fit, sizeof(fit)));
+			fprintf(out, "  %s",
+				pf_text_chars(esc) <= room
+				    ? esc
+				    : pf_text_fit(r->inputs, room, fit, sizeof(fit)));
 		}
 		fputc('\n', out);
 	}
@@ -397,14 +401,15 @@ static void draw(struct state *st, size_t term_rows, size_t term_cols)
 		fprintf(out, "perfan top  %s  window %s  files %zu (%zu being written)", w, win,
 			st->fw.nsrc, pf_follow_active(&st->fw));
 		if (dropped)
-			fprintf(out, "  %sdropped %" PRIu64 "%s", pf_style_begin(PF_RED, st->g->color),
-				dropped, pf_style_end(PF_RED, st->g->color));
+			fprintf(out, "  %sdropped %" PRIu64 "%s",
+				pf_style_begin(PF_RED, st->g->color), dropped,
+				pf_style_end(PF_RED, st->g->color));
 		fputs("\n\n", out);
 		/* Rows that fit: the header lines, the table's, the in-flight block. */
 		size_t fixed = 3 + 1 + 3 + st->inflight_n;
-		size_t max_rows = st->rows != UINT64_MAX ? st->rows
+		size_t max_rows = st->rows != UINT64_MAX  ? st->rows
 				  : term_rows > fixed + 1 ? term_rows - fixed
-				  : 1;
+							  : 1;
 		draw_types(st, out, view_end, max_rows);
 		draw_running(st, out, term_cols);
 	}
@@ -472,8 +477,12 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	    {"type", required_argument, NULL, 't'},
 	    {0},
 	};
-	struct state st = {.g = g, .window_ns = 60 * SEC, .interval_ns = SEC, .rows = UINT64_MAX,
-			   .inflight_n = 5, .first_end = INT64_MAX};
+	struct state st = {.g = g,
+			   .window_ns = 60 * SEC,
+			   .interval_ns = SEC,
+			   .rows = UINT64_MAX,
+			   .inflight_n = 5,
+			   .first_end = INT64_MAX};
 	bool once = false;
 	int c;
 	while ((c = getopt_long(argc, argv, ":hw:i:n:t:", longopts, NULL)) != -1) {
@@ -547,7 +556,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		}
 		struct winsize ws = {0};
 		size_t rows = 24, cols = 100;
-		if (st.tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+		if (st.tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row &&
+		    ws.ws_col) {
 			rows = ws.ws_row;
 			cols = ws.ws_col;
 		}

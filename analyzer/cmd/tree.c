@@ -20,19 +20,21 @@
 #include <perflog/action.h>
 
 #include "analysis/call.h"
-#include "core/fields.h"
-#include "core/input.h"
-#include "fmt/jsonw.h"
-#include "fmt/opts.h"
-#include "perfan.h"
-#include "core/scan.h"
-#include "fmt/table.h"
-#include "fmt/text.h"
 #include "analysis/tasktree.h"
 #include "analysis/topn.h"
+#include "core/fields.h"
+#include "core/input.h"
+#include "core/scan.h"
+#include "fmt/jsonw.h"
+#include "fmt/opts.h"
+#include "fmt/table.h"
+#include "fmt/text.h"
 #include "fmt/units.h"
+#include "perfan.h"
 
-#define USAGE "perfan tree [--task ID | --slowest N] [--depth N] [--children K] [FILTERS] [--json] TRACE..."
+#define USAGE                                                                                      \
+	"perfan tree [--task ID | --slowest N] [--depth N] [--children K] [FILTERS] [--json] "     \
+	"TRACE..."
 #define MAX_N 100000
 
 /* The chosen tasks: an array in print order and an open-addressing index into it. */
@@ -609,8 +611,9 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		*dst[k] = strtoul(optarg, &end, 10);
 		if (errno || *end || end == optarg || optarg[0] == '-' || *dst[k] == 0 ||
 		    *dst[k] > max[k])
-			return pf_usage_error("tree", USAGE, "%s: '%s' is not a number from 1 to %lu",
-					      names[k], optarg, max[k]);
+			return pf_usage_error("tree", USAGE,
+					      "%s: '%s' is not a number from 1 to %lu", names[k],
+					      optarg, max[k]);
 	}
 	if (o.help) {
 		help();

@@ -78,7 +78,8 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 {
 	struct pf_batch_ev *e = &b->ev[b->n];
 	if (b->n > 0 && rec->ts_ns < e[-1].ts)
-		b->unsorted = true; /* noted here: a pass over the batch later costs a miss per event */
+		b->unsorted =
+		    true; /* noted here: a pass over the batch later costs a miss per event */
 	*e = (struct pf_batch_ev){
 	    .ts = rec->ts_ns,
 	    .wall = rec->wall_ns,

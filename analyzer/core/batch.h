@@ -30,15 +30,15 @@ struct pf_batch {
 	/* A cache line of its own: a file's two batches sit side by side, one read by the
 	 * analysis thread while a decoding thread writes the other's counters. */
 	_Alignas(64) struct pf_batch_ev *ev; /* ev[n] is the carried event when @carry */
-	uint32_t *order, *tmp;	/* order[0..n): events by timestamp */
+	uint32_t *order, *tmp;		     /* order[0..n): events by timestamp */
 	uint32_t n, cap_ev;
 	bool carry;	/* ev[n] is the first event of the next frame, read already */
 	bool unsorted;	/* an event was earlier than the one appended before it */
 	uint8_t *bytes; /* levels, packed fields and exception text */
 	size_t nbytes, cap_bytes;
 	/* Learned while filling, for the consumer. */
-	uint32_t names_from, names_to;	 /* new local type numbers [from, to) */
-	const char **names;		 /* their texts (owned by the producer's table) */
+	uint32_t names_from, names_to; /* new local type numbers [from, to) */
+	const char **names;	       /* their texts (owned by the producer's table) */
 	uint32_t cap_names;
 	struct pf_batch_thread *threads; /* thread names, in file order */
 	uint32_t nthreads, cap_threads;
@@ -55,14 +55,14 @@ struct pf_batch {
 
 /* What the producer of one file keeps between fills. */
 struct pf_producer {
-	const char *path;    /* opened by the first fill (the source's path) */
-	bool opened;	     /* the first fill opened it (then @r NULL means ended) */
-	bool holding;	     /* counted among the readers holding a file open (input.c) */
-	struct pl_reader *r; /* NULL before the first fill and once the file has ended */
+	const char *path;      /* opened by the first fill (the source's path) */
+	bool opened;	       /* the first fill opened it (then @r NULL means ended) */
+	bool holding;	       /* counted among the readers holding a file open (input.c) */
+	struct pl_reader *r;   /* NULL before the first fill and once the file has ended */
 	struct pf_names local; /* type numbers of this file's events */
-	uint64_t frame_off;	/* frame_offset of the last record read (0: none yet) */
+	uint64_t frame_off;    /* frame_offset of the last record read (0: none yet) */
 	bool keep_fields;
-	bool meta; /* THREAD and DROPPED records as events too */
+	bool meta;   /* THREAD and DROPPED records as events too */
 	bool window; /* read by the index only what [since, until) needs */
 	int64_t since, until;
 };

@@ -90,7 +90,7 @@ bool pf_filter_event(struct pf_filter *f, const struct pf_event *ev)
 	    .depth = ev->depth,
 	    .start_wall = ev->wall,
 	    .duration_ns = UINT64_MAX, /* unknown yet: passes --min */
-	    .failed = true,            /* unknown yet: passes --failed */
+	    .failed = true,	       /* unknown yet: passes --failed */
 	};
 	return pf_filter_span(f, &sp);
 }

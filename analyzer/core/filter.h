@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "core/names.h"
-#include "fmt/opts.h"
 #include "core/spans.h"
+#include "fmt/opts.h"
 
 struct pf_filter {
 	const struct pf_opts *o;

@@ -23,9 +23,9 @@
 
 /* A copied event (PF_FOLLOW_SORTED): variable parts are offsets into f->bytes. */
 struct pf_follow_ev {
-	struct pf_event ev; /* pointers unset until delivery */
+	struct pf_event ev;			 /* pointers unset until delivery */
 	size_t level, fields, exc_type, exc_msg; /* SIZE_MAX: none */
-	size_t order;			       /* read order: a stable sort */
+	size_t order;				 /* read order: a stable sort */
 };
 
 int pf_follow_open(struct pf_follow *f, char *const *paths, size_t npaths, struct pf_names *names,

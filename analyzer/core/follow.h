@@ -68,10 +68,10 @@ struct pf_follow {
 	size_t nsrc, cap;
 	struct pf_names *names;
 	unsigned flags;
-	int64_t since; /* for the files present at the start; INT64_MIN: all */
+	int64_t since;	  /* for the files present at the start; INT64_MIN: all */
 	uint64_t back_ns; /* or: this long before their latest record */
-	bool started;  /* the first poll ran: new files are read whole */
-	size_t next_src; /* where the next poll starts reading: each file gets its turn */
+	bool started;	  /* the first poll ran: new files are read whole */
+	size_t next_src;  /* where the next poll starts reading: each file gets its turn */
 	uint8_t fbuf[PF_FIELDS_MAX]; /* one event's packed fields */
 	/* PF_FOLLOW_SORTED: the poll's events, copied. */
 	struct pf_follow_ev *ev;

@@ -15,8 +15,8 @@
 
 #include "core/batch.h"
 #include "core/input.h"
-#include "perfan.h"
 #include "core/pool.h"
+#include "perfan.h"
 
 int pf_jobs = -1;
 
@@ -109,7 +109,8 @@ static int add_directory(struct pathlist *l, const char *dir)
 		struct stat st;
 		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
 			pf_warn("%s: skipped: a directory (only the files of the directories given "
-				"are read)", p);
+				"are read)",
+				p);
 			note_failed(l->in, p, "a directory", true);
 		} else if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
 			ret = pathlist_add(l, p, true);
@@ -409,8 +410,10 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	}
 	if (ret < 0) {
 		const struct pl_reader_error *e = pl_reader_error(r);
-		if (from_dir && (ret == -PL_EFORMAT || (ret == -PL_ETRUNCATED && !starts_like_trace(path)))) {
-			const char *why = ret == -PL_EFORMAT ? e->reason : "not a perflog trace (too short)";
+		if (from_dir &&
+		    (ret == -PL_EFORMAT || (ret == -PL_ETRUNCATED && !starts_like_trace(path)))) {
+			const char *why =
+			    ret == -PL_EFORMAT ? e->reason : "not a perflog trace (too short)";
 			pf_warn("%s: skipped: %s", path, why);
 			note_failed(in, path, why, true);
 		} else {
@@ -466,8 +469,8 @@ static int activate_due(struct pf_input *in)
 {
 	while (in->next_waiting < in->nwaiting) {
 		size_t from = in->next_waiting, to = from;
-		int64_t now = in->nheap ? in->src[in->heap[0]].ev.wall
-					: in->src[in->waiting[from]].start;
+		int64_t now =
+		    in->nheap ? in->src[in->heap[0]].ev.wall : in->src[in->waiting[from]].start;
 		while (to < in->nwaiting && in->src[in->waiting[to]].start <= now)
 			to++;
 		if (to == from)

@@ -94,20 +94,20 @@ struct pf_producer;
 
 /** One input file. Fields above @prod belong to the consumer (the analysis thread). */
 struct pf_source {
-	char *path;	     /* as given ("-": standard input) */
-	char *open_path;     /* what is opened when not @path (standard input's copy), or NULL */
-	int64_t pid;	     /* from the file's header */
-	dev_t dev;	     /* the file's identity: the same file given twice is read once */
+	char *path;	 /* as given ("-": standard input) */
+	char *open_path; /* what is opened when not @path (standard input's copy), or NULL */
+	int64_t pid;	 /* from the file's header */
+	dev_t dev;	 /* the file's identity: the same file given twice is read once */
 	ino_t ino;
 	char *host;
-	int64_t start;	     /* wall time before which the file holds no event (see above) */
-	int64_t last_wall;   /* its last sign of life read so far: latest event or clock
-			      * checkpoint (wall; INT64_MIN: none) */
-	uint64_t records;    /* records read from this file */
-	uint64_t dropped;    /* events its writer lost (DROPPED records) */
+	int64_t start;		 /* wall time before which the file holds no event (see above) */
+	int64_t last_wall;	 /* its last sign of life read so far: latest event or clock
+				  * checkpoint (wall; INT64_MIN: none) */
+	uint64_t records;	 /* records read from this file */
+	uint64_t dropped;	 /* events its writer lost (DROPPED records) */
 	uint64_t frames_skipped; /* frames a time window let perfan pass over */
-	int status;	     /* 0 reading, PL_END, or the negative pl_status */
-	uint64_t err_offset; /* where the damage is, when status < 0 */
+	int status;		 /* 0 reading, PL_END, or the negative pl_status */
+	uint64_t err_offset;	 /* where the damage is, when status < 0 */
 	char *err_reason;
 	char **thread_names; /* by trace thread number; NULL entries unnamed */
 	uint32_t nthreads;
@@ -136,17 +136,17 @@ struct pf_input {
 	struct pf_names *names;
 	bool keep_fields, meta;
 	struct pf_pool *pool; /* decoding threads, or NULL */
-	size_t *heap; /* indexes into src of files that have a pending event */
+	size_t *heap;	      /* indexes into src of files that have a pending event */
 	size_t nheap;
 	size_t *waiting; /* indexes into src of files not read yet, by start time */
 	size_t nwaiting, next_waiting;
 	unsigned open_now; /* readers holding their file open (atomic: the pool's workers) */
 	unsigned open_budget;
-	bool started;	   /* the first pf_input_next() started reading */
-	bool delivered;	   /* heap[0]'s event was handed out: advance it first */
-	uint64_t records;  /* records read in all */
-	size_t unreadable; /* inputs that could not be read (not even their header) */
-	size_t skipped;	   /* files in a directory that are not perflog traces */
+	bool started;		  /* the first pf_input_next() started reading */
+	bool delivered;		  /* heap[0]'s event was handed out: advance it first */
+	uint64_t records;	  /* records read in all */
+	size_t unreadable;	  /* inputs that could not be read (not even their header) */
+	size_t skipped;		  /* files in a directory that are not perflog traces */
 	struct pf_failed *failed; /* the unreadable and skipped inputs, for --json */
 	size_t nfailed, failed_cap;
 };

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "perfan.h"
 #include "core/scan.h"
+#include "perfan.h"
 
 static void on_span(void *userdata, const struct pf_span *sp)
 {
@@ -232,9 +232,9 @@ void pf_scan_notes(const struct pf_scan *sc, FILE *f)
 {
 	size_t open = pf_spans_open(&sc->spans);
 	if (open && sc->inflight_shown && !sc->inflight_selected)
-		fprintf(f,
-			"note: %zu action%s still running at the end of the input (none selected)\n",
-			open, open == 1 ? " was" : "s were");
+		fprintf(
+		    f, "note: %zu action%s still running at the end of the input (none selected)\n",
+		    open, open == 1 ? " was" : "s were");
 	else if (open && !sc->inflight_shown)
 		fprintf(f,
 			"note: %zu action%s still running at the end of the input (not counted; "

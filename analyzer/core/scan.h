@@ -12,10 +12,10 @@
 
 #include "core/filter.h"
 #include "core/input.h"
-#include "fmt/jsonw.h"
 #include "core/names.h"
-#include "fmt/opts.h"
 #include "core/spans.h"
+#include "fmt/jsonw.h"
+#include "fmt/opts.h"
 
 struct pf_scan {
 	struct pf_input in;
@@ -25,10 +25,10 @@ struct pf_scan {
 	pf_span_fn fn; /* the subcommand's callback, for selected spans only */
 	void (*ev_fn)(void *userdata, const struct pf_event *ev); /* every event, or NULL */
 	void *userdata;
-	uint64_t actions;	 /* completed actions */
-	uint64_t selected;	 /* of which passed the filters */
-	uint64_t dropped_events; /* events the writers reported lost (DROPPED records) */
-	bool inflight_shown;	 /* pf_scan_foreach_inflight() ran: they are reported */
+	uint64_t actions;	    /* completed actions */
+	uint64_t selected;	    /* of which passed the filters */
+	uint64_t dropped_events;    /* events the writers reported lost (DROPPED records) */
+	bool inflight_shown;	    /* pf_scan_foreach_inflight() ran: they are reported */
 	uint64_t inflight_selected; /* of which passed the filters */
 	bool oom;
 };

@@ -67,10 +67,10 @@ struct pf_spans {
 	uint32_t nblocks, pool_cap;
 	uint32_t *free_blocks;
 	uint32_t nfree;
-	uint64_t unmatched;  /* ENDs without their START (dropped events, missing file), among
-			      * those started in [since, until) by their duration */
+	uint64_t unmatched;   /* ENDs without their START (dropped events, missing file), among
+			       * those started in [since, until) by their duration */
 	int64_t since, until; /* the time window counted (pf_spans_window); open by default */
-	uint64_t duplicates; /* STARTs of an action already open (same file given twice?) */
+	uint64_t duplicates;  /* STARTs of an action already open (same file given twice?) */
 };
 
 /**

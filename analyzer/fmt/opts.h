@@ -58,8 +58,8 @@ enum {
 	"      --json          JSON on stdout instead of a table (all durations in ns)\n"
 #define PF_OPTS_HELP_TAIL                                                                          \
 	"      --allow-unreadable\n"                                                               \
-	"                      give a result (exit 0 or 1) on what could be read when an\n"       \
-	"                      input could not be (default: exit status 3)\n"                     \
+	"                      give a result (exit 0 or 1) on what could be read when an\n"        \
+	"                      input could not be (default: exit status 3)\n"                      \
 	"  -h, --help          this help\n"                                                        \
 	"\n"                                                                                       \
 	"DURATION is a number with a unit: ns, us, \xc2\xb5s, ms, s, m (200ms, 1.5s).\n"           \

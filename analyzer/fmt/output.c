@@ -50,8 +50,8 @@ static bool looks_like_trace(const char *path)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return false;
-	bool yes = fread(head, 1, sizeof(head), f) == sizeof(head) &&
-		   memcmp(head + 8, "PERFLOG", 7) == 0;
+	bool yes =
+	    fread(head, 1, sizeof(head), f) == sizeof(head) && memcmp(head + 8, "PERFLOG", 7) == 0;
 	fclose(f);
 	return yes;
 }

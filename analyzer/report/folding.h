@@ -23,7 +23,8 @@
 /** Types named in a summary row; children of further types are only counted. */
 #define PF_FOLD_TYPES 8
 
-/** struct pf_fold_summary - a summary row: the children of one node left out, and their subtrees. */
+/** struct pf_fold_summary - a summary row: the children of one node left out, and their subtrees.
+ */
 struct pf_fold_summary {
 	const uint32_t *parent; /* the node's level path (borrowed from a child's level) */
 	uint32_t depth;		/* the node's depth */
@@ -59,14 +60,17 @@ struct pf_fold_rows {
 int pf_fold_waterfall(const struct pf_waterfall_tree *t, uint32_t k, struct pf_fold_rows *f);
 
 /** pf_fold_rows_n() - the number of rows. */
-static inline uint32_t pf_fold_rows_n(const struct pf_waterfall_tree *t, const struct pf_fold_rows *f)
+static inline uint32_t pf_fold_rows_n(const struct pf_waterfall_tree *t,
+				      const struct pf_fold_rows *f)
 {
 	return f->row ? f->n : t->n;
 }
 
 /** pf_fold_rows_at() - row @r: its node, or NULL with *@m set to the summary. */
-static inline const struct pf_waterfall_node *pf_fold_rows_at(const struct pf_waterfall_tree *t, const struct pf_fold_rows *f,
-						 uint32_t r, const struct pf_fold_summary **m)
+static inline const struct pf_waterfall_node *pf_fold_rows_at(const struct pf_waterfall_tree *t,
+							      const struct pf_fold_rows *f,
+							      uint32_t r,
+							      const struct pf_fold_summary **m)
 {
 	uint32_t x = f->row ? f->row[r] : r;
 	*m = x >= t->n ? &f->more[x - t->n] : NULL;

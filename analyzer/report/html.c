@@ -15,8 +15,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "report/report.h"
 #include "report/assets.h"
+#include "report/report.h"
 
 /* Files named in the title; the page lists them all. */
 #define TITLE_FILES 3

@@ -14,8 +14,8 @@
 #include <perflog/perflog.h>
 
 #include "core/fields.h"
-#include "report/report.h"
 #include "fmt/units.h"
+#include "report/report.h"
 
 /* Byte budgets, after escaping; the template adds ~50 KB. */
 #define BUDGET_ARGV    (16u << 10)
@@ -256,8 +256,7 @@ static void json_slowest(const struct pf_report *r, struct pf_report_sink *sink,
 	pf_json_uint(j, r->slowest.n - i);
 }
 
-static void json_inflight(const struct pf_report *r, struct pf_report_sink *sink,
-			  struct pf_json *j)
+static void json_inflight(const struct pf_report *r, struct pf_report_sink *sink, struct pf_json *j)
 {
 	struct pf_call_ctx ctx = {&r->sc1.names, &r->sc1.in, false};
 	struct budget b = budget_begin(sink, BUDGET_SLOWEST);

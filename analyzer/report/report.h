@@ -20,12 +20,12 @@
 
 #include "analysis/agg.h"
 #include "analysis/argstats.h"
-#include "fmt/jsonw.h"
 #include "analysis/limits.h"
-#include "fmt/opts.h"
-#include "core/scan.h"
-#include "report/series.h"
 #include "analysis/topn.h"
+#include "core/scan.h"
+#include "fmt/jsonw.h"
+#include "fmt/opts.h"
+#include "report/series.h"
 #include "report/waterfall.h"
 
 /** Time buckets of the latency-over-time charts. */

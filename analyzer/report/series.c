@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "analysis/hist.h"
-#include "report/series.h"
 #include "fmt/units.h"
+#include "report/series.h"
 
 /* Coarse bins: the log-linear buckets of hist.h, 16 at a time (8 per power of two). */
 #define COARSE_SHIFT	 4

@@ -7,8 +7,8 @@
 #include <perflog/action.h>
 
 #include "core/fields.h"
-#include "report/waterfall.h"
 #include "report/folding.h"
+#include "report/waterfall.h"
 
 void pf_waterfall_init(struct pf_waterfall *w)
 {
@@ -22,7 +22,8 @@ static int id_cmp(uint64_t p1, uint64_t s1, uint64_t p2, uint64_t s2)
 	return (s1 > s2) - (s1 < s2);
 }
 
-static struct pf_waterfall_tree *find_tree(const struct pf_waterfall *w, uint64_t prefix, uint64_t seq)
+static struct pf_waterfall_tree *find_tree(const struct pf_waterfall *w, uint64_t prefix,
+					   uint64_t seq)
 {
 	size_t lo = 0, hi = w->n;
 	while (lo < hi) {
@@ -54,7 +55,8 @@ int pf_waterfall_add(struct pf_waterfall *w, const struct pf_call *c)
 	}
 	struct pf_waterfall_tree *t = &w->t[w->n++];
 	memset(t, 0, sizeof(*t));
-	pf_task_tree_init(&t->tree, c->prefix, c->seq, PF_WATERFALL_MAX_NODES, PF_WATERFALL_TEXT_MAX);
+	pf_task_tree_init(&t->tree, c->prefix, c->seq, PF_WATERFALL_MAX_NODES,
+			  PF_WATERFALL_TEXT_MAX);
 	t->anchor_depth = c->depth < PF_CALL_PATH_MAX ? c->depth : PF_CALL_PATH_MAX;
 	memcpy(t->anchor, c->level, t->anchor_depth * sizeof(uint32_t));
 	return 0;
@@ -101,8 +103,8 @@ static void count_rows(const struct pf_tnode *n, uint32_t depth, uint32_t *rows,
 }
 
 /* Append the nodes seen under @n (sorted), @n first, with their level paths. */
-static void add_rows(struct pf_waterfall_tree *t, const struct pf_tnode *n, uint32_t *path, uint32_t depth,
-		     uint32_t **at)
+static void add_rows(struct pf_waterfall_tree *t, const struct pf_tnode *n, uint32_t *path,
+		     uint32_t depth, uint32_t **at)
 {
 	if (n->state != PF_T_MISSING) {
 		struct pf_waterfall_node *r = &t->nodes[t->n++];
@@ -177,7 +179,8 @@ static void json_node(const struct pf_waterfall_node *row, const struct pf_names
 	pf_json_object_end(j);
 }
 
-static void json_more(const struct pf_fold_summary *m, const struct pf_names *names, struct pf_json *j)
+static void json_more(const struct pf_fold_summary *m, const struct pf_names *names,
+		      struct pf_json *j)
 {
 	pf_json_object_begin(j);
 	pf_json_key(j, "kind");
@@ -237,8 +240,8 @@ static uint64_t more_cost(const struct pf_fold_summary *m, const struct pf_names
 	return c;
 }
 
-static uint64_t row_cost(const struct pf_waterfall_tree *t, const struct pf_fold_rows *f, uint32_t r,
-			 const struct pf_names *names, const struct pf_input *in)
+static uint64_t row_cost(const struct pf_waterfall_tree *t, const struct pf_fold_rows *f,
+			 uint32_t r, const struct pf_names *names, const struct pf_input *in)
 {
 	const struct pf_fold_summary *m;
 	const struct pf_waterfall_node *n = pf_fold_rows_at(t, f, r, &m);
@@ -269,7 +272,8 @@ void pf_waterfall_json(struct pf_waterfall *w, const struct pf_names *names,
 		struct pf_waterfall_tree *t = &w->t[k];
 		/* The events are all in by now. */
 		flatten(t);
-		pf_fold_waterfall(t, max_kids, &rows[k]); /* without memory for it: every node, unfolded */
+		pf_fold_waterfall(t, max_kids,
+				  &rows[k]); /* without memory for it: every node, unfolded */
 		for (uint32_t r = 0; r < pf_fold_rows_n(t, &rows[k]); r++)
 			need[k] += row_cost(t, &rows[k], r, names, in);
 		order[k] = k;

@@ -24,10 +24,10 @@
 #include <stdint.h>
 
 #include "analysis/call.h"
-#include "core/input.h"
-#include "fmt/jsonw.h"
-#include "core/names.h"
 #include "analysis/tasktree.h"
+#include "core/input.h"
+#include "core/names.h"
+#include "fmt/jsonw.h"
 
 #define PF_WATERFALL_MAX_NODES 1000
 #define PF_WATERFALL_TEXT_MAX  256
@@ -44,8 +44,8 @@ struct pf_waterfall_tree {
 	uint32_t anchor[PF_CALL_PATH_MAX]; /* level of the action that chose the task */
 	uint32_t anchor_depth;
 	struct pf_waterfall_node *nodes; /* the nodes seen in depth-first order, once written */
-	uint32_t n;		/* entries of @nodes: tree.nodes, or 0 if out of memory */
-	uint32_t *levels;	/* the level paths of @nodes, back to back */
+	uint32_t n;			 /* entries of @nodes: tree.nodes, or 0 if out of memory */
+	uint32_t *levels;		 /* the level paths of @nodes, back to back */
 };
 
 struct pf_waterfall {

@@ -9,13 +9,27 @@
 static void print_value(const pl_value *v)
 {
 	switch (v->type) {
-	case PL_VALUE_NIL: printf("nil"); break;
-	case PL_VALUE_BOOL: printf(v->v.b ? "true" : "false"); break;
-	case PL_VALUE_INT: printf("%" PRId64, v->v.i); break;
-	case PL_VALUE_UINT: printf("%" PRIu64, v->v.u); break;
-	case PL_VALUE_FLOAT: printf("%g", v->v.f); break;
-	case PL_VALUE_STR: printf("\"%.*s\"", (int)v->v.str.len, v->v.str.ptr); break;
-	case PL_VALUE_BYTES: printf("<%zu bytes>", v->v.str.len); break;
+	case PL_VALUE_NIL:
+		printf("nil");
+		break;
+	case PL_VALUE_BOOL:
+		printf(v->v.b ? "true" : "false");
+		break;
+	case PL_VALUE_INT:
+		printf("%" PRId64, v->v.i);
+		break;
+	case PL_VALUE_UINT:
+		printf("%" PRIu64, v->v.u);
+		break;
+	case PL_VALUE_FLOAT:
+		printf("%g", v->v.f);
+		break;
+	case PL_VALUE_STR:
+		printf("\"%.*s\"", (int)v->v.str.len, v->v.str.ptr);
+		break;
+	case PL_VALUE_BYTES:
+		printf("<%zu bytes>", v->v.str.len);
+		break;
 	case PL_VALUE_ARRAY:
 		printf("[");
 		for (size_t i = 0; i < v->v.array.len; i++) {
@@ -38,7 +52,8 @@ static void print_value(const pl_value *v)
 
 int main(int argc, char **argv)
 {
-	static const char *const kinds[] = {"?", "start", "end", "message", "thread", "dropped", "stats"};
+	static const char *const kinds[] = {"?",      "start",	 "end",	 "message",
+					    "thread", "dropped", "stats"};
 	struct pl_reader *r;
 	struct pl_record rec = PL_RECORD_INIT;
 	if (argc != 2) {
@@ -48,8 +63,8 @@ int main(int argc, char **argv)
 	int ret = pl_reader_open(argv[1], &r);
 	if (ret == 0) {
 		const struct pl_trace_header *h = pl_reader_header(r);
-		printf("# pid %" PRId64 " host %s clock %s version %u argv[0] %s\n", h->pid, h->host,
-		       h->clock, h->version, h->argc ? h->argv[0] : "");
+		printf("# pid %" PRId64 " host %s clock %s version %u argv[0] %s\n", h->pid,
+		       h->host, h->clock, h->version, h->argc ? h->argv[0] : "");
 		while ((ret = pl_reader_next(r, &rec)) == 0) {
 			char task[PL_TASK_STR_MAX];
 			pl_task_format(rec.task_prefix, rec.task_seq, rec.level, rec.depth, task,
@@ -75,7 +90,8 @@ int main(int argc, char **argv)
 	}
 	if (ret < 0) {
 		const struct pl_reader_error *e = pl_reader_error(r);
-		fprintf(stderr, "c_read: %s: offset %" PRIu64 ": %s\n", e->path, e->offset, e->reason);
+		fprintf(stderr, "c_read: %s: offset %" PRIu64 ": %s\n", e->path, e->offset,
+			e->reason);
 		pl_reader_close(r);
 		return 3;
 	}

@@ -76,7 +76,8 @@ static pl_py_action *action_make(pl_py_state *st, pl_name type, uint64_t prefix,
 	a->seq = seq;
 	a->epoch = 0;
 	a->depth = depth;
-	a->level = depth <= PL_PY_LEVEL_INLINE ? a->level_inline : PyMem_Malloc(depth * sizeof(uint32_t));
+	a->level =
+	    depth <= PL_PY_LEVEL_INLINE ? a->level_inline : PyMem_Malloc(depth * sizeof(uint32_t));
 	a->type = type;
 	a->state = PL_PY_PREPARED;
 	a->max_len = max_len;
@@ -153,8 +154,8 @@ void pl_py_action_begin(pl_py_action *a)
 	if (w && a->start_fields.n)
 		begin_with_fields(a, w);
 	else
-		pl_action_begin_at(&a->act, w, a->prefix, a->seq, a->level, a->depth, a->type,
-				   NULL, 0);
+		pl_action_begin_at(&a->act, w, a->prefix, a->seq, a->level, a->depth, a->type, NULL,
+				   0);
 	pl_py_held_clear(&a->start_fields);
 }
 
@@ -246,10 +247,9 @@ static PyObject *action_enter(PyObject *self, PyObject *unused)
 	return enter((pl_py_action *)self);
 }
 
-PyDoc_STRVAR(exit_doc,
-	     "__exit__($self, exc_type, exc, tb, /)\n--\n\n"
-	     "Restore the previous current action, then end this one: failed with the\n"
-	     "exception if there is one (which propagates), else succeeded.");
+PyDoc_STRVAR(exit_doc, "__exit__($self, exc_type, exc, tb, /)\n--\n\n"
+		       "Restore the previous current action, then end this one: failed with the\n"
+		       "exception if there is one (which propagates), else succeeded.");
 static PyObject *action_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
 	if (check_nargs("__exit__", nargs, 3, 3) < 0)
@@ -270,7 +270,8 @@ static PyObject *action_aenter(PyObject *self, PyObject *unused)
 	return ready_new(((pl_py_action *)self)->st, self);
 }
 
-PyDoc_STRVAR(aexit_doc, "__aexit__($self, exc_type, exc, tb, /)\n--\n\nAs __exit__, for `async with`.");
+PyDoc_STRVAR(aexit_doc,
+	     "__aexit__($self, exc_type, exc, tb, /)\n--\n\nAs __exit__, for `async with`.");
 static PyObject *action_aexit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
 	if (check_nargs("__aexit__", nargs, 3, 3) < 0)
@@ -279,10 +280,9 @@ static PyObject *action_aexit(PyObject *self, PyObject *const *args, Py_ssize_t 
 	return ready_new(((pl_py_action *)self)->st, Py_False);
 }
 
-PyDoc_STRVAR(add_doc,
-	     "add($self, /, **fields)\n--\n\n"
-	     "Add fields recorded when the action ends (their values as they are then).\n"
-	     "Ignored once the action has ended.");
+PyDoc_STRVAR(add_doc, "add($self, /, **fields)\n--\n\n"
+		      "Add fields recorded when the action ends (their values as they are then).\n"
+		      "Ignored once the action has ended.");
 static PyObject *action_add(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
 	pl_py_action *a = (pl_py_action *)self;
@@ -345,8 +345,8 @@ PyDoc_STRVAR(return_doc,
 static PyObject *action_return(PyObject *self, PyObject *value)
 {
 	pl_py_action *a = (pl_py_action *)self;
-	if (a->secrets && pl_py_reveals(value, &PyTuple_GET_ITEM(a->secrets, 0),
-					PyTuple_GET_SIZE(a->secrets)))
+	if (a->secrets &&
+	    pl_py_reveals(value, &PyTuple_GET_ITEM(a->secrets, 0), PyTuple_GET_SIZE(a->secrets)))
 		value = a->st->redacted;
 	if (a->record_result && a->state == PL_PY_ACTIVE &&
 	    pl_py_held_add(&a->end_fields, a->st->name_result, 0, value) < 0) {
@@ -421,7 +421,8 @@ PyObject *pl_py_action_func(PyObject *module, PyObject *const *args, Py_ssize_t 
 	pl_py_state *st = PyModule_GetState(module);
 	if (check_type_arg("action", nargs, args) < 0)
 		return NULL;
-	pl_py_action *a = pl_py_action_new_child(st, pl_py_name(st, args[0]), PL_PY_DEFAULT_MAX_LEN);
+	pl_py_action *a =
+	    pl_py_action_new_child(st, pl_py_name(st, args[0]), PL_PY_DEFAULT_MAX_LEN);
 	if (a)
 		hold_kwargs(st, &a->start_fields, args + nargs, kwnames);
 	return (PyObject *)a;
@@ -476,47 +477,44 @@ static PyObject *action_repr(PyObject *self)
 }
 
 static PyMethodDef action_methods[] = {
-	{"__enter__", action_enter, METH_NOARGS, enter_doc},
-	{"__exit__", (PyCFunction)(void (*)(void))action_exit, METH_FASTCALL, exit_doc},
-	{"__aenter__", action_aenter, METH_NOARGS, aenter_doc},
-	{"__aexit__", (PyCFunction)(void (*)(void))action_aexit, METH_FASTCALL, aexit_doc},
-	{"add", (PyCFunction)(void (*)(void))action_add, METH_FASTCALL | METH_KEYWORDS, add_doc},
-	{"log", (PyCFunction)(void (*)(void))action_log, METH_FASTCALL | METH_KEYWORDS,
-	 action_log_doc},
-	{"_resume", action_resume, METH_NOARGS, resume_doc},
-	{"_suspend", action_suspend, METH_O, suspend_doc},
-	{"_finish", (PyCFunction)(void (*)(void))action_finish, METH_FASTCALL, finish_doc},
-	{"_return", action_return, METH_O, return_doc},
-	{NULL, NULL, 0, NULL},
+    {"__enter__", action_enter, METH_NOARGS, enter_doc},
+    {"__exit__", (PyCFunction)(void (*)(void))action_exit, METH_FASTCALL, exit_doc},
+    {"__aenter__", action_aenter, METH_NOARGS, aenter_doc},
+    {"__aexit__", (PyCFunction)(void (*)(void))action_aexit, METH_FASTCALL, aexit_doc},
+    {"add", (PyCFunction)(void (*)(void))action_add, METH_FASTCALL | METH_KEYWORDS, add_doc},
+    {"log", (PyCFunction)(void (*)(void))action_log, METH_FASTCALL | METH_KEYWORDS, action_log_doc},
+    {"_resume", action_resume, METH_NOARGS, resume_doc},
+    {"_suspend", action_suspend, METH_O, suspend_doc},
+    {"_finish", (PyCFunction)(void (*)(void))action_finish, METH_FASTCALL, finish_doc},
+    {"_return", action_return, METH_O, return_doc},
+    {NULL, NULL, 0, NULL},
 };
 
-PyDoc_STRVAR(action_doc,
-	     "An action recorded from Python: made by perflog.action() and\n"
-	     "perflog.continue_task(); use it as a (async) context manager.");
+PyDoc_STRVAR(action_doc, "An action recorded from Python: made by perflog.action() and\n"
+			 "perflog.continue_task(); use it as a (async) context manager.");
 
 static PyType_Slot action_slots[] = {
-	{Py_tp_doc, (void *)action_doc},
-	{Py_tp_methods, action_methods},
-	{Py_tp_traverse, PL_PY_FN(action_traverse)},
-	{Py_tp_clear, PL_PY_FN(action_clear)},
-	{Py_tp_dealloc, PL_PY_FN(action_dealloc)},
-	{Py_tp_repr, PL_PY_FN(action_repr)},
-	{0, NULL},
+    {Py_tp_doc, (void *)action_doc},
+    {Py_tp_methods, action_methods},
+    {Py_tp_traverse, PL_PY_FN(action_traverse)},
+    {Py_tp_clear, PL_PY_FN(action_clear)},
+    {Py_tp_dealloc, PL_PY_FN(action_dealloc)},
+    {Py_tp_repr, PL_PY_FN(action_repr)},
+    {0, NULL},
 };
 
 PyType_Spec pl_py_action_spec = {
-	.name = "perflog.Action",
-	.basicsize = sizeof(pl_py_action),
-	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION |
-		 Py_TPFLAGS_IMMUTABLETYPE,
-	.slots = action_slots,
+    .name = "perflog.Action",
+    .basicsize = sizeof(pl_py_action),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+	     Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = action_slots,
 };
 
 /* ---- the immediate awaitable returned by __aenter__/__aexit__ ---- */
 
 typedef struct {
-	PyObject_HEAD
-	PyObject *value;
+	PyObject_HEAD PyObject *value;
 } pl_py_ready;
 
 static PyObject *ready_new(pl_py_state *st, PyObject *value)
@@ -573,20 +571,16 @@ static void ready_dealloc(PyObject *self)
 }
 
 static PyType_Slot ready_slots[] = {
-	{Py_am_await, PL_PY_FN(ready_await)},
-	{Py_am_send, PL_PY_FN(ready_send)},
-	{Py_tp_iter, PL_PY_FN(ready_await)},
-	{Py_tp_iternext, PL_PY_FN(ready_next)},
-	{Py_tp_traverse, PL_PY_FN(ready_traverse)},
-	{Py_tp_clear, PL_PY_FN(ready_clear)},
-	{Py_tp_dealloc, PL_PY_FN(ready_dealloc)},
-	{0, NULL},
+    {Py_am_await, PL_PY_FN(ready_await)},	{Py_am_send, PL_PY_FN(ready_send)},
+    {Py_tp_iter, PL_PY_FN(ready_await)},	{Py_tp_iternext, PL_PY_FN(ready_next)},
+    {Py_tp_traverse, PL_PY_FN(ready_traverse)}, {Py_tp_clear, PL_PY_FN(ready_clear)},
+    {Py_tp_dealloc, PL_PY_FN(ready_dealloc)},	{0, NULL},
 };
 
 PyType_Spec pl_py_ready_spec = {
-	.name = "perflog._Ready",
-	.basicsize = sizeof(pl_py_ready),
-	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION |
-		 Py_TPFLAGS_IMMUTABLETYPE,
-	.slots = ready_slots,
+    .name = "perflog._Ready",
+    .basicsize = sizeof(pl_py_ready),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+	     Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = ready_slots,
 };

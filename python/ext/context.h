@@ -26,7 +26,7 @@ struct pl_py_frame {
 	pl_action act;
 	PyObject *ctx_at_push; /* borrowed (see above) */
 	PyObject *parent_ref;  /* strong: the Action whose act is act's parent, or NULL */
-	uint64_t epoch;        /* st->epoch when pushed */
+	uint64_t epoch;	       /* st->epoch when pushed */
 };
 
 /* Frames come in fixed chunks so that a frame never moves while it is on the stack

@@ -51,7 +51,7 @@ size_t pl_py_type_name(PyTypeObject *t, char *buf, size_t size)
 
 /* Generated text kept in the converter; NULL when its buffer is full. */
 static const char *text_put(struct pl_py_conv *c, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static const char *text_put(struct pl_py_conv *c, size_t *len, const char *fmt, ...)
 {
@@ -212,7 +212,7 @@ static void push(struct pl_py_conv *c, pl_name name, pl_name trunc, pl_value v, 
 	c->fields[c->n++] = (struct pl_field){name, v};
 	if (orig >= 0)
 		c->fields[c->n++] =
-			(struct pl_field){trunc ? trunc : truncated_name(name), PL_V_INT(orig)};
+		    (struct pl_field){trunc ? trunc : truncated_name(name), PL_V_INT(orig)};
 }
 
 void pl_py_conv_add_array(struct pl_py_conv *c, pl_name name, pl_name trunc, PyObject *const *items,
@@ -243,7 +243,8 @@ void pl_py_conv_map_begin(struct pl_py_conv *c, struct pl_py_conv_map *m)
 	m->truncated = false;
 }
 
-void pl_py_conv_map_put(struct pl_py_conv *c, struct pl_py_conv_map *m, PyObject *key, PyObject *value)
+void pl_py_conv_map_put(struct pl_py_conv *c, struct pl_py_conv_map *m, PyObject *key,
+			PyObject *value)
 {
 	m->total++;
 	if (m->n >= m->cap) {
@@ -295,8 +296,9 @@ void pl_py_conv_map_end(struct pl_py_conv *c, struct pl_py_conv_map *m, pl_name 
 void pl_py_conv_add(struct pl_py_conv *c, pl_name name, pl_name trunc, PyObject *o)
 {
 	if (PyList_Check(o) || PyTuple_Check(o)) {
-		PyObject *const *items = PyList_Check(o) ? (PyObject *const *)((PyListObject *)o)->ob_item
-							 : (PyObject *const *)((PyTupleObject *)o)->ob_item;
+		PyObject *const *items = PyList_Check(o)
+					     ? (PyObject *const *)((PyListObject *)o)->ob_item
+					     : (PyObject *const *)((PyTupleObject *)o)->ob_item;
 		pl_py_conv_add_array(c, name, trunc, items, Py_SIZE(o));
 	} else if (PyDict_Check(o)) {
 		struct pl_py_conv_map m;
@@ -341,7 +343,8 @@ void pl_py_exc_describe(pl_py_state *st, PyObject *type, PyObject *value, struct
 		 * of its own waits for the next record format). */
 		e->msg = "cancelled";
 		e->msg_len = 9;
-		PyObject *s = value && value != Py_None && st->exc_text ? PyObject_Str(value) : NULL;
+		PyObject *s =
+		    value && value != Py_None && st->exc_text ? PyObject_Str(value) : NULL;
 		if (s && PyUnicode_Check(s) && PyUnicode_GET_LENGTH(s) > 0) {
 			PyObject *full = PyUnicode_FromFormat("cancelled: %U", s);
 			Py_ssize_t len;

@@ -65,8 +65,10 @@ struct pl_py_conv_map {
 	bool truncated;
 };
 void pl_py_conv_map_begin(struct pl_py_conv *c, struct pl_py_conv_map *m);
-void pl_py_conv_map_put(struct pl_py_conv *c, struct pl_py_conv_map *m, PyObject *key, PyObject *value);
-void pl_py_conv_map_end(struct pl_py_conv *c, struct pl_py_conv_map *m, pl_name name, pl_name trunc);
+void pl_py_conv_map_put(struct pl_py_conv *c, struct pl_py_conv_map *m, PyObject *key,
+			PyObject *value);
+void pl_py_conv_map_end(struct pl_py_conv *c, struct pl_py_conv_map *m, pl_name name,
+			pl_name trunc);
 
 /* "module.Qualname" of a type into buf (at most size - 1 bytes); returns the length. */
 size_t pl_py_type_name(PyTypeObject *t, char *buf, size_t size);

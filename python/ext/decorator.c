@@ -17,13 +17,12 @@
 #include "signature.h"
 
 typedef struct {
-	PyObject_HEAD
-	vectorcallfunc vectorcall;
+	PyObject_HEAD vectorcallfunc vectorcall;
 	PyObject *fn;
 	PyObject *dict;
 	PyObject *weakrefs;
 	pl_py_state *st; /* alive: the type holds the module, the object holds its type */
-	int kind;        /* PL_PY_KIND_* */
+	int kind;	 /* PL_PY_KIND_* */
 	pl_name type;
 	Py_ssize_t max_len;
 	struct pl_py_plan plan;
@@ -75,9 +74,9 @@ static __attribute__((cold)) PyObject *refuse_deep_call(void)
 /* ---- the synchronous path ---- */
 
 /* Out of line so that the converter's stack space is given back before the call. */
-__attribute__((noinline)) static void begin_args(pl_py_decorated *d, pl_action *a, pl_action *parent,
-						 PyObject *const *args, size_t nargsf,
-						 PyObject *kwnames)
+__attribute__((noinline)) static void begin_args(pl_py_decorated *d, pl_action *a,
+						 pl_action *parent, PyObject *const *args,
+						 size_t nargsf, PyObject *kwnames)
 {
 	struct pl_py_conv c;
 	pl_py_conv_init(&c, d->st, d->max_len);
@@ -158,10 +157,10 @@ static PyObject *decorated_call(PyObject *self, PyObject *const *args, size_t na
 	if (PL_PY_LIKELY(st->writer && epoch == st->epoch)) {
 		/* The arguments are alive until we return: their values are borrowed. */
 		struct secrets sec;
-		sec.n = d->plan.redacts ? pl_py_plan_secrets(&d->plan, args,
-							     PyVectorcall_NARGS(nargsf), kwnames,
-							     sec.v)
-					: 0;
+		sec.n = d->plan.redacts
+			    ? pl_py_plan_secrets(&d->plan, args, PyVectorcall_NARGS(nargsf),
+						 kwnames, sec.v)
+			    : 0;
 		if (!res)
 			end_failed(d, &f->act, epoch, &sec);
 		else if (d->plan.result)
@@ -196,8 +195,8 @@ static PyObject *call_wrapped(pl_py_decorated *d, PyObject *const *args, size_t 
 	if (d->plan.redacts) {
 		/* Kept with the action: its result and exception come later. */
 		PyObject *v[PL_PY_MAX_SECRETS];
-		Py_ssize_t n = pl_py_plan_secrets(&d->plan, args, PyVectorcall_NARGS(nargsf),
-						  kwnames, v);
+		Py_ssize_t n =
+		    pl_py_plan_secrets(&d->plan, args, PyVectorcall_NARGS(nargsf), kwnames, v);
 		if (n && !(a->secrets = PyTuple_New(n)))
 			goto fail;
 		for (Py_ssize_t i = 0; i < n; i++)
@@ -241,8 +240,8 @@ static PyObject *decorated_new(PyTypeObject *type, PyObject *args, PyObject *kwa
 	}
 	if (!PyArg_ParseTuple(args, "OiUO!O!OnnO!O!pn:Decorated", &fn, &kind, &action_type,
 			      &PyTuple_Type, &names, &PyTuple_Type, &defaults, &empty, &npos,
-			      &nposonly, &PyTuple_Type, &record, &PyTuple_Type, &redact_keys, &result,
-			      &max_len))
+			      &nposonly, &PyTuple_Type, &record, &PyTuple_Type, &redact_keys,
+			      &result, &max_len))
 		return NULL;
 	if (!PyCallable_Check(fn) || kind < PL_PY_KIND_SYNC || kind > PL_PY_KIND_AGEN ||
 	    max_len < 0) {
@@ -319,43 +318,37 @@ static PyObject *decorated_reduce(PyObject *self, PyObject *unused)
 }
 
 static PyMethodDef decorated_methods[] = {
-	{"__reduce__", decorated_reduce, METH_NOARGS, reduce_doc},
-	{NULL, NULL, 0, NULL},
+    {"__reduce__", decorated_reduce, METH_NOARGS, reduce_doc},
+    {NULL, NULL, 0, NULL},
 };
 
 static PyMemberDef decorated_members[] = {
-	{"__vectorcalloffset__", T_PYSSIZET, offsetof(pl_py_decorated, vectorcall), READONLY, NULL},
-	{"__dictoffset__", T_PYSSIZET, offsetof(pl_py_decorated, dict), READONLY, NULL},
-	{"__weaklistoffset__", T_PYSSIZET, offsetof(pl_py_decorated, weakrefs), READONLY, NULL},
-	{"__perflog_fn__", T_OBJECT, offsetof(pl_py_decorated, fn), READONLY,
-	 "The decorated callable (also __wrapped__ once wrapped)."},
-	{NULL, 0, 0, 0, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(pl_py_decorated, vectorcall), READONLY, NULL},
+    {"__dictoffset__", T_PYSSIZET, offsetof(pl_py_decorated, dict), READONLY, NULL},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(pl_py_decorated, weakrefs), READONLY, NULL},
+    {"__perflog_fn__", T_OBJECT, offsetof(pl_py_decorated, fn), READONLY,
+     "The decorated callable (also __wrapped__ once wrapped)."},
+    {NULL, 0, 0, 0, NULL},
 };
 
 static PyGetSetDef decorated_getset[] = {
-	{"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
-	{NULL, NULL, NULL, NULL, NULL},
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyType_Slot decorated_slots[] = {
-	{Py_tp_getset, decorated_getset},
-	{Py_tp_doc, (void *)decorated_doc},
-	{Py_tp_new, PL_PY_FN(decorated_new)},
-	{Py_tp_call, PL_PY_FN(PyVectorcall_Call)},
-	{Py_tp_descr_get, PL_PY_FN(decorated_get)},
-	{Py_tp_methods, decorated_methods},
-	{Py_tp_members, decorated_members},
-	{Py_tp_traverse, PL_PY_FN(decorated_traverse)},
-	{Py_tp_clear, PL_PY_FN(decorated_clear)},
-	{Py_tp_dealloc, PL_PY_FN(decorated_dealloc)},
-	{Py_tp_repr, PL_PY_FN(decorated_repr)},
-	{0, NULL},
+    {Py_tp_getset, decorated_getset},		{Py_tp_doc, (void *)decorated_doc},
+    {Py_tp_new, PL_PY_FN(decorated_new)},	{Py_tp_call, PL_PY_FN(PyVectorcall_Call)},
+    {Py_tp_descr_get, PL_PY_FN(decorated_get)}, {Py_tp_methods, decorated_methods},
+    {Py_tp_members, decorated_members},		{Py_tp_traverse, PL_PY_FN(decorated_traverse)},
+    {Py_tp_clear, PL_PY_FN(decorated_clear)},	{Py_tp_dealloc, PL_PY_FN(decorated_dealloc)},
+    {Py_tp_repr, PL_PY_FN(decorated_repr)},	{0, NULL},
 };
 
 PyType_Spec pl_py_decorated_spec = {
-	.name = "perflog.Decorated",
-	.basicsize = sizeof(pl_py_decorated),
-	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
-		 Py_TPFLAGS_METHOD_DESCRIPTOR | Py_TPFLAGS_IMMUTABLETYPE,
-	.slots = decorated_slots,
+    .name = "perflog.Decorated",
+    .basicsize = sizeof(pl_py_decorated),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+	     Py_TPFLAGS_METHOD_DESCRIPTOR | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = decorated_slots,
 };

@@ -44,8 +44,7 @@ pl_name pl_py_name(pl_py_state *st, PyObject *s)
 
 static void lock_ctl(pl_py_state *st)
 {
-	Py_BEGIN_ALLOW_THREADS
-	PyThread_acquire_lock(st->ctl_lock, WAIT_LOCK);
+	Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(st->ctl_lock, WAIT_LOCK);
 	Py_END_ALLOW_THREADS
 }
 
@@ -56,8 +55,7 @@ static void close_detached(pl_py_state *st, struct pl_writer *w, bool release_gi
 	pl_writer_stats(w, &st->last_stats);
 	st->have_last_stats = true;
 	if (release_gil) {
-		Py_BEGIN_ALLOW_THREADS
-		pl_writer_close(w);
+		Py_BEGIN_ALLOW_THREADS pl_writer_close(w);
 		Py_END_ALLOW_THREADS
 	} else {
 		pl_writer_close(w);
@@ -135,10 +133,20 @@ PyDoc_STRVAR(start_doc,
 
 static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 {
-	static char *kw[] = {"path",	     "flush_interval_ms", "buffer_size",  "max_memory",
-			     "full_policy",  "clock",		  "compression_level",
-			     "file_mode",    "rotate_bytes",	  "rotate_seconds", "keep_files",
-			     "keep_bytes",   "exception_text",	  NULL};
+	static char *kw[] = {"path",
+			     "flush_interval_ms",
+			     "buffer_size",
+			     "max_memory",
+			     "full_policy",
+			     "clock",
+			     "compression_level",
+			     "file_mode",
+			     "rotate_bytes",
+			     "rotate_seconds",
+			     "keep_files",
+			     "keep_bytes",
+			     "exception_text",
+			     NULL};
 	pl_py_state *st = PyModule_GetState(m);
 	struct pl_writer_options o;
 	PyObject *path = NULL;
@@ -154,17 +162,18 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 	level = o.compression_level;
 	mode = o.file_mode;
 	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&$nnLssinLLLLp:start", kw,
-					 PyUnicode_FSConverter, &path, &flush_ms, &ring, &max_memory,
-					 &policy, &clock, &level, &mode, &rotate_bytes,
+					 PyUnicode_FSConverter, &path, &flush_ms, &ring,
+					 &max_memory, &policy, &clock, &level, &mode, &rotate_bytes,
 					 &rotate_seconds, &keep_files, &keep_bytes, &exc_text))
 		return NULL;
-	if (rotate_bytes < 0 || rotate_seconds < 0 || rotate_seconds > UINT32_MAX || keep_files < 0 ||
-	    keep_files > UINT32_MAX || keep_bytes < 0 ||
+	if (rotate_bytes < 0 || rotate_seconds < 0 || rotate_seconds > UINT32_MAX ||
+	    keep_files < 0 || keep_files > UINT32_MAX || keep_bytes < 0 ||
 	    ((keep_files || keep_bytes) && !rotate_bytes && !rotate_seconds)) {
 		Py_XDECREF(path);
-		PyErr_SetString(PyExc_ValueError,
-				"start(): rotate_bytes, rotate_seconds, keep_files, keep_bytes must be "
-				">= 0, and keep_* needs rotate_bytes or rotate_seconds");
+		PyErr_SetString(
+		    PyExc_ValueError,
+		    "start(): rotate_bytes, rotate_seconds, keep_files, keep_bytes must be "
+		    ">= 0, and keep_* needs rotate_bytes or rotate_seconds");
 		return NULL;
 	}
 	if (!path && !(path = PyBytes_FromString("perflog-{pid}.zst")))
@@ -217,12 +226,10 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 		st->switching = true;
 		close_writer(st, true);
 	}
-	Py_BEGIN_ALLOW_THREADS
-	errno = 0;
+	Py_BEGIN_ALLOW_THREADS errno = 0;
 	ret = pl_writer_open(&o, &w);
 	err = errno;
-	Py_END_ALLOW_THREADS
-	st->switching = false;
+	Py_END_ALLOW_THREADS st->switching = false;
 	if (ret == 0) {
 		old = st->writer;
 		st->writer = w; /* with the GIL: no call is between two writers */
@@ -242,8 +249,9 @@ static PyObject *mod_start(PyObject *m, PyObject *args, PyObject *kwargs)
 		PyErr_Format(PyExc_ValueError, "start(): %s", pl_strerror(ret));
 	} else if (ret == -PL_EEXIST) {
 		/* Refused by the file rule of pl_output_open(): errno says which part. */
-		const char *why = err == ELOOP	? "a symbolic link"
-				  : err == EPERM	? "another user's file (it would stay readable to them)"
+		const char *why = err == ELOOP ? "a symbolic link"
+				  : err == EPERM
+				      ? "another user's file (it would stay readable to them)"
 				  : err == EMLINK ? "a file with other hard links"
 						  : "not a regular file";
 		PyErr_Format(PyExc_FileExistsError, "start(): %s is %s: refused", o.path, why);
@@ -282,13 +290,11 @@ static PyObject *mod_flush(PyObject *m, PyObject *unused)
 {
 	pl_py_state *st = PyModule_GetState(m);
 	int ret = 0;
-	Py_BEGIN_ALLOW_THREADS
-	PyThread_acquire_lock(st->ctl_lock, WAIT_LOCK);
+	Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(st->ctl_lock, WAIT_LOCK);
 	if (st->writer)
 		ret = pl_writer_flush(st->writer);
 	PyThread_release_lock(st->ctl_lock);
-	Py_END_ALLOW_THREADS
-	return PyBool_FromLong(ret == 0);
+	Py_END_ALLOW_THREADS return PyBool_FromLong(ret == 0);
 }
 
 PyDoc_STRVAR(recording_doc, "recording()\n--\n\nTrue while start() is in effect.");
@@ -307,10 +313,9 @@ PyDoc_STRVAR(stats_doc,
 static PyObject *mod_stats(PyObject *m, PyObject *unused)
 {
 	static const char *const err_keys[PL_PY_NERR] = {
-		"py_convert_errors", "py_exc_str_errors", "py_context_errors",
-		"py_bad_task_strings", "py_depth_errors", "py_memory_errors",
-		"py_field_overflows", "py_wrap_errors", "py_serialize_errors",
-		"py_restart_gap",
+	    "py_convert_errors",   "py_exc_str_errors", "py_context_errors",  "py_bad_task_strings",
+	    "py_depth_errors",	   "py_memory_errors",	"py_field_overflows", "py_wrap_errors",
+	    "py_serialize_errors", "py_restart_gap",
 	};
 	pl_py_state *st = PyModule_GetState(m);
 	struct pl_writer_stats s = PL_WRITER_STATS_INIT;
@@ -318,25 +323,29 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 		pl_writer_stats(st->writer, &s);
 	else if (st->have_last_stats)
 		s = st->last_stats;
-	PyObject *path = st->writer ? PyUnicode_DecodeFSDefault(pl_writer_path(st->writer))
-				    : Py_NewRef(Py_None);
-	PyObject *d = path ? Py_BuildValue(
-		"{s:O,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:i,s:K,s:K,s:K,s:K,s:K,s:K}",
-		"recording",
-		st->writer ? Py_True : Py_False, "path", path, "events",
-		(unsigned long long)s.events, "dropped_full", (unsigned long long)s.dropped_full,
-		"dropped_oversize", (unsigned long long)s.dropped_oversize, "dropped_no_buffer",
-		(unsigned long long)s.dropped_no_buffer, "dropped_write",
-		(unsigned long long)s.dropped_write, "blocked", (unsigned long long)s.blocked,
-		"frames", (unsigned long long)s.frames, "bytes_raw", (unsigned long long)s.bytes_raw,
-		"bytes_written", (unsigned long long)s.bytes_written, "write_errors",
-		(unsigned long long)s.write_errors, "last_errno", s.last_errno, "ring_grown",
-		(unsigned long long)s.ring_grown, "ring_bytes", (unsigned long long)s.ring_bytes,
-		"rotations", (unsigned long long)s.rotations, "rotate_errors",
-		(unsigned long long)s.rotate_errors, "files_deleted",
-		(unsigned long long)s.files_deleted, "names_refused",
-		(unsigned long long)s.names_refused)
-		    : NULL;
+	PyObject *path =
+	    st->writer ? PyUnicode_DecodeFSDefault(pl_writer_path(st->writer)) : Py_NewRef(Py_None);
+	PyObject *d =
+	    path ? Py_BuildValue("{s:O,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:i,s:K,s:K,s:K,"
+				 "s:K,s:K,s:K}",
+				 "recording", st->writer ? Py_True : Py_False, "path", path,
+				 "events", (unsigned long long)s.events, "dropped_full",
+				 (unsigned long long)s.dropped_full, "dropped_oversize",
+				 (unsigned long long)s.dropped_oversize, "dropped_no_buffer",
+				 (unsigned long long)s.dropped_no_buffer, "dropped_write",
+				 (unsigned long long)s.dropped_write, "blocked",
+				 (unsigned long long)s.blocked, "frames",
+				 (unsigned long long)s.frames, "bytes_raw",
+				 (unsigned long long)s.bytes_raw, "bytes_written",
+				 (unsigned long long)s.bytes_written, "write_errors",
+				 (unsigned long long)s.write_errors, "last_errno", s.last_errno,
+				 "ring_grown", (unsigned long long)s.ring_grown, "ring_bytes",
+				 (unsigned long long)s.ring_bytes, "rotations",
+				 (unsigned long long)s.rotations, "rotate_errors",
+				 (unsigned long long)s.rotate_errors, "files_deleted",
+				 (unsigned long long)s.files_deleted, "names_refused",
+				 (unsigned long long)s.names_refused)
+		 : NULL;
 	for (int i = 0; d && i < PL_PY_NERR; i++) {
 		PyObject *v = PyLong_FromUnsignedLongLong(st->errors[i]);
 		if (!v || PyDict_SetItemString(d, err_keys[i], v) < 0)
@@ -407,9 +416,8 @@ PyDoc_STRVAR(action_doc,
 	     "An Action under the current action (or a new task): use it with `with` or\n"
 	     "`async with`. fields are recorded when it begins; Action.add(**fields) adds\n"
 	     "fields recorded when it ends.");
-PyDoc_STRVAR(log_doc,
-	     "log(message_type, /, **fields)\n--\n\n"
-	     "Record a message inside the current action (or as a task of its own).");
+PyDoc_STRVAR(log_doc, "log(message_type, /, **fields)\n--\n\n"
+		      "Record a message inside the current action (or as a task of its own).");
 PyDoc_STRVAR(read_doc,
 	     "read(path)\n--\n\n"
 	     "Iterate over the records of a trace file as dicts (see perflog.Reader).\n"
@@ -417,23 +425,23 @@ PyDoc_STRVAR(read_doc,
 	     "the file, the byte offset and the reason.");
 
 static PyMethodDef module_methods[] = {
-	{"start", (PyCFunction)(void (*)(void))mod_start, METH_VARARGS | METH_KEYWORDS, start_doc},
-	{"stop", mod_stop, METH_NOARGS, stop_doc},
-	{"flush", mod_flush, METH_NOARGS, flush_doc},
-	{"recording", mod_recording, METH_NOARGS, recording_doc},
-	{"stats", mod_stats, METH_NOARGS, stats_doc},
-	{"current_task", pl_py_current_task, METH_NOARGS, current_task_doc},
-	{"continue_task", (PyCFunction)(void (*)(void))pl_py_continue_task,
-	 METH_VARARGS | METH_KEYWORDS, continue_task_doc},
-	{"action", (PyCFunction)(void (*)(void))pl_py_action_func, METH_FASTCALL | METH_KEYWORDS,
-	 action_doc},
-	{"log", (PyCFunction)(void (*)(void))pl_py_log, METH_FASTCALL | METH_KEYWORDS, log_doc},
-	{"read", pl_py_read, METH_O, read_doc},
-	{"_child_action", pl_py_child_action, METH_O, child_action_doc},
-	{"_after_fork_child", mod_after_fork_child, METH_NOARGS, after_fork_doc},
-	{"_flush_on_sigterm", mod_flush_on_sigterm, METH_NOARGS, flush_on_sigterm_doc},
-	{"_set_wrappers", mod_set_wrappers, METH_VARARGS, set_wrappers_doc},
-	{NULL, NULL, 0, NULL},
+    {"start", (PyCFunction)(void (*)(void))mod_start, METH_VARARGS | METH_KEYWORDS, start_doc},
+    {"stop", mod_stop, METH_NOARGS, stop_doc},
+    {"flush", mod_flush, METH_NOARGS, flush_doc},
+    {"recording", mod_recording, METH_NOARGS, recording_doc},
+    {"stats", mod_stats, METH_NOARGS, stats_doc},
+    {"current_task", pl_py_current_task, METH_NOARGS, current_task_doc},
+    {"continue_task", (PyCFunction)(void (*)(void))pl_py_continue_task,
+     METH_VARARGS | METH_KEYWORDS, continue_task_doc},
+    {"action", (PyCFunction)(void (*)(void))pl_py_action_func, METH_FASTCALL | METH_KEYWORDS,
+     action_doc},
+    {"log", (PyCFunction)(void (*)(void))pl_py_log, METH_FASTCALL | METH_KEYWORDS, log_doc},
+    {"read", pl_py_read, METH_O, read_doc},
+    {"_child_action", pl_py_child_action, METH_O, child_action_doc},
+    {"_after_fork_child", mod_after_fork_child, METH_NOARGS, after_fork_doc},
+    {"_flush_on_sigterm", mod_flush_on_sigterm, METH_NOARGS, flush_on_sigterm_doc},
+    {"_set_wrappers", mod_set_wrappers, METH_VARARGS, set_wrappers_doc},
+    {NULL, NULL, 0, NULL},
 };
 
 static int add_type(PyObject *m, PyType_Spec *spec, PyTypeObject **out)
@@ -459,11 +467,11 @@ static int module_exec(PyObject *m)
 	    add_type(m, &pl_py_reader_spec, &st->reader_type) < 0)
 		return -1;
 	st->trace_error = PyErr_NewExceptionWithDoc(
-		"perflog.TraceError",
-		"A trace file could not be read (further): an OSError. Attributes: path, offset\n"
-		"(byte offset of the damage), reason, status (negative pl_status code). A file\n"
-		"that cannot be opened raises the OSError of its errno (FileNotFoundError, ...).",
-		PyExc_OSError, NULL);
+	    "perflog.TraceError",
+	    "A trace file could not be read (further): an OSError. Attributes: path, offset\n"
+	    "(byte offset of the damage), reason, status (negative pl_status code). A file\n"
+	    "that cannot be opened raises the OSError of its errno (FileNotFoundError, ...).",
+	    PyExc_OSError, NULL);
 	st->ctxvar = PyContextVar_New("perflog.action", Py_None);
 	st->redacted = PyUnicode_InternFromString("<redacted>");
 	st->name_cache = PyDict_New();
@@ -538,22 +546,16 @@ static void module_free(void *p)
 }
 
 static PyModuleDef_Slot module_slots[] = {
-	{Py_mod_exec, PL_PY_FN(module_exec)},
-	{0, NULL},
+    {Py_mod_exec, PL_PY_FN(module_exec)},
+    {0, NULL},
 };
 
 PyDoc_STRVAR(module_doc, "perflog's C core: recording and reading traces (see perflog).");
 
 static struct PyModuleDef module_def = {
-	PyModuleDef_HEAD_INIT,
-	.m_name = "perflog._perflog",
-	.m_doc = module_doc,
-	.m_size = sizeof(pl_py_state),
-	.m_methods = module_methods,
-	.m_slots = module_slots,
-	.m_traverse = module_traverse,
-	.m_clear = module_clear,
-	.m_free = module_free,
+    PyModuleDef_HEAD_INIT,	   .m_name = "perflog._perflog", .m_doc = module_doc,
+    .m_size = sizeof(pl_py_state), .m_methods = module_methods,	 .m_slots = module_slots,
+    .m_traverse = module_traverse, .m_clear = module_clear,	 .m_free = module_free,
 };
 
 PyMODINIT_FUNC PyInit__perflog(void);

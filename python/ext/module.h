@@ -23,7 +23,7 @@
  * through an integer (keeps -Wpedantic quiet; exact on every platform CPython runs on). */
 #define PL_PY_FN(f) ((void *)(uintptr_t)(f))
 
-#define PL_PY_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PL_PY_LIKELY(x)	  __builtin_expect(!!(x), 1)
 #define PL_PY_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Recording errors the extension itself counts (perflog.stats() shows them). They never
@@ -36,7 +36,7 @@ enum pl_py_err {
 	PL_PY_ERR_DEPTH,     /* an action nested too deep to copy its level: a new task was begun */
 	PL_PY_ERR_MEMORY,    /* out of memory while recording: the call ran unrecorded */
 	PL_PY_ERR_FIELDS,    /* more fields than one event holds: the rest were left out */
-	PL_PY_ERR_WRAP,      /* a coroutine/generator could not be wrapped: it ran unrecorded */
+	PL_PY_ERR_WRAP,	     /* a coroutine/generator could not be wrapped: it ran unrecorded */
 	PL_PY_ERR_SERIALIZE, /* current_task() could not serialize the action (too deep) */
 	PL_PY_ERR_RESTART,   /* a call while start() reopened the same file: unrecorded */
 	PL_PY_NERR
@@ -56,10 +56,10 @@ typedef struct pl_py_state {
 	bool have_last_stats;
 	bool exc_text; /* record str() of exceptions (start(exception_text=...)) */
 
-	PyObject *ctxvar;   /* ContextVar("perflog.action", default=None): the current Action */
-	PyObject *redacted; /* "<redacted>" */
-	PyObject *name_cache; /* dict str -> int: interned names of dynamic field/type names */
-	PyObject *wrap[4];  /* Python wrappers by call kind (index PL_PY_KIND_*), or NULL */
+	PyObject *ctxvar;      /* ContextVar("perflog.action", default=None): the current Action */
+	PyObject *redacted;    /* "<redacted>" */
+	PyObject *name_cache;  /* dict str -> int: interned names of dynamic field/type names */
+	PyObject *wrap[4];     /* Python wrappers by call kind (index PL_PY_KIND_*), or NULL */
 	PyObject *trace_error; /* perflog.TraceError */
 
 	PyTypeObject *decorated_type;
@@ -72,10 +72,10 @@ typedef struct pl_py_state {
 	PyObject *tn_type[64];
 	PyObject *tn_text[64];
 
-	pl_name name_result;     /* "result" */
-	pl_name name_closed;     /* "closed" (a generator closed before exhaustion) */
-	pl_name name_remote;     /* "perflog:remote_task" */
-	pl_name name_thread;     /* "perflog:thread" */
+	pl_name name_result; /* "result" */
+	pl_name name_closed; /* "closed" (a generator closed before exhaustion) */
+	pl_name name_remote; /* "perflog:remote_task" */
+	pl_name name_thread; /* "perflog:thread" */
 
 	uint64_t errors[PL_PY_NERR];
 } pl_py_state;
@@ -92,8 +92,8 @@ static inline void pl_py_count(pl_py_state *st, enum pl_py_err e)
 
 struct pl_py_heldfield {
 	pl_name name;
-	pl_name trunc;    /* name of the "<name>.truncated" companion, or 0 (made on demand) */
-	PyObject *value;  /* strong */
+	pl_name trunc;	 /* name of the "<name>.truncated" companion, or 0 (made on demand) */
+	PyObject *value; /* strong */
 };
 
 struct pl_py_held {
@@ -116,23 +116,23 @@ enum { PL_PY_PREPARED = 0, PL_PY_ACTIVE = 1, PL_PY_FINISHED = 2 };
  * stack frame (see context.h): its level is its own copy, begun with
  * pl_action_begin_at(). */
 typedef struct {
-	PyObject_HEAD
-	pl_py_state *st;   /* alive: the type holds the module, the object holds its type */
-	pl_action act;     /* valid once state != PL_PY_PREPARED */
+	PyObject_HEAD pl_py_state
+	    *st;       /* alive: the type holds the module, the object holds its type */
+	pl_action act; /* valid once state != PL_PY_PREPARED */
 	uint64_t prefix, seq;
-	uint64_t epoch;    /* st->epoch at begin */
-	uint32_t *level;   /* level_inline or PyMem */
+	uint64_t epoch;	 /* st->epoch at begin */
+	uint32_t *level; /* level_inline or PyMem */
 	uint32_t depth;
 	uint32_t level_inline[PL_PY_LEVEL_INLINE];
 	pl_name type;
 	uint8_t state;
 	Py_ssize_t max_len;
 	bool record_result; /* _return(value) records it as "result" */
-	PyObject *secrets; /* tuple: redacted argument values the result and exception text
-			    * must not show (pl_py_reveals), or NULL */
+	PyObject *secrets;  /* tuple: redacted argument values the result and exception text
+			     * must not show (pl_py_reveals), or NULL */
 	struct pl_py_held start_fields; /* recorded at begin, then released */
-	struct pl_py_held end_fields;   /* add(): recorded at the end */
-	PyObject *token;   /* contextvar token while entered as a context manager */
+	struct pl_py_held end_fields;	/* add(): recorded at the end */
+	PyObject *token;		/* contextvar token while entered as a context manager */
 } pl_py_action;
 
 /* A new, prepared (not yet begun) Action placed as the next child of the current action,
@@ -155,9 +155,9 @@ pl_name pl_py_name(pl_py_state *st, PyObject *s);
 struct pl_py_exc {
 	char type[512];
 	size_t type_len;
-	const char *msg;    /* UTF-8 of msg_obj, or static text */
+	const char *msg; /* UTF-8 of msg_obj, or static text */
 	Py_ssize_t msg_len;
-	PyObject *msg_obj;  /* strong, or NULL */
+	PyObject *msg_obj; /* strong, or NULL */
 };
 /* Describe an exception (convert.c). Never raises; call it with no exception set, and
  * before converting fields (str() runs user code). Release with pl_py_exc_release. */
@@ -165,14 +165,13 @@ void pl_py_exc_describe(pl_py_state *st, PyObject *type, PyObject *value, struct
 void pl_py_exc_release(struct pl_py_exc *e);
 
 /* Module functions implemented next to what they use. */
-PyObject *pl_py_current_task(PyObject *module, PyObject *unused);       /* context.c */
+PyObject *pl_py_current_task(PyObject *module, PyObject *unused); /* context.c */
 PyObject *pl_py_continue_task(PyObject *module, PyObject *args, PyObject *kwargs);
 PyObject *pl_py_child_action(PyObject *module, PyObject *type);
 PyObject *pl_py_action_func(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-			    PyObject *kwnames);                          /* action.c */
-PyObject *pl_py_log(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-		    PyObject *kwnames);
-PyObject *pl_py_read(PyObject *module, PyObject *path);                   /* read.c */
+			    PyObject *kwnames); /* action.c */
+PyObject *pl_py_log(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *pl_py_read(PyObject *module, PyObject *path); /* read.c */
 
 /* Type specs of each file's types. */
 extern PyType_Spec pl_py_decorated_spec;

@@ -7,26 +7,42 @@
  */
 #include "module.h" /* first: Python.h before any system header */
 
-#include <stdio.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 enum key {
-	K_KIND, K_TS, K_WALL, K_THREAD, K_TID, K_TASK, K_TASK_ID, K_LEVEL, K_TYPE, K_FIELDS,
-	K_OUTCOME, K_DURATION, K_EXC_TYPE, K_EXC_MSG, K_NAME, K_REASON, K_COUNT, K_NKEYS
+	K_KIND,
+	K_TS,
+	K_WALL,
+	K_THREAD,
+	K_TID,
+	K_TASK,
+	K_TASK_ID,
+	K_LEVEL,
+	K_TYPE,
+	K_FIELDS,
+	K_OUTCOME,
+	K_DURATION,
+	K_EXC_TYPE,
+	K_EXC_MSG,
+	K_NAME,
+	K_REASON,
+	K_COUNT,
+	K_NKEYS
 };
 static const char *const key_text[K_NKEYS] = {
-	"kind", "ts_ns", "wall_ns", "thread", "tid", "task", "task_id", "level", "type", "fields",
-	"outcome", "duration_ns", "exc_type", "exc_msg", "name", "reason", "count",
+    "kind",   "ts_ns",	 "wall_ns",	"thread",   "tid",     "task", "task_id", "level", "type",
+    "fields", "outcome", "duration_ns", "exc_type", "exc_msg", "name", "reason",  "count",
 };
-static const char *const kind_text[] = {"?", "start", "end", "message", "thread", "dropped", "stats"};
+static const char *const kind_text[] = {"?",	  "start",   "end",  "message",
+					"thread", "dropped", "stats"};
 
 typedef struct {
-	PyObject_HEAD
-	pl_py_state *st;
+	PyObject_HEAD pl_py_state *st;
 	struct pl_reader *r;
-	PyObject *path;   /* str */
-	PyObject *header; /* dict */
+	PyObject *path;		 /* str */
+	PyObject *header;	 /* dict */
 	PyObject *index_problem; /* str, once the reader is closed with one; else NULL */
 	PyObject *keys[K_NKEYS];
 	PyObject *kinds[7];
@@ -131,8 +147,8 @@ static PyObject *record(pl_py_reader *rd, const struct pl_record *rec)
 	ok = ok && put(rd, d, K_THREAD, PyLong_FromUnsignedLong(rec->thread)) == 0;
 	ok = ok && put(rd, d, K_TID, PyLong_FromUnsignedLong(rec->tid)) == 0;
 	if (ok && rec->kind >= PL_REC_START && rec->kind <= PL_REC_MESSAGE) {
-		int n = pl_task_format(rec->task_prefix, rec->task_seq, rec->level, rec->depth, task,
-				       sizeof(task));
+		int n = pl_task_format(rec->task_prefix, rec->task_seq, rec->level, rec->depth,
+				       task, sizeof(task));
 		ok = ok && put(rd, d, K_TASK, text(task, n > 0 ? (size_t)n : 0)) == 0;
 		const char *at = n > 0 ? memchr(task, '@', (size_t)n) : NULL;
 		ok = ok && put(rd, d, K_TASK_ID, text(task, at ? (size_t)(at - task) : 0)) == 0;
@@ -143,8 +159,10 @@ static PyObject *record(pl_py_reader *rd, const struct pl_record *rec)
 	}
 	if (ok && rec->kind == PL_REC_END) {
 		bool failed = rec->outcome == PL_FAILED;
-		ok = ok && put(rd, d, K_OUTCOME, PyUnicode_FromString(failed ? "failed" : "succeeded")) == 0;
-		ok = ok && put(rd, d, K_DURATION, PyLong_FromUnsignedLongLong(rec->duration_ns)) == 0;
+		ok = ok && put(rd, d, K_OUTCOME,
+			       PyUnicode_FromString(failed ? "failed" : "succeeded")) == 0;
+		ok = ok &&
+		     put(rd, d, K_DURATION, PyLong_FromUnsignedLongLong(rec->duration_ns)) == 0;
 		ok = ok && put(rd, d, K_EXC_TYPE, opt_text(failed ? rec->exc_type : NULL)) == 0;
 		ok = ok && put(rd, d, K_EXC_MSG, opt_text(failed ? rec->exc_msg : NULL)) == 0;
 	}
@@ -204,12 +222,11 @@ static PyObject *header_dict(const struct pl_trace_header *h)
 	}
 	if (!argv)
 		return NULL;
-	return Py_BuildValue("{s:I,s:L,s:N,s:N,s:N,s:K,s:L,s:s,s:N}", "version", h->version, "pid",
-			     (long long)h->pid, "host", opt_text(h->host), "argv", argv, "clock",
-			     opt_text(h->clock), "mono_anchor_ns",
-			     (unsigned long long)h->mono_anchor_ns, "wall_anchor_ns",
-			     (long long)h->wall_anchor_ns, "task_prefix", prefix, "library",
-			     opt_text(h->library));
+	return Py_BuildValue(
+	    "{s:I,s:L,s:N,s:N,s:N,s:K,s:L,s:s,s:N}", "version", h->version, "pid",
+	    (long long)h->pid, "host", opt_text(h->host), "argv", argv, "clock", opt_text(h->clock),
+	    "mono_anchor_ns", (unsigned long long)h->mono_anchor_ns, "wall_anchor_ns",
+	    (long long)h->wall_anchor_ns, "task_prefix", prefix, "library", opt_text(h->library));
 }
 
 PyObject *pl_py_read(PyObject *module, PyObject *arg)
@@ -240,15 +257,13 @@ PyObject *pl_py_read(PyObject *module, PyObject *arg)
 	int ret, err = 0;
 	const char *p = PyBytes_AS_STRING(bpath);
 	for (;;) {
-		Py_BEGIN_ALLOW_THREADS
-		errno = 0;
+		Py_BEGIN_ALLOW_THREADS errno = 0;
 		ret = pl_reader_open(p, &rd->r);
 		err = errno;
 		Py_END_ALLOW_THREADS
-		/* A signal while opening (a FIFO waits for its writer): run the handlers, let
-		 * their exception out (KeyboardInterrupt), else try again (PEP 475). */
-		if (!(ret == -PL_EIO && err == EINTR))
-			break;
+		    /* A signal while opening (a FIFO waits for its writer): run the handlers, let
+		     * their exception out (KeyboardInterrupt), else try again (PEP 475). */
+		    if (!(ret == -PL_EIO && err == EINTR)) break;
 		pl_reader_close(rd->r);
 		rd->r = NULL;
 		if (PyErr_CheckSignals() < 0)
@@ -280,8 +295,7 @@ err:
 static void close_reader(pl_py_reader *rd)
 {
 	struct pl_reader_stats st = PL_READER_STATS_INIT;
-	if (rd->r && !rd->index_problem && pl_reader_stats(rd->r, &st) == 0 &&
-	    st.index_disagrees) {
+	if (rd->r && !rd->index_problem && pl_reader_stats(rd->r, &st) == 0 && st.index_disagrees) {
 		/* Only a diagnostic: failing to keep it must not replace a pending error. */
 		PyObject *type, *val, *tb;
 		PyErr_Fetch(&type, &val, &tb);
@@ -372,20 +386,20 @@ static void reader_dealloc(PyObject *self)
 }
 
 static PyMethodDef reader_methods[] = {
-	{"close", reader_close, METH_NOARGS, close_doc},
-	{"__enter__", reader_enter, METH_NOARGS, NULL},
-	{"__exit__", reader_exit, METH_VARARGS, NULL},
-	{NULL, NULL, 0, NULL},
+    {"close", reader_close, METH_NOARGS, close_doc},
+    {"__enter__", reader_enter, METH_NOARGS, NULL},
+    {"__exit__", reader_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef reader_getset[] = {
-	{"header", reader_header, NULL, "The file's header: pid, host, argv, clock, ...", NULL},
-	{"path", reader_path, NULL, "The file read.", NULL},
-	{"index_problem", reader_index_problem, NULL,
-	 "None, or where the file's frame index disagreed with its data (\"offset N: ...\"):\n"
-	 "a damaged index. Every record is still read; only time windows lose their speed.",
-	 NULL},
-	{NULL, NULL, NULL, NULL, NULL},
+    {"header", reader_header, NULL, "The file's header: pid, host, argv, clock, ...", NULL},
+    {"path", reader_path, NULL, "The file read.", NULL},
+    {"index_problem", reader_index_problem, NULL,
+     "None, or where the file's frame index disagreed with its data (\"offset N: ...\"):\n"
+     "a damaged index. Every record is still read; only time windows lose their speed.",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 PyDoc_STRVAR(reader_doc,
@@ -396,20 +410,20 @@ PyDoc_STRVAR(reader_doc,
 	     "fields (stats).");
 
 static PyType_Slot reader_slots[] = {
-	{Py_tp_doc, (void *)reader_doc},
-	{Py_tp_iter, PL_PY_FN(PyObject_SelfIter)},
-	{Py_tp_iternext, PL_PY_FN(reader_next)},
-	{Py_tp_methods, reader_methods},
-	{Py_tp_getset, reader_getset},
-	{Py_tp_traverse, PL_PY_FN(reader_traverse)},
-	{Py_tp_dealloc, PL_PY_FN(reader_dealloc)},
-	{0, NULL},
+    {Py_tp_doc, (void *)reader_doc},
+    {Py_tp_iter, PL_PY_FN(PyObject_SelfIter)},
+    {Py_tp_iternext, PL_PY_FN(reader_next)},
+    {Py_tp_methods, reader_methods},
+    {Py_tp_getset, reader_getset},
+    {Py_tp_traverse, PL_PY_FN(reader_traverse)},
+    {Py_tp_dealloc, PL_PY_FN(reader_dealloc)},
+    {0, NULL},
 };
 
 PyType_Spec pl_py_reader_spec = {
-	.name = "perflog.Reader",
-	.basicsize = sizeof(pl_py_reader),
-	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION |
-		 Py_TPFLAGS_IMMUTABLETYPE,
-	.slots = reader_slots,
+    .name = "perflog.Reader",
+    .basicsize = sizeof(pl_py_reader),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+	     Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = reader_slots,
 };

@@ -176,8 +176,8 @@ void pl_py_plan_convert(const struct pl_py_plan *p, struct pl_py_conv *c, PyObje
 				PyObject *key = PyTuple_GET_ITEM(kwnames, k);
 				if (binds_param(p, key))
 					continue;
-				pl_py_conv_map_put(c, &m, key,
-						   redacted_key(p, key) ? redacted : args[nargs + k]);
+				pl_py_conv_map_put(
+				    c, &m, key, redacted_key(p, key) ? redacted : args[nargs + k]);
 			}
 			pl_py_conv_map_end(c, &m, r->name, r->trunc);
 		}
@@ -211,7 +211,8 @@ int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_he
 				if (binds_param(p, key))
 					continue;
 				if (PyDict_SetItem(v, key,
-						   redacted_key(p, key) ? st->redacted : args[nargs + k]) < 0)
+						   redacted_key(p, key) ? st->redacted
+									: args[nargs + k]) < 0)
 					Py_CLEAR(v);
 			}
 		}
@@ -233,8 +234,8 @@ static bool secret_value(PyObject *v)
 	       (PyBytes_Check(v) && PyBytes_GET_SIZE(v) > 0);
 }
 
-Py_ssize_t pl_py_plan_secrets(const struct pl_py_plan *p, PyObject *const *args,
-			      Py_ssize_t nargs, PyObject *kwnames, PyObject **out)
+Py_ssize_t pl_py_plan_secrets(const struct pl_py_plan *p, PyObject *const *args, Py_ssize_t nargs,
+			      PyObject *kwnames, PyObject **out)
 {
 	Py_ssize_t n = 0;
 	for (Py_ssize_t i = 0; i < p->nrec && n < PL_PY_MAX_SECRETS; i++) {
@@ -265,8 +266,8 @@ static bool holds(PyObject *v, PyObject *s)
 		return at != -1; /* an error counts as found: redact rather than leak */
 	}
 	if (PyBytes_Check(v) && PyBytes_Check(s))
-		return memmem(PyBytes_AS_STRING(v), (size_t)PyBytes_GET_SIZE(v), PyBytes_AS_STRING(s),
-			      (size_t)PyBytes_GET_SIZE(s)) != NULL;
+		return memmem(PyBytes_AS_STRING(v), (size_t)PyBytes_GET_SIZE(v),
+			      PyBytes_AS_STRING(s), (size_t)PyBytes_GET_SIZE(s)) != NULL;
 	return false;
 }
 
@@ -301,8 +302,7 @@ bool pl_py_reveals(PyObject *v, PyObject *const *secrets, Py_ssize_t n)
 	return reveals_scalar(v, secrets, n);
 }
 
-void pl_py_exc_redact(pl_py_state *st, struct pl_py_exc *e, PyObject *const *secrets,
-		      Py_ssize_t n)
+void pl_py_exc_redact(pl_py_state *st, struct pl_py_exc *e, PyObject *const *secrets, Py_ssize_t n)
 {
 	if (!n || !e->msg_len)
 		return;

@@ -12,11 +12,11 @@
 
 /* Slots of recorded values that are not named parameters. */
 #define PL_PY_SLOT_VARARGS (-1) /* the *args tuple */
-#define PL_PY_SLOT_VARKW (-2)   /* the **kwargs dict */
+#define PL_PY_SLOT_VARKW   (-2) /* the **kwargs dict */
 
 struct pl_py_rec {
 	Py_ssize_t slot; /* parameter index (positional ones first, then keyword-only), or above */
-	bool redact;     /* recorded as "<redacted>" */
+	bool redact;	 /* recorded as "<redacted>" */
 	pl_name name, trunc;
 };
 
@@ -29,7 +29,7 @@ struct pl_py_plan {
 	Py_ssize_t nrec;
 	struct pl_py_rec *rec;
 	PyObject *redact_keys; /* tuple of str: **kwargs keys recorded as "<redacted>" */
-	bool redacts;          /* a parameter or a **kwargs key is redacted */
+	bool redacts;	       /* a parameter or a **kwargs key is redacted */
 	bool result;
 	pl_name result_name, result_trunc;
 };
@@ -56,8 +56,8 @@ int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_he
 
 /* The values of a call's redacted arguments that are non-empty str or bytes (borrowed:
  * valid while the call's arguments are), at most PL_PY_MAX_SECRETS. Never raises. */
-Py_ssize_t pl_py_plan_secrets(const struct pl_py_plan *p, PyObject *const *args,
-			      Py_ssize_t nargs, PyObject *kwnames, PyObject **out);
+Py_ssize_t pl_py_plan_secrets(const struct pl_py_plan *p, PyObject *const *args, Py_ssize_t nargs,
+			      PyObject *kwnames, PyObject **out);
 
 /* Whether recording @v would show one of @secrets: @v is a str or bytes holding one, or a
  * tuple, list or dict with such an item or value. Runs no user code; never raises. */
@@ -65,7 +65,6 @@ bool pl_py_reveals(PyObject *v, PyObject *const *secrets, Py_ssize_t n);
 
 /* Replace every occurrence of a str secret in the exception text of @e by "<redacted>".
  * Never raises (on failure the text becomes "<redacted>" whole: never the secret). */
-void pl_py_exc_redact(pl_py_state *st, struct pl_py_exc *e, PyObject *const *secrets,
-		      Py_ssize_t n);
+void pl_py_exc_redact(pl_py_state *st, struct pl_py_exc *e, PyObject *const *secrets, Py_ssize_t n);
 
 #endif /* PL_PY_SIGNATURE_H */

@@ -67,7 +67,7 @@ struct pl_writer *th_open(const char *path, void (*tweak)(struct pl_writer_optio
 }
 
 static void app(char *buf, size_t len, size_t *off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void app(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {
@@ -84,11 +84,21 @@ static void app(char *buf, size_t len, size_t *off, const char *fmt, ...)
 static void render_value(const pl_value *v, char *buf, size_t len, size_t *off)
 {
 	switch (v->type) {
-	case PL_VALUE_NIL: app(buf, len, off, "nil"); break;
-	case PL_VALUE_BOOL: app(buf, len, off, v->v.b ? "true" : "false"); break;
-	case PL_VALUE_INT: app(buf, len, off, "%" PRId64, v->v.i); break;
-	case PL_VALUE_UINT: app(buf, len, off, "%" PRIu64, v->v.u); break;
-	case PL_VALUE_FLOAT: app(buf, len, off, "%.17g", v->v.f); break;
+	case PL_VALUE_NIL:
+		app(buf, len, off, "nil");
+		break;
+	case PL_VALUE_BOOL:
+		app(buf, len, off, v->v.b ? "true" : "false");
+		break;
+	case PL_VALUE_INT:
+		app(buf, len, off, "%" PRId64, v->v.i);
+		break;
+	case PL_VALUE_UINT:
+		app(buf, len, off, "%" PRIu64, v->v.u);
+		break;
+	case PL_VALUE_FLOAT:
+		app(buf, len, off, "%.17g", v->v.f);
+		break;
 	case PL_VALUE_STR:
 		app(buf, len, off, "\"%.*s\"", (int)v->v.str.len, v->v.str.ptr);
 		break;
@@ -194,7 +204,8 @@ size_t th_count(const struct th_trace *t, int kind, const char *type)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < t->n; i++)
-		if ((!kind || t->recs[i].kind == kind) && (!type || strcmp(t->recs[i].type, type) == 0))
+		if ((!kind || t->recs[i].kind == kind) &&
+		    (!type || strcmp(t->recs[i].type, type) == 0))
 			n++;
 	return n;
 }

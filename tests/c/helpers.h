@@ -11,27 +11,27 @@
 
 /* One record, copied out of the reader's borrowed view. */
 struct th_rec {
-	int kind;                  /* enum pl_record_kind */
+	int kind; /* enum pl_record_kind */
 	uint64_t ts_ns, duration_ns, count;
 	int64_t wall_ns;
 	uint32_t thread, tid;
 	uint64_t prefix, seq;
-	char task[PL_TASK_STR_MAX];/* "<prefix>-<seq>@/a/b" as pl_task_format() writes it */
+	char task[PL_TASK_STR_MAX]; /* "<prefix>-<seq>@/a/b" as pl_task_format() writes it */
 	char type[256];
-	char fields[1024];         /* "name=value;..." rendered by th_render_fields() */
+	char fields[1024]; /* "name=value;..." rendered by th_render_fields() */
 	int outcome;
 	char exc_type[256], exc_msg[1024];
-	char name[256];            /* THREAD name, DROPPED reason */
+	char name[256]; /* THREAD name, DROPPED reason */
 	uint64_t frame_offset;
 };
 
 struct th_trace {
 	struct th_rec *recs;
 	size_t n;
-	int status;                /* PL_END, or the negative error */
+	int status; /* PL_END, or the negative error */
 	uint64_t err_offset;
 	char err_reason[256];
-	struct pl_trace_header hdr;/* strings not kept: compare numbers only */
+	struct pl_trace_header hdr; /* strings not kept: compare numbers only */
 	char host[256];
 };
 

@@ -19,11 +19,11 @@
 #include "helpers.h"
 
 #define SIZE_TO(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
-#define OPTIONS_0_1 SIZE_TO(struct pl_writer_options, log_userdata)
-#define STATS_0_1 SIZE_TO(struct pl_writer_stats, last_errno)
-#define RECORD_0_1 SIZE_TO(struct pl_record, frame_offset)
-#define GUARD 0xA5
-#define EXTRA 64 /* bytes a newer header might have appended */
+#define OPTIONS_0_1	      SIZE_TO(struct pl_writer_options, log_userdata)
+#define STATS_0_1	      SIZE_TO(struct pl_writer_stats, last_errno)
+#define RECORD_0_1	      SIZE_TO(struct pl_record, frame_offset)
+#define GUARD		      0xA5
+#define EXTRA		      64 /* bytes a newer header might have appended */
 
 /* A caller's struct of any size, followed by guard bytes. */
 union buf {
@@ -206,9 +206,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_options_sizes),
-		cmocka_unit_test(test_stats_sizes),
-		cmocka_unit_test(test_record_sizes),
+	    cmocka_unit_test(test_options_sizes),
+	    cmocka_unit_test(test_stats_sizes),
+	    cmocka_unit_test(test_record_sizes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,10 +26,10 @@
 
 /* PL_MIN_RING_BYTES and PL_MAX_EVENT_BYTES in liblog/src/common/config.h (checked below:
  * one byte less is refused). The largest event is min(64 KiB, ring / 4). */
-#define MIN_RING (256u << 10)
-#define MAX_EVENT (64u << 10)
-#define PAYLOAD 4000u     /* bytes of the string field of each burst action */
-#define BURST 20000       /* actions per burst: ~80 MB through a 256 KiB ring */
+#define MIN_RING   (256u << 10)
+#define MAX_EVENT  (64u << 10)
+#define PAYLOAD	   4000u /* bytes of the string field of each burst action */
+#define BURST	   20000 /* actions per burst: ~80 MB through a 256 KiB ring */
 #define MAX_BURSTS 20
 
 /* ---- reading back: counts by kind and by DROPPED reason ---- */
@@ -71,10 +71,18 @@ static void tally_file(const char *path, struct tally *t)
 				    rec.fields[i].value.v.str.len > t->max_str)
 					t->max_str = rec.fields[i].value.v.str.len;
 			switch (rec.kind) {
-			case PL_REC_START: t->start++; break;
-			case PL_REC_END: t->end++; break;
-			case PL_REC_MESSAGE: t->message++; break;
-			case PL_REC_THREAD: t->thread++; break;
+			case PL_REC_START:
+				t->start++;
+				break;
+			case PL_REC_END:
+				t->end++;
+				break;
+			case PL_REC_MESSAGE:
+				t->message++;
+				break;
+			case PL_REC_THREAD:
+				t->thread++;
+				break;
 			case PL_REC_DROPPED:
 				t->dropped_records++;
 				assert_true(rec.count > 0);
@@ -203,7 +211,8 @@ static void test_full_ring_drops(void **state)
 		pl_writer_stats(w, &st);
 	} while (st.dropped_full == 0 && bursts < MAX_BURSTS);
 	print_message("%d bursts: attempted %" PRIu64 " events %" PRIu64 " dropped_full %" PRIu64
-		      "\n", bursts, attempted, st.events, st.dropped_full);
+		      "\n",
+		      bursts, attempted, st.events, st.dropped_full);
 	assert_true(st.dropped_full > 0);
 	assert_int_equal(st.events + st.dropped_full + st.dropped_oversize + st.dropped_no_buffer,
 			 attempted);
@@ -213,7 +222,8 @@ static void test_full_ring_drops(void **state)
 	struct tally t;
 	tally_file(path, &t);
 	print_message("file: start %" PRIu64 " end %" PRIu64 " dropped records %" PRIu64
-		      " (%" PRIu64 " full)\n", t.start, t.end, t.dropped_records, t.full);
+		      " (%" PRIu64 " full)\n",
+		      t.start, t.end, t.dropped_records, t.full);
 	assert_file_agrees(&t, &st);
 	assert_true(t.dropped_records > 0);
 	assert_int_equal(t.start + t.end, st.events);
@@ -375,12 +385,12 @@ int main(void)
 {
 	memset(payload, 'p', PAYLOAD);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_min_ring_is_the_limit),
-		cmocka_unit_test(test_full_ring_drops),
-		cmocka_unit_test(test_full_ring_grows),
-		cmocka_unit_test(test_full_ring_blocks),
-		cmocka_unit_test(test_oversize),
-		cmocka_unit_test(test_no_buffer),
+	    cmocka_unit_test(test_min_ring_is_the_limit),
+	    cmocka_unit_test(test_full_ring_drops),
+	    cmocka_unit_test(test_full_ring_grows),
+	    cmocka_unit_test(test_full_ring_blocks),
+	    cmocka_unit_test(test_oversize),
+	    cmocka_unit_test(test_no_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

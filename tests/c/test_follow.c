@@ -28,7 +28,7 @@
 
 #include "helpers.h"
 
-#define FRAMES 12
+#define FRAMES	     12
 #define LIVE_ACTIONS 3000
 
 static char *dir;
@@ -148,14 +148,16 @@ static void follow_copy(const char *src, int64_t since, size_t (*step)(size_t i)
 			}
 			assert_int_equal(pl_reader_follow(r, 1), 0);
 			if (since != INT64_MIN)
-				assert_int_equal(pl_reader_set_window(r, since, INT64_MAX,
-								      PL_WINDOW_ANCESTORS), 0);
+				assert_int_equal(
+				    pl_reader_set_window(r, since, INT64_MAX, PL_WINDOW_ANCESTORS),
+				    0);
 		}
 		int ret;
 		while ((ret = pl_reader_next(r, &rec)) == 0)
 			push(&got, &cap, &rec);
 		if (ret != PL_AGAIN)
-			fail_msg("offset %zu of %zu: %d %s", at, len, ret, pl_reader_error(r)->reason);
+			fail_msg("offset %zu of %zu: %d %s", at, len, ret,
+				 pl_reader_error(r)->reason);
 		agains++;
 	}
 	/* The whole file is there: still PL_AGAIN (the writer could go on) until follow
@@ -364,9 +366,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_follow_growing_copy),
-		cmocka_unit_test(test_follow_live_writer),
-		cmocka_unit_test(test_follow_damage_pipe_and_end),
+	    cmocka_unit_test(test_follow_growing_copy),
+	    cmocka_unit_test(test_follow_live_writer),
+	    cmocka_unit_test(test_follow_damage_pipe_and_end),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

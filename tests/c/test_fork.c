@@ -31,11 +31,11 @@
 
 #include "helpers.h"
 
-#define NWORKERS 3
-#define NFORKS 6
-#define CHILD_EVENTS 100
+#define NWORKERS	  3
+#define NFORKS		  6
+#define CHILD_EVENTS	  100
 #define MAX_WORKER_EVENTS 200000 /* bounds the parent's trace */
-#define MAIN_TAG -1              /* "t" of the main thread's records */
+#define MAIN_TAG	  -1	 /* "t" of the main thread's records */
 
 /* ---- field helpers ---- */
 
@@ -60,10 +60,10 @@ static int64_t int_field(const struct pl_record *rec, const char *key, int64_t d
 
 struct shared {
 	struct pl_writer *w;
-	int stop;                     /* atomic */
-	int64_t count[NWORKERS];      /* atomic: events recorded by each worker */
-	int64_t flushes;              /* atomic: flushes done by the flushing worker */
-	int flush_errors;             /* atomic */
+	int stop;		 /* atomic */
+	int64_t count[NWORKERS]; /* atomic: events recorded by each worker */
+	int64_t flushes;	 /* atomic: flushes done by the flushing worker */
+	int flush_errors;	 /* atomic */
 };
 
 struct worker {
@@ -125,12 +125,18 @@ enum {
 static const char *child_what(int code)
 {
 	switch (code) {
-	case CHILD_PATH: return "pl_writer_path() does not name the child's file";
-	case CHILD_FLUSH: return "pl_writer_flush() returned the wrong status";
-	case CHILD_STATS: return "the child's stats are wrong";
-	case CHILD_CLOSE: return "pl_writer_close() failed";
-	case CHILD_RECORDED: return "a stopped writer recorded events";
-	default: return "unknown";
+	case CHILD_PATH:
+		return "pl_writer_path() does not name the child's file";
+	case CHILD_FLUSH:
+		return "pl_writer_flush() returned the wrong status";
+	case CHILD_STATS:
+		return "the child's stats are wrong";
+	case CHILD_CLOSE:
+		return "pl_writer_close() failed";
+	case CHILD_RECORDED:
+		return "a stopped writer recorded events";
+	default:
+		return "unknown";
 	}
 }
 
@@ -450,9 +456,9 @@ static void test_fork_while_flushing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fork_pid_path),
-		cmocka_unit_test(test_fork_plain_path),
-		cmocka_unit_test(test_fork_while_flushing),
+	    cmocka_unit_test(test_fork_pid_path),
+	    cmocka_unit_test(test_fork_plain_path),
+	    cmocka_unit_test(test_fork_while_flushing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

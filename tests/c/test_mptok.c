@@ -31,7 +31,7 @@
 /* docs/format.md 3: "more than 131072 container elements in total" (a map entry counts
  * twice) "or nested deeper than 5". */
 #define MAX_ELEMENTS 131072u
-#define MAX_NESTING 5u
+#define MAX_NESTING  5u
 _Static_assert(2u * PL_READ_MAX_ITEMS == MAX_ELEMENTS, "config.h matches docs/format.md");
 _Static_assert(PL_READ_MAX_NESTING == MAX_NESTING, "config.h matches docs/format.md");
 
@@ -122,8 +122,8 @@ static void expect_valid(const uint8_t *obj, size_t len, const char *what)
 		for (size_t k = 0; k < len; k++)
 			expect_truncated_prefix(obj, k);
 	} else {
-		const size_t ks[] = {0, 1, 2, 3, 4, 5, 6, 8, 9, 16,
-				     len / 3, len / 2, len - 2, len - 1};
+		const size_t ks[] = {0, 1, 2,  3,	4,	 5,	  6,
+				     8, 9, 16, len / 3, len / 2, len - 2, len - 1};
 		for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
 			expect_truncated_prefix(obj, ks[i]);
 	}
@@ -131,21 +131,66 @@ static void expect_valid(const uint8_t *obj, size_t len, const char *what)
 
 typedef void (*build_fn)(msgpack_packer *pk);
 
-static void b_nil(msgpack_packer *pk) { msgpack_pack_nil(pk); }
-static void b_true(msgpack_packer *pk) { msgpack_pack_true(pk); }
-static void b_false(msgpack_packer *pk) { msgpack_pack_false(pk); }
-static void b_fixint(msgpack_packer *pk) { msgpack_pack_int(pk, 5); }
-static void b_negfixint(msgpack_packer *pk) { msgpack_pack_int(pk, -7); }
-static void b_uint8(msgpack_packer *pk) { msgpack_pack_uint8(pk, 200); }
-static void b_uint16(msgpack_packer *pk) { msgpack_pack_uint16(pk, 60000); }
-static void b_uint32(msgpack_packer *pk) { msgpack_pack_uint32(pk, 4000000000u); }
-static void b_uint64(msgpack_packer *pk) { msgpack_pack_uint64(pk, UINT64_MAX); }
-static void b_int8(msgpack_packer *pk) { msgpack_pack_int8(pk, -100); }
-static void b_int16(msgpack_packer *pk) { msgpack_pack_int16(pk, -30000); }
-static void b_int32(msgpack_packer *pk) { msgpack_pack_int32(pk, INT32_MIN); }
-static void b_int64(msgpack_packer *pk) { msgpack_pack_int64(pk, INT64_MIN); }
-static void b_float(msgpack_packer *pk) { msgpack_pack_float(pk, 1.5f); }
-static void b_double(msgpack_packer *pk) { msgpack_pack_double(pk, -0.0); }
+static void b_nil(msgpack_packer *pk)
+{
+	msgpack_pack_nil(pk);
+}
+static void b_true(msgpack_packer *pk)
+{
+	msgpack_pack_true(pk);
+}
+static void b_false(msgpack_packer *pk)
+{
+	msgpack_pack_false(pk);
+}
+static void b_fixint(msgpack_packer *pk)
+{
+	msgpack_pack_int(pk, 5);
+}
+static void b_negfixint(msgpack_packer *pk)
+{
+	msgpack_pack_int(pk, -7);
+}
+static void b_uint8(msgpack_packer *pk)
+{
+	msgpack_pack_uint8(pk, 200);
+}
+static void b_uint16(msgpack_packer *pk)
+{
+	msgpack_pack_uint16(pk, 60000);
+}
+static void b_uint32(msgpack_packer *pk)
+{
+	msgpack_pack_uint32(pk, 4000000000u);
+}
+static void b_uint64(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, UINT64_MAX);
+}
+static void b_int8(msgpack_packer *pk)
+{
+	msgpack_pack_int8(pk, -100);
+}
+static void b_int16(msgpack_packer *pk)
+{
+	msgpack_pack_int16(pk, -30000);
+}
+static void b_int32(msgpack_packer *pk)
+{
+	msgpack_pack_int32(pk, INT32_MIN);
+}
+static void b_int64(msgpack_packer *pk)
+{
+	msgpack_pack_int64(pk, INT64_MIN);
+}
+static void b_float(msgpack_packer *pk)
+{
+	msgpack_pack_float(pk, 1.5f);
+}
+static void b_double(msgpack_packer *pk)
+{
+	msgpack_pack_double(pk, -0.0);
+}
 
 static void pack_str_n(msgpack_packer *pk, size_t n)
 {
@@ -164,18 +209,51 @@ static void pack_bin_n(msgpack_packer *pk, size_t n)
 	free(s);
 }
 
-static void b_str0(msgpack_packer *pk) { pack_str_n(pk, 0); }
-static void b_fixstr(msgpack_packer *pk) { pack_str_n(pk, 31); }
-static void b_str8(msgpack_packer *pk) { pack_str_n(pk, 200); }
-static void b_str16(msgpack_packer *pk) { pack_str_n(pk, 3000); }
-static void b_str32(msgpack_packer *pk) { pack_str_n(pk, 70000); }
-static void b_bin0(msgpack_packer *pk) { pack_bin_n(pk, 0); }
-static void b_bin8(msgpack_packer *pk) { pack_bin_n(pk, 100); }
-static void b_bin16(msgpack_packer *pk) { pack_bin_n(pk, 1000); }
-static void b_bin32(msgpack_packer *pk) { pack_bin_n(pk, 70000); }
+static void b_str0(msgpack_packer *pk)
+{
+	pack_str_n(pk, 0);
+}
+static void b_fixstr(msgpack_packer *pk)
+{
+	pack_str_n(pk, 31);
+}
+static void b_str8(msgpack_packer *pk)
+{
+	pack_str_n(pk, 200);
+}
+static void b_str16(msgpack_packer *pk)
+{
+	pack_str_n(pk, 3000);
+}
+static void b_str32(msgpack_packer *pk)
+{
+	pack_str_n(pk, 70000);
+}
+static void b_bin0(msgpack_packer *pk)
+{
+	pack_bin_n(pk, 0);
+}
+static void b_bin8(msgpack_packer *pk)
+{
+	pack_bin_n(pk, 100);
+}
+static void b_bin16(msgpack_packer *pk)
+{
+	pack_bin_n(pk, 1000);
+}
+static void b_bin32(msgpack_packer *pk)
+{
+	pack_bin_n(pk, 70000);
+}
 
-static void b_arr0(msgpack_packer *pk) { msgpack_pack_array(pk, 0); }
-static void b_map0(msgpack_packer *pk) { msgpack_pack_map(pk, 0); }
+static void b_arr0(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 0);
+}
+static void b_map0(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 0);
+}
 
 static void b_fixarray(msgpack_packer *pk)
 {
@@ -288,19 +366,41 @@ static const struct {
 	const char *name;
 	build_fn fn;
 } valid[] = {
-	{"nil", b_nil},           {"true", b_true},         {"false", b_false},
-	{"fixint", b_fixint},     {"negfixint", b_negfixint}, {"uint8", b_uint8},
-	{"uint16", b_uint16},     {"uint32", b_uint32},     {"uint64", b_uint64},
-	{"int8", b_int8},         {"int16", b_int16},       {"int32", b_int32},
-	{"int64", b_int64},       {"float32", b_float},     {"float64", b_double},
-	{"str0", b_str0},         {"fixstr", b_fixstr},     {"str8", b_str8},
-	{"str16", b_str16},       {"str32", b_str32},       {"bin0", b_bin0},
-	{"bin8", b_bin8},         {"bin16", b_bin16},       {"bin32", b_bin32},
-	{"array0", b_arr0},       {"map0", b_map0},         {"fixarray", b_fixarray},
-	{"array16", b_array16},   {"fixmap", b_fixmap},     {"map16", b_map16},
-	{"record", b_record},     {"max nesting", b_max_nesting},
-	{"max nesting mixed", b_max_nesting_mixed},
-	{"max elements", b_max_elements}, {"max map", b_max_map},
+    {"nil", b_nil},
+    {"true", b_true},
+    {"false", b_false},
+    {"fixint", b_fixint},
+    {"negfixint", b_negfixint},
+    {"uint8", b_uint8},
+    {"uint16", b_uint16},
+    {"uint32", b_uint32},
+    {"uint64", b_uint64},
+    {"int8", b_int8},
+    {"int16", b_int16},
+    {"int32", b_int32},
+    {"int64", b_int64},
+    {"float32", b_float},
+    {"float64", b_double},
+    {"str0", b_str0},
+    {"fixstr", b_fixstr},
+    {"str8", b_str8},
+    {"str16", b_str16},
+    {"str32", b_str32},
+    {"bin0", b_bin0},
+    {"bin8", b_bin8},
+    {"bin16", b_bin16},
+    {"bin32", b_bin32},
+    {"array0", b_arr0},
+    {"map0", b_map0},
+    {"fixarray", b_fixarray},
+    {"array16", b_array16},
+    {"fixmap", b_fixmap},
+    {"map16", b_map16},
+    {"record", b_record},
+    {"max nesting", b_max_nesting},
+    {"max nesting mixed", b_max_nesting_mixed},
+    {"max elements", b_max_elements},
+    {"max map", b_max_map},
 };
 
 static void test_valid_objects(void **state)
@@ -378,16 +478,36 @@ static void gen(msgpack_packer *pk, unsigned depth)
 		return;
 	}
 	switch (kind % 10) {
-	case 0: msgpack_pack_nil(pk); break;
-	case 1: msgpack_pack_true(pk); break;
-	case 2: msgpack_pack_uint64(pk, rnd() >> (rnd() % 64)); break;
-	case 3: msgpack_pack_int64(pk, -(int64_t)(rnd() >> (1 + rnd() % 63))); break;
-	case 4: msgpack_pack_double(pk, (double)(r >> 11) / 7.0); break;
-	case 5: msgpack_pack_float(pk, (float)(r % 1000)); break;
-	case 6: pack_str_n(pk, (size_t)(r >> 20) % 40); break;
-	case 7: pack_bin_n(pk, (size_t)(r >> 20) % 300); break;
-	case 8: pack_str_n(pk, 256 + (size_t)(r >> 20) % 64); break;
-	default: msgpack_pack_int(pk, (int)(r >> 40) % 200 - 100); break;
+	case 0:
+		msgpack_pack_nil(pk);
+		break;
+	case 1:
+		msgpack_pack_true(pk);
+		break;
+	case 2:
+		msgpack_pack_uint64(pk, rnd() >> (rnd() % 64));
+		break;
+	case 3:
+		msgpack_pack_int64(pk, -(int64_t)(rnd() >> (1 + rnd() % 63)));
+		break;
+	case 4:
+		msgpack_pack_double(pk, (double)(r >> 11) / 7.0);
+		break;
+	case 5:
+		msgpack_pack_float(pk, (float)(r % 1000));
+		break;
+	case 6:
+		pack_str_n(pk, (size_t)(r >> 20) % 40);
+		break;
+	case 7:
+		pack_bin_n(pk, (size_t)(r >> 20) % 300);
+		break;
+	case 8:
+		pack_str_n(pk, 256 + (size_t)(r >> 20) % 64);
+		break;
+	default:
+		msgpack_pack_int(pk, (int)(r >> 40) % 200 - 100);
+		break;
 	}
 }
 
@@ -425,16 +545,16 @@ static void test_huge_counts(void **state)
 		const char *what;
 		uint8_t bytes[10];
 	} cases[] = {
-		{"array32 of 4G", {0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
-		{"map32 of 4G", {0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
-		{"array16 of 0xFFFF", {0xdc, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
-		{"map16 of 0xFFFF", {0xde, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
-		{"str32 of 0xFFFFFFFF", {0xdb, 0xff, 0xff, 0xff, 0xff, 'a', 'b', 'c', 'd', 'e'}},
-		{"bin32 of 0xFFFFFFFF", {0xc6, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5}},
-		{"str16 of 0xFFFF", {0xda, 0xff, 0xff, 'a', 'b', 'c', 'd', 'e', 'f', 'g'}},
-		{"array of array32", {0x91, 0xdd, 0x7f, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0}},
-		{"map value str32", {0x81, 0xc0, 0xdb, 0x80, 0x00, 0x00, 0x00, 'x', 'y', 'z'}},
-		{"fixarray of 15", {0x9f, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
+	    {"array32 of 4G", {0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
+	    {"map32 of 4G", {0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
+	    {"array16 of 0xFFFF", {0xdc, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
+	    {"map16 of 0xFFFF", {0xde, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
+	    {"str32 of 0xFFFFFFFF", {0xdb, 0xff, 0xff, 0xff, 0xff, 'a', 'b', 'c', 'd', 'e'}},
+	    {"bin32 of 0xFFFFFFFF", {0xc6, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5}},
+	    {"str16 of 0xFFFF", {0xda, 0xff, 0xff, 'a', 'b', 'c', 'd', 'e', 'f', 'g'}},
+	    {"array of array32", {0x91, 0xdd, 0x7f, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0}},
+	    {"map value str32", {0x81, 0xc0, 0xdb, 0x80, 0x00, 0x00, 0x00, 'x', 'y', 'z'}},
+	    {"fixarray of 15", {0x9f, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		expect_refused(cases[i].bytes, sizeof(cases[i].bytes), cases[i].what);
@@ -540,9 +660,10 @@ static void test_ext_rejected(void **state)
 			msgpack_pack_ext_with_body(&p.pk, body, lens[i], 7);
 			int ret = check_exact((const uint8_t *)p.sb.data, p.sb.size, &size);
 			if (ret != -PL_ECORRUPT)
-				fail_msg("ext of %zu bytes%s (type byte 0x%02x): %d, want -PL_ECORRUPT",
-					 lens[i], nested ? " in an array" : "",
-					 (uint8_t)p.sb.data[nested ? 2 : 0], ret);
+				fail_msg(
+				    "ext of %zu bytes%s (type byte 0x%02x): %d, want -PL_ECORRUPT",
+				    lens[i], nested ? " in an array" : "",
+				    (uint8_t)p.sb.data[nested ? 2 : 0], ret);
 			pk_free(&p);
 		}
 	}
@@ -587,11 +708,11 @@ static void test_tokens(void **state)
 		uint32_t n;
 		uint64_t u;
 	} want[] = {
-	    {PL_T_ARRAY, 9, 0}, {PL_T_UINT, 0, 2},	    {PL_T_INT, 0, (uint64_t)-5},
-	    {PL_T_UINT, 0, 7},	{PL_T_ARRAY, 2, 0},	    {PL_T_UINT, 0, UINT64_MAX},
-	    {PL_T_UINT, 0, 300}, {PL_T_BOOL, 0, 1},	    {PL_T_NIL, 0, 0},
-	    {PL_T_FLOAT, 0, 0}, {PL_T_STR, 3, 0},	    {PL_T_MAP, 1, 0},
-	    {PL_T_BIN, 2, 0},	{PL_T_ARRAY, 1, 0},	    {PL_T_FLOAT, 0, 0},
+	    {PL_T_ARRAY, 9, 0},	 {PL_T_UINT, 0, 2},  {PL_T_INT, 0, (uint64_t)-5},
+	    {PL_T_UINT, 0, 7},	 {PL_T_ARRAY, 2, 0}, {PL_T_UINT, 0, UINT64_MAX},
+	    {PL_T_UINT, 0, 300}, {PL_T_BOOL, 0, 1},  {PL_T_NIL, 0, 0},
+	    {PL_T_FLOAT, 0, 0},	 {PL_T_STR, 3, 0},   {PL_T_MAP, 1, 0},
+	    {PL_T_BIN, 2, 0},	 {PL_T_ARRAY, 1, 0}, {PL_T_FLOAT, 0, 0},
 	};
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
 	assert_int_equal(tk.n, nwant);
@@ -634,14 +755,10 @@ static void test_tokens(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_objects),
-		cmocka_unit_test(test_sequence),
-		cmocka_unit_test(test_random_objects),
-		cmocka_unit_test(test_huge_counts),
-		cmocka_unit_test(test_nesting),
-		cmocka_unit_test(test_too_many_elements),
-		cmocka_unit_test(test_ext_rejected),
-		cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_valid_objects),  cmocka_unit_test(test_sequence),
+	    cmocka_unit_test(test_random_objects), cmocka_unit_test(test_huge_counts),
+	    cmocka_unit_test(test_nesting),	   cmocka_unit_test(test_too_many_elements),
+	    cmocka_unit_test(test_ext_rejected),   cmocka_unit_test(test_tokens),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	pl_mptok_free(&tk);

@@ -65,7 +65,7 @@ static void test_names_stop_at_the_byte_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_stop_at_the_byte_limit),
+	    cmocka_unit_test(test_names_stop_at_the_byte_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

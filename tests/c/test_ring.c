@@ -281,7 +281,7 @@ static void test_smallest_pad(void **state)
 
 /* ---- producer/consumer stress ---- */
 
-#define STRESS_CAP 4096u
+#define STRESS_CAP     4096u
 #define STRESS_SECONDS 1
 
 struct stress {
@@ -289,9 +289,9 @@ struct stress {
 	uint64_t seed;
 	uint64_t deadline_ns;
 	uint64_t produced; /* atomic: items committed; final once done is set */
-	unsigned grow;     /* segments the producer may add when the ring is full */
-	int done;          /* atomic */
-	int abort;         /* atomic: the consumer found an error */
+	unsigned grow;	   /* segments the producer may add when the ring is full */
+	int done;	   /* atomic */
+	int abort;	   /* atomic: the consumer found an error */
 };
 
 /* The random seed: $PL_TEST_SEED replays a run; otherwise the clock and pid. */
@@ -392,8 +392,8 @@ static void run_stress(unsigned grow)
 			uint32_t size;
 			memcpy(&size, b, 4);
 			if (size < 8 || size % 8 || off + size > len) {
-				snprintf(err, sizeof(err), "bad size %u at ring offset %" PRIu64, size,
-					 pos + off);
+				snprintf(err, sizeof(err), "bad size %u at ring offset %" PRIu64,
+					 size, pos + off);
 			} else if (b[4] == PL_EV_PAD) {
 				if (pos + off + size != cap)
 					snprintf(err, sizeof(err),
@@ -406,12 +406,13 @@ static void run_stress(unsigned grow)
 				if (b[4] != PL_EV_START || seq != expect ||
 				    size != item_size(s.seed, expect))
 					snprintf(err, sizeof(err),
-						 "item %" PRIu64 ": kind %u seq %" PRIu64 " size %u",
+						 "item %" PRIu64 ": kind %u seq %" PRIu64
+						 " size %u",
 						 expect, b[4], seq, size);
 				for (uint32_t i = 16; i < size && !err[0]; i++)
 					if (b[i] != (uint8_t)(seq ^ i))
-						snprintf(err, sizeof(err), "item %" PRIu64 ": byte %u",
-							 seq, i);
+						snprintf(err, sizeof(err),
+							 "item %" PRIu64 ": byte %u", seq, i);
 				expect++;
 			}
 			off += size;
@@ -493,7 +494,7 @@ static void test_spare_reused(void **state)
 	struct pl_seg *first = tb->cons;
 	put(tb, pl_ring_reserve(tb, CAP), CAP, 2);
 	(void)pl_ring_peek(tb, &len);
-	pl_ring_consume(tb, len); /* the first segment drained ... */
+	pl_ring_consume(tb, len);     /* the first segment drained ... */
 	(void)pl_ring_peek(tb, &len); /* ... and left: it is the spare */
 	assert_int_equal(len, CAP);
 	assert_ptr_equal(tb->spare, first);
@@ -515,17 +516,17 @@ static void test_spare_reused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_empty),
-		T(test_exact_fill),
-		T(test_fill_in_pieces),
-		T(test_partial_fill_no_wrap),
-		T(test_wrap_writes_pad),
-		T(test_wrap_without_room),
-		T(test_smallest_pad),
-		T(test_grow_chain),
-		T(test_spare_reused),
-		cmocka_unit_test(test_stress),
-		cmocka_unit_test(test_stress_growing),
+	    T(test_empty),
+	    T(test_exact_fill),
+	    T(test_fill_in_pieces),
+	    T(test_partial_fill_no_wrap),
+	    T(test_wrap_writes_pad),
+	    T(test_wrap_without_room),
+	    T(test_smallest_pad),
+	    T(test_grow_chain),
+	    T(test_spare_reused),
+	    cmocka_unit_test(test_stress),
+	    cmocka_unit_test(test_stress_growing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,7 @@
 
 #include "helpers.h"
 
-#define THREADS 8
+#define THREADS	   8
 #define PER_THREAD 12000
 
 static int cmp_str(const void *a, const void *b)
@@ -64,8 +64,10 @@ static void *work(void *arg)
 	for (int i = 0; i < PER_THREAD; i++) {
 		/* A field that does not compress away, so that files grow. */
 		char pad[40];
-		uint64_t h = ((uint64_t)k->index * PER_THREAD + (uint64_t)i + 1) * 0x9E3779B97F4A7C15ull;
-		snprintf(pad, sizeof(pad), "%016" PRIx64 "%016" PRIx64, h, (uint64_t)(h * 0xBF58476D1CE4E5B9ull));
+		uint64_t h =
+		    ((uint64_t)k->index * PER_THREAD + (uint64_t)i + 1) * 0x9E3779B97F4A7C15ull;
+		snprintf(pad, sizeof(pad), "%016" PRIx64 "%016" PRIx64, h,
+			 (uint64_t)(h * 0xBF58476D1CE4E5B9ull));
 		struct pl_field f[] = {PL_F_UINT("t", k->index), PL_F_INT("i", i),
 				       PL_F_STR("pad", pad)};
 		pl_action a;
@@ -102,7 +104,7 @@ static uint32_t read_file(const char *path, uint8_t *seen, uint64_t *ends, bool 
 		for (size_t f = 0; f < rec.nfields; f++) {
 			const struct pl_kv *kv = &rec.fields[f];
 			int64_t v = kv->value.type == PL_VALUE_UINT ? (int64_t)kv->value.v.u
-								     : kv->value.v.i;
+								    : kv->value.v.i;
 			if (kv->key_len == 1 && kv->key[0] == 't')
 				t = v;
 			else if (kv->key_len == 1 && kv->key[0] == 'i')
@@ -197,7 +199,8 @@ static void test_retention(void **state)
 	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	assert_int_equal(pl_writer_close(w), 0);
-	print_message("rotations %" PRIu64 ", deleted %" PRIu64 "\n", st.rotations, st.files_deleted);
+	print_message("rotations %" PRIu64 ", deleted %" PRIu64 "\n", st.rotations,
+		      st.files_deleted);
 	assert_true(st.rotations > 4);
 	assert_true(st.files_deleted >= st.rotations - 3);
 
@@ -310,10 +313,10 @@ static void test_fork_child_rotates_its_own(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rotation_under_threads),
-		cmocka_unit_test(test_retention),
-		cmocka_unit_test(test_next_file_refused),
-		cmocka_unit_test(test_fork_child_rotates_its_own),
+	    cmocka_unit_test(test_rotation_under_threads),
+	    cmocka_unit_test(test_retention),
+	    cmocka_unit_test(test_next_file_refused),
+	    cmocka_unit_test(test_fork_child_rotates_its_own),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

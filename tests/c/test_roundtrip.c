@@ -162,18 +162,19 @@ static const struct th_rec *expect_task(const struct th_trace *t, const struct w
 		if (r->kind != e->kind || (e->type && strcmp(r->type, e->type) != 0) ||
 		    strcmp(level_of(r), e->level) != 0 ||
 		    (e->fields && strcmp(r->fields, e->fields) != 0))
-			fail_msg("record #%zu: got kind %d type \"%s\" %s fields \"%s\"; want kind %d "
-				 "type \"%s\" %s fields \"%s\"",
-				 k - 1, r->kind, r->type, level_of(r), r->fields, e->kind,
-				 e->type ? e->type : "(any)", e->level, e->fields ? e->fields : "(any)");
+			fail_msg(
+			    "record #%zu: got kind %d type \"%s\" %s fields \"%s\"; want kind %d "
+			    "type \"%s\" %s fields \"%s\"",
+			    k - 1, r->kind, r->type, level_of(r), r->fields, e->kind,
+			    e->type ? e->type : "(any)", e->level, e->fields ? e->fields : "(any)");
 		if (!first)
 			first = r;
 		if (r->prefix != first->prefix || r->seq != first->seq)
 			fail_msg("record #%zu (%s) is not in the task of %s", k - 1, r->task,
 				 first->task);
 		if (r->prefix != t->hdr.task_prefix)
-			fail_msg("record #%zu: prefix %016" PRIx64 ", header says %016" PRIx64, k - 1,
-				 r->prefix, t->hdr.task_prefix);
+			fail_msg("record #%zu: prefix %016" PRIx64 ", header says %016" PRIx64,
+				 k - 1, r->prefix, t->hdr.task_prefix);
 	}
 	assert_int_equal(k, n);
 	return first;
@@ -257,8 +258,8 @@ static void test_name_interned_before_open(void **state)
 	struct th_trace t;
 	int ret = th_read_all(f->path, &t);
 	if (ret != PL_END)
-		fail_msg("reading back: %s at offset %" PRIu64 ": %s", pl_strerror(ret), t.err_offset,
-			 t.err_reason);
+		fail_msg("reading back: %s at offset %" PRIu64 ": %s", pl_strerror(ret),
+			 t.err_offset, t.err_reason);
 	assert_string_equal(find(&t, PL_REC_MESSAGE, "early.name", 0)->fields, "early.field=5");
 	th_trace_free(&t);
 }
@@ -266,10 +267,10 @@ static void test_name_interned_before_open(void **state)
 /* ---- field values ---- */
 
 static const char utf8_text[] =
-	"h\xc3\xa9llo \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80";
+    "h\xc3\xa9llo \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80";
 static const uint8_t nul_bytes[] = {0x00, 0x01, 0x00, 0xff, 0x00, 0x7f, 0x00};
 #define LONG_LEN (10u * 1024u + 7u)
-#define NVALUES 29
+#define NVALUES	 29
 
 static void fill_long(char *s)
 {
@@ -384,9 +385,9 @@ static void test_field_values(void **state)
 	assert_non_null(long_str);
 	fill_long(long_str);
 
-	const pl_value arr[] = {PL_V_INT(1),      PL_V_INT(-2),   PL_V_UINT(UINT64_MAX),
-				PL_V_FLOAT(2.5),  PL_V_BOOL(1),   PL_V_NIL(),
-				PL_V_STR("two"),  PL_V_BYTES(nul_bytes, 3)};
+	const pl_value arr[] = {
+	    PL_V_INT(1),  PL_V_INT(-2), PL_V_UINT(UINT64_MAX), PL_V_FLOAT(2.5),
+	    PL_V_BOOL(1), PL_V_NIL(),	PL_V_STR("two"),       PL_V_BYTES(nul_bytes, 3)};
 	const pl_value inner[] = {PL_V_INT(5), PL_V_STR("deep")};
 	const struct pl_kv inner_kv[] = {{"z", 1, PL_V_INT(9)}};
 	const pl_value arr_nested[] = {PL_V_INT(1), PL_V_ARRAY(inner, 2), PL_V_MAP(inner_kv, 1),
@@ -396,39 +397,38 @@ static void test_field_values(void **state)
 				    {"c", 1, PL_V_NIL()},
 				    {"\xc3\xa9", 2, PL_V_FLOAT(-0.5)},
 				    {"", 0, PL_V_INT(INT64_MIN)}};
-	const struct pl_kv kv_nested[] = {{"m", 1, PL_V_MAP(kvs, 2)},
-					  {"l", 1, PL_V_ARRAY(inner, 2)},
-					  {"k", 1, PL_V_INT(3)}};
+	const struct pl_kv kv_nested[] = {
+	    {"m", 1, PL_V_MAP(kvs, 2)}, {"l", 1, PL_V_ARRAY(inner, 2)}, {"k", 1, PL_V_INT(3)}};
 	const struct pl_field fields[] = {
-		PL_F("nil", PL_V_NIL()),
-		PL_F_BOOL("t", 1),
-		PL_F_BOOL("f", 0),
-		PL_F_INT("i0", 0),
-		PL_F_INT("ineg1", -1),
-		PL_F_INT("ineg33", -33),
-		PL_F_INT("ineg_big", -123456789012345LL),
-		PL_F_INT("ipos_big", 4294967296LL),
-		PL_F_INT("imin", INT64_MIN),
-		PL_F_INT("imax", INT64_MAX),
-		PL_F_UINT("umax", UINT64_MAX),
-		PL_F_UINT("uover", (uint64_t)INT64_MAX + 1),
-		PL_F_FLOAT("fnegzero", -0.0),
-		PL_F_FLOAT("fbig", 1e300),
-		PL_F_FLOAT("fthird", 1.0 / 3.0),
-		PL_F_FLOAT("fdenorm", -4.9e-324),
-		PL_F_FLOAT("finf", INFINITY),
-		PL_F("sempty", PL_V_STRN("", 0)),
-		PL_F_STR("sutf8", utf8_text),
-		PL_F("slong", PL_V_STRN(long_str, LONG_LEN)),
-		PL_F("bytes", PL_V_BYTES(nul_bytes, sizeof(nul_bytes))),
-		PL_F("bempty", PL_V_BYTES("", 0)),
-		PL_F("arr", PL_V_ARRAY(arr, ARRAY_LEN(arr))),
-		PL_F("arr_nested", PL_V_ARRAY(arr_nested, ARRAY_LEN(arr_nested))),
-		PL_F("arr_empty", PL_V_ARRAY(arr, 0)),
-		PL_F("map", PL_V_MAP(kvs, ARRAY_LEN(kvs))),
-		PL_F("map_nested", PL_V_MAP(kv_nested, ARRAY_LEN(kv_nested))),
-		PL_F("map_empty", PL_V_MAP(kvs, 0)),
-		PL_F_STR("last", "end"),
+	    PL_F("nil", PL_V_NIL()),
+	    PL_F_BOOL("t", 1),
+	    PL_F_BOOL("f", 0),
+	    PL_F_INT("i0", 0),
+	    PL_F_INT("ineg1", -1),
+	    PL_F_INT("ineg33", -33),
+	    PL_F_INT("ineg_big", -123456789012345LL),
+	    PL_F_INT("ipos_big", 4294967296LL),
+	    PL_F_INT("imin", INT64_MIN),
+	    PL_F_INT("imax", INT64_MAX),
+	    PL_F_UINT("umax", UINT64_MAX),
+	    PL_F_UINT("uover", (uint64_t)INT64_MAX + 1),
+	    PL_F_FLOAT("fnegzero", -0.0),
+	    PL_F_FLOAT("fbig", 1e300),
+	    PL_F_FLOAT("fthird", 1.0 / 3.0),
+	    PL_F_FLOAT("fdenorm", -4.9e-324),
+	    PL_F_FLOAT("finf", INFINITY),
+	    PL_F("sempty", PL_V_STRN("", 0)),
+	    PL_F_STR("sutf8", utf8_text),
+	    PL_F("slong", PL_V_STRN(long_str, LONG_LEN)),
+	    PL_F("bytes", PL_V_BYTES(nul_bytes, sizeof(nul_bytes))),
+	    PL_F("bempty", PL_V_BYTES("", 0)),
+	    PL_F("arr", PL_V_ARRAY(arr, ARRAY_LEN(arr))),
+	    PL_F("arr_nested", PL_V_ARRAY(arr_nested, ARRAY_LEN(arr_nested))),
+	    PL_F("arr_empty", PL_V_ARRAY(arr, 0)),
+	    PL_F("map", PL_V_MAP(kvs, ARRAY_LEN(kvs))),
+	    PL_F("map_nested", PL_V_MAP(kv_nested, ARRAY_LEN(kv_nested))),
+	    PL_F("map_empty", PL_V_MAP(kvs, 0)),
+	    PL_F_STR("last", "end"),
 	};
 	_Static_assert(ARRAY_LEN(fields) == NVALUES, "NVALUES counts the fields");
 
@@ -480,9 +480,9 @@ static void test_record_kinds(void **state)
 	struct th_trace t;
 	assert_int_equal(th_read_all(f->path, &t), PL_END);
 	const struct want want[] = {
-		{PL_REC_START, "kinds.action", "@/", "x=3"},
-		{PL_REC_MESSAGE, "kinds.message", "@/1", "what=\"hello\""},
-		{PL_REC_END, NULL, "@/", "result=9"},
+	    {PL_REC_START, "kinds.action", "@/", "x=3"},
+	    {PL_REC_MESSAGE, "kinds.message", "@/1", "what=\"hello\""},
+	    {PL_REC_END, NULL, "@/", "result=9"},
 	};
 	const struct th_rec *start = expect_task(&t, want, ARRAY_LEN(want));
 	const struct th_rec *end = find(&t, PL_REC_END, NULL, 0);
@@ -509,9 +509,9 @@ static void test_record_kinds(void **state)
 	assert_int_equal(s->kind, PL_REC_STATS);
 	assert_int_equal(th_count(&t, PL_REC_STATS, NULL), 1);
 	assert_int_equal(th_count(&t, PL_REC_DROPPED, NULL), 0);
-	static const char *const zero[] = {"dropped_full=0", "dropped_oversize=0",
+	static const char *const zero[] = {"dropped_full=0",	  "dropped_oversize=0",
 					   "dropped_no_buffer=0", "dropped_write=0",
-					   "write_errors=0", "blocked=0"};
+					   "write_errors=0",	  "blocked=0"};
 	if (!has_field(s->fields, "events=4"))
 		fail_msg("STATS fields: %s", s->fields);
 	for (size_t i = 0; i < ARRAY_LEN(zero); i++)
@@ -640,12 +640,12 @@ static void test_levels(void **state)
 	struct th_trace t;
 	assert_int_equal(th_read_all(f->path, &t), PL_END);
 	const struct want want[] = {
-		{PL_REC_START, "lv.root", "@/", ""},  {PL_REC_MESSAGE, "lv.m1", "@/1", ""},
-		{PL_REC_START, "lv.a", "@/2", ""},    {PL_REC_MESSAGE, "lv.m2", "@/2/1", ""},
-		{PL_REC_START, "lv.b", "@/2/2", ""},  {PL_REC_MESSAGE, "lv.m3", "@/2/2/1", ""},
-		{PL_REC_END, NULL, "@/2/2", ""},      {PL_REC_MESSAGE, "lv.m4", "@/2/3", ""},
-		{PL_REC_END, NULL, "@/2", ""},        {PL_REC_MESSAGE, "lv.m5", "@/3", ""},
-		{PL_REC_END, NULL, "@/", ""},
+	    {PL_REC_START, "lv.root", "@/", ""}, {PL_REC_MESSAGE, "lv.m1", "@/1", ""},
+	    {PL_REC_START, "lv.a", "@/2", ""},	 {PL_REC_MESSAGE, "lv.m2", "@/2/1", ""},
+	    {PL_REC_START, "lv.b", "@/2/2", ""}, {PL_REC_MESSAGE, "lv.m3", "@/2/2/1", ""},
+	    {PL_REC_END, NULL, "@/2/2", ""},	 {PL_REC_MESSAGE, "lv.m4", "@/2/3", ""},
+	    {PL_REC_END, NULL, "@/2", ""},	 {PL_REC_MESSAGE, "lv.m5", "@/3", ""},
+	    {PL_REC_END, NULL, "@/", ""},
 	};
 	expect_task(&t, want, ARRAY_LEN(want));
 	th_trace_free(&t);
@@ -714,10 +714,9 @@ static void test_task_ids(void **state)
 	struct th_trace t;
 	assert_int_equal(th_read_all(f->path, &t), PL_END);
 	assert_true(t.hdr.task_prefix != 0);
-	const struct th_rec *r[] = {find(&t, PL_REC_START, "tid.a", 0),
-				    find(&t, PL_REC_START, "tid.b", 0),
-				    find(&t, PL_REC_MESSAGE, "tid.m", 0),
-				    find(&t, PL_REC_START, "tid.thread", 0)};
+	const struct th_rec *r[] = {
+	    find(&t, PL_REC_START, "tid.a", 0), find(&t, PL_REC_START, "tid.b", 0),
+	    find(&t, PL_REC_MESSAGE, "tid.m", 0), find(&t, PL_REC_START, "tid.thread", 0)};
 	for (size_t i = 0; i < ARRAY_LEN(r); i++) {
 		/* Each is a task of its own: the root of a tree with the process's prefix. */
 		assert_true(r[i]->prefix == t.hdr.task_prefix);
@@ -797,25 +796,25 @@ static void test_remote(void **state)
 		const char *level;
 		bool foreign;
 	} want[] = {
-		{PL_REC_START, "rm.remote", 0, "@/1", false},
-		{PL_REC_MESSAGE, "rm.inside", 0, "@/1/1", false},
-		{PL_REC_START, "rm.child", 0, "@/1/2", false},
-		{PL_REC_END, NULL, 0, "@/1/2", false},
-		{PL_REC_END, NULL, 1, "@/1", false},
-		{PL_REC_START, "rm.sibling", 0, "@/2", false},
-		{PL_REC_END, NULL, 2, "@/2", false},
-		{PL_REC_END, NULL, 3, "@/", false},
-		{PL_REC_START, "rm.foreign", 0, "@/3/1", true},
-		{PL_REC_MESSAGE, "rm.foreign.msg", 0, "@/3/1/1", true},
-		{PL_REC_START, "rm.foreign.child", 0, "@/3/1/3", true},
-		{PL_REC_END, NULL, 4, "@/3/1/3", true},
-		{PL_REC_END, NULL, 5, "@/3/1", true},
+	    {PL_REC_START, "rm.remote", 0, "@/1", false},
+	    {PL_REC_MESSAGE, "rm.inside", 0, "@/1/1", false},
+	    {PL_REC_START, "rm.child", 0, "@/1/2", false},
+	    {PL_REC_END, NULL, 0, "@/1/2", false},
+	    {PL_REC_END, NULL, 1, "@/1", false},
+	    {PL_REC_START, "rm.sibling", 0, "@/2", false},
+	    {PL_REC_END, NULL, 2, "@/2", false},
+	    {PL_REC_END, NULL, 3, "@/", false},
+	    {PL_REC_START, "rm.foreign", 0, "@/3/1", true},
+	    {PL_REC_MESSAGE, "rm.foreign.msg", 0, "@/3/1/1", true},
+	    {PL_REC_START, "rm.foreign.child", 0, "@/3/1/3", true},
+	    {PL_REC_END, NULL, 4, "@/3/1/3", true},
+	    {PL_REC_END, NULL, 5, "@/3/1", true},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(want); i++) {
 		const struct th_rec *r = find(&t, want[i].kind, want[i].type, want[i].nth);
 		if (strcmp(level_of(r), want[i].level) != 0)
-			fail_msg("#%zu %s: level %s, want %s", i, want[i].type ? want[i].type : "END",
-				 level_of(r), want[i].level);
+			fail_msg("#%zu %s: level %s, want %s", i,
+				 want[i].type ? want[i].type : "END", level_of(r), want[i].level);
 		uint64_t prefix = want[i].foreign ? 0xdeadbeefu : parent->prefix;
 		uint64_t seq = want[i].foreign ? 0x2a : parent->seq;
 		if (r->prefix != prefix || r->seq != seq)
@@ -834,7 +833,7 @@ static void test_remote(void **state)
 /* ---- names ---- */
 
 #define NDISTINCT 5000
-#define NSAME 1000
+#define NSAME	  1000
 
 static void test_interning(void **state)
 {
@@ -1041,8 +1040,7 @@ static void test_wall_clock_monotonic(void **state)
 
 /* With CLOCK_MONOTONIC the duration lies within what the test measured around it; a TSC
  * rate refined over a short span may be off by a little, so only a sanity bound there. */
-static void check_duration(const char *path, void (*tweak)(struct pl_writer_options *),
-			   bool tight)
+static void check_duration(const char *path, void (*tweak)(struct pl_writer_options *), bool tight)
 {
 	struct pl_writer *w = th_open(path, tweak);
 	pl_action a;
@@ -1130,10 +1128,10 @@ static void test_null_writer_parent(void **state)
 	struct th_trace t;
 	assert_int_equal(th_read_all(f->path, &t), PL_END);
 	const struct want want[] = {
-		{PL_REC_START, "null.child", "@/1", ""},
-		{PL_REC_MESSAGE, "null.inner", "@/1/1", ""},
-		{PL_REC_END, NULL, "@/1", ""},
-		{PL_REC_MESSAGE, "null.msg", "@/2", ""},
+	    {PL_REC_START, "null.child", "@/1", ""},
+	    {PL_REC_MESSAGE, "null.inner", "@/1/1", ""},
+	    {PL_REC_END, NULL, "@/1", ""},
+	    {PL_REC_MESSAGE, "null.msg", "@/2", ""},
 	};
 	expect_task(&t, want, ARRAY_LEN(want));
 	assert_int_equal(th_count(&t, 0, "null.ghost"), 0);
@@ -1173,14 +1171,14 @@ static void test_action_scope(void **state)
 		(t.n - after_idx - 1) * sizeof(*t.recs));
 	t.n--;
 	const struct want want[] = {
-		{PL_REC_START, "scope.outer", "@/", "n=7"},
-		{PL_REC_MESSAGE, "scope.inside", "@/1", ""},
-		{PL_REC_START, "scope.failing", "@/2", "m=1"},
-		{PL_REC_END, NULL, "@/2", ""},
-		{PL_REC_START, "scope.ended", "@/3", "m=2"},
-		{PL_REC_END, NULL, "@/3", "r=3"},
-		{PL_REC_MESSAGE, "scope.last", "@/4", ""},
-		{PL_REC_END, NULL, "@/", ""},
+	    {PL_REC_START, "scope.outer", "@/", "n=7"},
+	    {PL_REC_MESSAGE, "scope.inside", "@/1", ""},
+	    {PL_REC_START, "scope.failing", "@/2", "m=1"},
+	    {PL_REC_END, NULL, "@/2", ""},
+	    {PL_REC_START, "scope.ended", "@/3", "m=2"},
+	    {PL_REC_END, NULL, "@/3", "r=3"},
+	    {PL_REC_MESSAGE, "scope.last", "@/4", ""},
+	    {PL_REC_END, NULL, "@/", ""},
 	};
 	const struct th_rec *first = expect_task(&t, want, ARRAY_LEN(want));
 	assert_true(after_seq != first->seq);
@@ -1197,8 +1195,7 @@ static void test_action_scope(void **state)
 
 /* ---- the header and the file ---- */
 
-static const char *const fixed_argv[] = {"roundtrip-prog", "--flag", "", "\xc3\xa9t\xc3\xa9",
-					 NULL};
+static const char *const fixed_argv[] = {"roundtrip-prog", "--flag", "", "\xc3\xa9t\xc3\xa9", NULL};
 
 static void tweak_argv(struct pl_writer_options *o)
 {
@@ -1408,7 +1405,8 @@ static void test_many_names_before_open(void **state)
 	struct th_trace t;
 	int ret = th_read_all(f->path, &t);
 	if (ret != PL_END)
-		fail_msg("read: %s at %" PRIu64 ": %s", pl_strerror(ret), t.err_offset, t.err_reason);
+		fail_msg("read: %s at %" PRIu64 ": %s", pl_strerror(ret), t.err_offset,
+			 t.err_reason);
 	assert_int_equal(th_count(&t, PL_REC_MESSAGE, NULL), 1);
 	for (size_t i = 0; i < t.n; i++)
 		if (t.recs[i].kind == PL_REC_MESSAGE)
@@ -1422,31 +1420,31 @@ static void test_many_names_before_open(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_name_interned_before_open),
-		T(test_field_values),
-		T(test_record_kinds),
-		T(test_action_fail),
-	T(test_skip_fields),
-		T(test_levels),
-		T(test_deep_levels),
-		T(test_task_ids),
-		T(test_remote),
-		T(test_interning),
-		T(test_long_names),
-		T(test_wall_clock),
-		T(test_wall_clock_monotonic),
-		T(test_duration),
-		T(test_duration_monotonic),
-		T(test_end_twice),
-		T(test_null_writer_parent),
-		T(test_action_scope),
-		T(test_header),
-		T(test_header_default_argv),
-		T(test_path_pid),
-		T(test_file_mode),
-		T(test_symlink_refused),
-		T(test_flush_at_exit),
-		T(test_many_names_before_open),
+	    T(test_name_interned_before_open),
+	    T(test_field_values),
+	    T(test_record_kinds),
+	    T(test_action_fail),
+	    T(test_skip_fields),
+	    T(test_levels),
+	    T(test_deep_levels),
+	    T(test_task_ids),
+	    T(test_remote),
+	    T(test_interning),
+	    T(test_long_names),
+	    T(test_wall_clock),
+	    T(test_wall_clock_monotonic),
+	    T(test_duration),
+	    T(test_duration_monotonic),
+	    T(test_end_twice),
+	    T(test_null_writer_parent),
+	    T(test_action_scope),
+	    T(test_header),
+	    T(test_header_default_argv),
+	    T(test_path_pid),
+	    T(test_file_mode),
+	    T(test_symlink_refused),
+	    T(test_flush_at_exit),
+	    T(test_many_names_before_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,9 +12,9 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -190,9 +190,9 @@ static void test_pipe_is_not_suspended(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_suspended_after_every_record),
-		cmocka_unit_test(test_replaced_while_suspended),
-		cmocka_unit_test(test_pipe_is_not_suspended),
+	    cmocka_unit_test(test_suspended_after_every_record),
+	    cmocka_unit_test(test_replaced_while_suspended),
+	    cmocka_unit_test(test_pipe_is_not_suspended),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -129,38 +129,38 @@ static void test_parse_malformed(void **state)
 	char buf[4096];
 
 	INVALID("");
-	INVALID("00000000000000ab-1");          /* missing '@' and level */
-	INVALID("00000000000000ab-1/1");        /* missing '@' */
-	INVALID("00000000000000ab-1@");         /* missing '/' */
-	INVALID("00000000000000ab-1@1");        /* missing '/' */
-	INVALID("00000000000000ab1@/");         /* missing '-' */
-	INVALID("00000000000000ab-@/");         /* missing seq */
-	INVALID("-1@/");                        /* missing prefix */
-	INVALID("00000000000000ab-1@/0");       /* zero level index */
+	INVALID("00000000000000ab-1");	  /* missing '@' and level */
+	INVALID("00000000000000ab-1/1");  /* missing '@' */
+	INVALID("00000000000000ab-1@");	  /* missing '/' */
+	INVALID("00000000000000ab-1@1");  /* missing '/' */
+	INVALID("00000000000000ab1@/");	  /* missing '-' */
+	INVALID("00000000000000ab-@/");	  /* missing seq */
+	INVALID("-1@/");		  /* missing prefix */
+	INVALID("00000000000000ab-1@/0"); /* zero level index */
 	INVALID("00000000000000ab-1@/3/0");
 	INVALID("00000000000000ab-1@/0/3");
-	INVALID("00000000000000xy-1@/");        /* non-hex prefix */
+	INVALID("00000000000000xy-1@/"); /* non-hex prefix */
 	INVALID("g-1@/");
 	INVALID(" 00000000000000ab-1@/");
-	INVALID("00000000000000ab-1g@/");       /* non-hex seq */
-	INVALID("0000000000000000-1@/");        /* prefix 0 */
+	INVALID("00000000000000ab-1g@/"); /* non-hex seq */
+	INVALID("0000000000000000-1@/");  /* prefix 0 */
 	INVALID("0-1@/1");
-	INVALID("00000000000000001-1@/");       /* 17 hex digits, even with value 1 */
+	INVALID("00000000000000001-1@/"); /* 17 hex digits, even with value 1 */
 	INVALID("100000000000000000-1@/");
 	INVALID("00000000000000ab-00000000000000001@/");
-	INVALID("00000000000000ab-1@/4294967296");     /* level > UINT32_MAX */
+	INVALID("00000000000000ab-1@/4294967296"); /* level > UINT32_MAX */
 	INVALID("00000000000000ab-1@/1/99999999999999999999999");
 	INVALID("00000000000000ab-1@/-1");
 	INVALID("00000000000000ab-1@/+1");
-	INVALID("00000000000000ab-1@/1x");      /* trailing garbage */
+	INVALID("00000000000000ab-1@/1x"); /* trailing garbage */
 	INVALID("00000000000000ab-1@/1 ");
 	INVALID("00000000000000ab-1@/ ");
 	INVALID("00000000000000ab-1@/x");
 	INVALID("00000000000000ab-1@/1@/2");
-	INVALID("00000000000000ab-1@//");       /* "//" */
+	INVALID("00000000000000ab-1@//"); /* "//" */
 	INVALID("00000000000000ab-1@/1//2");
-	INVALID("00000000000000ab-1@/1/");      /* trailing '/' */
-	INVALID("00000000000000ab-1@/1\0");     /* NUL inside @len */
+	INVALID("00000000000000ab-1@/1/");  /* trailing '/' */
+	INVALID("00000000000000ab-1@/1\0"); /* NUL inside @len */
 
 	/* Too deep: PL_TASK_MAX_DEPTH + 1 levels. */
 	int off = snprintf(buf, sizeof(buf), "00000000000000ab-1@");
@@ -315,15 +315,15 @@ static void test_serialize_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_documented_form),
-		cmocka_unit_test(test_roundtrip_depth0),
-		cmocka_unit_test(test_roundtrip_depth1),
-		cmocka_unit_test(test_roundtrip_max_depth),
-		cmocka_unit_test(test_parse_malformed),
-		cmocka_unit_test(test_parse_boundaries),
-		cmocka_unit_test(test_parse_respects_len),
-		cmocka_unit_test(test_format_small_buffers),
-		cmocka_unit_test(test_serialize_limits),
+	    cmocka_unit_test(test_format_documented_form),
+	    cmocka_unit_test(test_roundtrip_depth0),
+	    cmocka_unit_test(test_roundtrip_depth1),
+	    cmocka_unit_test(test_roundtrip_max_depth),
+	    cmocka_unit_test(test_parse_malformed),
+	    cmocka_unit_test(test_parse_boundaries),
+	    cmocka_unit_test(test_parse_respects_len),
+	    cmocka_unit_test(test_format_small_buffers),
+	    cmocka_unit_test(test_serialize_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,13 +22,13 @@
 
 #include "helpers.h"
 
-#define NTHREADS 8
-#define NACTIONS 20000
+#define NTHREADS      8
+#define NACTIONS      20000
 #define SHORT_THREADS 200
-#define SHORT_EVENTS 100
-#define SHORT_WAVE 4
-#define ALT_THREADS 3
-#define ALT_EVENTS 6000
+#define SHORT_EVENTS  100
+#define SHORT_WAVE    4
+#define ALT_THREADS   3
+#define ALT_EVENTS    6000
 /* PL_MIN_RING_BYTES (liblog/src/common/config.h): rings are rounded up to a power of 2. */
 #define RING_BYTES (256u << 10)
 
@@ -47,8 +47,8 @@ static int read_stream(const char *path, rec_fn fn, void *ctx)
 			fn(ctx, &rec);
 	if (ret < 0) {
 		const struct pl_reader_error *e = pl_reader_error(r);
-		print_error("%s: %s at offset %" PRIu64 ": %s\n", path, pl_strerror(ret),
-			    e->offset, e->reason);
+		print_error("%s: %s at offset %" PRIu64 ": %s\n", path, pl_strerror(ret), e->offset,
+			    e->reason);
 	}
 	pl_reader_close(r);
 	return ret;
@@ -76,11 +76,11 @@ static int64_t int_field(const struct pl_record *rec, const char *key)
 
 /* What a checker learns about one trace thread number. */
 struct tinfo {
-	int worker;           /* worker index seen in its records, -1 before the first */
-	int64_t next;         /* next expected sequence number */
-	bool in_action;       /* a START was seen, its END not yet */
-	int nthread;          /* THREAD records */
-	char name[64];        /* last THREAD name */
+	int worker;	/* worker index seen in its records, -1 before the first */
+	int64_t next;	/* next expected sequence number */
+	bool in_action; /* a START was seen, its END not yet */
+	int nthread;	/* THREAD records */
+	char name[64];	/* last THREAD name */
 };
 
 #define MAX_TRACE_THREADS 1024
@@ -88,12 +88,12 @@ struct tinfo {
 struct check {
 	struct tinfo th[MAX_TRACE_THREADS];
 	int nworkers;
-	int64_t per_worker;   /* events (or actions) each worker recorded */
-	int64_t seen[SHORT_THREADS]; /* records of each worker */
+	int64_t per_worker;		  /* events (or actions) each worker recorded */
+	int64_t seen[SHORT_THREADS];	  /* records of each worker */
 	int worker_thread[SHORT_THREADS]; /* trace thread number of each worker */
-	int64_t stride, offset; /* worker seq values are offset + k * stride */
+	int64_t stride, offset;		  /* worker seq values are offset + k * stride */
 	uint64_t starts, ends, messages, dropped, stats_events, nstats;
-	bool actions;         /* START/END pairs (else MESSAGE) */
+	bool actions; /* START/END pairs (else MESSAGE) */
 };
 
 static void check_init(struct check *c, int nworkers, int64_t per_worker, bool actions)
@@ -162,7 +162,8 @@ static void check_rec(void *ctx, const struct pl_record *rec)
 		assert_false(ti->in_action);
 		if (i != ti->next)
 			fail_msg("thread %u (worker %" PRId64 "): START i=%" PRId64
-				 ", expected %" PRId64, rec->thread, t, i, ti->next);
+				 ", expected %" PRId64,
+				 rec->thread, t, i, ti->next);
 		assert_string_equal(rec->type, "work");
 		ti->in_action = true;
 		c->starts++;
@@ -181,7 +182,8 @@ static void check_rec(void *ctx, const struct pl_record *rec)
 		assert_false(c->actions);
 		if (i != ti->next)
 			fail_msg("thread %u (worker %" PRId64 "): message i=%" PRId64
-				 ", expected %" PRId64, rec->thread, t, i, ti->next);
+				 ", expected %" PRId64,
+				 rec->thread, t, i, ti->next);
 		assert_string_equal(rec->type, "tick");
 		ti->next += c->stride;
 		c->messages++;
@@ -394,8 +396,8 @@ static void test_two_writers_alternately(void **state)
 	for (int t = 0; t < ALT_THREADS; t++) {
 		wk[t] = (struct worker){.w = w1, .w2 = w2, .index = t, .count = ALT_EVENTS};
 		if (t > 0)
-			assert_int_equal(
-				pthread_create(&tids[t], NULL, alternate_worker, &wk[t]), 0);
+			assert_int_equal(pthread_create(&tids[t], NULL, alternate_worker, &wk[t]),
+					 0);
 	}
 	alternate_worker(&wk[0]);
 	for (int t = 1; t < ALT_THREADS; t++)
@@ -443,10 +445,10 @@ static void test_two_writers_alternately(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_many_threads_one_writer),
-		cmocka_unit_test(test_short_lived_threads_capped),
-		cmocka_unit_test(test_short_lived_threads_background),
-		cmocka_unit_test(test_two_writers_alternately),
+	    cmocka_unit_test(test_many_threads_one_writer),
+	    cmocka_unit_test(test_short_lived_threads_capped),
+	    cmocka_unit_test(test_short_lived_threads_background),
+	    cmocka_unit_test(test_two_writers_alternately),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,10 +27,10 @@
 
 #include "helpers.h"
 
-#define BATCHES 5
-#define REQUESTS 8 /* per batch, 5 events each: 200 events in all */
+#define BATCHES		   5
+#define REQUESTS	   8 /* per batch, 5 events each: 200 events in all */
 #define CORRUPT_ITERATIONS 2000
-#define MAX_BOUNDARIES (BATCHES + 2)
+#define MAX_BOUNDARIES	   (BATCHES + 2)
 
 /* ---- rendering: a record as one comparable line ---- */
 
@@ -134,8 +134,7 @@ static void record_batch(struct pl_writer *w, int b)
 		pl_value arr[] = {PL_V_INT(i), PL_V_STR("x"), PL_V_BOOL(i & 1)};
 		struct pl_kv map[] = {{"k", 1, PL_V_FLOAT(0.5 * i)}};
 		struct pl_field in[] = {PL_F_INT("batch", b), PL_F_INT("i", i),
-					PL_F_STR("word", "hello"),
-					PL_F("arr", PL_V_ARRAY(arr, 3)),
+					PL_F_STR("word", "hello"), PL_F("arr", PL_V_ARRAY(arr, 3)),
 					PL_F("map", PL_V_MAP(map, 1))};
 		pl_action_begin(&root, w, NULL, PL_NAME("request"), in, 5);
 		pl_action_begin(&child, w, &root, PL_NAME("step"), in + 1, 1);
@@ -173,7 +172,7 @@ static size_t write_sample(const char *path, uint64_t *bounds)
  * writes its damaged copies into a fresh directory of its own. */
 struct sample {
 	char *sample_dir, *path;
-	char *dir, *cut;          /* this test's */
+	char *dir, *cut; /* this test's */
 	uint8_t *data;
 	size_t size;
 	uint64_t bounds[MAX_BOUNDARIES];
@@ -193,8 +192,8 @@ static int group_setup(void **state)
 	assert_int_equal(s->size, s->bounds[s->nbounds - 1]);
 	assert_int_equal(th_read_all(s->path, &s->full), PL_END);
 	expect_init(&s->exp, &s->full);
-	print_message("sample: %zu bytes, %zu records, %zu frame boundaries\n", s->size,
-		      s->full.n, s->nbounds);
+	print_message("sample: %zu bytes, %zu records, %zu frame boundaries\n", s->size, s->full.n,
+		      s->nbounds);
 	*state = s;
 	return 0;
 }
@@ -256,8 +255,8 @@ static void test_sample_reads_back(void **state)
 		for (size_t k = 0; k + 1 < s->nbounds; k++)
 			known = known || fo == s->bounds[k];
 		if (!known || fo < prev)
-			fail_msg("record %zu: frame_offset %" PRIu64 " (previous %" PRIu64 ")", i, fo,
-				 prev);
+			fail_msg("record %zu: frame_offset %" PRIu64 " (previous %" PRIu64 ")", i,
+				 fo, prev);
 		prev = fo;
 	}
 	assert_int_equal(prev, s->bounds[s->nbounds - 2]); /* STATS: in the last frame */
@@ -366,9 +365,15 @@ static void test_random_corruption(void **state)
 		for (int m = 0; m < nmut; m++) {
 			size_t off = (size_t)(rng() % s->size);
 			switch (rng() % 3) {
-			case 0: buf[off] ^= (uint8_t)(1u << (rng() % 8)); break;
-			case 1: buf[off] = (uint8_t)rng(); break;
-			default: buf[off] = (uint8_t)~buf[off]; break;
+			case 0:
+				buf[off] ^= (uint8_t)(1u << (rng() % 8));
+				break;
+			case 1:
+				buf[off] = (uint8_t)rng();
+				break;
+			default:
+				buf[off] = (uint8_t)~buf[off];
+				break;
 			}
 			if (wl > 0 && (size_t)wl < sizeof(what))
 				wl += snprintf(what + wl, sizeof(what) - (size_t)wl, " @%zu", off);
@@ -383,8 +388,8 @@ static void test_random_corruption(void **state)
 				problem("%s %s without a reason", what, pl_strerror(ret));
 			if (t.err_offset >= s->size)
 				problem("%s error offset %" PRIu64
-					" is not inside the %zu-byte file", what, t.err_offset,
-					s->size);
+					" is not inside the %zu-byte file",
+					what, t.err_offset, s->size);
 		} else {
 			if (ret != PL_END)
 				problem("%s status %d", what, ret);
@@ -530,15 +535,12 @@ static void test_not_a_trace(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sample_reads_back),
-		cmocka_unit_test_setup_teardown(test_truncate_every_offset, test_setup,
-						test_teardown),
-		cmocka_unit_test_setup_teardown(test_random_corruption, test_setup, test_teardown),
-		cmocka_unit_test_setup_teardown(test_checksum_flag_cleared, test_setup,
-						test_teardown),
-		cmocka_unit_test_setup_teardown(test_index_length_damaged, test_setup,
-						test_teardown),
-		cmocka_unit_test_setup_teardown(test_not_a_trace, test_setup, test_teardown),
+	    cmocka_unit_test(test_sample_reads_back),
+	    cmocka_unit_test_setup_teardown(test_truncate_every_offset, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_random_corruption, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_checksum_flag_cleared, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_index_length_damaged, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_not_a_trace, test_setup, test_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

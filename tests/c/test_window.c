@@ -201,7 +201,8 @@ static void check_window(int64_t since, int64_t until, unsigned flags, struct go
 	ck = plain.ck_wall;
 	assert_int_equal(g->ck_wall, ck);
 	print_message("window %d..: %zu starts, %zu of %zu records, %llu frames read, %llu "
-		      "skipped\n", (int)((since - batch_wall[0]) / 1000000), starts, g->n, full.n,
+		      "skipped\n",
+		      (int)((since - batch_wall[0]) / 1000000), starts, g->n, full.n,
 		      (unsigned long long)g->st.frames, (unsigned long long)g->st.frames_skipped);
 	free(plain.recs);
 }

@@ -29,9 +29,9 @@
 #include "helpers.h"
 
 #define FSIZE_LIMIT (64u << 10)
-#define BATCH 40          /* messages per frame */
-#define BLOB 256u         /* incompressible bytes per message: ~10 KiB per frame */
-#define MAX_BATCHES 100   /* 1 MiB: far past the limit */
+#define BATCH	    40	 /* messages per frame */
+#define BLOB	    256u /* incompressible bytes per message: ~10 KiB per frame */
+#define MAX_BATCHES 100	 /* 1 MiB: far past the limit */
 
 static void set_manual_frames(struct pl_writer_options *o)
 {
@@ -85,8 +85,8 @@ static void test_dev_full(void **state)
 	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
 	print_message("events %" PRIu64 " write_errors %" PRIu64 " dropped_write %" PRIu64
-		      " frames %" PRIu64 "\n", st.events, st.write_errors, st.dropped_write,
-		      st.frames);
+		      " frames %" PRIu64 "\n",
+		      st.events, st.write_errors, st.dropped_write, st.frames);
 	assert_int_equal(st.events, 5 * 2000 * 3);
 	assert_true(st.write_errors >= 5);
 	assert_int_equal(st.last_errno, ENOSPC);
@@ -121,16 +121,26 @@ enum {
 static const char *child_what(int code)
 {
 	switch (code) {
-	case CHILD_RLIMIT: return "setrlimit failed";
-	case CHILD_OPEN: return "pl_writer_open failed";
-	case CHILD_NEVER_FAILED: return "no flush failed although the file passed the limit";
-	case CHILD_ERRNO: return "pl_writer_error() is not EFBIG";
-	case CHILD_STATS: return "stats do not show the failed write";
-	case CHILD_FILE_SIZE: return "the file exceeds the limit";
-	case CHILD_FLUSH_AFTER: return "flush failed after the limit was raised";
-	case CHILD_CLOSE: return "pl_writer_close() did not return -PL_EIO";
-	case CHILD_STILL_WRITING: return "a frame was written although the file is at the limit";
-	default: return "unknown";
+	case CHILD_RLIMIT:
+		return "setrlimit failed";
+	case CHILD_OPEN:
+		return "pl_writer_open failed";
+	case CHILD_NEVER_FAILED:
+		return "no flush failed although the file passed the limit";
+	case CHILD_ERRNO:
+		return "pl_writer_error() is not EFBIG";
+	case CHILD_STATS:
+		return "stats do not show the failed write";
+	case CHILD_FILE_SIZE:
+		return "the file exceeds the limit";
+	case CHILD_FLUSH_AFTER:
+		return "flush failed after the limit was raised";
+	case CHILD_CLOSE:
+		return "pl_writer_close() did not return -PL_EIO";
+	case CHILD_STILL_WRITING:
+		return "a frame was written although the file is at the limit";
+	default:
+		return "unknown";
 	}
 }
 
@@ -255,8 +265,8 @@ static void run_child(const char *path, bool resume, int64_t info[3])
 struct seqs {
 	int64_t *v;
 	size_t n;
-	uint64_t write_dropped;   /* DROPPED "write_error" counts */
-	uint64_t stats_dropped;   /* STATS dropped_write */
+	uint64_t write_dropped; /* DROPPED "write_error" counts */
+	uint64_t stats_dropped; /* STATS dropped_write */
 	size_t nstats;
 	size_t late;
 };
@@ -335,7 +345,8 @@ static void test_fsize_limit_then_resume(void **state)
 	int64_t info[3];
 	run_child(path, true, info);
 	print_message("child recorded %" PRId64 " messages, failed from %" PRId64
-		      ", resumed at %" PRId64 "\n", info[0], info[1], info[2]);
+		      ", resumed at %" PRId64 "\n",
+		      info[0], info[1], info[2]);
 
 	struct seqs s;
 	read_seqs(path, &s);
@@ -355,7 +366,8 @@ static void test_fsize_limit_then_resume(void **state)
 	assert_int_equal(s.stats_dropped, (uint64_t)(info[2] - info[1]));
 	if (s.write_dropped != (uint64_t)(info[2] - info[1]))
 		fail_msg("DROPPED write_error records count %" PRIu64 " lost events, %" PRId64
-			 " were lost", s.write_dropped, info[2] - info[1]);
+			 " were lost",
+			 s.write_dropped, info[2] - info[1]);
 	free(s.v);
 	free(path);
 	th_rmdir(dir);
@@ -364,9 +376,9 @@ static void test_fsize_limit_then_resume(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dev_full),
-		cmocka_unit_test(test_fsize_limit),
-		cmocka_unit_test(test_fsize_limit_then_resume),
+	    cmocka_unit_test(test_dev_full),
+	    cmocka_unit_test(test_fsize_limit),
+	    cmocka_unit_test(test_fsize_limit_then_resume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,9 +29,9 @@
 
 #include "helpers.h"
 
-#define MAX_THREADS 3
-#define MAX_DEPTH 12
-#define MAX_FIELDS 6
+#define MAX_THREADS  3
+#define MAX_DEPTH    12
+#define MAX_FIELDS   6
 #define EVENT_BUDGET (24u << 10) /* bytes of field data per event: well below the limit */
 
 /* ---- a deterministic generator per thread ---- */
@@ -73,7 +73,8 @@ static uint64_t digest_value(uint64_t h, const pl_value *v)
 	case PL_VALUE_BOOL:
 		return mix_tag(h, 'b', v->v.b != 0);
 	case PL_VALUE_INT:
-		return v->v.i < 0 ? mix_tag(h, 'i', (uint64_t)v->v.i) : mix_tag(h, 'u', (uint64_t)v->v.i);
+		return v->v.i < 0 ? mix_tag(h, 'i', (uint64_t)v->v.i)
+				  : mix_tag(h, 'u', (uint64_t)v->v.i);
 	case PL_VALUE_UINT:
 		return mix_tag(h, 'u', v->v.u);
 	case PL_VALUE_FLOAT: {
@@ -124,11 +125,11 @@ static uint64_t digest_kvs(const struct pl_kv *f, size_t n)
 }
 
 struct expect {
-	int kind;           /* PL_REC_START, _END, _MESSAGE */
-	pl_name type;       /* START and MESSAGE */
+	int kind;		    /* PL_REC_START, _END, _MESSAGE */
+	pl_name type;		    /* START and MESSAGE */
 	char task[PL_TASK_STR_MAX]; /* "" for a root message (its task id is not known) */
 	uint32_t depth;
-	uint64_t fields;    /* digest */
+	uint64_t fields; /* digest */
 	int outcome;
 	char *exc_type, *exc_msg; /* END failed; malloc'ed */
 };
@@ -174,7 +175,7 @@ static pl_name fresh_name(struct worker *k, const char *what)
 
 static pl_name pick_name(struct worker *k, const char *what)
 {
-	static const char *const pool[] = {"db.query", "http.get", "parse", "render",
+	static const char *const pool[] = {"db.query",	   "http.get",	"parse", "render",
 					   "cache.lookup", "é.ünïcode", "x"};
 	if (below(&k->rng, 5) == 0)
 		return fresh_name(k, what);
@@ -211,10 +212,11 @@ static pl_value scalar(struct worker *k, size_t budget)
 	case 3:
 		return PL_V_UINT((1ull << 63) + (next_u64(&k->rng) >> 1));
 	case 4:
-		return PL_V_FLOAT((double)(int64_t)next_u64(&k->rng) / (double)(1 + below(&k->rng, 1000)));
+		return PL_V_FLOAT((double)(int64_t)next_u64(&k->rng) /
+				  (double)(1 + below(&k->rng, 1000)));
 	case 5: {
 		size_t len = below(&k->rng, 8) == 0 ? below(&k->rng, (uint32_t)budget + 1)
-						      : below(&k->rng, 40);
+						    : below(&k->rng, 40);
 		if (len > budget)
 			len = budget;
 		return PL_V_STRN(text(k, len), len);
@@ -411,7 +413,8 @@ static void check_trace(const char *path, struct worker *ks, uint32_t nk, uint64
 	struct pl_reader *r = NULL;
 	int ret = pl_reader_open(path, &r);
 	if (ret < 0)
-		fail_msg("seed %" PRIu64 " phase %u: open: %s", seed, phase, pl_reader_error(r)->reason);
+		fail_msg("seed %" PRIu64 " phase %u: open: %s", seed, phase,
+			 pl_reader_error(r)->reason);
 	uint32_t owner[64]; /* thread number -> worker index + 1 */
 	memset(owner, 0, sizeof(owner));
 	size_t pos[MAX_THREADS] = {0};
@@ -439,15 +442,18 @@ static void check_trace(const char *path, struct worker *ks, uint32_t nk, uint64
 		struct worker *k = &ks[owner[rec.thread] - 1];
 		size_t i = pos[k->index]++;
 		if (i >= k->n)
-			fail_msg("seed %" PRIu64 " phase %u: thread %u: more records than recorded (%zu)",
+			fail_msg("seed %" PRIu64
+				 " phase %u: thread %u: more records than recorded (%zu)",
 				 seed, phase, k->index, k->n);
 		const struct expect *e = &k->ex[i];
 		char task[PL_TASK_STR_MAX];
-		pl_task_format(rec.task_prefix, rec.task_seq, rec.level, rec.depth, task, sizeof(task));
+		pl_task_format(rec.task_prefix, rec.task_seq, rec.level, rec.depth, task,
+			       sizeof(task));
 		const char *want_type = e->kind == PL_REC_END ? "" : pl_name_str(e->type, NULL);
 		bool same = rec.kind == (enum pl_record_kind)e->kind &&
 			    strcmp(rec.type, want_type) == 0 &&
-			    (e->depth == UINT32_MAX || (rec.depth == e->depth && strcmp(task, e->task) == 0)) &&
+			    (e->depth == UINT32_MAX ||
+			     (rec.depth == e->depth && strcmp(task, e->task) == 0)) &&
 			    digest_kvs(rec.fields, rec.nfields) == e->fields;
 		if (same && e->kind == PL_REC_END) {
 			same = (int)rec.outcome == e->outcome;
@@ -456,11 +462,12 @@ static void check_trace(const char *path, struct worker *ks, uint32_t nk, uint64
 				       strcmp(rec.exc_msg ? rec.exc_msg : "", e->exc_msg) == 0;
 		}
 		if (!same)
-			fail_msg("seed %" PRIu64 " phase %u: thread %u record %zu (file offset of its "
-				 "frame %" PRIu64 "): got kind %d type '%.60s' task %s (%zu fields), "
-				 "recorded kind %d type '%.60s' task %s",
-				 seed, phase, k->index, i, rec.frame_offset, rec.kind, rec.type, task,
-				 rec.nfields, e->kind, want_type, e->task);
+			fail_msg(
+			    "seed %" PRIu64 " phase %u: thread %u record %zu (file offset of its "
+			    "frame %" PRIu64 "): got kind %d type '%.60s' task %s (%zu fields), "
+			    "recorded kind %d type '%.60s' task %s",
+			    seed, phase, k->index, i, rec.frame_offset, rec.kind, rec.type, task,
+			    rec.nfields, e->kind, want_type, e->task);
 	}
 	if (ret != PL_END)
 		fail_msg("seed %" PRIu64 " phase %u: %s: offset %" PRIu64 ": %s", seed, phase, path,
@@ -469,7 +476,8 @@ static void check_trace(const char *path, struct worker *ks, uint32_t nk, uint64
 	assert_true(stats);
 	for (uint32_t t = 0; t < nk; t++)
 		if (pos[t] != ks[t].n)
-			fail_msg("seed %" PRIu64 " phase %u: thread %u: %zu of %zu records read back",
+			fail_msg("seed %" PRIu64
+				 " phase %u: thread %u: %zu of %zu records read back",
 				 seed, phase, t, pos[t], ks[t].n);
 }
 
@@ -498,8 +506,11 @@ static void run_seed(uint64_t seed)
 		struct worker ks[MAX_THREADS];
 		pthread_t tids[MAX_THREADS];
 		for (uint32_t t = 0; t < nk; t++) {
-			ks[t] = (struct worker){.w = w, .index = t, .phase = phase,
-						.rng = next_u64(&rng), .heavy = below(&rng, 3) == 0};
+			ks[t] = (struct worker){.w = w,
+						.index = t,
+						.phase = phase,
+						.rng = next_u64(&rng),
+						.heavy = below(&rng, 3) == 0};
 			ks[t].buf = malloc(EVENT_BUDGET * 2 + 4096);
 			assert_non_null(ks[t].buf);
 			assert_int_equal(pthread_create(&tids[t], NULL, worker_main, &ks[t]), 0);
@@ -509,8 +520,8 @@ static void run_seed(uint64_t seed)
 		struct pl_writer_stats s = PL_WRITER_STATS_INIT;
 		assert_int_equal(pl_writer_stats(w, &s), 0);
 		assert_int_equal(pl_writer_close(w), 0);
-		assert_int_equal(s.dropped_full + s.dropped_oversize + s.dropped_no_buffer +
-					 s.dropped_write, 0);
+		assert_int_equal(
+		    s.dropped_full + s.dropped_oversize + s.dropped_no_buffer + s.dropped_write, 0);
 		check_trace(path, ks, nk, seed, phase);
 		for (uint32_t t = 0; t < nk; t++) {
 			for (size_t i = 0; i < ks[t].n; i++) {
@@ -544,7 +555,7 @@ static void test_random_sequences(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_sequences),
+	    cmocka_unit_test(test_random_sequences),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,7 +270,8 @@ static int slow_inputs(const char *path)
 	w = open_writer(path, 1 << 20);
 	for (int i = 0; i < 200; i++) {
 		int key = i % 10;
-		struct pl_field f[] = {PL_F_INT("key", key), PL_F_STR("region", i % 2 ? "us" : "eu")};
+		struct pl_field f[] = {PL_F_INT("key", key),
+				       PL_F_STR("region", i % 2 ? "us" : "eu")};
 		pl_action a;
 		pl_action_begin(&a, w, NULL, PL_NAME("lookup"), f, 2);
 		spin_us(key == 7 ? 20000 : 200);

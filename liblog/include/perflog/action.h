@@ -38,9 +38,9 @@ struct pl_writer;
  * Fields are public values. Since: 0.1
  */
 struct pl_task_ref {
-	uint64_t prefix;                   /**< task id, first part (random per process) */
-	uint64_t seq;                      /**< task id, second part (sequence) */
-	uint32_t depth;                    /**< number of entries in @level */
+	uint64_t prefix;		   /**< task id, first part (random per process) */
+	uint64_t seq;			   /**< task id, second part (sequence) */
+	uint32_t depth;			   /**< number of entries in @level */
 	uint32_t level[PL_TASK_MAX_DEPTH]; /**< level of the action to start there */
 };
 
@@ -184,12 +184,12 @@ void pl_action_end_scope(pl_action *a);
  * the variadic part is a list of struct pl_field (e.g. PL_F_INT("n", n)).
  * Call pl_action_fail(&var, ...) before leaving to record a failure instead.
  */
-#define PL_ACTION_SCOPE(var, w, parent, type_lit, ...)                                      \
-	pl_action var __attribute__((cleanup(pl_action_end_scope)));                         \
-	do {                                                                                 \
-		const struct pl_field pl_f_[] = {{0, PL_V_NIL()}, __VA_ARGS__};            \
-		pl_action_begin(&var, (w), (parent), PL_NAME(type_lit), pl_f_ + 1,           \
-				sizeof(pl_f_) / sizeof(pl_f_[0]) - 1);                       \
+#define PL_ACTION_SCOPE(var, w, parent, type_lit, ...)                                             \
+	pl_action var __attribute__((cleanup(pl_action_end_scope)));                               \
+	do {                                                                                       \
+		const struct pl_field pl_f_[] = {{0, PL_V_NIL()}, __VA_ARGS__};                    \
+		pl_action_begin(&var, (w), (parent), PL_NAME(type_lit), pl_f_ + 1,                 \
+				sizeof(pl_f_) / sizeof(pl_f_[0]) - 1);                             \
 	} while (0)
 
 #ifdef __cplusplus

@@ -63,24 +63,24 @@ struct pl_field {
  * The number is cached in a static variable; the first call interns, later calls cost
  * one load. Safe to race: both racers get the same number.
  */
-#define PL_NAME(lit)                                                                     \
-	__extension__({                                                                  \
-		static pl_name pl_name_cache_;                                           \
-		pl_name pl_n_ = __atomic_load_n(&pl_name_cache_, __ATOMIC_RELAXED);      \
-		if (__builtin_expect(pl_n_ == 0, 0)) {                                   \
-			pl_n_ = pl_name_intern((lit), sizeof(lit) - 1);                  \
-			__atomic_store_n(&pl_name_cache_, pl_n_, __ATOMIC_RELAXED);      \
-		}                                                                        \
-		pl_n_;                                                                   \
+#define PL_NAME(lit)                                                                               \
+	__extension__({                                                                            \
+		static pl_name pl_name_cache_;                                                     \
+		pl_name pl_n_ = __atomic_load_n(&pl_name_cache_, __ATOMIC_RELAXED);                \
+		if (__builtin_expect(pl_n_ == 0, 0)) {                                             \
+			pl_n_ = pl_name_intern((lit), sizeof(lit) - 1);                            \
+			__atomic_store_n(&pl_name_cache_, pl_n_, __ATOMIC_RELAXED);                \
+		}                                                                                  \
+		pl_n_;                                                                             \
 	})
 
 /* Field constructors for the common cases: PL_F_INT("n", 3), PL_F_STR("word", w). */
-#define PL_F(lit, val) ((struct pl_field){PL_NAME(lit), (val)})
-#define PL_F_INT(lit, x) PL_F(lit, PL_V_INT(x))
-#define PL_F_UINT(lit, x) PL_F(lit, PL_V_UINT(x))
+#define PL_F(lit, val)	   ((struct pl_field){PL_NAME(lit), (val)})
+#define PL_F_INT(lit, x)   PL_F(lit, PL_V_INT(x))
+#define PL_F_UINT(lit, x)  PL_F(lit, PL_V_UINT(x))
 #define PL_F_FLOAT(lit, x) PL_F(lit, PL_V_FLOAT(x))
-#define PL_F_BOOL(lit, x) PL_F(lit, PL_V_BOOL(x))
-#define PL_F_STR(lit, s) PL_F(lit, PL_V_STR(s))
+#define PL_F_BOOL(lit, x)  PL_F(lit, PL_V_BOOL(x))
+#define PL_F_STR(lit, s)   PL_F(lit, PL_V_STR(s))
 
 #ifdef __cplusplus
 }

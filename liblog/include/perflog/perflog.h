@@ -14,9 +14,9 @@
 extern "C" {
 #endif
 
-#define PL_VERSION_MAJOR 0
-#define PL_VERSION_MINOR 2
-#define PL_VERSION_PATCH 0
+#define PL_VERSION_MAJOR  0
+#define PL_VERSION_MINOR  2
+#define PL_VERSION_PATCH  0
 #define PL_VERSION_STRING "0.2.0"
 /** PL_VERSION_NUMBER: major * 10000 + minor * 100 + patch, as pl_version_number(). */
 #define PL_VERSION_NUMBER (PL_VERSION_MAJOR * 10000 + PL_VERSION_MINOR * 100 + PL_VERSION_PATCH)

@@ -23,9 +23,10 @@ struct pl_reader;
 /** Record kinds delivered by pl_reader_next(). Values are stable. Since: 0.1 */
 enum pl_record_kind {
 	PL_REC_START = 1,   /**< an action started: type, task, level, fields (inputs) */
-	PL_REC_END = 2,     /**< an action ended: task, level, outcome, duration, fields */
+	PL_REC_END = 2,	    /**< an action ended: task, level, outcome, duration, fields */
 	PL_REC_MESSAGE = 3, /**< a message: type, task, level, fields */
-	PL_REC_THREAD = 4,  /**< a thread's identity: thread, tid, name (may repeat with a new name) */
+	PL_REC_THREAD =
+	    4, /**< a thread's identity: thread, tid, name (may repeat with a new name) */
 	PL_REC_DROPPED = 5, /**< events lost: count and reason ("full", "oversize", ...) */
 	PL_REC_STATS = 6,   /**< the writer's final counters, written at close: fields */
 };
@@ -44,52 +45,55 @@ enum pl_outcome {
  * callers (see "Structs that grow" in docs/c-api.md).
  */
 struct pl_record {
-	uint32_t size;         /**< sizeof(struct pl_record); set to the bytes filled */
+	uint32_t size; /**< sizeof(struct pl_record); set to the bytes filled */
 	enum pl_record_kind kind;
-	uint64_t ts_ns;        /**< nanoseconds since the file's clock anchor (monotonic) */
+	uint64_t ts_ns;	       /**< nanoseconds since the file's clock anchor (monotonic) */
 	int64_t wall_ns;       /**< the same instant as Unix time in nanoseconds */
 	uint32_t thread;       /**< thread number within the process (1, 2, ...) */
-	uint32_t tid;          /**< OS thread id (from the THREAD record of @thread) */
+	uint32_t tid;	       /**< OS thread id (from the THREAD record of @thread) */
 	uint64_t task_prefix;  /**< task id, first part */
 	uint64_t task_seq;     /**< task id, second part */
 	const uint32_t *level; /**< path in the task tree, @depth entries */
 	uint32_t depth;
-	const char *type;      /**< action or message type, NUL-terminated ("" if none) */
+	const char *type;	    /**< action or message type, NUL-terminated ("" if none) */
 	const struct pl_kv *fields; /**< inputs, outputs, message fields, or STATS counters */
 	size_t nfields;
-	enum pl_outcome outcome;    /**< END only */
-	uint64_t duration_ns;       /**< END only */
-	const char *exc_type;       /**< END failed: exception type, or NULL */
-	const char *exc_msg;        /**< END failed: exception message, or NULL */
-	const char *name;           /**< THREAD: thread name; DROPPED: the reason */
-	uint64_t count;             /**< DROPPED: number of events lost */
-	uint64_t frame_offset;      /**< file offset of the frame holding the record: it
-				     *   changes exactly when a new frame begins (records of
-				     *   one frame are only ordered within each thread) */
+	enum pl_outcome outcome; /**< END only */
+	uint64_t duration_ns;	 /**< END only */
+	const char *exc_type;	 /**< END failed: exception type, or NULL */
+	const char *exc_msg;	 /**< END failed: exception message, or NULL */
+	const char *name;	 /**< THREAD: thread name; DROPPED: the reason */
+	uint64_t count;		 /**< DROPPED: number of events lost */
+	uint64_t frame_offset;	 /**< file offset of the frame holding the record: it
+				  *   changes exactly when a new frame begins (records of
+				  *   one frame are only ordered within each thread) */
 };
 
 /** PL_RECORD_INIT - the initialiser of a struct pl_record. Since: 0.1 */
-#define PL_RECORD_INIT {.size = sizeof(struct pl_record)}
+#define PL_RECORD_INIT                                                                             \
+	{                                                                                          \
+		.size = sizeof(struct pl_record)                                                   \
+	}
 
 /**
  * struct pl_trace_header - what the file says about the process that wrote it. Owned by
  * the reader and only read through a pointer: later versions may append members.
  */
 struct pl_trace_header {
-	uint32_t version;          /**< format version of the file */
+	uint32_t version; /**< format version of the file */
 	int64_t pid;
 	const char *host;
-	const char *const *argv;   /**< @argc strings */
+	const char *const *argv; /**< @argc strings */
 	size_t argc;
-	const char *clock;         /**< "tsc" or "monotonic" */
-	uint64_t mono_anchor_ns;   /**< CLOCK_MONOTONIC at ts_ns == 0 */
-	int64_t wall_anchor_ns;    /**< CLOCK_REALTIME at ts_ns == 0 (Unix ns) */
-	uint64_t task_prefix;      /**< this process's task id prefix */
-	const char *library;       /**< "perflog <version>" of the writer */
-	int64_t file_wall_ns;      /**< CLOCK_REALTIME when this file was opened (Unix ns; 0
-				    *   in files of older writers). Since: 0.2 */
-	uint32_t file_seq;         /**< the file's number among its writer's files (rotation:
-				    *   0, 1, ...). Since: 0.2 */
+	const char *clock;	 /**< "tsc" or "monotonic" */
+	uint64_t mono_anchor_ns; /**< CLOCK_MONOTONIC at ts_ns == 0 */
+	int64_t wall_anchor_ns;	 /**< CLOCK_REALTIME at ts_ns == 0 (Unix ns) */
+	uint64_t task_prefix;	 /**< this process's task id prefix */
+	const char *library;	 /**< "perflog <version>" of the writer */
+	int64_t file_wall_ns;	 /**< CLOCK_REALTIME when this file was opened (Unix ns; 0
+				  *   in files of older writers). Since: 0.2 */
+	uint32_t file_seq;	 /**< the file's number among its writer's files (rotation:
+				  *   0, 1, ...). Since: 0.2 */
 };
 
 /**
@@ -97,7 +101,7 @@ struct pl_trace_header {
  * read through a pointer: later versions may append members.
  */
 struct pl_reader_error {
-	int status;         /**< negative pl_status, or 0 if no error */
+	int status;	    /**< negative pl_status, or 0 if no error */
 	const char *path;   /**< the file */
 	uint64_t offset;    /**< byte offset in the file of the damaged frame or data */
 	const char *reason; /**< human-readable reason, e.g. "truncated frame (412 of ? bytes)" */
@@ -196,8 +200,7 @@ enum pl_window_flags {
  * Returns: 0; -PL_EINVAL if @r is NULL, records were already read or @since_ns >=
  * @until_ns. Since: 0.2
  */
-int pl_reader_set_window(struct pl_reader *r, int64_t since_ns, int64_t until_ns,
-			 unsigned flags);
+int pl_reader_set_window(struct pl_reader *r, int64_t since_ns, int64_t until_ns, unsigned flags);
 
 /**
  * pl_reader_extent() - the wall-clock times of the file's first and last START, END,
@@ -214,17 +217,20 @@ int pl_reader_extent(struct pl_reader *r, int64_t *first, int64_t *last);
  * PL_READER_STATS_INIT (@size: see "Structs that grow" in docs/c-api.md).
  */
 struct pl_reader_stats {
-	uint32_t size;            /**< sizeof(struct pl_reader_stats); set to the bytes filled */
-	uint64_t frames;          /**< frames decompressed */
-	uint64_t frames_skipped;  /**< frames passed over by the index (pl_reader_set_window) */
-	uint64_t bytes_skipped;   /**< their compressed bytes */
-	int index_disagrees;      /**< an index did not match its frame: the window was
-				   *   turned off from there (@index_problem says where) */
+	uint32_t size;		   /**< sizeof(struct pl_reader_stats); set to the bytes filled */
+	uint64_t frames;	   /**< frames decompressed */
+	uint64_t frames_skipped;   /**< frames passed over by the index (pl_reader_set_window) */
+	uint64_t bytes_skipped;	   /**< their compressed bytes */
+	int index_disagrees;	   /**< an index did not match its frame: the window was
+				    *   turned off from there (@index_problem says where) */
 	const char *index_problem; /**< "offset N: ...", or "" */
 };
 
 /** PL_READER_STATS_INIT - the initialiser of a struct pl_reader_stats. Since: 0.2 */
-#define PL_READER_STATS_INIT {.size = sizeof(struct pl_reader_stats)}
+#define PL_READER_STATS_INIT                                                                       \
+	{                                                                                          \
+		.size = sizeof(struct pl_reader_stats)                                             \
+	}
 
 /**
  * pl_reader_stats() - fill @out with @r's counters (at most @out->size bytes).

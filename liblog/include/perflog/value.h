@@ -62,16 +62,17 @@ struct pl_kv {
 };
 
 /* Compound-literal constructors: cheap, usable as function arguments. */
-#define PL_V_NIL() ((pl_value){.type = PL_VALUE_NIL})
-#define PL_V_BOOL(x) ((pl_value){.type = PL_VALUE_BOOL, .v = {.b = !!(x)}})
-#define PL_V_INT(x) ((pl_value){.type = PL_VALUE_INT, .v = {.i = (int64_t)(x)}})
-#define PL_V_UINT(x) ((pl_value){.type = PL_VALUE_UINT, .v = {.u = (uint64_t)(x)}})
-#define PL_V_FLOAT(x) ((pl_value){.type = PL_VALUE_FLOAT, .v = {.f = (double)(x)}})
-#define PL_V_STR(s) ((pl_value){.type = PL_VALUE_STR, .v = {.str = {(s), strlen(s)}}})
+#define PL_V_NIL()	((pl_value){.type = PL_VALUE_NIL})
+#define PL_V_BOOL(x)	((pl_value){.type = PL_VALUE_BOOL, .v = {.b = !!(x)}})
+#define PL_V_INT(x)	((pl_value){.type = PL_VALUE_INT, .v = {.i = (int64_t)(x)}})
+#define PL_V_UINT(x)	((pl_value){.type = PL_VALUE_UINT, .v = {.u = (uint64_t)(x)}})
+#define PL_V_FLOAT(x)	((pl_value){.type = PL_VALUE_FLOAT, .v = {.f = (double)(x)}})
+#define PL_V_STR(s)	((pl_value){.type = PL_VALUE_STR, .v = {.str = {(s), strlen(s)}}})
 #define PL_V_STRN(p, n) ((pl_value){.type = PL_VALUE_STR, .v = {.str = {(p), (n)}}})
-#define PL_V_BYTES(p, n) ((pl_value){.type = PL_VALUE_BYTES, .v = {.str = {(const char *)(p), (n)}}})
+#define PL_V_BYTES(p, n)                                                                           \
+	((pl_value){.type = PL_VALUE_BYTES, .v = {.str = {(const char *)(p), (n)}}})
 #define PL_V_ARRAY(p, n) ((pl_value){.type = PL_VALUE_ARRAY, .v = {.array = {(p), (n)}}})
-#define PL_V_MAP(p, n) ((pl_value){.type = PL_VALUE_MAP, .v = {.map = {(p), (n)}}})
+#define PL_V_MAP(p, n)	 ((pl_value){.type = PL_VALUE_MAP, .v = {.map = {(p), (n)}}})
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ enum pl_full_policy {
 
 /** Which clock timestamps events. Since: 0.1 */
 enum pl_clock {
-	PL_CLOCK_AUTO = 0,      /**< calibrated TSC when invariant, else CLOCK_MONOTONIC */
+	PL_CLOCK_AUTO = 0,	/**< calibrated TSC when invariant, else CLOCK_MONOTONIC */
 	PL_CLOCK_MONOTONIC = 1, /**< always clock_gettime(CLOCK_MONOTONIC) */
 };
 
@@ -50,32 +50,32 @@ typedef void (*pl_log_fn)(void *userdata, int priority, const char *msg);
  * "Structs that grow" in docs/c-api.md).
  */
 struct pl_writer_options {
-	uint32_t size;               /**< sizeof(struct pl_writer_options), set by _init */
-	const char *path;            /**< output path; "{pid}" is replaced by the process id */
-	uint32_t flush_interval_ms;  /**< write a frame at least this often; default 100 */
-	uint32_t buffer_size;        /**< first ring bytes per recording thread; default 1 MiB */
-	uint64_t max_memory;         /**< cap on all rings together, grown ones included;
-				      *   default 256 MiB */
+	uint32_t size;		    /**< sizeof(struct pl_writer_options), set by _init */
+	const char *path;	    /**< output path; "{pid}" is replaced by the process id */
+	uint32_t flush_interval_ms; /**< write a frame at least this often; default 100 */
+	uint32_t buffer_size;	    /**< first ring bytes per recording thread; default 1 MiB */
+	uint64_t max_memory;	    /**< cap on all rings together, grown ones included;
+				     *   default 256 MiB */
 	enum pl_full_policy full_policy; /**< when max_memory is reached; default PL_FULL_DROP */
-	enum pl_clock clock;         /**< default PL_CLOCK_AUTO (env PERFLOG_CLOCK=monotonic forces) */
-	int compression_level;       /**< zstd level; default 1 (fast, still small) */
-	uint32_t file_mode;          /**< permission bits of the file (0600, 0640, 0644; never
-				      *   group or other write, no setuid/setgid/sticky); default 0600 */
-	const char *const *argv;     /**< argv for the header; NULL reads /proc/self/cmdline */
-	pl_log_fn log_fn;            /**< diagnostics; NULL (default) means silence */
-	void *log_userdata;          /**< passed to @log_fn */
+	enum pl_clock clock;	 /**< default PL_CLOCK_AUTO (env PERFLOG_CLOCK=monotonic forces) */
+	int compression_level;	 /**< zstd level; default 1 (fast, still small) */
+	uint32_t file_mode;	 /**< permission bits of the file (0600, 0640, 0644; never
+				  *   group or other write, no setuid/setgid/sticky); default 0600 */
+	const char *const *argv; /**< argv for the header; NULL reads /proc/self/cmdline */
+	pl_log_fn log_fn;	 /**< diagnostics; NULL (default) means silence */
+	void *log_userdata;	 /**< passed to @log_fn */
 	/* Rotation and retention (Since: 0.2). With either rotate_* set, the writer moves to
 	 * a new file when the current one is that large or that old; @path then names each
 	 * file by "{n}" (its number, 000000, 000001, ...; added before the extension when
 	 * @path has none) and may hold "{time}" (UTC when the file was opened,
 	 * 20261202T142241Z). A file left is closed for good: it ends with a STATS record (a
 	 * file without one is still being written, or its writer was killed). */
-	uint64_t rotate_bytes;       /**< a new file past this size; 0: never (default) */
-	uint32_t rotate_seconds;     /**< a new file after this long; 0: never (default) */
-	uint32_t keep_files;         /**< closed files of this writer kept, oldest deleted
-				      *   first; 0: all (default) */
-	uint64_t keep_bytes;         /**< bytes of this writer's closed files kept with the
-				      *   current one, oldest deleted first; 0: all (default) */
+	uint64_t rotate_bytes;	 /**< a new file past this size; 0: never (default) */
+	uint32_t rotate_seconds; /**< a new file after this long; 0: never (default) */
+	uint32_t keep_files;	 /**< closed files of this writer kept, oldest deleted
+				  *   first; 0: all (default) */
+	uint64_t keep_bytes;	 /**< bytes of this writer's closed files kept with the
+				  *   current one, oldest deleted first; 0: all (default) */
 };
 
 /**
@@ -154,32 +154,35 @@ int pl_writer_close(struct pl_writer *w);
  * without breaking older callers (see "Structs that grow" in docs/c-api.md). Since: 0.1
  */
 struct pl_writer_stats {
-	uint32_t size;             /**< sizeof(struct pl_writer_stats); set to the bytes filled */
-	uint64_t events;           /**< events recorded into rings */
-	uint64_t dropped_full;     /**< events dropped because a ring was full */
-	uint64_t dropped_oversize; /**< events dropped because they exceed the ring or limits */
-	uint64_t dropped_no_buffer;/**< events dropped because max_memory allowed no ring */
-	uint64_t dropped_write;    /**< events lost in frames that failed to write */
-	uint64_t blocked;          /**< times a thread waited under PL_FULL_BLOCK */
-	uint64_t frames;           /**< zstd frames written */
-	uint64_t bytes_raw;        /**< msgpack bytes before compression */
-	uint64_t bytes_written;    /**< bytes written to the file */
-	uint64_t write_errors;     /**< failed writes (ENOSPC, EFBIG, EIO, ...) */
-	int last_errno;            /**< errno of the last failed write, 0 if none */
-	uint64_t ring_grown;       /**< times a full ring grew by a segment (within max_memory)
-				    *   instead of dropping or blocking. Since: 0.2 */
-	uint64_t ring_bytes;       /**< bytes of ring segments now held. Since: 0.2 */
-	uint64_t rotations;        /**< files closed and a new one started. Since: 0.2 */
-	uint64_t rotate_errors;    /**< new files that could not be created (the current one
-				    *   goes on; retried at the next rotation). Since: 0.2 */
-	uint64_t files_deleted;    /**< closed files deleted by retention. Since: 0.2 */
-	uint64_t names_refused;    /**< names pl_name_intern() refused (PL_NAMES_MAX,
-				    *   PL_NAMES_MAX_BYTES) in this process: recorded as the
-				    *   empty name. Since: 0.2 */
+	uint32_t size;		    /**< sizeof(struct pl_writer_stats); set to the bytes filled */
+	uint64_t events;	    /**< events recorded into rings */
+	uint64_t dropped_full;	    /**< events dropped because a ring was full */
+	uint64_t dropped_oversize;  /**< events dropped because they exceed the ring or limits */
+	uint64_t dropped_no_buffer; /**< events dropped because max_memory allowed no ring */
+	uint64_t dropped_write;	    /**< events lost in frames that failed to write */
+	uint64_t blocked;	    /**< times a thread waited under PL_FULL_BLOCK */
+	uint64_t frames;	    /**< zstd frames written */
+	uint64_t bytes_raw;	    /**< msgpack bytes before compression */
+	uint64_t bytes_written;	    /**< bytes written to the file */
+	uint64_t write_errors;	    /**< failed writes (ENOSPC, EFBIG, EIO, ...) */
+	int last_errno;		    /**< errno of the last failed write, 0 if none */
+	uint64_t ring_grown;	    /**< times a full ring grew by a segment (within max_memory)
+				     *   instead of dropping or blocking. Since: 0.2 */
+	uint64_t ring_bytes;	    /**< bytes of ring segments now held. Since: 0.2 */
+	uint64_t rotations;	    /**< files closed and a new one started. Since: 0.2 */
+	uint64_t rotate_errors;	    /**< new files that could not be created (the current one
+				     *   goes on; retried at the next rotation). Since: 0.2 */
+	uint64_t files_deleted;	    /**< closed files deleted by retention. Since: 0.2 */
+	uint64_t names_refused;	    /**< names pl_name_intern() refused (PL_NAMES_MAX,
+				     *   PL_NAMES_MAX_BYTES) in this process: recorded as the
+				     *   empty name. Since: 0.2 */
 };
 
 /** PL_WRITER_STATS_INIT - the initialiser of a struct pl_writer_stats. Since: 0.1 */
-#define PL_WRITER_STATS_INIT {.size = sizeof(struct pl_writer_stats)}
+#define PL_WRITER_STATS_INIT                                                                       \
+	{                                                                                          \
+		.size = sizeof(struct pl_writer_stats)                                             \
+	}
 
 /**
  * pl_writer_stats() - read the counters.

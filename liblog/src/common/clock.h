@@ -73,10 +73,10 @@ struct pl_clock_seg {
  */
 struct pl_clock_conv {
 	bool tsc;
-	uint64_t tick0;     /* ticks at the anchor */
-	uint64_t mono0;     /* CLOCK_MONOTONIC ns at the anchor */
-	int64_t wall0;      /* CLOCK_REALTIME ns at the anchor */
-	uint64_t mult;      /* the latest rate, ns per tick << 32 */
+	uint64_t tick0;				    /* ticks at the anchor */
+	uint64_t mono0;				    /* CLOCK_MONOTONIC ns at the anchor */
+	int64_t wall0;				    /* CLOCK_REALTIME ns at the anchor */
+	uint64_t mult;				    /* the latest rate, ns per tick << 32 */
 	struct pl_clock_seg seg[PL_CLOCK_SEGMENTS]; /* a ring, oldest at @first */
 	uint32_t first, nseg;
 };

@@ -35,8 +35,8 @@
  * a task is a thread-local increment, not an atomic on a shared cache line. */
 #define PL_TASK_BLOCK 1024u
 /* Exception texts are cut so that one failure cannot fill a ring. */
-#define PL_MAX_EXC_TYPE 1024u
-#define PL_MAX_EXC_MSG 4096u
+#define PL_MAX_EXC_TYPE	   1024u
+#define PL_MAX_EXC_MSG	   4096u
 #define PL_MAX_THREAD_NAME 63u
 /* A ring wakes the flusher early once it is this fraction full (1/N). */
 #define PL_WAKE_FRACTION 2u
@@ -51,10 +51,10 @@
  * a map entry counting twice (so PL_READ_MAX_ITEMS fields, or twice as many array items),
  * so that decoding one record uses at most a few MiB; and most nesting (record > fields >
  * value > shallow container, with room to spare). docs/format.md section 3. */
-#define PL_READ_MAX_ITEMS 65536u
+#define PL_READ_MAX_ITEMS   65536u
 #define PL_READ_MAX_NESTING 5u
 /* Most names one file may define, and their total bytes. */
-#define PL_READ_MAX_NAMES (1u << 20)
+#define PL_READ_MAX_NAMES      (1u << 20)
 #define PL_READ_MAX_NAME_BYTES (64u << 20)
 /* Most threads one file may describe (thread numbers above are refused). */
 #define PL_READ_MAX_THREADS (1u << 20)

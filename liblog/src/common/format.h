@@ -17,9 +17,9 @@
 
 #include <stdint.h>
 
-#define PL_FORMAT_VERSION 1u
-#define PL_MAGIC_FRAME_ID 0x184D2A5Eu /* a zstd skippable-frame magic: zstd -d ignores it */
-#define PL_MAGIC_TEXT "PERFLOG"        /* 7 bytes, then the version byte */
+#define PL_FORMAT_VERSION    1u
+#define PL_MAGIC_FRAME_ID    0x184D2A5Eu /* a zstd skippable-frame magic: zstd -d ignores it */
+#define PL_MAGIC_TEXT	     "PERFLOG"	 /* 7 bytes, then the version byte */
 #define PL_MAGIC_FRAME_BYTES 16u
 
 /*
@@ -38,31 +38,32 @@
  *    40  u64 end_ck_ts, 48 i64 end_ck_wall: the frame's closing CLOCK record
  * Old readers (and zstd) pass over it; a reader may use it to leave frames undecoded.
  */
-#define PL_INDEX_FRAME_ID 0x184D2A5Fu
-#define PL_INDEX_MAGIC "PLIX"
-#define PL_INDEX_VERSION 1u
-#define PL_INDEX_PAYLOAD 56u
+#define PL_INDEX_FRAME_ID    0x184D2A5Fu
+#define PL_INDEX_MAGIC	     "PLIX"
+#define PL_INDEX_VERSION     1u
+#define PL_INDEX_PAYLOAD     56u
 #define PL_INDEX_FRAME_BYTES (8u + PL_INDEX_PAYLOAD)
 enum pl_index_flags {
-	PL_IX_HEADER = 1 << 0,  /* a HEADER record */
-	PL_IX_NAME = 1 << 1,    /* NAME records */
-	PL_IX_THREAD = 1 << 2,  /* THREAD records */
+	PL_IX_HEADER = 1 << 0,	/* a HEADER record */
+	PL_IX_NAME = 1 << 1,	/* NAME records */
+	PL_IX_THREAD = 1 << 2,	/* THREAD records */
 	PL_IX_DROPPED = 1 << 3, /* DROPPED records */
-	PL_IX_STATS = 1 << 4,   /* a STATS record */
+	PL_IX_STATS = 1 << 4,	/* a STATS record */
 };
 
 /* Record kinds: the first element of every record array. */
 enum pl_fmt_kind {
-	PL_K_HEADER = 0,  /* [0, {str: value}]  keys: PL_H_* below */
-	PL_K_START = 1,   /* [1, dts, type, task, level, fields?] */
-	PL_K_END = 2,     /* [2, dts, task, level, outcome, duration_ns, fields?, exc_type?, exc_msg?] */
+	PL_K_HEADER = 0, /* [0, {str: value}]  keys: PL_H_* below */
+	PL_K_START = 1,	 /* [1, dts, type, task, level, fields?] */
+	PL_K_END =
+	    2, /* [2, dts, task, level, outcome, duration_ns, fields?, exc_type?, exc_msg?] */
 	PL_K_MESSAGE = 3, /* [3, dts, type, task, level, fields?] */
 	PL_K_THREAD = 4,  /* [4, thread, tid, name] */
 	PL_K_DROPPED = 5, /* [5, count, reason]   inside the chunk of the thread that lost them */
-	PL_K_STATS = 6,   /* [6, {str: uint}]     writer counters, last record of a closed file */
-	PL_K_NAME = 7,    /* [7, number, str]     defines a name number for this file */
-	PL_K_CHUNK = 8,   /* [8, thread, base_ts] opens a thread chunk; base_ts in ns */
-	PL_K_CLOCK = 9,   /* [9, ts, wall_ns]     wall-clock checkpoint (Unix ns at ts) */
+	PL_K_STATS = 6,	  /* [6, {str: uint}]     writer counters, last record of a closed file */
+	PL_K_NAME = 7,	  /* [7, number, str]     defines a name number for this file */
+	PL_K_CHUNK = 8,	  /* [8, thread, base_ts] opens a thread chunk; base_ts in ns */
+	PL_K_CLOCK = 9,	  /* [9, ts, wall_ns]     wall-clock checkpoint (Unix ns at ts) */
 	PL_K_MAX = 9,
 };
 
@@ -81,24 +82,24 @@ enum pl_fmt_kind {
  */
 
 /* HEADER map keys. */
-#define PL_H_FORMAT "format"     /* str "perflog" */
-#define PL_H_VERSION "version"   /* uint PL_FORMAT_VERSION */
-#define PL_H_PID "pid"           /* int */
-#define PL_H_HOST "host"         /* str */
-#define PL_H_ARGV "argv"         /* [str, ...] */
-#define PL_H_CLOCK "clock"       /* str "tsc" | "monotonic" */
-#define PL_H_TICKS "ticks_per_s" /* float: calibrated TSC rate (0 for monotonic) */
-#define PL_H_MONO "mono_ns"      /* uint: CLOCK_MONOTONIC at ts 0 */
-#define PL_H_WALL "wall_ns"      /* int: CLOCK_REALTIME at ts 0 */
-#define PL_H_PREFIX "task_prefix"/* uint: this process's task id prefix */
-#define PL_H_LIBRARY "library"   /* str "perflog x.y.z" */
+#define PL_H_FORMAT    "format"	      /* str "perflog" */
+#define PL_H_VERSION   "version"      /* uint PL_FORMAT_VERSION */
+#define PL_H_PID       "pid"	      /* int */
+#define PL_H_HOST      "host"	      /* str */
+#define PL_H_ARGV      "argv"	      /* [str, ...] */
+#define PL_H_CLOCK     "clock"	      /* str "tsc" | "monotonic" */
+#define PL_H_TICKS     "ticks_per_s"  /* float: calibrated TSC rate (0 for monotonic) */
+#define PL_H_MONO      "mono_ns"      /* uint: CLOCK_MONOTONIC at ts 0 */
+#define PL_H_WALL      "wall_ns"      /* int: CLOCK_REALTIME at ts 0 */
+#define PL_H_PREFIX    "task_prefix"  /* uint: this process's task id prefix */
+#define PL_H_LIBRARY   "library"      /* str "perflog x.y.z" */
 #define PL_H_FILE_WALL "file_wall_ns" /* int: CLOCK_REALTIME when this file was opened */
-#define PL_H_FILE_SEQ "file_seq"  /* uint: the file's number among its writer's (rotation) */
+#define PL_H_FILE_SEQ  "file_seq"     /* uint: the file's number among its writer's (rotation) */
 
 /* DROPPED reasons. */
-#define PL_DROP_FULL "full"
-#define PL_DROP_OVERSIZE "oversize"
+#define PL_DROP_FULL	  "full"
+#define PL_DROP_OVERSIZE  "oversize"
 #define PL_DROP_NO_BUFFER "no_buffer"
-#define PL_DROP_WRITE "write_error"
+#define PL_DROP_WRITE	  "write_error"
 
 #endif /* PL_FORMAT_H */

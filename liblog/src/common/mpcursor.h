@@ -20,20 +20,20 @@ struct pl_mpcursor {
 	uint8_t *p;
 };
 
-static inline __attribute__((always_inline)) void pl_mp_put(struct pl_mpcursor *c,
-							    const void *buf, size_t len)
+static inline __attribute__((always_inline)) void pl_mp_put(struct pl_mpcursor *c, const void *buf,
+							    size_t len)
 {
 	memcpy(c->p, buf, len);
 	c->p += len;
 }
 
-#define msgpack_pack_inline_func(name) \
+#define msgpack_pack_inline_func(name)                                                             \
 	static inline __attribute__((always_inline, unused)) int pl_mp##name
-#define msgpack_pack_inline_func_cint(name) \
+#define msgpack_pack_inline_func_cint(name)                                                        \
 	static inline __attribute__((always_inline, unused)) int pl_mp##name
-#define msgpack_pack_user struct pl_mpcursor *
+#define msgpack_pack_user			   struct pl_mpcursor *
 #define msgpack_pack_append_buffer(user, buf, len) return (pl_mp_put((user), (buf), (len)), 0)
-#define msgpack_pack_ext(x, l, t) pl_mp_ext((x), (l), (t))
+#define msgpack_pack_ext(x, l, t)		   pl_mp_ext((x), (l), (t))
 #include <msgpack/pack_template.h>
 #undef msgpack_pack_ext
 #ifdef msgpack_pack_inline_func_cint
@@ -41,15 +41,15 @@ static inline __attribute__((always_inline)) void pl_mp_put(struct pl_mpcursor *
 #endif
 
 /* pack.h's conveniences, for the cursor. */
-static inline __attribute__((always_inline, unused)) void pl_mp_str_with_body(
-	struct pl_mpcursor *c, const void *b, size_t l)
+static inline __attribute__((always_inline, unused)) void
+pl_mp_str_with_body(struct pl_mpcursor *c, const void *b, size_t l)
 {
 	pl_mp_str(c, l);
 	pl_mp_str_body(c, b, l);
 }
 
-static inline __attribute__((always_inline, unused)) void pl_mp_bin_with_body(
-	struct pl_mpcursor *c, const void *b, size_t l)
+static inline __attribute__((always_inline, unused)) void
+pl_mp_bin_with_body(struct pl_mpcursor *c, const void *b, size_t l)
 {
 	pl_mp_bin(c, l);
 	pl_mp_bin_body(c, b, l);

@@ -5,17 +5,17 @@
 #include "macros.h"
 
 static const char *const messages[] = {
-	[PL_OK] = "success",
-	[PL_EINVAL] = "invalid argument",
-	[PL_ENOMEM] = "out of memory",
-	[PL_EIO] = "input/output error",
-	[PL_EFORMAT] = "not a perflog trace",
-	[PL_EVERSION] = "unsupported trace format version",
-	[PL_ETRUNCATED] = "truncated trace",
-	[PL_ECORRUPT] = "corrupt trace",
-	[PL_ELIMIT] = "trace exceeds a safety limit",
-	[PL_ECLOSED] = "writer closed or stopped",
-	[PL_EEXIST] = "output path is a symlink or not a regular file",
+    [PL_OK] = "success",
+    [PL_EINVAL] = "invalid argument",
+    [PL_ENOMEM] = "out of memory",
+    [PL_EIO] = "input/output error",
+    [PL_EFORMAT] = "not a perflog trace",
+    [PL_EVERSION] = "unsupported trace format version",
+    [PL_ETRUNCATED] = "truncated trace",
+    [PL_ECORRUPT] = "corrupt trace",
+    [PL_ELIMIT] = "trace exceeds a safety limit",
+    [PL_ECLOSED] = "writer closed or stopped",
+    [PL_EEXIST] = "output path is a symlink or not a regular file",
 };
 
 PL_EXPORT const char *pl_strerror(int status)

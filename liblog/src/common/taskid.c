@@ -28,8 +28,8 @@ static uint64_t draw_prefix(void)
 		/* No entropy yet (early boot): mix what differs between processes. */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		p = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-		    (uint64_t)(uintptr_t)&p;
+		p = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^
+		    ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)&p;
 		p *= 0x9E3779B97F4A7C15ull;
 	}
 	return p ? p : 1;

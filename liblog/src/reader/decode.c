@@ -57,8 +57,7 @@ int pl_dec_cstr(struct pl_arena *a, struct pl_tcur *c, const char **out)
 	return 0;
 }
 
-int pl_dec_level(struct pl_arena *a, struct pl_tcur *c, const uint32_t **level,
-		 uint32_t *depth)
+int pl_dec_level(struct pl_arena *a, struct pl_tcur *c, const uint32_t **level, uint32_t *depth)
 {
 	const struct pl_tok *k = pl_tcur_take(c, PL_T_ARRAY);
 	if (!k)
@@ -168,8 +167,7 @@ int pl_dec_fields(struct pl_arena *a, const struct pl_strtab *names, struct pl_t
 	return 0;
 }
 
-int pl_dec_str_map(struct pl_arena *a, struct pl_tcur *c, const struct pl_kv **fields,
-		   size_t *n)
+int pl_dec_str_map(struct pl_arena *a, struct pl_tcur *c, const struct pl_kv **fields, size_t *n)
 {
 	const struct pl_tok *k = pl_tcur_take(c, PL_T_MAP);
 	if (!k)
@@ -299,12 +297,12 @@ int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 	h->host = h->clock = h->library = "";
 	h->argv = argv;
 	argv[0] = NULL;
-#define COPY(k, dst)                               \
-	do {                                       \
-		memcpy(t, (k)->v.p, (k)->n);       \
-		t[(k)->n] = '\0';                  \
-		(dst) = t;                         \
-		t += (k)->n + 1;                   \
+#define COPY(k, dst)                                                                               \
+	do {                                                                                       \
+		memcpy(t, (k)->v.p, (k)->n);                                                       \
+		t[(k)->n] = '\0';                                                                  \
+		(dst) = t;                                                                         \
+		t += (k)->n + 1;                                                                   \
 	} while (0)
 	bool fmt_ok = false;
 	uint64_t version = 0; /* 0: missing (versions start at 1) */
@@ -318,7 +316,8 @@ int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store)
 		int64_t s;
 		struct pl_tcur vc = *c;
 		if (key_is(k, PL_H_FORMAT))
-			fmt_ok = v->type == PL_T_STR && v->n == 7 && memcmp(v->v.p, "perflog", 7) == 0;
+			fmt_ok =
+			    v->type == PL_T_STR && v->n == 7 && memcmp(v->v.p, "perflog", 7) == 0;
 		else if (key_is(k, PL_H_VERSION) && pl_tcur_u64(&vc, &u))
 			version = u;
 		else if (key_is(k, PL_H_PID) && pl_tcur_i64(&vc, &s))

@@ -36,8 +36,8 @@ void pl_arena_free(struct pl_arena *a);
 
 /* Name table of one file: number -> NUL-terminated text. */
 struct pl_strtab {
-	uint32_t *off;   /* by number: offset into text + 1; 0 = undefined */
-	uint32_t cap;    /* entries in off */
+	uint32_t *off; /* by number: offset into text + 1; 0 = undefined */
+	uint32_t cap;  /* entries in off */
 	char *text;
 	size_t len, text_cap;
 };
@@ -51,14 +51,12 @@ void pl_strtab_free(struct pl_strtab *t);
 /* A NUL-terminated copy of a str. */
 int pl_dec_cstr(struct pl_arena *a, struct pl_tcur *c, const char **out);
 /* A level array. */
-int pl_dec_level(struct pl_arena *a, struct pl_tcur *c, const uint32_t **level,
-		 uint32_t *depth);
+int pl_dec_level(struct pl_arena *a, struct pl_tcur *c, const uint32_t **level, uint32_t *depth);
 /* A fields map {name number: value} (or nil) with names resolved through @names. */
 int pl_dec_fields(struct pl_arena *a, const struct pl_strtab *names, struct pl_tcur *c,
 		  const struct pl_kv **fields, size_t *n);
 /* A STATS map {str: scalar}. */
-int pl_dec_str_map(struct pl_arena *a, struct pl_tcur *c, const struct pl_kv **fields,
-		   size_t *n);
+int pl_dec_str_map(struct pl_arena *a, struct pl_tcur *c, const struct pl_kv **fields, size_t *n);
 
 /* The HEADER map into @h, with strings copied into one malloc'ed block *@store. */
 int pl_dec_header(struct pl_tcur *c, struct pl_trace_header *h, char **store);

@@ -2,9 +2,9 @@
 /* frames.c - reading a trace file frame by frame with fixed memory bounds. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@
 #include "frames.h"
 
 static int fail(struct pl_frames *f, int status, uint64_t off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(struct pl_frames *f, int status, uint64_t off, const char *fmt, ...)
 {
@@ -316,7 +316,8 @@ int pl_frames_skip(struct pl_frames *f)
 		f->ix_mismatch = true;
 		snprintf(f->ix_why, sizeof(f->ix_why),
 			 "offset %llu: the index gives a length of %u bytes that does not end "
-			 "on a frame", (unsigned long long)f->unit_off, f->ix.data_len);
+			 "on a frame",
+			 (unsigned long long)f->unit_off, f->ix.data_len);
 		return 1;
 	}
 	if (to <= f->in_base + f->in_len) {
@@ -348,7 +349,8 @@ int pl_frames_index_scan(struct pl_frames *f,
 	while (at < size) {
 		uint8_t b[PL_INDEX_FRAME_BYTES];
 		struct pl_frame_ix ix;
-		if (size - at < sizeof(b) || pread(f->fd, b, sizeof(b), (off_t)at) != (ssize_t)sizeof(b) ||
+		if (size - at < sizeof(b) ||
+		    pread(f->fd, b, sizeof(b), (off_t)at) != (ssize_t)sizeof(b) ||
 		    parse_index(b, &ix) <= 0)
 			return 0;
 		uint64_t next = at + sizeof(b) + ix.data_len;
@@ -395,10 +397,10 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 						return again(f, unit);
 					if (!started && !indexed)
 						return PL_END;
-					return fail(f, -PL_ETRUNCATED, unit,
-						    "truncated frame: file ends %llu bytes into it",
-						    (unsigned long long)(f->in_base + f->in_pos -
-									 unit));
+					return fail(
+					    f, -PL_ETRUNCATED, unit,
+					    "truncated frame: file ends %llu bytes into it",
+					    (unsigned long long)(f->in_base + f->in_pos - unit));
 				}
 			}
 			if (out_len == f->frame_cap) {
@@ -437,8 +439,9 @@ int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint6
 				f->ix_mismatch = true;
 				snprintf(f->ix_why, sizeof(f->ix_why),
 					 "offset %llu: the index gives a length of %u bytes, the "
-					 "frame has %llu", (unsigned long long)unit,
-					 f->ix.data_len, (unsigned long long)got);
+					 "frame has %llu",
+					 (unsigned long long)unit, f->ix.data_len,
+					 (unsigned long long)got);
 			}
 		}
 		if (out_len == 0)

@@ -16,8 +16,8 @@
 
 /* A frame's index (format.h), as read from the file. */
 struct pl_frame_ix {
-	uint8_t flags;	     /* PL_IX_* */
-	uint32_t data_len;   /* compressed bytes of the data frame */
+	uint8_t flags;	   /* PL_IX_* */
+	uint32_t data_len; /* compressed bytes of the data frame */
 	uint32_t events;
 	int64_t first_wall, last_wall; /* first > last: no timed record */
 	uint64_t open_off;
@@ -26,27 +26,27 @@ struct pl_frame_ix {
 };
 
 struct pl_frames {
-	int fd;                /* -1 while suspended (pl_frames_suspend) */
-	char *path;            /* to reopen after a suspension */
-	dev_t dev;             /* the file's identity, checked when reopening */
+	int fd;	    /* -1 while suspended (pl_frames_suspend) */
+	char *path; /* to reopen after a suspension */
+	dev_t dev;  /* the file's identity, checked when reopening */
 	ino_t ino;
-	bool regular;          /* a regular file: it can be reopened and sought */
-	bool follow;           /* the end of the file is where its writer is: PL_AGAIN */
+	bool regular; /* a regular file: it can be reopened and sought */
+	bool follow;  /* the end of the file is where its writer is: PL_AGAIN */
 	ZSTD_DCtx *dctx;
-	uint8_t *in;           /* input block */
+	uint8_t *in; /* input block */
 	size_t in_len, in_pos;
-	uint64_t in_base;      /* file offset of in[0] */
-	uint8_t *frame;        /* decompressed content of the current frame */
+	uint64_t in_base; /* file offset of in[0] */
+	uint8_t *frame;	  /* decompressed content of the current frame */
 	size_t frame_cap;
-	bool ix_pending;       /* @ix was read (pl_frames_peek_index), its data frame not */
-	bool ix_ok;            /* @ix describes the data frame at the current offset */
-	bool ix_seen;          /* an index was met: every data frame has one */
+	bool ix_pending; /* @ix was read (pl_frames_peek_index), its data frame not */
+	bool ix_ok;	 /* @ix describes the data frame at the current offset */
+	bool ix_seen;	 /* an index was met: every data frame has one */
 	struct pl_frame_ix ix;
-	uint64_t unit_off;     /* offset of the pending index frame */
-	bool ix_mismatch;      /* an index disagreed with its frame (reason in ix_why) */
+	uint64_t unit_off; /* offset of the pending index frame */
+	bool ix_mismatch;  /* an index disagreed with its frame (reason in ix_why) */
 	char ix_why[160];
-	char reason[160];      /* why the last call failed */
-	uint64_t err_off;      /* file offset the failure refers to */
+	char reason[160]; /* why the last call failed */
+	uint64_t err_off; /* file offset the failure refers to */
 };
 
 /* Open @path and check the magic frame. 0, or a negative pl_status (reason set). */
@@ -55,7 +55,8 @@ int pl_frames_open(struct pl_frames *f, const char *path);
 /*
  * Next data frame: its content in @data and @len (valid until the next call) and its
  * file offset in @off. Skippable frames are passed over. Returns 0; PL_END at a clean
- * end of file; PL_AGAIN at the end of a followed one (pl_frames_follow()); a negative pl_status with `reason` and `err_off` set.
+ * end of file; PL_AGAIN at the end of a followed one (pl_frames_follow()); a negative pl_status
+ * with `reason` and `err_off` set.
  */
 int pl_frames_next(struct pl_frames *f, const uint8_t **data, size_t *len, uint64_t *off);
 
@@ -92,8 +93,8 @@ int pl_frames_skip(struct pl_frames *f);
  * index covers the rest of the file, 0 when it stops short (a frame without one, a
  * damaged or cut one, or not a regular file), a negative pl_status when out of memory.
  */
-int pl_frames_index_scan(struct pl_frames *f, void (*fn)(void *ctx, const struct pl_frame_ix *ix,
-							  uint64_t off),
+int pl_frames_index_scan(struct pl_frames *f,
+			 void (*fn)(void *ctx, const struct pl_frame_ix *ix, uint64_t off),
 			 void *ctx);
 
 /*

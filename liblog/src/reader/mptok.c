@@ -11,8 +11,8 @@
 /* The template's container stack is its nesting limit (start_container refuses to open
  * one more): ours, not msgpack-c's default of 32. Must be set before unpack_define.h. */
 #define MSGPACK_EMBED_STACK_SIZE PL_READ_MAX_NESTING
-#include <msgpack/unpack_define.h>
 #include <msgpack/unpack.h> /* enum msgpack_unpack_return */
+#include <msgpack/unpack_define.h>
 
 #if MSGPACK_EMBED_STACK_SIZE != PL_READ_MAX_NESTING
 #error "msgpack/unpack_define.h was included before mptok.c could set the nesting limit"
@@ -70,17 +70,17 @@ static inline int count(struct tok_run *u, uint64_t items)
 }
 
 #define CB(name) static inline int tok_cb##name
-#define UINT_CB(name, ctype)                                            \
-	CB(name)(tok_user *u, ctype d, tok_ref *o)                      \
-	{                                                               \
-		*o = 0;                                                 \
-		return push(u, PL_T_UINT, 0, (uint64_t)d);              \
+#define UINT_CB(name, ctype)                                                                       \
+	CB(name)(tok_user * u, ctype d, tok_ref * o)                                               \
+	{                                                                                          \
+		*o = 0;                                                                            \
+		return push(u, PL_T_UINT, 0, (uint64_t)d);                                         \
 	}
-#define INT_CB(name, ctype)                                                          \
-	CB(name)(tok_user *u, ctype d, tok_ref *o)                                   \
-	{                                                                            \
-		*o = 0;                                                              \
-		return push(u, d < 0 ? PL_T_INT : PL_T_UINT, 0, (uint64_t)(int64_t)d); \
+#define INT_CB(name, ctype)                                                                        \
+	CB(name)(tok_user * u, ctype d, tok_ref * o)                                               \
+	{                                                                                          \
+		*o = 0;                                                                            \
+		return push(u, d < 0 ? PL_T_INT : PL_T_UINT, 0, (uint64_t)(int64_t)d);             \
 	}
 
 static inline tok_ref tok_cb_root(tok_user *u)
@@ -100,14 +100,20 @@ INT_CB(_int64, int64_t)
 CB(_float)(tok_user *u, float d, tok_ref *o)
 {
 	*o = 0;
-	union { double f; uint64_t u; } x = {.f = d};
+	union {
+		double f;
+		uint64_t u;
+	} x = {.f = d};
 	return push(u, PL_T_FLOAT, 0, x.u);
 }
 
 CB(_double)(tok_user *u, double d, tok_ref *o)
 {
 	*o = 0;
-	union { double f; uint64_t u; } x = {.f = d};
+	union {
+		double f;
+		uint64_t u;
+	} x = {.f = d};
 	return push(u, PL_T_FLOAT, 0, x.u);
 }
 
@@ -182,11 +188,11 @@ CB(_ext)(tok_user *u, const char *b, const char *p, unsigned int l, tok_ref *o)
 	return -1; /* the format has no ext types: corrupt */
 }
 
-#define msgpack_unpack_struct(name) struct pl_mptok_tpl##name
+#define msgpack_unpack_struct(name)    struct pl_mptok_tpl##name
 #define msgpack_unpack_func(ret, name) static ret pl_mptok_tpl##name
-#define msgpack_unpack_callback(name) tok_cb##name
-#define msgpack_unpack_object tok_ref
-#define msgpack_unpack_user tok_user
+#define msgpack_unpack_callback(name)  tok_cb##name
+#define msgpack_unpack_object	       tok_ref
+#define msgpack_unpack_user	       tok_user
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"

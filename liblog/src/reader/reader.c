@@ -30,23 +30,23 @@ struct pl_reader {
 	const uint8_t *frame;
 	size_t frame_len, pos;
 	uint64_t frame_off;
-	struct pl_mptok tok;     /* the current record's tokens */
-	struct pl_arena arena;   /* backs the current record's views; reset per record */
+	struct pl_mptok tok;   /* the current record's tokens */
+	struct pl_arena arena; /* backs the current record's views; reset per record */
 	struct pl_strtab names;
-	uint32_t *tids;          /* by thread number */
+	uint32_t *tids; /* by thread number */
 	uint32_t ntids;
 	bool chunk_open;
 	uint32_t thread;
 	uint64_t prev_ts, prev_seq;
-	uint64_t ck_ts;          /* last CLOCK checkpoint */
+	uint64_t ck_ts; /* last CLOCK checkpoint */
 	int64_t ck_wall;
 	bool header_seen;
-	bool opening;            /* pl_reader_open: stop as soon as the header is read */
-	bool skip_fields;        /* pl_reader_skip_fields() */
-	bool started;            /* a record was read after the header */
-	struct pl_window win;    /* pl_reader_set_window() */
-	bool meta_only;          /* the current frame is read for THREAD/DROPPED/STATS */
-	uint64_t frames;         /* frames decompressed */
+	bool opening;	      /* pl_reader_open: stop as soon as the header is read */
+	bool skip_fields;     /* pl_reader_skip_fields() */
+	bool started;	      /* a record was read after the header */
+	struct pl_window win; /* pl_reader_set_window() */
+	bool meta_only;	      /* the current frame is read for THREAD/DROPPED/STATS */
+	uint64_t frames;      /* frames decompressed */
 	/* The current frame's index, and what its records turned out to hold. */
 	bool cur_ix_ok;
 	struct pl_frame_ix cur_ix;
@@ -55,13 +55,13 @@ struct pl_reader {
 	int64_t seen_first, seen_last;
 	struct pl_trace_header hdr;
 	char *hdr_store;
-	int status;              /* 0, PL_END, or the sticky error */
+	int status; /* 0, PL_END, or the sticky error */
 	struct pl_reader_error err;
 	char reason[256];
 };
 
 static int set_error(struct pl_reader *r, int status, uint64_t off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int set_error(struct pl_reader *r, int status, uint64_t off, const char *fmt, ...)
 {
@@ -77,10 +77,11 @@ static int set_error(struct pl_reader *r, int status, uint64_t off, const char *
 static int record_error(struct pl_reader *r, int status, size_t rec_pos)
 {
 	const char *what = status == -PL_ELIMIT	   ? "safety limit exceeded"
-			   : status == -PL_EFORMAT  ? "not a perflog trace header"
-			   : status == -PL_EVERSION ? "trace format version newer than this reader's"
-			   : status == -PL_ENOMEM   ? "out of memory"
-						    : "corrupt record";
+			   : status == -PL_EFORMAT ? "not a perflog trace header"
+			   : status == -PL_EVERSION
+			       ? "trace format version newer than this reader's"
+			   : status == -PL_ENOMEM ? "out of memory"
+						  : "corrupt record";
 	return set_error(r, status, r->frame_off, "%s in record at byte %zu of the frame's content",
 			 what, rec_pos);
 }
@@ -296,8 +297,10 @@ static void check_index(struct pl_reader *r)
 	if (!what)
 		return;
 	r->fr.ix_mismatch = true;
-	snprintf(r->fr.ix_why, sizeof(r->fr.ix_why), "offset %llu: the index disagrees with "
-		 "its frame about %s", (unsigned long long)r->frame_off, what);
+	snprintf(r->fr.ix_why, sizeof(r->fr.ix_why),
+		 "offset %llu: the index disagrees with "
+		 "its frame about %s",
+		 (unsigned long long)r->frame_off, what);
 }
 
 /* Load the next frame the reader needs: with a window, frames it does not need are
@@ -369,17 +372,17 @@ static int next_frame(struct pl_reader *r)
  * false if the record is not to be delivered (a frame read for its meta records). */
 static bool window_keep(struct pl_reader *r, const struct pl_record *rec)
 {
-	bool action = rec->kind == PL_REC_START || rec->kind == PL_REC_END ||
-		      rec->kind == PL_REC_MESSAGE;
+	bool action =
+	    rec->kind == PL_REC_START || rec->kind == PL_REC_END || rec->kind == PL_REC_MESSAGE;
 	if (r->meta_only)
 		return !action;
 	if (rec->kind == PL_REC_START && rec->wall_ns >= r->win.since &&
 	    rec->wall_ns < r->win.until)
-		pl_window_opened(&r->win, pl_window_key(rec->task_prefix, rec->task_seq,
-							rec->level, rec->depth));
+		pl_window_opened(&r->win, pl_window_key(rec->task_prefix, rec->task_seq, rec->level,
+							rec->depth));
 	else if (rec->kind == PL_REC_END && r->win.n)
-		pl_window_closed(&r->win, pl_window_key(rec->task_prefix, rec->task_seq,
-							rec->level, rec->depth));
+		pl_window_closed(&r->win, pl_window_key(rec->task_prefix, rec->task_seq, rec->level,
+							rec->depth));
 	return true;
 }
 
@@ -502,8 +505,7 @@ PL_EXPORT int pl_reader_set_window(struct pl_reader *r, int64_t since_ns, int64_
 		return -PL_EINVAL;
 	if (r->status)
 		return 0; /* nothing more will be read anyway */
-	int ret = pl_window_plan(&r->win, &r->fr, since_ns, until_ns,
-				 flags & PL_WINDOW_ANCESTORS);
+	int ret = pl_window_plan(&r->win, &r->fr, since_ns, until_ns, flags & PL_WINDOW_ANCESTORS);
 	if (ret < 0)
 		r->win.off = true; /* out of memory: read everything */
 	return 0;

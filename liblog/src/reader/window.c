@@ -32,7 +32,7 @@ struct plan {
 	uint64_t run_open;  /* least open_off of the frames since the last in the window */
 	uint64_t back;	    /* least open_off around the window's frames */
 	bool seen;
-	uint64_t end;	   /* offset past the last frame indexed */
+	uint64_t end; /* offset past the last frame indexed */
 };
 
 static void plan_frame(void *ctx, const struct pl_frame_ix *ix, uint64_t off)
@@ -62,8 +62,8 @@ int pl_window_plan(struct pl_window *w, struct pl_frames *f, int64_t since, int6
 	w->on = true;
 	w->since = since;
 	w->until = until;
-	struct plan p = {w, UINT64_MAX, UINT64_MAX, UINT64_MAX, false,
-			 f->ix_pending ? f->unit_off : pl_frames_offset(f)};
+	struct plan p = {w,	     UINT64_MAX, UINT64_MAX,
+			 UINT64_MAX, false,	 f->ix_pending ? f->unit_off : pl_frames_offset(f)};
 	int ret = pl_frames_index_scan(f, plan_frame, &p);
 	if (ret < 0)
 		return ret;
@@ -78,8 +78,8 @@ enum pl_win_verdict pl_window_decide(const struct pl_window *w, const struct pl_
 {
 	if (!w->on || w->off || off >= w->scan_end)
 		return PL_WIN_READ;
-	bool before = !timed(ix) || (ix->last_wall < w->since &&
-				     (!w->ancestors || off < w->back_off));
+	bool before =
+	    !timed(ix) || (ix->last_wall < w->since && (!w->ancestors || off < w->back_off));
 	bool after = (!w->any_start || off > w->last_start) && w->n == 0 && !w->keys_lost;
 	if (!before && !after)
 		return PL_WIN_READ;

@@ -23,8 +23,8 @@
 enum pl_win_verdict { PL_WIN_READ, PL_WIN_META, PL_WIN_SKIP };
 
 struct pl_window {
-	bool on;	     /* a window was set */
-	bool off;	     /* turned off: an index disagreed; read everything */
+	bool on;  /* a window was set */
+	bool off; /* turned off: an index disagreed; read everything */
 	int64_t since, until;
 	bool ancestors;	     /* PL_WINDOW_ANCESTORS */
 	uint64_t back_off;   /* with it: frames at this offset or later are needed */
@@ -33,7 +33,7 @@ struct pl_window {
 	uint64_t scan_end;   /* frames at or past this offset were not indexed: read them */
 	uint64_t *keys;	     /* open set of the window's actions (0: empty slot) */
 	uint32_t cap, n;
-	bool keys_lost;	     /* out of memory: never stop early */
+	bool keys_lost; /* out of memory: never stop early */
 	uint64_t skipped, bytes_skipped;
 };
 

@@ -62,7 +62,7 @@ static inline uint64_t fields_bound(const struct pl_field *f, size_t n)
 
 /* Packed into ring space already proven large enough by fields_bound(). */
 static inline __attribute__((always_inline)) void pack_scalar(struct pl_mpcursor *pk,
-							       const pl_value *v)
+							      const pl_value *v)
 {
 	switch (v->type) {
 	case PL_VALUE_BOOL:
@@ -137,7 +137,7 @@ struct stage {
 	pl_name type;
 	uint64_t ticks, prefix, seq, duration;
 	const pl_action *path_of; /* level = path of this action ... */
-	uint32_t extra_index;     /* ... plus this child index when non-zero */
+	uint32_t extra_index;	  /* ... plus this child index when non-zero */
 	uint32_t depth;
 	const struct pl_field *fields;
 	size_t nfields;
@@ -283,8 +283,11 @@ static inline void stage_plain_end(struct pl_writer *w, const pl_action *a, uint
 	if (!p)
 		return;
 	struct pl_ev *ev = p;
-	*ev = (struct pl_ev){.size = (uint32_t)size, .kind = PL_EV_END, .depth = (uint16_t)depth,
-			     .ticks = now, .seq = a->priv_seq};
+	*ev = (struct pl_ev){.size = (uint32_t)size,
+			     .kind = PL_EV_END,
+			     .depth = (uint16_t)depth,
+			     .ticks = now,
+			     .seq = a->priv_seq};
 	uint64_t dur = now - a->priv_start;
 	memcpy(ev + 1, &dur, 8);
 	if (depth)
@@ -352,8 +355,8 @@ PL_EXPORT void pl_action_begin(pl_action *a, struct pl_writer *w, pl_action *par
 	begin_common(a, w, type, fields, nfields);
 }
 
-PL_EXPORT void pl_action_begin_at(pl_action *a, struct pl_writer *w, uint64_t prefix,
-				  uint64_t seq, const uint32_t *level, uint32_t depth, pl_name type,
+PL_EXPORT void pl_action_begin_at(pl_action *a, struct pl_writer *w, uint64_t prefix, uint64_t seq,
+				  const uint32_t *level, uint32_t depth, pl_name type,
 				  const struct pl_field *fields, size_t nfields)
 {
 	a->priv_writer = w;
@@ -451,8 +454,7 @@ PL_EXPORT void pl_action_fail(pl_action *a, const char *exc_type, size_t exc_typ
 		exc_type_len = 0;
 	if (!exc_msg)
 		exc_msg_len = 0;
-	end_common(a, PL_EVF_FAILED, exc_type, exc_type_len, exc_msg, exc_msg_len, fields,
-		   nfields);
+	end_common(a, PL_EVF_FAILED, exc_type, exc_type_len, exc_msg, exc_msg_len, fields, nfields);
 }
 
 PL_EXPORT void pl_action_end_scope(pl_action *a)
@@ -465,8 +467,11 @@ PL_EXPORT void pl_message(struct pl_writer *w, pl_action *parent, pl_name type,
 {
 	if (!recording(w))
 		return;
-	struct stage s = {.kind = PL_EV_MESSAGE, .type = type, .ticks = pl_ticks(w->use_tsc),
-			  .fields = fields, .nfields = nfields};
+	struct stage s = {.kind = PL_EV_MESSAGE,
+			  .type = type,
+			  .ticks = pl_ticks(w->use_tsc),
+			  .fields = fields,
+			  .nfields = nfields};
 	if (parent) {
 		s.prefix = parent->priv_prefix;
 		s.seq = parent->priv_seq;
@@ -486,7 +491,8 @@ PL_EXPORT void pl_thread_name(struct pl_writer *w, const char *name)
 {
 	if (!recording(w) || !name)
 		return;
-	struct stage s = {.kind = PL_EV_THREAD_NAME, .ticks = pl_ticks(w->use_tsc),
+	struct stage s = {.kind = PL_EV_THREAD_NAME,
+			  .ticks = pl_ticks(w->use_tsc),
 			  .exc_type = name,
 			  .exc_type_len = (uint32_t)strnlen(name, PL_MAX_THREAD_NAME)};
 	stage(w, &s);

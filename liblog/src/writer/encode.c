@@ -99,7 +99,8 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
 }
 
 /* HEADER goes into the definitions buffer: it must precede every other record. */
-static void pack_header(struct pl_encoder *e, const struct pl_clock_conv *c, const char *const *argv)
+static void pack_header(struct pl_encoder *e, const struct pl_clock_conv *c,
+			const char *const *argv)
 {
 	char host[256] = "";
 	(void)gethostname(host, sizeof(host) - 1);
@@ -140,8 +141,7 @@ static void pack_header(struct pl_encoder *e, const struct pl_clock_conv *c, con
 	msgpack_pack_uint32(pk, e->file_seq);
 }
 
-void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
-		       const char *const *argv)
+void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c, const char *const *argv)
 {
 	if (e->frame_open)
 		return;
@@ -223,9 +223,8 @@ static uint8_t *raw_reserve(struct pl_encoder *e, size_t n)
 }
 
 /* Open @thread's chunk at @ts unless it is the open one. */
-static inline __attribute__((always_inline)) void chunk_cur(struct pl_encoder *e,
-							    struct pl_mpcursor *c, uint32_t thread,
-							    uint64_t ts)
+static inline __attribute__((always_inline)) void
+chunk_cur(struct pl_encoder *e, struct pl_mpcursor *c, uint32_t thread, uint64_t ts)
 {
 	if (e->chunk_open && e->chunk_thread == thread)
 		return;
@@ -248,9 +247,8 @@ static void chunk(struct pl_encoder *e, uint32_t thread, uint64_t ts)
 	e->raw.size = (size_t)((char *)c.p - e->raw.data);
 }
 
-void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c,
-					  uint32_t thread, int64_t tid, const struct pl_ev *ev,
-					  uint64_t *last_ts)
+void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
+		  const struct pl_ev *ev, uint64_t *last_ts)
 {
 	const uint8_t *p = (const uint8_t *)(ev + 1);
 	uint64_t prefix = e->own_prefix, dur = 0;
@@ -294,9 +292,9 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c,
 	else
 		n = 5 + has_fields;
 	pl_mp_array(&cur, n);
-	pl_mp_uint8(&cur, ev->kind == PL_EV_END ? PL_K_END
-			   : ev->kind == PL_EV_START ? PL_K_START
-						     : PL_K_MESSAGE);
+	pl_mp_uint8(&cur, ev->kind == PL_EV_END	    ? PL_K_END
+			  : ev->kind == PL_EV_START ? PL_K_START
+						    : PL_K_MESSAGE);
 	pl_mp_int64(&cur, (int64_t)(ts - e->prev_ts));
 	e->prev_ts = ts;
 	if (ev->kind != PL_EV_END)

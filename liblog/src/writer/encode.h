@@ -19,22 +19,22 @@
 #include "event.h"
 
 struct pl_encoder {
-	msgpack_sbuffer raw;   /* records of the current cycle */
-	msgpack_packer pk;     /* packs into raw */
-	msgpack_sbuffer defs;  /* NAME records of the current cycle */
+	msgpack_sbuffer raw;  /* records of the current cycle */
+	msgpack_packer pk;    /* packs into raw */
+	msgpack_sbuffer defs; /* NAME records of the current cycle */
 	msgpack_packer dpk;
 	ZSTD_CCtx *cctx;
-	uint8_t *out;          /* compressed bytes of the current frame */
+	uint8_t *out; /* compressed bytes of the current frame */
 	size_t out_len, out_cap;
-	bool magic_pending;    /* the file's magic frame goes before the next frame */
-	bool frame_had_magic;  /* the current frame starts the file */
+	bool magic_pending;   /* the file's magic frame goes before the next frame */
+	bool frame_had_magic; /* the current frame starts the file */
 	bool frame_open;
 	uint64_t frame_opened_ns; /* monotonic time the current frame was opened */
-	uint64_t frame_raw;       /* raw bytes fed into the current frame */
-	uint64_t frame_events;    /* events in the current frame (for write-loss counts) */
-	uint64_t bytes_raw;       /* total raw bytes (stats; relaxed atomic) */
-	uint32_t names_defined;   /* names 0..n-1 are defined in this file */
-	uint32_t names_at_open;   /* names_defined when the frame opened (undo on loss) */
+	uint64_t frame_raw;	  /* raw bytes fed into the current frame */
+	uint64_t frame_events;	  /* events in the current frame (for write-loss counts) */
+	uint64_t bytes_raw;	  /* total raw bytes (stats; relaxed atomic) */
+	uint32_t names_defined;	  /* names 0..n-1 are defined in this file */
+	uint32_t names_at_open;	  /* names_defined when the frame opened (undo on loss) */
 	/* The open chunk: thread and the previous record's timestamp and own task seq. */
 	bool chunk_open;
 	uint32_t chunk_thread;
@@ -48,12 +48,12 @@ struct pl_encoder {
 	uint8_t ix_flags, raw_flags; /* PL_IX_* */
 	uint32_t ix_events, raw_events;
 	uint64_t ix_min, ix_max, raw_min, raw_max; /* ts of timed records */
-	uint64_t ck_ts;		  /* the frame's opening CLOCK, to turn ts into wall time */
+	uint64_t ck_ts; /* the frame's opening CLOCK, to turn ts into wall time */
 	int64_t ck_wall;
-	uint64_t open_off;	  /* set by the flusher before the frame ends: offset of the
-				   * frame of the oldest open action's START, UINT64_MAX if none */
-	int64_t file_wall;	  /* for the header: when the current file was opened */
-	uint32_t file_seq;	  /* and its number among the writer's files */
+	uint64_t open_off; /* set by the flusher before the frame ends: offset of the
+			    * frame of the oldest open action's START, UINT64_MAX if none */
+	int64_t file_wall; /* for the header: when the current file was opened */
+	uint32_t file_seq; /* and its number among the writer's files */
 };
 
 int pl_encoder_init(struct pl_encoder *e, int level);
@@ -69,8 +69,8 @@ void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
 void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const char *name,
 		   size_t name_len);
 /* One staged event of @thread. */
-void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
-		  int64_t tid, const struct pl_ev *ev, uint64_t *last_ts);
+void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
+		  const struct pl_ev *ev, uint64_t *last_ts);
 /* DROPPED record in @thread's chunk (0: the writer itself). */
 void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
 		    uint64_t count, const char *reason);

@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 enum pl_ev_kind {
-	PL_EV_PAD = 0,     /* filler up to the ring's end: skip `size` bytes */
+	PL_EV_PAD = 0, /* filler up to the ring's end: skip `size` bytes */
 	PL_EV_START = 1,
-	PL_EV_END = 2,     /* succeeded or failed (see flags) */
+	PL_EV_END = 2, /* succeeded or failed (see flags) */
 	PL_EV_MESSAGE = 3,
 	PL_EV_THREAD_NAME = 4, /* name in the exc_type slot */
 };
@@ -23,17 +23,17 @@ enum pl_ev_kind {
 #define PL_EVF_FIELDS 4u /* fields blob present (fields_len may still be 0: empty map) */
 
 struct pl_ev {
-	uint32_t size;       /* bytes from this header to the next event, multiple of 8 */
-	uint8_t kind;        /* enum pl_ev_kind */
-	uint8_t flags;       /* PL_EVF_* */
-	uint16_t depth;      /* level entries */
-	uint32_t type;       /* pl_name */
+	uint32_t size;	     /* bytes from this header to the next event, multiple of 8 */
+	uint8_t kind;	     /* enum pl_ev_kind */
+	uint8_t flags;	     /* PL_EVF_* */
+	uint16_t depth;	     /* level entries */
+	uint32_t type;	     /* pl_name */
 	uint32_t fields_len; /* bytes of the msgpack fields map */
 	uint16_t exc_type_len;
 	uint16_t exc_msg_len;
 	uint32_t reserved;
-	uint64_t ticks;      /* clock ticks at the event */
-	uint64_t seq;        /* task sequence number */
+	uint64_t ticks; /* clock ticks at the event */
+	uint64_t seq;	/* task sequence number */
 };
 
 _Static_assert(sizeof(struct pl_ev) == 40, "staged header layout");

@@ -71,8 +71,7 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 		while (off < len) {
 			const struct pl_ev *ev = (const struct pl_ev *)(p + off);
 			if (ev->kind != PL_EV_PAD) {
-				pl_enc_event(e, &w->clock, tb->serial, tb->tid, ev,
-					     &tb->last_ts);
+				pl_enc_event(e, &w->clock, tb->serial, tb->tid, ev, &tb->last_ts);
 				pl_openset_note(&tb->open, ev);
 			}
 			off += ev->size;
@@ -129,7 +128,8 @@ int pl_flusher_end_frame(struct pl_writer *w)
 			oldest = t;
 	}
 	e->open_off = oldest;
-	if (pl_enc_frame_end(e, &w->clock) == 0 && pl_sink_write(&w->sink, e->out, e->out_len) == 0) {
+	if (pl_enc_frame_end(e, &w->clock) == 0 &&
+	    pl_sink_write(&w->sink, e->out, e->out_len) == 0) {
 		pl_enc_frame_clear(e);
 		return 0;
 	}
@@ -150,8 +150,10 @@ int pl_flusher_end_frame(struct pl_writer *w)
 	int err = load_relaxed(&w->sink.last_errno);
 	if (w->opts.log_fn && err != w->logged_errno) {
 		char msg[512];
-		snprintf(msg, sizeof(msg), "perflog: writing %s failed: %s (events are counted as "
-			 "dropped; recording goes on)", w->path, strerror(err));
+		snprintf(msg, sizeof(msg),
+			 "perflog: writing %s failed: %s (events are counted as "
+			 "dropped; recording goes on)",
+			 w->path, strerror(err));
 		w->opts.log_fn(w->opts.log_userdata, 4, msg);
 		w->logged_errno = err;
 	}
@@ -176,14 +178,14 @@ static void final_stats(struct pl_writer *w)
 {
 	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
 	pl_writer_stats(w, &st);
-	static const char *const keys[] = {"events", "dropped_full", "dropped_oversize",
-					   "dropped_no_buffer", "dropped_write", "blocked",
-					   "frames", "bytes_raw", "bytes_written",
-					   "write_errors", "ring_grown", "names_refused"};
-	const uint64_t vals[] = {st.events, st.dropped_full, st.dropped_oversize,
-				 st.dropped_no_buffer, st.dropped_write, st.blocked,
-				 st.frames + 1, st.bytes_raw, st.bytes_written, st.write_errors,
-				 st.ring_grown, st.names_refused};
+	static const char *const keys[] = {
+	    "events",	     "dropped_full", "dropped_oversize", "dropped_no_buffer",
+	    "dropped_write", "blocked",	     "frames",		 "bytes_raw",
+	    "bytes_written", "write_errors", "ring_grown",	 "names_refused"};
+	const uint64_t vals[] = {
+	    st.events,	      st.dropped_full, st.dropped_oversize, st.dropped_no_buffer,
+	    st.dropped_write, st.blocked,      st.frames + 1,	    st.bytes_raw,
+	    st.bytes_written, st.write_errors, st.ring_grown,	    st.names_refused};
 	_Static_assert(ARRAY_SIZE(keys) == ARRAY_SIZE(vals), "one value per key");
 	pl_enc_stats(&w->enc, keys, vals, ARRAY_SIZE(keys));
 }

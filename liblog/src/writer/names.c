@@ -10,8 +10,8 @@
 #include "names.h"
 
 #define BLOCK_BITS 10u
-#define BLOCK_LEN (1u << BLOCK_BITS)
-#define NBLOCKS (PL_NAMES_MAX / BLOCK_LEN)
+#define BLOCK_LEN  (1u << BLOCK_BITS)
+#define NBLOCKS	   (PL_NAMES_MAX / BLOCK_LEN)
 
 struct entry {
 	const char *s;

@@ -50,7 +50,8 @@ void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev)
 		uint64_t key = action_key(ev);
 		for (uint32_t i = s->n; i-- > s->nfed;) {
 			if (s->ent[i].key == key) { /* START and END go into one frame */
-				memmove(&s->ent[i], &s->ent[i + 1], (s->n - i - 1) * sizeof(*s->ent));
+				memmove(&s->ent[i], &s->ent[i + 1],
+					(s->n - i - 1) * sizeof(*s->ent));
 				s->n--;
 				return;
 			}
@@ -73,7 +74,8 @@ void pl_openset_settle(struct pl_openset *s, uint64_t off)
 		uint64_t key = s->pending[k];
 		for (uint32_t i = s->nfed; i-- > 0;) {
 			if (s->ent[i].key == key) {
-				memmove(&s->ent[i], &s->ent[i + 1], (s->n - i - 1) * sizeof(*s->ent));
+				memmove(&s->ent[i], &s->ent[i + 1],
+					(s->n - i - 1) * sizeof(*s->ent));
 				s->n--;
 				s->nfed--;
 				break;

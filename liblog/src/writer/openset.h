@@ -3,10 +3,10 @@
  *
  * The index written before every frame (format.h) says in which frame of the file the
  * oldest action its writer had open started (an offset, not a time: wall times of one
- * instant differ slightly from frame to frame with the clock's corrections), so that a reader asked for a time window can also read the
- * STARTs of the window's ancestors (perfan's causal paths) without reading the whole
- * file. The flusher keeps, per ring, the open actions in START order: a thread's own
- * actions nest, so an END is nearly always the last entry and the oldest is the first.
+ * instant differ slightly from frame to frame with the clock's corrections), so that a reader asked
+ * for a time window can also read the STARTs of the window's ancestors (perfan's causal paths)
+ * without reading the whole file. The flusher keeps, per ring, the open actions in START order: a
+ * thread's own actions nest, so an END is nearly always the last entry and the oldest is the first.
  *
  * An END counts only once its record is in a frame: records of a cycle may be held back
  * into the next frame (encode.h), and a frame's index must not call an action closed
@@ -39,12 +39,12 @@ struct pl_open_ent {
 struct pl_openset {
 	struct pl_open_ent *ent; /* oldest first */
 	uint32_t n, cap;
-	uint32_t nfed;		 /* ent[0..nfed) have their START in a frame */
-	uint64_t *pending;	 /* keys of ENDs encoded but not yet in a frame */
+	uint32_t nfed;	   /* ent[0..nfed) have their START in a frame */
+	uint64_t *pending; /* keys of ENDs encoded but not yet in a frame */
 	uint32_t npending, pending_cap;
-	bool overflow;		 /* a START was not kept: @floor holds */
-	uint64_t floor;		 /* offset of the first frame past that START (UINT64_MAX:
-				  * not yet in one) */
+	bool overflow;	/* a START was not kept: @floor holds */
+	uint64_t floor; /* offset of the first frame past that START (UINT64_MAX:
+			 * not yet in one) */
 };
 
 /* Note a staged START or END @ev (other kinds are ignored). */

@@ -92,7 +92,8 @@ const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len)
 				tb->cons = next;
 				/* The spare for the producer's next growth; an older spare not
 				 * taken since is freed. */
-				struct pl_seg *old = __atomic_exchange_n(&tb->spare, s, __ATOMIC_RELEASE);
+				struct pl_seg *old =
+				    __atomic_exchange_n(&tb->spare, s, __ATOMIC_RELEASE);
 				if (old)
 					seg_release(tb, old);
 				continue;

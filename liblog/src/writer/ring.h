@@ -30,49 +30,49 @@ struct pl_writer;
 
 /* One segment. The producer writes @head, the consumer @tail, each on its own line. */
 struct pl_seg {
-	uint64_t head;	       /* committed bytes; store-release, read by the consumer */
-	uint64_t tail_cache;   /* producer's last view of @tail */
+	uint64_t head;	     /* committed bytes; store-release, read by the consumer */
+	uint64_t tail_cache; /* producer's last view of @tail */
 	_Alignas(PL_CACHELINE) uint64_t tail; /* consumed bytes; store-release */
 	_Alignas(PL_CACHELINE) uint8_t *data;
-	uint64_t mask;	       /* capacity - 1 */
-	struct pl_seg *next;   /* set once (store-release) when the producer moves on */
+	uint64_t mask;	     /* capacity - 1 */
+	struct pl_seg *next; /* set once (store-release) when the producer moves on */
 };
 
 struct pl_ring {
 	/* Producer-owned line: written only by the recording thread. */
-	struct pl_seg *prod;     /* the segment being written */
-	uint64_t events;         /* events staged (relaxed; flusher and stats read) */
-	uint64_t dropped_full;   /* events dropped, ring full (relaxed) */
+	struct pl_seg *prod;   /* the segment being written */
+	uint64_t events;       /* events staged (relaxed; flusher and stats read) */
+	uint64_t dropped_full; /* events dropped, ring full (relaxed) */
 	uint64_t dropped_oversize;
 	uint64_t blocked;
-	uint64_t grown;          /* segments added past the first (relaxed) */
-	uint32_t wake_armed;     /* 1 once the flusher was woken for this fill */
+	uint64_t grown;	     /* segments added past the first (relaxed) */
+	uint32_t wake_armed; /* 1 once the flusher was woken for this fill */
 
 	/* Consumer-owned line: written only by the flusher. */
 	_Alignas(PL_CACHELINE) struct pl_seg *cons; /* the segment being drained */
-	uint64_t freed;          /* bytes of segments freed, not yet given back to the
-				  * writer's budget (flusher.c) */
-	uint64_t reported_full;  /* drops already written as DROPPED records */
+	uint64_t freed;		/* bytes of segments freed, not yet given back to the
+				 * writer's budget (flusher.c) */
+	uint64_t reported_full; /* drops already written as DROPPED records */
 	uint64_t reported_oversize;
-	uint64_t frame_full;     /* reported_* when the current frame opened: restored if */
+	uint64_t frame_full;	 /* reported_* when the current frame opened: restored if */
 	uint64_t frame_oversize; /* the frame is lost, so its DROPPED counts are re-sent */
-	uint64_t last_ts;        /* ns of the last event encoded: timestamps never step back */
-	bool info_written;       /* THREAD record written in the current file */
-	struct pl_openset open;  /* its open actions, for the frame index */
+	uint64_t last_ts;	 /* ns of the last event encoded: timestamps never step back */
+	bool info_written;	 /* THREAD record written in the current file */
+	struct pl_openset open;	 /* its open actions, for the frame index */
 
 	/* Set at creation, then read-only (except the fields marked otherwise). */
 	_Alignas(PL_CACHELINE) uint64_t bytes; /* atomic: capacity of the live segments */
-	struct pl_seg *spare;    /* atomic exchange: a drained segment to reuse, or NULL */
-	bool live;               /* segments allocated (false once freed) */
-	uint64_t writer_id;      /* generation of the writer this ring belongs to */
+	struct pl_seg *spare; /* atomic exchange: a drained segment to reuse, or NULL */
+	bool live;	      /* segments allocated (false once freed) */
+	uint64_t writer_id;   /* generation of the writer this ring belongs to */
 	struct pl_writer *writer;
 	pthread_t owner;
 	pid_t tid;
-	uint32_t serial;         /* thread number in the trace */
-	char name[64];           /* thread name at creation */
-	uint32_t refs;           /* atomic: 1 for the thread, 1 for the writer's registry */
-	uint32_t orphaned;       /* atomic: the thread has exited */
-	struct pl_ring *next;    /* registry list, under the writer's registry lock */
+	uint32_t serial;		/* thread number in the trace */
+	char name[64];			/* thread name at creation */
+	uint32_t refs;			/* atomic: 1 for the thread, 1 for the writer's registry */
+	uint32_t orphaned;		/* atomic: the thread has exited */
+	struct pl_ring *next;		/* registry list, under the writer's registry lock */
 	struct pl_ring *next_in_thread; /* the owning thread's private list */
 };
 

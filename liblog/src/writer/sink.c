@@ -38,7 +38,8 @@ PL_EXPORT int pl_output_open(const char *path, unsigned mode)
 	/* A few tries: the path may disappear between the two opens below. */
 	for (int tries = 0; tries < 4; tries++) {
 		/* A new file: created, so it is ours, with no other name and our mode. */
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+		int fd =
+		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
 		if (fd >= 0)
 			return fd;
 		if (errno != EEXIST)
@@ -68,7 +69,8 @@ PL_EXPORT int pl_output_open(const char *path, unsigned mode)
 			return refuse(fd, EPERM);
 		if (st.st_nlink != 1)
 			return refuse(fd, EMLINK);
-		if (ftruncate(fd, 0) < 0 || fchmod(fd, (mode_t)mode) < 0 || fcntl(fd, F_SETFL, 0) < 0)
+		if (ftruncate(fd, 0) < 0 || fchmod(fd, (mode_t)mode) < 0 ||
+		    fcntl(fd, F_SETFL, 0) < 0)
 			return fail_io(fd);
 		return fd;
 	}

@@ -11,8 +11,8 @@
 
 struct pl_sink {
 	int fd;
-	bool regular;           /* a regular file (else a character device) */
-	uint64_t good_off;      /* file size after the last complete frame */
+	bool regular;	   /* a regular file (else a character device) */
+	uint64_t good_off; /* file size after the last complete frame */
 	/* Written by the flusher, read by pl_writer_stats() (relaxed atomics). */
 	uint64_t frames, bytes_written, write_errors;
 	int last_errno;

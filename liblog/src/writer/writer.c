@@ -178,12 +178,13 @@ PL_EXPORT int pl_writer_open(const struct pl_writer_options *caller_opts, struct
 					   OPTIONS_SIZE_0_1) < 0)
 		return -PL_EINVAL;
 	full.size = sizeof(full);
-	if (!out || !opts->path || !opts->path[0] ||
-	    opts->flush_interval_ms == 0 || opts->buffer_size < PL_MIN_RING_BYTES ||
-	    opts->buffer_size > PL_MAX_RING_BYTES || opts->compression_level > ZSTD_maxCLevel() ||
+	if (!out || !opts->path || !opts->path[0] || opts->flush_interval_ms == 0 ||
+	    opts->buffer_size < PL_MIN_RING_BYTES || opts->buffer_size > PL_MAX_RING_BYTES ||
+	    opts->compression_level > ZSTD_maxCLevel() ||
 	    (opts->full_policy != PL_FULL_DROP && opts->full_policy != PL_FULL_BLOCK) ||
 	    (opts->file_mode & ~0777u) || (opts->file_mode & 022u) ||
-	    ((opts->keep_files || opts->keep_bytes) && !opts->rotate_bytes && !opts->rotate_seconds))
+	    ((opts->keep_files || opts->keep_bytes) && !opts->rotate_bytes &&
+	     !opts->rotate_seconds))
 		return -PL_EINVAL;
 	pthread_once(&exit_once, install_exit_handler);
 

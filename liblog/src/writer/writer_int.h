@@ -12,32 +12,32 @@
 
 #include "../common/clock.h"
 #include "encode.h"
-#include "sink.h"
 #include "ring.h"
+#include "sink.h"
 
 struct pl_writer {
 	/* Read by the hot path; written at open, close and fork only. */
-	uint32_t enabled;            /* atomic: 0 after close/at-exit/fork-stop */
+	uint32_t enabled; /* atomic: 0 after close/at-exit/fork-stop */
 	bool use_tsc;
 	enum pl_full_policy full_policy;
-	uint64_t id;                 /* generation: unique per writer and per fork child */
-	uint32_t max_event;          /* largest staged event accepted */
+	uint64_t id;	    /* generation: unique per writer and per fork child */
+	uint32_t max_event; /* largest staged event accepted */
 	uint64_t ring_bytes;
 
 	struct pl_writer_options opts; /* copy; opts.path points at path_template */
 	char *path_template;
-	char *path;                  /* expanded path of the current file */
-	char **old_paths;            /* paths of earlier files: pl_writer_path() strings stay
-				      * valid until close (flusher-owned) */
+	char *path;	  /* expanded path of the current file */
+	char **old_paths; /* paths of earlier files: pl_writer_path() strings stay
+			   * valid until close (flusher-owned) */
 	size_t nold_paths;
-	sem_t wake;                  /* posted by producers (ring half full), flush, close */
+	sem_t wake; /* posted by producers (ring half full), flush, close */
 
 	/* Registry of rings: written under reg_lock by new threads and the flusher. */
 	pthread_mutex_t reg_lock;
 	struct pl_ring *rings;
 	uint32_t next_serial;
-	uint64_t mem_used;           /* atomic: bytes of ring segments (pl_writer_budget_*) */
-	uint64_t dropped_no_buffer;  /* atomic */
+	uint64_t mem_used;	    /* atomic: bytes of ring segments (pl_writer_budget_*) */
+	uint64_t dropped_no_buffer; /* atomic */
 
 	/* Totals of rings already freed, added under reg_lock. */
 	uint64_t retired_events, retired_full, retired_oversize, retired_blocked, retired_grown;
@@ -45,11 +45,11 @@ struct pl_writer {
 	/* Flush/close handshake: under ctl_lock. */
 	pthread_mutex_t ctl_lock;
 	pthread_cond_t ctl_cond;
-	uint64_t flush_req;          /* flushes requested */
-	uint64_t flush_done;         /* flushes completed */
-	int flush_status;            /* result of the last completed flush */
+	uint64_t flush_req;  /* flushes requested */
+	uint64_t flush_done; /* flushes completed */
+	int flush_status;    /* result of the last completed flush */
 	bool closing;
-	bool finished;               /* the final frame and stats are written */
+	bool finished; /* the final frame and stats are written */
 
 	/* Flusher-owned (cycle_lock held for a whole cycle, so fork sees no half cycle). */
 	pthread_mutex_t cycle_lock;
@@ -58,19 +58,19 @@ struct pl_writer {
 	struct pl_clock_conv clock;
 	struct pl_encoder enc;
 	struct pl_sink sink;
-	char **argv;                 /* for the header; owned */
-	bool header_pending;         /* the next frame starts a file */
-	uint64_t lost_events;        /* events in frames that failed to write (relaxed) */
+	char **argv;	      /* for the header; owned */
+	bool header_pending;  /* the next frame starts a file */
+	uint64_t lost_events; /* events in frames that failed to write (relaxed) */
 	uint64_t reported_lost, reported_no_buffer;
 	uint64_t frame_lost, frame_no_buffer; /* reported_* at frame open (see ring.h) */
-	int logged_errno;            /* last write error given to opts.log_fn */
-	int cycle_err;               /* -PL_EIO if a frame of the current cycle was lost */
+	int logged_errno;		      /* last write error given to opts.log_fn */
+	int cycle_err;			      /* -PL_EIO if a frame of the current cycle was lost */
 
 	/* Rotation (rotate.c; flusher-owned). */
-	bool rotating;               /* a rotate_* option is set */
-	uint32_t file_seq;           /* number of the current file */
-	uint64_t file_opened_ns;     /* CLOCK_MONOTONIC when it was opened */
-	struct pl_file_rec *closed;  /* this writer's closed files, oldest first */
+	bool rotating;		    /* a rotate_* option is set */
+	uint32_t file_seq;	    /* number of the current file */
+	uint64_t file_opened_ns;    /* CLOCK_MONOTONIC when it was opened */
+	struct pl_file_rec *closed; /* this writer's closed files, oldest first */
 	size_t nclosed, closed_cap;
 	uint64_t rotations, rotate_errors, files_deleted; /* relaxed atomics */
 
