@@ -20,6 +20,7 @@ done
 
 packages=(
   gcc clang libclang-rt-14-dev pkg-config meson ninja-build zstd
+  clang-format git                                   # tests/lint/test_format.py
   libzstd-dev libmsgpack-dev libcmocka-dev
   python3 python3-dev python3-venv python3-pytest python3-msgpack python3-zstandard
   python3-mesonpy python3-pip                        # pip install . (meson-python)
