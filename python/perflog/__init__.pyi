@@ -10,6 +10,7 @@ from typing import (
     Literal,
     Optional,
     Sequence,
+    TypedDict,
     TypeVar,
     Union,
     overload,
@@ -20,6 +21,117 @@ _T = TypeVar("_T")
 _PathLike = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 
 __version__: str
+
+# The keys of stats() and of the records read() yields are fixed: tests/python/test_typing.py
+# checks these TypedDicts against the extension, and type-checks a program using them.
+
+class Stats(TypedDict):
+    recording: bool
+    path: Optional[str]
+    events: int
+    dropped_full: int
+    dropped_oversize: int
+    dropped_no_buffer: int
+    dropped_write: int
+    blocked: int
+    frames: int
+    bytes_raw: int
+    bytes_written: int
+    write_errors: int
+    last_errno: int
+    ring_grown: int
+    ring_bytes: int
+    rotations: int
+    rotate_errors: int
+    files_deleted: int
+    names_refused: int
+    py_convert_errors: int
+    py_exc_str_errors: int
+    py_context_errors: int
+    py_bad_task_strings: int
+    py_depth_errors: int
+    py_memory_errors: int
+    py_field_overflows: int
+    py_wrap_errors: int
+    py_serialize_errors: int
+    py_restart_gap: int
+
+class TraceHeader(TypedDict):
+    version: int
+    pid: int
+    host: Optional[str]
+    argv: list[Optional[str]]
+    clock: Optional[str]
+    mono_anchor_ns: int
+    wall_anchor_ns: int
+    task_prefix: str
+    library: Optional[str]
+
+class StartRecord(TypedDict):
+    kind: Literal["start"]
+    ts_ns: int
+    wall_ns: int
+    thread: int
+    tid: int
+    task: str
+    task_id: str
+    level: list[int]
+    type: str
+    fields: dict[str, Any]
+
+class MessageRecord(TypedDict):
+    kind: Literal["message"]
+    ts_ns: int
+    wall_ns: int
+    thread: int
+    tid: int
+    task: str
+    task_id: str
+    level: list[int]
+    type: str
+    fields: dict[str, Any]
+
+class EndRecord(TypedDict):
+    kind: Literal["end"]
+    ts_ns: int
+    wall_ns: int
+    thread: int
+    tid: int
+    task: str
+    task_id: str
+    level: list[int]
+    fields: dict[str, Any]
+    outcome: Literal["succeeded", "failed"]
+    duration_ns: int
+    exc_type: Optional[str]
+    exc_msg: Optional[str]
+
+class ThreadRecord(TypedDict):
+    kind: Literal["thread"]
+    ts_ns: int
+    wall_ns: int
+    thread: int
+    tid: int
+    name: str
+
+class DroppedRecord(TypedDict):
+    kind: Literal["dropped"]
+    ts_ns: int
+    wall_ns: int
+    thread: int
+    tid: int
+    reason: str
+    count: int
+
+class StatsRecord(TypedDict):
+    kind: Literal["stats"]
+    ts_ns: int
+    wall_ns: int
+    thread: int
+    tid: int
+    fields: dict[str, Any]
+
+Record = Union[StartRecord, MessageRecord, EndRecord, ThreadRecord, DroppedRecord, StatsRecord]
 
 class TraceError(Exception):
     path: str
@@ -49,15 +161,15 @@ class Decorated:
     __wrapped__: Callable[..., Any]
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
-class Reader(Iterator[dict[str, Any]]):
+class Reader(Iterator[Record]):
     @property
-    def header(self) -> dict[str, Any]: ...
+    def header(self) -> TraceHeader: ...
     @property
     def path(self) -> str: ...
     @property
     def index_problem(self) -> str | None: ...
     def __iter__(self) -> Reader: ...
-    def __next__(self) -> dict[str, Any]: ...
+    def __next__(self) -> Record: ...
     def close(self) -> None: ...
     def __enter__(self) -> Reader: ...
     def __exit__(self, *exc: object) -> Literal[False]: ...
@@ -83,7 +195,7 @@ def start(
 def stop() -> None: ...
 def flush() -> bool: ...
 def recording() -> bool: ...
-def stats() -> dict[str, Any]: ...
+def stats() -> Stats: ...
 @overload
 def perflog(fn: _F, /) -> _F: ...
 @overload
