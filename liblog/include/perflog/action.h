@@ -129,7 +129,15 @@ void pl_task_new(uint64_t *prefix, uint64_t *seq);
 /**
  * pl_action_end() - end @a successfully; records the end event with its duration.
  * @fields: outputs to record (e.g. the result), copied; may be NULL if @nfields is 0.
- * Ending an action twice records nothing the second time. Since: 0.1
+ * Ending an action twice records nothing the second time.
+ *
+ * Threads: the end may run on another thread than the begin (a coroutine resumed
+ * elsewhere, a request handed to a worker; perflog's Python extension does this), once
+ * the begin has returned and the action was handed over with a happens-before (a mutex,
+ * a queue, a thread join) - never concurrently with another call on @a or with the begin
+ * of one of its children. The END is recorded by the ending thread (its ring, its thread
+ * number in the trace); the duration is measured across threads on the one clock.
+ * Since: 0.1
  */
 void pl_action_end(pl_action *a, const struct pl_field *fields, size_t nfields);
 

@@ -51,7 +51,14 @@ const char *pl_name_str(pl_name name, size_t *len);
 /** Most bytes of names one process can intern (each name's length plus one). */
 #define PL_NAMES_MAX_BYTES (64u << 20)
 
-/** A named field value given to the writer. The value is copied during the call. */
+/**
+ * struct pl_field - a named field value given to the writer (an input, an output, a
+ * message field). The name is an interned pl_name (PL_NAME(), pl_name_intern()): a
+ * number written once per trace file, not the text at every event. The value is copied
+ * during the call. Its read-side counterpart is struct pl_kv (value.h): the name as text,
+ * as a reader gives it back, and also the key/value pairs inside a PL_VALUE_MAP value,
+ * whose keys are not interned (maps are rare, and their keys come from data).
+ */
 struct pl_field {
 	pl_name name;
 	pl_value value;

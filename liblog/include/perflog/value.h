@@ -54,7 +54,11 @@ typedef struct pl_value {
 	} v;
 } pl_value;
 
-/** A key/value pair inside a PL_VALUE_MAP value. The key is UTF-8 text. */
+/**
+ * struct pl_kv - a key/value pair with the key as UTF-8 text: the items of a
+ * PL_VALUE_MAP value (written and read), and a record's fields as pl_reader_next() gives
+ * them. The writer takes fields as struct pl_field (name.h), whose names are interned.
+ */
 struct pl_kv {
 	const char *key;
 	size_t key_len;

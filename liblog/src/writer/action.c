@@ -145,6 +145,10 @@ struct stage {
 	uint32_t exc_type_len, exc_msg_len;
 };
 
+/* PL_FULL_BLOCK: how long a recording thread sleeps between two tries while the flusher
+ * drains its ring (short: a flush of one ring takes microseconds). */
+#define BLOCK_RETRY_NS 20000
+
 static void wait_for_room(struct pl_writer *w, struct pl_ring *tb, uint32_t size, void **p)
 {
 	tb->blocked++;
@@ -152,7 +156,7 @@ static void wait_for_room(struct pl_writer *w, struct pl_ring *tb, uint32_t size
 		if (!load_relaxed(&w->enabled))
 			return;
 		sem_post(&w->wake);
-		struct timespec ts = {0, 20000};
+		struct timespec ts = {0, BLOCK_RETRY_NS};
 		nanosleep(&ts, NULL);
 	}
 }
