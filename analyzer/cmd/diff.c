@@ -325,12 +325,9 @@ static int run(const struct pf_global *g, int argc, char **argv)
 						      "(e.g. 10%%)",
 						      optarg);
 		} else if (c == OPT_MIN_COUNT) {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (end == optarg || *end || errno || optarg[0] == '-')
-				return pf_usage_error("diff", USAGE,
-						      "--min-count: '%s' is not a count", optarg);
+			uint64_t v;
+			if (pf_opts_count("diff", USAGE, "--min-count", optarg, 0, UINT64_MAX, &v))
+				return PF_EXIT_USAGE;
 			min_count = v;
 		} else {
 			return pf_opts_unknown(c, argv, "diff", USAGE);

@@ -348,13 +348,10 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			continue;
 		if (c != 'n')
 			return pf_opts_unknown(c, argv, "inputs", USAGE);
-		char *end;
-		errno = 0;
-		n = strtoul(optarg, &end, 10);
-		if (errno || *end || end == optarg || optarg[0] == '-' || n == 0 || n > MAX_N)
-			return pf_usage_error("inputs", USAGE,
-					      "-n: '%s' is not a number from 1 to %d", optarg,
-					      MAX_N);
+		uint64_t v;
+		if (pf_opts_count("inputs", USAGE, "-n", optarg, 1, MAX_N, &v))
+			return PF_EXIT_USAGE;
+		n = v;
 	}
 	if (o.help) {
 		help();

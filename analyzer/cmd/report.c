@@ -85,15 +85,11 @@ static void help(void)
 
 static int parse_size(const char *arg, size_t which, size_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(arg, &end, 10);
-	if (errno || *end || end == arg || arg[0] == '-' || v < counts[which].min ||
-	    v > counts[which].max)
-		return pf_usage_error("report", USAGE, "%s: '%s' is not a number from %zu to %zu",
-				      counts[which].name, arg, counts[which].min,
-				      counts[which].max);
-	*out = v;
+	uint64_t v;
+	if (pf_opts_count("report", USAGE, counts[which].name, arg, counts[which].min,
+			  counts[which].max, &v))
+		return PF_EXIT_USAGE;
+	*out = (size_t)v;
 	return 0;
 }
 

@@ -238,13 +238,9 @@ static int parse_args(int argc, char **argv, struct pf_opts *o, struct pf_limits
 			continue;
 		if (c != PF_OPT_FIRST_CMD)
 			return pf_opts_unknown(c, argv, "sla", USAGE);
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(optarg, &end, 10);
-		if (errno || *end || end == optarg || optarg[0] == '-' || v > MAX_WORST)
-			return pf_usage_error("sla", USAGE,
-					      "--worst: '%s' is not a number from 0 to %d", optarg,
-					      MAX_WORST);
+		uint64_t v;
+		if (pf_opts_count("sla", USAGE, "--worst", optarg, 0, MAX_WORST, &v))
+			return PF_EXIT_USAGE;
 		*k = v;
 	}
 	if (o->help)

@@ -160,13 +160,10 @@ static int run_cmd(const struct cmd *cmd, const struct pf_global *g, int argc, c
 		}
 		if (c != 'n')
 			return pf_opts_unknown(c, argv, cmd->name, cmd->usage);
-		char *end;
-		errno = 0;
-		n = strtoul(optarg, &end, 10);
-		if (errno || *end || end == optarg || optarg[0] == '-' || n == 0 || n > MAX_N)
-			return pf_usage_error(cmd->name, cmd->usage,
-					      "-n: '%s' is not a number from 1 to %d", optarg,
-					      MAX_N);
+		uint64_t v;
+		if (pf_opts_count(cmd->name, cmd->usage, "-n", optarg, 1, MAX_N, &v))
+			return PF_EXIT_USAGE;
+		n = v;
 	}
 	if (o.help) {
 		help(cmd);

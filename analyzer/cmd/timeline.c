@@ -384,13 +384,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		if (c != 'n')
 			return pf_opts_unknown(c, argv, "timeline", USAGE);
 		limit_set = true;
-		char *end;
-		errno = 0;
-		unsigned long long v = strtoull(optarg, &end, 10);
-		if (end == optarg || *end || errno || optarg[0] == '-')
-			return pf_usage_error("timeline", USAGE, "-n: '%s' is not a line count",
-					      optarg);
-		limit = v;
+		if (pf_opts_count("timeline", USAGE, "-n", optarg, 0, UINT64_MAX, &limit))
+			return PF_EXIT_USAGE;
 	}
 	if (o.help) {
 		help();

@@ -441,14 +441,7 @@ static void sleep_until(int64_t deadline)
 
 static int parse_count(const char *opt, const char *arg, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(arg, &end, 10);
-	if (end == arg || *end || errno || arg[0] == '-' || v > 1000000)
-		return pf_usage_error("top", USAGE, "%s: '%s' is not a count (0 to 1000000)", opt,
-				      arg);
-	*out = v;
-	return 0;
+	return pf_opts_count("top", USAGE, opt, arg, 0, 1000000, out);
 }
 
 static int parse_dur(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)

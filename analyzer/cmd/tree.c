@@ -606,14 +606,10 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		unsigned long *dst[] = {&n, &max_depth, &max_kids};
 		const unsigned long max[] = {MAX_N, PL_TASK_MAX_DEPTH, 1000000};
 		int k = c - PF_OPT_FIRST_CMD;
-		char *end;
-		errno = 0;
-		*dst[k] = strtoul(optarg, &end, 10);
-		if (errno || *end || end == optarg || optarg[0] == '-' || *dst[k] == 0 ||
-		    *dst[k] > max[k])
-			return pf_usage_error("tree", USAGE,
-					      "%s: '%s' is not a number from 1 to %lu", names[k],
-					      optarg, max[k]);
+		uint64_t v;
+		if (pf_opts_count("tree", USAGE, names[k], optarg, 1, max[k], &v))
+			return PF_EXIT_USAGE;
+		*dst[k] = v;
 	}
 	if (o.help) {
 		help();

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* opts.c - the common options (see opts.h). */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <perflog/status.h>
@@ -69,6 +71,23 @@ int pf_opts_handle(struct pf_opts *o, int c, const char *arg, const char *cmd, c
 	default:
 		return 0;
 	}
+}
+
+int pf_opts_count(const char *cmd, const char *usage, const char *opt, const char *arg,
+		  uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (end == arg || *end || errno || arg[0] == '-' || arg[0] == '+' || v < min || v > max) {
+		if (max == UINT64_MAX)
+			return pf_usage_error(cmd, usage, "%s: '%s' is not a count (%llu or more)",
+					      opt, arg, (unsigned long long)min);
+		return pf_usage_error(cmd, usage, "%s: '%s' is not a number from %llu to %llu", opt,
+				      arg, (unsigned long long)min, (unsigned long long)max);
+	}
+	*out = v;
+	return 0;
 }
 
 int pf_opts_unknown(int c, char **argv, const char *cmd, const char *usage)

@@ -91,6 +91,16 @@ struct pf_opts {
 int pf_opts_handle(struct pf_opts *o, int c, const char *arg, const char *cmd, const char *usage);
 
 /**
+ * pf_opts_count() - parse @arg, the value of option @opt, as a whole number from @min to
+ * @max (decimal, no sign) into *@out: the one rule of every count option (-n, --rows, ...).
+ * @cmd, @usage: for the usage error message ("OPT: 'ARG' is not a number from MIN to MAX";
+ * "... a count (MIN or more)" when @max is UINT64_MAX).
+ * Returns: 0, or PF_EXIT_USAGE after printing the usage error (*@out unchanged).
+ */
+int pf_opts_count(const char *cmd, const char *usage, const char *opt, const char *arg,
+		  uint64_t min, uint64_t max, uint64_t *out);
+
+/**
  * pf_opts_unknown() - the usage error for a getopt_long() '?' or ':' result.
  * Returns: PF_EXIT_USAGE.
  */
