@@ -44,20 +44,9 @@ static bool put_u8(struct out *o, uint8_t v)
 	return put(o, &v, 1);
 }
 
-/* Longest prefix of @s (at most @max bytes) that does not end inside a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	size_t n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
-
 static bool put_key(struct out *o, const char *k, size_t len)
 {
-	len = utf8_cut(k, len, KEY_MAX);
+	len = pl_utf8_cut(k, len, KEY_MAX);
 	return put_u8(o, (uint8_t)len) && put(o, k, len);
 }
 
@@ -79,7 +68,7 @@ static bool put_value(struct out *o, const pl_value *v, int depth)
 		ok = put_u8(o, T_FLOAT) && put(o, &v->v.f, 8);
 		break;
 	case PL_VALUE_STR: {
-		uint16_t n = (uint16_t)utf8_cut(v->v.str.ptr, v->v.str.len, PF_FIELD_STR_MAX);
+		uint16_t n = (uint16_t)pl_utf8_cut(v->v.str.ptr, v->v.str.len, PF_FIELD_STR_MAX);
 		bool cut = n < v->v.str.len;
 		uint32_t orig = v->v.str.len > UINT32_MAX ? UINT32_MAX : (uint32_t)v->v.str.len;
 		ok = put_u8(o, cut ? T_STR_CUT : T_STR) && put(o, &n, 2) &&

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <perflog/value.h>
+
 #include "core/names.h"
 
 void pf_names_init(struct pf_names *t)
@@ -98,10 +100,7 @@ static size_t cut_len(const char *s, bool *cut)
 	*cut = n > PF_NAME_MAX;
 	if (!*cut)
 		return n;
-	n = PF_NAME_MAX;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--; /* s[n] is a continuation byte: the character starts before */
-	return n;
+	return pl_utf8_cut(s, n, PF_NAME_MAX);
 }
 
 static const char ELLIPSIS[] = "\xe2\x80\xa6";

@@ -15,15 +15,10 @@
 #define TRUNCATED_SUFFIX ".truncated"
 
 /* Longest prefix of @p (@len bytes of UTF-8) not over @max bytes that ends on a character
- * boundary. */
+ * boundary (liblog's rule). */
 static Py_ssize_t utf8_cut(const char *p, Py_ssize_t len, Py_ssize_t max)
 {
-	if (len <= max)
-		return len;
-	Py_ssize_t n = max;
-	while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
-		n--;
-	return n;
+	return (Py_ssize_t)pl_utf8_cut(p, (size_t)len, (size_t)max);
 }
 
 size_t pl_py_type_name(PyTypeObject *t, char *buf, size_t size)

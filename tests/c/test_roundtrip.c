@@ -575,6 +575,39 @@ static void test_action_fail(void **state)
 	free(long_msg);
 }
 
+/* Exception texts of multi-byte characters are cut at a character boundary (not through
+ * one: the trace holds valid UTF-8), and pl_utf8_cut() itself. */
+static void test_exception_text_cut_on_a_character(void **state)
+{
+	struct fx *f = *state;
+	/* "€" is 3 bytes: 1024 and 4096 are not multiples of 3. */
+	size_t n = 2000;
+	char *text = malloc(3 * n);
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++)
+		memcpy(text + 3 * i, "\xe2\x82\xac", 3);
+	struct pl_writer *w = th_open(f->path, NULL);
+	pl_action a;
+	pl_action_begin(&a, w, NULL, PL_NAME("fail.utf8"), NULL, 0);
+	pl_action_fail(&a, text, 3 * n, text, 3 * n, NULL, 0);
+	assert_int_equal(pl_writer_close(w), 0);
+	struct pl_record rec = PL_RECORD_INIT;
+	struct pl_reader *r = open_at(f->path, PL_REC_START, "fail.utf8", &rec);
+	next_of(r, PL_REC_END, &rec);
+	assert_int_equal(strlen(rec.exc_type), 1023); /* 341 whole characters */
+	assert_int_equal(strlen(rec.exc_msg), 4095);  /* 1365 */
+	assert_memory_equal(rec.exc_msg, text, 4095);
+	pl_reader_close(r);
+
+	assert_int_equal(pl_utf8_cut(text, 6, 10), 6);		/* fits */
+	assert_int_equal(pl_utf8_cut(text, 9, 4), 3);		/* inside the 2nd character */
+	assert_int_equal(pl_utf8_cut(text, 9, 6), 6);		/* on a boundary */
+	assert_int_equal(pl_utf8_cut(text, 9, 2), 0);		/* inside the 1st */
+	assert_int_equal(pl_utf8_cut("abc", 3, 2), 2);		/* ASCII */
+	assert_int_equal(pl_utf8_cut("\x80\x80\x80", 3, 2), 0); /* stray continuations */
+	free(text);
+}
+
 /* pl_reader_skip_fields(): inputs, outputs and message fields left out, everything else
  * (types, tasks, durations, exceptions) as without it; and back on again. */
 static void test_skip_fields(void **state)
@@ -1424,6 +1457,7 @@ int main(void)
 	    T(test_field_values),
 	    T(test_record_kinds),
 	    T(test_action_fail),
+	    T(test_exception_text_cut_on_a_character),
 	    T(test_skip_fields),
 	    T(test_levels),
 	    T(test_deep_levels),

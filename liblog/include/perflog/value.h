@@ -65,6 +65,14 @@ struct pl_kv {
 	pl_value value;
 };
 
+/**
+ * pl_utf8_cut() - the length of the longest prefix of @s (@len bytes of UTF-8) that is at
+ * most @max bytes and does not end inside a character: @len when it fits. For cutting text
+ * to a size (liblog cuts exception texts so; perfan and the Python extension cut values).
+ * Invalid UTF-8 is cut at @max, less any trailing continuation bytes. Since: 0.2
+ */
+size_t pl_utf8_cut(const char *s, size_t len, size_t max);
+
 /* Compound-literal constructors: cheap, usable as function arguments. */
 #define PL_V_NIL()	((pl_value){.type = PL_VALUE_NIL})
 #define PL_V_BOOL(x)	((pl_value){.type = PL_VALUE_BOOL, .v = {.b = !!(x)}})

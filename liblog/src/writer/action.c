@@ -439,9 +439,10 @@ static void end_common(pl_action *a, uint8_t flags, const char *et, size_t etl, 
 	s.fields = fields;
 	s.nfields = nfields;
 	s.exc_type = et;
-	s.exc_type_len = (uint32_t)PL_MIN(etl, (size_t)PL_MAX_EXC_TYPE);
+	/* Cut at a character boundary: a trace holds valid UTF-8 where it was given some. */
+	s.exc_type_len = (uint32_t)(et ? pl_utf8_cut(et, etl, PL_MAX_EXC_TYPE) : 0);
 	s.exc_msg = em;
-	s.exc_msg_len = (uint32_t)PL_MIN(eml, (size_t)PL_MAX_EXC_MSG);
+	s.exc_msg_len = (uint32_t)(em ? pl_utf8_cut(em, eml, PL_MAX_EXC_MSG) : 0);
 	stage(w, &s);
 }
 
