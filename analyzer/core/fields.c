@@ -164,6 +164,85 @@ static const char *get_bytes(struct in *in, size_t *n)
 	return s;
 }
 
+/* One value as read: a scalar whole; of an array or map, its item count and whether items
+ * were dropped, @in then at its first item (a map item is a key, then a value). The one
+ * place that knows the value tags. */
+struct val {
+	enum pf_field_kind kind;
+	bool b;
+	int64_t i;
+	uint64_t u;
+	double f;
+	const char *s; /* STR: the kept bytes */
+	size_t s_len;
+	bool cut;	   /* STR: longer than what was kept */
+	uint64_t orig_len; /* STR, BYTES: the length in the trace */
+	uint16_t count;	   /* ARRAY, MAP */
+	bool dropped;	   /* ARRAY, MAP: items left out when packing */
+};
+
+static void read_value(struct in *in, struct val *v)
+{
+	uint8_t tag = get_u8(in);
+	uint16_t n16;
+	uint32_t n32;
+	size_t n;
+	memset(v, 0, sizeof(*v));
+	switch (tag) {
+	case T_FALSE:
+	case T_TRUE:
+		v->kind = PF_FIELD_BOOL;
+		v->b = tag == T_TRUE;
+		break;
+	case T_INT:
+		v->kind = PF_FIELD_INT;
+		get(in, &v->i, 8);
+		break;
+	case T_UINT:
+		v->kind = PF_FIELD_UINT;
+		get(in, &v->u, 8);
+		break;
+	case T_FLOAT:
+		v->kind = PF_FIELD_FLOAT;
+		get(in, &v->f, 8);
+		break;
+	case T_STR:
+	case T_STR_CUT:
+		v->kind = PF_FIELD_STR;
+		get(in, &n16, 2);
+		n = n16;
+		v->s = get_bytes(in, &n);
+		v->s_len = v->orig_len = n;
+		if (tag == T_STR_CUT) {
+			get(in, &n32, 4);
+			v->cut = true;
+			v->orig_len = n32;
+		}
+		break;
+	case T_BYTES:
+		v->kind = PF_FIELD_BYTES;
+		get(in, &n32, 4);
+		v->orig_len = n32;
+		break;
+	case T_ARRAY:
+	case T_MAP:
+		v->kind = tag == T_MAP ? PF_FIELD_MAP : PF_FIELD_ARRAY;
+		get(in, &v->count, 2);
+		v->dropped = get_u8(in);
+		break;
+	default:
+		v->kind = PF_FIELD_NIL;
+		break;
+	}
+}
+
+/* A map item's key (or a field's: the same layout). */
+static const char *read_key(struct in *in, size_t *n)
+{
+	*n = get_u8(in);
+	return get_bytes(in, n);
+}
+
 /* A growing text buffer. */
 struct sb {
 	char *p;
@@ -231,67 +310,47 @@ static void text_str(struct sb *b, const char *s, size_t n, bool cut)
 
 static void text_value(struct sb *b, struct in *in)
 {
-	uint8_t tag = get_u8(in);
-	int64_t i;
-	uint64_t u;
-	double f;
-	uint16_t n16;
-	uint32_t n32;
-	size_t n;
-	switch (tag) {
-	case T_FALSE:
-		sb_puts(b, "false");
+	struct val v;
+	read_value(in, &v);
+	switch (v.kind) {
+	case PF_FIELD_BOOL:
+		sb_puts(b, v.b ? "true" : "false");
 		break;
-	case T_TRUE:
-		sb_puts(b, "true");
+	case PF_FIELD_INT:
+		sb_printf(b, "%" PRId64, v.i);
 		break;
-	case T_INT:
-		get(in, &i, 8);
-		sb_printf(b, "%" PRId64, i);
+	case PF_FIELD_UINT:
+		sb_printf(b, "%" PRIu64, v.u);
 		break;
-	case T_UINT:
-		get(in, &u, 8);
-		sb_printf(b, "%" PRIu64, u);
+	case PF_FIELD_FLOAT:
+		sb_printf(b, "%g", v.f);
 		break;
-	case T_FLOAT:
-		get(in, &f, 8);
-		sb_printf(b, "%g", f);
+	case PF_FIELD_STR:
+		text_str(b, v.s, v.s_len, v.cut);
 		break;
-	case T_STR:
-	case T_STR_CUT: {
-		get(in, &n16, 2);
-		n = n16;
-		const char *s = get_bytes(in, &n);
-		if (tag == T_STR_CUT)
-			get(in, &n32, 4);
-		text_str(b, s, n, tag == T_STR_CUT);
+	case PF_FIELD_BYTES:
+		sb_printf(b, "<%" PRIu64 " bytes>", v.orig_len);
 		break;
-	}
-	case T_BYTES:
-		get(in, &n32, 4);
-		sb_printf(b, "<%" PRIu32 " bytes>", n32);
-		break;
-	case T_ARRAY:
-	case T_MAP: {
-		get(in, &n16, 2);
-		bool dropped = get_u8(in);
-		sb_puts(b, tag == T_MAP ? "{" : "[");
-		for (uint16_t k = 0; k < n16 && in->pos < in->len; k++) {
+	case PF_FIELD_ARRAY:
+	case PF_FIELD_MAP: {
+		bool map = v.kind == PF_FIELD_MAP;
+		sb_puts(b, map ? "{" : "[");
+		for (uint16_t k = 0; k < v.count && in->pos < in->len; k++) {
 			sb_puts(b, k ? ", " : "");
-			if (tag == T_MAP) {
-				n = get_u8(in);
-				const char *key = get_bytes(in, &n);
+			if (map) {
+				size_t n;
+				const char *key = read_key(in, &n);
 				sb_write(b, key, n);
 				sb_puts(b, ": ");
 			}
 			text_value(b, in);
 		}
-		if (dropped)
-			sb_puts(b, n16 ? ", \xe2\x80\xa6" : "\xe2\x80\xa6");
-		sb_puts(b, tag == T_MAP ? "}" : "]");
+		if (v.dropped)
+			sb_puts(b, v.count ? ", \xe2\x80\xa6" : "\xe2\x80\xa6");
+		sb_puts(b, map ? "}" : "]");
 		break;
 	}
-	default:
+	case PF_FIELD_NIL:
 		sb_puts(b, "nil");
 		break;
 	}
@@ -323,78 +382,60 @@ char *pf_fields_text(const uint8_t *buf, size_t len)
 
 static void json_value(struct pf_json *j, struct in *in)
 {
-	uint8_t tag = get_u8(in);
-	int64_t i;
-	uint64_t u;
-	double f;
-	uint16_t n16;
-	uint32_t n32;
-	size_t n;
-	switch (tag) {
-	case T_FALSE:
-		pf_json_bool(j, false);
+	struct val v;
+	read_value(in, &v);
+	switch (v.kind) {
+	case PF_FIELD_BOOL:
+		pf_json_bool(j, v.b);
 		break;
-	case T_TRUE:
-		pf_json_bool(j, true);
+	case PF_FIELD_INT:
+		pf_json_int(j, v.i);
 		break;
-	case T_INT:
-		get(in, &i, 8);
-		pf_json_int(j, i);
+	case PF_FIELD_UINT:
+		pf_json_uint(j, v.u);
 		break;
-	case T_UINT:
-		get(in, &u, 8);
-		pf_json_uint(j, u);
+	case PF_FIELD_FLOAT:
+		pf_json_real(j, v.f);
 		break;
-	case T_FLOAT:
-		get(in, &f, 8);
-		pf_json_real(j, f);
-		break;
-	case T_STR:
-	case T_STR_CUT: {
-		get(in, &n16, 2);
-		n = n16;
-		const char *s = get_bytes(in, &n);
-		if (tag == T_STR_CUT)
-			get(in, &n32, 4);
-		if (tag == T_STR) {
-			pf_json_strn(j, s, n);
+	case PF_FIELD_STR:
+		if (!v.cut) {
+			pf_json_strn(j, v.s, v.s_len);
 		} else {
 			char tmp[PF_FIELD_STR_MAX + 4];
-			memcpy(tmp, s, n);
+			size_t n = v.s_len < PF_FIELD_STR_MAX ? v.s_len : PF_FIELD_STR_MAX;
+			memcpy(tmp, v.s, n);
 			memcpy(tmp + n, "\xe2\x80\xa6", 3);
 			pf_json_strn(j, tmp, n + 3);
 		}
 		break;
-	}
-	case T_BYTES: {
+	case PF_FIELD_BYTES: {
 		char tmp[32];
-		get(in, &n32, 4);
-		snprintf(tmp, sizeof(tmp), "<%" PRIu32 " bytes>", n32);
+		snprintf(tmp, sizeof(tmp), "<%" PRIu64 " bytes>", v.orig_len);
 		pf_json_str(j, tmp);
 		break;
 	}
-	case T_ARRAY:
-	case T_MAP:
-		get(in, &n16, 2);
-		get_u8(in);
-		if (tag == T_MAP)
+	case PF_FIELD_ARRAY:
+	case PF_FIELD_MAP: {
+		bool map = v.kind == PF_FIELD_MAP;
+		if (map)
 			pf_json_object_begin(j);
 		else
 			pf_json_array_begin(j);
-		for (uint16_t k = 0; k < n16 && in->pos < in->len; k++) {
-			if (tag == T_MAP) {
-				n = get_u8(in);
-				const char *key = get_bytes(in, &n);
+		for (uint16_t k = 0; k < v.count && in->pos < in->len; k++) {
+			if (map) {
+				size_t n;
+				const char *key = read_key(in, &n);
 				pf_json_keyn(j, key, n);
 			}
 			json_value(j, in);
 		}
-		if (tag == T_MAP)
+		if (map)
 			pf_json_object_end(j);
 		else
 			pf_json_array_end(j);
 		break;
-	default:
+	}
+	case PF_FIELD_NIL:
 		pf_json_null(j);
 		break;
 	}
@@ -422,39 +463,15 @@ void pf_fields_json(struct pf_json *j, const uint8_t *buf, size_t len)
 
 static void skip_value(struct in *in)
 {
-	uint8_t tag = get_u8(in);
-	uint16_t n16;
-	size_t n;
-	switch (tag) {
-	case T_INT:
-	case T_UINT:
-	case T_FLOAT:
-		in->pos = in->pos + 8 > in->len ? in->len : in->pos + 8;
-		break;
-	case T_STR:
-	case T_STR_CUT:
-		get(in, &n16, 2);
-		n = n16 + (tag == T_STR_CUT ? 4u : 0u);
-		get_bytes(in, &n);
-		break;
-	case T_BYTES:
-		n = 4;
-		get_bytes(in, &n);
-		break;
-	case T_ARRAY:
-	case T_MAP:
-		get(in, &n16, 2);
-		get_u8(in);
-		for (uint16_t k = 0; k < n16 && in->pos < in->len; k++) {
-			if (tag == T_MAP) {
-				n = get_u8(in);
-				get_bytes(in, &n);
-			}
-			skip_value(in);
-		}
-		break;
-	default:
-		break;
+	struct val v;
+	read_value(in, &v);
+	if (v.kind != PF_FIELD_ARRAY && v.kind != PF_FIELD_MAP)
+		return;
+	for (uint16_t k = 0; k < v.count && in->pos < in->len; k++) {
+		size_t n;
+		if (v.kind == PF_FIELD_MAP)
+			read_key(in, &n);
+		skip_value(in);
 	}
 }
 
@@ -463,63 +480,27 @@ bool pf_fields_next(struct pf_fields_iter *it, struct pf_field *f)
 	struct in in = {it->p, it->len, it->pos};
 	if (in.pos >= in.len)
 		return false;
-	size_t n = get_u8(&in);
-	if (n == KEY_MORE) {
+	if (in.p[in.pos] == KEY_MORE) {
 		it->pos = it->len;
 		return false;
 	}
 	memset(f, 0, sizeof(*f));
-	f->key = get_bytes(&in, &n);
-	f->key_len = n;
+	f->key = read_key(&in, &f->key_len);
 	size_t at = in.pos;
-	uint8_t tag = get_u8(&in);
-	uint16_t n16;
-	uint32_t n32;
-	switch (tag) {
-	case T_FALSE:
-	case T_TRUE:
-		f->kind = PF_FIELD_BOOL;
-		f->b = tag == T_TRUE;
-		break;
-	case T_INT:
-		f->kind = PF_FIELD_INT;
-		get(&in, &f->i, 8);
-		break;
-	case T_UINT:
-		f->kind = PF_FIELD_UINT;
-		get(&in, &f->u, 8);
-		break;
-	case T_FLOAT:
-		f->kind = PF_FIELD_FLOAT;
-		get(&in, &f->f, 8);
-		break;
-	case T_STR:
-	case T_STR_CUT:
-		f->kind = PF_FIELD_STR;
-		get(&in, &n16, 2);
-		n = n16;
-		f->s = get_bytes(&in, &n);
-		f->s_len = f->orig_len = n;
-		if (tag == T_STR_CUT) {
-			get(&in, &n32, 4);
-			f->cut = true;
-			f->orig_len = n32;
-		}
-		break;
-	case T_BYTES:
-		f->kind = PF_FIELD_BYTES;
-		get(&in, &n32, 4);
-		f->orig_len = n32;
-		break;
-	case T_ARRAY:
-	case T_MAP:
-		f->kind = tag == T_MAP ? PF_FIELD_MAP : PF_FIELD_ARRAY;
-		in.pos = at;
+	struct val v;
+	read_value(&in, &v);
+	f->kind = v.kind;
+	f->b = v.b;
+	f->i = v.i;
+	f->u = v.u;
+	f->f = v.f;
+	f->s = v.s;
+	f->s_len = v.s_len;
+	f->cut = v.cut;
+	f->orig_len = v.orig_len;
+	if (v.kind == PF_FIELD_ARRAY || v.kind == PF_FIELD_MAP) {
+		in.pos = at; /* its items: passed over */
 		skip_value(&in);
-		break;
-	default:
-		f->kind = PF_FIELD_NIL;
-		break;
 	}
 	it->pos = in.pos;
 	return true;
