@@ -343,23 +343,6 @@ out:
 	return ret;
 }
 
-/* pf_scan_notes(), but an unfinished action is shown here: a start without an end. */
-static void notes(const struct pf_scan *sc)
-{
-	size_t open = pf_spans_open(&sc->spans);
-	if (open)
-		printf("note: %zu action%s still running at the end of the input (a start "
-		       "without an end)\n",
-		       open, open == 1 ? " was" : "s were");
-	if (sc->spans.unmatched)
-		printf("note: %llu END record%s without a START (type unknown, not shown)\n",
-		       (unsigned long long)sc->spans.unmatched,
-		       sc->spans.unmatched == 1 ? "" : "s");
-	if (sc->dropped_events)
-		printf("note: the writers dropped %llu event%s (DROPPED records)\n",
-		       (unsigned long long)sc->dropped_events, sc->dropped_events == 1 ? "" : "s");
-}
-
 static int run(const struct pf_global *g, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -435,7 +418,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			printf("... truncated at %llu lines: %llu more left out (-n 0 shows all; "
 			       "narrow with --since/--until)\n",
 			       (unsigned long long)st.written, (unsigned long long)st.omitted);
-		notes(&sc);
+		pf_scan_notes_events(&sc, stdout);
 	}
 	pf_scan_destroy(&sc);
 	return ret;

@@ -228,10 +228,17 @@ void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j)
 	pf_scan_json_counters(sc, j);
 }
 
-void pf_scan_notes(const struct pf_scan *sc, FILE *f)
+/* The notes footer. @events: the subcommand lists events (timeline), so an unfinished
+ * action is shown as a start without an end, and an unmatched END is not shown. */
+static void notes(const struct pf_scan *sc, FILE *f, bool events)
 {
 	size_t open = pf_spans_open(&sc->spans);
-	if (open && sc->inflight_shown && !sc->inflight_selected)
+	if (open && events)
+		fprintf(f,
+			"note: %zu action%s still running at the end of the input (a start "
+			"without an end)\n",
+			open, open == 1 ? " was" : "s were");
+	else if (open && sc->inflight_shown && !sc->inflight_selected)
 		fprintf(
 		    f, "note: %zu action%s still running at the end of the input (none selected)\n",
 		    open, open == 1 ? " was" : "s were");
@@ -248,12 +255,22 @@ void pf_scan_notes(const struct pf_scan *sc, FILE *f)
 			(unsigned long long)sc->inflight_selected,
 			sc->inflight_selected == 1 ? "it" : "they");
 	if (sc->spans.unmatched)
-		fprintf(f, "note: %llu END record%s without a START (type unknown, not counted)\n",
+		fprintf(f, "note: %llu END record%s without a START (type unknown, not %s)\n",
 			(unsigned long long)sc->spans.unmatched,
-			sc->spans.unmatched == 1 ? "" : "s");
+			sc->spans.unmatched == 1 ? "" : "s", events ? "shown" : "counted");
 	if (sc->dropped_events)
 		fprintf(f, "note: the writers dropped %llu event%s (DROPPED records)\n",
 			(unsigned long long)sc->dropped_events, sc->dropped_events == 1 ? "" : "s");
+}
+
+void pf_scan_notes(const struct pf_scan *sc, FILE *f)
+{
+	notes(sc, f, false);
+}
+
+void pf_scan_notes_events(const struct pf_scan *sc, FILE *f)
+{
+	notes(sc, f, true);
 }
 
 void pf_scan_destroy(struct pf_scan *sc)

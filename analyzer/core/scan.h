@@ -102,6 +102,10 @@ void pf_scan_json_nothing_read(const struct pf_input *in, const char *cmd);
 /** pf_scan_notes() - lines about unfinished actions, unmatched ENDs and drops, if any. */
 void pf_scan_notes(const struct pf_scan *sc, FILE *f);
 
+/** pf_scan_notes_events() - the same for a listing of events (timeline): an unfinished
+ * action is a start without an end there, an unmatched END is not shown. */
+void pf_scan_notes_events(const struct pf_scan *sc, FILE *f);
+
 void pf_scan_destroy(struct pf_scan *sc);
 
 #endif /* PERFAN_SCAN_H */
