@@ -483,6 +483,13 @@ static int module_exec(PyObject *m)
 	st->name_closed = pl_name_intern("closed", 6);
 	st->name_remote = pl_name_intern("perflog:remote_task", 19);
 	st->name_thread = pl_name_intern("perflog:thread", 14);
+	/* Defined here only: perflog/_decorator.py reads them. */
+	if (PyModule_AddIntConstant(m, "_DEFAULT_MAX_LEN", PL_PY_DEFAULT_MAX_LEN) < 0 ||
+	    PyModule_AddIntConstant(m, "_KIND_SYNC", PL_PY_KIND_SYNC) < 0 ||
+	    PyModule_AddIntConstant(m, "_KIND_CORO", PL_PY_KIND_CORO) < 0 ||
+	    PyModule_AddIntConstant(m, "_KIND_GEN", PL_PY_KIND_GEN) < 0 ||
+	    PyModule_AddIntConstant(m, "_KIND_AGEN", PL_PY_KIND_AGEN) < 0)
+		return -1;
 	return PyModule_AddStringConstant(m, "liblog_version", pl_version_string());
 }
 

@@ -11,7 +11,7 @@ import inspect
 
 from . import _perflog
 
-DEFAULT_MAX_LEN = 256
+DEFAULT_MAX_LEN = _perflog._DEFAULT_MAX_LEN  # the extension's, also perflog.action()'s
 
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
@@ -67,12 +67,12 @@ def _kind(fn):
             and not isinstance(fn, functools.partial)):
         fn = getattr(type(fn), "__call__", fn)  # an instance with an async __call__
     if inspect.iscoroutinefunction(fn):
-        return 1
+        return _perflog._KIND_CORO
     if inspect.isgeneratorfunction(fn):
-        return 2
+        return _perflog._KIND_GEN
     if inspect.isasyncgenfunction(fn):
-        return 3
-    return 0
+        return _perflog._KIND_AGEN
+    return _perflog._KIND_SYNC
 
 
 def _decorate(fn, *, action_type, args, result, redact, max_len):
@@ -136,7 +136,7 @@ def _decorate(fn, *, action_type, args, result, redact, max_len):
         sum(p.kind == _P.POSITIONAL_ONLY for p in params),
         record, redact_keys, result, max_len)
     functools.update_wrapper(wrapper, fn)
-    if kind == 1:
+    if kind == _perflog._KIND_CORO:
         # asyncio.iscoroutinefunction() looks for this marker (3.11 has no public one).
         import asyncio.coroutines
         wrapper._is_coroutine = asyncio.coroutines._is_coroutine
