@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/argstats.h"
+#include "util/hash.h"
 
 /* Bucket of a magnitude: 0 for 0, else 1 + floor(log2(v)), so v in [2^(b-1), 2^b - 1]. */
 static int64_t log2_bucket(uint64_t v)
@@ -58,10 +59,7 @@ static struct pf_arg *find_arg(struct pf_argstats *t, const char *name, size_t l
 
 static uint64_t hash_str(const char *s, size_t n, bool cut)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ cut; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-	return h;
+	return pf_hash_bytes(s, n, cut); /* a cut value differs from its kept prefix */
 }
 
 static struct pf_group *new_group(struct pf_arg *a, enum pf_gclass cls, int64_t key)

@@ -31,6 +31,7 @@
 #include "fmt/text.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "util/hash.h"
 
 #define USAGE                                                                                      \
 	"perfan tree [--task ID | --slowest N] [--depth N] [--children K] [FILTERS] [--json] "     \
@@ -81,19 +82,11 @@ static void help(void)
 
 /* ---- the task set ---------------------------------------------------------------------- */
 
-static uint64_t task_hash(uint64_t prefix, uint64_t seq)
-{
-	uint64_t h = prefix * 0x9e3779b97f4a7c15ull ^ (seq + 0x632be59bd9b4e019ull);
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	return h ^ (h >> 33);
-}
-
 static struct pf_task_tree *tasks_find(const struct tasks *ts, uint64_t prefix, uint64_t seq)
 {
 	if (!ts->nslots)
 		return NULL;
-	for (size_t i = task_hash(prefix, seq) & (ts->nslots - 1);;
+	for (size_t i = pf_hash_task(prefix, seq) & (ts->nslots - 1);;
 	     i = (i + 1) & (ts->nslots - 1)) {
 		if (!ts->slots[i])
 			return NULL;
@@ -105,7 +98,7 @@ static struct pf_task_tree *tasks_find(const struct tasks *ts, uint64_t prefix, 
 
 static void tasks_index(struct tasks *ts, size_t k)
 {
-	size_t i = task_hash(ts->t[k].prefix, ts->t[k].seq) & (ts->nslots - 1);
+	size_t i = pf_hash_task(ts->t[k].prefix, ts->t[k].seq) & (ts->nslots - 1);
 	while (ts->slots[i])
 		i = (i + 1) & (ts->nslots - 1);
 	ts->slots[i] = (uint32_t)k + 1;

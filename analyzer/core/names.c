@@ -7,6 +7,7 @@
 #include <perflog/value.h>
 
 #include "core/names.h"
+#include "util/hash.h"
 
 void pf_names_init(struct pf_names *t)
 {
@@ -25,10 +26,7 @@ void pf_names_destroy(struct pf_names *t)
 
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: names are short */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
+	return pf_hash_bytes(s, strlen(s), 0); /* FNV-1a: names are short */
 }
 
 static int rehash(struct pf_names *t, uint32_t nslots)

@@ -7,6 +7,7 @@
 
 #include "core/fields.h"
 #include "core/spans.h"
+#include "util/hash.h"
 
 struct pf_open {
 	uint64_t key; /* hash of (task, level); 0 = empty slot */
@@ -27,24 +28,14 @@ struct pf_open {
 /* ---- keys: a hash chained along the level path, so that the parent's key is the
  * prefix of the child's computation ------------------------------------------------------ */
 
-static inline uint64_t fmix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
 static inline uint64_t key_seed(uint64_t prefix, uint64_t seq)
 {
-	return fmix(prefix ^ fmix(seq + 0x9e3779b97f4a7c15ull));
+	return pf_hash_task(prefix, seq);
 }
 
 static inline uint64_t key_step(uint64_t h, uint32_t index)
 {
-	return fmix(h + 0x9e3779b97f4a7c15ull * (index + 1ull));
+	return pf_hash_mix(h + PF_HASH_GOLDEN * (index + 1ull));
 }
 
 static inline uint64_t slot_key(uint64_t h)
