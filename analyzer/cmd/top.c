@@ -231,7 +231,10 @@ static void fmt_dur(uint64_t ns, char *buf, size_t len)
 	pf_duration_format(ns, buf, len);
 }
 
-static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max_rows)
+/* The columns beside the type's: so many characters at most (CALLS/S to FAILED). */
+#define FIGURE_COLS 60
+
+static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max_rows, size_t cols)
 {
 	int64_t last = view_end / SEC, from = last - (int64_t)(st->nslots - 1) + 1;
 	struct row *rows = calloc(st->ntypes ? st->ntypes : 1, sizeof(*rows));
@@ -291,7 +294,14 @@ static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max
 		fmt_dur(r->p50, a, sizeof(a));
 		fmt_dur(r->p99, b, sizeof(b));
 		fmt_dur(r->max, c, sizeof(c));
-		pf_table_cell(tab, PF_BOLD, "%s", pf_text_esc(pf_names_str(&st->names, r->type)));
+		/* On a terminal, a long type is cut in the middle: a row never wraps. */
+		const char *name = pf_text_esc(pf_names_str(&st->names, r->type));
+		size_t room = cols > FIGURE_COLS + 12 ? cols - FIGURE_COLS : 12;
+		char fit[4 * 512 + 1];
+		if (st->tty && pf_text_chars(name) > room)
+			name = pf_text_fit(pf_names_str(&st->names, r->type),
+					   room < 512 ? room : 512, fit, sizeof(fit));
+		pf_table_cell(tab, PF_BOLD, "%s", name);
 		pf_table_cell(tab, PF_PLAIN, "%.1f", (double)r->n / span_s);
 		pf_table_cell(tab, PF_PLAIN, "%" PRIu64, r->n);
 		pf_table_cell(tab, PF_PLAIN, "%s", a);
@@ -410,7 +420,7 @@ static void draw(struct state *st, size_t term_rows, size_t term_cols)
 		size_t max_rows = st->rows != UINT64_MAX  ? st->rows
 				  : term_rows > fixed + 1 ? term_rows - fixed
 							  : 1;
-		draw_types(st, out, view_end, max_rows);
+		draw_types(st, out, view_end, max_rows, term_cols);
 		draw_running(st, out, term_cols);
 	}
 	fclose(out);

@@ -49,6 +49,9 @@ while time.time() < end:
         work(i)
     except ValueError:
         pass
+    if i % 50 == 0:
+        with perflog.action("long." + "x" * 200):  # wider than any terminal
+            pass
     i += 1
 print(i, flush=True)
 perflog.stop()
@@ -224,7 +227,8 @@ def test_terminal_redraws_and_follows_rotated_files(perfan, tmp_path):
         seen_files, headers = set(), []
         end = time.time() + 20
         while time.time() < end and (len(seen_files) < 2 or len(headers) < 3):
-            screen = tmux(sock, "capture-pane", "-p").stdout
+            screen = tmux(sock, "capture-pane", "-p", "-J").stdout  # -J: wrapped lines joined
+            assert all(len(line) <= 150 for line in screen.splitlines()), screen
             m = re.search(r"perfan top  (\S+ \S+)  window 1m00s  files (\d+)", screen)
             if m and "acme-report" in screen:
                 assert screen.count("perfan top ") == 1  # cleared and redrawn, not scrolled
