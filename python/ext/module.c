@@ -543,6 +543,7 @@ static void module_free(void *p)
 	pl_py_state *st = PyModule_GetState(m);
 	if (!st)
 		return;
+	pl_py_sigterm_forget(st);
 	module_clear(m);
 	Py_CLEAR(st->ctxvar);
 	Py_CLEAR(st->redacted);

@@ -186,4 +186,7 @@ extern PyType_Spec pl_py_reader_spec;
  */
 int pl_py_flush_on_sigterm(pl_py_state *st);
 
+/** pl_py_sigterm_forget() - @st is going away: a later SIGTERM flushes nothing. */
+void pl_py_sigterm_forget(pl_py_state *st);
+
 #endif /* PL_PY_MODULE_H */

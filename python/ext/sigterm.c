@@ -40,7 +40,7 @@ static void *flush_then_die(void *arg)
 	char c;
 	while (read(wake[0], &c, 1) < 0 && errno == EINTR)
 		;
-	pl_py_state *st = armed_state;
+	pl_py_state *st = __atomic_load_n(&armed_state, __ATOMIC_ACQUIRE);
 	if (st && st->ctl_lock) {
 		PyThread_acquire_lock(st->ctl_lock, WAIT_LOCK);
 		if (st->writer)
@@ -62,6 +62,13 @@ static void child_reset(void)
 	close(wake[1]);
 	wake[0] = wake[1] = -1;
 	armed_state = NULL;
+}
+
+void pl_py_sigterm_forget(pl_py_state *st)
+{
+	pl_py_state *expected = st;
+	__atomic_compare_exchange_n(&armed_state, &expected, NULL, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
 }
 
 int pl_py_flush_on_sigterm(pl_py_state *st)
@@ -99,7 +106,7 @@ int pl_py_flush_on_sigterm(pl_py_state *st)
 		wake[0] = wake[1] = -1;
 		return 0;
 	}
-	armed_state = st;
+	__atomic_store_n(&armed_state, st, __ATOMIC_RELEASE);
 	struct sigaction sa = {.sa_handler = on_sigterm};
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
