@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/argstats.h"
+#include "util/grow.h"
 #include "util/hash.h"
 
 /* Bucket of a magnitude: 0 for 0, else 1 + floor(log2(v)), so v in [2^(b-1), 2^b - 1]. */
@@ -64,14 +65,8 @@ static uint64_t hash_str(const char *s, size_t n, bool cut)
 
 static struct pf_group *new_group(struct pf_arg *a, enum pf_gclass cls, int64_t key)
 {
-	if (a->ng == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 8;
-		struct pf_group *g = realloc(a->g, cap * sizeof(*g));
-		if (!g)
-			return NULL;
-		a->g = g;
-		a->cap = cap;
-	}
+	if (PF_GROW(a->g, a->cap, a->ng, 8) < 0)
+		return NULL;
 	struct pf_group *g = &a->g[a->ng++];
 	memset(g, 0, sizeof(*g));
 	g->cls = cls;

@@ -10,6 +10,7 @@
 #include "core/fields.h"
 #include "core/names.h"
 #include "fmt/units.h"
+#include "util/grow.h"
 
 void pf_task_tree_init(struct pf_task_tree *t, uint64_t prefix, uint64_t seq, uint32_t max_nodes,
 		       size_t text_max)
@@ -42,14 +43,8 @@ static struct pf_tnode *kid(struct pf_tnode *p, uint32_t idx)
 	struct pf_tnode *n = find_kid(p, idx);
 	if (n)
 		return n;
-	if (p->nkids == p->capkids) {
-		uint32_t cap = p->capkids ? 2 * p->capkids : 4;
-		struct pf_tnode *k = realloc(p->kids, cap * sizeof(*k));
-		if (!k)
-			return NULL;
-		p->kids = k;
-		p->capkids = cap;
-	}
+	if (PF_GROW(p->kids, p->capkids, p->nkids, 4) < 0)
+		return NULL;
 	n = &p->kids[p->nkids++];
 	memset(n, 0, sizeof(*n));
 	n->idx = idx;

@@ -29,6 +29,7 @@
 #include "fmt/opts.h"
 #include "fmt/output.h"
 #include "perfan.h"
+#include "util/grow.h"
 
 #define USAGE "perfan export --format chrome|jsonl [-o FILE] [FILTERS] TRACE..."
 
@@ -98,15 +99,9 @@ static void see_thread(struct state *st, uint32_t src, uint32_t thread, uint32_t
 	for (size_t i = st->nthreads; i-- > 0;)
 		if (st->threads[i].src == src && st->threads[i].thread == thread)
 			return;
-	if (st->nthreads == st->capthreads) {
-		size_t cap = st->capthreads ? 2 * st->capthreads : 16;
-		struct seen *t = realloc(st->threads, cap * sizeof(*t));
-		if (!t) {
-			st->oom = true;
-			return;
-		}
-		st->threads = t;
-		st->capthreads = cap;
+	if (PF_GROW(st->threads, st->capthreads, st->nthreads, 16) < 0) {
+		st->oom = true;
+		return;
 	}
 	st->threads[st->nthreads++] = (struct seen){src, thread, tid};
 }

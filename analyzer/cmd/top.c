@@ -33,6 +33,7 @@
 #include "fmt/text.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "util/grow.h"
 
 #define USAGE                                                                                      \
 	"perfan top [--window DUR] [--interval DUR] [--once] [-n ROWS] [--inflight N] [-t GLOB] "  \
@@ -175,15 +176,9 @@ static void on_open(void *userdata, const struct pf_span *sp)
 	struct state *st = userdata;
 	if (st->glob && fnmatch(st->glob, pf_names_str(&st->names, sp->type), 0) != 0)
 		return;
-	if (st->nrun == st->cap_run) {
-		size_t cap = st->cap_run ? 2 * st->cap_run : 64;
-		struct running *v = realloc(st->run, cap * sizeof(*v));
-		if (!v) {
-			st->oom = true;
-			return;
-		}
-		st->run = v;
-		st->cap_run = cap;
+	if (PF_GROW(st->run, st->cap_run, st->nrun, 64) < 0) {
+		st->oom = true;
+		return;
 	}
 	st->run[st->nrun++] = (struct running){sp->type,   sp->src, sp->thread, sp->start_wall,
 					       sp->prefix, sp->seq, NULL};

@@ -31,6 +31,7 @@
 #include "fmt/text.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "util/grow.h"
 #include "util/hash.h"
 
 #define USAGE                                                                                      \
@@ -108,14 +109,8 @@ static int tasks_add(struct tasks *ts, uint64_t prefix, uint64_t seq)
 {
 	if (tasks_find(ts, prefix, seq))
 		return 0;
-	if (ts->n == ts->cap) {
-		size_t cap = ts->cap ? 2 * ts->cap : 16;
-		struct pf_task_tree *t = realloc(ts->t, cap * sizeof(*t));
-		if (!t)
-			return -1;
-		ts->t = t;
-		ts->cap = cap;
-	}
+	if (PF_GROW(ts->t, ts->cap, ts->n, 16) < 0)
+		return -1;
 	if (2 * (ts->n + 1) > ts->nslots) {
 		size_t n = ts->nslots ? 2 * ts->nslots : 64;
 		uint32_t *s = calloc(n, sizeof(*s));

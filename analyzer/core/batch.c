@@ -13,6 +13,7 @@
 
 #include "core/batch.h"
 #include "core/fields.h"
+#include "util/grow.h"
 
 /* Exception text kept per failed END. */
 #define EXC_MAX 1024
@@ -58,14 +59,8 @@ static size_t cstr_put(uint8_t *dst, const char *s)
 
 static int note_thread(struct pf_batch *b, const struct pl_record *rec)
 {
-	if (b->nthreads == b->cap_threads) {
-		uint32_t cap = b->cap_threads ? 2 * b->cap_threads : 8;
-		struct pf_batch_thread *t = realloc(b->threads, cap * sizeof(*t));
-		if (!t)
-			return -2;
-		b->threads = t;
-		b->cap_threads = cap;
-	}
+	if (PF_GROW(b->threads, b->cap_threads, b->nthreads, 8) < 0)
+		return -2;
 	char *name = NULL;
 	if (rec->name && !(name = pf_name_dup(rec->name)))
 		return -2;

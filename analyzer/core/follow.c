@@ -17,6 +17,7 @@
 #include "core/follow.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "util/grow.h"
 
 /* Exception text kept per failed END (as batch.c). */
 #define EXC_MAX 1024
@@ -77,14 +78,8 @@ static int add_file(struct pf_follow *f, const char *path)
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || known(f, path, &st))
 		return 0;
-	if (f->nsrc == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 16;
-		struct pf_follow_src *s = realloc(f->src, cap * sizeof(*s));
-		if (!s)
-			return -2;
-		f->src = s;
-		f->cap = cap;
-	}
+	if (PF_GROW(f->src, f->cap, f->nsrc, 16) < 0)
+		return -2;
 	struct pf_follow_src *s = &f->src[f->nsrc];
 	memset(s, 0, sizeof(*s));
 	if (!(s->path = strdup(path)))
@@ -285,14 +280,8 @@ static size_t arena_str(struct pf_follow *f, const char *s)
 /* Keep @ev (its pointers' targets copied) for the sorted delivery. Returns 0 or -2. */
 static int keep(struct pf_follow *f, const struct pf_event *ev)
 {
-	if (f->nev == f->cap_ev) {
-		size_t cap = f->cap_ev ? 2 * f->cap_ev : 1024;
-		struct pf_follow_ev *v = realloc(f->ev, cap * sizeof(*v));
-		if (!v)
-			return -2;
-		f->ev = v;
-		f->cap_ev = cap;
-	}
+	if (PF_GROW(f->ev, f->cap_ev, f->nev, 1024) < 0)
+		return -2;
 	struct pf_follow_ev *k = &f->ev[f->nev];
 	k->ev = *ev;
 	k->order = f->nev;

@@ -17,6 +17,7 @@
 #include "core/input.h"
 #include "core/pool.h"
 #include "perfan.h"
+#include "util/grow.h"
 
 int pf_jobs = -1;
 
@@ -38,14 +39,8 @@ static void note_failed(struct pf_input *in, const char *path, const char *reaso
 	} else {
 		in->skipped++;
 	}
-	if (in->nfailed == in->failed_cap) {
-		size_t cap = in->failed_cap ? 2 * in->failed_cap : 8;
-		struct pf_failed *f = realloc(in->failed, cap * sizeof(*f));
-		if (!f)
-			return; /* counted, not listed */
-		in->failed = f;
-		in->failed_cap = cap;
-	}
+	if (PF_GROW(in->failed, in->failed_cap, in->nfailed, 8) < 0)
+		return; /* counted, not listed */
 	struct pf_failed *f = &in->failed[in->nfailed];
 	f->path = strdup(path);
 	f->reason = strdup(reason);

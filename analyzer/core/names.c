@@ -7,6 +7,7 @@
 #include <perflog/value.h>
 
 #include "core/names.h"
+#include "util/grow.h"
 #include "util/hash.h"
 
 void pf_names_init(struct pf_names *t)
@@ -75,14 +76,8 @@ static uint32_t intern_slow(struct pf_names *t, const char *s)
 	for (; t->slots[j]; j = (j + 1) & (t->nslots - 1))
 		if (t->hashes[j] == h && strcmp(t->str[t->slots[j] - 1], s) == 0)
 			return t->slots[j] - 1;
-	if (t->n == t->cap) {
-		uint32_t cap = t->cap ? 2 * t->cap : 64;
-		char **str = realloc(t->str, cap * sizeof(*str));
-		if (!str)
-			return PF_NAME_NONE;
-		t->str = str;
-		t->cap = cap;
-	}
+	if (PF_GROW(t->str, t->cap, t->n, 64) < 0)
+		return PF_NAME_NONE;
 	if (!(t->str[t->n] = strdup(s)))
 		return PF_NAME_NONE;
 	t->slots[j] = t->n + 1;

@@ -9,6 +9,7 @@
 #include "core/fields.h"
 #include "report/folding.h"
 #include "report/waterfall.h"
+#include "util/grow.h"
 
 void pf_waterfall_init(struct pf_waterfall *w)
 {
@@ -45,14 +46,8 @@ int pf_waterfall_add(struct pf_waterfall *w, const struct pf_call *c)
 	for (size_t i = 0; i < w->n; i++)
 		if (w->t[i].tree.prefix == c->prefix && w->t[i].tree.seq == c->seq)
 			return 0;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 8;
-		struct pf_waterfall_tree *t = realloc(w->t, cap * sizeof(*t));
-		if (!t)
-			return -1;
-		w->t = t;
-		w->cap = cap;
-	}
+	if (PF_GROW(w->t, w->cap, w->n, 8) < 0)
+		return -1;
 	struct pf_waterfall_tree *t = &w->t[w->n++];
 	memset(t, 0, sizeof(*t));
 	pf_task_tree_init(&t->tree, c->prefix, c->seq, PF_WATERFALL_MAX_NODES,
