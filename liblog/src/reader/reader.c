@@ -288,7 +288,8 @@ static void check_index(struct pl_reader *r)
 	else if (r->seen_first <= r->seen_last &&
 		 (ix->first_wall != r->seen_first || ix->last_wall != r->seen_last))
 		what = "its time range";
-	else if (r->seen_first > r->seen_last && ix->first_wall <= ix->last_wall)
+	else if (r->seen_first > r->seen_last &&
+		 (ix->first_wall != INT64_MAX || ix->last_wall != INT64_MIN))
 		what = "its time range (the frame holds no timed record)";
 	else if (ix->end_ck_ts != r->ck_ts || ix->end_ck_wall != r->ck_wall)
 		what = "its closing clock";
