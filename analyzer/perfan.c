@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 				return pf_usage_error(NULL, USAGE,
 						      "--jobs: '%s' is not a number from 0 to 64",
 						      optarg);
-			pf_jobs = (int)n;
+			pf_global.jobs = (int)n;
 			break;
 		}
 		case 'h':
@@ -113,11 +113,11 @@ int main(int argc, char **argv)
 			return pf_usage_error(NULL, USAGE, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	struct pf_global g = {0};
+	struct pf_global *g = &pf_global;
 	if (strcmp(color, "always") == 0)
-		g.color = true;
+		g->color = true;
 	else if (strcmp(color, "auto") == 0)
-		g.color =
+		g->color =
 		    isatty(STDOUT_FILENO) && !(getenv("TERM") && !strcmp(getenv("TERM"), "dumb"));
 	else if (strcmp(color, "never") != 0)
 		return pf_usage_error(NULL, USAGE, "--color: '%s' is not auto, always or never",
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 			continue;
 		int first = optind;
 		optind = 0; /* glibc: reinitialize getopt for the subcommand's own argv */
-		return pf_exit_status(commands[i]->run(&g, argc - first, argv + first));
+		return pf_exit_status(commands[i]->run(g, argc - first, argv + first));
 	}
 	return pf_usage_error(NULL, USAGE, "unknown subcommand '%s'", name);
 }

@@ -16,10 +16,19 @@ enum pf_exit {
 				 * input could be, or an internal error (e.g. ENOMEM) */
 };
 
-/* Options given before the subcommand; they apply to every subcommand. */
+/* Options given before the subcommand; they apply to every subcommand. The one instance
+ * is pf_global (set by perfan.c's main, before the subcommand runs); subcommands get it
+ * as their `g`. */
 struct pf_global {
 	bool color; /* colour the tables: --color=always, or auto and stdout is a TTY */
+	int jobs;   /* decoding threads (--jobs; -1 automatic: one per CPU, at most one per
+		     * file; 0 none) */
+	bool quiet; /* set while a subcommand reads its inputs a second time: pf_warn() and
+		     * pf_error() are silent (the first pass already said it) */
 };
+
+/* perfan's options: the one global of the analyzer besides the exit status' counters. */
+extern struct pf_global pf_global;
 
 /**
  * struct pf_cmd - one subcommand. Each cmd_<name>.c defines `const struct pf_cmd
@@ -46,10 +55,6 @@ extern const struct pf_cmd pf_cmd_diff;
 extern const struct pf_cmd pf_cmd_timeline;
 extern const struct pf_cmd pf_cmd_top;
 extern const struct pf_cmd pf_cmd_report;
-
-/* Set while a subcommand reads its inputs a second time: pf_warn() and pf_error() are
- * silent (the first pass already said it). */
-extern bool pf_quiet;
 
 /**
  * pf_usage_error() - print "perfan CMD: <message>", the command's usage line and a hint to

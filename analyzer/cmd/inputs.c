@@ -388,9 +388,9 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		return ret;
 	}
 	st.sc = &sc2;
-	pf_quiet = true;
+	pf_global.quiet = true;
 	ret = pf_scan_run(&sc2, &o, paths, npaths, true, on_span2, &st);
-	pf_quiet = false;
+	pf_global.quiet = false;
 	if (ret == PF_EXIT_OK && st.oom)
 		ret = PF_EXIT_UNREADABLE;
 	if (ret != PF_EXIT_OK) {

@@ -344,10 +344,10 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	}
 	if (r.ncharted || r.wf.n) {
 		r.pass2 = true;
-		pf_quiet = true;
+		pf_global.quiet = true;
 		ret = pf_scan_run_events(&r.sc2, &r.o, r.paths, r.npaths, PF_SCAN_INPUTS, on_span2,
 					 on_event2, &r);
-		pf_quiet = false;
+		pf_global.quiet = false;
 		if (ret != PF_EXIT_OK) {
 			if (!r.sc2.oom)
 				pf_error("the input could not be read again");

@@ -647,11 +647,11 @@ static int run(const struct pf_global *g, int argc, char **argv)
 				if (tasks_add(&ts, st.top.heap[i]->prefix, st.top.heap[i]->seq) < 0)
 					st.oom = true;
 		}
-		pf_quiet = true;
+		pf_global.quiet = true;
 	}
 	if (!st.oom)
 		ret = build(&ts, paths, npaths, &in, &names, o.json);
-	pf_quiet = false;
+	pf_global.quiet = false;
 	if (ret < 0 || st.oom) {
 		st.oom = true;
 		ret = PF_EXIT_UNREADABLE;

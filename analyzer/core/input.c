@@ -19,8 +19,6 @@
 #include "perfan.h"
 #include "util/grow.h"
 
-int pf_jobs = -1;
-
 /* ---- path expansion ----------------------------------------------------------------- */
 
 struct pathlist {
@@ -531,7 +529,8 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 		in->waiting[i] = i;
 	in->nwaiting = in->nsrc;
 	qsort_r(in->waiting, in->nwaiting, sizeof(*in->waiting), cmp_start, in);
-	in->pool = pf_pool_start(pf_pool_auto_threads(pf_jobs, in->nsrc), in->nsrc, fill_job, in);
+	in->pool =
+	    pf_pool_start(pf_pool_auto_threads(pf_global.jobs, in->nsrc), in->nsrc, fill_job, in);
 	return 0; /* reading starts with the first pf_input_next(): after pf_input_set_window() */
 }
 

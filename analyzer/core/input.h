@@ -39,7 +39,7 @@
  *    "perfan: warning: FILE: offset N: reason" on stderr, and the other files go on.
  *
  * Threads. Decoding (decompression, msgpack, copying and sorting a batch) is most of the
- * work; it runs on a pool of worker threads (pf_jobs, by default one per CPU, at most one
+ * work; it runs on a pool of worker threads (pf_global.jobs, by default one per CPU, at most one
  * per file), each file's next batch being filled while its current one is delivered.
  * The events, their order and every warning are the same with or without threads: the
  * main thread applies what a batch says (new names, thread names, damage) when it takes it.
@@ -150,9 +150,6 @@ struct pf_input {
 	struct pf_failed *failed; /* the unreadable and skipped inputs, for --json */
 	size_t nfailed, failed_cap;
 };
-
-/* Decoding threads for pf_input_open: -1 automatic (perfan --jobs). */
-extern int pf_jobs;
 
 /* What pf_input_open() puts in the events (flags, or'ed). */
 enum {

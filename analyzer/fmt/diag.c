@@ -39,7 +39,7 @@ int pf_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	return PF_EXIT_USAGE;
 }
 
-bool pf_quiet;
+struct pf_global pf_global = {.jobs = -1};
 
 /* What decides exit status 3 besides the subcommand's own result (see help()). */
 static struct {
@@ -71,7 +71,7 @@ int pf_exit_status(int ret)
 void pf_warn(const char *fmt, ...)
 {
 	va_list ap;
-	if (pf_quiet)
+	if (pf_global.quiet)
 		return;
 	fflush(stdout); /* keep stdout and stderr in order on a terminal */
 	fputs("perfan: warning: ", stderr);
@@ -84,7 +84,7 @@ void pf_warn(const char *fmt, ...)
 void pf_error(const char *fmt, ...)
 {
 	va_list ap;
-	if (pf_quiet)
+	if (pf_global.quiet)
 		return;
 	fflush(stdout);
 	fputs("perfan: ", stderr);

@@ -27,7 +27,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	 * and perfan's warnings are silenced instead). */
 	if (!freopen("/dev/null", "w", stdout))
 		abort();
-	pf_quiet = true;
+	pf_global.quiet = true;
 	return 0;
 }
 
@@ -41,8 +41,7 @@ static void run(const struct pf_cmd *cmd, const char *const *args, int nargs, co
 	argv[argc++] = (char *)path;
 	argv[argc] = NULL;
 	optind = 0; /* glibc: a fresh getopt for each subcommand, as perfan.c does */
-	struct pf_global g = {0};
-	(void)cmd->run(&g, argc, argv);
+	(void)cmd->run(&pf_global, argc, argv);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
