@@ -250,6 +250,79 @@ class StdLogging(Variant):
         return os.path.getsize(self.path)
 
 
+# ---- coroutines and generators ------------------------------------------------------------
+
+TARGET_AWAIT_NS = 150  # a decorated coroutine, per `await f(a, b)`, over the plain one
+TARGET_ITEM_NS = 40    # a decorated generator, per item, over the plain one
+
+
+async def co_plain(a, b):
+    return a, b
+
+
+def gen_plain(n):
+    yield from range(n)
+
+
+async def await_loop(fn, n):
+    t0 = perf_counter_ns()
+    for _ in range(n):
+        await fn(A, B)
+    return perf_counter_ns() - t0
+
+
+def item_loop(gen, n):
+    t0 = perf_counter_ns()
+    for _ in gen(n):
+        pass
+    return perf_counter_ns() - t0
+
+
+def bench_async_and_generators(n, repeat, tmp):
+    """ns per decorated await and per decorated generator item over the plain ones,
+    interleaved rounds, recording to a file (full_policy="block"): (table lines, checks)."""
+    import asyncio
+    co_rec, gen_rec = pl(co_plain), pl(args=False)(gen_plain)
+    loop = asyncio.new_event_loop()
+    samples = {k: [] for k in ("await plain", "await @perflog", "item plain", "item @perflog")}
+    perflog.start(os.path.join(tmp, "async.zst"), full_policy="block")
+    try:
+        for r in range(repeat + 1):  # round 0 warms up
+            got = {
+                "await plain": loop.run_until_complete(await_loop(co_plain, n)) / n,
+                "await @perflog": loop.run_until_complete(await_loop(co_rec, n)) / n,
+                "item plain": item_loop(gen_plain, n) / n,
+                "item @perflog": item_loop(gen_rec, n) / n,
+            }
+            if r:
+                for k, v in got.items():
+                    samples[k].append(v)
+    finally:
+        stats = perflog.stats()
+        perflog.stop()
+        loop.close()
+    dropped = sum(v for k, v in stats.items() if k.startswith("dropped_"))
+    out = [""]
+    out.append("| coroutines and generators | per round | ns, best | median | over plain, best "
+          "| median | target |")
+    out.append("|---|---|---|---|---|---|---|")
+    checks = []
+    for what, limit in (("await", TARGET_AWAIT_NS), ("item", TARGET_ITEM_NS)):
+        p, d = samples[f"{what} plain"], samples[f"{what} @perflog"]
+        out.append(f"| {what}, plain | {n:,} | {fmt_ns(min(p))} | {fmt_ns(statistics.median(p))} "
+              "| | | |")
+        best = min(d) - min(p)
+        med = statistics.median(d) - statistics.median(p)
+        ok = best <= limit
+        checks.append(ok)
+        out.append(f"| {what}, @perflog | {n:,} | {fmt_ns(min(d))} | "
+              f"{fmt_ns(statistics.median(d))} | {fmt_ns(best)} | {fmt_ns(med)} | "
+              f"≤ {limit} ns: {'met' if ok else '**missed**'} |")
+    out.append(f"(await: `await f({A!r}, {B!r})` of `async def f(a, b)`, both arguments recorded; "
+          f"item: a generator function recorded without arguments; {dropped} events dropped)")
+    return out, checks
+
+
 # ---- the run ------------------------------------------------------------------------------
 
 def fmt_ns(x):
@@ -279,6 +352,8 @@ def main():
                 n = max(1, opts.n // v.divisor)
                 v.samples.append(v.run(n) / n)
         written = {v.name: v.close() for v in variants}
+        async_lines, async_checks = bench_async_and_generators(
+            max(200, opts.n // 5), opts.repeat, tmp)
     elapsed_s = (perf_counter_ns() - t_start) / 1e9
 
     plain, rec, stopped = variants[0], variants[2], variants[3]
@@ -340,6 +415,8 @@ def main():
     print()
     print(f"@perflog recording: {rec.dropped} events dropped (full_policy='block'); "
           f"files: {written[rec.name]:,} bytes for {rec.calls:,} calls.")
+    print("\n".join(async_lines))
+    checks += async_checks
     print(f"Targets met: {sum(checks)}/{len(checks)}. Run time {elapsed_s:.1f} s.")
 
 

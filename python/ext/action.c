@@ -344,7 +344,12 @@ PyDoc_STRVAR(return_doc,
 	     "End the action as succeeded, recording value as \"result\" if the decorator asked.");
 static PyObject *action_return(PyObject *self, PyObject *value)
 {
-	pl_py_action *a = (pl_py_action *)self;
+	pl_py_action_return((pl_py_action *)self, value);
+	Py_RETURN_NONE;
+}
+
+void pl_py_action_return(pl_py_action *a, PyObject *value)
+{
 	if (a->secrets &&
 	    pl_py_reveals(value, &PyTuple_GET_ITEM(a->secrets, 0), PyTuple_GET_SIZE(a->secrets)))
 		value = a->st->redacted;
@@ -354,7 +359,11 @@ static PyObject *action_return(PyObject *self, PyObject *value)
 		pl_py_count(a->st, PL_PY_ERR_MEMORY);
 	}
 	finish(a, NULL, NULL, false);
-	Py_RETURN_NONE;
+}
+
+void pl_py_action_close(pl_py_action *a)
+{
+	finish(a, NULL, NULL, true);
 }
 
 /* ---- log ---- */

@@ -16,6 +16,10 @@
  *
  * Action objects never point at frames: a frame is popped when its call returns, while
  * an Action may live on in an asyncio task's context. They copy their level instead.
+ *
+ * A step of a decorated generator is a synchronous call too: for its duration a frame
+ * whose `cur` is the generator's Action is pushed, so the generator's action is current
+ * in its body without setting the contextvar at each item (wrappers.c).
  */
 #ifndef PL_PY_CONTEXT_H
 #define PL_PY_CONTEXT_H
@@ -24,6 +28,8 @@
 
 struct pl_py_frame {
 	pl_action act;
+	pl_action *cur;	       /* the frame's action: &act for a decorated call; for a step
+				* of a decorated generator, its Action's (wrappers.c) */
 	PyObject *ctx_at_push; /* borrowed (see above) */
 	PyObject *parent_ref;  /* strong: the Action whose act is act's parent, or NULL */
 	uint64_t epoch;	       /* st->epoch when pushed */
@@ -117,8 +123,11 @@ static inline pl_action *pl_py_current(pl_py_state *st, struct pl_py_stack *s, P
 {
 	struct pl_py_frame *top = s ? pl_py_stack_top(s) : NULL;
 	*owner = NULL;
-	if (top && top->ctx_at_push == ctxval)
-		return top->epoch == st->epoch ? &top->act : NULL;
+	if (top && top->ctx_at_push == ctxval) {
+		if (top->cur != &top->act) /* a generator's step: its Action owns the action */
+			*owner = (PyObject *)((char *)top->cur - offsetof(pl_py_action, act));
+		return top->epoch == st->epoch ? top->cur : NULL;
+	}
 	if (ctxval != Py_None && Py_IS_TYPE(ctxval, st->action_type)) {
 		pl_py_action *a = (pl_py_action *)ctxval;
 		if (a->state != PL_PY_PREPARED && a->epoch == st->epoch) {

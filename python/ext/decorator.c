@@ -144,6 +144,7 @@ static PyObject *decorated_call(PyObject *self, PyObject *const *args, size_t na
 		pl_py_count(st, PL_PY_ERR_MEMORY);
 		return PyObject_Vectorcall(d->fn, args, nargsf, kwnames);
 	}
+	f->cur = &f->act;
 	f->ctx_at_push = ctx;
 	f->parent_ref = parent ? Py_XNewRef(owner) : NULL;
 	uint64_t epoch = f->epoch = st->epoch;
@@ -175,18 +176,18 @@ static PyObject *decorated_call(PyObject *self, PyObject *const *args, size_t na
 	return res;
 }
 
-/* ---- coroutines and generators: an Action carried by a Python wrapper ---- */
+/* ---- coroutines and generators: an Action carried by a wrapper ---- */
 
 static PyObject *call_wrapped(pl_py_decorated *d, PyObject *const *args, size_t nargsf,
 			      PyObject *kwnames)
 {
 	pl_py_state *st = d->st;
-	PyObject *wrap = st->wrap[d->kind];
 	PyObject *inner = PyObject_Vectorcall(d->fn, args, nargsf, kwnames);
-	if (!inner || !wrap)
+	if (!inner || (d->kind == PL_PY_KIND_AGEN && !st->agen_wrap))
 		return inner;
 	/* The action's place (parent and child index) is taken now, at the call; its
-	 * START is recorded at the first step (perflog/_wrappers.py). */
+	 * START is recorded at the first step (wrappers.c; async generators:
+	 * perflog/_wrappers.py). */
 	pl_py_action *a = pl_py_action_new_child(st, d->type, d->max_len);
 	if (!a || pl_py_plan_hold(&d->plan, st, &a->start_fields, args, PyVectorcall_NARGS(nargsf),
 				  kwnames) < 0)
@@ -202,8 +203,13 @@ static PyObject *call_wrapped(pl_py_decorated *d, PyObject *const *args, size_t 
 		for (Py_ssize_t i = 0; i < n; i++)
 			PyTuple_SET_ITEM(a->secrets, i, Py_NewRef(v[i]));
 	}
-	PyObject *callargs[2] = {inner, (PyObject *)a};
-	PyObject *w = PyObject_Vectorcall(wrap, callargs, 2, NULL);
+	PyObject *w;
+	if (d->kind == PL_PY_KIND_AGEN) {
+		PyObject *callargs[2] = {inner, (PyObject *)a};
+		w = PyObject_Vectorcall(st->agen_wrap, callargs, 2, NULL);
+	} else {
+		w = pl_py_wrap(st, d->kind, inner, a);
+	}
 	if (!w)
 		goto fail;
 	Py_DECREF(a);

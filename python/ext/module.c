@@ -382,17 +382,13 @@ static PyObject *mod_flush_on_sigterm(PyObject *m, PyObject *unused)
 }
 
 PyDoc_STRVAR(set_wrappers_doc,
-	     "_set_wrappers(coroutine, generator, async_generator)\n--\n\n"
-	     "The Python functions wrapping a decorated coroutine, generator or async\n"
-	     "generator: each is called as wrapper(inner, action).");
-static PyObject *mod_set_wrappers(PyObject *m, PyObject *args)
+	     "_set_wrappers(async_generator)\n--\n\n"
+	     "The Python function wrapping a decorated async generator, called as\n"
+	     "wrapper(inner, action) (coroutines and generators have C wrappers: wrappers.c).");
+static PyObject *mod_set_wrappers(PyObject *m, PyObject *w)
 {
 	pl_py_state *st = PyModule_GetState(m);
-	PyObject *w[3];
-	if (!PyArg_ParseTuple(args, "OOO:_set_wrappers", &w[0], &w[1], &w[2]))
-		return NULL;
-	for (int i = 0; i < 3; i++)
-		Py_XSETREF(st->wrap[i + 1], Py_NewRef(w[i]));
+	Py_XSETREF(st->agen_wrap, Py_NewRef(w));
 	Py_RETURN_NONE;
 }
 
@@ -440,7 +436,7 @@ static PyMethodDef module_methods[] = {
     {"_child_action", pl_py_child_action, METH_O, child_action_doc},
     {"_after_fork_child", mod_after_fork_child, METH_NOARGS, after_fork_doc},
     {"_flush_on_sigterm", mod_flush_on_sigterm, METH_NOARGS, flush_on_sigterm_doc},
-    {"_set_wrappers", mod_set_wrappers, METH_VARARGS, set_wrappers_doc},
+    {"_set_wrappers", mod_set_wrappers, METH_O, set_wrappers_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -464,7 +460,9 @@ static int module_exec(PyObject *m)
 	if (add_type(m, &pl_py_decorated_spec, &st->decorated_type) < 0 ||
 	    add_type(m, &pl_py_action_spec, &st->action_type) < 0 ||
 	    add_type(m, &pl_py_ready_spec, &st->ready_type) < 0 ||
-	    add_type(m, &pl_py_reader_spec, &st->reader_type) < 0)
+	    add_type(m, &pl_py_reader_spec, &st->reader_type) < 0 ||
+	    add_type(m, &pl_py_coro_spec, &st->coro_type) < 0 ||
+	    add_type(m, &pl_py_gen_spec, &st->gen_type) < 0)
 		return -1;
 	st->trace_error = PyErr_NewExceptionWithDoc(
 	    "perflog.TraceError",
@@ -502,9 +500,10 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 	Py_VISIT(st->action_type);
 	Py_VISIT(st->ready_type);
 	Py_VISIT(st->reader_type);
+	Py_VISIT(st->coro_type);
+	Py_VISIT(st->gen_type);
 	Py_VISIT(st->trace_error);
-	for (int i = 0; i < 4; i++)
-		Py_VISIT(st->wrap[i]);
+	Py_VISIT(st->agen_wrap);
 	for (size_t i = 0; i < sizeof(st->tn_type) / sizeof(st->tn_type[0]); i++)
 		Py_VISIT(st->tn_type[i]);
 	return 0;
@@ -527,9 +526,10 @@ static int module_clear(PyObject *m)
 	Py_CLEAR(st->action_type);
 	Py_CLEAR(st->ready_type);
 	Py_CLEAR(st->reader_type);
+	Py_CLEAR(st->coro_type);
+	Py_CLEAR(st->gen_type);
 	Py_CLEAR(st->trace_error);
-	for (int i = 0; i < 4; i++)
-		Py_CLEAR(st->wrap[i]);
+	Py_CLEAR(st->agen_wrap);
 	for (size_t i = 0; i < sizeof(st->tn_type) / sizeof(st->tn_type[0]); i++) {
 		Py_CLEAR(st->tn_type[i]);
 		Py_CLEAR(st->tn_text[i]);

@@ -59,13 +59,15 @@ typedef struct pl_py_state {
 	PyObject *ctxvar;      /* ContextVar("perflog.action", default=None): the current Action */
 	PyObject *redacted;    /* "<redacted>" */
 	PyObject *name_cache;  /* dict str -> int: interned names of dynamic field/type names */
-	PyObject *wrap[4];     /* Python wrappers by call kind (index PL_PY_KIND_*), or NULL */
+	PyObject *agen_wrap;   /* the Python wrapper of async generators, or NULL */
 	PyObject *trace_error; /* perflog.TraceError */
 
 	PyTypeObject *decorated_type;
 	PyTypeObject *action_type;
 	PyTypeObject *ready_type;
 	PyTypeObject *reader_type;
+	PyTypeObject *coro_type; /* perflog.CoroutineWrapper */
+	PyTypeObject *gen_type;	 /* perflog.GeneratorWrapper */
 
 	/* "<module.Qualname>" texts (bytes) by type, direct-mapped, filled and never evicted
 	 * (convert.c says why); strong refs. */
@@ -145,6 +147,18 @@ void pl_py_action_begin(pl_py_action *a);
 /* End: success when exc is NULL, else failure with exc (an exception instance). Never
  * raises; must be called with no exception set. */
 void pl_py_action_finish(pl_py_action *a, PyObject *exc_type, PyObject *exc);
+/* End as succeeded with the return value @value (recorded as "result" if the decorator
+ * asked, redacted if it reveals a secret). Never raises; no exception may be set. */
+void pl_py_action_return(pl_py_action *a, PyObject *value);
+/* End as succeeded, closed before it finished (field closed=True). Never raises. */
+void pl_py_action_close(pl_py_action *a);
+
+/* ---- coroutine and generator wrappers (wrappers.c) ---- */
+
+/* The object a call of a decorated coroutine function (kind PL_PY_KIND_CORO) or generator
+ * function (PL_PY_KIND_GEN) returns in place of @inner: it begins @a at its first step,
+ * ends it at its last. Steals nothing; NULL with an exception set on failure. */
+PyObject *pl_py_wrap(pl_py_state *st, int kind, PyObject *inner, pl_py_action *a);
 
 /* ---- module.c ---- */
 
@@ -178,6 +192,8 @@ extern PyType_Spec pl_py_decorated_spec;
 extern PyType_Spec pl_py_action_spec;
 extern PyType_Spec pl_py_ready_spec;
 extern PyType_Spec pl_py_reader_spec;
+extern PyType_Spec pl_py_coro_spec;
+extern PyType_Spec pl_py_gen_spec;
 
 /**
  * pl_py_flush_on_sigterm() - in a multiprocessing worker, flush the writer of @st before

@@ -24,7 +24,9 @@ from ._decorator import perflog
 from ._logging import PerflogHandler
 from ._perflog import (
     Action,
+    CoroutineWrapper,
     Decorated,
+    GeneratorWrapper,
     Reader,
     TraceError,
     action,
@@ -44,7 +46,9 @@ __version__ = "0.2.0"
 
 __all__ = [
     "Action",
+    "CoroutineWrapper",
     "Decorated",
+    "GeneratorWrapper",
     "PerflogHandler",
     "Reader",
     "TraceError",
@@ -63,8 +67,7 @@ __all__ = [
     "submit",
 ]
 
-_perflog._set_wrappers(_wrappers.wrap_coroutine, _wrappers.wrap_generator,
-                       _wrappers.wrap_async_generator)
+_perflog._set_wrappers(_wrappers.wrap_async_generator)
 
 
 def _after_fork_child():

@@ -6,6 +6,8 @@ import types
 from typing import (
     Any,
     Callable,
+    Coroutine,
+    Generator,
     Iterator,
     Literal,
     Optional,
@@ -161,6 +163,20 @@ class Decorated:
     __wrapped__: Callable[..., Any]
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
+class CoroutineWrapper(Coroutine[Any, Any, Any]):
+    """What a decorated coroutine function returns (a registered Coroutine)."""
+    def send(self, value: Any, /) -> Any: ...
+    def throw(self, typ: Any, val: Any = ..., tb: Any = ..., /) -> Any: ...
+    def close(self) -> None: ...
+    def __await__(self) -> Generator[Any, None, Any]: ...
+
+class GeneratorWrapper(Generator[Any, Any, Any]):
+    """What a decorated generator function returns (a registered Generator)."""
+    def __next__(self) -> Any: ...
+    def send(self, value: Any, /) -> Any: ...
+    def throw(self, typ: Any, val: Any = ..., tb: Any = ..., /) -> Any: ...
+    def close(self) -> None: ...
+
 class Reader(Iterator[Record]):
     @property
     def header(self) -> TraceHeader: ...
@@ -221,7 +237,9 @@ def read(path: _PathLike) -> Reader: ...
 
 __all__ = [
     "Action",
+    "CoroutineWrapper",
     "Decorated",
+    "GeneratorWrapper",
     "PerflogHandler",
     "Reader",
     "TraceError",

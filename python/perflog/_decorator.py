@@ -6,12 +6,18 @@ binding rules); the C type (perflog.Decorated) applies it at each call without b
 a dict. Everything that can be wrong with the decorator's own arguments is reported
 here, when the module defining the function is imported, never at call time.
 """
+import collections.abc
 import functools
 import inspect
 
 from . import _perflog
 
 DEFAULT_MAX_LEN = _perflog._DEFAULT_MAX_LEN  # the extension's, also perflog.action()'s
+
+# What a decorated coroutine or generator function returns (python/ext/wrappers.c): not
+# native objects, but Coroutine and Generator to asyncio.iscoroutine() and isinstance().
+collections.abc.Coroutine.register(_perflog.CoroutineWrapper)
+collections.abc.Generator.register(_perflog.GeneratorWrapper)
 
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
@@ -136,6 +142,12 @@ def _decorate(fn, *, action_type, args, result, redact, max_len):
         sum(p.kind == _P.POSITIONAL_ONLY for p in params),
         record, redact_keys, result, max_len)
     functools.update_wrapper(wrapper, fn)
+    if inspect.isfunction(fn):
+        # What inspect.iscoroutinefunction() and isgeneratorfunction() look at on an
+        # object that is not a function (3.11: _signature_is_functionlike).
+        wrapper.__code__ = fn.__code__
+        wrapper.__defaults__ = fn.__defaults__
+        wrapper.__kwdefaults__ = fn.__kwdefaults__
     if kind == _perflog._KIND_CORO:
         # asyncio.iscoroutinefunction() looks for this marker (3.11 has no public one).
         import asyncio.coroutines

@@ -1,0 +1,274 @@
+# SPDX-License-Identifier: MIT
+"""The C wrappers of decorated coroutines and generators (python/ext/wrappers.c): they
+behave like the wrapped object for asyncio, send/throw/close, cancellation, garbage
+collection and introspection, with the documented exceptions, and record the action."""
+import asyncio
+import collections.abc
+import contextvars
+import gc
+import inspect
+
+import pytest
+
+import perflog
+from perflog import perflog as pl
+
+
+class MyError(Exception):
+    pass
+
+
+@pl
+def leaf(n):
+    return n
+
+
+@pl(result=True)
+async def coro(x):
+    await asyncio.sleep(0)
+    leaf(x)
+    return x * 2
+
+
+@pl
+def gen(n):
+    for i in range(n):
+        leaf(i)
+        yield i
+
+
+def name(f):
+    return f"{__name__}.{f.__qualname__}"
+
+
+def test_function_introspection_answers_as_for_the_wrapped_function():
+    assert inspect.iscoroutinefunction(coro)
+    assert asyncio.iscoroutinefunction(coro)
+    assert not inspect.isgeneratorfunction(coro)
+    assert inspect.isgeneratorfunction(gen)
+    assert not inspect.iscoroutinefunction(gen)
+    assert not inspect.iscoroutinefunction(leaf) and not inspect.isgeneratorfunction(leaf)
+
+    class C:
+        @pl
+        async def method(self):
+            return 1
+
+    assert inspect.iscoroutinefunction(C().method)
+    assert inspect.signature(coro) == inspect.signature(coro.__wrapped__)
+
+
+def test_objects_are_coroutines_and_generators_to_asyncio_and_abcs(trace):
+    c = coro(1)
+    g = gen(2)
+    assert asyncio.iscoroutine(c)
+    assert isinstance(c, collections.abc.Coroutine) and isinstance(c, collections.abc.Awaitable)
+    assert isinstance(g, collections.abc.Generator) and isinstance(g, collections.abc.Iterator)
+    assert iter(g) is g
+    # The documented exception: not native objects.
+    assert not inspect.iscoroutine(c) and not inspect.isgenerator(g)
+    # Attributes they do not have are the inner object's.
+    assert c.__name__ == "coro" and c.cr_code is coro.__wrapped__.__code__
+    assert g.__qualname__ == "gen" and g.gi_running is False
+    assert inspect.getcoroutinestate(c) == inspect.CORO_CREATED
+    assert asyncio.run(c) == 2
+    assert inspect.getcoroutinestate(c) == inspect.CORO_CLOSED
+    assert list(g) == [0, 1]
+    unawaited = coro(1)
+    with pytest.raises(TypeError):
+        iter(unawaited)  # a coroutine is not iterable
+    unawaited.close()
+
+
+def test_coroutine_recorded_with_children_result_and_context_restored(trace):
+    async def main():
+        r = await coro(3)
+        return r, perflog.current_task()
+
+    assert asyncio.run(main()) == (6, None)  # once it returned, no action is current
+    n = trace.read().one(name(coro))
+    assert n.fields == {"x": 3} and n.end_fields == {"result": 6}
+    assert [c.type for c in n.children] == [name(leaf)]
+
+
+def test_tasks_created_in_a_coroutine_inherit_its_action(trace):
+    @pl
+    async def parent():
+        return await asyncio.gather(*(coro(i) for i in range(3)))
+
+    assert asyncio.run(parent()) == [0, 2, 4]
+    t = trace.read()
+    p = t.one(name(parent))
+    assert sorted(c.fields["x"] for c in p.children) == [0, 1, 2]
+
+
+def test_coroutine_failure_and_cancellation(trace):
+    @pl
+    async def fails():
+        await asyncio.sleep(0)
+        raise MyError("boom")
+
+    @pl
+    async def sleeper():
+        await asyncio.sleep(10)
+
+    async def main():
+        with pytest.raises(MyError):
+            await fails()
+        task = asyncio.create_task(sleeper())
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    t = trace.read()
+    f = t.one(name(fails))
+    assert f.outcome == "failed" and f.exc_type == f"{__name__}.MyError"
+    s = t.one(name(sleeper))
+    assert s.outcome == "failed" and s.exc_type.endswith("CancelledError")
+
+
+def test_coroutine_driven_by_hand_send_throw_close(trace):
+    @pl(result=True)
+    async def echo():
+        got = []
+        while True:
+            try:
+                v = await Yield()
+            except KeyError:
+                v = "caught"
+            if v is None:
+                return got
+            got.append(v)
+
+    class Yield:
+        def __await__(self):
+            return (yield "ready")
+
+    c = echo()
+    assert c.send(None) == "ready"
+    assert c.send("a") == "ready"
+    assert c.throw(KeyError("k")) == "ready"
+    with pytest.raises(StopIteration) as stop:
+        c.send(None)
+    assert stop.value.value == ["a", "caught"]
+    with pytest.raises(RuntimeError, match="cannot reuse"):
+        c.send(None)
+
+    closed = echo()
+    assert closed.send(None) == "ready"
+    closed.close()
+    assert inspect.getcoroutinestate(closed) == inspect.CORO_CLOSED
+    closed.close()  # twice: nothing more
+
+    thrown = echo()  # thrown into before its first step: raises, records nothing
+    with pytest.raises(ValueError):
+        thrown.throw(ValueError("early"))
+
+    t = trace.read()
+    calls = sorted(t.of_type(name(echo)), key=lambda n: n.ts_ns)
+    assert len(calls) == 2
+    assert calls[0].outcome == "succeeded" and calls[0].end_fields == {"result": ["a", "caught"]}
+    assert calls[1].outcome == "succeeded" and calls[1].end_fields == {"closed": True}
+
+
+def test_generator_children_are_nested_per_step_and_consumer_is_not(trace):
+    @pl
+    def consumer():
+        out = []
+        for i in gen(3):
+            out.append(leaf(100 + i))  # the consumer's call: not the generator's child
+        return out
+
+    consumer()
+    t = trace.read()
+    g = t.one(name(gen))
+    c = t.one(name(consumer))
+    assert [x.fields["n"] for x in g.children] == [0, 1, 2]
+    assert sorted(x.fields.get("n") for x in c.children if x.type == name(leaf)) == [100, 101, 102]
+    assert any(x is g for x in c.children)
+
+
+def test_generator_throw_close_before_start_and_gc(trace):
+    g = gen(3)
+    with pytest.raises(MyError):
+        g.throw(MyError("before start"))  # passed on, nothing recorded
+    with pytest.raises(StopIteration):
+        next(g)
+
+    h = gen(3)
+    h.close()  # never started: nothing recorded
+
+    started = gen(5)
+    assert next(started) == 0
+    del started
+    gc.collect()  # collected while running: closed early
+
+    caught = gen(3)
+    next(caught)
+    with pytest.raises(MyError):
+        caught.throw(MyError("inside"))
+
+    t = trace.read()
+    calls = sorted(t.of_type(name(gen)), key=lambda n: n.ts_ns)
+    assert [(c.outcome, c.end_fields) for c in calls] == [
+        ("succeeded", {"closed": True}),
+        ("failed", {}),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_generator_that_ignores_close_fails(trace):
+    @pl
+    def stubborn():
+        while True:
+            try:
+                yield 1
+            except GeneratorExit:
+                pass
+
+    s = stubborn()
+    next(s)
+    with pytest.raises(RuntimeError, match="ignored GeneratorExit"):
+        s.close()
+    assert trace.read().one(name(stubborn)).exc_type == "builtins.RuntimeError"
+
+
+def test_yield_from_and_await_chains(trace):
+    @pl
+    def outer_gen():
+        r = yield from gen(2)
+        return r
+
+    @pl
+    async def outer_coro():
+        return await coro(5)
+
+    assert list(outer_gen()) == [0, 1]
+    assert asyncio.run(outer_coro()) == 10
+    t = trace.read()
+    assert [c.type for c in t.one(name(outer_gen)).children] == [name(gen)]
+    assert [c.type for c in t.one(name(outer_coro)).children] == [name(coro)]
+
+
+def test_context_of_a_generator_step_is_the_consumers(trace):
+    # A step pushes a frame, it does not set the contextvar: a context copied in the body
+    # still carries whatever the consumer had, and nothing leaks out of a step.
+    var = contextvars.ContextVar("v", default=0)
+
+    @pl
+    def g():
+        var.set(1)
+        yield contextvars.copy_context()[var]
+
+    assert list(g()) == [1]
+    assert var.get() == 1  # a generator runs in its consumer's context, as CPython's do
+
+
+def test_not_recording_returns_the_native_objects():
+    assert not perflog.recording()
+    c = coro(1)
+    assert inspect.iscoroutine(c)
+    assert asyncio.run(c) == 2
+    assert inspect.isgenerator(gen(1))
