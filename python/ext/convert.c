@@ -136,6 +136,15 @@ static void scalar(struct pl_py_conv *c, PyObject *o, pl_value *out, Py_ssize_t 
 {
 	if (o == Py_None) {
 		*out = PL_V_NIL();
+	} else if (PyUnicode_CheckExact(o) && PyUnicode_IS_COMPACT_ASCII(o)) {
+		/* The common case, without a call: an ASCII str is its own UTF-8. */
+		Py_ssize_t len = PyUnicode_GET_LENGTH(o);
+		const char *p = (const char *)PyUnicode_DATA(o);
+		if (PL_PY_UNLIKELY(len > c->max_len)) {
+			*orig = len;
+			len = c->max_len;
+		}
+		*out = PL_V_STRN(p, (size_t)len);
 	} else if (PyUnicode_Check(o)) {
 		Py_ssize_t len;
 		const char *p = PyUnicode_AsUTF8AndSize(o, &len);
@@ -153,6 +162,13 @@ static void scalar(struct pl_py_conv *c, PyObject *o, pl_value *out, Py_ssize_t 
 	} else if (PyLong_Check(o)) {
 		if (PyBool_Check(o)) {
 			*out = PL_V_BOOL(o == Py_True);
+			return;
+		}
+		/* An int of at most one 30-bit digit (3.11's layout: the sign is the size's),
+		 * without a call. */
+		Py_ssize_t size = Py_SIZE(o);
+		if (PL_PY_LIKELY(size >= -1 && size <= 1)) {
+			*out = PL_V_INT((int64_t)size * (int64_t)((PyLongObject *)o)->ob_digit[0]);
 			return;
 		}
 		int overflow;

@@ -19,7 +19,7 @@
 uint64_t pl_g_task_prefix;
 static uint64_t g_next_block = 1;
 /* Per thread: the sequence block being used. */
-__thread uint64_t pl_tl_seq, pl_tl_seq_end;
+PL_TLS uint64_t pl_tl_seq, pl_tl_seq_end;
 
 static uint64_t draw_prefix(void)
 {

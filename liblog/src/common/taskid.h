@@ -15,7 +15,7 @@
 
 /* Process-wide state, inline-read on the hot path; owned by taskid.c. */
 extern uint64_t pl_g_task_prefix;
-extern __thread uint64_t pl_tl_seq, pl_tl_seq_end;
+extern PL_TLS uint64_t pl_tl_seq, pl_tl_seq_end;
 uint64_t pl_task_prefix_slow(void);
 uint64_t pl_task_seq_block(void);
 

@@ -13,7 +13,7 @@
 
 #include "thread.h"
 
-__thread struct pl_thread_cache pl_tl_cache;
+PL_TLS struct pl_thread_cache pl_tl_cache;
 static __thread struct pl_ring *tl_rings; /* this thread's rings, any writer */
 
 static pthread_key_t exit_key;

@@ -11,7 +11,7 @@ struct pl_thread_cache {
 	struct pl_ring *ring; /* NULL with a matching id: no ring allowed (memory cap) */
 };
 
-extern __thread struct pl_thread_cache pl_tl_cache;
+extern PL_TLS struct pl_thread_cache pl_tl_cache;
 
 /* The ring, or NULL when the thread may have none (memory cap, writer stopped). */
 static inline struct pl_ring *pl_thread_ring(struct pl_writer *w)
