@@ -8,7 +8,10 @@ events per request), then times in the same run:
     default decoding thread and with `--jobs 0` (everything on one core);
   - liblog's reader alone (bench/bench_reader: a bare pl_reader_next loop);
   - a plain Python script with Debian's python3-msgpack and python3-zstandard computing
-    the same per-type p99 table on the small trace.
+    the same per-type p99 table on the small trace;
+  - `zstd -dc > /dev/null` on the same files: the floor, since perfan must decompress too;
+  - each perfan and reader figure twice, alternately: with the reader's fast path and
+    without it (PERFLOG_READER_GENERIC=1: every record through msgpack-c's unpacker).
 Usage: bench_perfan.py [--build DIR] [--events N] [--small-events M]
 """
 import argparse
@@ -59,11 +62,31 @@ def python_p99(path):
     return events, table
 
 
-def run_perfan(perfan, path, *opts):
+def path_env(generic):
+    env = dict(os.environ)
+    env.pop("PERFLOG_READER_GENERIC", None)
+    if generic:
+        env["PERFLOG_READER_GENERIC"] = "1"
+    return env
+
+
+def zstd_seconds(path):
+    """The decompression floor: best of three `zstd -dc FILE > /dev/null`."""
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(["zstd", "-q", "-dc", path], stdout=subprocess.DEVNULL, check=True)
+        t = time.perf_counter() - t0
+        best = t if best is None else min(best, t)
+    return best
+
+
+def run_perfan(perfan, path, *opts, generic=False):
     """Wall time, peak RSS of perfan alone (wait4 on its pid), and its JSON."""
     with tempfile.TemporaryFile("w+") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([perfan, *opts, "stats", "--json", path], stdout=out)
+        proc = subprocess.Popen([perfan, *opts, "stats", "--json", path], stdout=out,
+                                env=path_env(generic))
         _, status, usage = os.wait4(proc.pid, 0)
         secs = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -88,22 +111,25 @@ def main():
             files[label] = os.path.join(d, f"{label}.zst")
             subprocess.run([gen, "--bulk", str(n // 6), files[label]], check=True)
         print(f"perfan {perfan}; load average {os.getloadavg()[0]:.2f}; 2 CPUs")
-        print("| input | events | file MB | perfan s | perfan M events/s | --jobs 0 M events/s |"
-              " reader alone M records/s | peak MB | python s | python M events/s |"
-              " perfan ÷ python |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
-        for label in ("small", "large"):
+        print("| input | reader path | events | file MB | perfan s | perfan M events/s |"
+              " --jobs 0 M events/s | --jobs 0 ÷ zstd -dc | reader alone M records/s |"
+              " peak MB | python s | python M events/s | perfan ÷ python |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for label, generic in (("small", False), ("small", True), ("large", False),
+                               ("large", True)):
             path = files[label]
-            secs, rss, stats = run_perfan(perfan, path)
-            secs0, _, _ = run_perfan(perfan, path, "--jobs", "0")
+            secs, rss, stats = run_perfan(perfan, path, generic=generic)
+            secs0, _, _ = run_perfan(perfan, path, "--jobs", "0", generic=generic)
+            floor = zstd_seconds(path)
             out = subprocess.run([reader, "--reps", "1", path], check=True,
-                                 capture_output=True, text=True).stdout
+                                 capture_output=True, text=True, env=path_env(generic)).stdout
             rrate = float(out.split("best: ")[1].split()[0])
             events = sum(t["count"] for t in stats["types"]) * 2
-            row = (f"| {label} | {events:,} | {os.path.getsize(path) / 1e6:.1f} | {secs:.2f} |"
-                   f" {events / secs / 1e6:.2f} | {events / secs0 / 1e6:.2f} | {rrate:.2f} |"
-                   f" {rss:.0f} |")
-            if label == "small":
+            row = (f"| {label} | {'generic' if generic else 'fast'} | {events:,} |"
+                   f" {os.path.getsize(path) / 1e6:.1f} | {secs:.2f} |"
+                   f" {events / secs / 1e6:.2f} | {events / secs0 / 1e6:.2f} |"
+                   f" {secs0 / floor:.1f}× ({floor:.3f} s) | {rrate:.2f} | {rss:.0f} |")
+            if label == "small" and not generic:
                 t0 = time.perf_counter()
                 pevents, table = python_p99(path)
                 psecs = time.perf_counter() - t0

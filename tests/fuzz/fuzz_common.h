@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create */
 #endif
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,136 @@ static inline void fuzz_read_file(const uint8_t *data, size_t size)
 	pl_reader_close(r);
 	close(fd);
 	(void)sink;
+}
+
+/* ---- the fast path and the generic path agree (reader.c) ---- */
+
+/* What a read delivered, reduced to a hash: every record's every member, then the final
+ * status and where and why it stopped. */
+struct fuzz_digest {
+	uint64_t h, records;
+	int status;
+	uint64_t err_offset;
+};
+
+static inline void dg_bytes(struct fuzz_digest *d, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		d->h = (d->h ^ b[i]) * 0x100000001b3ull;
+	d->h = (d->h ^ n) * 0x100000001b3ull; /* lengths too: "ab"+"c" is not "a"+"bc" */
+}
+
+static inline void dg_u64(struct fuzz_digest *d, uint64_t v)
+{
+	dg_bytes(d, &v, sizeof(v));
+}
+
+static inline void dg_str(struct fuzz_digest *d, const char *s)
+{
+	if (s)
+		dg_bytes(d, s, strlen(s));
+	else
+		dg_u64(d, 0xdeadull);
+}
+
+static inline void dg_value(struct fuzz_digest *d, const pl_value *v)
+{
+	dg_u64(d, v->type);
+	switch (v->type) {
+	case PL_VALUE_BOOL:
+		dg_u64(d, v->v.b);
+		break;
+	case PL_VALUE_INT:
+	case PL_VALUE_UINT:
+		dg_u64(d, v->v.u);
+		break;
+	case PL_VALUE_FLOAT:
+		dg_bytes(d, &v->v.f, sizeof(v->v.f));
+		break;
+	case PL_VALUE_STR:
+	case PL_VALUE_BYTES:
+		dg_bytes(d, v->v.str.ptr, v->v.str.len);
+		break;
+	case PL_VALUE_ARRAY:
+		for (size_t i = 0; i < v->v.array.len; i++)
+			dg_value(d, &v->v.array.items[i]);
+		dg_u64(d, v->v.array.len);
+		break;
+	case PL_VALUE_MAP:
+		for (size_t i = 0; i < v->v.map.len; i++) {
+			dg_bytes(d, v->v.map.items[i].key, v->v.map.items[i].key_len);
+			dg_value(d, &v->v.map.items[i].value);
+		}
+		dg_u64(d, v->v.map.len);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Read the trace at @path with the fast path (@generic false) or without it, fields
+ * decoded or skipped. */
+static inline struct fuzz_digest fuzz_digest_read(const char *path, bool generic, bool skip)
+{
+	struct fuzz_digest d = {0xcbf29ce484222325ull, 0, 0, 0};
+	if (generic)
+		setenv("PERFLOG_READER_GENERIC", "1", 1);
+	else
+		unsetenv("PERFLOG_READER_GENERIC");
+	struct pl_reader *r = NULL;
+	struct pl_record rec = PL_RECORD_INIT;
+	int ret = pl_reader_open(path, &r);
+	unsetenv("PERFLOG_READER_GENERIC");
+	if (ret == 0)
+		pl_reader_skip_fields(r, skip);
+	while (ret == 0 && (ret = pl_reader_next(r, &rec)) == 0) {
+		d.records++;
+		dg_u64(&d, rec.kind);
+		dg_u64(&d, rec.ts_ns);
+		dg_u64(&d, (uint64_t)rec.wall_ns);
+		dg_u64(&d, rec.thread);
+		dg_u64(&d, rec.tid);
+		dg_str(&d, rec.type);
+		dg_u64(&d, rec.task_prefix);
+		dg_u64(&d, rec.task_seq);
+		dg_bytes(&d, rec.level, rec.depth * sizeof(uint32_t));
+		dg_u64(&d, rec.outcome);
+		dg_u64(&d, rec.duration_ns);
+		for (size_t i = 0; i < rec.nfields; i++) {
+			dg_bytes(&d, rec.fields[i].key, rec.fields[i].key_len);
+			dg_value(&d, &rec.fields[i].value);
+		}
+		dg_u64(&d, rec.nfields);
+		dg_str(&d, rec.exc_type);
+		dg_str(&d, rec.exc_msg);
+		dg_str(&d, rec.name);
+		dg_u64(&d, rec.count);
+		dg_u64(&d, rec.frame_offset);
+	}
+	d.status = ret;
+	if (ret < 0) {
+		const struct pl_reader_error *e = pl_reader_error(r);
+		d.err_offset = e->offset;
+		dg_str(&d, e->reason);
+	}
+	pl_reader_close(r);
+	return d;
+}
+
+/* The four reads (fast/generic, fields decoded/skipped) of @path: the fast path must
+ * deliver exactly what the generic path does, and fail exactly where and as it does.
+ * Returns false when they differ. */
+static inline bool fuzz_paths_agree(const char *path)
+{
+	for (int skip = 0; skip < 2; skip++) {
+		struct fuzz_digest a = fuzz_digest_read(path, false, skip);
+		struct fuzz_digest b = fuzz_digest_read(path, true, skip);
+		if (a.h != b.h || a.records != b.records || a.status != b.status ||
+		    a.err_offset != b.err_offset)
+			return false;
+	}
+	return true;
 }
 
 /* @size bytes at @data as the content of one frame of an otherwise valid trace file: the

@@ -224,6 +224,10 @@ struct pl_reader_stats {
 	int index_disagrees;	   /**< an index did not match its frame: the window was
 				    *   turned off from there (@index_problem says where) */
 	const char *index_problem; /**< "offset N: ...", or "" */
+	uint64_t records_generic;  /**< records decoded by the general msgpack path rather than
+				    *   the fast one (reader.c): few in a trace of liblog's
+				    *   writer (containers in fields, more than 15 fields, levels
+				    *   deeper than 64, other kinds than actions and CHUNK/CLOCK) */
 };
 
 /** PL_READER_STATS_INIT - the initialiser of a struct pl_reader_stats. Since: 0.2 */

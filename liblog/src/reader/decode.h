@@ -34,6 +34,14 @@ static inline size_t pl_arena_bound(size_t size, uint32_t ntok)
 int pl_arena_reset(struct pl_arena *a, size_t need);
 void pl_arena_free(struct pl_arena *a);
 
+/* @n bytes (8-aligned) of the room pl_arena_reset() made: this cannot fail. */
+static inline void *pl_arena_alloc(struct pl_arena *a, size_t n)
+{
+	void *p = a->buf + a->len;
+	a->len += (n + 7) & ~(size_t)7;
+	return p;
+}
+
 /* Name table of one file: number -> NUL-terminated text. */
 struct pl_strtab {
 	uint32_t *off; /* by number: offset into text + 1; 0 = undefined */

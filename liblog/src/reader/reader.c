@@ -5,6 +5,14 @@
  * unpacker (mptok.c, which also enforces the limits), then interpreted here: structural
  * records (NAME, CHUNK, CLOCK, HEADER) update the reader's state, the others are
  * delivered.
+ *
+ * The fast path. Most records are START, END, MESSAGE, CHUNK and CLOCK in the compact
+ * encodings liblog's writer uses; tokenizing them first cost most of the reading time.
+ * fast_record() decodes those straight from their bytes (mpbytes.h) and hands anything
+ * else — another kind, an unusual encoding, a container in a field, anything wrong — to
+ * the generic path unchanged, so every error and limit is still the generic path's, and
+ * both give the same records (tests/c/test_fastpath.c compares them; fuzz_reader reads
+ * each input both ways). PERFLOG_READER_GENERIC=1 in the environment turns it off.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -21,6 +29,7 @@
 #include "../common/macros.h"
 #include "decode.h"
 #include "frames.h"
+#include "mpbytes.h"
 #include "mptok.h"
 #include "window.h"
 
@@ -41,12 +50,14 @@ struct pl_reader {
 	uint64_t ck_ts; /* last CLOCK checkpoint */
 	int64_t ck_wall;
 	bool header_seen;
-	bool opening;	      /* pl_reader_open: stop as soon as the header is read */
-	bool skip_fields;     /* pl_reader_skip_fields() */
-	bool started;	      /* a record was read after the header */
-	struct pl_window win; /* pl_reader_set_window() */
-	bool meta_only;	      /* the current frame is read for THREAD/DROPPED/STATS */
-	uint64_t frames;      /* frames decompressed */
+	bool opening;		  /* pl_reader_open: stop as soon as the header is read */
+	bool skip_fields;	  /* pl_reader_skip_fields() */
+	bool generic_only;	  /* PERFLOG_READER_GENERIC: no fast path */
+	uint64_t records_generic; /* records the fast path left to the generic one */
+	bool started;		  /* a record was read after the header */
+	struct pl_window win;	  /* pl_reader_set_window() */
+	bool meta_only;		  /* the current frame is read for THREAD/DROPPED/STATS */
+	uint64_t frames;	  /* frames decompressed */
 	/* The current frame's index, and what its records turned out to hold. */
 	bool cur_ix_ok;
 	struct pl_frame_ix cur_ix;
@@ -387,6 +398,162 @@ static bool window_keep(struct pl_reader *r, const struct pl_record *rec)
 	return true;
 }
 
+/* ---- the fast path (see the top of the file) ---- */
+
+/* Most of what the fast path takes: deeper levels and more fields go the generic way. */
+#define FAST_MAX_DEPTH	64
+#define FAST_MAX_FIELDS 15 /* a fixmap */
+
+/* START / END / MESSAGE after the kind, @n elements in all. Returns 1 with @rec filled
+ * and the reader's state advanced, or -1 with nothing changed. */
+static int fast_action(struct pl_reader *r, uint64_t kind, uint32_t n, struct pl_bcur *c,
+		       struct pl_record *rec)
+{
+	bool end = kind == PL_K_END;
+	if (!r->chunk_open || n < (end ? 6u : 5u) || n > (end ? 9u : 6u))
+		return -1;
+	int64_t dts, delta = 0;
+	uint64_t type = 0, prefix = 0, seq = 0, outcome = 0, duration = 0;
+	const char *type_name = "";
+	if (!pl_b_i64(c, &dts))
+		return -1;
+	if (!end && (!pl_b_u64(c, &type) || !(type_name = pl_strtab_get(&r->names, type))))
+		return -1;
+	bool remote = pl_b_has(c, 1) && c->p[0] == 0x92; /* [prefix, seq] */
+	if (remote) {
+		c->p++;
+		if (!pl_b_u64(c, &prefix) || !pl_b_u64(c, &seq))
+			return -1;
+	} else if (!pl_b_i64(c, &delta)) {
+		return -1;
+	}
+	uint32_t depth, level[FAST_MAX_DEPTH];
+	if (!pl_b_array(c, &depth) || depth > FAST_MAX_DEPTH)
+		return -1;
+	for (uint32_t i = 0; i < depth; i++) {
+		uint64_t u;
+		if (!pl_b_u64(c, &u) || u > UINT32_MAX)
+			return -1;
+		level[i] = (uint32_t)u;
+	}
+	if (end && (!pl_b_u64(c, &outcome) || outcome > 1 || !pl_b_u64(c, &duration)))
+		return -1;
+	uint32_t at = end ? 6 : 5; /* elements read so far */
+	struct pl_kv kv[FAST_MAX_FIELDS];
+	uint32_t nf = 0;
+	if (at < n) { /* fields: nil or {name number: scalar} */
+		if (!pl_b_nil(c)) {
+			if (!pl_b_fixmap(c, &nf))
+				return -1;
+			for (uint32_t i = 0; i < nf; i++) {
+				uint64_t id;
+				const char *name;
+				if (!pl_b_u64(c, &id) || !(name = pl_strtab_get(&r->names, id)) ||
+				    !pl_b_scalar(c, &kv[i].value))
+					return -1;
+				kv[i].key = name;
+			}
+		}
+		at++;
+	}
+	const char *exc[2] = {NULL, NULL};
+	uint32_t exc_len[2] = {0, 0};
+	if (at < n && !(end && outcome == 1))
+		return -1; /* trailing elements the generic path ignores (after checking them) */
+	for (int i = 0; at < n; i++, at++)
+		if (!pl_b_str(c, &exc[i], &exc_len[i]))
+			return -1;
+	/* Decoded: now the views, in an arena sized for them, and the reader's state. */
+	if (pl_arena_reset(&r->arena, depth * 4 + nf * sizeof(struct pl_kv) + exc_len[0] +
+					  exc_len[1] + 64) < 0)
+		return -1;
+	static const struct pl_record zero;
+	*rec = zero;
+	uint32_t *lv = pl_arena_alloc(&r->arena, (depth ? depth : 1) * sizeof(uint32_t));
+	memcpy(lv, level, depth * sizeof(uint32_t));
+	rec->level = lv;
+	rec->depth = depth;
+	rec->type = type_name;
+	if (remote) {
+		rec->task_prefix = prefix;
+		rec->task_seq = seq;
+	} else {
+		r->prev_seq += (uint64_t)delta;
+		rec->task_prefix = r->hdr.task_prefix;
+		rec->task_seq = r->prev_seq;
+	}
+	if (end) {
+		rec->outcome = outcome ? PL_FAILED : PL_SUCCEEDED;
+		rec->duration_ns = duration;
+	}
+	if (nf && !r->skip_fields) {
+		struct pl_kv *f = pl_arena_alloc(&r->arena, nf * sizeof(*f));
+		for (uint32_t i = 0; i < nf; i++) {
+			f[i] = kv[i];
+			f[i].key_len = strlen(kv[i].key);
+		}
+		rec->fields = f;
+		rec->nfields = nf;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!exc[i])
+			continue;
+		char *s = pl_arena_alloc(&r->arena, exc_len[i] + 1);
+		memcpy(s, exc[i], exc_len[i]);
+		s[exc_len[i]] = '\0';
+		*(i ? &rec->exc_msg : &rec->exc_type) = s;
+	}
+	r->seen_events++;
+	r->prev_ts += (uint64_t)dts;
+	rec->kind = (enum pl_record_kind)kind;
+	stamp(r, rec, r->prev_ts);
+	return 1;
+}
+
+/* The record at @p (at most @len bytes): 1 if it is to be delivered (@rec filled), 0 if it
+ * only changed the reader's state, -1 if the generic path must take it (nothing changed).
+ * *@size: its bytes. */
+static int fast_record(struct pl_reader *r, struct pl_record *rec, const uint8_t *p, size_t len,
+		       size_t *size)
+{
+	struct pl_bcur c = {p, p + len};
+	uint32_t n;
+	uint64_t kind, u, v;
+	int64_t s;
+	int ret;
+	if (r->generic_only || !r->header_seen || !pl_b_array(&c, &n) || n < 1 ||
+	    !pl_b_u64(&c, &kind))
+		return -1;
+	switch (kind) {
+	case PL_K_START:
+	case PL_K_END:
+	case PL_K_MESSAGE:
+		ret = fast_action(r, kind, n, &c, rec);
+		break;
+	case PL_K_CHUNK:
+		if (n != 3 || !pl_b_u64(&c, &u) || !pl_b_u64(&c, &v) || u >= PL_READ_MAX_THREADS)
+			return -1;
+		r->chunk_open = true;
+		r->thread = (uint32_t)u;
+		r->prev_ts = v;
+		r->prev_seq = 0;
+		ret = 0;
+		break;
+	case PL_K_CLOCK:
+		if (n != 3 || !pl_b_u64(&c, &u) || !pl_b_i64(&c, &s))
+			return -1;
+		r->ck_ts = u;
+		r->ck_wall = s;
+		ret = 0;
+		break;
+	default:
+		return -1;
+	}
+	if (ret >= 0)
+		*size = (size_t)(c.p - p);
+	return ret;
+}
+
 static int next_raw(struct pl_reader *r, struct pl_record *rec)
 {
 	for (;;) {
@@ -397,17 +564,23 @@ static int next_raw(struct pl_reader *r, struct pl_record *rec)
 		}
 		size_t size;
 		size_t at = r->pos;
-		int ret = pl_mptok_object(&r->tok, r->frame + at, r->frame_len - at, &size);
-		if (ret == -PL_ENOMEM)
-			return set_error(r, ret, r->frame_off, "out of memory");
-		if (ret < 0)
-			return record_error(r, ret == -PL_ELIMIT ? ret : -PL_ECORRUPT, at);
-		if (pl_arena_reset(&r->arena, pl_arena_bound(size, r->tok.n)) < 0)
-			return set_error(r, -PL_ENOMEM, r->frame_off, "out of memory");
-		r->pos += size;
-		ret = interpret(r, rec);
-		if (ret < 0)
-			return record_error(r, ret, at);
+		int ret = fast_record(r, rec, r->frame + at, r->frame_len - at, &size);
+		if (ret >= 0) {
+			r->pos += size;
+		} else {
+			r->records_generic++;
+			ret = pl_mptok_object(&r->tok, r->frame + at, r->frame_len - at, &size);
+			if (ret == -PL_ENOMEM)
+				return set_error(r, ret, r->frame_off, "out of memory");
+			if (ret < 0)
+				return record_error(r, ret == -PL_ELIMIT ? ret : -PL_ECORRUPT, at);
+			if (pl_arena_reset(&r->arena, pl_arena_bound(size, r->tok.n)) < 0)
+				return set_error(r, -PL_ENOMEM, r->frame_off, "out of memory");
+			r->pos += size;
+			ret = interpret(r, rec);
+			if (ret < 0)
+				return record_error(r, ret, at);
+		}
 		if (ret > 0 && r->win.on && !window_keep(r, rec))
 			ret = 0;
 		if (ret > 0) {
@@ -428,6 +601,8 @@ PL_EXPORT int pl_reader_open(const char *path, struct pl_reader **out)
 		return -PL_ENOMEM;
 	r->fr.fd = -1;
 	r->path = strdup(path ? path : "");
+	const char *generic = getenv("PERFLOG_READER_GENERIC"); /* tests: both paths agree */
+	r->generic_only = generic && *generic && strcmp(generic, "0") != 0;
 	if (!r->path)
 		return set_error(r, -PL_ENOMEM, 0, "out of memory");
 	int ret = pl_frames_open(&r->fr, path);
@@ -549,6 +724,7 @@ PL_EXPORT int pl_reader_stats(const struct pl_reader *r, struct pl_reader_stats 
 	st.bytes_skipped = r->win.bytes_skipped;
 	st.index_disagrees = r->fr.ix_mismatch;
 	st.index_problem = r->fr.ix_mismatch ? r->fr.ix_why : "";
+	st.records_generic = r->records_generic;
 	pl_abi_copy_out(out, &st, sizeof(st));
 	return 0;
 }
