@@ -33,10 +33,10 @@
 
 static char *dir, *path;
 
+static char big[3000]; /* filled by setup(), before the second thread starts */
+
 static void record_all_kinds(struct pl_writer *w, int salt)
 {
-	static char big[3000];
-	memset(big, 'x', sizeof(big));
 	pl_value items[] = {PL_V_INT(1), PL_V_STR("two"), PL_V_FLOAT(3.5)};
 	struct pl_kv kvs[] = {{"k", 1, PL_V_INT(-7)}, {"s", 1, PL_V_STR("v")}};
 	for (int i = 0; i < 200; i++) {
@@ -102,6 +102,7 @@ static int setup(void **state)
 	(void)state;
 	dir = th_tmpdir();
 	path = th_path(dir, "all.zst");
+	memset(big, 'x', sizeof(big));
 	struct pl_writer *w = th_open(path, NULL);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, second_thread, w), 0);
