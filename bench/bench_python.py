@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """bench_python.py - what @perflog costs per call, against its peers, in one process run.
 
-    PYTHONPATH=build/python /usr/bin/python3 bench/bench_python.py [--n N] [--repeat R]
+    PYTHONPATH=build/python .venv/bin/python3 bench/bench_python.py [--n N] [--repeat R]
+
+(.venv/bin/python3 after scripts/deps.sh --bench: the PyPI peers viztracer, the
+OpenTelemetry SDK and pyinstrument; /usr/bin/python3 leaves them out and says so.)
 
 The decorated function is ``def f(a, b): return a, b``, called as ``f(12345, "query")``
 (an int and a short str; the issue's ``a + b`` cannot take an int and a str). Each way of
@@ -250,6 +253,99 @@ class StdLogging(Variant):
         return os.path.getsize(self.path)
 
 
+# The PyPI peers (scripts/deps.sh --bench installs them into .venv): left out, and said so,
+# when they are not installed.
+
+class VizTracerSparse(Variant):
+    """viztracer's log_sparse mode: only the decorated function is traced; stack_depth=1
+    makes it trace the call itself with its arguments (log_func_args), which the plain
+    @log_sparse does not record. Saved as viztracer's JSON at the end."""
+
+    def __init__(self, tmp):
+        from viztracer import VizTracer, log_sparse
+        super().__init__("viztracer @log_sparse(stack_depth=1), log_func_args → JSON", 20,
+                         os.path.join(tmp, "viztracer.json"))
+        # Room for every call of the run (its buffer is circular: it would drop the oldest).
+        self.tracer = VizTracer(log_sparse=True, log_func_args=True, tracer_entries=4_000_000,
+                                output_file=self.path, verbose=0)
+        self.fn = log_sparse(stack_depth=1)(f)  # after the tracer: it looks for it now
+
+    def close(self):
+        self.tracer.save(self.path)
+        self.tracer.clear()
+        return os.path.getsize(self.path)
+
+
+class OpenTelemetrySpans(Variant):
+    """The OpenTelemetry SDK: a span per call with the arguments as attributes, a
+    BatchSpanProcessor exporting to a file (ConsoleSpanExporter, one compact JSON span per
+    line). The queue holds every span of the run, so none is dropped."""
+
+    def __init__(self, tmp):
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+        super().__init__("OpenTelemetry SDK span + attributes (batch → file)", 50,
+                         os.path.join(tmp, "otel.jsonl"))
+        self.file = open(self.path, "w")
+        self.provider = TracerProvider()
+        exporter = ConsoleSpanExporter(out=self.file,
+                                       formatter=lambda span: span.to_json(indent=None) + "\n")
+        self.provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=1 << 20))
+        tracer = self.provider.get_tracer("bench_python")
+
+        @functools.wraps(f)
+        def traced(a, b):
+            with tracer.start_as_current_span("f", attributes={"a": a, "b": b}):
+                return f(a, b)
+        self.fn = traced
+
+    def close(self):
+        self.provider.shutdown()  # exports what is queued
+        self.file.close()
+        return os.path.getsize(self.path)
+
+
+class Pyinstrument(Variant):
+    """pyinstrument, a sampling profiler (1 ms interval), started around the plain loop:
+    no per-call record, no arguments; its session is saved as JSON at the end."""
+
+    def __init__(self, tmp):
+        from pyinstrument import Profiler
+        super().__init__("pyinstrument (sampling, around the loop)", 1,
+                         os.path.join(tmp, "pyinstrument.json"))
+        self.Profiler = Profiler
+        self.fn = f
+        self.sessions = []
+
+    def timed(self, n):
+        prof = self.Profiler(interval=0.001)
+        prof.start()
+        try:
+            return run_loop(self.fn, n)
+        finally:
+            prof.stop()
+            self.sessions.append(prof.last_session)
+
+    def close(self):
+        from pyinstrument.renderers import JSONRenderer
+        with open(self.path, "w") as out:
+            for session in self.sessions:
+                out.write(JSONRenderer().render(session))
+        return os.path.getsize(self.path)
+
+
+def pypi_peers(tmp):
+    """The PyPI peers that are installed, and the names of those that are not."""
+    found, missing = [], []
+    for cls, mod in ((VizTracerSparse, "viztracer"), (OpenTelemetrySpans, "opentelemetry.sdk"),
+                     (Pyinstrument, "pyinstrument")):
+        try:
+            found.append(cls(tmp))
+        except ImportError:
+            missing.append(mod)
+    return found, missing
+
+
 # ---- coroutines and generators ------------------------------------------------------------
 
 TARGET_AWAIT_NS = 150  # a decorated coroutine, per `await f(a, b)`, over the plain one
@@ -343,8 +439,10 @@ def main():
     load = os.getloadavg()
     t_start = perf_counter_ns()
     with tempfile.TemporaryDirectory(prefix="bench_python-") as tmp:
+        peers, missing = pypi_peers(tmp)
         variants = [Plain(), PyWrapper(), PerflogRecording(tmp), PerflogStopped(),
-                    CProfile(), Eliot(tmp), Structlog(tmp), Loguru(tmp), StdLogging(tmp)]
+                    CProfile(), *peers, Eliot(tmp), Structlog(tmp), Loguru(tmp),
+                    StdLogging(tmp)]
         for v in variants:  # warm-up: a tenth of a round
             v.run(max(1, opts.n // v.divisor // 10))
         for _ in range(opts.repeat):
@@ -364,7 +462,8 @@ def main():
 
     rec_med = over(rec)[1]
     versions = {}
-    for mod in ("eliot", "structlog", "loguru"):
+    for mod in ("eliot", "structlog", "loguru", "viztracer", "opentelemetry-sdk",
+                "pyinstrument"):
         try:
             from importlib.metadata import version
             versions[mod] = version(mod)
@@ -372,8 +471,10 @@ def main():
             versions[mod] = "?"
 
     print(f"Python {platform.python_version()} ({sys.executable}), {os.cpu_count()} CPUs; "
-          f"eliot {versions['eliot']}, structlog {versions['structlog']}, "
-          f"loguru {versions['loguru']}")
+          + ", ".join(f"{m} {v}" for m, v in versions.items() if v != "?"))
+    if missing:
+        print(f"Not installed, left out: {', '.join(missing)} (scripts/deps.sh --bench installs "
+              "them into .venv; run this with .venv/bin/python3)")
     print(f"f(a, b) called as f({A!r}, {B!r}); {opts.repeat} rounds; plain call "
           f"{fmt_ns(base_best)} ns best, {fmt_ns(base_med)} ns median (loop included); "
           f"load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after")

@@ -5,8 +5,8 @@
 #   2. .venv/: a virtual environment made from Debian's /usr/bin/python3 with
 #      --system-site-packages (Debian's python3-* packages stay visible), holding what
 #      Debian lacks, from PyPI: scripts/requirements/test.txt always, bench.txt with
-#      --bench (which also installs Debian's faketime). The build uses .venv/bin/python3
-#      (scripts/build.sh, the `python` option).
+#      --bench (which also installs Debian's faketime, libspdlog-dev and g++). The build
+#      uses .venv/bin/python3 (scripts/build.sh, the `python` option).
 # Usage: scripts/deps.sh [--bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +30,9 @@ packages=(
   chromium fonts-liberation                          # tests/cli/test_report.py draws perfan report's page
 )
 
-# Only for bench/: libfaketime runs the writer in sped-up time (bench_window.py --hour).
-if [ "${bench:-0}" = 1 ]; then packages+=(faketime); fi
+# Only for bench/: libfaketime runs the writer in sped-up time (bench_window.py --hour);
+# spdlog's asynchronous logger is bench_writer's C/C++ peer (bench/bench_spdlog.cpp).
+if [ "${bench:-0}" = 1 ]; then packages+=(faketime libspdlog-dev g++); fi
 
 missing=()
 for p in "${packages[@]}"; do
