@@ -26,7 +26,8 @@
 #include <unistd.h>
 #include <vector>
 
-namespace {
+namespace
+{
 
 constexpr int burst_events = 100000;
 
@@ -40,8 +41,8 @@ std::shared_ptr<spdlog::async_logger> make_logger(const std::string &path, size_
 {
 	spdlog::init_thread_pool(queue, 1);
 	auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, true);
-	auto log = std::make_shared<spdlog::async_logger>(
-	    "bench", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+	auto log = std::make_shared<spdlog::async_logger>("bench", sink, spdlog::thread_pool(),
+							  spdlog::async_overflow_policy::block);
 	log->set_pattern("%Y-%m-%d %H:%M:%S.%f %t %v"); // a timestamp, the thread, the event
 	return log;
 }
@@ -61,7 +62,8 @@ int main(int argc, char **argv)
 		else if (!std::strcmp(argv[i], "--out") && i + 1 < argc)
 			out = argv[++i];
 		else {
-			std::fprintf(stderr, "usage: bench_spdlog [--seconds S] [--reps N] [--out DIR]\n");
+			std::fprintf(stderr,
+				     "usage: bench_spdlog [--seconds S] [--reps N] [--out DIR]\n");
 			return 2;
 		}
 	}
