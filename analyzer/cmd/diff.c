@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd/diff.c - `perfan diff BASE NEW`: per action type, count and p50/p95/p99 in two sets
- * of traces and their relative change; a regression is a percentile that grew by more than
- * the threshold, for a type with enough actions on both sides (exit 1).
+/* cmd/diff.c - `perfan diff BASE NEW`: per action type, the change of a percentile
+ * between two sets of traces, with its 95 % interval and p-value (analysis/signif.h); a
+ * regression is a change that is both significant (p below --alpha over the number of
+ * types compared) and larger than --threshold (exit 1). A gate that fires on noise is
+ * switched off within a week: the significance test is what keeps two runs of the same
+ * program from "regressing".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,20 +14,30 @@
 #include <string.h>
 
 #include "analysis/agg.h"
+#include "analysis/signif.h"
 #include "core/scan.h"
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
 #include "fmt/table.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "util/hash.h"
 
-#define USAGE "perfan diff [--threshold PCT] [--min-count N] [FILTERS] [--json] BASE NEW"
+#define USAGE                                                                                      \
+	"perfan diff [--percentile P] [--threshold PCT] [--alpha A] [--min-count N] [FILTERS] "    \
+	"[--json] BASE NEW"
 
 static const double quantiles[] = {0.5, 0.95, 0.99};
 static const char *const qnames[] = {"p50", "p95", "p99"};
 #define NQ (sizeof(quantiles) / sizeof(quantiles[0]))
 
-enum { OPT_THRESHOLD = PF_OPT_FIRST_CMD, OPT_MIN_COUNT };
+enum { OPT_THRESHOLD = PF_OPT_FIRST_CMD, OPT_MIN_COUNT, OPT_ALPHA, OPT_PERCENTILE };
+
+/* The percentiles --percentile takes. */
+static const struct {
+	const char *name;
+	double q;
+} percentiles[] = {{"p50", 0.5}, {"p90", 0.9}, {"p95", 0.95}, {"p99", 0.99}, {"p99.9", 0.999}};
 
 /* What one side knows of a type. */
 struct side {
@@ -32,15 +45,29 @@ struct side {
 	uint64_t q[NQ];
 };
 
-enum status { ST_REGRESSION, ST_OK, ST_FEW, ST_NEW, ST_GONE };
-static const char *const status_names[] = {"regression", "ok", "few", "new", "gone"};
+/* In the order the table lists them. */
+enum verdict { V_REGRESSED, V_IMPROVED, V_SAME, V_FEW, V_NEW, V_GONE };
+static const char *const verdict_names[] = {"regressed",     "improved", "no significant change",
+					    "too few calls", "new",	 "gone"};
 
 struct row {
 	const char *name;
 	struct side s[2];  /* base, new */
 	double change[NQ]; /* (new - base) / base; NAN when not comparable */
-	bool regressed[NQ];
-	enum status status;
+	bool compared;	   /* enough calls on both sides: tested */
+	struct pf_signif sig;
+	enum verdict verdict;
+};
+
+/* What the verdicts rest on. */
+struct judging {
+	const char *pname; /* "p50" */
+	double q;
+	double threshold; /* relative: 0.10 */
+	double alpha;	  /* before the correction */
+	double alpha_m;	  /* alpha / number of types compared (Bonferroni) */
+	uint64_t min_count;
+	size_t compared;
 };
 
 static void help(void)
@@ -49,21 +76,24 @@ static void help(void)
 	    "Usage: %s\n"
 	    "\n"
 	    "Compare two sets of traces, BASE (e.g. the last release) and NEW: per action type\n"
-	    "present in either, the count and p50, p95 and p99 of the durations on both sides\n"
-	    "and their relative change (NEW - BASE) / BASE. BASE and NEW are each a trace file\n"
-	    "or a directory of them. The filters apply to both sides (relative times count from\n"
-	    "each side's own input).\n"
+	    "present in either, the count, the chosen percentile of the durations on both sides,\n"
+	    "its relative change (NEW - BASE) / BASE with a 95%% confidence interval, the\n"
+	    "p-value of 'no change', and a verdict. BASE and NEW are each a trace file or a\n"
+	    "directory of them. The filters apply to both sides (relative times count from each\n"
+	    "side's own input).\n"
 	    "\n"
-	    "A type regressed when its p50, p95 or p99 grew by more than the threshold and it has\n"
-	    "at least --min-count actions on both sides (with fewer it is shown as 'few' and "
-	    "never\n"
-	    "flagged). Types present on one side only are 'new' or 'gone'. Percentiles are\n"
-	    "nearest-rank within 0.39%% relative error, so a change within about 0.8%% of the\n"
-	    "threshold may go either way.\n"
+	    "Verdicts: 'regressed' when the change is significant (p below ALPHA divided by the\n"
+	    "number of types compared) and larger than the threshold; 'improved' likewise for\n"
+	    "a decrease; 'no significant change' otherwise; 'too few calls' when a side has\n"
+	    "fewer than --min-count; 'new' or 'gone' when a side has none. The interval and the\n"
+	    "p-value come from a bootstrap of the percentile computed from perfan's histograms\n"
+	    "(docs/perfan.md: the method and its limits); they assume independent calls.\n"
 	    "\n"
-	    "      --threshold PCT   allowed growth in percent (default 10: '10', '10%%', "
-	    "'2.5%%')\n"
-	    "      --min-count N     actions needed on each side to judge a type (default 10)\n"
+	    "      --percentile P    p50 (default), p90, p95, p99 or p99.9\n"
+	    "      --threshold PCT   smallest change that counts, in percent (default 10: '10',\n"
+	    "                        '10%%', '2.5%%')\n"
+	    "      --alpha A         significance level before correction (default 0.01)\n"
+	    "      --min-count N     calls needed on each side to judge a type (default 10)\n"
 	    "%s"
 	    "\n"
 	    "Exit status: 0 no regression, 1 at least one regression, 2 usage error, 3 BASE or\n"
@@ -86,8 +116,8 @@ static void on_span(void *userdata, const struct pf_span *sp)
 static int cmp_rows(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	if (x->status != y->status)
-		return x->status < y->status ? -1 : 1;
+	if (x->verdict != y->verdict)
+		return x->verdict < y->verdict ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -124,37 +154,49 @@ static size_t collect(struct row *rows, size_t n, int side, const struct pf_scan
 	return n;
 }
 
-static void judge(struct row *w, double threshold, uint64_t min_count)
+/* First pass: the changes of p50/p95/p99, and whether the type can be tested. */
+static void prepare(struct row *w, const struct judging *jg)
 {
 	const struct side *b = &w->s[0], *nw = &w->s[1];
-	for (size_t i = 0; i < NQ; i++) {
+	for (size_t i = 0; i < NQ; i++)
 		w->change[i] = NAN;
-		w->regressed[i] = false;
-	}
+	w->sig = (struct pf_signif){NAN, NAN, NAN, NAN};
+	w->compared = false;
 	if (!b->t) {
-		w->status = ST_NEW;
+		w->verdict = V_NEW;
 		return;
 	}
 	if (!nw->t) {
-		w->status = ST_GONE;
+		w->verdict = V_GONE;
 		return;
 	}
 	for (size_t i = 0; i < NQ; i++)
 		if (b->q[i] > 0)
 			w->change[i] = ((double)nw->q[i] - (double)b->q[i]) / (double)b->q[i];
-	if (b->t->count < min_count || nw->t->count < min_count) {
-		w->status = ST_FEW;
+	if (b->t->count < jg->min_count || nw->t->count < jg->min_count) {
+		w->verdict = V_FEW;
 		return;
 	}
-	w->status = ST_OK;
-	for (size_t i = 0; i < NQ; i++) {
-		/* new > base * (1 + threshold), in integers where it matters: base 0 never
-		 * regresses (no relative change). */
-		if (b->q[i] > 0 && (double)nw->q[i] > (double)b->q[i] * (1.0 + threshold)) {
-			w->regressed[i] = true;
-			w->status = ST_REGRESSION;
-		}
-	}
+	w->compared = true;
+}
+
+/* Second pass, once the number of types compared is known. Returns -1 out of memory. */
+static int judge(struct row *w, const struct judging *jg)
+{
+	if (!w->compared)
+		return 0;
+	/* Seeded by the name: the same inputs give the same verdict, run after run. */
+	uint64_t seed = pf_hash_bytes(w->name, strlen(w->name), 0x5eed);
+	if (pf_signif_quantile(&w->s[0].t->hist, &w->s[1].t->hist, jg->q, seed, &w->sig) < 0)
+		return -1;
+	bool significant = w->sig.p_value < jg->alpha_m;
+	if (significant && w->sig.change > jg->threshold)
+		w->verdict = V_REGRESSED;
+	else if (significant && w->sig.change < -jg->threshold)
+		w->verdict = V_IMPROVED;
+	else
+		w->verdict = V_SAME;
+	return 0;
 }
 
 static void count_cell(struct pf_table *t, const struct row *w)
@@ -169,10 +211,15 @@ static void count_cell(struct pf_table *t, const struct row *w)
 	pf_table_cell(t, PF_PLAIN, "%s \xe2\x86\x92 %s", c[0], c[1]);
 }
 
-static void print_table(const struct pf_global *g, const struct row *rows, size_t n)
+static void print_table(const struct pf_global *g, const struct judging *jg, const struct row *rows,
+			size_t n)
 {
-	static const char *const heads[] = {"TYPE",   "COUNT", "P50",	 "CHANGE", "P95",
-					    "CHANGE", "P99",   "CHANGE", "STATUS"};
+	const char *heads[] = {"TYPE", "COUNT", jg->pname, "CHANGE", "95% CI", "P", "VERDICT"};
+	char up[8];
+	snprintf(up, sizeof(up), "%s", jg->pname);
+	for (char *c = up; *c; c++)
+		*c = *c == 'p' ? 'P' : *c;
+	heads[2] = up;
 	size_t ncols = sizeof(heads) / sizeof(heads[0]);
 	struct pf_table *t = pf_table_new(ncols);
 	if (!t)
@@ -183,26 +230,42 @@ static void print_table(const struct pf_global *g, const struct row *rows, size_
 		const struct row *w = &rows[r];
 		pf_table_cell(t, PF_PLAIN, "%s", w->name);
 		count_cell(t, w);
-		for (size_t i = 0; i < NQ; i++) {
-			char d[2][PF_DURATION_MAX];
-			for (int s = 0; s < 2; s++) {
-				if (w->s[s].t)
-					pf_duration_format(w->s[s].q[i], d[s], sizeof(d[s]));
-				else
-					snprintf(d[s], sizeof(d[s]), "-");
-			}
-			pf_table_cell(t, PF_PLAIN, "%s \xe2\x86\x92 %s", d[0], d[1]);
-			if (isnan(w->change[i]))
-				pf_table_cell(t, PF_PLAIN, "-");
+		char d[2][PF_DURATION_MAX];
+		for (int s = 0; s < 2; s++) {
+			if (w->s[s].t)
+				pf_duration_format(pf_hist_quantile(&w->s[s].t->hist, jg->q), d[s],
+						   sizeof(d[s]));
 			else
-				pf_table_cell(t,
-					      w->regressed[i]	       ? PF_RED
-					      : w->change[i] < -0.0005 ? PF_GREEN
-								       : PF_PLAIN,
-					      "%+.1f%%", 100.0 * w->change[i]);
+				snprintf(d[s], sizeof(d[s]), "-");
 		}
-		pf_table_cell(t, w->status == ST_REGRESSION ? PF_RED : PF_PLAIN, "%s",
-			      w->status == ST_REGRESSION ? "REGRESSION" : status_names[w->status]);
+		pf_table_cell(t, PF_PLAIN, "%s \xe2\x86\x92 %s", d[0], d[1]);
+		if (w->compared && !isnan(w->sig.change)) {
+			pf_table_cell(t,
+				      w->verdict == V_REGRESSED	 ? PF_RED
+				      : w->verdict == V_IMPROVED ? PF_GREEN
+								 : PF_PLAIN,
+				      "%+.1f%%", 100.0 * w->sig.change);
+			pf_table_cell(t, PF_PLAIN, "%+.1f%%..%+.1f%%", 100.0 * w->sig.ci_low,
+				      100.0 * w->sig.ci_high);
+			if (w->sig.p_value < 0.0001)
+				pf_table_cell(t, PF_PLAIN, "<0.0001");
+			else
+				pf_table_cell(t, PF_PLAIN, "%.4f", w->sig.p_value);
+		} else {
+			/* Not tested (too few calls, new, gone): the change alone, when there
+			 * is one, without an interval or a p-value. */
+			uint64_t b = w->s[0].t ? pf_hist_quantile(&w->s[0].t->hist, jg->q) : 0;
+			uint64_t nw = w->s[1].t ? pf_hist_quantile(&w->s[1].t->hist, jg->q) : 0;
+			if (w->s[0].t && w->s[1].t && b > 0)
+				pf_table_cell(t, PF_PLAIN, "%+.1f%%",
+					      100.0 * ((double)nw - (double)b) / (double)b);
+			else
+				pf_table_cell(t, PF_PLAIN, "-");
+			pf_table_cell(t, PF_PLAIN, "-");
+			pf_table_cell(t, PF_PLAIN, "-");
+		}
+		pf_table_cell(t, w->verdict == V_REGRESSED ? PF_RED : PF_PLAIN, "%s",
+			      w->verdict == V_REGRESSED ? "REGRESSED" : verdict_names[w->verdict]);
 		pf_table_row_end(t);
 	}
 	pf_table_print(t, stdout, g->color);
@@ -229,18 +292,35 @@ static void json_side(struct pf_json *j, const struct side *s)
 	pf_json_object_end(j);
 }
 
-static void print_json(const struct pf_scan sc[2], const struct row *rows, size_t n,
-		       double threshold, uint64_t min_count, size_t nreg)
+static void json_num(struct pf_json *j, const char *key, double v)
+{
+	pf_json_key(j, key);
+	if (isnan(v))
+		pf_json_null(j);
+	else
+		pf_json_double(j, v);
+}
+
+static void print_json(const struct pf_scan sc[2], const struct judging *jg, const struct row *rows,
+		       size_t n, size_t nreg)
 {
 	struct pf_json j;
 	pf_json_init(&j, stdout, true);
 	pf_json_object_begin(&j);
 	pf_json_key(&j, "command");
 	pf_json_str(&j, "diff");
+	pf_json_key(&j, "percentile");
+	pf_json_str(&j, jg->pname);
 	pf_json_key(&j, "threshold_percent");
-	pf_json_double(&j, 100.0 * threshold);
+	pf_json_double(&j, 100.0 * jg->threshold);
+	pf_json_key(&j, "alpha");
+	pf_json_double(&j, jg->alpha);
+	pf_json_key(&j, "types_compared");
+	pf_json_uint(&j, jg->compared);
+	pf_json_key(&j, "alpha_corrected");
+	pf_json_double(&j, jg->alpha_m);
 	pf_json_key(&j, "min_count");
-	pf_json_uint(&j, min_count);
+	pf_json_uint(&j, jg->min_count);
 	pf_json_key(&j, "quantile_relative_error");
 	pf_json_double(&j, PF_HIST_REL_ERROR);
 	for (int s = 0; s < 2; s++) {
@@ -258,8 +338,8 @@ static void print_json(const struct pf_scan sc[2], const struct row *rows, size_
 		pf_json_object_begin(&j);
 		pf_json_key(&j, "type");
 		pf_json_str(&j, w->name);
-		pf_json_key(&j, "status");
-		pf_json_str(&j, status_names[w->status]);
+		pf_json_key(&j, "verdict");
+		pf_json_str(&j, verdict_names[w->verdict]);
 		pf_json_key(&j, "base");
 		json_side(&j, &w->s[0]);
 		pf_json_key(&j, "new");
@@ -273,12 +353,10 @@ static void print_json(const struct pf_scan sc[2], const struct row *rows, size_
 			else
 				pf_json_double(&j, w->change[i]);
 		}
-		pf_json_key(&j, "regressed");
-		pf_json_array_begin(&j);
-		for (size_t i = 0; i < NQ; i++)
-			if (w->regressed[i])
-				pf_json_str(&j, qnames[i]);
-		pf_json_array_end(&j);
+		json_num(&j, "change", w->sig.change);
+		json_num(&j, "ci_low", w->sig.ci_low);
+		json_num(&j, "ci_high", w->sig.ci_high);
+		json_num(&j, "p_value", w->sig.p_value);
 		pf_json_object_end(&j);
 	}
 	pf_json_array_end(&j);
@@ -307,11 +385,12 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	    PF_OPTS_LONG,
 	    {"threshold", required_argument, NULL, OPT_THRESHOLD},
 	    {"min-count", required_argument, NULL, OPT_MIN_COUNT},
+	    {"alpha", required_argument, NULL, OPT_ALPHA},
+	    {"percentile", required_argument, NULL, OPT_PERCENTILE},
 	    {0},
 	};
 	struct pf_opts o = {0};
-	double threshold = 0.10;
-	uint64_t min_count = 10;
+	struct judging jg = {"p50", 0.5, 0.10, 0.01, 0.01, 10, 0};
 	int c, ret;
 	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT, longopts, NULL)) != -1) {
 		if ((ret = pf_opts_handle(&o, c, optarg, "diff", USAGE)) < 0)
@@ -319,7 +398,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		if (ret > 0)
 			continue;
 		if (c == OPT_THRESHOLD) {
-			if (parse_threshold(optarg, &threshold) < 0)
+			if (parse_threshold(optarg, &jg.threshold) < 0)
 				return pf_usage_error("diff", USAGE,
 						      "--threshold: '%s' is not a percentage "
 						      "(e.g. 10%%)",
@@ -328,7 +407,28 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			uint64_t v;
 			if (pf_opts_count("diff", USAGE, "--min-count", optarg, 0, UINT64_MAX, &v))
 				return PF_EXIT_USAGE;
-			min_count = v;
+			jg.min_count = v;
+		} else if (c == OPT_ALPHA) {
+			char *end;
+			errno = 0;
+			jg.alpha = strtod(optarg, &end);
+			if (end == optarg || *end || errno || !(jg.alpha > 0 && jg.alpha < 1))
+				return pf_usage_error(
+				    "diff", USAGE,
+				    "--alpha: '%s' is not a number between 0 and 1 "
+				    "(e.g. 0.01)",
+				    optarg);
+		} else if (c == OPT_PERCENTILE) {
+			size_t k = 0, np = sizeof(percentiles) / sizeof(percentiles[0]);
+			while (k < np && strcmp(optarg, percentiles[k].name) != 0)
+				k++;
+			if (k == np)
+				return pf_usage_error("diff", USAGE,
+						      "--percentile: '%s' is not one of p50, p90, "
+						      "p95, p99, p99.9",
+						      optarg);
+			jg.pname = percentiles[k].name;
+			jg.q = percentiles[k].q;
 		} else {
 			return pf_opts_unknown(c, argv, "diff", USAGE);
 		}
@@ -377,14 +477,23 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	free(row_of);
 	size_t nreg = 0;
 	for (size_t r = 0; r < n; r++) {
-		judge(&rows[r], threshold, min_count);
-		nreg += rows[r].status == ST_REGRESSION;
+		prepare(&rows[r], &jg);
+		jg.compared += rows[r].compared;
+	}
+	jg.alpha_m = jg.compared ? jg.alpha / (double)jg.compared : jg.alpha;
+	for (size_t r = 0; r < n; r++) {
+		if (judge(&rows[r], &jg) < 0) {
+			pf_error("out of memory");
+			ret = PF_EXIT_UNREADABLE;
+			goto out;
+		}
+		nreg += rows[r].verdict == V_REGRESSED;
 	}
 	qsort(rows, n, sizeof(*rows), cmp_rows);
 	if (o.json) {
-		print_json(sc, rows, n, threshold, min_count, nreg);
+		print_json(sc, &jg, rows, n, nreg);
 	} else {
-		print_table(g, rows, n);
+		print_table(g, &jg, rows, n);
 		if (n == 0)
 			printf("(no action matched)\n");
 		for (int s = 0; s < 2; s++) {
@@ -405,14 +514,13 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			free(buf);
 		}
 		if (nreg)
-			printf("%zu type%s regressed: p50, p95 or p99 grew by more than %g%% "
-			       "(types with at least %llu actions on both sides)\n",
-			       nreg, nreg == 1 ? "" : "s", 100.0 * threshold,
-			       (unsigned long long)min_count);
+			printf("%zu type%s regressed: ", nreg, nreg == 1 ? "" : "s");
 		else
-			printf("no regression: no p50, p95 or p99 grew by more than %g%% "
-			       "(types with at least %llu actions on both sides)\n",
-			       100.0 * threshold, (unsigned long long)min_count);
+			printf("no regression: no ");
+		printf("%s grew by more than %g%% with p < %.2g (alpha %g over %zu type%s "
+		       "compared, each with at least %llu calls on both sides)\n",
+		       jg.pname, 100.0 * jg.threshold, jg.alpha_m, jg.alpha, jg.compared,
+		       jg.compared == 1 ? "" : "s", (unsigned long long)jg.min_count);
 	}
 	if (nreg)
 		ret = PF_EXIT_FAILED;
@@ -427,6 +535,6 @@ out:
 
 const struct pf_cmd pf_cmd_diff = {
     .name = "diff",
-    .summary = "per action type: change of p50/p95/p99 and count between two trace sets",
+    .summary = "per action type: a percentile's change between two trace sets, significance-tested",
     .run = run,
 };

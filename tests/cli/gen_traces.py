@@ -201,6 +201,7 @@ def fixtures(out):
     s.close()
     (out / "notes.txt").write_text("not a trace\n")
     fixtures_new(out / "new")
+    fixtures_steady(out / "steady")
     return [out / "web.zst", out / "svc.zst"]
 
 
@@ -230,6 +231,26 @@ def fixtures_new(out):
     w = TraceWriter(out / "web.zst", 4244, WEB_PREFIX, WALL0 + 3600 * 10**9, {1: "main"})
     w.frame(web.split(lambda e: True))
     w.close()
+
+
+def fixtures_steady(out):
+    """steady/base.zst and steady/new.zst, for a diff that must find a regression and only
+    one: 200 calls each of db.query and render with durations spread evenly (1.0 to
+    2.0 ms, in a scrambled order); in new.zst db.query takes 1.3 times as long."""
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, slow in (("base.zst", 1.0), ("new.zst", 1.3)):
+        tree = Tree()
+        for i in range(1, 201):
+            task = (WEB_PREFIX, i)
+            t0 = i * 10 * MS
+            d = MS + (i * 37 % 200) * 5 * US
+            tree.action(1, task, [], "db.query", t0, int(d * slow), None)
+            tree.action(1, (WEB_PREFIX, 1000 + i), [], "render", t0 + 5 * MS,
+                        MS + (i * 53 % 200) * 5 * US, None)
+        w = TraceWriter(out / name, 4300, WEB_PREFIX, WALL0, {1: "main"})
+        w.frame(tree.split(lambda e: True))
+        w.close()
 
 
 def real(out, gen_trace):

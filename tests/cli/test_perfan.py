@@ -1092,32 +1092,19 @@ def test_export_chrome_unfinished_levels(perfan, tmp_path):
 DIFF_Q = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 
-def expected_diff(base_acts, new_acts, threshold, min_count):
-    """Per type: status and the quantiles of both sides (exact), from the reference
-    decoding; a status is None where an exact change lies within 1% of the threshold
-    (perfan's percentiles carry 0.39% error: either answer is right there)."""
+def expected_diff(base_acts, new_acts, min_count):
+    """Per type: the verdicts the reference decoding decides alone (new, gone, too few
+    calls; None for a type perfan tests), and the quantiles of both sides (exact)."""
     sides = [gt.type_stats(base_acts), gt.type_stats(new_acts)]
     out = {}
     for typ in set(sides[0]) | set(sides[1]):
         b, n = sides[0].get(typ), sides[1].get(typ)
         if b is None or n is None:
             out[typ] = ("new" if b is None else "gone", b, n)
-            continue
-        if b["count"] < min_count or n["count"] < min_count:
-            out[typ] = ("few", b, n)
-            continue
-        status = "ok"
-        for q in DIFF_Q:
-            bq, nq = b[f"{q}_ns"], n[f"{q}_ns"]
-            if bq == 0:
-                continue
-            ratio = nq / bq
-            if abs(ratio - (1 + threshold)) < 0.01 * (1 + threshold):
-                status = None
-                break
-            if ratio > 1 + threshold:
-                status = "regression"
-        out[typ] = (status, b, n)
+        elif b["count"] < min_count or n["count"] < min_count:
+            out[typ] = ("too few calls", b, n)
+        else:
+            out[typ] = (None, b, n)
     return out
 
 
@@ -1133,17 +1120,29 @@ def test_diff_matches_reference(perfan, request, base, new, args, threshold, min
         d = request.getfixturevalue(root)
         return d / rest if rest else d
     bp, np_ = path(base), path(new)
-    exp = expected_diff(gt.load([bp])["actions"], gt.load([np_])["actions"], threshold,
-                        min_count)
+    exp = expected_diff(gt.load([bp])["actions"], gt.load([np_])["actions"], min_count)
     got, p = run_json(perfan, "diff", "--json", *args, bp, np_, check_exit=None)
     assert got["threshold_percent"] == pytest.approx(threshold * 100)
-    assert got["min_count"] == min_count
+    assert got["min_count"] == min_count and got["percentile"] == "p50"
     types = {t["type"]: t for t in got["types"]}
     assert set(types) == set(exp)
-    for typ, (status, b, n) in exp.items():
+    compared = [typ for typ, (v, _, _) in exp.items() if v is None]
+    assert got["types_compared"] == len(compared)
+    assert got["alpha_corrected"] == pytest.approx(0.01 / max(1, len(compared)))
+    for typ, (verdict, b, n) in exp.items():
         t = types[typ]
-        if status is not None:
-            assert t["status"] == status, (typ, t)
+        if verdict is not None:
+            assert t["verdict"] == verdict, (typ, t)
+            assert t["p_value"] is None and t["change"] is None
+        else:
+            # A verdict follows from the change and the p-value as documented.
+            sig = t["p_value"] < got["alpha_corrected"]
+            want = ("regressed" if sig and t["change"] > threshold else
+                    "improved" if sig and t["change"] < -threshold else
+                    "no significant change")
+            assert t["verdict"] == want, (typ, t)
+            assert t["change"] == pytest.approx(t["p50_change"])
+            assert t["ci_low"] <= t["ci_high"] and 0 <= t["p_value"] <= 1
         for side, e in (("base", b), ("new", n)):
             if e is None:
                 assert t[side] is None
@@ -1159,37 +1158,92 @@ def test_diff_matches_reference(perfan, request, base, new, args, threshold, min
                 exact = (n[f"{q}_ns"] - b[f"{q}_ns"]) / b[f"{q}_ns"]
                 # both quantiles within 1/256: the ratio within about 2/256
                 assert abs(t[f"{q}_change"] - exact) <= 2.1 * REL_ERROR * (1 + abs(exact))
-    nreg = sum(1 for t in got["types"] if t["status"] == "regression")
+    nreg = sum(1 for t in got["types"] if t["verdict"] == "regressed")
     assert got["regressions"] == nreg
     assert p.returncode == (1 if nreg else 0)
-    if all(s is not None for s, _, _ in exp.values()):
-        assert nreg == sum(1 for s, _, _ in exp.values() if s == "regression")
-    if base == "fixtures/web.zst" and threshold == 0.10:
-        assert exp["db.query"][0] == "regression" and exp["render"][0] == "ok"
 
 
-@pytest.mark.parametrize("slow,quantile", [(15, "p95"), (4, "p99")])
+@pytest.mark.parametrize("slow,quantile", [(15, "p95"), (8, "p99")])
 def test_diff_sees_a_regression_in_the_tail_alone(perfan, gen_trace, tmp_path, slow, quantile):
-    # The hardening issue's mutation gaps: a diff whose verdict looked only at p50 passed
-    # every test (no fixture regressed in p95 or p99 alone). Here p50 is unchanged and
-    # only the tail grew: 200 calls of 200 µs, then the same with a few of 60 ms (far
-    # above what a busy machine's preemption adds to a busy-waited 200 µs).
+    # p50 is unchanged and only the tail grew: 200 calls of 200 µs, then the same with a
+    # few of 60 ms (far above what a busy machine's preemption adds to a busy-waited
+    # 200 µs). Judged on the tail's percentile it regressed; on p50 it did not.
     base, new = tmp_path / "base.zst", tmp_path / "new.zst"
     subprocess.run([gen_trace, "--durations", "t", base, *["200"] * 200], check=True)
     subprocess.run([gen_trace, "--durations", "t", new, *["200"] * (200 - slow),
                     *["60000"] * slow], check=True)
-    got, p = run_json(perfan, "diff", "--json", base, new, check_exit=1)
+    got, p = run_json(perfan, "diff", "--json", "--percentile", quantile, base, new,
+                      check_exit=1)
     (t,) = got["types"]
-    assert t["status"] == "regression", t
-    assert abs(t["p50_change"]) < 0.10 and t[f"{quantile}_change"] > 1.0, t
-    run(perfan, "diff", base, base, check_exit=0)
+    assert t["verdict"] == "regressed", t
+    assert abs(t["p50_change"]) < 0.10 and t["change"] > 1.0, t
+    got, p = run_json(perfan, "diff", "--json", base, new, check_exit=0)
+    assert got["types"][0]["verdict"] == "no significant change"
+    run(perfan, "diff", "--percentile", quantile, base, base, check_exit=0)
 
 
 def test_diff_same_input_never_regresses(perfan, real):
     got, p = run_json(perfan, "diff", "--json", "--threshold", "0", real, real)
     assert p.returncode == 0 and got["regressions"] == 0
-    assert all(t["status"] in ("ok", "few") for t in got["types"])
+    assert all(t["verdict"] in ("no significant change", "too few calls")
+               for t in got["types"])
     assert all(t["p99_change"] == 0 for t in got["types"])
+
+
+# ---- diff's error rates on seeded synthetic traces ------------------------------------------
+
+SYN_TYPES = ("checkout", "search", "login")
+
+
+def synthetic(path, seed, sigma, slow_type=None, slowdown=1.0, calls=500):
+    """A trace of three types, `calls` each, durations lognormal (median 1 ms, sigma), the
+    one named slow_type multiplied by slowdown; exact durations (gen_traces' writer)."""
+    import random
+    rng = random.Random(seed)
+    prefix = 0x1111222233334444
+    w = gt.TraceWriter(str(path), pid=4000, prefix=prefix, wall0=gt.WALL0,
+                       threads={1: "main"})
+    events, ts, seq = [], 1000, 0
+    for typ in SYN_TYPES:
+        mult = slowdown if typ == slow_type else 1.0
+        for _ in range(calls):
+            d = max(1, int(gt.MS * mult * rng.lognormvariate(0, sigma)))
+            seq += 1
+            events.append(("start", 1, ts, typ, (prefix, seq), [], None))
+            events.append(("end", 1, ts + d, (prefix, seq), [], False, d, None, None, None))
+            ts += d + 1000
+    w.frame(events)
+    w.close()
+
+
+def diff_rates(perfan, tmp_path, sigma, slowdown, seeds=100):
+    """Over seeded pairs: how often diff exits 0, and how often it exits 1 naming exactly
+    the slowed type."""
+    passed = detected = 0
+    for seed in range(seeds):
+        a, b = tmp_path / f"a{seed}.zst", tmp_path / f"b{seed}.zst"
+        synthetic(a, 2 * seed, sigma)
+        synthetic(b, 2 * seed + 1, sigma, "search", slowdown)
+        got, p = run_json(perfan, "diff", "--json", a, b, check_exit=None)
+        regressed = sorted(t["type"] for t in got["types"] if t["verdict"] == "regressed")
+        passed += p.returncode == 0
+        detected += p.returncode == 1 and regressed == ["search"]
+        a.unlink()
+        b.unlink()
+    return passed, detected
+
+
+def test_diff_rarely_fires_on_noise_and_sees_a_15_percent_slowdown(perfan, tmp_path):
+    # The gates issue: two samples of one distribution (lognormal, sigma 0.25, three
+    # types, 500 calls each) pass in at least 95 of 100 seeded pairs; one type 15 %
+    # slower is found, alone, in at least 95 of 100. The rates are printed for the docs.
+    same, _ = diff_rates(perfan, tmp_path, 0.25, 1.0)
+    _, found = diff_rates(perfan, tmp_path, 0.25, 1.15)
+    _, found_wide = diff_rates(perfan, tmp_path, 0.5, 1.15)
+    print(f"sigma 0.25: {same}/100 same-distribution pairs pass; 15 % slowdown found in "
+          f"{found}/100; sigma 0.5: found in {found_wide}/100")
+    assert same >= 95
+    assert found >= 95
 
 
 # ---- timeline ------------------------------------------------------------------------------
