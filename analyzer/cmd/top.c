@@ -104,7 +104,7 @@ static void help(void)
 	    "  -t, --type GLOB     only action types matching GLOB (fnmatch)\n"
 	    "  -h, --help          this help\n"
 	    "\n"
-	    "DUR is a number with a unit: ns, us, ms, s, m (500ms, 1.5s, 5m).\n",
+	    "DUR is a number with a unit: ns, us, ms, s, m, h (500ms, 1.5s, 5m).\n",
 	    USAGE);
 }
 

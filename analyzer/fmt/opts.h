@@ -62,7 +62,8 @@ enum {
 	"                      input could not be (default: exit status 3)\n"                      \
 	"  -h, --help          this help\n"                                                        \
 	"\n"                                                                                       \
-	"DURATION is a number with a unit: ns, us, \xc2\xb5s, ms, s, m (200ms, 1.5s).\n"           \
+	"DURATION is a number with a unit: ns, us, \xc2\xb5s, ms, s, m, h (200ms, 1.5s, 90s,\n"    \
+	"1.5h).\n"                                                                                 \
 	"TIME is ISO-8601 wall-clock time (2025-11-25T14:02:05, ...05.250Z, ...+01:00; local\n"    \
 	"time without a zone), or relative to the input: -5m (before its last record), +30s\n"     \
 	"(after its first record).\n"

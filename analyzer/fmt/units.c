@@ -19,7 +19,7 @@ static const struct {
 } unit_table[] = {
     {"ns", 1},		 {"us", 1000},	    {"\xc2\xb5s", 1000}, /* µs, MICRO SIGN */
     {"\xce\xbcs", 1000},					 /* μs, GREEK SMALL LETTER MU */
-    {"ms", 1000000},	 {"s", 1000000000}, {"m", 60000000000},
+    {"ms", 1000000},	 {"s", 1000000000}, {"m", 60000000000},	 {"h", 3600000000000},
 };
 
 static bool is_digit(char c)

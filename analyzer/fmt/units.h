@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* units.h - durations and wall-clock times as perfan reads and prints them.
  *
- * Durations on the command line take a unit: ns, us, µs, ms, s, m ("200ms", "1.5s",
+ * Durations on the command line take a unit: ns, us, µs, ms, s, m, h ("200ms", "1.5s",
  * "0"). Times are ISO-8601 wall-clock times ("2025-11-25T14:02", "...:05.5Z",
  * "...+01:00"; local time when no zone is given) or relative to the trace: "-5m" is five
  * minutes before the end of the input, "+30s" thirty seconds after its start.
