@@ -106,8 +106,19 @@ uint64_t pf_hist_quantile(const struct pf_hist *h, double q)
 		return h->max;
 	/* rank = ceil(q * count) in integers: a float product could land on either side of
 	 * a whole number (0.999 * 1000) and move the answer by one rank. */
+	return pf_hist_at_rank(h, pf_hist_quantile_rank(h, q));
+}
+
+uint64_t pf_hist_quantile_rank(const struct pf_hist *h, double q)
+{
 	uint64_t ppm = q <= 0 ? 0 : (uint64_t)llround(q * 1e6);
-	uint64_t rank = (uint64_t)(((u128)ppm * h->count + 999999) / 1000000);
+	return (uint64_t)(((u128)ppm * h->count + 999999) / 1000000);
+}
+
+uint64_t pf_hist_at_rank(const struct pf_hist *h, uint64_t rank)
+{
+	if (h->count == 0)
+		return 0;
 	if (rank <= 1)
 		return h->min; /* the extremes are kept exactly: no need to estimate them */
 	if (rank >= h->count)

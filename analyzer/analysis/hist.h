@@ -78,6 +78,15 @@ int pf_hist_merge(struct pf_hist *dst, const struct pf_hist *src);
  */
 uint64_t pf_hist_quantile(const struct pf_hist *h, double q);
 
+/** pf_hist_quantile_rank() - the rank ceil(@q * count) pf_hist_quantile() answers with. */
+uint64_t pf_hist_quantile_rank(const struct pf_hist *h, double q);
+
+/**
+ * pf_hist_at_rank() - the @rank-th smallest value (1-based; clamped to 1..count), within
+ * the error bound above (exact at the ends). Returns: 0 for an empty histogram.
+ */
+uint64_t pf_hist_at_rank(const struct pf_hist *h, uint64_t rank);
+
 /** pf_hist_bucket_bounds() - the smallest and largest value of bucket @idx. */
 void pf_hist_bucket_bounds(uint32_t idx, uint64_t *lo, uint64_t *hi);
 

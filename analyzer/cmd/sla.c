@@ -4,6 +4,7 @@
  * Exit 0 when every type passes, 1 when any fails (or no action matched): the CI gate.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 
 #define USAGE                                                                                      \
 	"perfan sla [--p50 D] [--p90 D] [--p95 D] [--p99 D] [--p999 D] [--max D] "                 \
-	"[--worst K] [FILTERS] [--json] TRACE..."
+	"[--worst K] [--min-count N] [FILTERS] [--json] TRACE..."
 #define MAX_WORST 1000
 
 struct state {
@@ -36,8 +37,20 @@ struct state {
 struct verdict {
 	uint32_t type;
 	const struct pf_typestat *t;
-	struct pf_verdict v; /* lowest_over: the worst calls listed are above it */
+	struct pf_verdict v;	  /* lowest_over: the worst calls listed are above it */
+	bool few;		  /* fewer than --min-count calls: not judged */
+	bool is_max[PF_LIMITS_N]; /* the percentile is the slowest call: too few calls for it */
 };
+
+/* A 95 % interval of the @q-quantile from the order statistics alone (no assumption on
+ * the distribution): the ranks n q -/+ 1.96 sqrt(n q (1 - q)), widened by one. */
+static void quantile_ci(const struct pf_hist *h, double q, uint64_t *lo, uint64_t *hi)
+{
+	double n = (double)h->count, sd = sqrt(n * q * (1 - q));
+	double l = floor(n * q - 1.96 * sd), u = ceil(n * q + 1.96 * sd) + 1;
+	*lo = pf_hist_at_rank(h, l < 1 ? 1 : (uint64_t)l);
+	*hi = pf_hist_at_rank(h, u > n ? h->count : (uint64_t)u);
+}
 
 static void help(void)
 {
@@ -49,10 +62,16 @@ static void help(void)
 	       "(exact below 256 ns; max is exact), so a value within 0.39%% of its limit may\n"
 	       "be judged either way. Actions still running when their trace ended (a hang, a\n"
 	       "crash) count with how long they had run by then: at least that long.\n"
-	       "Exit status: 0 when every type passes; 1 when one fails or no action matched.\n"
+	       "A percentile of too few calls is the slowest call (the p99 of fewer than 100):\n"
+	       "it is marked '*' and said below the table; --min-count N leaves out the types\n"
+	       "with fewer than N calls (not judged, 'too few calls'). --json gives each\n"
+	       "observed percentile with a 95%% interval from the order statistics.\n"
+	       "Exit status: 0 when every type judged passes; 1 when one fails, or no action\n"
+	       "matched, or no type had --min-count calls.\n"
 	       "\n"
 	       "%s"
 	       "      --worst K       worst calls listed per failing type (default 3, 0: none)\n"
+	       "      --min-count N   calls a type needs to be judged (default 1)\n"
 	       "%s",
 	       USAGE, PF_LIMITS_HELP, PF_OPTS_HELP);
 }
@@ -86,12 +105,14 @@ static void on_span(void *userdata, const struct pf_span *sp)
 
 static const struct pf_names *sort_names; /* for cmp_verdicts() */
 
-/* Failing types first, then by name. */
+/* Failing types first, then those judged, then by name. */
 static int cmp_verdicts(const void *a, const void *b)
 {
 	const struct verdict *x = a, *y = b;
 	if (x->v.fail != y->v.fail)
 		return x->v.fail ? -1 : 1;
+	if (x->few != y->few)
+		return x->few ? 1 : -1;
 	return strcmp(pf_names_str(sort_names, x->type), pf_names_str(sort_names, y->type));
 }
 
@@ -127,12 +148,15 @@ static void print_table(const struct pf_global *g, const struct pf_scan *sc,
 				continue;
 			char d[PF_DURATION_MAX];
 			pf_duration_format(v[r].v.observed[i], d, sizeof(d));
-			pf_table_cell(t, v[r].v.over[i] ? PF_RED : PF_PLAIN, "%s", d);
+			pf_table_cell(t, v[r].v.over[i] ? PF_RED : PF_PLAIN, "%s%s", d,
+				      v[r].is_max[i] ? "*" : "");
 			if (v[r].v.over[i])
 				snprintf(failed + strlen(failed), sizeof(failed) - strlen(failed),
 					 "%s%s", *failed ? ", " : "", pf_limit_checks[i].opt);
 		}
-		if (v[r].v.fail)
+		if (v[r].few)
+			pf_table_cell(t, PF_PLAIN, "too few calls");
+		else if (v[r].v.fail)
 			pf_table_cell(t, PF_RED, "FAIL (%s)", failed);
 		else
 			pf_table_cell(t, PF_GREEN, "PASS");
@@ -140,6 +164,28 @@ static void print_table(const struct pf_global *g, const struct pf_scan *sc,
 	}
 	pf_table_print(t, stdout, g->color);
 	pf_table_free(t);
+}
+
+/* Below the table: which percentiles rest on too few calls to mean more than the max. */
+static void print_few_note(const struct pf_limits *lim, const struct verdict *v, size_t n)
+{
+	for (size_t i = 0; i < PF_LIMITS_N; i++) {
+		if (!lim->set[i] || pf_limit_checks[i].q >= 1)
+			continue;
+		size_t k = 0;
+		uint64_t most = 0;
+		for (size_t r = 0; r < n; r++)
+			if (v[r].is_max[i]) {
+				k++;
+				most = v[r].t->count > most ? v[r].t->count : most;
+			}
+		if (k)
+			printf("* %s of %s%llu call%s is the slowest call (%zu type%s): too few "
+			       "calls for it; --min-count leaves such types out\n",
+			       pf_limit_checks[i].opt, k > 1 ? "up to " : "",
+			       (unsigned long long)most, most == 1 ? "" : "s", k,
+			       k == 1 ? "" : "s");
+	}
 }
 
 static void print_worst(const struct pf_call_ctx *ctx, struct state *st, const struct verdict *v,
@@ -188,6 +234,8 @@ static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, 
 		pf_json_str(&j, pf_names_str(&sc->names, v[r].type));
 		pf_json_key(&j, "count");
 		pf_json_uint(&j, v[r].t->count);
+		pf_json_key(&j, "judged");
+		pf_json_bool(&j, !v[r].few);
 		pf_json_key(&j, "pass");
 		pf_json_bool(&j, !v[r].v.fail);
 		pf_json_key(&j, "failed");
@@ -205,6 +253,27 @@ static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, 
 			pf_json_uint(&j, v[r].v.observed[i]);
 		}
 		pf_json_object_end(&j);
+		/* How sure: each percentile's 95 % interval, and which are just the max. */
+		pf_json_key(&j, "ci95");
+		pf_json_object_begin(&j);
+		for (size_t i = 0; i < PF_LIMITS_N; i++) {
+			if (!lim->set[i] || pf_limit_checks[i].q >= 1)
+				continue;
+			uint64_t lo, hi;
+			quantile_ci(&v[r].t->hist, pf_limit_checks[i].q, &lo, &hi);
+			pf_json_key(&j, pf_limit_checks[i].key);
+			pf_json_array_begin(&j);
+			pf_json_uint(&j, lo);
+			pf_json_uint(&j, hi);
+			pf_json_array_end(&j);
+		}
+		pf_json_object_end(&j);
+		pf_json_key(&j, "percentile_is_max");
+		pf_json_array_begin(&j);
+		for (size_t i = 0; i < PF_LIMITS_N; i++)
+			if (v[r].is_max[i])
+				pf_json_str(&j, pf_limit_checks[i].opt);
+		pf_json_array_end(&j);
 		pf_json_key(&j, "worst");
 		pf_json_array_begin(&j);
 		if (v[r].v.fail && st->k) {
@@ -221,12 +290,14 @@ static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, 
 	pf_json_finish(&j);
 }
 
-static int parse_args(int argc, char **argv, struct pf_opts *o, struct pf_limits *lim, size_t *k)
+static int parse_args(int argc, char **argv, struct pf_opts *o, struct pf_limits *lim, size_t *k,
+		      uint64_t *min_count)
 {
 	static const struct option longopts[] = {
 	    PF_OPTS_LONG,
 	    PF_LIMITS_LONG,
 	    {"worst", required_argument, NULL, PF_OPT_FIRST_CMD},
+	    {"min-count", required_argument, NULL, PF_OPT_FIRST_CMD + 1},
 	    {0},
 	};
 	int c, ret;
@@ -236,9 +307,15 @@ static int parse_args(int argc, char **argv, struct pf_opts *o, struct pf_limits
 			return -ret;
 		if (ret > 0)
 			continue;
+		uint64_t v;
+		if (c == PF_OPT_FIRST_CMD + 1) {
+			if (pf_opts_count("sla", USAGE, "--min-count", optarg, 1, UINT64_MAX, &v))
+				return PF_EXIT_USAGE;
+			*min_count = v;
+			continue;
+		}
 		if (c != PF_OPT_FIRST_CMD)
 			return pf_opts_unknown(c, argv, "sla", USAGE);
-		uint64_t v;
 		if (pf_opts_count("sla", USAGE, "--worst", optarg, 0, MAX_WORST, &v))
 			return PF_EXIT_USAGE;
 		*k = v;
@@ -258,7 +335,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct pf_opts o = {0};
 	struct pf_limits lim = {0};
 	size_t k = 3;
-	int ret = parse_args(argc, argv, &o, &lim, &k);
+	uint64_t min_count = 1;
+	int ret = parse_args(argc, argv, &o, &lim, &k, &min_count);
 	if (ret)
 		return ret;
 	if (o.help) {
@@ -288,7 +366,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		ret = PF_EXIT_UNREADABLE;
 		goto out;
 	}
-	size_t n = 0, nfail = 0;
+	size_t n = 0, nfail = 0, nfew = 0;
 	for (uint32_t type = 0; type < st.agg.n; type++) {
 		const struct pf_typestat *t = pf_agg_get(&st.agg, type);
 		/* perflog's own types (perflog:remote_task, ...) only when --type asks. */
@@ -298,19 +376,31 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		w->type = type;
 		w->t = t;
 		pf_limits_check(&lim, &t->hist, &w->v);
+		for (size_t i = 0; i < PF_LIMITS_N; i++)
+			w->is_max[i] =
+			    lim.set[i] && pf_limit_checks[i].q < 1 && t->count > 1 &&
+			    pf_hist_quantile_rank(&t->hist, pf_limit_checks[i].q) >= t->count;
+		w->few = t->count < min_count;
+		if (w->few) {
+			w->v.fail = false; /* not judged */
+			memset(w->v.over, 0, sizeof(w->v.over));
+			nfew++;
+		}
 		nfail += w->v.fail;
 		if (w->v.fail && type < st.nworst)
 			pf_topn_sort(&st.worst[type]);
 	}
 	sort_names = &sc.names;
 	qsort(v, n, sizeof(*v), cmp_verdicts);
-	bool pass = n > 0 && nfail == 0;
+	bool pass = n > nfew && nfail == 0;
 	struct pf_call_ctx ctx = {&sc.names, &sc.in, g->color};
 	if (o.json) {
 		print_json(&ctx, &sc, &st, &lim, v, n, pass);
 	} else {
-		if (n)
+		if (n) {
 			print_table(g, &sc, &lim, v, n);
+			print_few_note(&lim, v, n);
+		}
 		print_worst(&ctx, &st, v, n);
 		if (n)
 			putchar('\n');
@@ -319,12 +409,19 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			printf(
 			    "sla: FAIL: no action matched (check the trace files, --type and the "
 			    "filters)\n");
+		else if (n == nfew)
+			printf("sla: FAIL: no action type had %llu calls (--min-count): nothing "
+			       "was judged\n",
+			       (unsigned long long)min_count);
 		else if (nfail)
-			printf("sla: FAIL: %zu of %zu action type%s over the limits\n", nfail, n,
-			       n == 1 ? "" : "s");
+			printf("sla: FAIL: %zu of %zu action type%s over the limits\n", nfail,
+			       n - nfew, n - nfew == 1 ? "" : "s");
 		else
-			printf("sla: PASS: %zu action type%s within the limits\n", n,
-			       n == 1 ? "" : "s");
+			printf("sla: PASS: %zu action type%s within the limits\n", n - nfew,
+			       n - nfew == 1 ? "" : "s");
+		if (nfew && n != nfew)
+			printf("(%zu type%s with fewer than %llu calls not judged)\n", nfew,
+			       nfew == 1 ? "" : "s", (unsigned long long)min_count);
 	}
 	ret = pass ? PF_EXIT_OK : PF_EXIT_FAILED;
 out:

@@ -497,6 +497,45 @@ def test_sla_checks_each_percentile_it_is_given(perfan, real, flag, key):
     assert abs(obs - v) <= v * REL_ERROR + 1
 
 
+def test_sla_says_how_sure_it_is(perfan, real, fixtures):
+    # The gates issue, part 2: each percentile with a 95 % interval from the order
+    # statistics (ranks n q -/+ 1.96 sqrt(n q (1 - q)), widened by one), computed here
+    # from the reference decoding; a percentile that is the slowest call is said so;
+    # --min-count leaves out the types with fewer calls, and judges nothing if none has.
+    acts = gt.load([real])["actions"]
+    by_type = {}
+    for a in acts:
+        by_type.setdefault(a["type"], []).append(a["duration_ns"])
+    got, _ = run_json(perfan, "sla", "--json", "--p50", "1h", "--p99", "1h", real)
+    for t in got["types"]:
+        if t["type"] not in by_type:
+            continue  # an action still running (counted by perfan, not by the reference)
+        durs = sorted(by_type[t["type"]])
+        n = len(durs)
+        for key, q in (("p50_ns", 0.5), ("p99_ns", 0.99)):
+            sd = math.sqrt(n * q * (1 - q))
+            lo = max(1, math.floor(n * q - 1.96 * sd))
+            hi = min(n, math.ceil(n * q + 1.96 * sd) + 1)
+            got_lo, got_hi = t["ci95"][key]
+            assert abs(got_lo - durs[lo - 1]) <= durs[lo - 1] * REL_ERROR + 1, (t, key)
+            assert abs(got_hi - durs[hi - 1]) <= durs[hi - 1] * REL_ERROR + 1, (t, key)
+            assert got_lo <= t["observed"][key] <= got_hi
+        is_max = [k for k, q in (("p50", 0.5), ("p99", 0.99))
+                  if n > 1 and math.ceil(q * n - 1e-9) >= n]
+        assert t["percentile_is_max"] == is_max, t
+        assert t["judged"] is True
+    web = fixtures / "web.zst"
+    p = run(perfan, "sla", "--p99", "10ms", web, check_exit=1)
+    assert "12.0ms*" in p.stdout and "* p99 of up to 15 calls is the slowest call" in p.stdout
+    got, _ = run_json(perfan, "sla", "--json", "--p99", "10ms", "--min-count", 13, web,
+                      check_exit=1)
+    judged = {t["type"] for t in got["types"] if t["judged"]}
+    assert judged == {"db.query"}  # the only type with 13 calls or more
+    got, _ = run_json(perfan, "sla", "--json", "--p99", "1h", "--min-count", 100, web,
+                      check_exit=1)
+    assert got["pass"] is False and not any(t["judged"] for t in got["types"])
+
+
 def test_inputs_ranks_the_groups_that_carry_the_tail(perfan, gen_trace, tmp_path):
     # The hardening issue's mutation gaps: the golden inputs cases have empty tails, so a
     # reversed ranking passed them. Here key 7 (20 ms, the other keys 200 µs) is the tail.
