@@ -83,6 +83,7 @@ def user(db, uid):
 def report(db, uid, days):
     page = CACHE.get(f"report:{uid}:{days}")
     if page is None:
+        store.archive_read(days)
         rows = store.query(db, "SELECT count(*), sum(amount) FROM events"
                            " WHERE user = ? AND day >= ?", (uid, store.DAYS - days))
         page = {"user": uid, "days": days, "events": rows[0][0], "amount": rows[0][1] or 0}

@@ -3,6 +3,7 @@
 import random
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 
 import perflog
@@ -10,6 +11,7 @@ from perflog import perflog as pl
 
 USERS = 1000
 DAYS = 365
+ARCHIVE_AFTER = 90  # days: older events live in the archive, a slow storage
 
 
 def create(path, rows=200_000, seed=1):
@@ -30,6 +32,16 @@ def create(path, rows=200_000, seed=1):
     db.execute("CREATE INDEX events_day ON events(day)")
     db.commit()
     db.close()
+
+
+@pl(action_type="archive.read", args=["days"])
+def archive_read(days):
+    """The part of a range older than ARCHIVE_AFTER days comes from the archive: 1 ms per
+    archived day, on every machine. The slow inputs are slow by design, so the demo's
+    `perfan sla --p99 200ms` fails (exit 1) whatever the machine's speed: a 365-day range
+    spends 275 ms here alone."""
+    if days > ARCHIVE_AFTER:
+        time.sleep((days - ARCHIVE_AFTER) / 1000)
 
 
 @pl(action_type="sql.query", args=["sql", "params"])

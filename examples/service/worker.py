@@ -34,6 +34,7 @@ def export(task, user, days):
 
 @pl(action_type="export.build")
 def build(user, days):
+    store.archive_read(days)
     rows = store.query(_db, "SELECT id, day, amount FROM events WHERE user = ? AND day >= ?"
                        " ORDER BY day", (user, store.DAYS - days))
     with perflog.action("export.csv", rows=len(rows)) as a:
