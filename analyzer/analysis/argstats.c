@@ -155,6 +155,47 @@ static struct pf_group *find_group(struct pf_argstats *t, struct pf_arg *a, enum
 	return g;
 }
 
+/* Widen a group's seen range [lo, hi] to @v (the group's first value sets it). */
+#define WIDEN(g, lo, hi, v)                                                                        \
+	do {                                                                                       \
+		if (!(g)->hist.count || (v) < (g)->lo)                                             \
+			(g)->lo = (v);                                                             \
+		if (!(g)->hist.count || (v) > (g)->hi)                                             \
+			(g)->hi = (v);                                                             \
+	} while (0)
+
+/* @g's seen range takes magnitude @m (for a negative group: of the negative value). */
+static void seen(struct pf_group *g, uint64_t m)
+{
+	if (g)
+		WIDEN(g, seen_lo, seen_hi, m);
+}
+
+static void fseen(struct pf_group *g, double v)
+{
+	if (g)
+		WIDEN(g, fseen_lo, fseen_hi, v);
+}
+
+/* The length a placeholder stands for: the Python extension records a container it does
+ * not convert (a set, a generator with a length) as "<set len=546>"; grouping by the
+ * placeholder's own length (13) would say nothing. Returns -1 for any other string. */
+static int64_t placeholder_len(const char *s, size_t n)
+{
+	if (n < 8 || s[0] != '<' || s[n - 1] != '>')
+		return -1;
+	size_t i = n - 1, digits = 0;
+	uint64_t v = 0, mul = 1;
+	while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9' && digits < 18) {
+		v += (uint64_t)(s[--i] - '0') * mul;
+		mul *= 10;
+		digits++;
+	}
+	if (!digits || i < 5 || memcmp(s + i - 5, " len=", 5) != 0)
+		return -1;
+	return (int64_t)v;
+}
+
 static int count_in(struct pf_argstats *t, struct pf_arg *a, struct pf_group *g, uint64_t d)
 {
 	if (!g)
@@ -185,17 +226,21 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 	case PF_FIELD_BOOL:
 		g = find_group(t, a, PF_G_BOOL, f->b, NULL, 0, false);
 		break;
-	case PF_FIELD_INT:
-		g = find_group(t, a, PF_G_INT,
-			       f->i < 0 ? -log2_bucket(-(uint64_t)f->i)
-					: log2_bucket((uint64_t)f->i),
-			       NULL, 0, false);
+	case PF_FIELD_INT: {
+		uint64_t m = f->i < 0 ? -(uint64_t)f->i : (uint64_t)f->i;
+		g = find_group(t, a, PF_G_INT, f->i < 0 ? -log2_bucket(m) : log2_bucket(m), NULL, 0,
+			       false);
+		seen(g, m);
 		break;
+	}
 	case PF_FIELD_UINT:
 		g = find_group(t, a, PF_G_INT, log2_bucket(f->u), NULL, 0, false);
+		seen(g, f->u);
 		break;
 	case PF_FIELD_FLOAT:
 		g = find_group(t, a, PF_G_FLOAT, float_bucket(f->f), NULL, 0, false);
+		if (!isnan(f->f))
+			fseen(g, f->f);
 		break;
 	case PF_FIELD_STR:
 		g = find_group(t, a, PF_G_STR, 0, f->s, f->s_len, f->cut);
@@ -224,8 +269,11 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 		t->ignored_fields++;
 		return 0;
 	}
-	return count_in(t, l, find_group(t, l, PF_G_LEN, log2_bucket(f->orig_len), NULL, 0, false),
-			d);
+	int64_t ph = f->kind == PF_FIELD_STR ? placeholder_len(f->s, f->s_len) : -1;
+	uint64_t n = ph >= 0 ? (uint64_t)ph : f->orig_len;
+	struct pf_group *lg = find_group(t, l, PF_G_LEN, log2_bucket(n), NULL, 0, false);
+	seen(lg, n);
+	return count_in(t, l, lg, d);
 }
 
 /* ---- results ---------------------------------------------------------------------------- */
@@ -260,15 +308,6 @@ static int arg_cmp(const void *pa, const void *pb)
 		return a->top_share > b->top_share ? -1 : 1;
 	int c = strcmp(a->name, b->name);
 	return c ? c : a->by_len - b->by_len;
-}
-
-static void int_range(int64_t key, int64_t *lo, int64_t *hi, bool *neg)
-{
-	*neg = key < 0;
-	uint64_t b = (uint64_t)(key < 0 ? -key : key);
-	uint64_t l = b ? 1ull << (b - 1) : 0, h = b ? (b == 64 ? UINT64_MAX : (1ull << b) - 1) : 0;
-	*lo = (int64_t)(l > INT64_MAX ? INT64_MAX : l);
-	*hi = (int64_t)(h > INT64_MAX ? INT64_MAX : h);
 }
 
 /* A group's label: "text" for strings (quoted), 4..7 for buckets, and so on. */
@@ -307,15 +346,14 @@ void pf_group_label(const struct pf_group *g, char *buf, size_t len)
 	}
 	case PF_G_INT:
 	case PF_G_LEN: {
-		int64_t lo, hi;
-		bool neg;
-		int_range(g->key, &lo, &hi, &neg);
+		/* The range seen, not the bucket's: one value shows as itself. */
+		uint64_t lo = g->seen_lo, hi = g->seen_hi;
 		if (lo == hi)
-			snprintf(buf, len, "%s%" PRId64, neg ? "-" : "", lo);
-		else if (neg)
-			snprintf(buf, len, "-%" PRId64 "..-%" PRId64, hi, lo);
+			snprintf(buf, len, "%s%" PRIu64, g->key < 0 ? "-" : "", lo);
+		else if (g->key < 0)
+			snprintf(buf, len, "-%" PRIu64 "..-%" PRIu64, hi, lo);
 		else
-			snprintf(buf, len, "%" PRId64 "..%" PRId64, lo, hi);
+			snprintf(buf, len, "%" PRIu64 "..%" PRIu64, lo, hi);
 		break;
 	}
 	case PF_G_FLOAT:
@@ -325,14 +363,10 @@ void pf_group_label(const struct pf_group *g, char *buf, size_t len)
 			snprintf(buf, len, "nan");
 		} else if (g->key == FKEY_INF || g->key == FKEY_NINF) {
 			snprintf(buf, len, "%sinf", g->key == FKEY_NINF ? "-" : "");
+		} else if (g->fseen_lo == g->fseen_hi) {
+			snprintf(buf, len, "%g", g->fseen_lo);
 		} else {
-			bool neg = g->key < -FKEY_NEG / 2;
-			int e = (int)(neg ? g->key + FKEY_NEG : g->key);
-			double lo = ldexp(1, e - 1), hi = ldexp(1, e);
-			if (neg)
-				snprintf(buf, len, "(-%g, -%g]", hi, lo);
-			else
-				snprintf(buf, len, "[%g, %g)", lo, hi);
+			snprintf(buf, len, "%g..%g", g->fseen_lo, g->fseen_hi);
 		}
 		break;
 	}
@@ -383,13 +417,24 @@ void pf_group_json(struct pf_json *j, const struct pf_argstats *t, const struct 
 		pf_json_key(j, "value");
 		pf_json_bool(j, g->key);
 	} else if (g->cls == PF_G_INT || g->cls == PF_G_LEN) {
-		int64_t lo, hi;
-		bool neg;
-		int_range(g->key, &lo, &hi, &neg);
+		/* The values seen (the bucket's bounds were shown before: 262144..524287 for a
+		 * group that only ever held 300000). */
 		pf_json_key(j, "min");
-		pf_json_int(j, neg ? -hi : lo);
+		if (g->key < 0)
+			pf_json_int(j, -(int64_t)(g->seen_hi > INT64_MAX ? INT64_MAX : g->seen_hi));
+		else
+			pf_json_uint(j, g->seen_lo);
 		pf_json_key(j, "max");
-		pf_json_int(j, neg ? -lo : hi);
+		if (g->key < 0)
+			pf_json_int(j, -(int64_t)(g->seen_lo > INT64_MAX ? INT64_MAX : g->seen_lo));
+		else
+			pf_json_uint(j, g->seen_hi);
+	} else if (g->cls == PF_G_FLOAT && !isnan(g->fseen_lo) && isfinite(g->fseen_lo) &&
+		   isfinite(g->fseen_hi)) {
+		pf_json_key(j, "min");
+		pf_json_double(j, g->fseen_lo);
+		pf_json_key(j, "max");
+		pf_json_double(j, g->fseen_hi);
 	}
 	pf_json_key(j, "count");
 	pf_json_uint(j, g->hist.count);

@@ -61,6 +61,10 @@ struct pf_group {
 	bool partial; /* PF_G_STR: calls of this value may also be in "(other)" */
 	uint64_t tail_calls, tail_ns;
 	struct pf_hist hist;
+	/* PF_G_INT, PF_G_LEN: the magnitudes seen (of negatives for a negative @key), so that
+	 * a group shows the range actually seen, or its one value; PF_G_FLOAT likewise. */
+	uint64_t seen_lo, seen_hi;
+	double fseen_lo, fseen_hi;
 };
 
 struct pf_arg {

@@ -115,6 +115,31 @@ def test_perfan_inputs_ranks_long_words_first(default_run):
     assert top["kind"] == "string" and kind(top["value"], vocab) == "two"
 
 
+def test_perfan_inputs_groups_sets_by_their_size(default_run):
+    # The gates issue, part 4: known(words) gets sets, recorded as "<set len=N>"; perfan
+    # groups len(words) by N (read back from the trace here), not by the length of the
+    # placeholder text, and a group shows the sizes it held.
+    d = default_run[0]
+    perfan = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", "build"), "analyzer", "perfan")
+    if not perfan.exists():
+        pytest.skip("perfan not built")
+    sizes = []
+    for rec in perflog.read(str(d / "spell.zst")):
+        if rec["kind"] == "start" and rec["type"] == "spell.known":
+            m = re.fullmatch(r"<set len=(\d+)>", str(rec["fields"].get("words")))
+            if m:
+                sizes.append(int(m.group(1)))
+    assert sizes and max(sizes) > 100
+    p = subprocess.run([perfan, "inputs", "--type", "spell.known", "--json", d / "spell.zst"],
+                       capture_output=True, text=True, timeout=60, check=True)
+    (t,) = json.loads(p.stdout)["types"]
+    (lengths,) = [a for a in t["arguments"] if a["name"] == "words" and a["grouping"] == "length"]
+    groups = [g for g in lengths["groups"] if g["kind"] == "length"]
+    assert max(g["max"] for g in groups) == max(sizes)  # not 15, "<set len=702>"'s length
+    big = [g for g in groups if g["min"] >= 100]
+    assert big and all(g["min"] in sizes and g["max"] in sizes for g in big)
+
+
 def test_words_given_are_the_words_recorded(default_run, tmp_path):
     d, _, vocab, _ = default_run
     given = ["speling", "the", "korrectud", "the", "inconvienient"]
