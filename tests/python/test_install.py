@@ -42,3 +42,12 @@ def test_pip_install_ships_perfan(tmp_path):
         where = subprocess.run(["man", "-w", "perfan"], capture_output=True, text=True,
                                env=dict(os.environ, MANPATH=str(target / "man")))
         assert where.stdout.strip() == str(target / "man" / "man1" / "perfan.1")
+    # The pytest plugin is found by its entry point, from the installed copy.
+    eps = subprocess.run(
+        [sys.executable, "-c", "from importlib.metadata import entry_points; "
+         "print([e.value for e in entry_points(group='pytest11') if e.name == 'perflog'])"],
+        capture_output=True, text=True, env=env, check=True).stdout
+    assert "perflog.pytest_plugin" in eps, eps
+    helped = subprocess.run([sys.executable, "-m", "pytest", "--help"], capture_output=True,
+                            text=True, env=env, cwd=tmp_path)
+    assert "--perflog-sla" in helped.stdout, helped.stdout[-2000:] + helped.stderr

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+"""The pytest plugin (perflog.pytest_plugin), run by pytester in a child pytest: a table of
+the action types at the end, the session failed by an exceeded limit, a GLOB that matches
+nothing, or a regression against a baseline; bad options are usage errors."""
+import os
+import pathlib
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+PERFAN = pathlib.Path(os.environ.get("PERFLOG_BUILD_DIR", "build"), "analyzer", "perfan")
+
+APP = '''
+import os, time
+from perflog import perflog
+
+SLOW = float(os.environ.get("APP_SLOW", "1"))
+
+@perflog
+def fetch(n):
+    time.sleep(0.002 * SLOW)
+    return n
+
+@perflog
+def parse(n):
+    return n * 2
+
+def test_many():
+    for i in range(40):
+        assert parse(fetch(i)) == 2 * i
+'''
+
+
+@pytest.fixture
+def app(pytester, monkeypatch):
+    monkeypatch.setenv("PERFLOG_PERFAN", str(PERFAN.resolve()))
+    pytester.makepyfile(test_app=APP)
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("-p", "perflog.pytest_plugin", "-q", *args)
+
+
+def test_a_limit_met_passes_and_the_table_lists_the_types(app, tmp_path):
+    r = run(app, "--perflog-sla", "test_app.*:p99<=1s,max<=2s", "--perflog-trace", tmp_path)
+    assert r.ret == 0, r.stdout.str()
+    out = r.stdout.str()
+    assert "test_app.fetch" in out and "test_app.parse" in out and "perflog: PASS" in out
+    assert "p99<=1s ok" in out
+    assert list(tmp_path.glob("pytest-*.zst"))  # the trace stays where it was asked
+
+
+def test_a_limit_exceeded_fails_the_session(app):
+    r = run(app, "--perflog-sla", "*fetch:p50<=100us")
+    assert r.ret == 1, r.stdout.str()
+    # The tests passed; the session fails on the gate.
+    r.stdout.fnmatch_lines(["*perflog: test_app.fetch: p50 * > 100µs (40 calls)*",
+                            "*1 passed*"])
+
+
+def test_a_glob_that_matches_nothing_fails(app):
+    r = run(app, "--perflog-sla", "nosuch.*:p99<=1s")
+    assert r.ret == 1
+    r.stdout.fnmatch_lines(["*no action type matched 'nosuch.*': nothing was checked*"])
+
+
+def test_bad_specs_are_usage_errors(app):
+    for spec in ("fetch", "*:p42<=1ms", "*:p99<=fast", "*:p99>1ms"):
+        r = run(app, "--perflog-sla", spec)
+        assert r.ret == pytest.ExitCode.USAGE_ERROR, spec
+        assert "--perflog-sla" in r.stderr.str()
+
+
+def test_without_options_it_does_nothing(app):
+    r = run(app)
+    assert r.ret == 0 and "perflog" not in r.stdout.str()
+
+
+@pytest.mark.skipif(not PERFAN.exists(), reason="perfan not built")
+def test_a_regression_against_the_baseline_fails(app, tmp_path, monkeypatch):
+    base = tmp_path / "base"
+    assert run(app, "--perflog-trace", base).ret == 0
+    same = run(app, "--perflog-baseline", base)
+    assert same.ret == 0, same.stdout.str()
+    monkeypatch.setenv("APP_SLOW", "3")  # fetch three times as slow: 2 ms -> 6 ms
+    slow = run(app, "--perflog-baseline", base)
+    assert slow.ret == 1, slow.stdout.str()
+    slow.stdout.fnmatch_lines(["*test_app.fetch*REGRESSED*",
+                               "*a regression against the baseline (perfan diff)*"])
