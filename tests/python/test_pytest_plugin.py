@@ -19,14 +19,15 @@ SLOW = float(os.environ.get("APP_SLOW", "1"))
 
 @perflog
 def fetch(n):
-    time.sleep(0.002 * SLOW)
+    time.sleep(0.010 * SLOW)
     return n
 
 @perflog
 def parse(n):
-    # Not a sub-microsecond body: at that scale two unchanged runs differ by +255 % on a
-    # busy machine (CI saw it), which a baseline comparison rightly calls a regression.
-    time.sleep(0.001)
+    # Not a sub-microsecond body: at that scale two unchanged runs differed by +255 % on
+    # a busy machine (CI saw it), which a baseline comparison rightly calls a regression;
+    # sleeps of milliseconds, long beside a loaded scheduler's lateness, do not.
+    time.sleep(0.005)
     return n * 2
 
 def test_many():
@@ -87,7 +88,7 @@ def test_a_regression_against_the_baseline_fails(app, tmp_path, monkeypatch):
     assert run(app, "--perflog-trace", base).ret == 0
     same = run(app, "--perflog-baseline", base)
     assert same.ret == 0, same.stdout.str()
-    monkeypatch.setenv("APP_SLOW", "3")  # fetch three times as slow: 2 ms -> 6 ms
+    monkeypatch.setenv("APP_SLOW", "3")  # fetch three times as slow: 10 ms -> 30 ms
     slow = run(app, "--perflog-baseline", base)
     assert slow.ret == 1, slow.stdout.str()
     slow.stdout.fnmatch_lines(["*test_app.fetch*REGRESSED*",
