@@ -24,14 +24,14 @@
 #include "util/hash.h"
 
 #define USAGE                                                                                      \
-	"perfan diff [--percentile P] [--threshold PCT] [--alpha A] [--min-count N] [FILTERS] "    \
-	"[--json] BASE NEW"
+	"perfan diff [--percentile P] [--threshold PCT] [--min-change D] [--alpha A] "             \
+	"[--min-count N] [FILTERS] [--json] BASE NEW"
 
 static const double quantiles[] = {0.5, 0.95, 0.99};
 static const char *const qnames[] = {"p50", "p95", "p99"};
 #define NQ (sizeof(quantiles) / sizeof(quantiles[0]))
 
-enum { OPT_THRESHOLD = PF_OPT_FIRST_CMD, OPT_MIN_COUNT, OPT_ALPHA, OPT_PERCENTILE };
+enum { OPT_THRESHOLD = PF_OPT_FIRST_CMD, OPT_MIN_COUNT, OPT_ALPHA, OPT_PERCENTILE, OPT_MIN_CHANGE };
 
 /* The percentiles --percentile takes. */
 static const struct {
@@ -63,9 +63,10 @@ struct row {
 struct judging {
 	const char *pname; /* "p50" */
 	double q;
-	double threshold; /* relative: 0.10 */
-	double alpha;	  /* before the correction */
-	double alpha_m;	  /* alpha / number of types compared (Bonferroni) */
+	double threshold;	/* relative: 0.10 */
+	uint64_t min_change_ns; /* absolute: a smaller change of the percentile never counts */
+	double alpha;		/* before the correction */
+	double alpha_m;		/* alpha / number of types compared (Bonferroni) */
 	uint64_t min_count;
 	size_t compared;
 };
@@ -92,6 +93,9 @@ static void help(void)
 	    "      --percentile P    p50 (default), p90, p95, p99 or p99.9\n"
 	    "      --threshold PCT   smallest change that counts, in percent (default 10: '10',\n"
 	    "                        '10%%', '2.5%%')\n"
+	    "      --min-change D    smallest change that counts, as a duration (default 0):\n"
+	    "                        sub-microsecond bodies move by more than 10%% between\n"
+	    "                        two runs of a busy machine\n"
 	    "      --alpha A         significance level before correction (default 0.01)\n"
 	    "      --min-count N     calls needed on each side to judge a type (default 10)\n"
 	    "%s"
@@ -189,7 +193,10 @@ static int judge(struct row *w, const struct judging *jg)
 	uint64_t seed = pf_hash_bytes(w->name, strlen(w->name), 0x5eed);
 	if (pf_signif_quantile(&w->s[0].t->hist, &w->s[1].t->hist, jg->q, seed, &w->sig) < 0)
 		return -1;
-	bool significant = w->sig.p_value < jg->alpha_m;
+	uint64_t qb = pf_hist_quantile(&w->s[0].t->hist, jg->q);
+	uint64_t qn = pf_hist_quantile(&w->s[1].t->hist, jg->q);
+	uint64_t delta = qn > qb ? qn - qb : qb - qn;
+	bool significant = w->sig.p_value < jg->alpha_m && delta >= jg->min_change_ns;
 	if (significant && w->sig.change > jg->threshold)
 		w->verdict = V_REGRESSED;
 	else if (significant && w->sig.change < -jg->threshold)
@@ -313,6 +320,8 @@ static void print_json(const struct pf_scan sc[2], const struct judging *jg, con
 	pf_json_str(&j, jg->pname);
 	pf_json_key(&j, "threshold_percent");
 	pf_json_double(&j, 100.0 * jg->threshold);
+	pf_json_key(&j, "min_change_ns");
+	pf_json_uint(&j, jg->min_change_ns);
 	pf_json_key(&j, "alpha");
 	pf_json_double(&j, jg->alpha);
 	pf_json_key(&j, "types_compared");
@@ -387,10 +396,11 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	    {"min-count", required_argument, NULL, OPT_MIN_COUNT},
 	    {"alpha", required_argument, NULL, OPT_ALPHA},
 	    {"percentile", required_argument, NULL, OPT_PERCENTILE},
+	    {"min-change", required_argument, NULL, OPT_MIN_CHANGE},
 	    {0},
 	};
 	struct pf_opts o = {0};
-	struct judging jg = {"p50", 0.5, 0.10, 0.01, 0.01, 10, 0};
+	struct judging jg = {"p50", 0.5, 0.10, 0, 0.01, 0.01, 10, 0};
 	int c, ret;
 	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT, longopts, NULL)) != -1) {
 		if ((ret = pf_opts_handle(&o, c, optarg, "diff", USAGE)) < 0)
@@ -408,6 +418,11 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			if (pf_opts_count("diff", USAGE, "--min-count", optarg, 0, UINT64_MAX, &v))
 				return PF_EXIT_USAGE;
 			jg.min_count = v;
+		} else if (c == OPT_MIN_CHANGE) {
+			if (pf_duration_parse(optarg, &jg.min_change_ns) < 0)
+				return pf_usage_error(
+				    "diff", USAGE,
+				    "--min-change: '%s' is not a duration (e.g. 1us)", optarg);
 		} else if (c == OPT_ALPHA) {
 			char *end;
 			errno = 0;

@@ -1249,6 +1249,23 @@ def test_diff_sees_a_regression_in_the_tail_alone(perfan, tmp_path, slow, quanti
     run(perfan, "diff", "--percentile", quantile, base, base, check_exit=0)
 
 
+def test_diff_min_change_ignores_tiny_absolute_changes(perfan, tmp_path):
+    # What CI saw in the pytest plugin's test: a sub-microsecond function's p50 went from
+    # ~300 ns to ~1 µs between two unchanged runs of a loaded machine: +255 %, significant.
+    # --min-change 1us says such a change does not count; 600 ns does.
+    base, new = tmp_path / "base.zst", tmp_path / "new.zst"
+    exact_trace(base, [300 + i % 5 * 10 for i in range(40)])
+    exact_trace(new, [1060 + i % 5 * 10 for i in range(40)])
+    got, _ = run_json(perfan, "diff", "--json", base, new, check_exit=1)
+    assert got["types"][0]["verdict"] == "regressed" and got["min_change_ns"] == 0
+    got, _ = run_json(perfan, "diff", "--json", "--min-change", "1us", base, new, check_exit=0)
+    assert got["types"][0]["verdict"] == "no significant change"
+    assert got["min_change_ns"] == 1000 and got["types"][0]["change"] > 2
+    run(perfan, "diff", "--min-change", "600ns", base, new, check_exit=1)
+    p = run(perfan, "diff", "--min-change", "fast", base, new, check_exit=2)
+    assert "--min-change: 'fast' is not a duration" in p.stderr
+
+
 def test_diff_same_input_never_regresses(perfan, real):
     got, p = run_json(perfan, "diff", "--json", "--threshold", "0", real, real)
     assert p.returncode == 0 and got["regressions"] == 0
