@@ -38,23 +38,29 @@ static int64_t float_bucket(double v)
 	return v < 0 ? e - FKEY_NEG : e;
 }
 
-static struct pf_arg *find_arg(struct pf_argstats *t, const char *name, size_t len, bool by_len)
+static struct pf_arg *find_arg(struct pf_argstats *t, const char *name, size_t len, bool by_len,
+			       bool context)
 {
 	for (size_t i = 0; i < t->nargs; i++) {
 		struct pf_arg *a = &t->args[i];
-		if (a->by_len == by_len && a->name_len == len && !memcmp(a->name, name, len))
+		if (a->by_len == by_len && a->context == context && a->name_len == len &&
+		    !memcmp(a->name, name, len))
 			return a;
 	}
-	if (t->nargs == PF_ARGSTATS_MAX_ARGS)
+	if (context ? t->nargs - t->nfield_args == PF_ARGSTATS_MAX_CONTEXT
+		    : t->nfield_args == PF_ARGSTATS_MAX_ARGS)
 		return NULL;
-	if (!t->args && !(t->args = calloc(PF_ARGSTATS_MAX_ARGS, sizeof(*t->args))))
+	if (!t->args &&
+	    !(t->args = calloc(PF_ARGSTATS_MAX_ARGS + PF_ARGSTATS_MAX_CONTEXT, sizeof(*t->args))))
 		return NULL;
 	struct pf_arg *a = &t->args[t->nargs];
 	if (!(a->name = strndup(name, len)))
 		return NULL;
 	a->name_len = len;
 	a->by_len = by_len;
+	a->context = context;
 	t->nargs++;
+	t->nfield_args += !context;
 	return a;
 }
 
@@ -126,7 +132,8 @@ static struct pf_group *find_group(struct pf_argstats *t, struct pf_arg *a, enum
 		if (cls != PF_G_STR || (g->str_len == n && g->cut == cut && !memcmp(g->str, s, n)))
 			return g;
 	}
-	bool full = t->ngroups >= PF_ARGSTATS_MAX_GROUPS;
+	/* Context groupings have bounds of their own (PF_ARGSTATS_MAX_CONTEXT strings). */
+	bool full = !a->context && t->ngroups >= PF_ARGSTATS_MAX_GROUPS;
 	if (full && (cls != PF_G_STR || a->nstr == 0))
 		return other_group(a); /* the cap: no new group (a string may take a slot) */
 	struct pf_group *g;
@@ -134,7 +141,7 @@ static struct pf_group *find_group(struct pf_argstats *t, struct pf_arg *a, enum
 		g = fold_one(a);
 	} else {
 		g = new_group(a, cls, key);
-		t->ngroups += g != NULL;
+		t->ngroups += g != NULL && !a->context;
 	}
 	if (!g)
 		return NULL;
@@ -214,9 +221,9 @@ static int count_in(struct pf_argstats *t, struct pf_arg *a, struct pf_group *g,
 
 static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d)
 {
-	struct pf_arg *a = find_arg(t, f->key, f->key_len, false);
+	struct pf_arg *a = find_arg(t, f->key, f->key_len, false, false);
 	if (!a) {
-		if (t->nargs < PF_ARGSTATS_MAX_ARGS)
+		if (t->nfield_args < PF_ARGSTATS_MAX_ARGS)
 			return -1;
 		t->ignored_fields++;
 		return 0;
@@ -262,9 +269,9 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 		return -1;
 	if (f->kind != PF_FIELD_STR && f->kind != PF_FIELD_BYTES)
 		return 0;
-	struct pf_arg *l = find_arg(t, f->key, f->key_len, true);
+	struct pf_arg *l = find_arg(t, f->key, f->key_len, true, false);
 	if (!l) {
-		if (t->nargs < PF_ARGSTATS_MAX_ARGS)
+		if (t->nfield_args < PF_ARGSTATS_MAX_ARGS)
 			return -1;
 		t->ignored_fields++;
 		return 0;
@@ -304,10 +311,26 @@ static int group_cmp(const void *pa, const void *pb)
 static int arg_cmp(const void *pa, const void *pb)
 {
 	const struct pf_arg *a = pa, *b = pb;
-	if (a->top_share != b->top_share)
-		return a->top_share > b->top_share ? -1 : 1;
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	if (a->context != b->context)
+		return a->context - b->context; /* arguments first */
 	int c = strcmp(a->name, b->name);
 	return c ? c : a->by_len - b->by_len;
+}
+
+/* How much more of the tail than of the calls @a's most telling group has. "(other)" is
+ * not a value and does not count. */
+static double score(const struct pf_argstats *t, const struct pf_arg *a)
+{
+	double best = 0;
+	for (size_t m = 0; m < a->ng && t->count; m++) {
+		const struct pf_group *g = &a->g[m];
+		double excess = pf_group_share(t, g) - (double)g->hist.count / (double)t->count;
+		if (g->cls != PF_G_OTHER && excess > best)
+			best = excess;
+	}
+	return best;
 }
 
 /* A group's label: "text" for strings (quoted), 4..7 for buckets, and so on. */
@@ -374,7 +397,7 @@ void pf_group_label(const struct pf_group *g, char *buf, size_t len)
 
 void pf_arg_title(const struct pf_arg *a, char *buf, size_t len)
 {
-	snprintf(buf, len, a->by_len ? "len(%s)" : "%s", a->name);
+	snprintf(buf, len, a->context ? "[%s]" : a->by_len ? "len(%s)" : "%s", a->name);
 }
 
 void pf_argstats_finish(struct pf_argstats *t)
@@ -383,7 +406,7 @@ void pf_argstats_finish(struct pf_argstats *t)
 		struct pf_arg *a = &t->args[k];
 		if (a->ng > 1)
 			qsort(a->g, a->ng, sizeof(*a->g), group_cmp);
-		a->top_share = a->ng ? pf_group_share(t, &a->g[0]) : 0;
+		a->score = score(t, a);
 	}
 	if (t->nargs > 1)
 		qsort(t->args, t->nargs, sizeof(*t->args), arg_cmp);
@@ -475,6 +498,20 @@ int pf_argstats_add(struct pf_argstats *t, const uint8_t *inputs, size_t len, ui
 	return ret;
 }
 
+int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char *value, size_t len,
+			    uint64_t d)
+{
+	struct pf_arg *a = find_arg(t, name, strlen(name), false, true);
+	if (!a)
+		return t->nargs - t->nfield_args < PF_ARGSTATS_MAX_CONTEXT ? -1 : 0;
+	/* Kept as arguments' strings are: at most PF_FIELD_STR_MAX bytes, on a UTF-8 boundary. */
+	bool cut = len > PF_FIELD_STR_MAX;
+	size_t n = cut ? PF_FIELD_STR_MAX : len;
+	while (cut && n > 0 && ((unsigned char)value[n] & 0xc0) == 0x80)
+		n--;
+	return count_in(t, a, find_group(t, a, PF_G_STR, 0, value, n, cut), d);
+}
+
 void pf_argstats_destroy(struct pf_argstats *t)
 {
 	for (size_t k = 0; k < t->nargs; k++) {
@@ -488,5 +525,5 @@ void pf_argstats_destroy(struct pf_argstats *t)
 	}
 	free(t->args);
 	t->args = NULL;
-	t->nargs = 0;
+	t->nargs = t->nfield_args = 0;
 }

@@ -14,12 +14,14 @@
  * buckets seen (at most 129 for integers and lengths, ~4200 for floats), and in all at most
  * PF_ARGSTATS_MAX_GROUPS groups per type (past it, values that would start a group go to
  * "(other)"): each group holds one histogram (up to 58 KiB), so a type's groups take at
- * most ~30 MiB whatever a hostile trace holds. When a new string finds the string groups full, the
- * group with the least time over p95 (then the fewest calls) is folded into "(other)" and the new
- * string takes its place: values that make the tail stay, however late they come. A value seen
- * again after its group was folded starts a new group whose counts miss the folded calls: it is
- * marked @partial (from a per-argument bitmap of folded values' hashes, so a collision can
- * mark an exact group partial, never the reverse). "(other)" is ranked last.
+ * most ~30 MiB whatever a hostile trace holds (context groupings, at most
+ * PF_ARGSTATS_MAX_CONTEXT of PF_ARGSTATS_MAX_VALUES strings each, ~45 MiB more). When a new string
+ * finds the string groups full, the group with the least time over p95 (then the fewest calls) is
+ * folded into "(other)" and the new string takes its place: values that make the tail stay, however
+ * late they come. A value seen again after its group was folded starts a new group whose counts
+ * miss the folded calls: it is marked @partial (from a per-argument bitmap of folded values'
+ * hashes, so a collision can mark an exact group partial, never the reverse). "(other)" is ranked
+ * last.
  */
 #ifndef PERFAN_ARGSTATS_H
 #define PERFAN_ARGSTATS_H
@@ -33,6 +35,7 @@
 #include "fmt/jsonw.h"
 
 #define PF_ARGSTATS_MAX_ARGS	64
+#define PF_ARGSTATS_MAX_CONTEXT 8 /* context groupings (pf_argstats_add_context) */
 #define PF_ARGSTATS_MAX_VALUES	100
 #define PF_ARGSTATS_FOLDED_BITS 8192
 #define PF_ARGSTATS_MAX_GROUPS	512
@@ -70,7 +73,8 @@ struct pf_group {
 struct pf_arg {
 	char *name;
 	size_t name_len;
-	bool by_len; /* groups by length of strings and bytes */
+	bool by_len;  /* groups by length of strings and bytes */
+	bool context; /* not an argument: a fact about the call (pf_argstats_add_context) */
 	struct pf_group *g;
 	size_t ng, cap;
 	uint64_t calls;
@@ -79,16 +83,19 @@ struct pf_arg {
 	uint64_t capped_calls;	/* of folded_calls: values past PF_ARGSTATS_MAX_GROUPS */
 	size_t nstr;
 	uint64_t *folded; /* bitmap of hashes of folded values (PF_ARGSTATS_FOLDED_BITS) */
-	double top_share; /* for ordering, set by pf_argstats_finish() */
+	/* For ordering, set by pf_argstats_finish(): the largest excess of a group's share of
+	 * the tail over its share of the calls (0 when the tail looks like all calls). */
+	double score;
 };
 
 struct pf_argstats {
 	uint64_t p95; /* the tail is the calls slower than this */
 	uint64_t count, tail_calls, tail_ns;
 	struct pf_arg *args;
-	size_t nargs;
+	size_t nargs;		 /* arguments and context groupings */
+	size_t nfield_args;	 /* of which arguments (at most PF_ARGSTATS_MAX_ARGS) */
 	uint64_t ignored_fields; /* field occurrences past PF_ARGSTATS_MAX_ARGS arguments */
-	size_t ngroups;		 /* groups of all arguments but "(other)" */
+	size_t ngroups;		 /* groups of all arguments but "(other)" (not context) */
 };
 
 /** pf_argstats_init() - empty statistics of a type whose p95 is @p95. */
@@ -101,8 +108,19 @@ void pf_argstats_init(struct pf_argstats *t, uint64_t p95);
 int pf_argstats_add(struct pf_argstats *t, const uint8_t *inputs, size_t len, uint64_t d);
 
 /**
- * pf_argstats_finish() - rank: per argument, groups by share of the tail, then by calls;
- * arguments by the share of their top group, then by name.
+ * pf_argstats_add_context() - group the call last given to pf_argstats_add() (of @d ns)
+ * also by a fact about it that is not an argument: grouping @name (e.g. "thread"), string
+ * value @value of @len bytes (its thread's name). At most PF_ARGSTATS_MAX_CONTEXT names.
+ * Returns: 0, or -1 when out of memory.
+ */
+int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char *value, size_t len,
+			    uint64_t d);
+
+/**
+ * pf_argstats_finish() - rank: per grouping, groups by share of the tail, then by calls;
+ * groupings by their score (how much more of the tail than of the calls their most telling
+ * group has: Honeycomb BubbleUp's question, "what is different about the slow ones"), then
+ * by name. A grouping whose one group holds every call scores 0: it tells nothing.
  */
 void pf_argstats_finish(struct pf_argstats *t);
 
@@ -112,7 +130,8 @@ double pf_group_share(const struct pf_argstats *t, const struct pf_group *g);
 /** pf_group_label() - "text" (quoted, C escapes), 4..7, [0.5, 1), true, (other), ... */
 void pf_group_label(const struct pf_group *g, char *buf, size_t len);
 
-/** pf_arg_title() - the argument's name, or len(NAME) for a grouping by length. */
+/** pf_arg_title() - the argument's name, len(NAME) for a grouping by length, [NAME] for
+ * a context grouping. */
 void pf_arg_title(const struct pf_arg *a, char *buf, size_t len);
 
 /** pf_group_json() - the group as a JSON object (as in `perfan inputs --json`). */

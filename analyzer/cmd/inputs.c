@@ -28,7 +28,28 @@
 #include "fmt/units.h"
 #include "perfan.h"
 
-#define USAGE "perfan inputs --type GLOB [-n N] [FILTERS] [--json] TRACE..."
+#define USAGE "perfan inputs --type GLOB [-n N] [--by args,context] [FILTERS] [--json] TRACE..."
+
+/* The context groupings (--by): facts about a call that are not its arguments. */
+enum {
+	BY_ARGS = 1 << 0,
+	BY_PROCESS = 1 << 1,
+	BY_HOST = 1 << 2,
+	BY_THREAD = 1 << 3,
+	BY_PARENT = 1 << 4,
+	BY_ROOT = 1 << 5,
+	BY_OUTCOME = 1 << 6,
+	BY_CONTEXT = BY_PROCESS | BY_HOST | BY_THREAD | BY_PARENT | BY_ROOT | BY_OUTCOME,
+};
+
+static const struct {
+	const char *name;
+	unsigned bits;
+} by_names[] = {
+    {"args", BY_ARGS}, {"context", BY_CONTEXT}, {"process", BY_PROCESS},
+    {"host", BY_HOST}, {"thread", BY_THREAD},	{"parent", BY_PARENT},
+    {"root", BY_ROOT}, {"outcome", BY_OUTCOME},
+};
 #define MAX_N 100000
 
 struct tstate {
@@ -50,6 +71,7 @@ struct state {
 	uint32_t left_out; /* types matched but not analyzed (MAX_TYPES) */
 	struct tstate *t;  /* by pass-2 type number */
 	uint32_t nt;
+	unsigned by; /* BY_* */
 	bool oom;
 };
 
@@ -74,8 +96,23 @@ static void help(void)
 	       "(a string argument takes two: values and lengths) and %d groups in all; values\n"
 	       "past them are counted in \"(other)\".\n"
 	       "\n"
-	       "  -n, --number N      groups shown per argument in the table (default 5; --json\n"
+	       "The calls are also grouped by their context, each grouping shown as [NAME]:\n"
+	       "[process] (host:pid and program), [host], [thread] (its name, else its OS tid),\n"
+	       "[parent] (the type of the action the call ran in; \"(none)\" for a task's first\n"
+	       "action, \"(not read)\" when its start is in no file given), [root] (the type of\n"
+	       "the task's first action: which request the call served) and [outcome]\n"
+	       "(\"succeeded\" or \"failed\"). A context grouping whose one value holds every\n"
+	       "call is summed up in one line.\n"
+	       "\n"
+	       "Groupings are ranked by how differently their groups are spread in the tail than\n"
+	       "over all calls: by the largest excess of a group's share of the tail over its\n"
+	       "share of the calls (a group of 5%% of the calls with 90%% of the tail: 0.85).\n"
+	       "\n"
+	       "  -n, --number N      groups shown per grouping in the table (default 5; --json\n"
 	       "                      shows all)\n"
+	       "      --by LIST       groupings, comma-separated: args, context (all of the\n"
+	       "                      following), process, host, thread, parent, root, outcome\n"
+	       "                      (default args,context)\n"
 	       "%s",
 	       USAGE, PF_ARGSTATS_MAX_VALUES, PF_ARGSTATS_MAX_ARGS, PF_ARGSTATS_MAX_GROUPS,
 	       PF_OPTS_HELP);
@@ -155,6 +192,57 @@ static void on_span1(void *userdata, const struct pf_span *sp)
 		st->oom = true;
 }
 
+static int add_context(struct pf_argstats *a, const char *name, const char *value, uint64_t d)
+{
+	return pf_argstats_add_context(a, name, value, strlen(value), d);
+}
+
+static const char *type_or(const struct state *st, uint32_t type, const char *none)
+{
+	return type == PF_NAME_NONE ? none : pf_names_str(&st->sc->names, type);
+}
+
+/* Group @sp by what --by asks of its context. Returns 0, or -1 when out of memory. */
+static int add_contexts(struct state *st, struct pf_argstats *a, const struct pf_span *sp)
+{
+	const struct pf_input *in = &st->sc->in;
+	const struct pf_source *src = &in->src[sp->src];
+	uint64_t d = sp->duration_ns;
+	char buf[PF_FIELD_STR_MAX + 64];
+	int ret = 0;
+	if (st->by & BY_PROCESS) {
+		snprintf(buf, sizeof(buf), "%s:%" PRId64 " %s", src->host, src->pid, src->prog);
+		ret |= add_context(a, "process", buf, d);
+	}
+	if (st->by & BY_HOST)
+		ret |= add_context(a, "host", src->host, d);
+	if (st->by & BY_THREAD) {
+		const char *name = pf_input_thread_name(in, sp->src, sp->thread);
+		if (!name) {
+			snprintf(buf, sizeof(buf), "tid %" PRIu32, sp->tid);
+			name = buf;
+		}
+		ret |= add_context(a, "thread", name, d);
+	}
+	const struct pf_spans *spans = &st->sc->spans;
+	if (st->by & BY_PARENT)
+		ret |=
+		    add_context(a, "parent",
+				sp->depth ? type_or(st, pf_spans_ancestor(spans, sp, sp->depth - 1),
+						    "(not read)")
+					  : "(none)",
+				d);
+	if (st->by & BY_ROOT)
+		ret |= add_context(a, "root",
+				   sp->depth
+				       ? type_or(st, pf_spans_ancestor(spans, sp, 0), "(not read)")
+				       : pf_names_str(&st->sc->names, sp->type),
+				   d);
+	if (st->by & BY_OUTCOME)
+		ret |= add_context(a, "outcome", sp->failed ? "failed" : "succeeded", d);
+	return ret;
+}
+
 static void on_span2(void *userdata, const struct pf_span *sp)
 {
 	struct state *st = userdata;
@@ -165,11 +253,39 @@ static void on_span2(void *userdata, const struct pf_span *sp)
 	}
 	if (!t->selected)
 		return;
-	if (pf_argstats_add(&t->a, sp->inputs, sp->inputs_len, sp->duration_ns) < 0)
+	bool args = st->by & BY_ARGS;
+	if (pf_argstats_add(&t->a, args ? sp->inputs : NULL, args ? sp->inputs_len : 0,
+			    sp->duration_ns) < 0 ||
+	    add_contexts(st, &t->a, sp) < 0)
 		st->oom = true;
 }
 
 /* ---- output ------------------------------------------------------------------------------ */
+
+static void grouping_json(struct pf_json *j, const struct pf_argstats *t, const struct pf_arg *a)
+{
+	pf_json_object_begin(j);
+	pf_json_key(j, "name");
+	pf_json_str(j, a->name);
+	pf_json_key(j, "grouping");
+	pf_json_str(j, a->context ? "context" : a->by_len ? "length" : "value");
+	pf_json_key(j, "score");
+	pf_json_double(j, a->score);
+	pf_json_key(j, "calls");
+	pf_json_uint(j, a->calls);
+	pf_json_key(j, "folded_calls");
+	pf_json_uint(j, a->folded_calls);
+	pf_json_key(j, "folded_values");
+	pf_json_uint(j, a->folded_values);
+	pf_json_key(j, "capped_calls");
+	pf_json_uint(j, a->capped_calls);
+	pf_json_key(j, "groups");
+	pf_json_array_begin(j);
+	for (size_t m = 0; m < a->ng; m++)
+		pf_group_json(j, t, &a->g[m]);
+	pf_json_array_end(j);
+	pf_json_object_end(j);
+}
 
 static void print_json(const struct state *st)
 {
@@ -204,36 +320,50 @@ static void print_json(const struct state *st)
 		pf_json_uint(&j, t->tail_ns);
 		pf_json_key(&j, "ignored_fields");
 		pf_json_uint(&j, t->ignored_fields);
-		pf_json_key(&j, "arguments");
-		pf_json_array_begin(&j);
-		for (size_t k = 0; k < t->nargs; k++) {
-			const struct pf_arg *a = &t->args[k];
-			pf_json_object_begin(&j);
-			pf_json_key(&j, "name");
-			pf_json_str(&j, a->name);
-			pf_json_key(&j, "grouping");
-			pf_json_str(&j, a->by_len ? "length" : "value");
-			pf_json_key(&j, "calls");
-			pf_json_uint(&j, a->calls);
-			pf_json_key(&j, "folded_calls");
-			pf_json_uint(&j, a->folded_calls);
-			pf_json_key(&j, "folded_values");
-			pf_json_uint(&j, a->folded_values);
-			pf_json_key(&j, "capped_calls");
-			pf_json_uint(&j, a->capped_calls);
-			pf_json_key(&j, "groups");
+		for (int context = 0; context < 2; context++) {
+			pf_json_key(&j, context ? "context" : "arguments");
 			pf_json_array_begin(&j);
-			for (size_t m = 0; m < a->ng; m++)
-				pf_group_json(&j, t, &a->g[m]);
+			for (size_t k = 0; k < t->nargs; k++)
+				if (t->args[k].context == context)
+					grouping_json(&j, t, &t->args[k]);
 			pf_json_array_end(&j);
-			pf_json_object_end(&j);
 		}
-		pf_json_array_end(&j);
 		pf_json_object_end(&j);
 	}
 	pf_json_array_end(&j);
 	pf_json_object_end(&j);
 	pf_json_finish(&j);
+}
+
+/* A context grouping whose one value holds every call: nothing to rank, one line says it. */
+static bool uniform(const struct pf_argstats *t, const struct pf_arg *a)
+{
+	return a->context && a->ng == 1 && a->g[0].cls == PF_G_STR &&
+	       a->g[0].hist.count == t->count;
+}
+
+static void print_uniform(const struct pf_argstats *t)
+{
+	size_t col = 0; /* wrapped at 88 columns, as the tables are narrow */
+	for (size_t k = 0; k < t->nargs; k++) {
+		const struct pf_arg *a = &t->args[k];
+		if (!uniform(t, a))
+			continue;
+		char lb[PF_GROUP_LABEL_MAX], shown[4 * PF_GROUP_LABEL_MAX + 8];
+		pf_group_label(&a->g[0], lb, sizeof(lb));
+		pf_text_escape(lb, shown, sizeof(shown));
+		char item[sizeof(shown) + 64];
+		size_t len =
+		    (size_t)snprintf(item, sizeof(item), "[%s] %s", pf_text_esc(a->name), shown);
+		if (!col)
+			col = (size_t)printf("\nin every call: %s", item) - 1;
+		else if (col + 2 + len > 88)
+			col = (size_t)printf(",\n  %s", item) - 2;
+		else
+			col += (size_t)printf(", %s", item);
+	}
+	if (col)
+		putchar('\n');
 }
 
 static void print_text(const struct state *st, size_t n, bool color)
@@ -254,10 +384,12 @@ static void print_text(const struct state *st, size_t n, bool color)
 		       pf_style_begin(PF_BOLD, color), pf_text_esc(pf_names_str(&st->sc->names, i)),
 		       pf_style_end(PF_BOLD, color), t->count, t->count == 1 ? "" : "s", d1,
 		       t->tail_calls, t->tail_calls == 1 ? "" : "s", d2);
-		if (!t->nargs)
+		if (!t->nfield_args && (st->by & BY_ARGS))
 			printf("  (no arguments recorded)\n");
 		for (size_t k = 0; k < t->nargs; k++) {
 			const struct pf_arg *a = &t->args[k];
+			if (uniform(t, a))
+				continue;
 			char title[300], shown[4 * sizeof(title) + 8];
 			pf_arg_title(a, title, sizeof(title));
 			pf_text_escape(title, shown,
@@ -316,6 +448,7 @@ static void print_text(const struct state *st, size_t n, bool color)
 				       a->capped_calls, a->capped_calls == 1 ? "" : "s",
 				       PF_ARGSTATS_MAX_GROUPS);
 		}
+		print_uniform(t);
 		if (t->ignored_fields)
 			printf("  note: %" PRIu64 " values of arguments past the first %d were "
 			       "not grouped\n",
@@ -333,21 +466,52 @@ static void state_destroy(struct state *st)
 	free(st->kept1);
 }
 
+/* --by LIST. Returns 0, or -1 after a usage message. */
+static int parse_by(const char *list, unsigned *by)
+{
+	*by = 0;
+	for (const char *p = list;;) {
+		size_t len = strcspn(p, ",");
+		unsigned bits = 0;
+		for (size_t i = 0; i < sizeof(by_names) / sizeof(by_names[0]); i++)
+			if (strlen(by_names[i].name) == len && !strncmp(p, by_names[i].name, len))
+				bits = by_names[i].bits;
+		if (!bits) {
+			pf_usage_error("inputs", USAGE,
+				       "--by: '%.*s' is not one of args, context, process, host, "
+				       "thread, parent, root, outcome",
+				       (int)len, p);
+			return -1;
+		}
+		*by |= bits;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
 static int run(const struct pf_global *g, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    PF_OPTS_LONG,
 	    {"number", required_argument, NULL, 'n'},
+	    {"by", required_argument, NULL, 'B'},
 	    {0},
 	};
 	struct pf_opts o = {0};
 	unsigned long n = 5;
+	unsigned by = BY_ARGS | BY_CONTEXT;
 	int c, ret;
 	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT "n:", longopts, NULL)) != -1) {
 		if ((ret = pf_opts_handle(&o, c, optarg, "inputs", USAGE)) < 0)
 			return -ret;
 		if (ret > 0)
 			continue;
+		if (c == 'B') {
+			if (parse_by(optarg, &by) < 0)
+				return PF_EXIT_USAGE;
+			continue;
+		}
 		if (c != 'n')
 			return pf_opts_unknown(c, argv, "inputs", USAGE);
 		uint64_t v;
@@ -369,7 +533,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct pf_scan sc1, sc2;
 	struct pf_agg agg;
 	pf_agg_init(&agg);
-	struct state st = {.agg1 = &agg, .names1 = &sc1.names};
+	struct state st = {.agg1 = &agg, .names1 = &sc1.names, .by = by};
 	st.sc = &sc1;
 	ret = pf_scan_run(&sc1, &o, paths, npaths, false, on_span1, &st);
 	if (ret == PF_EXIT_OK && st.oom) {

@@ -372,6 +372,33 @@ static const char *stdin_path(void)
 
 /* Check that @path is a trace and note what its header says; the file is read later
  * (activate_due()). Returns 0, or -2 when out of memory. */
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s && s[1] ? s + 1 : p;
+}
+
+/* What a process is called in perfan's output: its program's base name and, for a Python
+ * interpreter, the script or module it runs (all Python services are "python3"). */
+static char *program(const char *const *argv, size_t argc)
+{
+	if (!argc || !argv[0] || !argv[0][0])
+		return strdup("?");
+	const char *prog = base_name(argv[0]), *run = NULL, *how = "";
+	if (!strncmp(prog, "python", 6) && argc > 1 && argv[1]) {
+		if (!strcmp(argv[1], "-m") && argc > 2 && argv[2])
+			how = "-m ", run = argv[2];
+		else if (argv[1][0] != '-')
+			run = base_name(argv[1]);
+	}
+	char *s = NULL;
+	if (asprintf(&s, "%s%s%s%s", prog, run ? " " : "", how, run ? run : "") < 0)
+		return NULL;
+	char *cut = pf_name_dup(s); /* a hostile header's argv is cut as names are */
+	free(s);
+	return cut;
+}
+
 static int open_one(struct pf_input *in, const char *path, bool from_dir)
 {
 	struct pf_source *s = &in->src[in->nsrc];
@@ -432,12 +459,14 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 	s->path = strdup(path);
 	s->open_path = file != path ? strdup(file) : NULL;
 	s->host = pf_name_dup(h->host);
+	s->prog = program(h->argv, h->argc);
 	pl_reader_close(r);
 	s->prod = calloc(1, sizeof(*s->prod));
 	if ((s->b = aligned_alloc(_Alignof(struct pf_batch), 2 * sizeof(*s->b))))
 		memset(s->b, 0, 2 * sizeof(*s->b));
 	in->nsrc++;
-	if (!s->path || !s->host || !s->prod || !s->b || (file != path && !s->open_path))
+	if (!s->path || !s->host || !s->prog || !s->prod || !s->b ||
+	    (file != path && !s->open_path))
 		return -2;
 	s->prod->path = s->open_path ? s->open_path : s->path;
 	s->prod->keep_fields = in->keep_fields;
@@ -635,6 +664,7 @@ void pf_input_close(struct pf_input *in)
 		free(s->path);
 		free(s->open_path);
 		free(s->host);
+		free(s->prog);
 		free(s->err_reason);
 	}
 	for (size_t i = 0; i < in->nfailed; i++) {

@@ -100,6 +100,7 @@ struct pf_source {
 	dev_t dev;	 /* the file's identity: the same file given twice is read once */
 	ino_t ino;
 	char *host;
+	char *prog;		 /* the program, from the header's argv: "prog", "python3 app.py" */
 	int64_t start;		 /* wall time before which the file holds no event (see above) */
 	int64_t last_wall;	 /* its last sign of life read so far: latest event or clock
 				  * checkpoint (wall; INT64_MIN: none) */

@@ -263,6 +263,16 @@ size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_
 	return n;
 }
 
+uint32_t pf_spans_ancestor(const struct pf_spans *s, const struct pf_span *sp, uint32_t depth)
+{
+	uint64_t h = key_seed(sp->prefix, sp->seq);
+	for (uint32_t d = 0; d < depth && d < sp->depth; d++)
+		h = key_step(h, sp->level[d]);
+	const struct pf_open *o =
+	    depth < sp->depth ? lookup(s, slot_key(h), sp->prefix, sp->seq, depth) : NULL;
+	return o ? o->type : PF_NAME_NONE;
+}
+
 void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userdata)
 {
 	uint32_t level[PL_TASK_MAX_DEPTH];

@@ -99,7 +99,13 @@ int pf_spans_feed(struct pf_spans *s, const struct pf_event *ev);
 size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_t *types,
 		     size_t max, size_t *elided);
 
-/** pf_spans_open() - the number of actions still open (unfinished at the end of input). */
+/**
+ * pf_spans_ancestor() - the type of @sp's ancestor at depth @depth (< @sp->depth; 0 is the
+ * task's root action), or PF_NAME_NONE when it is not open (its START was not read). Call
+ * during the callback: a parent is open until its children end.
+ */
+uint32_t pf_spans_ancestor(const struct pf_spans *s, const struct pf_span *sp, uint32_t depth);
+
 /**
  * pf_spans_window() - count only the actions started in [@since, @until) in @unmatched
  * and pf_spans_open(): with --since/--until, perfan reads only the frames the window

@@ -49,10 +49,10 @@ class TraceWriter:
     ("message", thread, ts, type, task, level, fields)
     where task is (prefix, seq)."""
 
-    def __init__(self, path, pid, prefix, wall0, threads, host="testhost"):
+    def __init__(self, path, pid, prefix, wall0, threads, host="testhost", argv=("fixture",)):
         self.path, self.pid, self.prefix, self.wall0 = path, pid, prefix, wall0
         self.threads = threads  # {number: name}
-        self.host = host
+        self.host, self.argv = host, list(argv)
         self.names = {}
         self.frames = []
 
@@ -73,7 +73,7 @@ class TraceWriter:
         if first:
             head.append([K_HEADER, {
                 "format": "perflog", "version": 1, "pid": self.pid, "host": self.host,
-                "argv": ["fixture"], "clock": "monotonic", "ticks_per_s": 0.0,
+                "argv": self.argv, "clock": "monotonic", "ticks_per_s": 0.0,
                 "mono_ns": 1000, "wall_ns": self.wall0, "task_prefix": self.prefix,
                 "library": "perflog 0.1.0 (gen_traces.py)"}])
         by_thread = {}
@@ -277,7 +277,7 @@ def expand(paths):
 def load(paths):
     """Every action of the traces, paired by (task, level) across files.
     Returns a dict: actions (list of dicts), unfinished, unmatched, errors ({path: TraceError})."""
-    starts, ends, errors, pids = {}, [], {}, {}
+    starts, ends, errors, pids, headers, threads = {}, [], {}, {}, {}, {}
     for path in expand(paths):
         try:
             r = ref_reader.Reader(str(path))
@@ -286,6 +286,8 @@ def load(paths):
             continue
         with r:
             pids[str(path)] = r.header["pid"]
+            headers[str(path)] = r.header
+            threads[str(path)] = r.threads  # filled as the file is read
             try:
                 for rec in r:
                     if rec["kind"] not in ("start", "end"):
@@ -323,6 +325,9 @@ def load(paths):
             "children": nchildren.get(key, 0), "children_ns": kids,
             "self_ns": max(0, dur - kids), "path": path + [s["type"]],
             "file": s["file"], "pid": pids[s["file"]], "thread": s["thread"],
+            "tid": threads[s["file"]].get(s["thread"], (None, None))[0],
+            "thread_name": threads[s["file"]].get(s["thread"], (None, None))[1],
+            "host": headers[s["file"]].get("host"), "argv": headers[s["file"]].get("argv", []),
             "task": ref_reader.task_string(key[0], key[1], key[2])})
     unfinished = sum(1 for k in starts if k not in ended)
     return {"actions": actions, "unfinished": unfinished, "unmatched": unmatched,

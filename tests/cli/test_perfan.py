@@ -685,6 +685,104 @@ def test_inputs_matches_reference(perfan, request, which):
             assert len(arg["groups"]) - (folded > 0) <= got["max_values"] + 200
 
 
+def _ref_program(argv):
+    """A process's program as `perfan inputs --help` describes it."""
+    if not argv or not argv[0]:
+        return "?"
+    prog = argv[0].rsplit("/", 1)[-1] or argv[0]
+    if prog.startswith("python") and len(argv) > 1:
+        if argv[1] == "-m" and len(argv) > 2:
+            return f"{prog} -m {argv[2]}"
+        if not argv[1].startswith("-"):
+            return f"{prog} {argv[1].rsplit('/', 1)[-1] or argv[1]}"
+    return prog
+
+
+def _ref_context(a):
+    """{grouping: value} of an action (gen_traces.load), from `perfan inputs --help`."""
+    path = a["path"]
+    return {
+        "process": f"{a['host']}:{a['pid']} {_ref_program(a['argv'])}",
+        "host": a["host"],
+        "thread": a["thread_name"] if a["thread_name"] is not None else f"tid {a['tid']}",
+        "parent": "(none)" if len(path) == 1 else path[-2] or "(not read)",
+        "root": path[0] or "(not read)",
+        "outcome": "failed" if a["failed"] else "succeeded",
+    }
+
+
+@pytest.mark.parametrize("which", ["fixtures", "real"])
+def test_inputs_context_matches_reference(perfan, request, which):
+    d = request.getfixturevalue(which)
+    acts = gt.load([d])["actions"]
+    got, _ = run_json(perfan, "inputs", "--json", "--type", "*", d)
+    for t in got["types"]:
+        mine = [a for a in acts if a["type"] == t["type"]]
+        p95 = t["p95_ns"]
+        assert {c["name"] for c in t["context"]} == set(_ref_context(mine[0]))
+        for c in t["context"]:
+            ref = {}
+            for a in mine:
+                g = ref.setdefault(_ref_context(a)[c["name"]], [0, 0, 0])
+                g[0] += 1
+                g[1] += a["duration_ns"] > p95
+                g[2] += max(0, a["duration_ns"] - p95)
+            assert c["grouping"] == "context" and c["calls"] == len(mine)
+            assert {g["value"]: [g["count"], g["tail_calls"], g["tail_ns"]]
+                    for g in c["groups"]} == ref, (t["type"], c["name"])
+            # The score: the largest excess of a group's tail share over its call share.
+            excess = [g["tail_share"] - g["count"] / len(mine) for g in c["groups"]]
+            assert abs(c["score"] - max([0.0, *excess])) < 1e-9
+        for kind in ("arguments", "context"):  # each ranked by score
+            scores = [g["score"] for g in t[kind]]
+            assert scores == sorted(scores, reverse=True)
+
+
+def test_inputs_context_names_what_is_different(perfan, tmp_path):
+    """The slow calls are those of one thread of one of two processes, inside one kind of
+    request: [thread], [process] and [root] rank above the arguments, which tell nothing
+    (the same values in fast and slow calls), and `--by` chooses the groupings."""
+    paths = []
+    for pid, host in ((101, "web1"), (202, "web2")):
+        tree = gt.Tree()
+        for i in range(200):
+            slow = pid == 202 and i % 2 == 1  # web2's thread 2 serving "report"
+            root = "report" if i % 2 else "page"
+            task = (gt.WEB_PREFIX + pid, i + 1)
+            tree.action(1 + i % 2, task, [], root, i * gt.MS, 3 * gt.MS, {})
+            dur = gt.MS + i * 10 * gt.US if slow else 100 * gt.US + i
+            tree.action(1 + i % 2, task, [1], "db.query", i * gt.MS + 10, dur,
+                        {"table": f"t{i % 3}"})
+        path = tmp_path / f"{host}.zst"
+        tw = gt.TraceWriter(path, pid, gt.WEB_PREFIX + pid, gt.WALL0, {1: "main", 2: "pool"},
+                            host=host, argv=["/usr/bin/python3", "/srv/app.py", "--port=1"])
+        tw.frame(tree.split(lambda e: True))
+        tw.close()
+        paths.append(path)
+    got, _ = run_json(perfan, "inputs", "--json", "--type", "db.query", *paths)
+    (t,) = got["types"]
+    ctx = {c["name"]: c for c in t["context"]}
+    top = {n: ctx[n]["groups"][0]["value"] for n in ("process", "host", "thread", "root")}
+    assert top == {"process": "web2:202 python3 app.py", "host": "web2", "thread": "pool",
+                   "root": "report"}
+    assert ctx["process"]["groups"][0]["tail_share"] == 1
+    assert ctx["parent"]["groups"][0]["value"] == "report" and ctx["outcome"]["score"] == 0
+    table = next(a for a in t["arguments"] if a["name"] == "table")
+    assert all(a["score"] < ctx["host"]["score"] for a in t["arguments"]), table
+    text = run(perfan, "inputs", "--type", "db.query", *paths).stdout
+    assert text.index("[host]") < text.index("table ")
+    assert "in every call: [outcome] \"succeeded\"" in text
+    only, _ = run_json(perfan, "inputs", "--json", "--by", "thread,args", "--type", "db.query",
+                       *paths)
+    assert [c["name"] for c in only["types"][0]["context"]] == ["thread"]
+    assert only["types"][0]["arguments"]
+    none, _ = run_json(perfan, "inputs", "--json", "--by", "context", "--type", "db.query",
+                       *paths)
+    assert not none["types"][0]["arguments"] and len(none["types"][0]["context"]) == 6
+    bad = run(perfan, "inputs", "--by", "args,colour", "--type", "x", paths[0], check_exit=2)
+    assert "'colour' is not one of" in bad.stderr
+
+
 def test_inputs_keeps_late_slow_values(perfan, tmp_path):
     """More distinct strings than perfan keeps, the slow ones coming last (the spelling
     corrector's case: many fast words, then a few slow ones): the slow values are kept and
