@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd/export.c - `perfan export`: the traces as Chrome Trace Event JSON or as JSON lines.
+/* cmd/export.c - `perfan export`: the traces as Chrome Trace Event JSON, JSON lines, or
+ * OpenTelemetry spans (OTLP/JSON, export/otlp.h).
  *
  * chrome: one complete ("X") event per selected action, written when it ends (ts and dur
  * in µs, exact to the ns; args: task, inputs, outputs, outcome, exception), one instant
@@ -25,15 +26,17 @@
 
 #include "core/fields.h"
 #include "core/scan.h"
+#include "export/otlp.h"
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
 #include "fmt/output.h"
 #include "perfan.h"
 #include "util/grow.h"
 
-#define USAGE "perfan export --format chrome|jsonl [-o FILE] [FILTERS] TRACE..."
+#define USAGE                                                                                      \
+	"perfan export --format chrome|jsonl|otlp [--service NAME] [-o FILE] [FILTERS] TRACE..."
 
-enum fmt { F_NONE, F_CHROME, F_JSONL };
+enum fmt { F_NONE, F_CHROME, F_JSONL, F_OTLP };
 
 struct seen {
 	uint32_t src, thread, tid;
@@ -48,6 +51,7 @@ struct state {
 	uint64_t written;
 	struct seen *threads;
 	size_t nthreads, capthreads;
+	struct pf_otlp *otlp;
 	bool oom;
 };
 
@@ -70,13 +74,25 @@ static void help(void)
 	    "  outcome, duration_ns, exc_type, exc_msg and the type of its START; THREAD: name,\n"
 	    "  with ts_ns and wall_ns 0 as it has no time; DROPPED: count, reason) plus file and\n"
 	    "  pid. For jq, DuckDB or pandas.\n"
+	    "otlp: OpenTelemetry spans as OTLP/JSON, one ExportTraceServiceRequest per line (the\n"
+	    "  OpenTelemetry Collector's otlpjsonfile receiver reads it), batched per process\n"
+	    "  (resource: service.name, host.name, process.pid): a span per action, its trace id\n"
+	    "  the task id, its span id a hash of task id and level (so parents are found\n"
+	    "  across processes); attributes code.function, perflog.task, thread.id,\n"
+	    "  thread.name, perflog.input.NAME and perflog.output.NAME; a failure has status\n"
+	    "  ERROR and an \"exception\" event; messages are events of their action's span (a\n"
+	    "  message outside any action ending in the input: a span of its own, attribute\n"
+	    "  perflog.message); an action unfinished at the end of the input ends at its\n"
+	    "  process's last sign of life, attribute perflog.unfinished.\n"
 	    "\n"
 	    "Filters: --type, --task, --since and --until select actions and messages (jsonl:\n"
 	    "their records); --failed and --min select actions (jsonl: END records only, as a\n"
 	    "START is written before its outcome is known). ENDs without a START are left out.\n"
 	    "THREAD and DROPPED lines describe the input and are written whatever the filters.\n"
 	    "\n"
-	    "  -f, --format FMT    chrome or jsonl (required)\n"
+	    "  -f, --format FMT    chrome, jsonl or otlp (required)\n"
+	    "      --service NAME  otlp: service.name of every process (default: its program,\n"
+	    "                      from its argv: \"python3 app.py\")\n"
 	    "  -o, --output FILE   write to FILE instead of stdout\n"
 	    "%s",
 	    USAGE, PF_OPTS_HELP_NO_JSON);
@@ -386,6 +402,11 @@ static void on_event(void *userdata, const struct pf_event *ev)
 	}
 	if (ev->kind == PL_REC_END || !pf_filter_event(&st->sc->filter, ev))
 		return;
+	if (st->fmt == F_OTLP) {
+		if (ev->kind == PL_REC_MESSAGE && pf_otlp_message(st->otlp, ev) < 0)
+			st->oom = true;
+		return;
+	}
 	if (st->fmt == F_JSONL)
 		jsonl_record(st, ev, ev->type, NULL);
 	else if (ev->kind == PL_REC_MESSAGE)
@@ -395,10 +416,22 @@ static void on_event(void *userdata, const struct pf_event *ev)
 static void on_span(void *userdata, const struct pf_span *sp)
 {
 	struct state *st = userdata;
+	if (st->fmt == F_OTLP) {
+		if (pf_otlp_span(st->otlp, sp) < 0)
+			st->oom = true;
+		return;
+	}
 	if (st->fmt == F_JSONL)
 		jsonl_record(st, sp->end, sp->type, sp);
 	else
 		chrome_action(st, sp);
+}
+
+static void otlp_unfinished(void *userdata, const struct pf_span *sp)
+{
+	struct state *st = userdata;
+	if (pf_otlp_span(st->otlp, sp) < 0)
+		st->oom = true;
 }
 
 static int run(const struct pf_global *g, int argc, char **argv)
@@ -408,8 +441,10 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	    PF_OPTS_LONG,
 	    {"format", required_argument, NULL, 'f'},
 	    {"output", required_argument, NULL, 'o'},
+	    {"service", required_argument, NULL, 'S'},
 	    {0},
 	};
+	const char *service = NULL;
 	struct pf_opts o = {0};
 	enum fmt fmt = F_NONE;
 	const char *output = NULL;
@@ -419,16 +454,20 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			return -ret;
 		if (ret > 0)
 			continue;
-		if (c == 'o') {
+		if (c == 'S') {
+			service = optarg;
+		} else if (c == 'o') {
 			output = optarg;
 		} else if (c == 'f') {
 			if (!strcmp(optarg, "chrome"))
 				fmt = F_CHROME;
 			else if (!strcmp(optarg, "jsonl"))
 				fmt = F_JSONL;
+			else if (!strcmp(optarg, "otlp"))
+				fmt = F_OTLP;
 			else
 				return pf_usage_error("export", USAGE,
-						      "--format: '%s' is not chrome or jsonl",
+						      "--format: '%s' is not chrome, jsonl or otlp",
 						      optarg);
 		} else {
 			return pf_opts_unknown(c, argv, "export", USAGE);
@@ -442,6 +481,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		return pf_usage_error("export", USAGE, "--json: export writes JSON already");
 	if (fmt == F_NONE)
 		return pf_usage_error("export", USAGE, "--format is required");
+	if (service && fmt != F_OTLP)
+		return pf_usage_error("export", USAGE, "--service: only with --format otlp");
 	if (optind >= argc)
 		return pf_usage_error("export", USAGE, "no trace file given");
 
@@ -455,11 +496,24 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		return PF_EXIT_UNREADABLE;
 	}
 	unsigned flags = PF_SCAN_INPUTS | (fmt == F_JSONL ? PF_SCAN_META : PF_SCAN_OPEN_LEVELS);
+	if (fmt == F_OTLP && !(st.otlp = pf_otlp_new(st.out, &sc.in, &sc.names, service))) {
+		pf_error("out of memory");
+		if (st.out != stdout)
+			fclose(st.out);
+		return PF_EXIT_UNREADABLE;
+	}
 	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind), flags, on_span,
 				 on_event, &st);
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");
 		ret = PF_EXIT_UNREADABLE;
+	}
+	if (ret == PF_EXIT_OK && fmt == F_OTLP) {
+		pf_scan_foreach_inflight(&sc, otlp_unfinished, &st);
+		if (st.oom || pf_otlp_finish(st.otlp) < 0) {
+			pf_error("out of memory");
+			ret = PF_EXIT_UNREADABLE;
+		}
 	}
 	if (ret == PF_EXIT_OK && fmt == F_CHROME) {
 		if (!st.have_origin)
@@ -470,6 +524,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		pf_error("%s: write error: %s", output ? output : "stdout", strerror(errno));
 		ret = PF_EXIT_UNREADABLE;
 	}
+	pf_otlp_free(st.otlp);
 	pf_scan_destroy(&sc);
 	free(st.threads);
 	return ret;
@@ -477,6 +532,6 @@ static int run(const struct pf_global *g, int argc, char **argv)
 
 const struct pf_cmd pf_cmd_export = {
     .name = "export",
-    .summary = "write Chrome Trace Event JSON (Perfetto, speedscope) or JSON lines",
+    .summary = "write Chrome Trace Event JSON (Perfetto, speedscope), JSON lines or OTLP",
     .run = run,
 };

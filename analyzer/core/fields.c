@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -438,6 +439,114 @@ static void json_value(struct pf_json *j, struct in *in)
 	case PF_FIELD_NIL:
 		pf_json_null(j);
 		break;
+	}
+}
+
+/* ---- OTLP/JSON attributes --------------------------------------------------------------- */
+
+/* One value as an OTLP AnyValue (protobuf's JSON mapping: int64 as a decimal string,
+ * non-finite doubles as "NaN"/"Infinity"). Bytes are not kept (only their length). */
+static void otlp_value(struct pf_json *j, struct in *in)
+{
+	struct val v;
+	read_value(in, &v);
+	char tmp[PF_FIELD_STR_MAX + 4];
+	pf_json_object_begin(j);
+	switch (v.kind) {
+	case PF_FIELD_BOOL:
+		pf_json_key(j, "boolValue");
+		pf_json_bool(j, v.b);
+		break;
+	case PF_FIELD_INT:
+		pf_json_key(j, "intValue");
+		snprintf(tmp, sizeof(tmp), "%" PRId64, v.i);
+		pf_json_str(j, tmp);
+		break;
+	case PF_FIELD_UINT: /* AnyValue has no unsigned: past int64, the digits as a string */
+		pf_json_key(j, v.u > INT64_MAX ? "stringValue" : "intValue");
+		snprintf(tmp, sizeof(tmp), "%" PRIu64, v.u);
+		pf_json_str(j, tmp);
+		break;
+	case PF_FIELD_FLOAT:
+		pf_json_key(j, "doubleValue");
+		if (isnan(v.f))
+			pf_json_str(j, "NaN");
+		else if (isinf(v.f))
+			pf_json_str(j, v.f > 0 ? "Infinity" : "-Infinity");
+		else
+			pf_json_real(j, v.f);
+		break;
+	case PF_FIELD_STR: {
+		size_t n = v.s_len < PF_FIELD_STR_MAX ? v.s_len : PF_FIELD_STR_MAX;
+		memcpy(tmp, v.s, n);
+		if (v.cut)
+			memcpy(tmp + n, "\xe2\x80\xa6", 3);
+		pf_json_key(j, "stringValue");
+		pf_json_strn(j, tmp, n + (v.cut ? 3 : 0));
+		break;
+	}
+	case PF_FIELD_BYTES:
+		snprintf(tmp, sizeof(tmp), "<%" PRIu64 " bytes>", v.orig_len);
+		pf_json_key(j, "stringValue");
+		pf_json_str(j, tmp);
+		break;
+	case PF_FIELD_ARRAY:
+	case PF_FIELD_MAP: {
+		bool map = v.kind == PF_FIELD_MAP;
+		pf_json_key(j, map ? "kvlistValue" : "arrayValue");
+		pf_json_object_begin(j);
+		pf_json_key(j, "values");
+		pf_json_array_begin(j);
+		for (uint16_t k = 0; k < v.count && in->pos < in->len; k++) {
+			if (map) {
+				size_t n;
+				const char *key = read_key(in, &n);
+				pf_json_object_begin(j);
+				pf_json_key(j, "key");
+				pf_json_strn(j, key, n);
+				pf_json_key(j, "value");
+			}
+			otlp_value(j, in);
+			if (map)
+				pf_json_object_end(j);
+		}
+		pf_json_array_end(j);
+		pf_json_object_end(j);
+		break;
+	}
+	case PF_FIELD_NIL: /* an empty AnyValue */
+		break;
+	}
+	pf_json_object_end(j);
+}
+
+void pf_fields_otlp(struct pf_json *j, const uint8_t *buf, size_t len, const char *prefix)
+{
+	struct in in = {buf, buf ? len : 0, 0};
+	char key[64 + 256];
+	size_t plen = strlen(prefix) < 64 ? strlen(prefix) : 64;
+	memcpy(key, prefix, plen);
+	while (in.pos < in.len) {
+		size_t n = get_u8(&in);
+		pf_json_object_begin(j);
+		pf_json_key(j, "key");
+		if (n == KEY_MORE) {
+			memcpy(key + plen, "\xe2\x80\xa6", 3);
+			pf_json_strn(j, key, plen + 3);
+			pf_json_key(j, "value");
+			pf_json_object_begin(j);
+			pf_json_key(j, "stringValue");
+			pf_json_str(j, "more fields not kept");
+			pf_json_object_end(j);
+			pf_json_object_end(j);
+			break;
+		}
+		const char *name = get_bytes(&in, &n);
+		memcpy(key + plen, name, n); /* n < 256 */
+		pf_json_strn(j, key, plen + n);
+		pf_json_key(j, "value");
+		otlp_value(j, &in);
+		pf_json_object_end(j);
 	}
 }
 

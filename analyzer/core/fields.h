@@ -39,6 +39,14 @@ char *pf_fields_text(const uint8_t *buf, size_t len);
 /** pf_fields_json() - packed fields as a JSON object (cut strings end in "…"). */
 void pf_fields_json(struct pf_json *j, const uint8_t *buf, size_t len);
 
+/**
+ * pf_fields_otlp() - packed fields as OTLP/JSON attributes: one KeyValue object
+ * ({"key": PREFIX NAME, "value": AnyValue}) per field, written into an array the caller
+ * opened. Integers are decimal strings (protobuf's JSON mapping of int64), unsigned values
+ * past int64 strings, arrays and maps arrayValue and kvlistValue, bytes "<N bytes>".
+ */
+void pf_fields_otlp(struct pf_json *j, const uint8_t *buf, size_t len, const char *prefix);
+
 enum pf_field_kind {
 	PF_FIELD_NIL,
 	PF_FIELD_BOOL,

@@ -6,6 +6,8 @@ import subprocess
 
 import pytest
 
+import gen_traces as gt
+
 
 def exe(var, *rel):
     """The program named by environment variable @var, else PERFLOG_BUILD_DIR/@rel; skip
@@ -26,6 +28,20 @@ def perfan():
 @pytest.fixture(scope="session")
 def gen_trace():
     return exe("GEN_TRACE", "tests", "gen_trace")
+
+
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fixtures")
+    gt.fixtures(d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def real(tmp_path_factory, gen_trace):
+    d = tmp_path_factory.mktemp("real")
+    gt.real(d, gen_trace)
+    return d
 
 
 def run(perfan, *args, check_exit=0):

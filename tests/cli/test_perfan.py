@@ -34,18 +34,6 @@ import ref_reader  # noqa: E402  (gen_traces put its folder on the path)
 REL_ERROR = 1 / 256
 
 
-@pytest.fixture(scope="session")
-def fixtures(tmp_path_factory):
-    d = tmp_path_factory.mktemp("fixtures")
-    gt.fixtures(d)
-    return d
-
-
-@pytest.fixture(scope="session")
-def real(tmp_path_factory, gen_trace):
-    d = tmp_path_factory.mktemp("real")
-    gt.real(d, gen_trace)
-    return d
 
 
 def run_json(perfan, *args, check_exit=0):

@@ -93,12 +93,6 @@ def hostile(tmp_path_factory):
     return write_hostile(tmp_path_factory.mktemp("hostile"))
 
 
-@pytest.fixture(scope="session")
-def real(tmp_path_factory, gen_trace):
-    d = tmp_path_factory.mktemp("real")
-    gt.real(d, gen_trace)
-    return d
-
 
 @pytest.fixture(scope="session")
 def bulk(tmp_path_factory, gen_trace):
