@@ -334,6 +334,19 @@ def load(paths):
             "errors": errors}
 
 
+def shown_value(v):
+    """A field value as perfan shows it in JSON: strings cut at 96 bytes (on a UTF-8
+    boundary) end in an ellipsis, bytes are "<N bytes>" (their content is not kept)."""
+    if isinstance(v, str) and len(v.encode()) > 96:
+        b = v.encode()[:96]
+        while b and (b[-1] & 0xC0) == 0x80 and len(b.decode("utf-8", "ignore")) < len(b):
+            b = b[:-1]
+        return b.decode("utf-8", "ignore") + "\u2026"
+    if isinstance(v, bytes):
+        return f"<{len(v)} bytes>"
+    return v
+
+
 def nearest_rank(sorted_values, q):
     """The smallest value v such that at least ceil(q * n) values are <= v (q to 1e-6)."""
     n = len(sorted_values)

@@ -108,20 +108,12 @@ def _any(v):
 
 
 def _plain(v):
-    """A field value as the export gives it: strings cut at 96 bytes (on a UTF-8 boundary)
-    end in "…", bytes are "<N bytes>", nan stays a float."""
-    if isinstance(v, str) and len(v.encode()) > 96:
-        b = v.encode()[:96]
-        while b and (b[-1] & 0xC0) == 0x80 and len(b.decode("utf-8", "ignore")) < len(b):
-            b = b[:-1]
-        return b.decode("utf-8", "ignore") + "\u2026"
-    if isinstance(v, bytes):
-        return f"<{len(v)} bytes>"
+    """A field value as the export gives it, containers item by item."""
     if isinstance(v, list):
         return [_plain(i) for i in v]
     if isinstance(v, dict):
         return {k: _plain(i) for k, i in v.items()}
-    return v
+    return gt.shown_value(v)
 
 
 def _same(a, b):

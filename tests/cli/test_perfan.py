@@ -382,16 +382,7 @@ def test_a_gate_never_passes_on_part_of_the_input(perfan, gen_trace, tmp_path):
 
 # ---- slowest ----------------------------------------------------------------------------------
 
-def _value(v):
-    """A field value as perfan's JSON shows it (strings cut at 96 bytes with an ellipsis)."""
-    if isinstance(v, str) and len(v.encode()) > 96:
-        b = v.encode()[:96]
-        while b and (b[-1] & 0xC0) == 0x80 and len(b.decode("utf-8", "ignore")) < len(b):
-            b = b[:-1]
-        return b.decode("utf-8", "ignore") + "\u2026"
-    if isinstance(v, bytes):
-        return f"<{len(v)} bytes>"
-    return v
+_value = gt.shown_value
 
 
 @pytest.mark.parametrize("which,n", [("fixtures", 5), ("real", 12)])
