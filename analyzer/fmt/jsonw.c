@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* jsonw.c - streaming JSON writer (see jsonw.h). */
+#define _GNU_SOURCE
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
 #include "fmt/jsonw.h"
+
+/* A writer's stream is used by one thread: stdio's per-call locking was 40 % of an export's
+ * time (perf), so the unlocked forms. */
+#define fputc  fputc_unlocked
+#define fputs  fputs_unlocked
+#define fwrite fwrite_unlocked
 
 void pf_json_init(struct pf_json *j, FILE *f, bool pretty)
 {
