@@ -400,6 +400,10 @@ static void on_event(void *userdata, const struct pf_event *ev)
 		if (st->fmt == F_CHROME)
 			fputs("{\"traceEvents\": [\n", st->out);
 	}
+	/* A root continuing a traceparent puts its whole task in the caller's trace, whether
+	 * or not the filters select the root. */
+	if (st->fmt == F_OTLP && ev->kind == PL_REC_START && pf_otlp_start(st->otlp, ev) < 0)
+		st->oom = true;
 	if (ev->kind == PL_REC_END || !pf_filter_event(&st->sc->filter, ev))
 		return;
 	if (st->fmt == F_OTLP) {

@@ -7,12 +7,12 @@
 
 #include <perflog/action.h>
 #include <perflog/perflog.h>
+#include <perflog/tracecontext.h>
 
 #include "core/fields.h"
 #include "export/otlp.h"
 #include "fmt/jsonw.h"
 #include "util/grow.h"
-#include "util/hash.h"
 
 #define SPAN_KIND 1 /* SPAN_KIND_INTERNAL: an action inside the program */
 #define ERROR	  2 /* STATUS_CODE_ERROR */
@@ -37,13 +37,16 @@ struct msg {
 	uint32_t level[]; /* @depth indexes, then the fields */
 };
 
-/* The messages held for one span id. */
+/* What is held for one span id until its span is written: messages, and for the root of a
+ * task continued from a traceparent, the caller's trace id and span. */
 struct held {
 	uint64_t id; /* 0: an empty slot */
 	uint64_t prefix, seq;
 	struct msg **m;
 	size_t n, cap;
 	uint32_t dropped; /* past PF_OTLP_MAX_EVENTS */
+	bool traced;
+	struct pl_traceparent tp;
 };
 
 struct pf_otlp {
@@ -58,17 +61,14 @@ struct pf_otlp {
 	size_t buffered; /* spans in all batches */
 	struct held *held;
 	size_t cap_held, nheld;
+	size_t ntraced; /* held entries with @traced */
 };
 
 /* ---- ids ------------------------------------------------------------------------------ */
 
 uint64_t pf_otlp_span_id(uint64_t prefix, uint64_t seq, const uint32_t *level, uint32_t depth)
 {
-	/* Written into files and documented (docs/perfan.md): never change it. */
-	uint64_t h = pf_hash_task(prefix, seq);
-	for (uint32_t i = 0; i < depth; i++)
-		h = pf_hash_mix(h + PF_HASH_GOLDEN * (level[i] + 1ull));
-	return h ? h : 1; /* an all-zero span id is invalid */
+	return pl_span_id(prefix, seq, level, depth); /* what traceparents made live carry */
 }
 
 static void hex_key(struct pf_json *j, const char *key, uint64_t a, uint64_t b, bool two)
@@ -80,6 +80,35 @@ static void hex_key(struct pf_json *j, const char *key, uint64_t a, uint64_t b, 
 		snprintf(buf, sizeof(buf), "%016" PRIx64, a);
 	pf_json_key(j, key);
 	pf_json_str(j, buf);
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static struct held *held_find(struct pf_otlp *o, uint64_t id, uint64_t prefix, uint64_t seq);
+
+/* "traceId", "spanId" and "parentSpanId": for a task continuing a traceparent, the
+ * caller's trace id, and its span as the root's parent; else the task id's, and none. */
+static void trace_keys(struct pf_otlp *o, struct pf_json *j, uint64_t prefix, uint64_t seq,
+		       const uint32_t *level, uint32_t depth, uint64_t span_id)
+{
+	const struct held *root =
+	    o->ntraced ? held_find(o, pf_otlp_span_id(prefix, seq, NULL, 0), prefix, seq) : NULL;
+	if (root && root->traced)
+		hex_key(j, "traceId", be64(root->tp.trace_id), be64(root->tp.trace_id + 8), true);
+	else
+		hex_key(j, "traceId", prefix, seq, true);
+	hex_key(j, "spanId", span_id, 0, false);
+	if (depth)
+		hex_key(j, "parentSpanId", pf_otlp_span_id(prefix, seq, level, depth - 1), 0,
+			false);
+	else if (root && root->traced)
+		hex_key(j, "parentSpanId", be64(root->tp.parent_id), 0, false);
 }
 
 /* ---- JSON pieces ------------------------------------------------------------------------ */
@@ -281,16 +310,17 @@ static struct held *held_add(struct pf_otlp *o, uint64_t id, uint64_t prefix, ui
 	return &o->held[i];
 }
 
-static void held_free(struct held *h)
+static void held_free(struct pf_otlp *o, struct held *h)
 {
 	for (size_t k = 0; k < h->n; k++)
 		free(h->m[k]);
 	free(h->m);
+	o->ntraced -= h->traced;
 }
 
 static void held_remove(struct pf_otlp *o, struct held *h)
 {
-	held_free(h);
+	held_free(o, h);
 	size_t mask = o->cap_held - 1, i = (size_t)(h - o->held), j = i;
 	for (;;) {
 		j = (j + 1) & mask;
@@ -332,11 +362,8 @@ static int message_span(struct pf_otlp *o, const struct msg *m, uint64_t prefix,
 	struct pf_json j;
 	pf_json_init(&j, f, false);
 	pf_json_object_begin(&j);
-	hex_key(&j, "traceId", prefix, seq, true);
-	hex_key(&j, "spanId", pf_otlp_span_id(prefix, seq, m->level, m->depth), 0, false);
-	if (m->depth)
-		hex_key(&j, "parentSpanId", pf_otlp_span_id(prefix, seq, m->level, m->depth - 1), 0,
-			false);
+	trace_keys(o, &j, prefix, seq, m->level, m->depth,
+		   pf_otlp_span_id(prefix, seq, m->level, m->depth));
 	pf_json_key(&j, "name");
 	pf_json_str(&j, pf_names_str(o->names, m->type));
 	pf_json_key(&j, "kind");
@@ -381,7 +408,7 @@ int pf_otlp_message(struct pf_otlp *o, const struct pf_event *ev)
 		free(m);
 		return -1;
 	}
-	if (h->n >= PF_OTLP_MAX_EVENTS) {
+	if (h->n >= PF_OTLP_MAX_EVENTS) { /* the OpenTelemetry SDK's default limit */
 		h->dropped++;
 		free(m);
 		return 0;
@@ -391,6 +418,31 @@ int pf_otlp_message(struct pf_otlp *o, const struct pf_event *ev)
 		return -1;
 	}
 	h->m[h->n++] = m;
+	return 0;
+}
+
+int pf_otlp_start(struct pf_otlp *o, const struct pf_event *ev)
+{
+	if (ev->depth || !ev->fields)
+		return 0;
+	struct pf_fields_iter it = {ev->fields, ev->fields_len, 0};
+	struct pf_field f;
+	struct pl_traceparent tp;
+	const size_t klen = strlen(PL_TRACEPARENT_FIELD);
+	while (pf_fields_next(&it, &f)) {
+		if (f.kind != PF_FIELD_STR || f.key_len != klen ||
+		    memcmp(f.key, PL_TRACEPARENT_FIELD, klen) != 0 ||
+		    pl_traceparent_parse(f.s, f.s_len, &tp) < 0)
+			continue;
+		uint64_t id = pf_otlp_span_id(ev->prefix, ev->seq, NULL, 0);
+		struct held *h = held_find(o, id, ev->prefix, ev->seq);
+		if (!h && !(h = held_add(o, id, ev->prefix, ev->seq)))
+			return -1;
+		o->ntraced += !h->traced;
+		h->traced = true;
+		h->tp = tp;
+		break;
+	}
 	return 0;
 }
 
@@ -406,11 +458,7 @@ int pf_otlp_span(struct pf_otlp *o, const struct pf_span *sp)
 	struct pf_json j;
 	pf_json_init(&j, f, false);
 	pf_json_object_begin(&j);
-	hex_key(&j, "traceId", sp->prefix, sp->seq, true);
-	hex_key(&j, "spanId", id, 0, false);
-	if (sp->depth)
-		hex_key(&j, "parentSpanId",
-			pf_otlp_span_id(sp->prefix, sp->seq, sp->level, sp->depth - 1), 0, false);
+	trace_keys(o, &j, sp->prefix, sp->seq, sp->level, sp->depth, id);
 	pf_json_key(&j, "name");
 	pf_json_str(&j, pf_names_str(o->names, sp->type));
 	pf_json_key(&j, "kind");
@@ -430,7 +478,7 @@ int pf_otlp_span(struct pf_otlp *o, const struct pf_span *sp)
 			       "perflog.output.");
 	pf_json_array_end(&j);
 	struct held *h = held_find(o, id, sp->prefix, sp->seq);
-	if (h || exc) {
+	if ((h && h->n) || exc) {
 		pf_json_key(&j, "events");
 		pf_json_array_begin(&j);
 		for (size_t k = 0; h && k < h->n; k++)
@@ -465,8 +513,15 @@ int pf_otlp_span(struct pf_otlp *o, const struct pf_span *sp)
 		pf_json_object_end(&j);
 	}
 	pf_json_object_end(&j);
-	if (h)
+	if (h && h->traced && sp->running) {
+		/* An unfinished root: its task's other unfinished spans come after it. */
+		for (size_t k = 0; k < h->n; k++)
+			free(h->m[k]);
+		h->n = 0;
+		h->dropped = 0;
+	} else if (h) {
 		held_remove(o, h);
+	}
 	return span_written(o, r);
 }
 
@@ -479,7 +534,12 @@ int pf_otlp_finish(struct pf_otlp *o)
 			continue;
 		for (size_t k = 0; k < h->n; k++)
 			ret |= message_span(o, h->m[k], h->prefix, h->seq);
-		held_free(h);
+	}
+	for (size_t i = 0; i < o->cap_held; i++) {
+		struct held *h = &o->held[i];
+		if (!h->id)
+			continue;
+		held_free(o, h);
 		h->id = 0;
 	}
 	o->nheld = 0;
@@ -508,7 +568,7 @@ void pf_otlp_free(struct pf_otlp *o)
 	}
 	for (size_t i = 0; i < o->cap_held; i++)
 		if (o->held[i].id)
-			held_free(&o->held[i]);
+			held_free(o, &o->held[i]);
 	free(o->held);
 	free(o->res);
 	free(o->res_of);

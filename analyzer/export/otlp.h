@@ -5,7 +5,8 @@
  * Ids (docs/perfan.md, "export --format otlp"): the trace id is the task id, its 64-bit
  * prefix then its 64-bit sequence number as 32 hex digits; a span id is a 64-bit hash of the
  * task id and the level path (pf_otlp_span_id), so that a child finds its parent's id from
- * its own level, across processes and files, with no table. A task continued in another
+ * its own level, across processes and files, with no table (pl_span_id() of
+ * perflog/tracecontext.h). A task continued in another
  * process keeps its trace id and its tree.
  *
  * Streaming: spans are written when their action ends, batched per process (host and pid:
@@ -15,6 +16,11 @@
  * droppedEventsCount); a message of its own task, or whose action never ends in the input,
  * becomes a span of no duration with attribute perflog.message. Memory: the open batches
  * (at most PF_OTLP_MAX_BUFFERED spans in all) and the held events.
+ *
+ * A task continued from a W3C traceparent (its root's START has the field
+ * "perflog.traceparent", perflog/tracecontext.h) is written in the caller's trace: every
+ * span of the task ending before its root carries the caller's trace id, and the root's
+ * parent is the caller's span.
  */
 #ifndef PERFAN_EXPORT_OTLP_H
 #define PERFAN_EXPORT_OTLP_H
@@ -41,8 +47,15 @@ struct pf_otlp;
 struct pf_otlp *pf_otlp_new(FILE *out, const struct pf_input *in, const struct pf_names *names,
 			    const char *service);
 
-/** pf_otlp_span_id() - the span id of the action at @level (@depth indexes) of a task. */
+/** pf_otlp_span_id() - the span id of the action at @level (@depth indexes) of a task:
+ * pl_span_id(), as traceparents made while recording carry it. */
 uint64_t pf_otlp_span_id(uint64_t prefix, uint64_t seq, const uint32_t *level, uint32_t depth);
+
+/**
+ * pf_otlp_start() - take a START event (before its END): a root continuing a traceparent
+ * puts its task in the caller's trace. Returns: 0, or -1 when out of memory.
+ */
+int pf_otlp_start(struct pf_otlp *o, const struct pf_event *ev);
 
 /**
  * pf_otlp_message() - take a MESSAGE event: held for its action's span.

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* util/hash.h - the analyzer's hash functions, one of each kind: FNV-1a for text (short
  * names and values), and MurmurHash3's 64-bit finalizer to mix integers (task ids, level
- * paths). For hash tables and bitmaps inside one run, with one exception: the OTLP export's
- * span ids are pf_hash_task() and pf_hash_mix() of the level path (export/otlp.h), written
- * into files and documented in docs/perfan.md - these two must stay exactly as they are.
+ * paths). For hash tables and bitmaps inside one run: never written anywhere (the OTLP
+ * export's span ids are liblog's pl_span_id()).
  */
 #ifndef PERFAN_UTIL_HASH_H
 #define PERFAN_UTIL_HASH_H

@@ -86,6 +86,7 @@ static pl_py_action *action_make(pl_py_state *st, pl_name type, uint64_t prefix,
 	a->start_fields = (struct pl_py_held){0};
 	a->end_fields = (struct pl_py_held){0};
 	a->token = NULL;
+	a->traceparent = false;
 	memset(&a->act, 0, sizeof(a->act));
 	if (!a->level) {
 		a->level = a->level_inline;
@@ -129,6 +130,39 @@ pl_py_action *pl_py_action_new_at(pl_py_state *st, pl_name type, const struct pl
 {
 	return action_make(st, type, ref->prefix, ref->seq, ref->level, ref->depth,
 			   PL_PY_DEFAULT_MAX_LEN);
+}
+
+pl_py_action *pl_py_action_new_traced(pl_py_state *st, pl_name type,
+				      const struct pl_traceparent *tp)
+{
+	uint64_t prefix, seq, parent = 0;
+	pl_task_new(&prefix, &seq);
+	pl_py_action *a = action_make(st, type, prefix, seq, NULL, 0, PL_PY_DEFAULT_MAX_LEN);
+	if (!a)
+		return NULL;
+	char text[PL_TRACEPARENT_LEN + 1];
+	for (int i = 0; i < 8; i++)
+		parent = parent << 8 | tp->parent_id[i];
+	pl_traceparent_format(tp->trace_id, parent, tp->flags, text, sizeof(text));
+	PyObject *v = PyUnicode_FromStringAndSize(text, PL_TRACEPARENT_LEN);
+	if (!v || pl_py_held_add(&a->start_fields,
+				 pl_name_intern(PL_TRACEPARENT_FIELD, strlen(PL_TRACEPARENT_FIELD)),
+				 0, v) < 0) {
+		Py_XDECREF(v);
+		Py_DECREF(a);
+		return NULL;
+	}
+	Py_DECREF(v);
+	/* Registered now, not at begin: the task's traceparent is right even before. */
+	a->traceparent = pl_task_trace_set(prefix, seq, tp) == 0;
+	return a;
+}
+
+static void untrace(pl_py_action *a)
+{
+	if (a->traceparent)
+		pl_task_trace_clear(a->prefix, a->seq);
+	a->traceparent = false;
 }
 
 /* ---- begin / finish ---- */
@@ -180,6 +214,7 @@ static void finish(pl_py_action *a, PyObject *exc_type, PyObject *exc, bool clos
 	if (a->state != PL_PY_ACTIVE)
 		return;
 	a->state = PL_PY_FINISHED;
+	untrace(a);
 	if (st->writer && a->epoch == st->epoch) {
 		struct pl_py_exc e;
 		if (exc && exc != Py_None) {
@@ -467,6 +502,7 @@ static void action_dealloc(PyObject *self)
 	pl_py_action *a = (pl_py_action *)self;
 	PyTypeObject *tp = Py_TYPE(self);
 	PyObject_GC_UnTrack(self);
+	untrace(a); /* never entered, or not finished */
 	action_clear(self);
 	if (a->level != a->level_inline)
 		PyMem_Free(a->level);

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 __thread struct pl_py_stack *pl_py_tls_stack __attribute__((tls_model("initial-exec")));
 
@@ -84,15 +85,28 @@ pl_action *pl_py_current_action(pl_py_state *st, PyObject **owner)
 
 /* ---- current_task() ---- */
 
-PyObject *pl_py_current_task(PyObject *module, PyObject *unused)
+PyObject *pl_py_current_task(PyObject *module, PyObject *args, PyObject *kwargs)
 {
+	static char *kw[] = {"format", NULL};
+	const char *format = "task";
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$s:current_task", kw, &format))
+		return NULL;
+	bool traceparent = !strcmp(format, "traceparent");
+	if (!traceparent && strcmp(format, "task") != 0) {
+		PyErr_Format(PyExc_ValueError,
+			     "current_task(): format must be 'task' or 'traceparent', not '%s'",
+			     format);
+		return NULL;
+	}
 	pl_py_state *st = PyModule_GetState(module);
 	PyObject *owner;
 	pl_action *a = pl_py_current_action(st, &owner);
 	char buf[PL_TASK_STR_MAX];
 	if (!a)
 		Py_RETURN_NONE;
-	int n = pl_action_serialize(a, buf, sizeof(buf));
+	/* A traceparent names the current action itself (the caller's span): no child slot. */
+	int n = traceparent ? pl_action_traceparent(a, buf, sizeof(buf))
+			    : pl_action_serialize(a, buf, sizeof(buf));
 	if (n < 0) {
 		pl_py_count(st, PL_PY_ERR_SERIALIZE);
 		Py_RETURN_NONE;
@@ -120,6 +134,10 @@ PyObject *pl_py_continue_task(PyObject *module, PyObject *args, PyObject *kwargs
 		s = PyBytes_AS_STRING(task);
 		len = PyBytes_GET_SIZE(task);
 	}
+	/* A W3C traceparent (an OpenTelemetry caller's): a new task in the caller's trace. */
+	struct pl_traceparent tp;
+	if (s && !memchr(s, '@', (size_t)len) && pl_traceparent_parse(s, (size_t)len, &tp) == 0)
+		return (PyObject *)pl_py_action_new_traced(st, name, &tp);
 	struct pl_task_ref ref;
 	if (!s || pl_task_parse(s, (size_t)len, &ref) < 0) {
 		/* Never raise into the caller for a bad header value: start a new task. */

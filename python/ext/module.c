@@ -395,15 +395,21 @@ static PyObject *mod_set_wrappers(PyObject *m, PyObject *w)
 /* ---- module definition ---- */
 
 PyDoc_STRVAR(current_task_doc,
-	     "current_task()\n--\n\n"
+	     "current_task(*, format='task')\n--\n\n"
 	     "The task string of the current action, for continue_task() in another\n"
 	     "process or thread (a child slot of the current action is reserved for it), or\n"
-	     "None when no action is current.");
+	     "None when no action is current. format='traceparent' gives a W3C traceparent\n"
+	     "instead, for an OpenTelemetry-instrumented callee: the task's trace id (its\n"
+	     "caller's, when it was continued from a traceparent) and the current action's\n"
+	     "span id, as `perfan export --format otlp` writes them.");
 PyDoc_STRVAR(continue_task_doc,
 	     "continue_task(task, action_type='perflog:remote_task')\n--\n\n"
 	     "An Action continuing the task of a string made by current_task() (str or\n"
-	     "bytes), to use with `with`. A malformed string never raises: a new task is\n"
-	     "begun instead and counted in stats()['py_bad_task_strings'].");
+	     "bytes), to use with `with`. A W3C traceparent (from an OpenTelemetry caller)\n"
+	     "begins a new task in the caller's trace: its root records the header as field\n"
+	     "'perflog.traceparent', and traceparents made inside it carry the caller's\n"
+	     "trace id. A malformed string never raises: a new task is begun instead and\n"
+	     "counted in stats()['py_bad_task_strings'].");
 PyDoc_STRVAR(child_action_doc,
 	     "_child_action(action_type)\n--\n\n"
 	     "A prepared Action placed under the current action, or None if there is none.");
@@ -426,7 +432,8 @@ static PyMethodDef module_methods[] = {
     {"flush", mod_flush, METH_NOARGS, flush_doc},
     {"recording", mod_recording, METH_NOARGS, recording_doc},
     {"stats", mod_stats, METH_NOARGS, stats_doc},
-    {"current_task", pl_py_current_task, METH_NOARGS, current_task_doc},
+    {"current_task", (PyCFunction)(void (*)(void))pl_py_current_task, METH_VARARGS | METH_KEYWORDS,
+     current_task_doc},
     {"continue_task", (PyCFunction)(void (*)(void))pl_py_continue_task,
      METH_VARARGS | METH_KEYWORDS, continue_task_doc},
     {"action", (PyCFunction)(void (*)(void))pl_py_action_func, METH_FASTCALL | METH_KEYWORDS,

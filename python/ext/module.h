@@ -135,6 +135,8 @@ typedef struct {
 	struct pl_py_held start_fields; /* recorded at begin, then released */
 	struct pl_py_held end_fields;	/* add(): recorded at the end */
 	PyObject *token;		/* contextvar token while entered as a context manager */
+	bool traceparent; /* the root of a task continued from a traceparent: registered
+			   * (pl_task_trace_set) until it finishes or goes away */
 } pl_py_action;
 
 /* A new, prepared (not yet begun) Action placed as the next child of the current action,
@@ -142,6 +144,10 @@ typedef struct {
 pl_py_action *pl_py_action_new_child(pl_py_state *st, pl_name type, Py_ssize_t max_len);
 /* A new, prepared Action at the place a task string names (continue_task). */
 pl_py_action *pl_py_action_new_at(pl_py_state *st, pl_name type, const struct pl_task_ref *ref);
+/* A new, prepared Action beginning a task that continues the distributed trace of @tp
+ * (continue_task with a traceparent): recorded with field "perflog.traceparent". */
+pl_py_action *pl_py_action_new_traced(pl_py_state *st, pl_name type,
+				      const struct pl_traceparent *tp);
 /* Begin (records START with the held start fields). Never fails. */
 void pl_py_action_begin(pl_py_action *a);
 /* End: success when exc is NULL, else failure with exc (an exception instance). Never
@@ -179,7 +185,7 @@ void pl_py_exc_describe(pl_py_state *st, PyObject *type, PyObject *value, struct
 void pl_py_exc_release(struct pl_py_exc *e);
 
 /* Module functions implemented next to what they use. */
-PyObject *pl_py_current_task(PyObject *module, PyObject *unused); /* context.c */
+PyObject *pl_py_current_task(PyObject *module, PyObject *args, PyObject *kwargs); /* context.c */
 PyObject *pl_py_continue_task(PyObject *module, PyObject *args, PyObject *kwargs);
 PyObject *pl_py_child_action(PyObject *module, PyObject *type);
 PyObject *pl_py_action_func(PyObject *module, PyObject *const *args, Py_ssize_t nargs,

@@ -27,27 +27,7 @@ trace_service = pytest.importorskip(
     "opentelemetry.proto.collector.trace.v1.trace_service_pb2",
     reason="opentelemetry-proto (scripts/deps.sh installs it into .venv)")
 
-MASK = (1 << 64) - 1
-GOLDEN = 0x9E3779B97F4A7C15
-
-
-
-
-def _mix(h):
-    """MurmurHash3's fmix64, as docs/perfan.md defines span ids with it."""
-    h ^= h >> 33
-    h = (h * 0xFF51AFD7ED558CCD) & MASK
-    h ^= h >> 33
-    h = (h * 0xC4CEB9FE1A85EC53) & MASK
-    return h ^ (h >> 33)
-
-
-def span_id(prefix, seq, level):
-    """The span id of the action at @level of task (prefix, seq): docs/perfan.md's rule."""
-    h = _mix(prefix ^ _mix((seq + GOLDEN) & MASK))
-    for i in level:
-        h = _mix((h + GOLDEN * (i + 1)) & MASK)
-    return f"{h or 1:016x}"
+span_id = ref_reader.span_id
 
 
 def _hex_to_b64(doc):

@@ -59,7 +59,7 @@ def test_liblog_knows_nothing_of_python_or_the_analyzer():
 # perfan.h (exit codes, global options, warnings) is a leaf that anyone may include;
 # util/ includes only util/. cmd/ is reached by nobody: perfan.c finds the subcommands
 # through perfan.h's table.
-ANALYZER_LAYERS = ["cmd", "report", "analysis", "core", "util"]
+ANALYZER_LAYERS = ["cmd", "report", "export", "analysis", "core", "util"]
 ANALYZER_ROOMS = set(ANALYZER_LAYERS) | {"fmt"}
 
 

@@ -512,6 +512,24 @@ def format_value(v):
     return "[" + ", ".join(format_value(x) for x in v) + "]"
 
 
+def span_id(prefix, seq, level):
+    """The span id of the action at @level of task (prefix, seq), as docs/perfan.md defines
+    it (pl_span_id): fmix64 chained over the level, 16 hex digits."""
+    mask, g = (1 << 64) - 1, 0x9E3779B97F4A7C15
+
+    def fmix(h):
+        h ^= h >> 33
+        h = (h * 0xFF51AFD7ED558CCD) & mask
+        h ^= h >> 33
+        h = (h * 0xC4CEB9FE1A85EC53) & mask
+        return h ^ (h >> 33)
+
+    h = fmix(prefix ^ fmix((seq + g) & mask))
+    for i in level:
+        h = fmix((h + g * (i + 1)) & mask)
+    return f"{h or 1:016x}"
+
+
 def task_string(prefix, seq, level):
     """pl_task_format(): "<prefix as 16 hex digits>-<seq in hex>@/a/b" (format.md 2.4)."""
     path = "".join(f"/{x}" for x in level) if level else "/"

@@ -53,6 +53,7 @@
 #include <perflog/name.h>
 #include <perflog/reader.h>
 #include <perflog/status.h>
+#include <perflog/tracecontext.h>
 #include <perflog/value.h>
 #include <perflog/writer.h>
 

@@ -11,6 +11,7 @@
 
 #include <perflog/action.h>
 #include <perflog/status.h>
+#include <perflog/tracecontext.h>
 
 #include "../common/config.h"
 #include "../common/mpcursor.h"
@@ -19,7 +20,8 @@
 #include "thread.h"
 #include "writer_int.h"
 
-#define PL_AF_ACTIVE 1u
+#define PL_AF_ACTIVE	  1u
+#define PL_AF_TRACEPARENT 2u /* the root of a task continued from a traceparent */
 
 /* ---- fields: an upper bound of their msgpack size, then the encoding ---- */
 
@@ -384,6 +386,44 @@ PL_EXPORT void pl_action_begin_remote(pl_action *a, struct pl_writer *w,
 			   PL_MIN(ref->depth, PL_TASK_MAX_DEPTH), type, fields, nfields);
 }
 
+PL_EXPORT void pl_action_begin_traceparent(pl_action *a, struct pl_writer *w,
+					   const struct pl_traceparent *tp, pl_name type,
+					   const struct pl_field *fields, size_t nfields)
+{
+	/* Registered before the START, so that the action's children see the caller's trace
+	 * id as soon as they can begin. */
+	uint64_t prefix = pl_task_prefix(), seq = pl_task_next_seq();
+	bool registered = tp && pl_task_trace_set(prefix, seq, tp) == 0;
+	char text[PL_TRACEPARENT_LEN + 1];
+	struct pl_field f[64];
+	size_t n = PL_MIN(nfields, 63);
+	if (n)
+		memcpy(f, fields, n * sizeof(*f));
+	if (tp) {
+		uint64_t parent = 0;
+		for (int i = 0; i < 8; i++)
+			parent = parent << 8 | tp->parent_id[i];
+		pl_traceparent_format(tp->trace_id, parent, tp->flags, text, sizeof(text));
+		f[n++] = (struct pl_field){PL_NAME(PL_TRACEPARENT_FIELD),
+					   PL_V_STRN(text, PL_TRACEPARENT_LEN)};
+	}
+	pl_action_begin_at(a, w, prefix, seq, NULL, 0, type, f, n);
+	if (registered)
+		a->priv_flags |= PL_AF_TRACEPARENT;
+}
+
+PL_EXPORT int pl_action_traceparent(const pl_action *a, char *buf, size_t len)
+{
+	if (!a || a->priv_depth > PL_LEVEL_MAX_DEPTH || len < PL_TRACEPARENT_LEN + 1)
+		return -PL_EINVAL;
+	uint32_t level[PL_LEVEL_MAX_DEPTH];
+	fill_level(a, level);
+	uint8_t trace[16];
+	uint8_t flags = pl_task_trace_id(a->priv_prefix, a->priv_seq, trace);
+	return pl_traceparent_format(
+	    trace, pl_span_id(a->priv_prefix, a->priv_seq, level, a->priv_depth), flags, buf, len);
+}
+
 PL_EXPORT uint32_t pl_action_next_child(pl_action *a)
 {
 	return __atomic_fetch_add(&a->priv_next_child, 1, __ATOMIC_RELAXED);
@@ -414,7 +454,9 @@ static void end_common(pl_action *a, uint8_t flags, const char *et, size_t etl, 
 {
 	if (!(a->priv_flags & PL_AF_ACTIVE))
 		return;
-	a->priv_flags &= ~PL_AF_ACTIVE;
+	if (unlikely(a->priv_flags & PL_AF_TRACEPARENT))
+		pl_task_trace_clear(a->priv_prefix, a->priv_seq);
+	a->priv_flags &= ~(PL_AF_ACTIVE | PL_AF_TRACEPARENT);
 	struct pl_writer *w = a->priv_writer;
 	if (!recording(w) || a->priv_start == 0)
 		return;
