@@ -410,6 +410,10 @@ PyDoc_STRVAR(continue_task_doc,
 	     "'perflog.traceparent', and traceparents made inside it carry the caller's\n"
 	     "trace id. A malformed string never raises: a new task is begun instead and\n"
 	     "counted in stats()['py_bad_task_strings'].");
+PyDoc_STRVAR(action_columns_doc,
+	     "_action_columns(paths, inputs=True)\n--\n\n"
+	     "The actions of the trace files as columns (bytes of C arrays, dictionary codes\n"
+	     "and their strings, lists), for perflog.frames.");
 PyDoc_STRVAR(child_action_doc,
 	     "_child_action(action_type)\n--\n\n"
 	     "A prepared Action placed under the current action, or None if there is none.");
@@ -440,6 +444,8 @@ static PyMethodDef module_methods[] = {
      action_doc},
     {"log", (PyCFunction)(void (*)(void))pl_py_log, METH_FASTCALL | METH_KEYWORDS, log_doc},
     {"read", pl_py_read, METH_O, read_doc},
+    {"_action_columns", (PyCFunction)(void (*)(void))pl_py_action_columns,
+     METH_VARARGS | METH_KEYWORDS, action_columns_doc},
     {"_child_action", pl_py_child_action, METH_O, child_action_doc},
     {"_after_fork_child", mod_after_fork_child, METH_NOARGS, after_fork_doc},
     {"_flush_on_sigterm", mod_flush_on_sigterm, METH_NOARGS, flush_on_sigterm_doc},

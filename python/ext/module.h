@@ -192,6 +192,13 @@ PyObject *pl_py_action_func(PyObject *module, PyObject *const *args, Py_ssize_t 
 			    PyObject *kwnames); /* action.c */
 PyObject *pl_py_log(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
 PyObject *pl_py_read(PyObject *module, PyObject *path); /* read.c */
+/* A field value as a Python object (str, int, float, bool, bytes, list, dict, None): as
+ * perflog.read() gives it. NULL with an exception set. (read.c) */
+PyObject *pl_py_value(const pl_value *v);
+/* Raise perflog.TraceError for @e (file @path: offset, reason). (read.c) */
+void pl_py_raise_reader_error(pl_py_state *st, PyObject *path, const struct pl_reader_error *e);
+/* _action_columns(paths, inputs=True): the actions of the files as columns (columns.c). */
+PyObject *pl_py_action_columns(PyObject *module, PyObject *args, PyObject *kwargs);
 
 /* Type specs of each file's types. */
 extern PyType_Spec pl_py_decorated_spec;

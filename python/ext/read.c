@@ -55,7 +55,7 @@ static PyObject *text(const char *s, size_t len)
 	return PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "replace");
 }
 
-static PyObject *value(const pl_value *v)
+PyObject *pl_py_value(const pl_value *v)
 {
 	switch (v->type) {
 	case PL_VALUE_NIL:
@@ -75,7 +75,7 @@ static PyObject *value(const pl_value *v)
 	case PL_VALUE_ARRAY: {
 		PyObject *l = PyList_New((Py_ssize_t)v->v.array.len);
 		for (size_t i = 0; l && i < v->v.array.len; i++) {
-			PyObject *x = value(&v->v.array.items[i]);
+			PyObject *x = pl_py_value(&v->v.array.items[i]);
 			if (!x)
 				Py_CLEAR(l);
 			else
@@ -87,7 +87,7 @@ static PyObject *value(const pl_value *v)
 		PyObject *d = PyDict_New();
 		for (size_t i = 0; d && i < v->v.map.len; i++) {
 			const struct pl_kv *kv = &v->v.map.items[i];
-			PyObject *k = text(kv->key, kv->key_len), *x = value(&kv->value);
+			PyObject *k = text(kv->key, kv->key_len), *x = pl_py_value(&kv->value);
 			if (!k || !x || PyDict_SetItem(d, k, x) < 0)
 				Py_CLEAR(d);
 			Py_XDECREF(k);
@@ -102,7 +102,7 @@ static PyObject *value(const pl_value *v)
 static PyObject *fields(const struct pl_kv *kv, size_t n)
 {
 	pl_value map = PL_V_MAP(kv, n);
-	return value(&map);
+	return pl_py_value(&map);
 }
 
 static PyObject *level(const uint32_t *lv, uint32_t depth)
@@ -181,7 +181,7 @@ static PyObject *record(pl_py_reader *rd, const struct pl_record *rec)
 
 /* ---- errors ---- */
 
-static void raise_error(pl_py_state *st, PyObject *path, const struct pl_reader_error *e)
+void pl_py_raise_reader_error(pl_py_state *st, PyObject *path, const struct pl_reader_error *e)
 {
 	int status = e ? e->status : -PL_ENOMEM;
 	const char *reason = e && e->reason ? e->reason : pl_strerror(status);
@@ -277,7 +277,7 @@ PyObject *pl_py_read(PyObject *module, PyObject *arg)
 		goto err;
 	}
 	if (ret < 0) {
-		raise_error(st, rd->path, rd->r ? pl_reader_error(rd->r) : NULL);
+		pl_py_raise_reader_error(st, rd->path, rd->r ? pl_reader_error(rd->r) : NULL);
 		goto err;
 	}
 	if (!(rd->header = header_dict(pl_reader_header(rd->r))))
@@ -317,7 +317,7 @@ static PyObject *reader_next(PyObject *self)
 	if (ret == 0)
 		return record(rd, &rec);
 	if (ret < 0)
-		raise_error(rd->st, rd->path, pl_reader_error(rd->r));
+		pl_py_raise_reader_error(rd->st, rd->path, pl_reader_error(rd->r));
 	close_reader(rd);
 	return NULL;
 }

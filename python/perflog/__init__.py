@@ -42,6 +42,20 @@ from ._perflog import (
 )
 from ._threads import preserve_context, submit
 
+
+def to_dataframe(paths, *, inputs=True):
+    """The actions of the traces at @paths as a pandas DataFrame (perflog.frames: needs
+    pyarrow and pandas, optional dependencies)."""
+    from .frames import to_dataframe as _to_dataframe
+    return _to_dataframe(paths, inputs=inputs)
+
+
+def to_arrow(paths, *, inputs=True):
+    """The actions of the traces at @paths as a pyarrow.Table (perflog.frames)."""
+    from .frames import to_arrow as _to_arrow
+    return _to_arrow(paths, inputs=inputs)
+
+
 __version__ = "0.2.0"
 
 __all__ = [
@@ -65,6 +79,8 @@ __all__ = [
     "stats",
     "stop",
     "submit",
+    "to_arrow",
+    "to_dataframe",
 ]
 
 _perflog._set_wrappers(_wrappers.wrap_async_generator)

@@ -233,6 +233,16 @@ def preserve_context(fn: Callable[..., _T]) -> Callable[..., _T]: ...
 def submit(
     executor: concurrent.futures.Executor, fn: Callable[..., _T], /, *args: Any, **kwargs: Any
 ) -> concurrent.futures.Future[_T]: ...
+def to_dataframe(
+    paths: Union[_PathLike, Sequence[_PathLike]],
+    *,
+    inputs: bool = ...,
+) -> Any: ...
+def to_arrow(
+    paths: Union[_PathLike, Sequence[_PathLike]],
+    *,
+    inputs: bool = ...,
+) -> Any: ...
 def read(path: _PathLike) -> Reader: ...
 
 __all__ = [
@@ -256,4 +266,6 @@ __all__ = [
     "stats",
     "stop",
     "submit",
+    "to_arrow",
+    "to_dataframe",
 ]
