@@ -35,6 +35,8 @@ struct pl_py_conv {
 	Py_ssize_t max_len;
 	size_t n, nvals, nkvs, ntext;
 	struct pl_field fields[PL_PY_MAX_FIELDS];
+	PyObject *owned[PL_PY_MAX_FIELDS]; /* made for this event (extractors' results) */
+	size_t nowned;
 	pl_value vals[PL_PY_POOL_ITEMS];
 	struct pl_kv kvs[PL_PY_POOL_ITEMS];
 	char text[PL_PY_TEXT_BYTES];
@@ -44,7 +46,25 @@ static inline void pl_py_conv_init(struct pl_py_conv *c, pl_py_state *st, Py_ssi
 {
 	c->st = st;
 	c->max_len = max_len;
-	c->n = c->nvals = c->nkvs = c->ntext = 0;
+	c->n = c->nvals = c->nkvs = c->ntext = c->nowned = 0;
+}
+
+/* Keep @o (a new reference, stolen) alive until pl_py_conv_release(). Returns @o, or NULL
+ * (@o released) when the converter holds PL_PY_MAX_FIELDS already. */
+static inline PyObject *pl_py_conv_own(struct pl_py_conv *c, PyObject *o)
+{
+	if (!o || c->nowned == PL_PY_MAX_FIELDS) {
+		Py_XDECREF(o);
+		return NULL;
+	}
+	return c->owned[c->nowned++] = o;
+}
+
+/* After the event was handed to liblog: release what pl_py_conv_own() kept. */
+static inline void pl_py_conv_release(struct pl_py_conv *c)
+{
+	while (c->nowned)
+		Py_DECREF(c->owned[--c->nowned]);
 }
 
 /* Add field @name with the value of @o (borrowed; must outlive the event). @trunc is

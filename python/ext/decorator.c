@@ -82,6 +82,7 @@ __attribute__((noinline)) static void begin_args(pl_py_decorated *d, pl_action *
 	pl_py_conv_init(&c, d->st, d->max_len);
 	pl_py_plan_convert(&d->plan, &c, args, PyVectorcall_NARGS(nargsf), kwnames);
 	pl_action_begin(a, d->st->writer, parent, d->type, c.fields, c.n);
+	pl_py_conv_release(&c);
 }
 
 /* The redacted arguments' values (see pl_py_plan_secrets): what the result and the

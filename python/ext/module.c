@@ -315,7 +315,7 @@ static PyObject *mod_stats(PyObject *m, PyObject *unused)
 	static const char *const err_keys[PL_PY_NERR] = {
 	    "py_convert_errors",   "py_exc_str_errors", "py_context_errors",  "py_bad_task_strings",
 	    "py_depth_errors",	   "py_memory_errors",	"py_field_overflows", "py_wrap_errors",
-	    "py_serialize_errors", "py_restart_gap",
+	    "py_serialize_errors", "py_restart_gap",	"py_extract_errors",
 	};
 	pl_py_state *st = PyModule_GetState(m);
 	struct pl_writer_stats s = PL_WRITER_STATS_INIT;

@@ -39,6 +39,7 @@ enum pl_py_err {
 	PL_PY_ERR_WRAP,	     /* a coroutine/generator could not be wrapped: it ran unrecorded */
 	PL_PY_ERR_SERIALIZE, /* current_task() could not serialize the action (too deep) */
 	PL_PY_ERR_RESTART,   /* a call while start() reopened the same file: unrecorded */
+	PL_PY_ERR_EXTRACT,   /* an extractor raised, or returned what cannot be recorded */
 	PL_PY_NERR
 };
 

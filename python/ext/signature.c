@@ -43,11 +43,15 @@ int pl_py_plan_init(struct pl_py_plan *p, PyObject *names, PyObject *defaults, P
 		p->nparams = i + 1;
 	}
 	for (Py_ssize_t i = 0; i < nrec; i++) {
-		PyObject *r = PyTuple_GET_ITEM(record, i), *fname;
+		PyObject *r = PyTuple_GET_ITEM(record, i), *fname, *extract = Py_None;
 		Py_ssize_t slot;
 		int redact;
-		if (!PyArg_ParseTuple(r, "nUp", &slot, &fname, &redact))
+		if (!PyArg_ParseTuple(r, "nUp|O", &slot, &fname, &redact, &extract))
 			goto err;
+		if (extract != Py_None && !PyCallable_Check(extract)) {
+			PyErr_SetString(PyExc_TypeError, "perflog: an extractor must be callable");
+			goto err;
+		}
 		if (slot >= p->nparams || slot < PL_PY_SLOT_VARKW) {
 			PyErr_SetString(PyExc_ValueError, "perflog: bad parameter slot");
 			goto err;
@@ -61,8 +65,13 @@ int pl_py_plan_init(struct pl_py_plan *p, PyObject *names, PyObject *defaults, P
 			len = PL_NAME_MAX_LEN;
 		memcpy(buf, s, (size_t)len);
 		memcpy(buf + len, ".truncated", 10);
-		p->rec[i] = (struct pl_py_rec){slot, redact, pl_name_intern(s, (size_t)len),
-					       pl_name_intern(buf, (size_t)len + 10)};
+		p->rec[i] = (struct pl_py_rec){
+		    .slot = slot,
+		    .redact = redact,
+		    .name = pl_name_intern(s, (size_t)len),
+		    .trunc = pl_name_intern(buf, (size_t)len + 10),
+		    .extract = extract == Py_None ? NULL : Py_NewRef(extract),
+		};
 		p->nrec = i + 1;
 	}
 	p->redact_keys = Py_NewRef(redact_keys);
@@ -84,6 +93,11 @@ void pl_py_plan_clear(struct pl_py_plan *p)
 		Py_CLEAR(p->names[i]);
 		Py_CLEAR(p->defaults[i]);
 	}
+	for (Py_ssize_t i = 0; i < p->nrec; i++) {
+		Py_CLEAR(p->rec[i].extract);
+		for (int k = 0; k < PL_PY_KEY_CACHE; k++)
+			Py_CLEAR(p->rec[i].key[k]);
+	}
 	PyMem_Free(p->names);
 	PyMem_Free(p->defaults);
 	PyMem_Free(p->rec);
@@ -97,6 +111,8 @@ int pl_py_plan_traverse(struct pl_py_plan *p, visitproc visit, void *arg)
 {
 	for (Py_ssize_t i = 0; i < p->nparams; i++)
 		Py_VISIT(p->defaults[i]);
+	for (Py_ssize_t i = 0; i < p->nrec; i++)
+		Py_VISIT(p->rec[i].extract);
 	return 0;
 }
 
@@ -153,6 +169,130 @@ static bool redacted_key(const struct pl_py_plan *p, PyObject *key)
 	return false;
 }
 
+/* ---- extractors ---- */
+
+/* What can be recorded as an extracted value: a scalar the converter records natively. */
+static bool scalar_ok(PyObject *v)
+{
+	return v == Py_None || PyBool_Check(v) || PyLong_Check(v) || PyFloat_Check(v) ||
+	       PyUnicode_Check(v) || PyBytes_Check(v);
+}
+
+/* A placeholder for what an extractor could not give: "<extract: KeyError>". */
+static PyObject *placeholder(const char *what, PyObject *o)
+{
+	return PyUnicode_FromFormat("<extract: %s%s%s>", what, o ? " " : "",
+				    o ? Py_TYPE(o)->tp_name : "");
+}
+
+/* The name "ARG.KEY" of an extracted dict's item, interned; 0 when it is not a str. */
+static pl_name item_name_slow(const struct pl_py_rec *r, PyObject *key)
+{
+	Py_ssize_t klen;
+	const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &klen) : NULL;
+	size_t nlen;
+	const char *n = pl_name_str(r->name, &nlen);
+	if (!k || !n) {
+		PyErr_Clear();
+		return 0;
+	}
+	char buf[2 * PL_NAME_MAX_LEN + 2];
+	size_t a = nlen < PL_NAME_MAX_LEN ? nlen : PL_NAME_MAX_LEN;
+	size_t b = (size_t)klen < PL_NAME_MAX_LEN - a ? (size_t)klen : PL_NAME_MAX_LEN - a;
+	memcpy(buf, n, a);
+	buf[a] = '.';
+	memcpy(buf + a + 1, k, b);
+	return pl_name_intern(buf, a + 1 + b);
+}
+
+/* item_name_slow() through the rec's cache, written under the GIL (the plan is shared by
+ * the function's callers). */
+static pl_name item_name(const struct pl_py_rec *cr, PyObject *key)
+{
+	struct pl_py_rec *r = (struct pl_py_rec *)cr;
+	for (int i = 0; i < PL_PY_KEY_CACHE; i++)
+		if (r->key[i] == key)
+			return r->key_name[i];
+	pl_name name = item_name_slow(r, key);
+	if (name && PyUnicode_CheckExact(key)) {
+		int i = (int)(((uintptr_t)key >> 4) % PL_PY_KEY_CACHE);
+		Py_XSETREF(r->key[i], Py_NewRef(key));
+		r->key_name[i] = name;
+	}
+	return name;
+}
+
+/* Run @r's extractor on @v: the fields it gives, as (name, value) pairs into @names and
+ * @vals (new references), at most @max. An extractor that raises or returns what cannot
+ * be recorded gives a placeholder, counted in stats()["py_extract_errors"]. User code runs
+ * here; nothing it raises leaves (a KeyboardInterrupt is raised again at the next check). */
+static Py_ssize_t extract(pl_py_state *st, const struct pl_py_rec *r, PyObject *v, pl_name *names,
+			  PyObject **vals, Py_ssize_t max)
+{
+	PyObject *res = PyObject_CallOneArg(r->extract, v);
+	Py_ssize_t n = 0;
+	if (!res) {
+		PyObject *type, *value, *tb;
+		PyErr_Fetch(&type, &value, &tb);
+		bool interrupt = type && PyErr_GivenExceptionMatches(type, PyExc_KeyboardInterrupt);
+		names[0] = r->name;
+		vals[0] = PyUnicode_FromFormat("<extract: raised %s>",
+					       type ? ((PyTypeObject *)type)->tp_name : "?");
+		Py_XDECREF(type);
+		Py_XDECREF(value);
+		Py_XDECREF(tb);
+		if (interrupt)
+			PyErr_SetInterrupt();
+		pl_py_count(st, PL_PY_ERR_EXTRACT);
+		PyErr_Clear();
+		return vals[0] ? 1 : 0;
+	}
+	if (PyDict_Check(res)) {
+		Py_ssize_t pos = 0;
+		PyObject *k, *x;
+		while (n < max && PyDict_Next(res, &pos, &k, &x)) {
+			pl_name name = item_name(r, k);
+			if (!name) {
+				pl_py_count(st, PL_PY_ERR_EXTRACT);
+				continue;
+			}
+			names[n] = name;
+			if (scalar_ok(x)) {
+				vals[n] = Py_NewRef(x);
+			} else {
+				pl_py_count(st, PL_PY_ERR_EXTRACT);
+				vals[n] = placeholder("unrecordable", x);
+			}
+			n += vals[n] != NULL;
+		}
+	} else {
+		names[0] = r->name;
+		if (scalar_ok(res)) {
+			vals[0] = Py_NewRef(res);
+		} else {
+			pl_py_count(st, PL_PY_ERR_EXTRACT);
+			vals[0] = placeholder("unrecordable", res);
+		}
+		n = vals[0] != NULL;
+	}
+	Py_DECREF(res);
+	PyErr_Clear();
+	return n;
+}
+
+static void convert_extracted(struct pl_py_conv *c, const struct pl_py_rec *r, PyObject *v)
+{
+	pl_name names[PL_PY_MAX_FIELDS];
+	PyObject *vals[PL_PY_MAX_FIELDS];
+	Py_ssize_t room = (Py_ssize_t)(PL_PY_MAX_FIELDS - c->nowned);
+	Py_ssize_t n = extract(c->st, r, v, names, vals, room);
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *o = pl_py_conv_own(c, vals[i]);
+		if (o)
+			pl_py_conv_add(c, names[i], 0, o);
+	}
+}
+
 void pl_py_plan_convert(const struct pl_py_plan *p, struct pl_py_conv *c, PyObject *const *args,
 			Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -161,7 +301,9 @@ void pl_py_plan_convert(const struct pl_py_plan *p, struct pl_py_conv *c, PyObje
 		const struct pl_py_rec *r = &p->rec[i];
 		if (r->slot >= 0) {
 			PyObject *v = bound(p, r->slot, args, nargs, kwnames);
-			if (v)
+			if (v && r->extract && !r->redact)
+				convert_extracted(c, r, v);
+			else if (v)
 				pl_py_conv_add(c, r->name, r->trunc, r->redact ? redacted : v);
 		} else if (r->redact) {
 			pl_py_conv_add(c, r->name, r->trunc, redacted);
@@ -184,6 +326,22 @@ void pl_py_plan_convert(const struct pl_py_plan *p, struct pl_py_conv *c, PyObje
 	}
 }
 
+/* Hold what @r's extractor gives for @v. Returns 0, or -1 with MemoryError set. */
+static int hold_extracted(pl_py_state *st, const struct pl_py_rec *r, PyObject *v,
+			  struct pl_py_held *h)
+{
+	pl_name names[PL_PY_MAX_FIELDS];
+	PyObject *vals[PL_PY_MAX_FIELDS];
+	Py_ssize_t n = extract(st, r, v, names, vals, PL_PY_MAX_FIELDS);
+	int ret = 0;
+	for (Py_ssize_t k = 0; k < n; k++) {
+		if (!ret)
+			ret = pl_py_held_add(h, names[k], 0, vals[k]);
+		Py_DECREF(vals[k]);
+	}
+	return ret;
+}
+
 int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_held *h,
 		    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -195,6 +353,11 @@ int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_he
 			PyObject *b = bound(p, r->slot, args, nargs, kwnames);
 			if (!b)
 				continue;
+			if (r->extract && !r->redact) { /* at the call, as for a plain function */
+				if (hold_extracted(st, r, b, h) < 0)
+					return -1;
+				continue;
+			}
 			v = Py_NewRef(r->redact ? st->redacted : b);
 		} else if (r->redact) {
 			v = Py_NewRef(st->redacted);

@@ -10,6 +10,9 @@
 #include "convert.h"
 #include "module.h"
 
+/* Keys of an extractor's dict whose field names are cached (struct pl_py_rec). */
+#define PL_PY_KEY_CACHE 8
+
 /* Slots of recorded values that are not named parameters. */
 #define PL_PY_SLOT_VARARGS (-1) /* the *args tuple */
 #define PL_PY_SLOT_VARKW   (-2) /* the **kwargs dict */
@@ -18,6 +21,11 @@ struct pl_py_rec {
 	Py_ssize_t slot; /* parameter index (positional ones first, then keyword-only), or above */
 	bool redact;	 /* recorded as "<redacted>" */
 	pl_name name, trunc;
+	PyObject *extract; /* strong: the argument's extractor (@perflog(extract=)), or NULL */
+	/* The names "ARG.KEY" of the keys an extractor's dict gave last: a dict literal's keys
+	 * are the same str objects at every call, so a pointer finds the interned name. */
+	PyObject *key[PL_PY_KEY_CACHE]; /* strong */
+	pl_name key_name[PL_PY_KEY_CACHE];
 };
 
 struct pl_py_plan {
@@ -42,7 +50,9 @@ int pl_py_plan_init(struct pl_py_plan *p, PyObject *names, PyObject *defaults, P
 void pl_py_plan_clear(struct pl_py_plan *p);
 int pl_py_plan_traverse(struct pl_py_plan *p, visitproc visit, void *arg);
 
-/* Convert the recorded arguments of a vectorcall into @c. Never raises. */
+/* Convert the recorded arguments of a vectorcall into @c; extractors run here (user code:
+ * what they raise is counted, never propagated). Call pl_py_conv_release(@c) once the
+ * event is recorded. Never raises. */
 void pl_py_plan_convert(const struct pl_py_plan *p, struct pl_py_conv *c, PyObject *const *args,
 			Py_ssize_t nargs, PyObject *kwnames);
 

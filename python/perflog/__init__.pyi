@@ -57,6 +57,7 @@ class Stats(TypedDict):
     py_wrap_errors: int
     py_serialize_errors: int
     py_restart_gap: int
+    py_extract_errors: int
 
 class TraceHeader(TypedDict):
     version: int
@@ -224,6 +225,7 @@ def perflog(
     result: bool = ...,
     redact: Sequence[str] = ...,
     max_len: int = ...,
+    extract: Optional[dict[str, Callable[[Any], Any]]] = ...,
 ) -> Callable[[_F], _F]: ...
 def action(action_type: str, /, **fields: Any) -> Action: ...
 def log(message_type: str, /, **fields: Any) -> None: ...

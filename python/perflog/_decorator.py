@@ -26,7 +26,7 @@ _SLOT_VARKW = -2
 
 
 def perflog(fn=None, /, *, action_type=None, args=True, result=False, redact=(),
-            max_len=DEFAULT_MAX_LEN):
+            max_len=DEFAULT_MAX_LEN, extract=None):
     """Record every call of a function as an action: its arguments, duration and outcome.
 
     Use bare (``@perflog``) or with options (``@perflog(result=True)``).
@@ -49,6 +49,14 @@ def perflog(fn=None, /, *, action_type=None, args=True, result=False, redact=(),
     max_len : int
         Longest str/bytes recorded, in bytes; longer values are cut and the field
         ``"<name>.truncated"`` holds the original length.
+    extract : dict of str to callable
+        Per parameter, a function that turns the argument into what to record: a scalar
+        (recorded as the argument) or a flat dict (each item recorded as the field
+        ``"<name>.<key>"``), e.g. ``{"request": lambda r: {"route": r.path, "uid":
+        r.match_info["uid"]}}``. It runs at each call, before the call starts (its time is
+        not the call's); what it raises, or returns that cannot be recorded, is recorded as a
+        placeholder and counted in ``stats()["py_extract_errors"]``, never raised. An
+        extracted parameter is recorded even when ``args`` leaves it out.
 
     Works on functions, methods, classmethods and staticmethods (either order),
     ``async def`` coroutine functions, generator and async generator functions.
@@ -59,8 +67,14 @@ def perflog(fn=None, /, *, action_type=None, args=True, result=False, redact=(),
         raise ValueError("perflog: max_len must be an int >= 0")
     if action_type is not None and not isinstance(action_type, str):
         raise TypeError("perflog: action_type must be a str")
+    extract = dict(extract or {})
+    for name, fn_ in extract.items():
+        if not isinstance(name, str) or not callable(fn_):
+            raise TypeError("perflog: extract maps parameter names to callables")
+        if name in redact:
+            raise ValueError(f"perflog: {name!r} is both redacted and extracted")
     options = dict(action_type=action_type, args=args, result=bool(result),
-                   redact=tuple(redact), max_len=max_len)
+                   redact=tuple(redact), max_len=max_len, extract=extract)
     if fn is None:
         return functools.partial(_decorate, **options)
     return _decorate(fn, **options)
@@ -81,10 +95,11 @@ def _kind(fn):
     return _perflog._KIND_SYNC
 
 
-def _decorate(fn, *, action_type, args, result, redact, max_len):
+def _decorate(fn, *, action_type, args, result, redact, max_len, extract=None):
+    extract = extract or {}
     if isinstance(fn, (staticmethod, classmethod)):
         inner = _decorate(fn.__func__, action_type=action_type, args=args, result=result,
-                          redact=redact, max_len=max_len)
+                          redact=redact, max_len=max_len, extract=extract)
         return type(fn)(inner)
     if isinstance(fn, type):
         # A Decorated in place of a class breaks isinstance() and subclassing.
@@ -122,12 +137,18 @@ def _decorate(fn, *, action_type, args, result, redact, max_len):
         if unknown:
             raise ValueError(f"perflog: {qualname} has no parameter {unknown[0]!r} "
                              f"(parameters: {', '.join(slots) or 'none'})")
+    for name in extract:
+        if name not in slots or slots[name] < 0:
+            raise ValueError(f"perflog: extract={name!r}: {qualname} has no such named "
+                             f"parameter (parameters: {', '.join(slots) or 'none'})")
+        if name not in selected:
+            selected.append(name)
     for name in redact:
         if name not in slots and not has_varkw:
             raise ValueError(f"perflog: redact={name!r}: {qualname} has no such parameter "
                              f"(parameters: {', '.join(slots) or 'none'})")
 
-    record = tuple((slots[n], n, n in redact) for n in selected)
+    record = tuple((slots[n], n, n in redact, extract.get(n)) for n in selected)
     redact_keys = tuple(n for n in redact if n not in slots)
     if action_type is None:
         module = getattr(fn, "__module__", None) or "?"
