@@ -28,6 +28,7 @@ packages=(
   wamerican                                          # word list of examples/spellcheck
   tmux                                               # tests/cli/test_top.py: perfan top in a terminal
   chromium fonts-liberation                          # tests/cli/test_report.py draws perfan report's page
+  python3-aiohttp python3-starlette python3-uvicorn python3-flask  # tests/python/test_web.py
 )
 
 # Only for bench/: libfaketime runs the writer in sped-up time (bench_window.py --hour);

@@ -59,6 +59,21 @@ static void hold_kwargs(pl_py_state *st, struct pl_py_held *h, PyObject *const *
 	}
 }
 
+int pl_py_action_hold_fields(pl_py_action *a, PyObject *fields)
+{
+	Py_ssize_t pos = 0;
+	PyObject *k, *v;
+	while (PyDict_Next(fields, &pos, &k, &v)) {
+		if (!PyUnicode_Check(k)) {
+			PyErr_SetString(PyExc_TypeError, "field names must be str");
+			return -1;
+		}
+		if (pl_py_held_add(&a->start_fields, pl_py_name(a->st, k), 0, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- creation ---- */
 
 static pl_py_action *action_make(pl_py_state *st, pl_name type, uint64_t prefix, uint64_t seq,

@@ -116,13 +116,45 @@ PyObject *pl_py_current_task(PyObject *module, PyObject *args, PyObject *kwargs)
 
 /* ---- continue_task(s, action_type="perflog:remote_task") ---- */
 
+static pl_py_action *continue_at(pl_py_state *st, PyObject *task, PyObject *type);
+
 PyObject *pl_py_continue_task(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-	static char *kw[] = {"task", "action_type", NULL};
 	pl_py_state *st = PyModule_GetState(module);
 	PyObject *task = NULL, *type = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|U:continue_task", kw, &task, &type))
+	if (!PyArg_UnpackTuple(args, "continue_task", 1, 2, &task, &type))
 		return NULL;
+	/* action_type by keyword; every other keyword is a field of the START. */
+	PyObject *fields = kwargs ? PyDict_Copy(kwargs) : NULL;
+	if (kwargs && !fields)
+		return NULL;
+	PyObject *kt = fields ? PyDict_GetItemString(fields, "action_type") : NULL;
+	if (kt) {
+		if (type) {
+			Py_DECREF(fields);
+			PyErr_SetString(PyExc_TypeError, "continue_task() got action_type twice");
+			return NULL;
+		}
+		type = kt;
+	}
+	if (type && !PyUnicode_Check(type)) {
+		Py_XDECREF(fields);
+		PyErr_SetString(PyExc_TypeError, "continue_task(): action_type must be a str");
+		return NULL;
+	}
+	Py_XINCREF(type);
+	if (kt && PyDict_DelItemString(fields, "action_type") < 0)
+		PyErr_Clear();
+	pl_py_action *a = continue_at(st, task, type);
+	Py_XDECREF(type);
+	if (a && fields && pl_py_action_hold_fields(a, fields) < 0)
+		Py_CLEAR(a);
+	Py_XDECREF(fields);
+	return (PyObject *)a;
+}
+
+static pl_py_action *continue_at(pl_py_state *st, PyObject *task, PyObject *type)
+{
 	pl_name name = type ? pl_py_name(st, type) : st->name_remote;
 	const char *s = NULL;
 	Py_ssize_t len = 0;
@@ -137,7 +169,7 @@ PyObject *pl_py_continue_task(PyObject *module, PyObject *args, PyObject *kwargs
 	/* A W3C traceparent (an OpenTelemetry caller's): a new task in the caller's trace. */
 	struct pl_traceparent tp;
 	if (s && !memchr(s, '@', (size_t)len) && pl_traceparent_parse(s, (size_t)len, &tp) == 0)
-		return (PyObject *)pl_py_action_new_traced(st, name, &tp);
+		return pl_py_action_new_traced(st, name, &tp);
 	struct pl_task_ref ref;
 	if (!s || pl_task_parse(s, (size_t)len, &ref) < 0) {
 		/* Never raise into the caller for a bad header value: start a new task. */
@@ -146,7 +178,7 @@ PyObject *pl_py_continue_task(PyObject *module, PyObject *args, PyObject *kwargs
 		pl_task_new(&prefix, &seq);
 		ref = (struct pl_task_ref){.prefix = prefix, .seq = seq, .depth = 0};
 	}
-	return (PyObject *)pl_py_action_new_at(st, name, &ref);
+	return pl_py_action_new_at(st, name, &ref);
 }
 
 /* ---- _child_action(action_type): a prepared child of the current action, or None ---- */

@@ -403,13 +403,14 @@ PyDoc_STRVAR(current_task_doc,
 	     "caller's, when it was continued from a traceparent) and the current action's\n"
 	     "span id, as `perfan export --format otlp` writes them.");
 PyDoc_STRVAR(continue_task_doc,
-	     "continue_task(task, action_type='perflog:remote_task')\n--\n\n"
+	     "continue_task(task, action_type='perflog:remote_task', **fields)\n--\n\n"
 	     "An Action continuing the task of a string made by current_task() (str or\n"
 	     "bytes), to use with `with`. A W3C traceparent (from an OpenTelemetry caller)\n"
 	     "begins a new task in the caller's trace: its root records the header as field\n"
 	     "'perflog.traceparent', and traceparents made inside it carry the caller's\n"
 	     "trace id. A malformed string never raises: a new task is begun instead and\n"
-	     "counted in stats()['py_bad_task_strings'].");
+	     "counted in stats()['py_bad_task_strings']. Keyword arguments other than\n"
+	     "action_type are fields of its start, as for action().");
 PyDoc_STRVAR(action_columns_doc,
 	     "_action_columns(paths, inputs=True)\n--\n\n"
 	     "The actions of the trace files as columns (bytes of C arrays, dictionary codes\n"

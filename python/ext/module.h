@@ -149,6 +149,9 @@ pl_py_action *pl_py_action_new_at(pl_py_state *st, pl_name type, const struct pl
  * (continue_task with a traceparent): recorded with field "perflog.traceparent". */
 pl_py_action *pl_py_action_new_traced(pl_py_state *st, pl_name type,
 				      const struct pl_traceparent *tp);
+/* Hold the items of dict @fields (str keys) as START fields of the prepared @a.
+ * Returns 0, or -1 with an exception set. */
+int pl_py_action_hold_fields(pl_py_action *a, PyObject *fields);
 /* Begin (records START with the held start fields). Never fails. */
 void pl_py_action_begin(pl_py_action *a);
 /* End: success when exc is NULL, else failure with exc (an exception instance). Never
