@@ -29,6 +29,7 @@ packages=(
   tmux                                               # tests/cli/test_top.py: perfan top in a terminal
   chromium fonts-liberation                          # tests/cli/test_report.py draws perfan report's page
   python3-aiohttp python3-starlette python3-uvicorn python3-flask  # tests/python/test_web.py
+  python3-requests python3-httpx                     # tests/python/test_outgoing.py
 )
 
 # Only for bench/: libfaketime runs the writer in sped-up time (bench_window.py --hour);

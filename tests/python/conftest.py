@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 """Shared fixtures: a trace file being recorded, and a read-back helper that rebuilds the
 task trees from perflog.read() (the tests assert on the trees, never on internals)."""
+import asyncio
+import contextlib
 import os
 import random
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -134,3 +137,25 @@ def run_python(code, env=None, check=True, **kwargs):
     if check:
         assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
+
+
+@contextlib.contextmanager
+def serve_aiohttp(app):
+    """Run the aiohttp.web @app on 127.0.0.1 (a free port) on an event loop in a thread of
+    this process; yield its base URL; stop it (and the thread) on the way out."""
+    from aiohttp import web
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = site._server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()

@@ -18,6 +18,7 @@ import perflog
 import perflog.aiohttp
 import perflog.asgi
 import perflog.wsgi
+from conftest import serve_aiohttp
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 N = 120          # requests per server
@@ -226,21 +227,8 @@ def test_aiohttp(trace):
     app.router.add_get("/u/{uid}", user)
     app.router.add_get("/fail", fail)
     app.router.add_get("/stream", stream)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        got, extra, task = load(f"http://127.0.0.1:{port}")
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
-        loop.close()
+    with serve_aiohttp(app) as base:
+        got, extra, task = load(base)
     tree = trace.read()
     check(tree, got, extra, task, "db_query", 300)
     assert {r.fields["route"] for r in tree.of_type("http.request") if "route" in r.fields} \
