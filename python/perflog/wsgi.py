@@ -18,13 +18,32 @@ from . import _web
 __all__ = ["PerflogMiddleware"]
 
 
-def werkzeug_route(url_map, environ):
-    """(rule template, params) of the werkzeug rule matching @environ, or None."""
+def werkzeug_route(url_map, environ, adapter=None):
+    """(rule template, params) of the werkzeug rule matching @environ, or None. @adapter: a
+    MapAdapter bound once, for a map whose rules depend on neither host nor subdomain (a
+    bind per request was most of the middleware's cost)."""
     try:
-        rule, args = url_map.bind_to_environ(environ).match(return_rule=True)
+        if adapter is not None:
+            rule, args = adapter.match(environ.get("PATH_INFO", "/") or "/",
+                                       method=environ.get("REQUEST_METHOD", "GET"),
+                                       return_rule=True)
+        else:
+            rule, args = url_map.bind_to_environ(environ).match(return_rule=True)
     except Exception:  # NotFound, MethodNotAllowed, RequestRedirect: no route
         return None
     return rule.rule, dict(args)
+
+
+def _host_free_adapter(url_map):
+    """A MapAdapter to reuse, or None when a rule depends on the host or subdomain."""
+    try:
+        if getattr(url_map, "host_matching", False) or any(
+                getattr(r, "subdomain", None) or getattr(r, "host", None)
+                for r in url_map.iter_rules()):
+            return None
+        return url_map.bind("")
+    except Exception:
+        return None
 
 
 class _Body:
@@ -70,12 +89,17 @@ class PerflogMiddleware:
         self.url_map = getattr(owner, "url_map", None)
         if self.url_map is None:  # app.wsgi_app is a bound method of the Flask app
             self.url_map = getattr(getattr(app, "__self__", None), "url_map", None)
+        self._adapter = None
+        self._rules = -1  # rules added after the middleware was made: bind again
 
     def _route(self, environ):
         if self.route is not None:
             return self.route(environ)
         if self.url_map is not None:
-            return werkzeug_route(self.url_map, environ)
+            n = len(getattr(self.url_map, "_rules", ()))
+            if n != self._rules:
+                self._adapter, self._rules = _host_free_adapter(self.url_map), n
+            return werkzeug_route(self.url_map, environ, self._adapter)
         return None
 
     def __call__(self, environ, start_response):
