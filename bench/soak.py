@@ -164,7 +164,7 @@ def kept_requests(out_dir):
                 dropped += rec["count"]
     for key, rec in types.items():
         if rec["type"] == "http.request":
-            rid = int(re.search(r"rid=(\d+)", rec["fields"]["path"]).group(1))
+            rid = rec["fields"]["query.rid"]  # the server records it (--query rid)
             starts[rid] = (rec["wall_ns"], key in ends)
     return starts, dropped
 
@@ -191,7 +191,8 @@ def main():
         out_dir = pathlib.Path(tmp.name)
     server = subprocess.Popen(
         [sys.executable, str(SERVICE / "server.py"), str(out_dir), "--rows", "20000",
-         "--rotate-bytes", str(a.rotate_bytes), "--keep-bytes", str(a.keep_bytes)],
+         "--rotate-bytes", str(a.rotate_bytes), "--keep-bytes", str(a.keep_bytes),
+         "--query", "rid"],
         stdout=subprocess.PIPE, text=True, start_new_session=True)
     failures, samples, disk_bad = [], collections.defaultdict(list), []
     try:

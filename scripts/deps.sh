@@ -30,6 +30,7 @@ packages=(
   chromium fonts-liberation                          # tests/cli/test_report.py draws perfan report's page
   python3-aiohttp python3-starlette python3-uvicorn python3-flask  # tests/python/test_web.py
   python3-requests python3-httpx                     # tests/python/test_outgoing.py
+  python3-django                                     # tests/python/test_web.py (WSGI)
 )
 
 # Only for bench/: libfaketime runs the writer in sped-up time (bench_window.py --hour);

@@ -400,8 +400,44 @@ void pf_arg_title(const struct pf_arg *a, char *buf, size_t len)
 	snprintf(buf, len, a->context ? "[%s]" : a->by_len ? "len(%s)" : "%s", a->name);
 }
 
+static void arg_free(struct pf_arg *a)
+{
+	for (size_t m = 0; m < a->ng; m++) {
+		pf_hist_destroy(&a->g[m].hist);
+		free(a->g[m].str);
+	}
+	free(a->g);
+	free(a->name);
+	free(a->folded);
+}
+
+/* A grouping by length says nothing its values do not when they are few and all kept
+ * (route "/export", method "GET"): it is left out. Bytes (no grouping by value) keep it. */
+static bool len_redundant(const struct pf_argstats *t, const struct pf_arg *l)
+{
+	if (!l->by_len || l->context)
+		return false;
+	for (size_t k = 0; k < t->nargs; k++) {
+		const struct pf_arg *a = &t->args[k];
+		if (!a->by_len && !a->context && a->name_len == l->name_len &&
+		    !memcmp(a->name, l->name, l->name_len))
+			return a->folded_values == 0 && a->nstr <= PF_ARGSTATS_FEW_VALUES;
+	}
+	return false;
+}
+
 void pf_argstats_finish(struct pf_argstats *t)
 {
+	size_t kept = 0;
+	for (size_t k = 0; k < t->nargs; k++) {
+		if (len_redundant(t, &t->args[k])) {
+			arg_free(&t->args[k]);
+			t->nfield_args--;
+			continue;
+		}
+		t->args[kept++] = t->args[k];
+	}
+	t->nargs = kept;
 	for (size_t k = 0; k < t->nargs; k++) {
 		struct pf_arg *a = &t->args[k];
 		if (a->ng > 1)
@@ -514,15 +550,8 @@ int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char 
 
 void pf_argstats_destroy(struct pf_argstats *t)
 {
-	for (size_t k = 0; k < t->nargs; k++) {
-		for (size_t m = 0; m < t->args[k].ng; m++) {
-			pf_hist_destroy(&t->args[k].g[m].hist);
-			free(t->args[k].g[m].str);
-		}
-		free(t->args[k].g);
-		free(t->args[k].name);
-		free(t->args[k].folded);
-	}
+	for (size_t k = 0; k < t->nargs; k++)
+		arg_free(&t->args[k]);
 	free(t->args);
 	t->args = NULL;
 	t->nargs = t->nfield_args = 0;

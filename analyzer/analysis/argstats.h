@@ -39,6 +39,9 @@
 #define PF_ARGSTATS_MAX_VALUES	100
 #define PF_ARGSTATS_FOLDED_BITS 8192
 #define PF_ARGSTATS_MAX_GROUPS	512
+/* A string argument with at most this many values (all kept) is not also grouped by length
+ * in the results: its values say more (pf_argstats_finish). */
+#define PF_ARGSTATS_FEW_VALUES 10
 /** Enough bytes for pf_group_label() (a quoted string with escapes, or a range). */
 #define PF_GROUP_LABEL_MAX (PF_FIELD_STR_MAX * 4 + 64)
 
@@ -117,7 +120,9 @@ int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char 
 			    uint64_t d);
 
 /**
- * pf_argstats_finish() - rank: per grouping, groups by share of the tail, then by calls;
+ * pf_argstats_finish() - leave out the groupings by length of string arguments with at most
+ * PF_ARGSTATS_FEW_VALUES values, all kept; then rank: per grouping, groups by share of the
+ * tail, then by calls;
  * groupings by their score (how much more of the tail than of the calls their most telling
  * group has: Honeycomb BubbleUp's question, "what is different about the slow ones"), then
  * by name. A grouping whose one group holds every call scores 0: it tells nothing.

@@ -87,7 +87,8 @@ static void help(void)
 	       "\xe2\x89\xa5), integers in power-of-two buckets\n"
 	       "(1, 2..3, 4..7, ...; negatives alike), floats in [2^k, 2^(k+1)) buckets, and\n"
 	       "strings and bytes also by length bucket (\"len(ARG)\"; a placeholder such as\n"
-	       "\"<set len=546>\" by the length it gives). A bucket shows the values it held:\n"
+	       "\"<set len=546>\" by the length it gives; not for a string argument with at\n"
+	       "most %d values: its values say more). A bucket shows the values it held:\n"
 	       "their range, or the one value. The tail of a type is\n"
 	       "its calls slower than its p95; a group's share of the tail is the time its calls\n"
 	       "spent over the p95, over that of all calls. Groups are ranked by that share,\n"
@@ -114,8 +115,8 @@ static void help(void)
 	       "                      following), process, host, thread, parent, root, outcome\n"
 	       "                      (default args,context)\n"
 	       "%s",
-	       USAGE, PF_ARGSTATS_MAX_VALUES, PF_ARGSTATS_MAX_ARGS, PF_ARGSTATS_MAX_GROUPS,
-	       PF_OPTS_HELP);
+	       USAGE, PF_ARGSTATS_MAX_VALUES, PF_ARGSTATS_FEW_VALUES, PF_ARGSTATS_MAX_ARGS,
+	       PF_ARGSTATS_MAX_GROUPS, PF_OPTS_HELP);
 }
 
 /* ---- the two passes ---------------------------------------------------------------------- */

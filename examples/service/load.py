@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """A bounded load for examples/service: a fixed, seeded list of requests sent by a few
-threads with urllib. Usage: load.py URL [--requests 200] [--threads 4]"""
+threads with urllib, through perflog.http.urlopen: when recording (run.py records the load
+into OUTDIR/client.zst), each request is an http.client action whose task the server's
+request continues (X-Perflog-Task). Usage: load.py URL [--requests 200] [--threads 4]"""
 import argparse
 import http.client
 import queue
@@ -9,6 +11,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+import perflog.http
 
 
 def requests_for(n, seed=3):
@@ -47,7 +51,7 @@ def run(url, reqs, threads=4, timeout=60):
             req = urllib.request.Request(url + path, headers={"Authorization": f"Bearer {token}"})
             t = time.perf_counter()
             try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                with perflog.http.urlopen(req, timeout=timeout) as resp:
                     resp.read()
                     status = resp.status
             except urllib.error.HTTPError as e:

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Run examples/service end to end with one command: start the server (and its worker
-processes), send a bounded load, shut down cleanly; the traces stay in OUTDIR.
+processes), send a bounded load (recorded too: OUTDIR/client.zst, each request's task
+continued by the server and its workers), shut down cleanly; the traces stay in OUTDIR.
 
     run.py OUTDIR [--requests 200] [--threads 4]
 
@@ -17,6 +18,8 @@ import subprocess
 import sys
 import time
 
+import perflog
+
 import load
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -30,6 +33,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     for old in glob.glob(os.path.join(args.out_dir, "server.zst")) + \
+            glob.glob(os.path.join(args.out_dir, "client.zst")) + \
             glob.glob(os.path.join(args.out_dir, "worker-*.zst")):
         os.remove(old)  # a directory is one run: perfan reads every file in it
 
@@ -43,7 +47,11 @@ def main():
             sys.exit(f"run.py: the server did not start (exit {server.wait()})")
         url = line.split()[-1]
         t1 = time.perf_counter()
-        results = load.run(url, load.requests_for(args.requests), args.threads)
+        perflog.start(os.path.join(args.out_dir, "client.zst"))
+        try:
+            results = load.run(url, load.requests_for(args.requests), args.threads)
+        finally:
+            perflog.stop()
         t2 = time.perf_counter()
     finally:
         server.send_signal(signal.SIGTERM)

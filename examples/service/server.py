@@ -1,18 +1,25 @@
 # SPDX-License-Identifier: MIT
-"""A small HTTP service recorded with perflog, one causal tree per request.
+"""A small HTTP service recorded with perflog, one causal tree per request: an aiohttp
+application behind perflog's middleware (perflog.aiohttp), as a user would write it.
 
     server.py OUTDIR [--port 0] [--rows 200000] [--workers 2]
               [--rotate-bytes N --keep-bytes N]   (always on: rotation and a disk budget)
+              [--query NAME]...                   (more query parameters to record)
 
-GET /user/<id>                cached; an indexed query on a miss
+GET /user/{uid}               cached; an indexed query on a miss
 GET /report?user=U&days=D     cached; an aggregate over D days (`user` is not indexed)
 GET /export?user=U&days=D     cached; a worker process builds a compressed CSV
-Each request: http.request > parse, auth > sql.query, handler.* > cache.get, sql.query or
-worker.call (> the worker's export.build), render. Prints "listening on URL", serves until
-SIGTERM/SIGINT, then stops its workers: OUTDIR holds server.zst and worker-<pid>.zst
-(with --rotate-bytes, each writer's numbered files: server.000000.zst, ...).
+Each request: http.request (the middleware: route template, param.uid, query.user,
+query.days; status and bytes) > parse, auth > sql.query, handler.* > cache.get, sql.query or
+worker.call (> the worker's export.build), render. A request carrying X-Perflog-Task (the
+recorded load generator's) continues the client's task. The handlers' blocking work
+(SQLite, the worker pool) runs in threads (asyncio.to_thread copies the context, so it
+nests under the request). Prints "listening on URL", serves until SIGTERM/SIGINT, then
+stops its workers: OUTDIR holds server.zst and worker-<pid>.zst (with --rotate-bytes, each
+writer's numbered files: server.000000.zst, ...).
 """
 import argparse
+import asyncio
 import json
 import multiprocessing
 import os
@@ -21,11 +28,12 @@ import signal
 import sys
 import sqlite3
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from aiohttp import web
+
 import perflog
+import perflog.aiohttp
 from perflog import perflog as pl
 
 import store
@@ -110,30 +118,51 @@ def render(template, page):
 HANDLERS = {"user": user, "report": report, "export": export}
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        with perflog.action("http.request", method="GET", path=self.path) as a:
-            status = 200
-            try:
-                route, args = parse(self.path)
-                db = sqlite3.connect(DB_PATH)
-                try:
-                    auth(db, self.headers.get("Authorization", ""))
-                    page = HANDLERS[route](db, *args)
-                finally:
-                    db.close()
-                body = render(route, page)
-            except HTTPError as e:
-                status, body = e.status, f"{e}\n".encode()
-            a.add(status=status, bytes=len(body))
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+def serve(path, authorization):
+    """One request's work (in a thread): (status, content type, body)."""
+    try:
+        route, args = parse(path)
+        db = sqlite3.connect(DB_PATH)
+        try:
+            auth(db, authorization)
+            page = HANDLERS[route](db, *args)
+        finally:
+            db.close()
+        return 200, "application/json", render(route, page)
+    except HTTPError as e:
+        return e.status, "text/plain", f"{e}\n".encode()
 
-    def log_message(self, format, *args):  # quiet: the trace has every request
-        pass
+
+async def handle(request):
+    status, ctype, body = await asyncio.to_thread(
+        serve, request.path_qs, request.headers.get("Authorization", ""))
+    return web.Response(status=status, body=body, content_type=ctype)
+
+
+def make_app(query=()):
+    # The middleware records each request; the query parameters worth grouping by are
+    # allow-listed (nothing else of the URL or headers is recorded).
+    app = web.Application(
+        middlewares=[perflog.aiohttp.middleware(query=["user", "days", *query])])
+    app.router.add_get("/user/{uid}", handle)
+    app.router.add_get("/report", handle)
+    app.router.add_get("/export", handle)
+    return app
+
+
+async def serve_until_signalled(port, query=()):
+    runner = web.AppRunner(make_app(query), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"listening on http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}",
+          flush=True)
+    await stop.wait()
+    await runner.cleanup()
 
 
 def main():
@@ -146,6 +175,8 @@ def main():
     ap.add_argument("--rotate-bytes", type=int, default=0, help="start a new file past N bytes")
     ap.add_argument("--keep-bytes", type=int, default=0,
                     help="delete each writer's oldest files past N bytes in all")
+    ap.add_argument("--query", action="append", default=[], metavar="NAME",
+                    help="also record this query parameter (besides user and days)")
     args = ap.parse_args()
     options = {}
     if args.rotate_bytes:
@@ -165,13 +196,7 @@ def main():
         # spawn, not fork: this process has threads (perflog's flusher, soon the server's).
         POOL = multiprocessing.get_context("spawn").Pool(
             args.workers, initializer=worker.init, initargs=(args.out_dir, DB_PATH, options))
-        httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-        stop = lambda *_: threading.Thread(target=httpd.shutdown).start()  # noqa: E731
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        print(f"listening on http://127.0.0.1:{httpd.server_address[1]}", flush=True)
-        httpd.serve_forever()
-        httpd.server_close()
+        asyncio.run(serve_until_signalled(args.port, args.query))
         POOL.close()
         POOL.join()  # the workers exit normally: their traces are closed at exit
         perflog.stop()

@@ -5,7 +5,8 @@
 Fields of the START: ``method``, ``route`` (the route *template*, ``/u/{uid}``: never the raw
 path, so that requests group), ``param.<name>`` per path parameter, ``query.<name>`` and
 ``header.<name>`` for the allow-listed query parameters and headers only (nothing else is
-recorded, for privacy). Fields of the END: ``status`` and ``bytes`` (of the response body).
+recorded, for privacy); path and query parameters of decimal digits are recorded as ints.
+Fields of the END: ``status`` and ``bytes`` (of the response body).
 An exception that leaves the app is the action's failure; a response with a 5xx status
 the app sent without raising (a framework that turned the exception into a 500 itself) is
 one too, recorded as the exception ``perflog.HTTPServerError`` with message "status 500".
@@ -59,10 +60,10 @@ class Recorder:
         if route is not None:
             fields["route"] = route
         for k, v in (params or {}).items():
-            fields[f"param.{k}"] = v
+            fields[f"param.{k}"] = _number(v)
         for k in self.query:
             if k in query:
-                fields[f"query.{k}"] = query[k]
+                fields[f"query.{k}"] = _number(query[k])
         for k in self.headers:
             if k in headers:
                 fields[f"header.{k}"] = headers[k]
@@ -70,6 +71,14 @@ class Recorder:
         if task:
             return perflog.continue_task(task, self.action_type, **fields)
         return perflog.action(self.action_type, **fields)
+
+
+def _number(v):
+    """A path or query parameter of decimal digits as an int (perfan groups numbers in
+    ranges, strings value by value), else as given."""
+    if isinstance(v, str) and 0 < len(v) <= 18 and v.isascii() and v.isdigit():
+        return int(v)
+    return v
 
 
 def first_values(pairs):

@@ -6,11 +6,14 @@ app), the handler's recorded calls nested under it.
 
 Fields: see perflog._web. The route template comes from the app's werkzeug URL map when it
 has one (Flask: ``url_map``, e.g. ``/u/<int:uid>``; give the Flask app itself as
-``url_map_of=``, or wrap ``app`` whose ``url_map`` is found), else from ``route=``, a function
-of the WSGI environ returning ``(template, params)`` or None (Django:
-``lambda env: (m.route, m.kwargs) if (m := resolve(env["PATH_INFO"])) else None``). The
-action spans the response: it ends when the server closes the returned iterable, so
-``bytes`` counts what was iterated, streaming included.
+``url_map_of=``, or wrap ``app`` whose ``url_map`` is found), from Django's URLconf when
+the app is Django's WSGI handler (``get_wsgi_application()``: ``django.urls.resolve``, the
+pattern's ``route``, e.g. ``/u/<int:uid>``), else from ``route=``, a function of the WSGI
+environ returning ``(template, params)`` or None. The action spans the response: it ends
+when the server closes the returned iterable, so ``bytes`` counts what was iterated,
+streaming included.
+
+    application = perflog.wsgi.PerflogMiddleware(get_wsgi_application())   # Django
 """
 
 from . import _web
@@ -32,6 +35,24 @@ def werkzeug_route(url_map, environ, adapter=None):
     except Exception:  # NotFound, MethodNotAllowed, RequestRedirect: no route
         return None
     return rule.rule, dict(args)
+
+
+def django_route(environ):
+    """(route, kwargs) of the Django URL pattern matching @environ's path, or None."""
+    from django.urls import Resolver404, resolve
+    try:
+        m = resolve(environ.get("PATH_INFO", "/") or "/")
+    except Resolver404:
+        return None
+    route = getattr(m, "route", None)
+    if route is None:  # a pattern without a route string (re_path): its view's name
+        route = m.view_name
+    return "/" + route.lstrip("^").rstrip("$").lstrip("/"), dict(m.kwargs)
+
+
+def _is_django(app):
+    return any(c.__module__ == "django.core.handlers.wsgi" and c.__name__ == "WSGIHandler"
+               for c in type(app).__mro__)
 
 
 def _host_free_adapter(url_map):
@@ -91,6 +112,7 @@ class PerflogMiddleware:
             self.url_map = getattr(getattr(app, "__self__", None), "url_map", None)
         self._adapter = None
         self._rules = -1  # rules added after the middleware was made: bind again
+        self._django = route is None and self.url_map is None and _is_django(app)
 
     def _route(self, environ):
         if self.route is not None:
@@ -100,6 +122,8 @@ class PerflogMiddleware:
             if n != self._rules:
                 self._adapter, self._rules = _host_free_adapter(self.url_map), n
             return werkzeug_route(self.url_map, environ, self._adapter)
+        if self._django:
+            return django_route(environ)
         return None
 
     def __call__(self, environ, start_response):

@@ -607,6 +607,12 @@ def _ref_inputs(acts, p95):
                 if d > p95:
                     g["tail_calls"] += 1
                     g["tail_ns"] += d - p95
+    # A string argument with at most 10 distinct values is not also grouped by length
+    # (perfan inputs --help): its values say more. (Fixtures stay under the 100-value cap.)
+    for (k, grouping) in list(out):
+        strings = [b for kind, b in out.get((k, "value"), {}) if kind == "string"]
+        if grouping == "length" and (k, "value") in out and len(strings) <= 10:
+            del out[(k, grouping)]
     return {key: {(kind, _ref_label(kind, bucket, g["lo"], g["hi"])): g
                   for (kind, bucket), g in groups.items()}
             for key, groups in out.items()}

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """examples/service: run it as a user would (one command), then check the traces of the
-server and of its worker processes by reading them back with perflog.read."""
+load generator, the server (aiohttp behind perflog's middleware) and its worker processes
+by reading them back with perflog.read."""
 import json
 import math
 import os
@@ -32,7 +33,7 @@ def service(tmp_path_factory):
             pids[name] = r.header["pid"]
             recs = list(r)
         records += recs
-        if name != "server.zst":
+        if name not in ("server.zst", "client.zst"):
             worker_keys |= {(x["task_id"], tuple(x["level"])) for x in recs if "task_id" in x}
     return out, p.stdout, files, pids, Tree(records), worker_keys
 
@@ -41,7 +42,7 @@ def test_traces_of_both_processes(service):
     out, stdout, files, pids, _, _ = service
     assert "server.zst" in files and "worker-1.zst" not in files
     workers = [n for n in files if n.startswith("worker-")]
-    assert workers and set(files) == {"server.zst", *workers}
+    assert workers and set(files) == {"server.zst", "client.zst", *workers}
     assert len(set(pids.values())) == len(files)  # one process each
     assert all(n == f"worker-{pids[n]}.zst" for n in workers)
     assert f"service: {REQUESTS} requests" in stdout
@@ -49,21 +50,29 @@ def test_traces_of_both_processes(service):
 
 def test_every_request_has_nested_actions(service):
     _, _, _, _, tree, worker_keys = service
-    requests = [n for n in tree.roots if n.type == "http.request"]
-    assert len(requests) == REQUESTS and len(tree.roots) == REQUESTS
+    # The load generator's requests are the roots; the server continues each one's task.
+    clients = [n for n in tree.roots if n.type == "http.client"]
+    assert len(clients) == REQUESTS and len(tree.roots) == REQUESTS
+    requests = [c.children[0] for c in clients]
+    assert all(n.type == "http.request" for n in requests)
     assert all((n.task_id, n.level) not in worker_keys for n in requests)
+    assert all(c.end_fields["status"] == r.end_fields["status"]
+               for c, r in zip(clients, requests))
     statuses = {}
     for r in requests:
         status = r.end_fields["status"]
         statuses[status] = statuses.get(status, 0) + 1
         kids = [c.type for c in r.children]
         below = {n.type for n in r.walk()}
+        # The middleware's fields: the route template, never the raw path.
+        route = r.fields["route"].split("/")[1]
+        assert r.fields["route"] in ("/user/{uid}", "/report", "/export")
+        assert ("param.uid" in r.fields) == (route == "user")
         if status == 200:
-            route = r.fields["path"].split("/")[1].split("?")[0]
             assert kids == ["parse", "auth", f"handler.{route}", "render"], r.shape()
             assert {"sql.query", "cache.get"} <= below, r.shape()
         elif status == 400:  # days out of range
-            assert "days=9999" in r.fields["path"] and kids == ["parse"]
+            assert r.fields["query.days"] == 9999 and kids == ["parse"]  # digits: an int
             assert r.children[0].outcome == "failed"
         else:
             assert status == 401 and kids == ["parse", "auth"]
@@ -83,9 +92,11 @@ def test_worker_continues_the_request_task(service):
         assert build.type == "export.build" and build.outcome == "succeeded"
         assert [c.type for c in build.children] == ["archive.read", "sql.query", "export.csv",
                                                     "export.compress"]
-        root = tree.nodes[(call.task_id, ())]
-        assert root.type == "http.request" and "/export?" in root.fields["path"]
-        assert f"user={build.fields['user']}&days={build.fields['days']}" in root.fields["path"]
+        request = tree.nodes[(call.task_id, (1,))]  # under the client's http.client
+        assert tree.nodes[(call.task_id, ())].type == "http.client"
+        assert request.type == "http.request" and request.fields["route"] == "/export"
+        assert (request.fields["query.user"], request.fields["query.days"]) == \
+            (build.fields["user"], build.fields["days"])
     # Nothing in the workers' files is left without its request.
     assert all(tree.nodes.get((t, ())) for t, _ in worker_keys)
     assert len({k for k in worker_keys if len(k[1]) == len(calls[0].level) + 1}) == len(calls)
@@ -125,8 +136,10 @@ def test_tree_of_the_slowest_export_spans_processes(service):
     p = perfan("tree", "--slowest", "1", "--type", "export.*", "--json", out)
     assert p.returncode == 0, p.stderr
     (task,) = json.loads(p.stdout)["tasks"]
-    (root,) = task["roots"]
-    assert root["type"] == "http.request" and root["pid"] == pids["server.zst"]
+    (client,) = task["roots"]  # the load generator's call, then the server's request
+    assert client["type"] == "http.client" and client["pid"] == pids["client.zst"]
+    (root,) = [c for c in client["children"] if c["type"] == "http.request"]
+    assert root["pid"] == pids["server.zst"]
 
     def walk(n):
         yield n

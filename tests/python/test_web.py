@@ -79,15 +79,17 @@ def check(tree, got, extra, task, handler_child, stream_bytes, fail_exc="builtin
     users = [r for r in reqs if r.fields.get("route", "").startswith("/u/")]
     assert len(users) == N + 2
     for r in users:
-        uid = str(r.fields["param.uid"])
+        uid = r.fields["param.uid"]
+        assert isinstance(uid, int)  # digits are recorded as numbers (Starlette: already)
         assert r.fields["method"] == "GET"
         assert r.outcome == "succeeded" and r.end_fields["status"] == 200
-        assert r.end_fields["bytes"] == len(render.__wrapped__({"uid": int(uid)}))
+        assert r.end_fields["bytes"] == len(render.__wrapped__({"uid": uid}))
         assert [c.type.rsplit(".", 1)[-1] for c in r.children][:1] == [handler_child]
         # Allow-listed only: no other query parameter or header, no raw path.
         assert not any(k.startswith(("query.secret", "header.authorization", "path"))
                        for k in r.fields)
     plain = [r for r in users if "query.page" in r.fields]
+    assert all(isinstance(r.fields["query.page"], int) for r in plain)
     assert len(plain) == N and all(r.fields["header.user-agent"] in ("agent0", "agent1")
                                    for r in plain)
     assert {r.fields["route"] for r in users} == {users[0].fields["route"]}
@@ -183,10 +185,16 @@ def flask_app():
 
 def test_wsgi_flask(trace):
     pytest.importorskip("flask")
-    from werkzeug.serving import make_server
     app = flask_app()
     app.wsgi_app = perflog.wsgi.PerflogMiddleware(app.wsgi_app, query=["page"],
                                                   headers=["User-Agent"])
+    # Flask turns the exception into a 500 itself: the 5xx is the failure.
+    check_wsgi(trace, app, 400)
+
+
+def check_wsgi(trace, app, stream_bytes):
+    """Serve the WSGI @app with werkzeug's threaded server, load it, check the trace."""
+    from werkzeug.serving import make_server
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -196,8 +204,7 @@ def test_wsgi_flask(trace):
         server.shutdown()
         thread.join(30)
     tree = trace.read()
-    # Flask turns the exception into a 500 itself: the 5xx is the failure.
-    check(tree, got, extra, task, "db_query_sync", 400, "perflog.HTTPServerError")
+    check(tree, got, extra, task, "db_query_sync", stream_bytes, "perflog.HTTPServerError")
     assert {r.fields["route"] for r in tree.of_type("http.request") if "route" in r.fields} \
         == {"/u/<int:uid>", "/fail", "/stream"}
 
@@ -233,3 +240,38 @@ def test_aiohttp(trace):
     check(tree, got, extra, task, "db_query", 300)
     assert {r.fields["route"] for r in tree.of_type("http.request") if "route" in r.fields} \
         == {"/u/{uid}", "/fail", "/stream"}
+
+
+# ---- WSGI: Django, its URLconf found by itself -----------------------------------------------
+
+def test_wsgi_django(trace):
+    django = pytest.importorskip("django")
+    import sys
+    import types
+
+    from django.conf import settings
+    from django.urls import path
+    if not settings.configured:
+        urls = types.ModuleType("perflog_test_urls")
+        sys.modules[urls.__name__] = urls
+        settings.configure(ROOT_URLCONF=urls.__name__, ALLOWED_HOSTS=["*"], DEBUG=False,
+                           SECRET_KEY="test", MIDDLEWARE=[], INSTALLED_APPS=[],
+                           LOGGING_CONFIG=None)
+        django.setup()
+        from django.http import HttpResponse, StreamingHttpResponse
+
+        def user(request, uid):
+            return HttpResponse(render(db_query_sync(uid)), content_type="application/json")
+
+        def fail(request):
+            raise ValueError("boom")
+
+        def stream(request):
+            return StreamingHttpResponse(b"w" * 100 for _ in range(2))
+
+        urls.urlpatterns = [path("u/<int:uid>", user), path("fail", fail),
+                            path("stream", stream)]
+    from django.core.wsgi import get_wsgi_application
+    app = perflog.wsgi.PerflogMiddleware(get_wsgi_application(), query=["page"],
+                                         headers=["User-Agent"])
+    check_wsgi(trace, app, 200)  # Django too answers an exception with a 500 itself
