@@ -285,6 +285,12 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 
 /* ---- results ---------------------------------------------------------------------------- */
 
+bool pf_arg_uniform(const struct pf_argstats *t, const struct pf_arg *a)
+{
+	return a->context && a->ng == 1 && a->g[0].cls == PF_G_STR &&
+	       a->g[0].hist.count == t->count;
+}
+
 double pf_group_share(const struct pf_argstats *t, const struct pf_group *g)
 {
 	return t->tail_ns ? (double)g->tail_ns / (double)t->tail_ns : 0.0;

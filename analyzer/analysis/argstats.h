@@ -129,6 +129,10 @@ int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char 
  */
 void pf_argstats_finish(struct pf_argstats *t);
 
+/** pf_arg_uniform() - @a is a context grouping whose one value holds every call: it tells
+ * nothing about the slow ones (shown in one line, not as a table). */
+bool pf_arg_uniform(const struct pf_argstats *t, const struct pf_arg *a);
+
 /** pf_group_share() - the fraction of @t's tail time spent in @g's calls (0 if none). */
 double pf_group_share(const struct pf_argstats *t, const struct pf_group *g);
 

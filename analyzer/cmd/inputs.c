@@ -18,6 +18,7 @@
 
 #include "analysis/agg.h"
 #include "analysis/argstats.h"
+#include "analysis/context.h"
 #include "analysis/hist.h"
 #include "core/fields.h"
 #include "core/scan.h"
@@ -30,25 +31,16 @@
 
 #define USAGE "perfan inputs --type GLOB [-n N] [--by args,context] [FILTERS] [--json] TRACE..."
 
-/* The context groupings (--by): facts about a call that are not its arguments. */
-enum {
-	BY_ARGS = 1 << 0,
-	BY_PROCESS = 1 << 1,
-	BY_HOST = 1 << 2,
-	BY_THREAD = 1 << 3,
-	BY_PARENT = 1 << 4,
-	BY_ROOT = 1 << 5,
-	BY_OUTCOME = 1 << 6,
-	BY_CONTEXT = BY_PROCESS | BY_HOST | BY_THREAD | BY_PARENT | BY_ROOT | BY_OUTCOME,
-};
+/* The groupings --by chooses: the arguments, and the context (analysis/context.h). */
+enum { BY_ARGS = 1u << 16, BY_CONTEXT = PF_CTX_ALL };
 
 static const struct {
 	const char *name;
 	unsigned bits;
 } by_names[] = {
-    {"args", BY_ARGS}, {"context", BY_CONTEXT}, {"process", BY_PROCESS},
-    {"host", BY_HOST}, {"thread", BY_THREAD},	{"parent", BY_PARENT},
-    {"root", BY_ROOT}, {"outcome", BY_OUTCOME},
+    {"args", BY_ARGS},	   {"context", BY_CONTEXT},	{"process", PF_CTX_PROCESS},
+    {"host", PF_CTX_HOST}, {"thread", PF_CTX_THREAD},	{"parent", PF_CTX_PARENT},
+    {"root", PF_CTX_ROOT}, {"outcome", PF_CTX_OUTCOME},
 };
 #define MAX_N 100000
 
@@ -193,57 +185,6 @@ static void on_span1(void *userdata, const struct pf_span *sp)
 		st->oom = true;
 }
 
-static int add_context(struct pf_argstats *a, const char *name, const char *value, uint64_t d)
-{
-	return pf_argstats_add_context(a, name, value, strlen(value), d);
-}
-
-static const char *type_or(const struct state *st, uint32_t type, const char *none)
-{
-	return type == PF_NAME_NONE ? none : pf_names_str(&st->sc->names, type);
-}
-
-/* Group @sp by what --by asks of its context. Returns 0, or -1 when out of memory. */
-static int add_contexts(struct state *st, struct pf_argstats *a, const struct pf_span *sp)
-{
-	const struct pf_input *in = &st->sc->in;
-	const struct pf_source *src = &in->src[sp->src];
-	uint64_t d = sp->duration_ns;
-	char buf[PF_FIELD_STR_MAX + 64];
-	int ret = 0;
-	if (st->by & BY_PROCESS) {
-		snprintf(buf, sizeof(buf), "%s:%" PRId64 " %s", src->host, src->pid, src->prog);
-		ret |= add_context(a, "process", buf, d);
-	}
-	if (st->by & BY_HOST)
-		ret |= add_context(a, "host", src->host, d);
-	if (st->by & BY_THREAD) {
-		const char *name = pf_input_thread_name(in, sp->src, sp->thread);
-		if (!name) {
-			snprintf(buf, sizeof(buf), "tid %" PRIu32, sp->tid);
-			name = buf;
-		}
-		ret |= add_context(a, "thread", name, d);
-	}
-	const struct pf_spans *spans = &st->sc->spans;
-	if (st->by & BY_PARENT)
-		ret |=
-		    add_context(a, "parent",
-				sp->depth ? type_or(st, pf_spans_ancestor(spans, sp, sp->depth - 1),
-						    "(not read)")
-					  : "(none)",
-				d);
-	if (st->by & BY_ROOT)
-		ret |= add_context(a, "root",
-				   sp->depth
-				       ? type_or(st, pf_spans_ancestor(spans, sp, 0), "(not read)")
-				       : pf_names_str(&st->sc->names, sp->type),
-				   d);
-	if (st->by & BY_OUTCOME)
-		ret |= add_context(a, "outcome", sp->failed ? "failed" : "succeeded", d);
-	return ret;
-}
-
 static void on_span2(void *userdata, const struct pf_span *sp)
 {
 	struct state *st = userdata;
@@ -257,7 +198,7 @@ static void on_span2(void *userdata, const struct pf_span *sp)
 	bool args = st->by & BY_ARGS;
 	if (pf_argstats_add(&t->a, args ? sp->inputs : NULL, args ? sp->inputs_len : 0,
 			    sp->duration_ns) < 0 ||
-	    add_contexts(st, &t->a, sp) < 0)
+	    pf_context_add(&t->a, st->sc, sp, st->by & PF_CTX_ALL) < 0)
 		st->oom = true;
 }
 
@@ -336,19 +277,12 @@ static void print_json(const struct state *st)
 	pf_json_finish(&j);
 }
 
-/* A context grouping whose one value holds every call: nothing to rank, one line says it. */
-static bool uniform(const struct pf_argstats *t, const struct pf_arg *a)
-{
-	return a->context && a->ng == 1 && a->g[0].cls == PF_G_STR &&
-	       a->g[0].hist.count == t->count;
-}
-
 static void print_uniform(const struct pf_argstats *t)
 {
 	size_t col = 0; /* wrapped at 88 columns, as the tables are narrow */
 	for (size_t k = 0; k < t->nargs; k++) {
 		const struct pf_arg *a = &t->args[k];
-		if (!uniform(t, a))
+		if (!pf_arg_uniform(t, a))
 			continue;
 		char lb[PF_GROUP_LABEL_MAX], shown[4 * PF_GROUP_LABEL_MAX + 8];
 		pf_group_label(&a->g[0], lb, sizeof(lb));
@@ -389,7 +323,7 @@ static void print_text(const struct state *st, size_t n, bool color)
 			printf("  (no arguments recorded)\n");
 		for (size_t k = 0; k < t->nargs; k++) {
 			const struct pf_arg *a = &t->args[k];
-			if (uniform(t, a))
+			if (pf_arg_uniform(t, a))
 				continue;
 			char title[300], shown[4 * sizeof(title) + 8];
 			pf_arg_title(a, title, sizeof(title));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/context.h"
 #include "fmt/opts.h"
 #include "fmt/output.h"
 #include "fmt/units.h"
@@ -256,7 +257,8 @@ static void on_span2(void *userdata, const struct pf_span *sp)
 	if (k < 0)
 		return;
 	if (pf_series_add(&r->series[k], sp->start_wall, sp->duration_ns, sp->failed) < 0 ||
-	    pf_argstats_add(&r->inputs[k], sp->inputs, sp->inputs_len, sp->duration_ns) < 0)
+	    pf_argstats_add(&r->inputs[k], sp->inputs, sp->inputs_len, sp->duration_ns) < 0 ||
+	    pf_context_add(&r->inputs[k], &r->sc2, sp, PF_CTX_ALL) < 0)
 		r->oom = true;
 }
 

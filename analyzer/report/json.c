@@ -327,7 +327,7 @@ static void json_argument(const struct pf_argstats *t, const struct pf_arg *a, s
 	pf_json_key(j, "title");
 	pf_json_str(j, title);
 	pf_json_key(j, "grouping");
-	pf_json_str(j, a->by_len ? "length" : "value");
+	pf_json_str(j, a->context ? "context" : a->by_len ? "length" : "value");
 	pf_json_key(j, "calls");
 	pf_json_uint(j, a->calls);
 	pf_json_key(j, "folded_calls");
@@ -364,12 +364,34 @@ static void json_inputs_rank(struct pf_report *r, struct pf_report_sink *sink, s
 		pf_json_uint(j, t->tail_calls);
 		pf_json_key(j, "tail_ns");
 		pf_json_uint(j, t->tail_ns);
+		/* Context groupings with one value in every call: a line, not a table. */
+		size_t nuniform = 0;
+		for (size_t a = 0; a < t->nargs; a++)
+			nuniform += pf_arg_uniform(t, &t->args[a]);
 		pf_json_key(j, "arguments_total");
-		pf_json_uint(j, t->nargs);
+		pf_json_uint(j, t->nargs - nuniform);
 		pf_json_key(j, "arguments");
 		pf_json_array_begin(j);
-		for (size_t a = 0; a < t->nargs && a < INPUT_ARGS; a++)
-			json_argument(t, &t->args[a], j);
+		for (size_t a = 0, shown = 0; a < t->nargs && shown < INPUT_ARGS; a++)
+			if (!pf_arg_uniform(t, &t->args[a])) {
+				json_argument(t, &t->args[a], j);
+				shown++;
+			}
+		pf_json_array_end(j);
+		pf_json_key(j, "in_every_call");
+		pf_json_array_begin(j);
+		for (size_t a = 0; a < t->nargs; a++) {
+			if (!pf_arg_uniform(t, &t->args[a]))
+				continue;
+			char lb[PF_GROUP_LABEL_MAX];
+			pf_group_label(&t->args[a].g[0], lb, sizeof(lb));
+			pf_json_object_begin(j);
+			pf_json_key(j, "name");
+			pf_json_str(j, t->args[a].name);
+			pf_json_key(j, "value");
+			pf_json_str(j, lb);
+			pf_json_object_end(j);
+		}
 		pf_json_array_end(j);
 		pf_json_object_end(j);
 	}

@@ -179,6 +179,14 @@ def test_hostile_data(perfan, hostile, tmp_path):
     inputs = {t["type"]: t for t in d["inputs"]}
     path_arg = next(a for a in inputs["api.get"]["arguments"] if a["title"] == "path")
     assert path_arg["groups"][0]["value"] == HOSTILE and path_arg["groups"][0]["tail_share"] == 1
+    # The context, as perfan inputs ranks it: one process and host here, so those are the
+    # "in every call" line; every context grouping is either a table or in that line.
+    api = inputs["api.get"]
+    uniform = {c["name"]: c["value"] for c in api["in_every_call"]}
+    tables = {a["name"] for a in api["arguments"] if a["grouping"] == "context"}
+    assert "host" in uniform and "process" in uniform
+    assert tables | set(uniform) == {"process", "host", "thread", "parent", "root", "outcome"}
+    assert not tables & set(uniform)
 
 
 def test_real_traces_against_reference(perfan, real, tmp_path):

@@ -696,8 +696,10 @@
     }
     main.appendChild(h("p", {class: "note"}, "For the types with the most total time, as perfan " +
       "inputs shows: the calls grouped by each argument (strings by value, numbers in " +
-      "power-of-two buckets, len(ARG) by length). The tail is the calls slower than the type's " +
-      "p95; a group's share is the part of the tail's time over the p95 spent in its calls."));
+      "power-of-two buckets, len(ARG) by length) and by their context ([process], [host], " +
+      "[thread], [parent], [root], [outcome]). The tail is the calls slower than the type's " +
+      "p95; a group's share is the part of the tail's time over the p95 spent in its calls; " +
+      "groupings come in the order of how differently the tail is spread over them."));
     d.inputs.forEach(function (t) {
       var sec = h("section", {class: "input-type", "data-type": t.type});
       sec.appendChild(h("h3", null, t.type, h("span", {class: "muted"}, ": " + plural(t.count, "call") +
@@ -727,6 +729,10 @@
         if (a.capped_calls) notes.push("(other): " + plural(a.capped_calls, "call") + " with values past the groups kept per type");
         if (notes.length) sec.appendChild(h("p", {class: "note"}, notes.join("; ")));
       });
+      if (t.in_every_call && t.in_every_call.length) {
+        sec.appendChild(h("p", {class: "note in-every-call"}, "In every call: " +
+          t.in_every_call.map(function (c) { return "[" + c.name + "] " + c.value; }).join(", ")));
+      }
       if (t.arguments_total > t.arguments.length) {
         sec.appendChild(h("p", {class: "note"}, plural(t.arguments_total - t.arguments.length, "more argument") +
           " (perfan inputs --type '" + t.type + "' shows all)."));
