@@ -11,6 +11,8 @@ Registered through the ``pytest11`` entry point of the installed package (or loa
                                      directory, removed at the end)
   --perflog-baseline DIR             traces of an earlier run to compare with, by
                                      `perfan diff` (significance-tested; needs perfan)
+  --perflog-diff 'OPTIONS'           `perfan diff` options for the baseline comparison,
+                                     e.g. '--percentile p99 --min-change 1ms'
 
 At the end it prints a table of the action types recorded (count, p50, p99, max and the
 limits that apply) and fails the session (exit status 1) when a limit is exceeded, when
@@ -22,6 +24,7 @@ import fnmatch
 import math
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,6 +49,9 @@ def pytest_addoption(parser):
                 help="record the session's trace into DIR (default: a temporary directory)")
     g.addoption("--perflog-baseline", metavar="DIR",
                 help="compare with the traces in DIR (perfan diff): a regression fails")
+    g.addoption("--perflog-diff", metavar="OPTIONS", default="",
+                help="perfan diff options for --perflog-baseline, e.g. "
+                     "'--percentile p99 --min-change 1ms --threshold 20'")
 
 
 def parse_duration(text):
@@ -105,8 +111,9 @@ def durations_by_type(path):
 
 
 class _Gate:
-    def __init__(self, config, slas, trace_dir, baseline):
+    def __init__(self, config, slas, trace_dir, baseline, diff_options=()):
         self.config, self.slas, self.baseline = config, slas, baseline
+        self.diff_options = list(diff_options)
         self.tmp = None if trace_dir else tempfile.mkdtemp(prefix="perflog-pytest-")
         self.dir = trace_dir or self.tmp
         self.path = None
@@ -170,8 +177,8 @@ class _Gate:
             self.failures.append("perflog: --perflog-baseline needs perfan (pip install "
                                  "perflog puts it beside python; or set PERFLOG_PERFAN)")
             return
-        p = subprocess.run([perfan, "diff", self.baseline, self.path], capture_output=True,
-                           text=True, timeout=600)
+        p = subprocess.run([perfan, "diff", *self.diff_options, self.baseline, self.path],
+                           capture_output=True, text=True, timeout=600)
         self.lines.append(f"perfan diff {self.baseline} (this session):")
         self.lines.extend(p.stdout.rstrip("\n").splitlines())
         if p.returncode == 1:
@@ -194,7 +201,7 @@ class _Gate:
 def pytest_configure(config):
     specs = config.getoption("--perflog-sla")
     trace, baseline = config.getoption("--perflog-trace"), config.getoption("--perflog-baseline")
-    if not (specs or trace or baseline):
+    if not (specs or trace or baseline or config.getoption("--perflog-diff")):
         return
     try:
         slas = [parse_sla(s) for s in specs]
@@ -202,6 +209,15 @@ def pytest_configure(config):
         raise pytest.UsageError(f"--perflog-sla: {e}") from None
     if baseline and not os.path.exists(baseline):
         raise pytest.UsageError(f"--perflog-baseline: {baseline}: no such file or directory")
-    gate = _Gate(config, slas, trace, baseline)
+    try:
+        diff_options = shlex.split(config.getoption("--perflog-diff") or "")
+    except ValueError as e:
+        raise pytest.UsageError(f"--perflog-diff: {e}") from None
+    if diff_options and not baseline:
+        raise pytest.UsageError("--perflog-diff: only with --perflog-baseline")
+    if any(not o.startswith("-") and (i == 0 or not diff_options[i - 1].startswith("-"))
+           for i, o in enumerate(diff_options)):
+        raise pytest.UsageError("--perflog-diff: options only (the traces are the plugin's)")
+    gate = _Gate(config, slas, trace, baseline, diff_options)
     config.stash[_KEY] = gate
     config.pluginmanager.register(gate, "perflog-gate")

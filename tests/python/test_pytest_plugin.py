@@ -93,3 +93,21 @@ def test_a_regression_against_the_baseline_fails(app, tmp_path, monkeypatch):
     assert slow.ret == 1, slow.stdout.str()
     slow.stdout.fnmatch_lines(["*test_app.fetch*REGRESSED*",
                                "*a regression against the baseline (perfan diff)*"])
+
+
+@pytest.mark.skipif(not PERFAN.exists(), reason="perfan not built")
+def test_diff_options_reach_perfan_diff(app, tmp_path, monkeypatch):
+    base = tmp_path / "base"
+    assert run(app, "--perflog-trace", base).ret == 0
+    monkeypatch.setenv("APP_SLOW", "3")  # fetch: 10 ms -> 30 ms, +200 %
+    # A threshold above the change: no regression; the same run without it fails.
+    lenient = run(app, "--perflog-baseline", base, "--perflog-diff", "--threshold 400")
+    assert lenient.ret == 0, lenient.stdout.str()
+    strict = run(app, "--perflog-baseline", base, "--perflog-diff", "--percentile p99")
+    assert strict.ret == 1, strict.stdout.str()
+    strict.stdout.fnmatch_lines(["*p99*"])
+    bad = run(app, "--perflog-baseline", base, "--perflog-diff=--no-such-option")
+    assert bad.ret == 1 and "perfan diff failed (2)" in bad.stdout.str()
+    for opts, extra in (("--threshold 5", ()), ("x.zst", ("--perflog-baseline", base))):
+        r = run(app, "--perflog-diff", opts, *extra)
+        assert r.ret == pytest.ExitCode.USAGE_ERROR and "--perflog-diff" in r.stderr.str()
