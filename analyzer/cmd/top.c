@@ -28,6 +28,7 @@
 #include "core/fields.h"
 #include "core/follow.h"
 #include "core/spans.h"
+#include "fmt/jsonw.h"
 #include "fmt/opts.h"
 #include "fmt/table.h"
 #include "fmt/text.h"
@@ -36,8 +37,8 @@
 #include "util/grow.h"
 
 #define USAGE                                                                                      \
-	"perfan top [--window DUR] [--interval DUR] [--once] [-n ROWS] [--inflight N] [-t GLOB] "  \
-	"TRACE|DIR..."
+	"perfan top [--window DUR] [--interval DUR] [--once] [--json] [-n ROWS] [--inflight N] "   \
+	"[-t GLOB] TRACE|DIR..."
 
 #define SEC	     1000000000LL
 #define MAX_WINDOW_S (24 * 3600)
@@ -98,6 +99,9 @@ static void help(void)
 	    "  -w, --window DUR    the time the figures cover (default 60s, at most 24h)\n"
 	    "  -i, --interval DUR  time between redraws (default 1s, at least 10ms)\n"
 	    "      --once          read what is there, print one snapshot and exit\n"
+	    "      --json          one JSON object per snapshot and line (JSON lines): the\n"
+	    "                      types' calls/s, calls, p50_ns, p99_ns, max_ns, failed, and\n"
+	    "                      the longest-running actions in flight\n"
 	    "  -n, --rows N        action types shown, most calls first (default: what fits\n"
 	    "                      the terminal; 20 when not a terminal; 0: all)\n"
 	    "      --inflight N    longest-running actions shown (default 5)\n"
@@ -229,16 +233,19 @@ static void fmt_dur(uint64_t ns, char *buf, size_t len)
 /* The columns beside the type's: so many characters at most (CALLS/S to FAILED). */
 #define FIGURE_COLS 60
 
-static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max_rows, size_t cols)
+/* The types with ENDs in the window ending at @view_end, most calls first, into *@out
+ * (malloc'd; NULL when none or out of memory, then st->oom), and the seconds the rates are
+ * over: the window, or the part of it the traces cover. Returns the number of rows. */
+static size_t collect_rows(struct state *st, int64_t view_end, struct row **out, double *span)
 {
 	int64_t last = view_end / SEC, from = last - (int64_t)(st->nslots - 1) + 1;
 	struct row *rows = calloc(st->ntypes ? st->ntypes : 1, sizeof(*rows));
 	struct pf_hist h;
 	size_t n = 0;
-	uint64_t total = 0;
+	*out = rows;
 	if (!rows) {
 		st->oom = true;
-		return;
+		return 0;
 	}
 	for (uint32_t t = 0; t < st->ntypes; t++) {
 		const struct slot *slots = st->by_type[t];
@@ -260,19 +267,26 @@ static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max
 			r.p99 = pf_hist_quantile(&h, 0.99);
 			r.max = h.max;
 			rows[n++] = r;
-			total += r.n;
 		}
 		pf_hist_destroy(&h);
 	}
 	if (n > 1)
 		qsort(rows, n, sizeof(*rows), cmp_row);
-	/* Rates over the window, or over the part of it the traces cover. */
 	int64_t covered = view_end - st->first_end;
 	double span_s = (double)st->window_ns / 1e9;
 	if (covered > 0 && (uint64_t)covered < st->window_ns)
 		span_s = (double)covered / 1e9;
-	if (span_s < 1e-3)
-		span_s = 1e-3;
+	*span = span_s < 1e-3 ? 1e-3 : span_s;
+	return n;
+}
+
+static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max_rows, size_t cols)
+{
+	struct row *rows;
+	double span_s;
+	size_t n = collect_rows(st, view_end, &rows, &span_s);
+	if (!rows)
+		return;
 	struct pf_table *tab = pf_table_new(7);
 	if (!tab) {
 		st->oom = true;
@@ -314,10 +328,10 @@ static void draw_types(struct state *st, FILE *out, int64_t view_end, size_t max
 			n - shown == 1 ? "" : "s");
 	pf_table_free(tab);
 	free(rows);
-	(void)total;
 }
 
-static void draw_running(struct state *st, FILE *out, size_t cols)
+/* The actions in flight in live processes, longest-running first, into st->run. */
+static void collect_running(struct state *st)
 {
 	for (size_t i = 0; i < st->nrun; i++)
 		free(st->run[i].inputs);
@@ -336,6 +350,12 @@ static void draw_running(struct state *st, FILE *out, size_t cols)
 	st->nrun = n;
 	if (n > 1)
 		qsort(st->run, n, sizeof(*st->run), cmp_running);
+}
+
+static void draw_running(struct state *st, FILE *out, size_t cols)
+{
+	collect_running(st);
+	size_t n = st->nrun;
 	fprintf(out, "\nIn flight: %zu action%s", n, n == 1 ? "" : "s");
 	if (!n || !st->inflight_n) {
 		fputc('\n', out);
@@ -428,6 +448,96 @@ static void draw(struct state *st, size_t term_rows, size_t term_cols)
 	free(buf);
 }
 
+/* One snapshot as a JSON line: what the table and the in-flight block show, unrounded. */
+static void draw_json(struct state *st)
+{
+	struct pf_json j;
+	pf_json_init(&j, stdout, false);
+	int64_t view_end = pf_follow_alive(&st->fw);
+	uint64_t dropped = 0;
+	for (size_t i = 0; i < st->fw.nsrc; i++)
+		dropped += st->fw.src[i].dropped;
+	pf_json_object_begin(&j);
+	pf_json_key(&j, "command");
+	pf_json_str(&j, "top");
+	pf_json_key(&j, "end_ns"); /* the traces' latest sign of life; null: no record yet */
+	if (view_end == INT64_MIN)
+		pf_json_null(&j);
+	else
+		pf_json_int(&j, view_end);
+	pf_json_key(&j, "window_ns");
+	pf_json_uint(&j, st->window_ns);
+	pf_json_key(&j, "files");
+	pf_json_uint(&j, st->fw.nsrc);
+	pf_json_key(&j, "files_being_written");
+	pf_json_uint(&j, pf_follow_active(&st->fw));
+	pf_json_key(&j, "dropped_events");
+	pf_json_uint(&j, dropped);
+	struct row *rows = NULL;
+	double span_s = 1;
+	size_t n = view_end == INT64_MIN ? 0 : collect_rows(st, view_end, &rows, &span_s);
+	pf_json_key(&j, "seconds"); /* what the rates are over */
+	pf_json_double(&j, span_s);
+	pf_json_key(&j, "types");
+	pf_json_array_begin(&j);
+	for (size_t i = 0; i < n && i < st->rows; i++) {
+		const struct row *r = &rows[i];
+		pf_json_object_begin(&j);
+		pf_json_key(&j, "type");
+		pf_json_str(&j, pf_names_str(&st->names, r->type));
+		pf_json_key(&j, "calls_per_s");
+		pf_json_double(&j, (double)r->n / span_s);
+		pf_json_key(&j, "calls");
+		pf_json_uint(&j, r->n);
+		pf_json_key(&j, "p50_ns");
+		pf_json_uint(&j, r->p50);
+		pf_json_key(&j, "p99_ns");
+		pf_json_uint(&j, r->p99);
+		pf_json_key(&j, "max_ns");
+		pf_json_uint(&j, r->max);
+		pf_json_key(&j, "failed");
+		pf_json_uint(&j, r->failed);
+		pf_json_object_end(&j);
+	}
+	pf_json_array_end(&j);
+	pf_json_key(&j, "types_left_out");
+	pf_json_uint(&j, n > st->rows ? n - st->rows : 0);
+	free(rows);
+	collect_running(st);
+	pf_json_key(&j, "in_flight");
+	pf_json_uint(&j, st->nrun);
+	pf_json_key(&j, "longest_running");
+	pf_json_array_begin(&j);
+	for (size_t i = 0; i < st->nrun && i < st->inflight_n; i++) {
+		const struct running *r = &st->run[i];
+		int64_t alive;
+		process_live(&st->fw, r->src, &alive);
+		char task[PL_TASK_STR_MAX];
+		if (pl_task_format(r->prefix, r->seq, NULL, 0, task, sizeof(task)) < 0)
+			task[0] = '\0';
+		pf_json_object_begin(&j);
+		pf_json_key(&j, "type");
+		pf_json_str(&j, pf_names_str(&st->names, r->type));
+		pf_json_key(&j, "running_ns");
+		pf_json_uint(&j, alive > r->start ? (uint64_t)(alive - r->start) : 0);
+		pf_json_key(&j, "start_ns");
+		pf_json_int(&j, r->start);
+		pf_json_key(&j, "pid");
+		pf_json_int(&j, st->fw.src[r->src].pid);
+		pf_json_key(&j, "thread");
+		pf_json_str(&j, pf_follow_thread_name(&st->fw, r->src, r->thread));
+		pf_json_key(&j, "task_id");
+		pf_json_str(&j, task);
+		pf_json_key(&j, "inputs");
+		pf_json_str(&j, r->inputs ? r->inputs : "");
+		pf_json_object_end(&j);
+	}
+	pf_json_array_end(&j);
+	pf_json_object_end(&j);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
 /* ---- the loop ----------------------------------------------------------------------- */
 
 static int64_t mono_ns(void)
@@ -461,7 +571,7 @@ static int parse_dur(const char *opt, const char *arg, uint64_t min, uint64_t ma
 	return 0;
 }
 
-enum { OPT_ONCE = PF_OPT_FIRST_CMD, OPT_INFLIGHT };
+enum { OPT_ONCE = PF_OPT_FIRST_CMD, OPT_INFLIGHT, OPT_JSON };
 
 static int run(const struct pf_global *g, int argc, char **argv)
 {
@@ -470,6 +580,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	    {"window", required_argument, NULL, 'w'},
 	    {"interval", required_argument, NULL, 'i'},
 	    {"once", no_argument, NULL, OPT_ONCE},
+	    {"json", no_argument, NULL, OPT_JSON},
 	    {"rows", required_argument, NULL, 'n'},
 	    {"inflight", required_argument, NULL, OPT_INFLIGHT},
 	    {"type", required_argument, NULL, 't'},
@@ -481,7 +592,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			   .rows = UINT64_MAX,
 			   .inflight_n = 5,
 			   .first_end = INT64_MAX};
-	bool once = false;
+	bool once = false, json = false;
 	int c;
 	while ((c = getopt_long(argc, argv, ":hw:i:n:t:", longopts, NULL)) != -1) {
 		int bad = 0;
@@ -500,6 +611,9 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		case OPT_ONCE:
 			once = true;
 			break;
+		case OPT_JSON:
+			json = true;
+			break;
 		case 'n':
 			bad = parse_count("--rows", optarg, &st.rows);
 			break;
@@ -517,7 +631,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return pf_usage_error("top", USAGE, "no trace file or directory given");
-	st.tty = isatty(STDOUT_FILENO) && !once;
+	st.tty = isatty(STDOUT_FILENO) && !once && !json;
 	if (st.rows == UINT64_MAX && !st.tty)
 		st.rows = 20;
 	if (st.rows == 0)
@@ -559,11 +673,15 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			rows = ws.ws_row;
 			cols = ws.ws_col;
 		}
-		draw(&st, rows, cols);
+		if (json)
+			draw_json(&st);
+		else
+			draw(&st, rows, cols);
 		if (once)
 			break;
 		if (!dirs && st.fw.nsrc && !pf_follow_active(&st.fw)) {
-			printf("perfan top: every file was closed by its writer\n");
+			if (!json) /* stdout is JSON lines only */
+				printf("perfan top: every file was closed by its writer\n");
 			break;
 		}
 		sleep_until(deadline);

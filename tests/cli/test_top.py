@@ -8,6 +8,7 @@ same files: calls and failures exactly, p50/p99/max within the histogram's and t
 3-digit display's error. The live views run in a pseudo-terminal (tmux) and through a
 pipe. Every process a test starts is killed in a `finally`.
 """
+import json
 import os
 import pathlib
 import re
@@ -182,6 +183,19 @@ def test_once_after_kill_matches_an_independent_count(perfan, tmp_path):
     # The hung call is in flight, named with its input, for about the whole run.
     hang = [line for line in inflight if "__main__.hang" in line]
     assert len(hang) == 1 and 'name="acme-report"' in hang[0], inflight
+    # --json: the same snapshot, unrounded, one JSON object on one line.
+    pj = run(perfan, "top", "--once", "--json", "-n", "0", d)
+    (line,) = pj.stdout.splitlines()
+    doc = json.loads(line)
+    assert doc["command"] == "top" and doc["files"] == len(files)
+    got = {t["type"]: (t["calls"], t["failed"], t["p50_ns"], t["p99_ns"], t["max_ns"])
+           for t in doc["types"]}
+    check_figures(got, exp)
+    assert [t["calls"] for t in doc["types"]] == sorted((t["calls"] for t in doc["types"]),
+                                                      reverse=True)
+    (hung,) = [c for c in doc["longest_running"] if c["type"] == "__main__.hang"]
+    assert 'name="acme-report"' in hung["inputs"] and hung["running_ns"] > 0
+    assert doc["in_flight"] >= 1 and doc["types_left_out"] == 0
     # A narrow window counts less: only the ENDs of its last second.
     p1 = run(perfan, "top", "--once", "--window", "1s", d)
     rows1, _ = parse_block(p1.stdout)
