@@ -29,6 +29,7 @@ static const struct pf_cmd *const commands[] = {
     &pf_cmd_export,
     &pf_cmd_diff,
     &pf_cmd_report,
+    &pf_cmd_summarize,
 };
 /* clang-format on */
 

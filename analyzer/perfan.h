@@ -55,6 +55,7 @@ extern const struct pf_cmd pf_cmd_diff;
 extern const struct pf_cmd pf_cmd_timeline;
 extern const struct pf_cmd pf_cmd_top;
 extern const struct pf_cmd pf_cmd_report;
+extern const struct pf_cmd pf_cmd_summarize;
 
 /**
  * pf_usage_error() - print "perfan CMD: <message>", the command's usage line and a hint to

@@ -31,6 +31,7 @@ packages=(
   python3-aiohttp python3-starlette python3-uvicorn python3-flask  # tests/python/test_web.py
   python3-requests python3-httpx                     # tests/python/test_outgoing.py
   python3-django                                     # tests/python/test_web.py (WSGI)
+  python3-dask python3-distributed                   # python -m perflog.fleet (Dask)
 )
 
 # Only for bench/: libfaketime runs the writer in sped-up time (bench_window.py --hour);

@@ -10,11 +10,12 @@ void pf_agg_init(struct pf_agg *a)
 	memset(a, 0, sizeof(*a));
 }
 
-int pf_agg_add(struct pf_agg *a, const struct pf_span *sp)
+/* Make room for entry @type. Returns 0, or -1 when out of memory. */
+static int reserve(struct pf_agg *a, uint32_t type)
 {
-	if (sp->type >= a->n) {
+	if (type >= a->n) {
 		uint32_t n = a->n ? a->n : 64;
-		while (n <= sp->type)
+		while (n <= type)
 			n *= 2;
 		struct pf_typestat *t = realloc(a->t, n * sizeof(*t));
 		if (!t)
@@ -26,6 +27,13 @@ int pf_agg_add(struct pf_agg *a, const struct pf_span *sp)
 		a->t = t;
 		a->n = n;
 	}
+	return 0;
+}
+
+int pf_agg_add(struct pf_agg *a, const struct pf_span *sp)
+{
+	if (reserve(a, sp->type) < 0)
+		return -1;
 	struct pf_typestat *t = &a->t[sp->type];
 	if (pf_hist_record(&t->hist, sp->duration_ns) < 0)
 		return -1;
@@ -33,6 +41,20 @@ int pf_agg_add(struct pf_agg *a, const struct pf_span *sp)
 	t->failures += sp->failed;
 	t->total_ns += sp->duration_ns;
 	t->self_ns += sp->self_ns;
+	return 0;
+}
+
+int pf_agg_merge(struct pf_agg *a, uint32_t type, const struct pf_typestat *src)
+{
+	if (reserve(a, type) < 0)
+		return -1;
+	struct pf_typestat *t = &a->t[type];
+	if (pf_hist_merge(&t->hist, &src->hist) < 0)
+		return -1;
+	t->count += src->count;
+	t->failures += src->failures;
+	t->total_ns += src->total_ns;
+	t->self_ns += src->self_ns;
 	return 0;
 }
 

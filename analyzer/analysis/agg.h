@@ -26,6 +26,12 @@ void pf_agg_init(struct pf_agg *a);
 /** pf_agg_add() - count @sp in its type. Returns: 0, or -1 when out of memory. */
 int pf_agg_add(struct pf_agg *a, const struct pf_span *sp);
 
+/**
+ * pf_agg_merge() - add @src (another aggregate's entry, e.g. a summary's) into @type's:
+ * the same result as adding its spans one by one. Returns: 0, or -1 when out of memory.
+ */
+int pf_agg_merge(struct pf_agg *a, uint32_t type, const struct pf_typestat *src);
+
 /** pf_agg_get() - the entry of @type, or NULL if there is none (nothing counted). */
 const struct pf_typestat *pf_agg_get(const struct pf_agg *a, uint32_t type);
 

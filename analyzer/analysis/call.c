@@ -93,7 +93,47 @@ bool pf_call_worse(const struct pf_call *a, const struct pf_call *b)
 		return a->duration_ns > b->duration_ns;
 	if (a->start_wall != b->start_wall)
 		return a->start_wall < b->start_wall;
+	/* Then by task id and level, not by arrival: the order files are merged in (or
+	 * summaries reduced in) must not change a ranking. */
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix;
+	if (a->seq != b->seq)
+		return a->seq < b->seq;
+	uint32_t n = a->depth < b->depth ? a->depth : b->depth;
+	n = n < PF_CALL_PATH_MAX ? n : PF_CALL_PATH_MAX;
+	for (uint32_t i = 0; i < n; i++)
+		if (a->level[i] != b->level[i])
+			return a->level[i] < b->level[i];
+	if (a->depth != b->depth)
+		return a->depth < b->depth;
 	return a->order < b->order;
+}
+
+struct pf_call *pf_call_dup(const struct pf_call *src)
+{
+	struct pf_call *c = malloc(sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = *src;
+	c->exc_type = c->exc_msg = NULL;
+	c->inputs = c->outputs = NULL;
+	bool ok = true;
+	if (src->exc_type) {
+		c->exc_type = cut_dup(src->exc_type);
+		c->exc_msg = cut_dup(src->exc_msg ? src->exc_msg : "");
+		ok = c->exc_type && c->exc_msg;
+	}
+	if (ok && src->inputs) {
+		ok = (c->inputs = mem_dup(src->inputs, src->inputs_len)) != NULL;
+	}
+	if (ok && src->outputs) {
+		ok = (c->outputs = mem_dup(src->outputs, src->outputs_len)) != NULL;
+	}
+	if (!ok) {
+		pf_call_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 /* ---- rendering ---------------------------------------------------------------------- */

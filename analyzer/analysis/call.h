@@ -39,7 +39,7 @@ struct pf_call {
 	char *exc_type, *exc_msg;  /* NULL when absent */
 	uint8_t *inputs, *outputs; /* packed fields; NULL when absent */
 	size_t inputs_len, outputs_len;
-	uint64_t order; /* arrival number: ties are broken by it */
+	uint64_t order; /* arrival number: the last tie-break */
 };
 
 /**
@@ -50,8 +50,15 @@ struct pf_call *pf_call_new(const struct pf_spans *spans, const struct pf_span *
 
 void pf_call_free(struct pf_call *c);
 
-/** pf_call_worse() - does @a rank before @b? Longer first, then earlier, then first seen. */
+/**
+ * pf_call_worse() - does @a rank before @b? Longer first, then earlier, then by task id
+ * and level path (so that a ranking does not depend on the order inputs are read in),
+ * then first seen.
+ */
 bool pf_call_worse(const struct pf_call *a, const struct pf_call *b);
+
+/** pf_call_dup() - an owned copy of @c. Returns: it, or NULL when out of memory. */
+struct pf_call *pf_call_dup(const struct pf_call *c);
 
 /** What the renderers need to name things. */
 struct pf_call_ctx {

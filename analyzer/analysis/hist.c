@@ -8,8 +8,7 @@
 
 __extension__ typedef unsigned __int128 u128;
 
-/* Largest bucket index + 1: the bucket of UINT64_MAX. */
-#define HIST_MAX_BUCKETS ((64u - PF_HIST_SUB_BITS + 1) << PF_HIST_SUB_BITS)
+#define HIST_MAX_BUCKETS PF_HIST_MAX_BUCKETS
 _Static_assert(HIST_MAX_BUCKETS == 7424, "bucket count of the documented layout");
 
 void pf_hist_init(struct pf_hist *h)
@@ -66,6 +65,14 @@ static int cover(struct pf_hist *h, uint32_t lo, uint32_t hi)
 int pf_hist_grow_(struct pf_hist *h, uint32_t idx)
 {
 	return cover(h, idx, idx);
+}
+
+int pf_hist_add_bucket(struct pf_hist *h, uint32_t idx, uint64_t n)
+{
+	if (idx - h->first >= h->nbuckets && cover(h, idx, idx) < 0)
+		return -1;
+	h->counts[idx - h->first] += n;
+	return 0;
 }
 
 int pf_hist_merge(struct pf_hist *dst, const struct pf_hist *src)

@@ -22,6 +22,8 @@
 
 #define PF_HIST_SUB_BITS 7
 #define PF_HIST_SUB	 (1u << PF_HIST_SUB_BITS)
+/** Buckets in all: the bucket of UINT64_MAX is the last one. */
+#define PF_HIST_MAX_BUCKETS ((64u - PF_HIST_SUB_BITS + 1) << PF_HIST_SUB_BITS)
 /** The documented bound on the relative error of pf_hist_quantile(). */
 #define PF_HIST_REL_ERROR (1.0 / (2 * PF_HIST_SUB))
 
@@ -68,6 +70,13 @@ static inline int pf_hist_record(struct pf_hist *h, uint64_t v)
 		h->max = v;
 	return 0;
 }
+
+/**
+ * pf_hist_add_bucket() - add @n to the count of bucket @idx (< PF_HIST_MAX_BUCKETS) only:
+ * for rebuilding a histogram from its buckets, the caller then sets count, sum, min and
+ * max. Returns: 0, or -1 when out of memory.
+ */
+int pf_hist_add_bucket(struct pf_hist *h, uint32_t idx, uint64_t n);
 
 /** pf_hist_merge() - add @src's values into @dst. Returns: 0, or -1 (out of memory). */
 int pf_hist_merge(struct pf_hist *dst, const struct pf_hist *src);

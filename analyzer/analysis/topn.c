@@ -46,6 +46,23 @@ static void sift_up(struct pf_topn *t, size_t i)
 	}
 }
 
+/* Keep @c (owned) if it is among the worst. */
+static void keep(struct pf_topn *t, struct pf_call *c)
+{
+	if (t->n == t->cap && !pf_call_worse(c, t->heap[0])) {
+		pf_call_free(c); /* a tie on duration and start, decided by task and level */
+		return;
+	}
+	if (t->n < t->cap) {
+		t->heap[t->n++] = c;
+		sift_up(t, t->n - 1);
+	} else {
+		pf_call_free(t->heap[0]);
+		t->heap[0] = c;
+		sift_down(t, 0);
+	}
+}
+
 int pf_topn_offer(struct pf_topn *t, const struct pf_spans *spans, const struct pf_span *sp)
 {
 	uint64_t order = t->seen++;
@@ -55,20 +72,26 @@ int pf_topn_offer(struct pf_topn *t, const struct pf_spans *spans, const struct 
 		/* Cheap test first: would it beat the least bad call kept? */
 		const struct pf_call *min = t->heap[0];
 		if (sp->duration_ns < min->duration_ns ||
-		    (sp->duration_ns == min->duration_ns && sp->start_wall >= min->start_wall))
+		    (sp->duration_ns == min->duration_ns && sp->start_wall > min->start_wall))
 			return 0;
 	}
 	struct pf_call *c = pf_call_new(spans, sp, order);
 	if (!c)
 		return -1;
-	if (t->n < t->cap) {
-		t->heap[t->n++] = c;
-		sift_up(t, t->n - 1);
-	} else {
-		pf_call_free(t->heap[0]);
-		t->heap[0] = c;
-		sift_down(t, 0);
-	}
+	keep(t, c);
+	return 0;
+}
+
+int pf_topn_offer_call(struct pf_topn *t, const struct pf_call *call)
+{
+	uint64_t order = t->seen++;
+	if (t->cap == 0 || (t->n == t->cap && !pf_call_worse(call, t->heap[0])))
+		return 0;
+	struct pf_call *c = pf_call_dup(call);
+	if (!c)
+		return -1;
+	c->order = order;
+	keep(t, c);
 	return 0;
 }
 

@@ -28,6 +28,12 @@ int pf_topn_init(struct pf_topn *t, size_t cap);
  */
 int pf_topn_offer(struct pf_topn *t, const struct pf_spans *spans, const struct pf_span *sp);
 
+/**
+ * pf_topn_offer_call() - consider a copy of @c (a call kept elsewhere: a summary's).
+ * Returns: 0, or -1 when out of memory.
+ */
+int pf_topn_offer_call(struct pf_topn *t, const struct pf_call *c);
+
 /** pf_topn_sort() - order the kept calls worst first (the heap is gone afterwards). */
 void pf_topn_sort(struct pf_topn *t);
 

@@ -21,6 +21,7 @@
 #include "fmt/table.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "summary/sumscan.h"
 #include "util/hash.h"
 
 #define USAGE                                                                                      \
@@ -459,13 +460,16 @@ static int run(const struct pf_global *g, int argc, char **argv)
 
 	struct state st[2] = {0};
 	struct pf_scan sc[2];
+	struct pf_summary sum[2] = {0};
 	struct row *rows = NULL;
 	int scanned = 0;
 	ret = PF_EXIT_OK;
 	for (int s = 0; s < 2 && ret == PF_EXIT_OK; s++) {
 		pf_agg_init(&st[s].agg);
-		ret = pf_scan_run(&sc[s], &o, argv + optind + s, 1, false, on_span, &st[s]);
+		ret = pf_sumscan_run(&sc[s], &sum[s], &o, argv + optind + s, 1, 0, on_span, &st[s]);
 		scanned++;
+		if (ret == PF_EXIT_OK && pf_sumscan_agg(&sum[s], &st[s].agg) < 0)
+			st[s].oom = true;
 		if (ret == PF_EXIT_OK && st[s].oom) {
 			pf_error("out of memory");
 			ret = PF_EXIT_UNREADABLE;
@@ -545,6 +549,8 @@ out:
 		pf_scan_destroy(&sc[s]);
 		pf_agg_destroy(&st[s].agg);
 	}
+	pf_summary_destroy(&sum[0]);
+	pf_summary_destroy(&sum[1]);
 	return ret;
 }
 

@@ -373,9 +373,9 @@ static void chrome_end(struct state *st)
 	pf_json_key(&j, "origin_unix_ns");
 	pf_json_int(&j, st->origin);
 	pf_json_key(&j, "unfinished_actions");
-	pf_json_uint(&j, pf_spans_open(&st->sc->spans));
+	pf_json_uint(&j, pf_scan_unfinished(st->sc));
 	pf_json_key(&j, "unmatched_ends");
-	pf_json_uint(&j, st->sc->spans.unmatched);
+	pf_json_uint(&j, pf_scan_unmatched(st->sc));
 	pf_json_key(&j, "dropped_events");
 	pf_json_uint(&j, st->sc->dropped_events);
 	pf_json_object_end(&j);

@@ -28,6 +28,7 @@
 #include "fmt/text.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "util/grow.h"
 
 #define USAGE "perfan inputs --type GLOB [-n N] [--by args,context] [FILTERS] [--json] TRACE..."
 
@@ -115,17 +116,8 @@ static void help(void)
 
 static struct tstate *tstate_of(struct state *st, uint32_t type)
 {
-	if (type >= st->nt) {
-		uint32_t n = st->nt ? st->nt : 16;
-		while (n <= type)
-			n *= 2;
-		struct tstate *t = realloc(st->t, n * sizeof(*t));
-		if (!t)
-			return NULL;
-		memset(t + st->nt, 0, (n - st->nt) * sizeof(*t));
-		st->t = t;
-		st->nt = n;
-	}
+	if (PF_GROW_ZEROED(st->t, st->nt, type, 16) < 0)
+		return NULL;
 	struct tstate *t = &st->t[type];
 	if (!t->init) {
 		/* The first pass numbered types in its own table: find this one by name (a
@@ -509,7 +501,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		printf("\nnote: %u more type%s matched --type; the %d with the most total time "
 		       "are shown (narrow --type to see others)\n",
 		       st.left_out, st.left_out == 1 ? "" : "s", MAX_TYPES);
-	if (pf_spans_open(&sc2.spans) || sc2.spans.unmatched || sc2.dropped_events)
+	if (pf_scan_unfinished(&sc2) || pf_scan_unmatched(&sc2) || sc2.dropped_events)
 		putchar('\n');
 	pf_scan_notes(&sc2, stdout);
 out:

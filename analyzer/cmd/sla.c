@@ -19,10 +19,12 @@
 #include "fmt/table.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "summary/sumscan.h"
+#include "util/grow.h"
 
 #define USAGE                                                                                      \
 	"perfan sla [--p50 D] [--p90 D] [--p95 D] [--p99 D] [--p999 D] [--max D] "                 \
-	"[--worst K] [--min-count N] [FILTERS] [--json] TRACE..."
+	"[--worst K] [--min-count N] [FILTERS] [--json] TRACE|SUMMARY..."
 #define MAX_WORST 1000
 
 struct state {
@@ -76,6 +78,15 @@ static void help(void)
 	       USAGE, PF_LIMITS_HELP, PF_OPTS_HELP);
 }
 
+/* The heap of @type's worst calls, created on first use; NULL when out of memory. */
+static struct pf_topn *worst_of(struct state *st, uint32_t type)
+{
+	if (PF_GROW_ZEROED(st->worst, st->nworst, type, 64) < 0)
+		return NULL;
+	struct pf_topn *t = &st->worst[type];
+	return t->heap || pf_topn_init(t, st->k) == 0 ? t : NULL;
+}
+
 static void on_span(void *userdata, const struct pf_span *sp)
 {
 	struct state *st = userdata;
@@ -85,22 +96,28 @@ static void on_span(void *userdata, const struct pf_span *sp)
 	}
 	if (st->k == 0)
 		return;
-	if (sp->type >= st->nworst) {
-		uint32_t n = st->nworst ? st->nworst : 64;
-		while (n <= sp->type)
-			n *= 2;
-		struct pf_topn *w = realloc(st->worst, n * sizeof(*w));
-		if (!w) {
-			st->oom = true;
-			return;
-		}
-		memset(w + st->nworst, 0, (n - st->nworst) * sizeof(*w));
-		st->worst = w;
-		st->nworst = n;
-	}
-	struct pf_topn *t = &st->worst[sp->type];
-	if ((!t->heap && pf_topn_init(t, st->k) < 0) || pf_topn_offer(t, &st->sc->spans, sp) < 0)
+	struct pf_topn *t = worst_of(st, sp->type);
+	if (!t || pf_topn_offer(t, &st->sc->spans, sp) < 0)
 		st->oom = true;
+}
+
+/* A summary's call: its type's aggregate already counts a finished one; a running one
+ * is counted here, as on_span() counts the running actions of traces. */
+static int on_call(void *userdata, const struct pf_call *c)
+{
+	struct state *st = userdata;
+	if (c->running) {
+		struct pf_span sp = {.type = c->type,
+				     .duration_ns = c->duration_ns,
+				     .self_ns = c->self_ns,
+				     .running = true};
+		if (pf_agg_add(&st->agg, &sp) < 0)
+			return -1;
+	}
+	if (st->k == 0)
+		return 0;
+	struct pf_topn *t = worst_of(st, c->type);
+	return t ? pf_topn_offer_call(t, c) : -1;
 }
 
 static const struct pf_names *sort_names; /* for cmp_verdicts() */
@@ -346,14 +363,21 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct pf_scan sc;
 	struct state st = {.sc = &sc, .k = k};
 	struct verdict *v = NULL;
+	struct pf_summary sum = {0};
 	pf_agg_init(&st.agg);
-	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind),
-				 (k > 0 ? PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS : 0), on_span, NULL,
-				 &st);
+	ret = pf_sumscan_run(&sc, &sum, &o, argv + optind, (size_t)(argc - optind),
+			     k > 0 ? PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS : 0, on_span, &st);
 	/* An action still running when its trace ended lasted at least as long as it had
 	 * run by then: a lower bound that fails a limit it exceeds (a hang fails the gate). */
 	if (ret == PF_EXIT_OK)
 		pf_scan_foreach_inflight(&sc, on_span, &st);
+	if (ret == PF_EXIT_OK && (pf_sumscan_agg(&sum, &st.agg) < 0 ||
+				  pf_sumscan_calls(&sum, true, true, on_call, &st) < 0))
+		st.oom = true;
+	if (ret == PF_EXIT_OK && sum.files && k > sum.k)
+		pf_warn("the summaries keep the %zu slowest finished actions of each type: "
+			"--worst %zu may leave out some",
+			sum.k, k);
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");
 		ret = PF_EXIT_UNREADABLE;
@@ -431,6 +455,7 @@ out:
 	free(st.worst);
 	pf_agg_destroy(&st.agg);
 	pf_scan_destroy(&sc);
+	pf_summary_destroy(&sum);
 	return ret;
 }
 

@@ -15,6 +15,7 @@
 #include "fmt/jsonw.h"
 #include "fmt/opts.h"
 #include "perfan.h"
+#include "summary/sumscan.h"
 
 #define MAX_N 100000
 
@@ -32,9 +33,9 @@ struct cmd {
 };
 
 static const struct cmd slowest_cmd = {
-    "slowest", "perfan slowest [-n N] [--finished] [FILTERS] [--json] TRACE...", 10, ALL};
+    "slowest", "perfan slowest [-n N] [--finished] [FILTERS] [--json] TRACE|SUMMARY...", 10, ALL};
 static const struct cmd inflight_cmd = {
-    "inflight", "perfan inflight [-n N] [FILTERS] [--json] TRACE...", 20, RUNNING};
+    "inflight", "perfan inflight [-n N] [FILTERS] [--json] TRACE|SUMMARY...", 20, RUNNING};
 
 struct state {
 	struct pf_scan *sc;
@@ -92,6 +93,13 @@ static void on_inflight(void *userdata, const struct pf_span *sp)
 	st->running++;
 	if (pf_topn_offer(&st->top, &st->sc->spans, sp) < 0)
 		st->oom = true;
+}
+
+static int offer_call(void *userdata, const struct pf_call *c)
+{
+	struct state *st = userdata;
+	st->running += c->running;
+	return pf_topn_offer_call(&st->top, c);
 }
 
 static void print_json(const struct cmd *cmd, const struct pf_scan *sc,
@@ -174,14 +182,22 @@ static int run_cmd(const struct cmd *cmd, const struct pf_global *g, int argc, c
 
 	struct pf_scan sc;
 	struct state st = {.sc = &sc, .finished = which != RUNNING};
+	struct pf_summary sum = {0};
 	if (pf_topn_init(&st.top, n) < 0) {
 		pf_error("out of memory");
 		return PF_EXIT_UNREADABLE;
 	}
-	ret = pf_scan_run_events(&sc, &o, argv + optind, (size_t)(argc - optind),
-				 PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS, on_span, NULL, &st);
+	ret = pf_sumscan_run(&sc, &sum, &o, argv + optind, (size_t)(argc - optind),
+			     PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS, on_span, &st);
 	if (ret == PF_EXIT_OK && which != FINISHED)
 		pf_scan_foreach_inflight(&sc, on_inflight, &st);
+	if (ret == PF_EXIT_OK &&
+	    pf_sumscan_calls(&sum, which != RUNNING, which != FINISHED, offer_call, &st) < 0)
+		st.oom = true;
+	if (ret == PF_EXIT_OK && sum.files && n > sum.k)
+		pf_warn("the summaries keep the %zu slowest finished actions of each type: -n %lu "
+			"may leave out some",
+			sum.k, n);
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");
 		ret = PF_EXIT_UNREADABLE;
@@ -200,12 +216,13 @@ static int run_cmd(const struct cmd *cmd, const struct pf_global *g, int argc, c
 		pf_call_print_block(&ctx, st.top.heap[i], i + 1, stdout);
 	}
 	if (which != RUNNING) {
-		if (pf_spans_open(&sc.spans) || sc.spans.unmatched || sc.dropped_events)
+		if (pf_scan_unfinished(&sc) || pf_scan_unmatched(&sc) || sc.dropped_events)
 			putchar('\n');
 		pf_scan_notes(&sc, stdout);
 	}
 out:
 	pf_scan_destroy(&sc);
+	pf_summary_destroy(&sum);
 	pf_topn_destroy(&st.top);
 	return ret;
 }

@@ -13,8 +13,9 @@
 #include "fmt/table.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "summary/sumscan.h"
 
-#define USAGE "perfan stats [--sort KEY] [FILTERS] [--json] TRACE..."
+#define USAGE "perfan stats [--sort KEY] [FILTERS] [--json] TRACE|SUMMARY..."
 
 static const double quantiles[] = {0.5, 0.9, 0.95, 0.99, 0.999};
 static const char *const qkeys[] = {"p50_ns", "p90_ns", "p95_ns", "p99_ns", "p999_ns"};
@@ -221,8 +222,12 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct pf_agg *agg = &st.agg;
 	struct pf_scan sc;
 	struct row *rows = NULL;
+	struct pf_summary sum = {0};
 	pf_agg_init(agg);
-	ret = pf_scan_run(&sc, &o, argv + optind, (size_t)(argc - optind), false, on_span, &st);
+	ret =
+	    pf_sumscan_run(&sc, &sum, &o, argv + optind, (size_t)(argc - optind), 0, on_span, &st);
+	if (ret == PF_EXIT_OK && pf_sumscan_agg(&sum, agg) < 0)
+		st.oom = true;
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");
 		ret = PF_EXIT_UNREADABLE;
@@ -261,6 +266,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 out:
 	free(rows);
 	pf_scan_destroy(&sc);
+	pf_summary_destroy(&sum);
 	pf_agg_destroy(agg);
 	return ret;
 }

@@ -187,6 +187,13 @@ static int open_src(struct pf_follow *f, struct pf_follow_src *s)
 		return 0;
 	}
 	const struct pl_trace_header *h = pl_reader_header(s->r);
+	if (h->argc >= 1 && !strcmp(h->argv[0], PF_SUMMARY_ARGV0)) {
+		pf_warn("%s: skipped: a summary (perfan summarize), not a trace: top needs the "
+			"records",
+			s->path);
+		end_src(s);
+		return 0;
+	}
 	s->pid = h->pid;
 	if (!(s->host = strdup(h->host ? h->host : "")))
 		return -2;

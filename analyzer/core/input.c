@@ -451,6 +451,15 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 		return 0;
 	}
 	const struct pl_trace_header *h = pl_reader_header(r);
+	if (h->argc >= 1 && !strcmp(h->argv[0], PF_SUMMARY_ARGV0)) {
+		pl_reader_close(r); /* a summary: summary/sumfile.h reads it */
+		if (PF_GROW(in->summaries, in->summaries_cap, in->nsummaries, 4) < 0 ||
+		    !(in->summaries[in->nsummaries] = strdup(path)))
+			return -2;
+		in->nsummaries++;
+		memset(s, 0, sizeof(*s));
+		return 0;
+	}
 	s->pid = h->pid;
 	s->last_wall = INT64_MIN;
 	/* A rotated file starts when it was opened, not when its process did. */
@@ -549,7 +558,7 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 	free(l.from_dir);
 	if (ret < 0)
 		return -2;
-	if (in->nsrc == 0) {
+	if (in->nsrc == 0 && in->nsummaries == 0) {
 		if (l.n == 0)
 			pf_error("no trace file in the given director%s", npaths > 1 ? "ies" : "y");
 		return -1;
@@ -649,7 +658,36 @@ int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last)
 const char *pf_input_thread_name(const struct pf_input *in, uint32_t src, uint32_t thread)
 {
 	const struct pf_source *s = &in->src[src];
-	return thread < s->nthreads ? s->thread_names[thread] : NULL;
+	if (!s->thread_ids)
+		return thread < s->nthreads ? s->thread_names[thread] : NULL;
+	size_t lo = 0, hi = s->nthreads;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->thread_ids[mid] == thread)
+			return s->thread_names[mid];
+		if (s->thread_ids[mid] < thread)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int pf_input_add_source(struct pf_input *in, const struct pf_source *s)
+{
+	pf_pool_stop(in->pool); /* reading is over: no worker may see the array move */
+	in->pool = NULL;
+	struct pf_source *src = realloc(in->src, (in->nsrc + 1) * sizeof(*src));
+	if (!src)
+		return -1;
+	in->src = src;
+	src[in->nsrc] = *s;
+	return (int)in->nsrc++;
+}
+
+void pf_input_add_failed(struct pf_input *in, const char *path, const char *reason, bool skipped)
+{
+	note_failed(in, path, reason, skipped);
 }
 
 void pf_input_close(struct pf_input *in)
@@ -661,6 +699,7 @@ void pf_input_close(struct pf_input *in)
 		for (uint32_t t = 0; t < s->nthreads; t++)
 			free(s->thread_names[t]);
 		free(s->thread_names);
+		free(s->thread_ids);
 		free(s->path);
 		free(s->open_path);
 		free(s->host);
@@ -672,6 +711,9 @@ void pf_input_close(struct pf_input *in)
 		free(in->failed[i].reason);
 	}
 	free(in->failed);
+	for (size_t i = 0; i < in->nsummaries; i++)
+		free(in->summaries[i]);
+	free(in->summaries);
 	free(in->src);
 	free(in->heap);
 	free(in->waiting);

@@ -20,6 +20,9 @@
  * sorted first in its batch and so comes out before the events of the frame holding it;
  * a DROPPED has its chunk's latest time. STATS records are skipped.
  *
+ * Summaries (`perfan summarize`) among the inputs are recognised by their header and set
+ * aside in @summaries, unread: pf_input_open() succeeds when only summaries were given.
+ *
  * Any number of files. Each file's header is read when the inputs are opened (to check
  * that it is a trace, and for its start time); the file is then closed and opened again
  * only when the merge reaches that start time (when the file was opened, or the clock
@@ -58,6 +61,10 @@
 #include <perflog/reader.h>
 
 #include "core/names.h"
+
+/** argv[0] in the header of a summary (perfan summarize; summary/sumfile.h): how an
+ *  input is told to be one. */
+#define PF_SUMMARY_ARGV0 "perflog-summary"
 
 /** Most events sorted together: ~64 bytes each. */
 #define PF_BATCH_EVENTS (64u * 1024)
@@ -112,7 +119,9 @@ struct pf_source {
 	char *err_reason;
 	char **thread_names; /* by trace thread number; NULL entries unnamed */
 	uint32_t nthreads;
-	uint32_t *type_map; /* the producer's type numbers -> pf_names numbers */
+	uint32_t *thread_ids; /* when set (a summary's input): thread_names[i] names thread
+			       * thread_ids[i], the ids ascending */
+	uint32_t *type_map;   /* the producer's type numbers -> pf_names numbers */
 	uint32_t map_len;
 	/* Two batches: b[cur] is being delivered while the other is filled (by a worker
 	 * of the pool, or right away when there is none). */
@@ -150,6 +159,9 @@ struct pf_input {
 	size_t skipped;		  /* files in a directory that are not perflog traces */
 	struct pf_failed *failed; /* the unreadable and skipped inputs, for --json */
 	size_t nfailed, failed_cap;
+	char **summaries; /* inputs that are summaries (perfan summarize), not traces: not
+			   * read here (summary/sumfile.h reads them) */
+	size_t nsummaries, summaries_cap;
 };
 
 /* What pf_input_open() puts in the events (flags, or'ed). */
@@ -167,6 +179,20 @@ enum {
  */
 int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct pf_names *names,
 		  unsigned flags);
+
+/**
+ * pf_input_add_source() - append @s, an input known from elsewhere (a summary's), as a
+ * source that is not read: its calls can name it, --json lists it. The strings and arrays
+ * @s points to become @in's. Call after reading is over.
+ * Returns: its index in @in->src, or -1 when out of memory (@s's memory still the caller's).
+ */
+int pf_input_add_source(struct pf_input *in, const struct pf_source *s);
+
+/**
+ * pf_input_add_failed() - note an input that could not be read (@skipped false: counted
+ * as unreadable, for the exit status too) or was skipped, for --json. Prints nothing.
+ */
+void pf_input_add_failed(struct pf_input *in, const char *path, const char *reason, bool skipped);
 
 /**
  * pf_input_next() - the next event of the merged stream.

@@ -39,6 +39,43 @@ void pf_scan_json_nothing_read(const struct pf_input *in, const char *cmd)
 	pf_json_finish(&j);
 }
 
+/* Summaries hold what passed the filters when they were made: only --type selects among
+ * what they hold. Returns 0, or PF_EXIT_USAGE after saying why. */
+static int summaries_allowed(const struct pf_scan *sc, const struct pf_opts *o, unsigned flags)
+{
+	const char *path = sc->in.summaries[0];
+	if (!(flags & PF_SCAN_SUMMARIES)) {
+		pf_error("%s: a summary (perfan summarize), not a trace: this subcommand needs the "
+			 "records (summaries serve stats, slowest, inflight, sla, diff and "
+			 "summarize)",
+			 path);
+		return PF_EXIT_USAGE;
+	}
+	const char *opt = o->has_since	   ? "--since"
+			  : o->has_until   ? "--until"
+			  : o->has_task	   ? "--task"
+			  : o->failed_only ? "--failed"
+			  : o->min_ns	   ? "--min"
+					   : NULL;
+	if (opt) {
+		pf_error("%s applies when summarizing (perfan summarize %s ...): %s is a summary, "
+			 "where only --type selects",
+			 opt, opt, path);
+		return PF_EXIT_USAGE;
+	}
+	return 0;
+}
+
+uint64_t pf_scan_unfinished(const struct pf_scan *sc)
+{
+	return pf_spans_open(&sc->spans) + sc->sum_unfinished;
+}
+
+uint64_t pf_scan_unmatched(const struct pf_scan *sc)
+{
+	return sc->spans.unmatched + sc->sum_unmatched;
+}
+
 int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
 		       size_t npaths, unsigned flags, pf_span_fn fn,
 		       void (*ev_fn)(void *userdata, const struct pf_event *ev), void *userdata)
@@ -55,6 +92,8 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
 			pf_scan_json_nothing_read(&sc->in, o->cmd);
 		return PF_EXIT_UNREADABLE;
 	}
+	if (ret == 0 && sc->in.nsummaries && (ret = summaries_allowed(sc, o, flags)) != 0)
+		return ret;
 	if (ret < 0 || pf_spans_init(&sc->spans, flags & PF_SCAN_INPUTS,
 				     flags & PF_SCAN_OPEN_LEVELS, on_span, sc) < 0)
 		goto oom;
@@ -147,6 +186,7 @@ void pf_scan_foreach_inflight(struct pf_scan *sc, pf_span_fn fn, void *userdata)
 {
 	struct inflight f = {sc, fn, userdata, process_alive(&sc->in)};
 	sc->inflight_shown = true;
+	sc->inflight_selected += sc->sum_running;
 	pf_spans_foreach_open(&sc->spans, on_open, &f);
 	free(f.alive);
 }
@@ -193,13 +233,13 @@ void pf_scan_json_counters(const struct pf_scan *sc, struct pf_json *j)
 	pf_json_key(j, "selected");
 	pf_json_uint(j, sc->selected);
 	pf_json_key(j, "unfinished");
-	pf_json_uint(j, pf_spans_open(&sc->spans));
+	pf_json_uint(j, pf_scan_unfinished(sc));
 	if (sc->inflight_shown) { /* counted (or listed) with how long they had run */
 		pf_json_key(j, "unfinished_selected");
 		pf_json_uint(j, sc->inflight_selected);
 	}
 	pf_json_key(j, "unmatched_ends");
-	pf_json_uint(j, sc->spans.unmatched);
+	pf_json_uint(j, pf_scan_unmatched(sc));
 	pf_json_key(j, "dropped_events");
 	pf_json_uint(j, sc->dropped_events);
 }
@@ -232,32 +272,33 @@ void pf_scan_json_summary(const struct pf_scan *sc, struct pf_json *j)
  * action is shown as a start without an end, and an unmatched END is not shown. */
 static void notes(const struct pf_scan *sc, FILE *f, bool events)
 {
-	size_t open = pf_spans_open(&sc->spans);
+	uint64_t open = pf_scan_unfinished(sc), unmatched = pf_scan_unmatched(sc);
 	if (open && events)
 		fprintf(f,
-			"note: %zu action%s still running at the end of the input (a start "
+			"note: %llu action%s still running at the end of the input (a start "
 			"without an end)\n",
-			open, open == 1 ? " was" : "s were");
+			(unsigned long long)open, open == 1 ? " was" : "s were");
 	else if (open && sc->inflight_shown && !sc->inflight_selected)
 		fprintf(
-		    f, "note: %zu action%s still running at the end of the input (none selected)\n",
-		    open, open == 1 ? " was" : "s were");
+		    f,
+		    "note: %llu action%s still running at the end of the input (none selected)\n",
+		    (unsigned long long)open, open == 1 ? " was" : "s were");
 	else if (open && !sc->inflight_shown)
 		fprintf(f,
-			"note: %zu action%s still running at the end of the input (not counted; "
+			"note: %llu action%s still running at the end of the input (not counted; "
 			"perfan inflight lists them)\n",
-			open, open == 1 ? " was" : "s were");
+			(unsigned long long)open, open == 1 ? " was" : "s were");
 	else if (open)
 		fprintf(f,
-			"note: %zu action%s still running at the end of the input; %llu selected, "
+			"note: %llu action%s still running at the end of the input; %llu selected, "
 			"counted with how long %s had run by then\n",
-			open, open == 1 ? " was" : "s were",
+			(unsigned long long)open, open == 1 ? " was" : "s were",
 			(unsigned long long)sc->inflight_selected,
 			sc->inflight_selected == 1 ? "it" : "they");
-	if (sc->spans.unmatched)
+	if (unmatched)
 		fprintf(f, "note: %llu END record%s without a START (type unknown, not %s)\n",
-			(unsigned long long)sc->spans.unmatched,
-			sc->spans.unmatched == 1 ? "" : "s", events ? "shown" : "counted");
+			(unsigned long long)unmatched, unmatched == 1 ? "" : "s",
+			events ? "shown" : "counted");
 	if (sc->dropped_events)
 		fprintf(f, "note: the writers dropped %llu event%s (DROPPED records)\n",
 			(unsigned long long)sc->dropped_events, sc->dropped_events == 1 ? "" : "s");

@@ -31,6 +31,10 @@ struct pf_scan {
 	bool inflight_shown;	    /* pf_scan_foreach_inflight() ran: they are reported */
 	uint64_t inflight_selected; /* of which passed the filters */
 	bool oom;
+	/* What the summaries among the inputs counted (summary/sumscan.h adds them; their
+	 * actions and records are in the counters above, their inputs sources of @in). */
+	uint64_t sum_unfinished, sum_unmatched;
+	uint64_t sum_running; /* running actions they keep that --type selects */
 };
 
 /**
@@ -47,13 +51,19 @@ enum {
 	PF_SCAN_INPUTS = PF_INPUT_FIELDS, /* START fields: spans carry their inputs */
 	PF_SCAN_META = PF_INPUT_META,	  /* THREAD and DROPPED events reach @ev_fn too */
 	PF_SCAN_OPEN_LEVELS = 1 << 8,	  /* open actions keep their level path (spans.h) */
+	PF_SCAN_SUMMARIES = 1 << 9,	  /* summaries are accepted among the inputs (only
+					   * --type may be given with them) */
 };
 
 /**
  * pf_scan_run_events() - as pf_scan_run(), and call @ev_fn(@userdata, event) for every
  * START, END and MESSAGE event of the merged stream (and THREAD and DROPPED with
  * PF_SCAN_META), before pairing it (so an END's @ev_fn comes before its span's @fn).
- * @flags: PF_SCAN_INPUTS, PF_SCAN_META, PF_SCAN_OPEN_LEVELS.
+ * @flags: PF_SCAN_INPUTS, PF_SCAN_META, PF_SCAN_OPEN_LEVELS, PF_SCAN_SUMMARIES.
+ * Without PF_SCAN_SUMMARIES a summary among the inputs is a usage error (the subcommand
+ * needs records); with it, they are left in @sc->in.summaries for summary/sumscan.h,
+ * and only --type may be given.
+ * Returns: as pf_scan_run(), or PF_EXIT_USAGE (message printed).
  */
 int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
 		       size_t npaths, unsigned flags, pf_span_fn fn,
@@ -68,6 +78,12 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
  * PF_SCAN_OPEN_LEVELS for task ids and paths, and PF_SCAN_INPUTS for inputs.
  */
 void pf_scan_foreach_inflight(struct pf_scan *sc, pf_span_fn fn, void *userdata);
+
+/** pf_scan_unfinished() - actions still open at the end (traces and summaries). */
+uint64_t pf_scan_unfinished(const struct pf_scan *sc);
+
+/** pf_scan_unmatched() - ENDs without their START (traces and summaries). */
+uint64_t pf_scan_unmatched(const struct pf_scan *sc);
 
 /**
  * pf_scan_source_json() - one input file as a JSON object: "path", "pid" and "host" (from

@@ -4,7 +4,9 @@
 #define PERFAN_UTIL_GROW_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The capacity after @cap when element @need must fit: doubled (from @first). */
 static inline size_t pf_grow_cap(size_t cap, size_t need, size_t first)
@@ -29,6 +31,30 @@ static inline size_t pf_grow_cap(size_t cap, size_t need, size_t first)
 			if (pf_p_) {                                                               \
 				(arr) = pf_p_;                                                     \
 				(cap) = pf_c_;                                                     \
+			} else {                                                                   \
+				pf_ret_ = -1;                                                      \
+			}                                                                          \
+		}                                                                                  \
+		pf_ret_;                                                                           \
+	})
+
+/**
+ * PF_GROW_ZEROED() - as PF_GROW(), for an array indexed by a number (a type's): room for
+ * element @need, the new elements zeroed. @n, the element count, is a uint32_t lvalue.
+ * Evaluates to 0, or -1 when out of memory (@arr still valid, unchanged).
+ */
+#define PF_GROW_ZEROED(arr, n, need, first)                                                        \
+	__extension__({                                                                            \
+		int pf_ret_ = 0;                                                                   \
+		if ((uint32_t)(need) >= (n)) {                                                     \
+			uint32_t pf_c_ = (n) ? (n) : (first);                                      \
+			while (pf_c_ <= (uint32_t)(need))                                          \
+				pf_c_ *= 2;                                                        \
+			__typeof__(arr) pf_p_ = realloc((arr), pf_c_ * sizeof(*(arr)));            \
+			if (pf_p_) {                                                               \
+				memset(pf_p_ + (n), 0, (pf_c_ - (n)) * sizeof(*(arr)));            \
+				(arr) = pf_p_;                                                     \
+				(n) = pf_c_;                                                       \
 			} else {                                                                   \
 				pf_ret_ = -1;                                                      \
 			}                                                                          \

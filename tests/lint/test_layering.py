@@ -54,12 +54,13 @@ def test_liblog_knows_nothing_of_python_or_the_analyzer():
             assert not name.startswith("Python") and "analyzer" not in name, f"{f}: {name}"
 
 
-# perfan's rooms, top to bottom: a room includes its own headers and those of the rooms
+# perfan's rooms, top to bottom (summary/: perfan summarize's files, written and read):
+# a room includes its own headers and those of the rooms
 # below it, never above. fmt/ (tables, JSON, units, option parsing) serves every room;
 # perfan.h (exit codes, global options, warnings) is a leaf that anyone may include;
 # util/ includes only util/. cmd/ is reached by nobody: perfan.c finds the subcommands
 # through perfan.h's table.
-ANALYZER_LAYERS = ["cmd", "report", "export", "analysis", "core", "util"]
+ANALYZER_LAYERS = ["cmd", "report", "export", "summary", "analysis", "core", "util"]
 ANALYZER_ROOMS = set(ANALYZER_LAYERS) | {"fmt"}
 
 
