@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fields.c - pack field values into a bounded byte string; print them as text or JSON.
  *
- * Layout (private to this file, never written to disk):
+ * Layout (also written into summaries, docs/format.md §4; little-endian, as perfan's hosts):
  *   field   := u8 keylen, key bytes, value       keylen 255 = "more fields were dropped"
  *   value   := u8 tag, payload
  *   NIL/FALSE/TRUE: -      INT/UINT/FLOAT: 8 bytes (host order)

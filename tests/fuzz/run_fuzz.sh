@@ -37,6 +37,14 @@ if [ -n "${GEN_TRACE:-}" ]; then
     name=$(basename "$t" .zst)
     if $records; then zstd -q -d -c "$t" > "$dir/corpus/$name"; else cp "$t" "$dir/corpus/$name"; fi
   done
+  # With $PERFAN: a summary of them (perfan summarize), so that the summary reader is
+  # fuzzed too.
+  if [ -n "${PERFAN:-}" ]; then
+    "$PERFAN" summarize -k 5 -o "$dir/summary.sum" "$dir"/types.zst "$dir"/deep.zst \
+      "$dir"/app/app.zst 2>/dev/null
+    if $records; then zstd -q -d -c "$dir/summary.sum" > "$dir/corpus/summary"
+    else cp "$dir/summary.sum" "$dir/corpus/summary"; fi
+  fi
   biggest=$(stat -c %s "$dir"/corpus/* | sort -n | tail -1)
   [ "$biggest" -gt "$size" ] && size=$biggest
 fi
