@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/argstats.h"
+#include "analysis/argstats_int.h"
 #include "util/grow.h"
 #include "util/hash.h"
 
@@ -38,8 +39,8 @@ static int64_t float_bucket(double v)
 	return v < 0 ? e - FKEY_NEG : e;
 }
 
-static struct pf_arg *find_arg(struct pf_argstats *t, const char *name, size_t len, bool by_len,
-			       bool context)
+struct pf_arg *pf_argstats_find_arg_(struct pf_argstats *t, const char *name, size_t len,
+				     bool by_len, bool context)
 {
 	for (size_t i = 0; i < t->nargs; i++) {
 		struct pf_arg *a = &t->args[i];
@@ -69,7 +70,7 @@ static uint64_t hash_str(const char *s, size_t n, bool cut)
 	return pf_hash_bytes(s, n, cut); /* a cut value differs from its kept prefix */
 }
 
-static struct pf_group *new_group(struct pf_arg *a, enum pf_gclass cls, int64_t key)
+struct pf_group *pf_argstats_new_group_(struct pf_arg *a, enum pf_gclass cls, int64_t key)
 {
 	if (PF_GROW(a->g, a->cap, a->ng, 8) < 0)
 		return NULL;
@@ -83,17 +84,17 @@ static struct pf_group *new_group(struct pf_arg *a, enum pf_gclass cls, int64_t 
 
 /* The string groups are full: fold the one with the least tail time (then the fewest
  * calls) into "(other)" and return its slot, emptied, for a new value. */
-static struct pf_group *other_group(struct pf_arg *a)
+struct pf_group *pf_argstats_other_group_(struct pf_arg *a)
 {
 	for (size_t i = 0; i < a->ng; i++)
 		if (a->g[i].cls == PF_G_OTHER)
 			return &a->g[i];
-	return new_group(a, PF_G_OTHER, 0);
+	return pf_argstats_new_group_(a, PF_G_OTHER, 0);
 }
 
 static struct pf_group *fold_one(struct pf_arg *a)
 {
-	struct pf_group *other = other_group(a);
+	struct pf_group *other = pf_argstats_other_group_(a);
 	if (!other)
 		return NULL;
 	if (!a->folded && !(a->folded = calloc(PF_ARGSTATS_FOLDED_BITS / 64, sizeof(uint64_t))))
@@ -122,8 +123,9 @@ static struct pf_group *fold_one(struct pf_arg *a)
 	return v;
 }
 
-static struct pf_group *find_group(struct pf_argstats *t, struct pf_arg *a, enum pf_gclass cls,
-				   int64_t key, const char *s, size_t n, bool cut)
+struct pf_group *pf_argstats_find_group_(struct pf_argstats *t, struct pf_arg *a,
+					 enum pf_gclass cls, int64_t key, const char *s, size_t n,
+					 bool cut)
 {
 	for (size_t i = 0; i < a->ng; i++) {
 		struct pf_group *g = &a->g[i];
@@ -135,12 +137,13 @@ static struct pf_group *find_group(struct pf_argstats *t, struct pf_arg *a, enum
 	/* Context groupings have bounds of their own (PF_ARGSTATS_MAX_CONTEXT strings). */
 	bool full = !a->context && t->ngroups >= PF_ARGSTATS_MAX_GROUPS;
 	if (full && (cls != PF_G_STR || a->nstr == 0))
-		return other_group(a); /* the cap: no new group (a string may take a slot) */
+		return pf_argstats_other_group_(
+		    a); /* the cap: no new group (a string may take a slot) */
 	struct pf_group *g;
 	if (cls == PF_G_STR && (a->nstr == PF_ARGSTATS_MAX_VALUES || full)) {
 		g = fold_one(a);
 	} else {
-		g = new_group(a, cls, key);
+		g = pf_argstats_new_group_(a, cls, key);
 		t->ngroups += g != NULL && !a->context;
 	}
 	if (!g)
@@ -221,7 +224,7 @@ static int count_in(struct pf_argstats *t, struct pf_arg *a, struct pf_group *g,
 
 static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d)
 {
-	struct pf_arg *a = find_arg(t, f->key, f->key_len, false, false);
+	struct pf_arg *a = pf_argstats_find_arg_(t, f->key, f->key_len, false, false);
 	if (!a) {
 		if (t->nfield_args < PF_ARGSTATS_MAX_ARGS)
 			return -1;
@@ -231,45 +234,45 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 	struct pf_group *g;
 	switch (f->kind) {
 	case PF_FIELD_BOOL:
-		g = find_group(t, a, PF_G_BOOL, f->b, NULL, 0, false);
+		g = pf_argstats_find_group_(t, a, PF_G_BOOL, f->b, NULL, 0, false);
 		break;
 	case PF_FIELD_INT: {
 		uint64_t m = f->i < 0 ? -(uint64_t)f->i : (uint64_t)f->i;
-		g = find_group(t, a, PF_G_INT, f->i < 0 ? -log2_bucket(m) : log2_bucket(m), NULL, 0,
-			       false);
+		g = pf_argstats_find_group_(
+		    t, a, PF_G_INT, f->i < 0 ? -log2_bucket(m) : log2_bucket(m), NULL, 0, false);
 		seen(g, m);
 		break;
 	}
 	case PF_FIELD_UINT:
-		g = find_group(t, a, PF_G_INT, log2_bucket(f->u), NULL, 0, false);
+		g = pf_argstats_find_group_(t, a, PF_G_INT, log2_bucket(f->u), NULL, 0, false);
 		seen(g, f->u);
 		break;
 	case PF_FIELD_FLOAT:
-		g = find_group(t, a, PF_G_FLOAT, float_bucket(f->f), NULL, 0, false);
+		g = pf_argstats_find_group_(t, a, PF_G_FLOAT, float_bucket(f->f), NULL, 0, false);
 		if (!isnan(f->f))
 			fseen(g, f->f);
 		break;
 	case PF_FIELD_STR:
-		g = find_group(t, a, PF_G_STR, 0, f->s, f->s_len, f->cut);
+		g = pf_argstats_find_group_(t, a, PF_G_STR, 0, f->s, f->s_len, f->cut);
 		break;
 	case PF_FIELD_BYTES:
 		g = NULL; /* by length only */
 		break;
 	case PF_FIELD_ARRAY:
-		g = find_group(t, a, PF_G_ARRAY, 0, NULL, 0, false);
+		g = pf_argstats_find_group_(t, a, PF_G_ARRAY, 0, NULL, 0, false);
 		break;
 	case PF_FIELD_MAP:
-		g = find_group(t, a, PF_G_MAP, 0, NULL, 0, false);
+		g = pf_argstats_find_group_(t, a, PF_G_MAP, 0, NULL, 0, false);
 		break;
 	default:
-		g = find_group(t, a, PF_G_NIL, 0, NULL, 0, false);
+		g = pf_argstats_find_group_(t, a, PF_G_NIL, 0, NULL, 0, false);
 		break;
 	}
 	if (f->kind != PF_FIELD_BYTES && count_in(t, a, g, d) < 0)
 		return -1;
 	if (f->kind != PF_FIELD_STR && f->kind != PF_FIELD_BYTES)
 		return 0;
-	struct pf_arg *l = find_arg(t, f->key, f->key_len, true, false);
+	struct pf_arg *l = pf_argstats_find_arg_(t, f->key, f->key_len, true, false);
 	if (!l) {
 		if (t->nfield_args < PF_ARGSTATS_MAX_ARGS)
 			return -1;
@@ -278,7 +281,8 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 	}
 	int64_t ph = f->kind == PF_FIELD_STR ? placeholder_len(f->s, f->s_len) : -1;
 	uint64_t n = ph >= 0 ? (uint64_t)ph : f->orig_len;
-	struct pf_group *lg = find_group(t, l, PF_G_LEN, log2_bucket(n), NULL, 0, false);
+	struct pf_group *lg =
+	    pf_argstats_find_group_(t, l, PF_G_LEN, log2_bucket(n), NULL, 0, false);
 	seen(lg, n);
 	return count_in(t, l, lg, d);
 }
@@ -543,7 +547,7 @@ int pf_argstats_add(struct pf_argstats *t, const uint8_t *inputs, size_t len, ui
 int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char *value, size_t len,
 			    uint64_t d)
 {
-	struct pf_arg *a = find_arg(t, name, strlen(name), false, true);
+	struct pf_arg *a = pf_argstats_find_arg_(t, name, strlen(name), false, true);
 	if (!a)
 		return t->nargs - t->nfield_args < PF_ARGSTATS_MAX_CONTEXT ? -1 : 0;
 	/* Kept as arguments' strings are: at most PF_FIELD_STR_MAX bytes, on a UTF-8 boundary. */
@@ -551,7 +555,7 @@ int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char 
 	size_t n = cut ? PF_FIELD_STR_MAX : len;
 	while (cut && n > 0 && ((unsigned char)value[n] & 0xc0) == 0x80)
 		n--;
-	return count_in(t, a, find_group(t, a, PF_G_STR, 0, value, n, cut), d);
+	return count_in(t, a, pf_argstats_find_group_(t, a, PF_G_STR, 0, value, n, cut), d);
 }
 
 void pf_argstats_destroy(struct pf_argstats *t)

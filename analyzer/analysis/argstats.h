@@ -146,6 +146,23 @@ void pf_arg_title(const struct pf_arg *a, char *buf, size_t len);
 /** pf_group_json() - the group as a JSON object (as in `perfan inputs --json`). */
 void pf_group_json(struct pf_json *j, const struct pf_argstats *t, const struct pf_group *g);
 
+/**
+ * pf_argstats_merge() - add @src's groupings and groups into @dst's (argmerge.c): the
+ * statistics of the calls of both, within @dst's caps (a group that finds no room goes to
+ * "(other)", counted as capped). Calls are the sum; tails are summed as they are (see
+ * pf_argstats_retail()). Returns: 0, or -1 when out of memory.
+ */
+int pf_argstats_merge(struct pf_argstats *dst, const struct pf_argstats *src);
+
+/**
+ * pf_argstats_retail() - set the tail against @p95 from the histograms: the type's
+ * (@type_hist: count, tail calls and time) and each group's. A bucket's calls are taken at
+ * its middle (clamped to min and max), so a tail is exact but for the calls in @p95's own
+ * bucket, and its time within PF_HIST_REL_ERROR of each call's duration: how statistics
+ * merged from summaries, which had no common p95, get theirs.
+ */
+void pf_argstats_retail(struct pf_argstats *t, const struct pf_hist *type_hist, uint64_t p95);
+
 /** pf_argstats_destroy() - free every argument and group. */
 void pf_argstats_destroy(struct pf_argstats *t);
 

@@ -28,6 +28,7 @@
 #include "fmt/text.h"
 #include "fmt/units.h"
 #include "perfan.h"
+#include "summary/sumscan.h"
 #include "util/grow.h"
 
 #define USAGE "perfan inputs --type GLOB [-n N] [--by args,context] [FILTERS] [--json] TRACE..."
@@ -47,7 +48,9 @@ static const struct {
 
 struct tstate {
 	bool init;
-	bool selected; /* the type passed the filters in pass 1 */
+	bool selected;		    /* the type passed the filters in pass 1 */
+	bool merged;		    /* summaries' groups were merged in: tails from histograms */
+	const struct pf_hist *hist; /* of all its calls (pass 1) */
 	struct pf_argstats a;
 };
 
@@ -60,9 +63,12 @@ struct state {
 	struct pf_scan *sc;
 	const struct pf_agg *agg1;
 	const struct pf_names *names1;
-	bool *kept1;	   /* by pass-1 type number: analyzed (NULL: every type) */
-	uint32_t left_out; /* types matched but not analyzed (MAX_TYPES) */
-	struct tstate *t;  /* by pass-2 type number */
+	bool *kept1;		 /* by pass-1 type number: analyzed (NULL: every type) */
+	uint32_t left_out;	 /* types matched but not analyzed (MAX_TYPES) */
+	uint64_t left_out_calls; /* calls of types the summaries kept no groups of */
+	uint32_t *order;	 /* the types shown, by total time (then name) */
+	uint32_t norder;
+	struct tstate *t; /* by pass-2 type number */
 	uint32_t nt;
 	unsigned by; /* BY_* */
 	bool oom;
@@ -126,6 +132,7 @@ static struct tstate *tstate_of(struct state *st, uint32_t type)
 		const struct pf_typestat *ts = i == PF_NAME_NONE ? NULL : pf_agg_get(st->agg1, i);
 		if (ts && (!st->kept1 || st->kept1[i])) {
 			t->selected = true;
+			t->hist = &ts->hist;
 			pf_argstats_init(&t->a, pf_hist_quantile(&ts->hist, 0.95));
 		}
 		t->init = true;
@@ -194,6 +201,49 @@ static void on_span2(void *userdata, const struct pf_span *sp)
 		st->oom = true;
 }
 
+/* After the second pass: the groups of the summaries among the inputs, of the types
+ * analyzed. Returns 0, or -1 when out of memory. */
+static int merge_summaries(struct state *st, const struct pf_summary *sum)
+{
+	for (uint32_t type = 0; type < sum->ninputs; type++) {
+		if (!sum->inputs[type].p95)
+			continue; /* no statistics of this type */
+		struct tstate *t = tstate_of(st, type);
+		if (!t)
+			return -1;
+		if (!t->selected)
+			continue;
+		if (pf_argstats_merge(&t->a, &sum->inputs[type]) < 0)
+			return -1;
+		t->merged = true;
+	}
+	st->left_out_calls += sum->inputs_left_out;
+	return 0;
+}
+
+static int cmp_shown(const void *a, const void *b, void *ctx)
+{
+	const struct state *st = ctx;
+	const struct tstate *x = &st->t[*(const uint32_t *)a], *y = &st->t[*(const uint32_t *)b];
+	if (x->hist->sum != y->hist->sum)
+		return x->hist->sum > y->hist->sum ? -1 : 1;
+	return strcmp(pf_names_str(&st->sc->names, *(const uint32_t *)a),
+		      pf_names_str(&st->sc->names, *(const uint32_t *)b));
+}
+
+/* The types to show, most total time first (not in the order they were met: summaries
+ * meet them in another order than the traces). Returns 0, or -1 when out of memory. */
+static int order_types(struct state *st)
+{
+	if (!(st->order = malloc((st->nt ? st->nt : 1) * sizeof(*st->order))))
+		return -1;
+	for (uint32_t i = 0; i < st->nt; i++)
+		if (st->t[i].a.count && st->t[i].hist)
+			st->order[st->norder++] = i;
+	qsort_r(st->order, st->norder, sizeof(*st->order), cmp_shown, st);
+	return 0;
+}
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 static void grouping_json(struct pf_json *j, const struct pf_argstats *t, const struct pf_arg *a)
@@ -235,12 +285,15 @@ static void print_json(const struct state *st)
 	pf_json_uint(&j, PF_ARGSTATS_MAX_VALUES);
 	pf_json_key(&j, "types_left_out");
 	pf_json_uint(&j, st->left_out);
+	if (st->left_out_calls) { /* summaries only: see docs/perfan.md */
+		pf_json_key(&j, "summarized_calls_not_grouped");
+		pf_json_uint(&j, st->left_out_calls);
+	}
 	pf_json_key(&j, "types");
 	pf_json_array_begin(&j);
-	for (uint32_t i = 0; i < st->nt; i++) {
+	for (uint32_t r = 0; r < st->norder; r++) {
+		uint32_t i = st->order[r];
 		const struct pf_argstats *t = &st->t[i].a;
-		if (!t->count)
-			continue;
 		pf_json_object_begin(&j);
 		pf_json_key(&j, "type");
 		pf_json_str(&j, pf_names_str(&st->sc->names, i));
@@ -297,10 +350,9 @@ static void print_text(const struct state *st, size_t n, bool color)
 {
 	bool any = false;
 	char d1[PF_DURATION_MAX], d2[PF_DURATION_MAX], d3[PF_DURATION_MAX];
-	for (uint32_t i = 0; i < st->nt; i++) {
+	for (uint32_t r = 0; r < st->norder; r++) {
+		uint32_t i = st->order[r];
 		const struct pf_argstats *t = &st->t[i].a;
-		if (!t->count)
-			continue;
 		if (any)
 			putchar('\n');
 		any = true;
@@ -391,6 +443,7 @@ static void state_destroy(struct state *st)
 		pf_argstats_destroy(&st->t[i].a);
 	free(st->t);
 	free(st->kept1);
+	free(st->order);
 }
 
 /* --by LIST. Returns 0, or -1 after a usage message. */
@@ -458,17 +511,21 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	char *const *paths = argv + optind;
 	size_t npaths = (size_t)(argc - optind);
 	struct pf_scan sc1, sc2;
+	struct pf_summary sum1 = {0}, sum2 = {0};
 	struct pf_agg agg;
 	pf_agg_init(&agg);
 	struct state st = {.agg1 = &agg, .names1 = &sc1.names, .by = by};
 	st.sc = &sc1;
-	ret = pf_scan_run(&sc1, &o, paths, npaths, false, on_span1, &st);
+	ret = pf_sumscan_run(&sc1, &sum1, &o, paths, npaths, 0, on_span1, &st);
+	if (ret == PF_EXIT_OK && pf_sumscan_agg(&sum1, &agg) < 0)
+		st.oom = true;
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");
 		ret = PF_EXIT_UNREADABLE;
 	}
 	if (ret != PF_EXIT_OK) {
 		pf_scan_destroy(&sc1);
+		pf_summary_destroy(&sum1);
 		pf_agg_destroy(&agg);
 		return ret;
 	}
@@ -477,21 +534,33 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		ret = PF_EXIT_UNREADABLE;
 		state_destroy(&st);
 		pf_scan_destroy(&sc1);
+		pf_summary_destroy(&sum1);
 		pf_agg_destroy(&agg);
 		return ret;
 	}
 	st.sc = &sc2;
 	pf_global.quiet = true;
-	ret = pf_scan_run(&sc2, &o, paths, npaths, true, on_span2, &st);
+	ret = pf_sumscan_run(&sc2, &sum2, &o, paths, npaths, PF_SCAN_INPUTS, on_span2, &st);
 	pf_global.quiet = false;
+	if (ret == PF_EXIT_OK && merge_summaries(&st, &sum2) < 0)
+		st.oom = true;
 	if (ret == PF_EXIT_OK && st.oom)
 		ret = PF_EXIT_UNREADABLE;
 	if (ret != PF_EXIT_OK) {
 		pf_error(sc2.oom || st.oom ? "out of memory" : "the input could not be read again");
 		goto out;
 	}
-	for (uint32_t i = 0; i < st.nt; i++)
-		pf_argstats_finish(&st.t[i].a);
+	for (uint32_t i = 0; i < st.nt; i++) {
+		struct tstate *t = &st.t[i];
+		if (t->merged) /* the parts had no common p95: tails from the histograms */
+			pf_argstats_retail(&t->a, t->hist, t->a.p95);
+		pf_argstats_finish(&t->a);
+	}
+	if (order_types(&st) < 0) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+		goto out;
+	}
 	if (o.json) {
 		print_json(&st);
 		goto out;
@@ -501,6 +570,10 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		printf("\nnote: %u more type%s matched --type; the %d with the most total time "
 		       "are shown (narrow --type to see others)\n",
 		       st.left_out, st.left_out == 1 ? "" : "s", MAX_TYPES);
+	if (st.left_out_calls)
+		printf("\nnote: the summaries read hold no groups for %llu calls (of types past "
+		       "the %d a summary keeps statistics of)\n",
+		       (unsigned long long)st.left_out_calls, PF_SUMMARY_INPUT_TYPES_KEPT);
 	if (pf_scan_unfinished(&sc2) || pf_scan_unmatched(&sc2) || sc2.dropped_events)
 		putchar('\n');
 	pf_scan_notes(&sc2, stdout);
@@ -508,6 +581,8 @@ out:
 	state_destroy(&st);
 	pf_scan_destroy(&sc2);
 	pf_scan_destroy(&sc1);
+	pf_summary_destroy(&sum1);
+	pf_summary_destroy(&sum2);
 	pf_agg_destroy(&agg);
 	return ret;
 }

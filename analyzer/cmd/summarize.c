@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/context.h"
 #include "core/scan.h"
 #include "fmt/opts.h"
 #include "perfan.h"
@@ -26,9 +27,11 @@ static void help(void)
 	    "Write a summary of the traces to OUT: per action type the count, failures, total\n"
 	    "and self time and the histogram of durations; the K slowest actions of each type\n"
 	    "with their inputs, path and process; every action still running when its process's\n"
-	    "files ended; the counters and the list of input files. stats, slowest, inflight,\n"
-	    "sla and diff accept summaries (mixed with traces too) and answer as on the traces\n"
-	    "(slowest -n and sla --worst up to K). Summaries of summaries merge exactly: give\n"
+	    "files ended; the calls grouped by argument values and context; the counters and\n"
+	    "the list of input files. stats, slowest, inflight, sla, diff and inputs accept\n"
+	    "summaries (mixed with traces too) and answer as on the traces (slowest -n and sla\n"
+	    "--worst up to K; inputs' tails within the histograms' error). Summaries of\n"
+	    "summaries merge exactly: give\n"
 	    "each summarize all the files of a process (rotated ones too), so that every action\n"
 	    "is paired with its end and its children.\n"
 	    "\n"
@@ -50,8 +53,13 @@ struct state {
 static void on_span(void *userdata, const struct pf_span *sp)
 {
 	struct state *st = userdata;
-	if (pf_summary_add_span(&st->sum, &st->sc->spans, sp) < 0)
+	bool full;
+	struct pf_argstats *a = pf_summary_inputs(&st->sum, sp->type, &full);
+	if (pf_summary_add_span(&st->sum, &st->sc->spans, sp) < 0 || (!a && !full) ||
+	    (a && (pf_argstats_add(a, sp->inputs, sp->inputs_len, sp->duration_ns) < 0 ||
+		   pf_context_add(a, st->sc, sp, PF_CTX_ALL) < 0)))
 		st->oom = true;
+	st->sum.inputs_left_out += full;
 }
 
 static void on_running(void *userdata, const struct pf_span *sp)
@@ -140,6 +148,16 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		if (pf_sumscan_agg(&read, &st.sum.agg) < 0 ||
 		    pf_sumscan_calls(&read, true, true, on_call, &st) < 0)
 			st.oom = true;
+		for (uint32_t type = 0; type < read.ninputs && !st.oom; type++) {
+			if (read.inputs[type].p95 == 0)
+				continue; /* none in what was read */
+			bool full;
+			struct pf_argstats *a = pf_summary_inputs(&st.sum, type, &full);
+			if ((!a && !full) || (a && pf_argstats_merge(a, &read.inputs[type]) < 0))
+				st.oom = true;
+			st.sum.inputs_left_out += full ? read.inputs[type].count : 0;
+		}
+		st.sum.inputs_left_out += read.inputs_left_out;
 		if (read.files && k > read.k)
 			pf_warn("the summaries read keep the %zu slowest actions of each type: -k "
 				"%llu cannot be more exact",
@@ -173,6 +191,6 @@ static int run(const struct pf_global *g, int argc, char **argv)
 
 const struct pf_cmd pf_cmd_summarize = {
     .name = "summarize",
-    .summary = "a mergeable summary of traces, read by stats/slowest/inflight/sla/diff",
+    .summary = "a mergeable summary of traces, for stats/slowest/inflight/sla/diff/inputs",
     .run = run,
 };

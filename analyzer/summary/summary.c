@@ -62,6 +62,23 @@ int pf_summary_merge_type(struct pf_summary *s, uint32_t type, const struct pf_t
 	return pf_agg_merge(&s->agg, type, t);
 }
 
+struct pf_argstats *pf_summary_inputs(struct pf_summary *s, uint32_t type, bool *full)
+{
+	*full = false;
+	if (PF_GROW_ZEROED(s->inputs, s->ninputs, type, 64) < 0)
+		return NULL;
+	struct pf_argstats *a = &s->inputs[type];
+	if (a->p95 == 0) { /* new: zeroed */
+		if (s->inputs_used == PF_SUMMARY_INPUT_TYPES) {
+			*full = true;
+			return NULL;
+		}
+		s->inputs_used++;
+		pf_argstats_init(a, UINT64_MAX); /* no tail: there is no p95 yet */
+	}
+	return a;
+}
+
 struct pf_call **pf_summary_sorted(struct pf_summary *s, uint32_t type, size_t *n)
 {
 	*n = 0;
@@ -81,6 +98,9 @@ void pf_summary_destroy(struct pf_summary *s)
 	for (size_t i = 0; i < s->nrunning; i++)
 		pf_call_free(s->running[i]);
 	free(s->running);
+	for (uint32_t i = 0; i < s->ninputs; i++)
+		pf_argstats_destroy(&s->inputs[i]);
+	free(s->inputs);
 	pf_agg_destroy(&s->agg);
 	memset(s, 0, sizeof(*s));
 }

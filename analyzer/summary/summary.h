@@ -11,6 +11,9 @@
  * with how long it had run by its process's last sign of life: exact when all files of a
  * process are summarized together, which is why partitions are by process). Besides: the
  * scan's counters, and the inputs (as struct pf_source, appended to the scan's inputs).
+ * And per type its calls grouped by argument values and context (argstats.h) with a
+ * histogram per group, for `perfan inputs`: with no tail, as the parts have no common
+ * p95; the reader of merged summaries sets it from the histograms (pf_argstats_retail).
  *
  * Memory: one aggregate per type, at most k calls per type, and the running actions.
  */
@@ -22,6 +25,7 @@
 #include <stdint.h>
 
 #include "analysis/agg.h"
+#include "analysis/argstats.h"
 #include "analysis/call.h"
 #include "analysis/topn.h"
 #include "core/spans.h"
@@ -32,6 +36,11 @@
  *  largest default -n (sla's, slowest's, inflight's) and `slowest -n 100`. */
 #define PF_SUMMARY_K_DEFAULT 100
 #define PF_SUMMARY_K_MAX     100000
+/** Types with argument statistics in a summary being made: the first ones seen (each may
+ *  take megabytes: a million types must not take gigabytes); of them, the
+ *  PF_SUMMARY_INPUT_TYPES_KEPT with the most total time are written. */
+#define PF_SUMMARY_INPUT_TYPES	    1024
+#define PF_SUMMARY_INPUT_TYPES_KEPT 256
 
 /** The scan's counters a summary carries (added to the scan's when it is read). */
 struct pf_summary_counts {
@@ -45,6 +54,10 @@ struct pf_summary {
 	uint32_t ntop;		  /* entries of @top */
 	struct pf_call **running; /* every selected action still running at its end */
 	size_t nrunning, running_cap;
+	struct pf_argstats *inputs;	 /* by type number: argument and context groups */
+	uint32_t ninputs;		 /* entries of @inputs */
+	uint32_t inputs_used;		 /* types with statistics (PF_SUMMARY_INPUT_TYPES) */
+	uint64_t inputs_left_out;	 /* calls of types past it, not grouped */
 	struct pf_summary_counts counts; /* of the summaries read (pf_summary_read) */
 	size_t files;			 /* summaries read into it */
 };
@@ -77,6 +90,13 @@ int pf_summary_add_call(struct pf_summary *s, const struct pf_call *c);
  * Returns: 0, or -1 when out of memory.
  */
 int pf_summary_merge_type(struct pf_summary *s, uint32_t type, const struct pf_typestat *t);
+
+/**
+ * pf_summary_inputs() - @type's argument statistics (created empty on first use), for
+ * pf_argstats_add() and pf_context_add() or pf_argstats_merge(). NULL when out of memory,
+ * or with *@full set when PF_SUMMARY_INPUT_TYPES types have statistics already.
+ */
+struct pf_argstats *pf_summary_inputs(struct pf_summary *s, uint32_t type, bool *full);
 
 /**
  * pf_summary_sorted() - the kept finished calls of @type, slowest first, and their number

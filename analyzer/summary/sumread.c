@@ -22,153 +22,30 @@
 #include "core/fields.h"
 #include "perfan.h"
 #include "summary/sumfile.h"
+#include "summary/sumrd.h"
 #include "util/grow.h"
-
-struct type_in {
-	uint32_t name; /* in the file's table */
-	struct pf_typestat t;
-	uint32_t next_bucket; /* hist chunks come in ascending order */
-	uint64_t calls;	      /* finished calls read */
-};
-
-struct rd {
-	const char *path;
-	char err[256];
-	uint64_t offset; /* of the record being read */
-	struct pf_names local;
-	uint64_t k;
-	bool header, counters, end;
-	struct pf_summary_counts counts;
-	struct pf_source *src;
-	size_t nsrc, src_cap;
-	struct pf_failed *failed;
-	size_t nfailed, failed_cap;
-	struct type_in *types;
-	size_t ntypes, types_cap;
-	struct pf_call **calls;
-	size_t ncalls, calls_cap;
-	uint64_t end_inputs, end_types, end_calls;
-};
-
-__attribute__((format(printf, 2, 3))) static int bad(struct rd *d, const char *fmt, ...)
-{
-	if (d->err[0])
-		return -1; /* the first reason is the one told */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(d->err, sizeof(d->err), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* ---- fields ------------------------------------------------------------------------ */
-
-static const pl_value *fld(const struct pl_record *r, const char *key)
-{
-	size_t n = strlen(key);
-	for (size_t i = 0; i < r->nfields; i++)
-		if (r->fields[i].key_len == n && !memcmp(r->fields[i].key, key, n))
-			return &r->fields[i].value;
-	return NULL;
-}
-
-static bool as_u64(const pl_value *v, uint64_t *out)
-{
-	if (v && v->type == PL_VALUE_UINT)
-		*out = v->v.u;
-	else if (v && v->type == PL_VALUE_INT && v->v.i >= 0)
-		*out = (uint64_t)v->v.i;
-	else
-		return false;
-	return true;
-}
-
-static int get_u64(struct rd *d, const struct pl_record *r, const char *key, uint64_t max,
-		   uint64_t *out)
-{
-	if (!as_u64(fld(r, key), out) || *out > max)
-		return bad(d, "%s: \"%s\" missing or out of range", r->type, key);
-	return 0;
-}
-
-static int get_i64(struct rd *d, const struct pl_record *r, const char *key, int64_t *out)
-{
-	const pl_value *v = fld(r, key);
-	if (v && v->type == PL_VALUE_INT)
-		*out = v->v.i;
-	else if (v && v->type == PL_VALUE_UINT && v->v.u <= INT64_MAX)
-		*out = (int64_t)v->v.u;
-	else
-		return bad(d, "%s: \"%s\" missing or not an integer", r->type, key);
-	return 0;
-}
-
-static int get_bool(struct rd *d, const struct pl_record *r, const char *key, bool *out)
-{
-	const pl_value *v = fld(r, key);
-	if (!v || v->type != PL_VALUE_BOOL)
-		return bad(d, "%s: \"%s\" missing or not a boolean", r->type, key);
-	*out = v->v.b;
-	return 0;
-}
-
-/* A string field as a malloc'ed copy (cut at @max bytes); NULL in *@out for nil when
- * @nil_ok. Returns 0, -1 (bad), -2 (out of memory). */
-static int get_str(struct rd *d, const struct pl_record *r, const char *key, size_t max,
-		   bool nil_ok, char **out)
-{
-	const pl_value *v = fld(r, key);
-	*out = NULL;
-	if (nil_ok && (!v || v->type == PL_VALUE_NIL))
-		return 0;
-	if (!v || v->type != PL_VALUE_STR)
-		return bad(d, "%s: \"%s\" missing or not a string", r->type, key);
-	size_t n = pl_utf8_cut(v->v.str.ptr, v->v.str.len, max);
-	return (*out = strndup(v->v.str.ptr, n)) ? 0 : -2;
-}
-
-/* A string naming a type, as a number in the file's own table. */
-static int get_name(struct rd *d, const struct pl_record *r, const char *key, uint32_t *out)
-{
-	char *s;
-	int ret = get_str(d, r, key, PF_NAME_MAX, false, &s);
-	if (ret < 0)
-		return ret;
-	*out = pf_names_intern(&d->local, s);
-	free(s);
-	return *out == PF_NAME_NONE ? -2 : 0;
-}
-
-static const pl_value *get_array(struct rd *d, const struct pl_record *r, const char *key,
-				 size_t max)
-{
-	const pl_value *v = fld(r, key);
-	if (!v || v->type != PL_VALUE_ARRAY || v->v.array.len > max) {
-		bad(d, "%s: \"%s\" missing, not an array or too long", r->type, key);
-		return NULL;
-	}
-	return v;
-}
 
 /* ---- records ----------------------------------------------------------------------- */
 
 static int on_header(struct rd *d, const struct pl_record *r)
 {
 	uint64_t version, bits;
-	if (get_u64(d, r, "version", UINT64_MAX, &version) < 0)
+	if (pf_sr_u64(d, r, "version", UINT64_MAX, &version) < 0)
 		return -1;
 	if (version != PF_SUMMARY_VERSION)
-		return bad(d, "a summary of version %" PRIu64 " (this perfan reads version %d)",
-			   version, PF_SUMMARY_VERSION);
-	if (get_u64(d, r, "hist_sub_bits", 64, &bits) < 0)
+		return pf_sr_bad(d,
+				 "a summary of version %" PRIu64 " (this perfan reads version %d)",
+				 version, PF_SUMMARY_VERSION);
+	if (pf_sr_u64(d, r, "hist_sub_bits", 64, &bits) < 0)
 		return -1;
 	if (bits != PF_HIST_SUB_BITS)
-		return bad(d,
-			   "histograms of %" PRIu64 " sub-bucket bits, this perfan's have %d: "
-			   "summaries of different resolutions do not merge",
-			   bits, PF_HIST_SUB_BITS);
-	if (get_u64(d, r, "k", PF_SUMMARY_K_MAX, &d->k) < 0 || d->k == 0)
-		return bad(d, "perflog.summary: \"k\" out of range");
+		return pf_sr_bad(d,
+				 "histograms of %" PRIu64
+				 " sub-bucket bits, this perfan's have %d: "
+				 "summaries of different resolutions do not merge",
+				 bits, PF_HIST_SUB_BITS);
+	if (pf_sr_u64(d, r, "k", PF_SUMMARY_K_MAX, &d->k) < 0 || d->k == 0)
+		return pf_sr_bad(d, "perflog.summary: \"k\" out of range");
 	d->header = true;
 	return 0;
 }
@@ -176,7 +53,7 @@ static int on_header(struct rd *d, const struct pl_record *r)
 static int on_input(struct rd *d, const struct pl_record *r)
 {
 	char *status;
-	int ret = get_str(d, r, "status", 16, false, &status);
+	int ret = pf_sr_str(d, r, "status", 16, false, &status);
 	if (ret < 0)
 		return ret;
 	bool failed = !strcmp(status, "unreadable"), skipped = !strcmp(status, "skipped");
@@ -184,7 +61,7 @@ static int on_input(struct rd *d, const struct pl_record *r)
 	bool ok = failed || skipped || damaged || !strcmp(status, "read");
 	free(status);
 	if (!ok)
-		return bad(d, "perflog.summary.input: unknown \"status\"");
+		return pf_sr_bad(d, "perflog.summary.input: unknown \"status\"");
 	if (failed || skipped) {
 		if (PF_GROW(d->failed, d->failed_cap, d->nfailed, 4) < 0)
 			return -2;
@@ -192,8 +69,8 @@ static int on_input(struct rd *d, const struct pl_record *r)
 		memset(f, 0, sizeof(*f));
 		f->skipped = skipped;
 		d->nfailed++;
-		if ((ret = get_str(d, r, "path", 4096, false, &f->path)) < 0 ||
-		    (ret = get_str(d, r, "error_reason", 1024, false, &f->reason)) < 0)
+		if ((ret = pf_sr_str(d, r, "path", 4096, false, &f->path)) < 0 ||
+		    (ret = pf_sr_str(d, r, "error_reason", 1024, false, &f->reason)) < 0)
 			return ret;
 		return 0;
 	}
@@ -201,25 +78,25 @@ static int on_input(struct rd *d, const struct pl_record *r)
 		return -2;
 	struct pf_source *s = &d->src[d->nsrc++];
 	memset(s, 0, sizeof(*s));
-	if ((ret = get_str(d, r, "path", 4096, false, &s->path)) < 0 ||
-	    (ret = get_str(d, r, "host", PF_NAME_MAX, false, &s->host)) < 0 ||
-	    (ret = get_str(d, r, "prog", 4096, false, &s->prog)) < 0 ||
-	    get_i64(d, r, "pid", &s->pid) < 0 ||
-	    get_u64(d, r, "records", UINT64_MAX, &s->records) < 0 ||
-	    get_u64(d, r, "dropped", UINT64_MAX, &s->dropped) < 0 ||
-	    get_u64(d, r, "frames_skipped", UINT64_MAX, &s->frames_skipped) < 0)
+	if ((ret = pf_sr_str(d, r, "path", 4096, false, &s->path)) < 0 ||
+	    (ret = pf_sr_str(d, r, "host", PF_NAME_MAX, false, &s->host)) < 0 ||
+	    (ret = pf_sr_str(d, r, "prog", 4096, false, &s->prog)) < 0 ||
+	    pf_sr_i64(d, r, "pid", &s->pid) < 0 ||
+	    pf_sr_u64(d, r, "records", UINT64_MAX, &s->records) < 0 ||
+	    pf_sr_u64(d, r, "dropped", UINT64_MAX, &s->dropped) < 0 ||
+	    pf_sr_u64(d, r, "frames_skipped", UINT64_MAX, &s->frames_skipped) < 0)
 		return ret < 0 ? ret : -1;
 	s->status = PL_END;
 	if (damaged) {
 		s->status = -PL_ECORRUPT;
-		if (get_u64(d, r, "error_offset", UINT64_MAX, &s->err_offset) < 0 ||
-		    (ret = get_str(d, r, "error_reason", 1024, false, &s->err_reason)) < 0)
+		if (pf_sr_u64(d, r, "error_offset", UINT64_MAX, &s->err_offset) < 0 ||
+		    (ret = pf_sr_str(d, r, "error_reason", 1024, false, &s->err_reason)) < 0)
 			return ret < 0 ? ret : -1;
 	}
-	const pl_value *ids = get_array(d, r, "thread_ids", 256);
-	const pl_value *names = get_array(d, r, "thread_names", 256);
+	const pl_value *ids = pf_sr_array(d, r, "thread_ids", 256);
+	const pl_value *names = pf_sr_array(d, r, "thread_names", 256);
 	if (!ids || !names || ids->v.array.len != names->v.array.len)
-		return bad(d, "perflog.summary.input: thread ids and names differ in number");
+		return pf_sr_bad(d, "perflog.summary.input: thread ids and names differ in number");
 	size_t n = ids->v.array.len;
 	s->thread_ids = calloc(n ? n : 1, sizeof(*s->thread_ids));
 	s->thread_names = calloc(n ? n : 1, sizeof(*s->thread_names));
@@ -228,9 +105,9 @@ static int on_input(struct rd *d, const struct pl_record *r)
 	for (size_t i = 0; i < n; i++) {
 		uint64_t id;
 		const pl_value *nm = &names->v.array.items[i];
-		if (!as_u64(&ids->v.array.items[i], &id) || id > UINT32_MAX ||
+		if (!pf_sr_as_u64(&ids->v.array.items[i], &id) || id > UINT32_MAX ||
 		    (i && id <= s->thread_ids[i - 1]) || nm->type != PL_VALUE_STR)
-			return bad(d, "perflog.summary.input: bad thread ids or names");
+			return pf_sr_bad(d, "perflog.summary.input: bad thread ids or names");
 		s->thread_ids[i] = (uint32_t)id;
 		s->nthreads++;
 		if (!(s->thread_names[i] =
@@ -244,33 +121,26 @@ static int on_counters(struct rd *d, const struct pl_record *r)
 {
 	struct pf_summary_counts *c = &d->counts;
 	if (d->counters)
-		return bad(d, "perflog.summary.counters given twice");
+		return pf_sr_bad(d, "perflog.summary.counters given twice");
 	d->counters = true;
-	if (get_u64(d, r, "records", UINT64_MAX, &c->records) < 0 ||
-	    get_u64(d, r, "actions", UINT64_MAX, &c->actions) < 0 ||
-	    get_u64(d, r, "unfinished", UINT64_MAX, &c->unfinished) < 0 ||
-	    get_u64(d, r, "unmatched_ends", UINT64_MAX, &c->unmatched) < 0)
+	if (pf_sr_u64(d, r, "records", UINT64_MAX, &c->records) < 0 ||
+	    pf_sr_u64(d, r, "actions", UINT64_MAX, &c->actions) < 0 ||
+	    pf_sr_u64(d, r, "unfinished", UINT64_MAX, &c->unfinished) < 0 ||
+	    pf_sr_u64(d, r, "unmatched_ends", UINT64_MAX, &c->unmatched) < 0 ||
+	    pf_sr_u64(d, r, "inputs_left_out", UINT64_MAX, &d->inputs_left_out) < 0)
 		return -1;
 	return 0;
-}
-
-static struct type_in *find_type(struct rd *d, uint32_t name)
-{
-	for (size_t i = 0; i < d->ntypes; i++)
-		if (d->types[i].name == name)
-			return &d->types[i];
-	return NULL;
 }
 
 static int on_type(struct rd *d, const struct pl_record *r)
 {
 	uint32_t name;
-	int ret = get_name(d, r, "type", &name);
+	int ret = pf_sr_name(d, r, "type", &name);
 	if (ret < 0)
 		return ret;
-	if (find_type(d, name))
-		return bad(d, "perflog.summary.type: \"%s\" given twice",
-			   pf_names_str(&d->local, name));
+	if (pf_sr_type(d, name))
+		return pf_sr_bad(d, "perflog.summary.type: \"%s\" given twice",
+				 pf_names_str(&d->local, name));
 	if (PF_GROW(d->types, d->types_cap, d->ntypes, 16) < 0)
 		return -2;
 	struct type_in *t = &d->types[d->ntypes++];
@@ -278,80 +148,67 @@ static int on_type(struct rd *d, const struct pl_record *r)
 	t->name = name;
 	pf_hist_init(&t->t.hist);
 	struct pf_typestat *s = &t->t;
-	if (get_u64(d, r, "count", UINT64_MAX, &s->count) < 0 ||
-	    get_u64(d, r, "failures", s->count, &s->failures) < 0 ||
-	    get_u64(d, r, "total_ns", UINT64_MAX, &s->total_ns) < 0 ||
-	    get_u64(d, r, "self_ns", s->total_ns, &s->self_ns) < 0 ||
-	    get_u64(d, r, "min_ns", UINT64_MAX, &s->hist.min) < 0 ||
-	    get_u64(d, r, "max_ns", UINT64_MAX, &s->hist.max) < 0)
+	if (pf_sr_u64(d, r, "count", UINT64_MAX, &s->count) < 0 ||
+	    pf_sr_u64(d, r, "failures", s->count, &s->failures) < 0 ||
+	    pf_sr_u64(d, r, "total_ns", UINT64_MAX, &s->total_ns) < 0 ||
+	    pf_sr_u64(d, r, "self_ns", s->total_ns, &s->self_ns) < 0 ||
+	    pf_sr_u64(d, r, "min_ns", UINT64_MAX, &s->hist.min) < 0 ||
+	    pf_sr_u64(d, r, "max_ns", UINT64_MAX, &s->hist.max) < 0)
 		return -1;
 	if (s->count == 0 || s->hist.min > s->hist.max)
-		return bad(d, "perflog.summary.type: count 0 or min above max");
+		return pf_sr_bad(d, "perflog.summary.type: count 0 or min above max");
 	__extension__ typedef unsigned __int128 u128;
 	if ((u128)s->hist.min * s->count > s->total_ns ||
 	    (u128)s->hist.max * s->count < s->total_ns)
-		return bad(d, "perflog.summary.type: total outside count x [min, max]");
+		return pf_sr_bad(d, "perflog.summary.type: total outside count x [min, max]");
 	return 0;
 }
 
 static int on_hist(struct rd *d, const struct pl_record *r)
 {
 	uint32_t name;
-	uint64_t first;
-	int ret = get_name(d, r, "type", &name);
+	uint64_t first, arg, group;
+	int ret = pf_sr_name(d, r, "type", &name);
 	if (ret < 0)
 		return ret;
-	struct type_in *t = find_type(d, name);
-	const pl_value *a = get_array(d, r, "counts", PF_HIST_MAX_BUCKETS);
-	if (!t || !a || get_u64(d, r, "first", PF_HIST_MAX_BUCKETS, &first) < 0)
-		return bad(d, "perflog.summary.hist: of no declared type, or bad");
+	struct type_in *t = pf_sr_type(d, name);
+	const pl_value *a = pf_sr_array(d, r, "counts", PF_HIST_MAX_BUCKETS);
+	if (!t || !a || pf_sr_u64(d, r, "first", PF_HIST_MAX_BUCKETS, &first) < 0)
+		return pf_sr_bad(d, "perflog.summary.hist: of no declared type, or bad");
+	struct pf_hist *h = &t->t.hist;
+	uint32_t *next = &t->next_bucket;
+	if (pf_sr_fld(r, "arg")) { /* a group's: right after it */
+		if (pf_sr_u64(d, r, "arg", UINT32_MAX, &arg) < 0 ||
+		    pf_sr_u64(d, r, "group", UINT32_MAX, &group) < 0 || !d->group ||
+		    d->group_type != t || arg != d->group_arg || group != d->group_idx)
+			return pf_sr_bad(d, "perflog.summary.hist: not of the group before it");
+		h = &d->group->hist;
+		next = &d->group_next;
+	}
 	size_t n = a->v.array.len;
-	if (first < t->next_bucket || first + n > PF_HIST_MAX_BUCKETS)
-		return bad(d, "perflog.summary.hist: buckets out of order or range");
+	if (first < *next || first + n > PF_HIST_MAX_BUCKETS)
+		return pf_sr_bad(d, "perflog.summary.hist: buckets out of order or range");
 	for (size_t i = 0; i < n; i++) {
 		uint64_t c;
-		if (!as_u64(&a->v.array.items[i], &c))
-			return bad(d, "perflog.summary.hist: a count is not a whole number");
-		if (c && pf_hist_add_bucket(&t->t.hist, (uint32_t)(first + i), c) < 0)
+		if (!pf_sr_as_u64(&a->v.array.items[i], &c))
+			return pf_sr_bad(d, "perflog.summary.hist: a count is not a whole number");
+		if (c && pf_hist_add_bucket(h, (uint32_t)(first + i), c) < 0)
 			return -2;
 	}
-	t->next_bucket = (uint32_t)(first + n);
-	return 0;
-}
-
-/* The bucket counts add up to the count, and the extremes are in the outer buckets. */
-static int check_hist(struct rd *d, struct type_in *t)
-{
-	struct pf_hist *h = &t->t.hist;
-	uint64_t total = 0, lo = UINT32_MAX, hi = 0;
-	for (uint32_t i = 0; i < h->nbuckets; i++) {
-		if (!h->counts[i])
-			continue;
-		if (total + h->counts[i] < total)
-			return bad(d, "\"%s\": bucket counts overflow",
-				   pf_names_str(&d->local, t->name));
-		total += h->counts[i];
-		lo = lo == UINT32_MAX ? h->first + i : lo;
-		hi = h->first + i;
-	}
-	if (total != t->t.count || lo != pf_hist_index(h->min) || hi != pf_hist_index(h->max))
-		return bad(d, "\"%s\": histogram inconsistent with its count, min or max",
-			   pf_names_str(&d->local, t->name));
-	h->count = t->t.count;
-	h->sum = t->t.total_ns;
+	*next = (uint32_t)(first + n);
 	return 0;
 }
 
 static int get_bytes(struct rd *d, const struct pl_record *r, const char *key, uint8_t **out,
 		     size_t *len)
 {
-	const pl_value *v = fld(r, key);
+	const pl_value *v = pf_sr_fld(r, key);
 	*out = NULL;
 	*len = 0;
 	if (!v || v->type == PL_VALUE_NIL)
 		return 0;
 	if (v->type != PL_VALUE_BYTES || v->v.str.len > PF_FIELDS_MAX)
-		return bad(d, "perflog.summary.call: \"%s\" not packed fields", key);
+		return pf_sr_bad(d, "perflog.summary.call: \"%s\" not packed fields", key);
 	if (!(*out = malloc(v->v.str.len ? v->v.str.len : 1)))
 		return -2;
 	memcpy(*out, v->v.str.ptr, v->v.str.len);
@@ -363,35 +220,36 @@ static int call_fields(struct rd *d, const struct pl_record *r, struct pf_call *
 {
 	uint64_t u[8];
 	int ret;
-	if (get_name(d, r, "type", &c->type) < 0 || get_bool(d, r, "running", &c->running) < 0 ||
-	    get_u64(d, r, "duration_ns", UINT64_MAX, &c->duration_ns) < 0 ||
-	    get_u64(d, r, "child_ns", UINT64_MAX, &c->child_ns) < 0 ||
-	    get_u64(d, r, "self_ns", c->duration_ns, &c->self_ns) < 0 ||
-	    get_u64(d, r, "children", UINT32_MAX, &u[0]) < 0 ||
-	    get_i64(d, r, "start_ns", &c->start_wall) < 0 ||
-	    get_u64(d, r, "input", d->nsrc ? d->nsrc - 1 : 0, &u[1]) < 0 || d->nsrc == 0 ||
-	    get_u64(d, r, "thread", UINT32_MAX, &u[2]) < 0 ||
-	    get_u64(d, r, "tid", UINT32_MAX, &u[3]) < 0 ||
-	    get_u64(d, r, "task_prefix", UINT64_MAX, &c->prefix) < 0 ||
-	    get_u64(d, r, "task_seq", UINT64_MAX, &c->seq) < 0 ||
-	    get_u64(d, r, "depth", PL_TASK_MAX_DEPTH, &u[4]) < 0 ||
-	    get_u64(d, r, "path_elided", PL_TASK_MAX_DEPTH, &u[5]) < 0 ||
-	    get_bool(d, r, "failed", &c->failed) < 0)
-		return bad(d, "perflog.summary.call: bad or missing fields");
+	if (pf_sr_name(d, r, "type", &c->type) < 0 ||
+	    pf_sr_bool(d, r, "running", &c->running) < 0 ||
+	    pf_sr_u64(d, r, "duration_ns", UINT64_MAX, &c->duration_ns) < 0 ||
+	    pf_sr_u64(d, r, "child_ns", UINT64_MAX, &c->child_ns) < 0 ||
+	    pf_sr_u64(d, r, "self_ns", c->duration_ns, &c->self_ns) < 0 ||
+	    pf_sr_u64(d, r, "children", UINT32_MAX, &u[0]) < 0 ||
+	    pf_sr_i64(d, r, "start_ns", &c->start_wall) < 0 ||
+	    pf_sr_u64(d, r, "input", d->nsrc ? d->nsrc - 1 : 0, &u[1]) < 0 || d->nsrc == 0 ||
+	    pf_sr_u64(d, r, "thread", UINT32_MAX, &u[2]) < 0 ||
+	    pf_sr_u64(d, r, "tid", UINT32_MAX, &u[3]) < 0 ||
+	    pf_sr_u64(d, r, "task_prefix", UINT64_MAX, &c->prefix) < 0 ||
+	    pf_sr_u64(d, r, "task_seq", UINT64_MAX, &c->seq) < 0 ||
+	    pf_sr_u64(d, r, "depth", PL_TASK_MAX_DEPTH, &u[4]) < 0 ||
+	    pf_sr_u64(d, r, "path_elided", PL_TASK_MAX_DEPTH, &u[5]) < 0 ||
+	    pf_sr_bool(d, r, "failed", &c->failed) < 0)
+		return pf_sr_bad(d, "perflog.summary.call: bad or missing fields");
 	c->nchildren = (uint32_t)u[0];
 	c->src = (uint32_t)u[1];
 	c->thread = (uint32_t)u[2];
 	c->tid = (uint32_t)u[3];
 	c->depth = (uint32_t)u[4];
 	c->path_elided = u[5];
-	const pl_value *level = get_array(d, r, "level", PF_CALL_PATH_MAX);
-	const pl_value *path = get_array(d, r, "path", PF_CALL_PATH_MAX);
+	const pl_value *level = pf_sr_array(d, r, "level", PF_CALL_PATH_MAX);
+	const pl_value *path = pf_sr_array(d, r, "path", PF_CALL_PATH_MAX);
 	if (!level || !path ||
 	    level->v.array.len != (c->depth < PF_CALL_PATH_MAX ? c->depth : PF_CALL_PATH_MAX))
-		return bad(d, "perflog.summary.call: level or path do not match the depth");
+		return pf_sr_bad(d, "perflog.summary.call: level or path do not match the depth");
 	for (size_t i = 0; i < level->v.array.len; i++) {
-		if (!as_u64(&level->v.array.items[i], &u[6]) || u[6] > UINT32_MAX)
-			return bad(d, "perflog.summary.call: bad level");
+		if (!pf_sr_as_u64(&level->v.array.items[i], &u[6]) || u[6] > UINT32_MAX)
+			return pf_sr_bad(d, "perflog.summary.call: bad level");
 		c->level[i] = (uint32_t)u[6];
 	}
 	for (size_t i = 0; i < path->v.array.len; i++) {
@@ -401,7 +259,7 @@ static int call_fields(struct rd *d, const struct pl_record *r, struct pf_call *
 			continue;
 		}
 		if (p->type != PL_VALUE_STR)
-			return bad(d, "perflog.summary.call: bad path");
+			return pf_sr_bad(d, "perflog.summary.call: bad path");
 		char *s =
 		    strndup(p->v.str.ptr, pl_utf8_cut(p->v.str.ptr, p->v.str.len, PF_NAME_MAX));
 		uint32_t id = s ? pf_names_intern(&d->local, s) : PF_NAME_NONE;
@@ -410,13 +268,13 @@ static int call_fields(struct rd *d, const struct pl_record *r, struct pf_call *
 			return -2;
 		c->path[c->npath++] = id;
 	}
-	if ((ret = get_str(d, r, "exc_type", PF_CALL_TEXT_MAX, true, &c->exc_type)) < 0 ||
-	    (ret = get_str(d, r, "exc_msg", PF_CALL_TEXT_MAX, true, &c->exc_msg)) < 0 ||
+	if ((ret = pf_sr_str(d, r, "exc_type", PF_CALL_TEXT_MAX, true, &c->exc_type)) < 0 ||
+	    (ret = pf_sr_str(d, r, "exc_msg", PF_CALL_TEXT_MAX, true, &c->exc_msg)) < 0 ||
 	    (ret = get_bytes(d, r, "inputs", &c->inputs, &c->inputs_len)) < 0 ||
 	    (ret = get_bytes(d, r, "outputs", &c->outputs, &c->outputs_len)) < 0)
 		return ret;
 	if (!c->exc_type != !c->exc_msg || (c->running && c->failed))
-		return bad(d, "perflog.summary.call: inconsistent outcome");
+		return pf_sr_bad(d, "perflog.summary.call: inconsistent outcome");
 	return 0;
 }
 
@@ -433,26 +291,27 @@ static int on_call(struct rd *d, const struct pl_record *r)
 	if (ret < 0)
 		return ret;
 	if (!c->running) {
-		struct type_in *t = find_type(d, c->type);
+		struct type_in *t = pf_sr_type(d, c->type);
 		if (!t || ++t->calls > d->k || t->calls > t->t.count)
-			return bad(d,
-				   "perflog.summary.call: more calls of \"%s\" than it has "
-				   "(or than k)",
-				   pf_names_str(&d->local, c->type));
+			return pf_sr_bad(d,
+					 "perflog.summary.call: more calls of \"%s\" than it has "
+					 "(or than k)",
+					 pf_names_str(&d->local, c->type));
 	}
 	return 0;
 }
 
 static int on_end(struct rd *d, const struct pl_record *r)
 {
-	if (get_u64(d, r, "inputs", UINT64_MAX, &d->end_inputs) < 0 ||
-	    get_u64(d, r, "types", UINT64_MAX, &d->end_types) < 0 ||
-	    get_u64(d, r, "calls", UINT64_MAX, &d->end_calls) < 0)
+	if (pf_sr_u64(d, r, "inputs", UINT64_MAX, &d->end_inputs) < 0 ||
+	    pf_sr_u64(d, r, "types", UINT64_MAX, &d->end_types) < 0 ||
+	    pf_sr_u64(d, r, "calls", UINT64_MAX, &d->end_calls) < 0)
 		return -1;
 	if (d->end_inputs != d->nsrc + d->nfailed || d->end_types != d->ntypes ||
 	    d->end_calls != d->ncalls)
-		return bad(d, "perflog.summary.end: the summary holds other numbers of inputs, "
-			      "types or calls than its end says (cut short?)");
+		return pf_sr_bad(d,
+				 "perflog.summary.end: the summary holds other numbers of inputs, "
+				 "types or calls than its end says (cut short?)");
 	d->end = true;
 	return 0;
 }
@@ -462,27 +321,35 @@ static int on_record(struct rd *d, const struct pl_record *r)
 	if (r->kind == PL_REC_THREAD || r->kind == PL_REC_STATS)
 		return 0;
 	if (r->kind == PL_REC_DROPPED)
-		return bad(d, "its writer dropped %" PRIu64 " records: incomplete", r->count);
+		return pf_sr_bad(d, "its writer dropped %" PRIu64 " records: incomplete", r->count);
 	if (r->kind != PL_REC_MESSAGE || d->end)
-		return bad(d, "a record that is not part of a summary");
+		return pf_sr_bad(d, "a record that is not part of a summary");
 	const char *t = r->type;
 	if (!d->header)
-		return strcmp(t, "perflog.summary") ? bad(d, "no perflog.summary record first")
-						    : on_header(d, r);
+		return strcmp(t, "perflog.summary")
+			   ? pf_sr_bad(d, "no perflog.summary record first")
+			   : on_header(d, r);
 	if (!strcmp(t, "perflog.summary.input"))
-		return d->counters ? bad(d, "an input after the counters") : on_input(d, r);
+		return d->counters ? pf_sr_bad(d, "an input after the counters") : on_input(d, r);
 	if (!d->counters)
-		return !strcmp(t, "perflog.summary.counters") ? on_counters(d, r)
-							      : bad(d, "no counters before %s", t);
+		return !strcmp(t, "perflog.summary.counters")
+			   ? on_counters(d, r)
+			   : pf_sr_bad(d, "no counters before %s", t);
 	if (!strcmp(t, "perflog.summary.type"))
 		return on_type(d, r);
 	if (!strcmp(t, "perflog.summary.hist"))
 		return on_hist(d, r);
 	if (!strcmp(t, "perflog.summary.call"))
 		return on_call(d, r);
+	if (!strcmp(t, "perflog.summary.inputs"))
+		return pf_sr_inputs(d, r);
+	if (!strcmp(t, "perflog.summary.arg"))
+		return pf_sr_arg(d, r);
+	if (!strcmp(t, "perflog.summary.group"))
+		return pf_sr_group(d, r);
 	if (!strcmp(t, "perflog.summary.end"))
 		return on_end(d, r);
-	return bad(d, "unknown record %s", t);
+	return pf_sr_bad(d, "unknown record %s", t);
 }
 
 /* ---- merging ----------------------------------------------------------------------- */
@@ -509,8 +376,11 @@ static void rd_destroy(struct rd *d)
 		free(d->failed[i].reason);
 	}
 	free(d->failed);
-	for (size_t i = 0; i < d->ntypes; i++)
+	for (size_t i = 0; i < d->ntypes; i++) {
 		pf_hist_destroy(&d->types[i].t.hist);
+		if (d->types[i].has_inputs)
+			pf_argstats_destroy(&d->types[i].a);
+	}
 	free(d->types);
 	for (size_t i = 0; i < d->ncalls; i++)
 		pf_call_free(d->calls[i]);
@@ -561,7 +431,15 @@ static int merge(struct rd *d, struct pf_summary *s, struct pf_names *names, str
 		else if ((!f || pf_filter_type(f, type)) &&
 			 pf_summary_merge_type(s, type, &d->types[i].t) < 0)
 			ret = -2;
+		else if ((!f || pf_filter_type(f, type)) && d->types[i].has_inputs) {
+			bool full;
+			struct pf_argstats *a = pf_summary_inputs(s, type, &full);
+			if ((!a && !full) || (a && pf_argstats_merge(a, &d->types[i].a) < 0))
+				ret = -2;
+			s->inputs_left_out += full ? d->types[i].a.count : 0;
+		}
 	}
+	s->inputs_left_out += d->inputs_left_out;
 	for (size_t i = 0; i < d->ncalls && ret == 0; i++) {
 		struct pf_call *c = d->calls[i];
 		c->type = global_name(d, names, c->type);
@@ -593,7 +471,7 @@ static int read_all(struct rd *d, const char *path)
 	if (n == 0) {
 		const struct pl_trace_header *h = pl_reader_header(r);
 		if (h->argc < 1 || strcmp(h->argv[0], PF_SUMMARY_ARGV0))
-			ret = bad(d, "not a summary");
+			ret = pf_sr_bad(d, "not a summary");
 	}
 	while (n == 0 && ret == 0 && (n = pl_reader_next(r, &rec)) == 0) {
 		d->offset = rec.frame_offset;
@@ -604,12 +482,12 @@ static int read_all(struct rd *d, const char *path)
 	} else if (n < 0 && ret == 0) {
 		const struct pl_reader_error *e = pl_reader_error(r);
 		d->offset = e->offset;
-		ret = bad(d, "%s", e->reason ? e->reason : pl_strerror(n));
+		ret = pf_sr_bad(d, "%s", e->reason ? e->reason : pl_strerror(n));
 	} else if (ret == 0) {
 		if (!d->end)
-			ret = bad(d, "no perflog.summary.end record: cut short");
+			ret = pf_sr_bad(d, "no perflog.summary.end record: cut short");
 		for (size_t i = 0; i < d->ntypes && ret == 0; i++)
-			ret = check_hist(d, &d->types[i]);
+			ret = pf_sr_check_hist(d, &d->types[i]);
 	}
 	pl_reader_close(r);
 	return ret;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <perflog/action.h>
@@ -96,14 +97,43 @@ static void write_failed(struct pl_writer *w, const struct pf_failed *f)
 	send(w, "perflog.summary.input", &m);
 }
 
-static void write_counters(struct pl_writer *w, const struct pf_summary_counts *c)
+static void write_counters(struct pl_writer *w, const struct pf_summary_counts *c,
+			   uint64_t inputs_left_out)
 {
 	struct msg m = {0};
 	put(&m, "records", PL_V_UINT(c->records));
 	put(&m, "actions", PL_V_UINT(c->actions));
 	put(&m, "unfinished", PL_V_UINT(c->unfinished));
 	put(&m, "unmatched_ends", PL_V_UINT(c->unmatched));
+	put(&m, "inputs_left_out", PL_V_UINT(inputs_left_out));
 	send(w, "perflog.summary.counters", &m);
+}
+
+/* A histogram's non-empty runs of buckets, in perflog.summary.hist messages: of a type
+ * (@arg < 0) or of group @group of its grouping @arg. */
+static void write_hist(struct pl_writer *w, const char *name, long arg, size_t group,
+		       const struct pf_hist *h)
+{
+	static pl_value counts[HIST_CHUNK];
+	for (uint32_t i = 0; i < h->nbuckets;) {
+		while (i < h->nbuckets && !h->counts[i])
+			i++;
+		if (i == h->nbuckets)
+			break;
+		uint32_t first = i, n = 0;
+		while (i < h->nbuckets && n < HIST_CHUNK &&
+		       (h->counts[i] || (i + 1 < h->nbuckets && h->counts[i + 1])))
+			counts[n++] = PL_V_UINT(h->counts[i++]);
+		struct msg c = {0};
+		put_str(&c, "type", name);
+		if (arg >= 0) {
+			put(&c, "arg", PL_V_UINT((uint64_t)arg));
+			put(&c, "group", PL_V_UINT(group));
+		}
+		put(&c, "first", PL_V_UINT(h->first + first));
+		put(&c, "counts", PL_V_ARRAY(counts, n));
+		send(w, "perflog.summary.hist", &c);
+	}
 }
 
 static void write_type(struct pl_writer *w, const char *name, const struct pf_typestat *t)
@@ -117,26 +147,86 @@ static void write_type(struct pl_writer *w, const char *name, const struct pf_ty
 	put(&m, "min_ns", PL_V_UINT(t->hist.min));
 	put(&m, "max_ns", PL_V_UINT(t->hist.max));
 	send(w, "perflog.summary.type", &m);
-	/* Non-zero runs only: a type's buckets span its values' range, mostly zeros. */
-	static pl_value counts[HIST_CHUNK];
-	const struct pf_hist *h = &t->hist;
-	for (uint32_t i = 0; i < h->nbuckets;) {
-		while (i < h->nbuckets && !h->counts[i])
-			i++;
-		if (i == h->nbuckets)
-			break;
-		uint32_t first = i, n = 0;
-		while (i < h->nbuckets && n < HIST_CHUNK &&
-		       (h->counts[i] || (i + 1 < h->nbuckets && h->counts[i + 1])))
-			counts[n++] = PL_V_UINT(h->counts[i++]);
-		struct msg c = {0};
-		put_str(&c, "type", name);
-		put(&c, "first", PL_V_UINT(h->first + first));
-		put(&c, "counts", PL_V_ARRAY(counts, n));
-		send(w, "perflog.summary.hist", &c);
+	write_hist(w, name, -1, 0, &t->hist);
+}
+
+static void write_group(struct pl_writer *w, const char *name, size_t arg, size_t k,
+			const struct pf_group *g)
+{
+	struct msg m = {0};
+	put_str(&m, "type", name);
+	put(&m, "arg", PL_V_UINT(arg));
+	put(&m, "kind", PL_V_UINT(g->cls));
+	put(&m, "key", PL_V_INT(g->key));
+	put(&m, "str", g->cls == PF_G_STR ? PL_V_BYTES(g->str, g->str_len) : PL_V_NIL());
+	put(&m, "cut", PL_V_BOOL(g->cut));
+	put(&m, "partial", PL_V_BOOL(g->partial));
+	put(&m, "seen_lo", PL_V_UINT(g->seen_lo));
+	put(&m, "seen_hi", PL_V_UINT(g->seen_hi));
+	put(&m, "fseen_lo", PL_V_FLOAT(g->fseen_lo));
+	put(&m, "fseen_hi", PL_V_FLOAT(g->fseen_hi));
+	put(&m, "count", PL_V_UINT(g->hist.count));
+	put(&m, "total_ns", PL_V_UINT(g->hist.sum));
+	put(&m, "min_ns", PL_V_UINT(g->hist.min));
+	put(&m, "max_ns", PL_V_UINT(g->hist.max));
+	send(w, "perflog.summary.group", &m);
+	write_hist(w, name, (long)arg, k, &g->hist);
+}
+
+/* A type's calls grouped by argument values and context (summary.h), without tails. */
+static void write_inputs(struct pl_writer *w, const char *name, const struct pf_argstats *a)
+{
+	struct msg m = {0};
+	put_str(&m, "type", name);
+	put(&m, "count", PL_V_UINT(a->count));
+	put(&m, "ignored_fields", PL_V_UINT(a->ignored_fields));
+	send(w, "perflog.summary.inputs", &m);
+	for (size_t k = 0; k < a->nargs; k++) {
+		const struct pf_arg *g = &a->args[k];
+		struct msg am = {0};
+		put_str(&am, "type", name);
+		put_str(&am, "name", g->name);
+		put_str(&am, "grouping", g->context ? "context" : g->by_len ? "length" : "value");
+		put(&am, "calls", PL_V_UINT(g->calls));
+		put(&am, "folded_calls", PL_V_UINT(g->folded_calls));
+		put(&am, "folded_values", PL_V_UINT(g->folded_values));
+		put(&am, "capped_calls", PL_V_UINT(g->capped_calls));
+		put(&am, "folded",
+		    g->folded ? PL_V_BYTES(g->folded, PF_ARGSTATS_FOLDED_BITS / 8) : PL_V_NIL());
+		send(w, "perflog.summary.arg", &am);
+		for (size_t i = 0; i < g->ng; i++)
+			write_group(w, name, k, i, &g->g[i]);
 	}
 }
 
+/* Which types' argument statistics are written: the PF_SUMMARY_INPUT_TYPES_KEPT with the
+ * most total time. Returns a flag per type number (NULL: all, or out of memory: none is
+ * dropped then) and adds the calls of the others to *@left_out. */
+static bool *inputs_kept(const struct pf_summary *s, uint64_t *left_out)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < s->ninputs; i++)
+		n += s->inputs[i].p95 != 0;
+	if (n <= PF_SUMMARY_INPUT_TYPES_KEPT)
+		return NULL;
+	bool *kept = calloc(s->ninputs, sizeof(*kept));
+	if (!kept)
+		return NULL;
+	for (uint32_t r = 0; r < PF_SUMMARY_INPUT_TYPES_KEPT; r++) {
+		uint32_t best = UINT32_MAX;
+		for (uint32_t i = 0; i < s->ninputs; i++) {
+			const struct pf_typestat *t = pf_agg_get(&s->agg, i);
+			if (s->inputs[i].p95 && !kept[i] && t &&
+			    (best == UINT32_MAX || t->total_ns > s->agg.t[best].total_ns))
+				best = i;
+		}
+		if (best != UINT32_MAX)
+			kept[best] = true;
+	}
+	for (uint32_t i = 0; i < s->ninputs; i++)
+		*left_out += s->inputs[i].p95 && !kept[i] ? s->inputs[i].count : 0;
+	return kept;
+}
 static void write_call(struct pl_writer *w, const struct pf_names *names, const struct pf_call *c)
 {
 	pl_value level[PF_CALL_PATH_MAX], path[PF_CALL_PATH_MAX];
@@ -196,7 +286,9 @@ int pf_summary_write(const char *path, struct pf_summary *s, const struct pf_sum
 		write_source(w, &in->src[i]);
 	for (size_t i = 0; i < in->nfailed; i++)
 		write_failed(w, &in->failed[i]);
-	write_counters(w, &meta->counts);
+	uint64_t left_out = s->inputs_left_out;
+	bool *kept = inputs_kept(s, &left_out);
+	write_counters(w, &meta->counts, left_out);
 	for (uint32_t type = 0; type < s->agg.n; type++) {
 		const struct pf_typestat *t = pf_agg_get(&s->agg, type);
 		if (!t)
@@ -208,7 +300,10 @@ int pf_summary_write(const char *path, struct pf_summary *s, const struct pf_sum
 		for (size_t i = 0; i < n; i++)
 			write_call(w, meta->names, calls[i]);
 		ncalls += n;
+		if (type < s->ninputs && s->inputs[type].p95 && (!kept || kept[type]))
+			write_inputs(w, pf_names_str(meta->names, type), &s->inputs[type]);
 	}
+	free(kept);
 	for (size_t i = 0; i < s->nrunning; i++)
 		write_call(w, meta->names, s->running[i]);
 	ncalls += s->nrunning;

@@ -5,7 +5,7 @@
                              [--perfan PATH] [--partition-size SIZE] PATH...
 
 SUBCOMMAND is one of perfan's subcommands that read summaries: stats, slowest, inflight,
-sla, diff (diff takes two PATHs, BASE and NEW). Each PATH is a trace file, a directory
+sla, inputs, diff (diff takes two PATHs, BASE and NEW). Each PATH is a trace file, a directory
 (its files, as perfan reads one) or a glob. The files are grouped by process (host and
 pid from their headers, read on the cluster: all files of a process, rotated ones too,
 stay together, so that every action meets its end and its children) and the groups packed
@@ -36,13 +36,13 @@ import sys
 import tempfile
 import time
 
-SUBCOMMANDS = ("stats", "slowest", "inflight", "sla", "diff")
+SUBCOMMANDS = ("stats", "slowest", "inflight", "sla", "diff", "inputs")
 
 # perfan's options that take a value (those of the subcommands above and the filters).
 _VALUE_OPTIONS = {
     "-n", "--number", "-t", "--type", "--since", "--until", "--task", "--min", "--sort",
     "--p50", "--p90", "--p95", "--p99", "--p999", "--max", "--worst", "--min-count",
-    "--percentile", "--threshold", "--min-change", "--alpha",
+    "--percentile", "--threshold", "--min-change", "--alpha", "--by",
 }
 _FILTERS = {"-t", "--type", "--since", "--until", "--task", "--min", "--failed"}
 _MERGE_FAN_IN = 8

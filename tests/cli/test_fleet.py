@@ -19,7 +19,7 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from conftest import run  # noqa: E402
-from test_summarize import fleet, without_inputs  # noqa: E402
+from test_summarize import assert_inputs_close, fleet, without_inputs  # noqa: E402
 
 distributed = pytest.importorskip("distributed", reason="python3-distributed (scripts/deps.sh)")
 from perflog import fleet as pf_fleet  # noqa: E402
@@ -70,6 +70,11 @@ def test_fleet_answers_as_perfan(client, perfan, traces, capfd):
         assert without_inputs(out) == without_inputs(direct.stdout), case
         rc, out, _ = fleet_run(capfd, client, perfan, *case, str(base))
         assert out == run(perfan, *case, base, check_exit=None).stdout, case
+    # inputs: the tails from the groups' histograms (test_summarize.py says how close).
+    rc, out, _ = fleet_run(capfd, client, perfan, "inputs", "--type", "*", "--json", str(base))
+    direct = run(perfan, "inputs", "--type", "*", "--json", base)
+    assert rc == 0
+    assert_inputs_close(without_inputs(out), without_inputs(direct.stdout))
     # diff: each side summarized on the cluster; a glob as a side.
     rc, out, _ = fleet_run(capfd, client, perfan, "diff", "--json", str(base),
                            str(traces / "new" / "*.zst"))

@@ -188,12 +188,12 @@ def test_filters_apply_when_summarizing(perfan, tmp_path):
     assert json.loads(p.stdout)["calls"][:3] == want[:3]  # exact up to k
 
 
-@pytest.mark.parametrize("cmd", ["tree", "timeline", "export", "inputs", "report", "top"])
+@pytest.mark.parametrize("cmd", ["tree", "timeline", "export", "report", "top"])
 def test_subcommands_needing_records_refuse_summaries(perfan, tmp_path, cmd):
     files = fleet(tmp_path / "f", 6, nproc=2)
     s = summarize(perfan, tmp_path / "f.sum", files)
     extra = {"top": ["--once"], "report": ["-o", str(tmp_path / "r.html")],
-             "export": ["--format", "jsonl"], "inputs": ["--type", "*"]}.get(cmd, [])
+             "export": ["--format", "jsonl"]}.get(cmd, [])
     # top, a live view of directories, skips it with a warning; the others refuse.
     p = run(perfan, cmd, *extra, s, check_exit=0 if cmd == "top" else 2)
     assert "a summary (perfan summarize), not a trace" in p.stderr and str(s) in p.stderr
@@ -255,7 +255,7 @@ def good_messages(version=1, bits=7, counts=(3, 4), first=1300, end=True, hist=N
                                    "status": "read", "thread_ids": [1],
                                    "thread_names": ["main"]}),
         ("perflog.summary.counters", {"records": 14, "actions": 7, "unfinished": 0,
-                                      "unmatched_ends": 0}),
+                                      "unmatched_ends": 0, "inputs_left_out": 0}),
     ]
     lo0, _ = bucket_bounds(first)
     lo1, hi1 = bucket_bounds(first + 1)
@@ -333,3 +333,45 @@ def test_bad_summaries_are_errors_naming_the_file(perfan, tmp_path, case, expect
     _, want = answer(perfan, ("stats",), files)
     assert mine["types"] == want["types"]
     assert mine["unreadable_inputs"] == 1
+
+
+def _groupings(t):
+    return {(a["name"], a["grouping"]): a for a in t["arguments"] + t["context"]}
+
+
+@pytest.mark.parametrize("seed", [9, 10])
+def test_inputs_from_summaries(perfan, tmp_path, seed):
+    """`perfan inputs` from summaries: the same types, groupings and groups with the same
+    calls (where no value was folded); tails from the groups' histograms against the
+    merged p95, so a tail is exact but for the calls in the p95's own bucket, and a share
+    within a few points."""
+    files = fleet(tmp_path / "f", seed, nproc=6)
+    sums = [summarize(perfan, tmp_path / f"s{i}.sum", g) for i, g in enumerate(by_process(files))]
+    merged = reduce_randomly(perfan, tmp_path, sums, random.Random(seed))
+    _, want = answer(perfan, ("inputs", "--type", "*"), files)
+    for paths in ([merged], sums, sums[1:] + by_process(files)[0]):
+        _, got = answer(perfan, ("inputs", "--type", "*"), paths)
+        assert_inputs_close(got, want)
+
+
+def assert_inputs_close(got, want):
+    """`perfan inputs --json` from summaries against from the traces (see above)."""
+    assert [t["type"] for t in got["types"]] == [t["type"] for t in want["types"]]
+    for gt_, wt in zip(got["types"], want["types"]):
+        assert (gt_["count"], gt_["p95_ns"]) == (wt["count"], wt["p95_ns"])
+        assert abs(gt_["tail_calls"] - wt["tail_calls"]) <= max(2, wt["tail_calls"] // 10)
+        g, w = _groupings(gt_), _groupings(wt)
+        assert set(g) == set(w), wt["type"]
+        for key, wa in w.items():
+            ga = g[key]
+            assert ga["calls"] == wa["calls"], key
+            if wa["folded_values"] or ga["folded_values"]:
+                continue  # which values were folded depends on the order they are met
+            wg = {x["group"]: x for x in wa["groups"]}
+            gg = {x["group"]: x for x in ga["groups"]}
+            assert set(gg) == set(wg), key
+            for label, x in wg.items():
+                y = gg[label]
+                assert (y["count"], y["p50_ns"], y["p99_ns"], y["max_ns"]) == (
+                    x["count"], x["p50_ns"], x["p99_ns"], x["max_ns"]), (key, label)
+                assert abs(y["tail_share"] - x["tail_share"]) <= 0.05, (key, label)
