@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis/agg.h"
+#include "fmt/units.h"
 
 void pf_agg_init(struct pf_agg *a)
 {
@@ -37,6 +38,13 @@ int pf_agg_add(struct pf_agg *a, const struct pf_span *sp)
 	struct pf_typestat *t = &a->t[sp->type];
 	if (pf_hist_record(&t->hist, sp->duration_ns) < 0)
 		return -1;
+	int64_t end = pf_wall_add(sp->start_wall, sp->duration_ns);
+	if (!t->count || sp->start_wall < t->first_start)
+		t->first_start = sp->start_wall;
+	if (!t->count || sp->start_wall > t->last_start)
+		t->last_start = sp->start_wall;
+	if (!t->count || end > t->last_end)
+		t->last_end = end;
 	t->count++;
 	t->failures += sp->failed;
 	t->total_ns += sp->duration_ns;
@@ -51,6 +59,12 @@ int pf_agg_merge(struct pf_agg *a, uint32_t type, const struct pf_typestat *src)
 	struct pf_typestat *t = &a->t[type];
 	if (pf_hist_merge(&t->hist, &src->hist) < 0)
 		return -1;
+	if (!t->count || src->first_start < t->first_start)
+		t->first_start = src->first_start;
+	if (!t->count || src->last_start > t->last_start)
+		t->last_start = src->last_start;
+	if (!t->count || src->last_end > t->last_end)
+		t->last_end = src->last_end;
 	t->count += src->count;
 	t->failures += src->failures;
 	t->total_ns += src->total_ns;

@@ -13,7 +13,8 @@
 struct pf_typestat {
 	uint64_t count, failures;
 	uint64_t total_ns, self_ns;
-	struct pf_hist hist; /* of durations */
+	int64_t first_start, last_start, last_end; /* wall (Unix ns) of the actions counted */
+	struct pf_hist hist;			   /* of durations */
 };
 
 struct pf_agg {

@@ -31,7 +31,8 @@
 #include "summary/sumscan.h"
 #include "util/grow.h"
 
-#define USAGE "perfan inputs --type GLOB [-n N] [--by args,context] [FILTERS] [--json] TRACE..."
+#define USAGE                                                                                      \
+	"perfan inputs --type GLOB [-n N] [--by args,context] [FILTERS] [--json] TRACE|SUMMARY..."
 
 /* The groupings --by chooses: the arguments, and the context (analysis/context.h). */
 enum { BY_ARGS = 1u << 16, BY_CONTEXT = PF_CTX_ALL };

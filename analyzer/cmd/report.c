@@ -20,10 +20,12 @@
 #include "fmt/units.h"
 #include "perfan.h"
 #include "report/report.h"
+#include "summary/sumfile.h"
+#include "summary/sumscan.h"
 
 #define USAGE                                                                                      \
 	"perfan report -o FILE [-n N] [--trees N] [--children K] [--types N] [--points N] "        \
-	"[--p50 D ... --max D] [FILTERS] TRACE..."
+	"[--p50 D ... --max D] [FILTERS] TRACE|SUMMARY..."
 
 enum {
 	OPT_TREES = PF_OPT_FIRST_CMD,
@@ -150,17 +152,46 @@ static int parse_args(struct pf_report *r, int argc, char **argv)
 
 /* ---- pass 1: every selected action ------------------------------------------------------- */
 
+/* The time range takes actions started from @first to @last, the last ending at @end. */
+static void widen_range(struct pf_report *r, int64_t first, int64_t last, int64_t end)
+{
+	if (!r->range_set || first < r->first_ns)
+		r->first_ns = first;
+	if (!r->range_set || end > r->last_ns)
+		r->last_ns = end;
+	if (!r->range_set || last > r->last_start)
+		r->last_start = last;
+	r->range_set = true;
+}
+
+/* A summary's call: among the slowest (finished) or in flight (running). Summaries give
+ * no trees: those need the records. */
+static int summary_call1(void *userdata, const struct pf_call *c)
+{
+	struct pf_report *r = userdata;
+	return pf_topn_offer_call(c->running ? &r->inflight : &r->slowest, c);
+}
+
+/* After pass 1 over the traces: what the summaries add. Returns 0, or -1 (ENOMEM). */
+static int summaries1(struct pf_report *r)
+{
+	for (uint32_t type = 0; type < r->sum1.agg.n; type++) {
+		const struct pf_typestat *t = pf_agg_get(&r->sum1.agg, type);
+		if (t)
+			widen_range(r, t->first_start, t->last_start, t->last_end);
+	}
+	return pf_sumscan_agg(&r->sum1, &r->agg) < 0 ||
+		       pf_sumscan_calls(&r->sum1, true, true, summary_call1, r) < 0
+		   ? -1
+		   : 0;
+}
+
 static void on_span1(void *userdata, const struct pf_span *sp)
 {
 	struct pf_report *r = userdata;
 	const struct pf_spans *spans = &r->sc1.spans;
 	int64_t end = pf_wall_add(sp->start_wall, sp->duration_ns);
-	if (r->sc1.selected == 1 || sp->start_wall < r->first_ns)
-		r->first_ns = sp->start_wall;
-	if (r->sc1.selected == 1 || end > r->last_ns)
-		r->last_ns = end;
-	if (r->sc1.selected == 1 || sp->start_wall > r->last_start)
-		r->last_start = sp->start_wall;
+	widen_range(r, sp->start_wall, sp->start_wall, end);
 	if (pf_agg_add(&r->agg, sp) < 0 || pf_topn_offer(&r->slowest, spans, sp) < 0 ||
 	    (sp->depth == 0 && pf_topn_offer(&r->roots, spans, sp) < 0) ||
 	    pf_topn_offer(&r->any, spans, sp) < 0)
@@ -262,6 +293,44 @@ static void on_span2(void *userdata, const struct pf_span *sp)
 		r->oom = true;
 }
 
+static int summary_slow2(void *userdata, const struct pf_call *c)
+{
+	struct pf_report *r = userdata;
+	long k = chart_index(r, c->type);
+	if (k >= 0)
+		pf_series_add_slow(&r->series[k], c->start_wall, c->duration_ns, c->failed);
+	return r->oom ? -1 : 0;
+}
+
+/* After pass 2 over the traces: the summaries' durations over time, sample, slowest
+ * points and input groups of the charted types (their tails then set from the groups'
+ * histograms against the type's p95). Returns 0, or -1 when out of memory. */
+static int summaries2(struct pf_report *r)
+{
+	struct pf_summary *s = &r->sum2;
+	if (!s->files)
+		return 0;
+	for (uint32_t type = 0; type < s->ninputs; type++) {
+		long k = s->inputs[type].p95 ? chart_index(r, type) : -1;
+		if (k < 0)
+			continue;
+		const struct pf_slots *sl = type < s->nslots ? &s->slots[type] : NULL;
+		for (int64_t i = 0; sl && sl->s && i < PF_SLOTS_MAX; i++) {
+			int64_t mid =
+			    (sl->base + i) * (int64_t)sl->width + (int64_t)(sl->width / 2);
+			if (sl->s[i].count && pf_series_add_slot(&r->series[k], mid, &sl->s[i]) < 0)
+				return -1;
+		}
+		if (sl && pf_series_add_sample(&r->series[k], sl->pts, sl->npts, sl->calls) < 0)
+			return -1;
+		const struct pf_typestat *t = pf_agg_get(&r->agg, r->rank[k]);
+		if (pf_argstats_merge(&r->inputs[k], &s->inputs[type]) < 0)
+			return -1;
+		pf_argstats_retail(&r->inputs[k], &t->hist, r->inputs[k].p95);
+	}
+	return pf_sumscan_calls(s, true, false, summary_slow2, r);
+}
+
 static void on_event2(void *userdata, const struct pf_event *ev)
 {
 	struct pf_report *r = userdata;
@@ -305,6 +374,8 @@ static void destroy(struct pf_report *r)
 	pf_topn_destroy(&r->any);
 	pf_topn_destroy(&r->inflight);
 	pf_agg_destroy(&r->agg);
+	pf_summary_destroy(&r->sum1);
+	pf_summary_destroy(&r->sum2);
 	if (r->pass2)
 		pf_scan_destroy(&r->sc2);
 	if (r->pass1)
@@ -334,11 +405,15 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		goto out;
 	}
 	r.pass1 = true;
-	ret = pf_scan_run_events(&r.sc1, &r.o, r.paths, r.npaths,
-				 PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS, on_span1, NULL, &r);
+	ret = pf_sumscan_run(&r.sc1, &r.sum1, &r.o, r.paths, r.npaths,
+			     PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS, on_span1, &r);
 	if (ret != PF_EXIT_OK || r.oom)
 		goto out;
 	pf_scan_foreach_inflight(&r.sc1, on_inflight, &r);
+	if (summaries1(&r) < 0) {
+		r.oom = true;
+		goto out;
+	}
 	pf_topn_sort(&r.inflight);
 	if (prepare(&r) < 0) {
 		r.oom = true;
@@ -347,8 +422,18 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	if (r.ncharted || r.wf.n) {
 		r.pass2 = true;
 		pf_global.quiet = true;
-		ret = pf_scan_run_events(&r.sc2, &r.o, r.paths, r.npaths, PF_SCAN_INPUTS, on_span2,
-					 on_event2, &r);
+		ret =
+		    pf_scan_run_events(&r.sc2, &r.o, r.paths, r.npaths,
+				       PF_SCAN_INPUTS | PF_SCAN_SUMMARIES, on_span2, on_event2, &r);
+		if (ret == PF_EXIT_OK && r.sc2.in.nsummaries) {
+			/* What pf_sumscan_run() does, with the waterfalls' event callback. */
+			pf_summary_init(&r.sum2, PF_SUMMARY_K_MAX);
+			for (size_t i = 0; i < r.sc2.in.nsummaries && !r.oom; i++)
+				r.oom |=
+				    pf_summary_read(r.sc2.in.summaries[i], &r.sum2, &r.sc2.names,
+						    &r.sc2.in, &r.sc2.filter) == -2;
+			r.oom |= summaries2(&r) < 0;
+		}
 		pf_global.quiet = false;
 		if (ret != PF_EXIT_OK) {
 			if (!r.sc2.oom)

@@ -28,9 +28,10 @@ static void help(void)
 	    "and self time and the histogram of durations; the K slowest actions of each type\n"
 	    "with their inputs, path and process; every action still running when its process's\n"
 	    "files ended; the calls grouped by argument values and context; the counters and\n"
-	    "the list of input files. stats, slowest, inflight, sla, diff and inputs accept\n"
-	    "summaries (mixed with traces too) and answer as on the traces (slowest -n and sla\n"
-	    "--worst up to K; inputs' tails within the histograms' error). Summaries of\n"
+	    "the list of input files; durations over time. stats, slowest, inflight, sla, diff,\n"
+	    "inputs and report accept summaries (mixed with traces too) and answer as on the\n"
+	    "traces (slowest -n and sla --worst up to K; inputs' tails within the histograms'\n"
+	    "error; report draws no task trees from them). Summaries of\n"
 	    "summaries merge exactly: give\n"
 	    "each summarize all the files of a process (rotated ones too), so that every action\n"
 	    "is paired with its end and its children.\n"
@@ -60,6 +61,9 @@ static void on_span(void *userdata, const struct pf_span *sp)
 		   pf_context_add(a, st->sc, sp, PF_CTX_ALL) < 0)))
 		st->oom = true;
 	st->sum.inputs_left_out += full;
+	struct pf_slots *t = a ? pf_summary_slots(&st->sum, sp->type) : NULL;
+	if (a && (!t || pf_slots_add(t, sp->start_wall, sp->duration_ns, sp->failed) < 0))
+		st->oom = true;
 }
 
 static void on_running(void *userdata, const struct pf_span *sp)
@@ -155,9 +159,14 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			struct pf_argstats *a = pf_summary_inputs(&st.sum, type, &full);
 			if ((!a && !full) || (a && pf_argstats_merge(a, &read.inputs[type]) < 0))
 				st.oom = true;
+			struct pf_slots *t = a ? pf_summary_slots(&st.sum, type) : NULL;
+			if (a && type < read.nslots &&
+			    (!t || pf_slots_merge(t, &read.slots[type]) < 0))
+				st.oom = true;
 			st.sum.inputs_left_out += full ? read.inputs[type].count : 0;
 		}
 		st.sum.inputs_left_out += read.inputs_left_out;
+
 		if (read.files && k > read.k)
 			pf_warn("the summaries read keep the %zu slowest actions of each type: -k "
 				"%llu cannot be more exact",
@@ -191,6 +200,6 @@ static int run(const struct pf_global *g, int argc, char **argv)
 
 const struct pf_cmd pf_cmd_summarize = {
     .name = "summarize",
-    .summary = "a mergeable summary of traces, for stats/slowest/inflight/sla/diff/inputs",
+    .summary = "a mergeable summary of traces (for stats, slowest, sla, inputs, report, ...)",
     .run = run,
 };

@@ -417,6 +417,8 @@ void pf_report_json(struct pf_report *r, struct pf_report_sink *sink)
 	json_slowest(r, sink, &j);
 	json_inflight(r, sink, &j);
 	json_trees(r, &j);
+	pf_json_key(&j, "summaries"); /* inputs that were summaries: no trees from them */
+	pf_json_uint(&j, r->sum1.files);
 	json_series(r, &j);
 	json_inputs_rank(r, sink, &j);
 	pf_json_object_end(&j);

@@ -27,6 +27,7 @@
 #include "fmt/opts.h"
 #include "report/series.h"
 #include "report/waterfall.h"
+#include "summary/summary.h"
 
 /** Time buckets of the latency-over-time charts. */
 #define PF_REPORT_BUCKETS 100
@@ -57,6 +58,8 @@ struct pf_report {
 	struct pf_topn inflight;   /* the longest-running actions still open at the end */
 	int64_t first_ns, last_ns; /* earliest start, latest end of the selected actions */
 	int64_t last_start;	   /* latest start */
+	bool range_set;		   /* an action set them */
+	struct pf_summary sum1;	   /* the summaries among the inputs, as pass 1 read them */
 
 	/* Between the passes: pass-1 type numbers by total time, the first @ncharted charted. */
 	uint32_t *rank;
@@ -71,6 +74,7 @@ struct pf_report {
 	struct pf_series *series;   /* by charted index */
 	struct pf_argstats *inputs; /* by charted index */
 	struct pf_waterfall wf;
+	struct pf_summary sum2; /* the summaries, read again: series and inputs */
 
 	bool oom;
 };

@@ -8,7 +8,7 @@
 #include "report/series.h"
 
 /* Coarse bins: the log-linear buckets of hist.h, 16 at a time (8 per power of two). */
-#define COARSE_SHIFT	 4
+#define COARSE_SHIFT	 PF_SLOTS_BIN_SHIFT /* a summary's slots bin as the series does */
 #define PF_SERIES_COARSE ((((64u - PF_HIST_SUB_BITS + 1) << PF_HIST_SUB_BITS) >> COARSE_SHIFT))
 _Static_assert(PF_SERIES_COARSE == 464, "coarse bins cover every hist.h bucket");
 
@@ -104,6 +104,78 @@ int pf_series_add(struct pf_series *s, int64_t start, uint64_t duration_ns, bool
 		b->max = duration_ns;
 	b->coarse[pf_hist_index(duration_ns) >> COARSE_SHIFT]++;
 	return 0;
+}
+
+/* The bucket of @start, or NULL (counted outside) when it is not in the range. */
+static struct pf_series_bucket *bucket_of(struct pf_series *s, int64_t start, uint64_t n)
+{
+	uint64_t i = ((uint64_t)start - (uint64_t)s->t0) / s->width;
+	if (start < s->t0 || i >= s->nbuckets) {
+		s->outside += n;
+		return NULL;
+	}
+	return &s->b[i];
+}
+
+int pf_series_add_slot(struct pf_series *s, int64_t start, const struct pf_slot *slot)
+{
+	struct pf_series_bucket *b = bucket_of(s, start, slot->count);
+	if (!b)
+		return 0;
+	if (!b->coarse && !(b->coarse = calloc(PF_SERIES_COARSE, sizeof(*b->coarse))))
+		return -1;
+	b->count += slot->count;
+	b->failures += slot->failures;
+	b->max = slot->max > b->max ? slot->max : b->max;
+	for (uint32_t i = 0; i < slot->nbins; i++)
+		if (slot->bins[i].bin < PF_SERIES_COARSE)
+			b->coarse[slot->bins[i].bin] += (uint32_t)slot->bins[i].count;
+	return 0;
+}
+
+/* A summary's point: its order is made of what it is (high bit set: not an arrival
+ * number), so that a call both sampled and among the slowest is drawn once. */
+static struct pf_series_point summary_point(int64_t start, uint64_t d, bool failed)
+{
+	uint64_t h = ((uint64_t)start * 0x9e3779b97f4a7c15ull) ^ (d * 0xbf58476d1ce4e5b9ull);
+	return (struct pf_series_point){start, d, h | 1ull << 63, failed};
+}
+
+int pf_series_add_sample(struct pf_series *s, const struct pf_slot_point *pts, size_t n,
+			 uint64_t calls)
+{
+	size_t m = s->nsample + n < s->sample_cap ? s->nsample + n : s->sample_cap;
+	size_t k0 = pf_sample_split(s->seen, calls, m, &s->rng);
+	k0 = k0 < s->nsample ? k0 : s->nsample;
+	size_t k1 = m - k0 < n ? m - k0 : n;
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!idx)
+		return -1;
+	for (size_t i = 0; i < k0; i++) { /* k0 of ours, at random, to the front */
+		size_t j = i + next_random(&s->rng) % (s->nsample - i);
+		struct pf_series_point x = s->sample[i];
+		s->sample[i] = s->sample[j];
+		s->sample[j] = x;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	for (size_t i = 0; i < k1; i++) { /* and k1 of theirs */
+		size_t j = i + next_random(&s->rng) % (n - i), x = idx[i];
+		idx[i] = idx[j];
+		idx[j] = x;
+		const struct pf_slot_point *p = &pts[idx[i]];
+		s->sample[k0 + i] = summary_point(p->start, p->duration_ns, p->failed);
+	}
+	s->nsample = k0 + k1;
+	s->seen += calls;
+	free(idx);
+	return 0;
+}
+
+void pf_series_add_slow(struct pf_series *s, int64_t start, uint64_t d, bool failed)
+{
+	struct pf_series_point p = summary_point(start, d, failed);
+	keep_slow(s, &p);
 }
 
 /* Nearest-rank @q-quantile of a bucket: the middle of the coarse bin holding it. */

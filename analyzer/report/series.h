@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analysis/slots.h"
 #include "fmt/jsonw.h"
 
 /** Bound on the relative error of a bucket's percentiles (above 256 ns). */
@@ -61,6 +62,22 @@ int pf_series_init(struct pf_series *s, int64_t t0, int64_t t1, uint32_t nbucket
 
 /** pf_series_add() - count one call. Returns: 0, or -1 when out of memory. */
 int pf_series_add(struct pf_series *s, int64_t start, uint64_t duration_ns, bool failed);
+
+/**
+ * pf_series_add_slot() - count the calls of a summary's slot (slots.h) as if they all
+ * started at @start (the slot's middle). Returns: 0, or -1 when out of memory.
+ */
+int pf_series_add_slot(struct pf_series *s, int64_t start, const struct pf_slot *slot);
+
+/**
+ * pf_series_add_sample() - merge @pts, a uniform sample of @calls calls (a summary's), into
+ * the sample: the result is a uniform sample of all the calls. Returns: 0, or -1 (ENOMEM).
+ */
+int pf_series_add_sample(struct pf_series *s, const struct pf_slot_point *pts, size_t n,
+			 uint64_t calls);
+
+/** pf_series_add_slow() - offer one of a summary's slowest calls for the slowest points. */
+void pf_series_add_slow(struct pf_series *s, int64_t start, uint64_t d, bool failed);
 
 /**
  * pf_series_json() - members of the current object: "count", "sampled" (points written),

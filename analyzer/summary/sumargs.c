@@ -158,6 +158,8 @@ int pf_sr_check_hist(struct rd *d, struct type_in *t)
 {
 	const char *name = pf_names_str(&d->local, t->name);
 	int ret = check_one(d, &t->t.hist, t->t.count, t->t.total_ns, name);
+	if (ret == 0 && t->has_slots && t->slot_counted != t->slot_calls)
+		ret = pf_sr_bad(d, "\"%s\": its slots do not add up to its calls", name);
 	for (size_t k = 0; ret == 0 && t->has_inputs && k < t->a.nargs; k++) {
 		struct pf_arg *a = &t->a.args[k];
 		for (size_t m = 0; ret == 0 && m < a->ng; m++) {

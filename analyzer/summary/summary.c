@@ -79,6 +79,14 @@ struct pf_argstats *pf_summary_inputs(struct pf_summary *s, uint32_t type, bool 
 	return a;
 }
 
+struct pf_slots *pf_summary_slots(struct pf_summary *s, uint32_t type)
+{
+	if (type >= s->ninputs || !s->inputs[type].p95 ||
+	    PF_GROW_ZEROED(s->slots, s->nslots, type, 64) < 0)
+		return NULL;
+	return &s->slots[type]; /* zeroed is empty (its sample's seed 0) */
+}
+
 struct pf_call **pf_summary_sorted(struct pf_summary *s, uint32_t type, size_t *n)
 {
 	*n = 0;
@@ -101,6 +109,9 @@ void pf_summary_destroy(struct pf_summary *s)
 	for (uint32_t i = 0; i < s->ninputs; i++)
 		pf_argstats_destroy(&s->inputs[i]);
 	free(s->inputs);
+	for (uint32_t i = 0; i < s->nslots; i++)
+		pf_slots_destroy(&s->slots[i]);
+	free(s->slots);
 	pf_agg_destroy(&s->agg);
 	memset(s, 0, sizeof(*s));
 }

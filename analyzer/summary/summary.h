@@ -14,6 +14,8 @@
  * And per type its calls grouped by argument values and context (argstats.h) with a
  * histogram per group, for `perfan inputs`: with no tail, as the parts have no common
  * p95; the reader of merged summaries sets it from the histograms (pf_argstats_retail).
+ * And per type (the same types) its durations over time (slots.h: for `perfan report`),
+ * (the time range of each type's actions is in its aggregate, agg.h).
  *
  * Memory: one aggregate per type, at most k calls per type, and the running actions.
  */
@@ -27,6 +29,7 @@
 #include "analysis/agg.h"
 #include "analysis/argstats.h"
 #include "analysis/call.h"
+#include "analysis/slots.h"
 #include "analysis/topn.h"
 #include "core/spans.h"
 
@@ -54,10 +57,12 @@ struct pf_summary {
 	uint32_t ntop;		  /* entries of @top */
 	struct pf_call **running; /* every selected action still running at its end */
 	size_t nrunning, running_cap;
-	struct pf_argstats *inputs;	 /* by type number: argument and context groups */
-	uint32_t ninputs;		 /* entries of @inputs */
-	uint32_t inputs_used;		 /* types with statistics (PF_SUMMARY_INPUT_TYPES) */
-	uint64_t inputs_left_out;	 /* calls of types past it, not grouped */
+	struct pf_argstats *inputs; /* by type number: argument and context groups */
+	uint32_t ninputs;	    /* entries of @inputs */
+	uint32_t inputs_used;	    /* types with statistics (PF_SUMMARY_INPUT_TYPES) */
+	uint64_t inputs_left_out;   /* calls of types past it, not grouped */
+	struct pf_slots *slots;	    /* by type number, for the types of @inputs */
+	uint32_t nslots;
 	struct pf_summary_counts counts; /* of the summaries read (pf_summary_read) */
 	size_t files;			 /* summaries read into it */
 };
@@ -97,6 +102,12 @@ int pf_summary_merge_type(struct pf_summary *s, uint32_t type, const struct pf_t
  * or with *@full set when PF_SUMMARY_INPUT_TYPES types have statistics already.
  */
 struct pf_argstats *pf_summary_inputs(struct pf_summary *s, uint32_t type, bool *full);
+
+/**
+ * pf_summary_slots() - @type's durations over time, when it has argument statistics
+ * (pf_summary_inputs() made them); NULL otherwise, or when out of memory.
+ */
+struct pf_slots *pf_summary_slots(struct pf_summary *s, uint32_t type);
 
 /**
  * pf_summary_sorted() - the kept finished calls of @type, slowest first, and their number

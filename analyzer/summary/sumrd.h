@@ -12,6 +12,8 @@
 #include <perflog/reader.h>
 
 #include "analysis/argstats.h"
+#include "analysis/hist.h"
+#include "analysis/slots.h"
 #include "core/input.h"
 #include "core/names.h"
 #include "summary/summary.h"
@@ -24,6 +26,9 @@ struct type_in {
 	uint64_t calls;	      /* finished calls read */
 	bool has_inputs;      /* @a holds its perflog.summary.inputs */
 	struct pf_argstats a;
+	bool has_slots;				       /* @slots holds its perflog.summary.slots */
+	uint64_t slot_width, slot_calls, slot_counted; /* as declared; counted in slots */
+	struct pf_slots slots;
 };
 
 struct rd {
@@ -44,6 +49,7 @@ struct rd {
 	size_t ncalls, calls_cap;
 	uint64_t end_inputs, end_types, end_calls;
 	uint64_t inputs_left_out;
+
 	struct pf_group *group; /* the last group read: its hist chunks follow it */
 	uint32_t group_next;	/* its next bucket */
 	size_t group_arg, group_idx;
@@ -80,6 +86,11 @@ struct type_in *pf_sr_type(struct rd *d, uint32_t name);
 int pf_sr_inputs(struct rd *d, const struct pl_record *r);
 int pf_sr_arg(struct rd *d, const struct pl_record *r);
 int pf_sr_group(struct rd *d, const struct pl_record *r);
+
+/* perflog.summary.slots, .slot and .points (sumtime.c): 0, -1 (bad), -2 (out of memory). */
+int pf_sr_slots(struct rd *d, const struct pl_record *r);
+int pf_sr_slot(struct rd *d, const struct pl_record *r);
+int pf_sr_points(struct rd *d, const struct pl_record *r);
 
 /* After the last record: each histogram of @t (its own, its groups') adds up to its count
  * and has its extremes in its outer buckets; then their counts and sums are set. */

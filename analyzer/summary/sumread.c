@@ -153,8 +153,13 @@ static int on_type(struct rd *d, const struct pl_record *r)
 	    pf_sr_u64(d, r, "total_ns", UINT64_MAX, &s->total_ns) < 0 ||
 	    pf_sr_u64(d, r, "self_ns", s->total_ns, &s->self_ns) < 0 ||
 	    pf_sr_u64(d, r, "min_ns", UINT64_MAX, &s->hist.min) < 0 ||
-	    pf_sr_u64(d, r, "max_ns", UINT64_MAX, &s->hist.max) < 0)
+	    pf_sr_u64(d, r, "max_ns", UINT64_MAX, &s->hist.max) < 0 ||
+	    pf_sr_i64(d, r, "first_start_ns", &s->first_start) < 0 ||
+	    pf_sr_i64(d, r, "last_start_ns", &s->last_start) < 0 ||
+	    pf_sr_i64(d, r, "last_end_ns", &s->last_end) < 0)
 		return -1;
+	if (s->first_start > s->last_start || s->last_start > s->last_end)
+		return pf_sr_bad(d, "perflog.summary.type: time range out of order");
 	if (s->count == 0 || s->hist.min > s->hist.max)
 		return pf_sr_bad(d, "perflog.summary.type: count 0 or min above max");
 	__extension__ typedef unsigned __int128 u128;
@@ -347,6 +352,12 @@ static int on_record(struct rd *d, const struct pl_record *r)
 		return pf_sr_arg(d, r);
 	if (!strcmp(t, "perflog.summary.group"))
 		return pf_sr_group(d, r);
+	if (!strcmp(t, "perflog.summary.slots"))
+		return pf_sr_slots(d, r);
+	if (!strcmp(t, "perflog.summary.slot"))
+		return pf_sr_slot(d, r);
+	if (!strcmp(t, "perflog.summary.points"))
+		return pf_sr_points(d, r);
 	if (!strcmp(t, "perflog.summary.end"))
 		return on_end(d, r);
 	return pf_sr_bad(d, "unknown record %s", t);
@@ -380,6 +391,7 @@ static void rd_destroy(struct rd *d)
 		pf_hist_destroy(&d->types[i].t.hist);
 		if (d->types[i].has_inputs)
 			pf_argstats_destroy(&d->types[i].a);
+		pf_slots_destroy(&d->types[i].slots);
 	}
 	free(d->types);
 	for (size_t i = 0; i < d->ncalls; i++)
@@ -437,9 +449,14 @@ static int merge(struct rd *d, struct pf_summary *s, struct pf_names *names, str
 			if ((!a && !full) || (a && pf_argstats_merge(a, &d->types[i].a) < 0))
 				ret = -2;
 			s->inputs_left_out += full ? d->types[i].a.count : 0;
+			struct pf_slots *t = a ? pf_summary_slots(s, type) : NULL;
+			if (a && d->types[i].has_slots &&
+			    (!t || pf_slots_merge(t, &d->types[i].slots) < 0))
+				ret = -2;
 		}
 	}
 	s->inputs_left_out += d->inputs_left_out;
+
 	for (size_t i = 0; i < d->ncalls && ret == 0; i++) {
 		struct pf_call *c = d->calls[i];
 		c->type = global_name(d, names, c->type);

@@ -106,6 +106,7 @@ static void write_counters(struct pl_writer *w, const struct pf_summary_counts *
 	put(&m, "unfinished", PL_V_UINT(c->unfinished));
 	put(&m, "unmatched_ends", PL_V_UINT(c->unmatched));
 	put(&m, "inputs_left_out", PL_V_UINT(inputs_left_out));
+
 	send(w, "perflog.summary.counters", &m);
 }
 
@@ -146,6 +147,9 @@ static void write_type(struct pl_writer *w, const char *name, const struct pf_ty
 	put(&m, "self_ns", PL_V_UINT(t->self_ns));
 	put(&m, "min_ns", PL_V_UINT(t->hist.min));
 	put(&m, "max_ns", PL_V_UINT(t->hist.max));
+	put(&m, "first_start_ns", PL_V_INT(t->first_start));
+	put(&m, "last_start_ns", PL_V_INT(t->last_start));
+	put(&m, "last_end_ns", PL_V_INT(t->last_end));
 	send(w, "perflog.summary.type", &m);
 	write_hist(w, name, -1, 0, &t->hist);
 }
@@ -197,6 +201,47 @@ static void write_inputs(struct pl_writer *w, const char *name, const struct pf_
 		for (size_t i = 0; i < g->ng; i++)
 			write_group(w, name, k, i, &g->g[i]);
 	}
+}
+
+/* A type's durations over time (slots.h): the grid, each slot with calls, the sample. */
+static void write_slots(struct pl_writer *w, const char *name, const struct pf_slots *t)
+{
+	static pl_value a[3][PF_SLOTS_SAMPLE];
+	static pl_value bins[2 * 512];
+	struct msg m = {0};
+	put_str(&m, "type", name);
+	put(&m, "width", PL_V_UINT(t->width));
+	put(&m, "calls", PL_V_UINT(t->calls));
+	send(w, "perflog.summary.slots", &m);
+	for (int64_t i = 0; t->s && i < PF_SLOTS_MAX; i++) {
+		const struct pf_slot *s = &t->s[i];
+		if (!s->count)
+			continue;
+		uint32_t n = 0;
+		for (uint32_t b = 0; b < s->nbins && n + 2 <= sizeof(bins) / sizeof(bins[0]); b++) {
+			bins[n++] = PL_V_UINT(s->bins[b].bin);
+			bins[n++] = PL_V_UINT(s->bins[b].count);
+		}
+		struct msg sm = {0};
+		put_str(&sm, "type", name);
+		put(&sm, "key", PL_V_INT(t->base + i));
+		put(&sm, "count", PL_V_UINT(s->count));
+		put(&sm, "failures", PL_V_UINT(s->failures));
+		put(&sm, "max_ns", PL_V_UINT(s->max));
+		put(&sm, "bins", PL_V_ARRAY(bins, n));
+		send(w, "perflog.summary.slot", &sm);
+	}
+	for (size_t i = 0; i < t->npts; i++) {
+		a[0][i] = PL_V_INT(t->pts[i].start);
+		a[1][i] = PL_V_UINT(t->pts[i].duration_ns);
+		a[2][i] = PL_V_BOOL(t->pts[i].failed);
+	}
+	struct msg pm = {0};
+	put_str(&pm, "type", name);
+	put(&pm, "start_ns", PL_V_ARRAY(a[0], t->npts));
+	put(&pm, "duration_ns", PL_V_ARRAY(a[1], t->npts));
+	put(&pm, "failed", PL_V_ARRAY(a[2], t->npts));
+	send(w, "perflog.summary.points", &pm);
 }
 
 /* Which types' argument statistics are written: the PF_SUMMARY_INPUT_TYPES_KEPT with the
@@ -300,8 +345,11 @@ int pf_summary_write(const char *path, struct pf_summary *s, const struct pf_sum
 		for (size_t i = 0; i < n; i++)
 			write_call(w, meta->names, calls[i]);
 		ncalls += n;
-		if (type < s->ninputs && s->inputs[type].p95 && (!kept || kept[type]))
+		if (type < s->ninputs && s->inputs[type].p95 && (!kept || kept[type])) {
 			write_inputs(w, pf_names_str(meta->names, type), &s->inputs[type]);
+			if (type < s->nslots && s->slots[type].calls)
+				write_slots(w, pf_names_str(meta->names, type), &s->slots[type]);
+		}
 	}
 	free(kept);
 	for (size_t i = 0; i < s->nrunning; i++)

@@ -5,11 +5,12 @@
                              [--perfan PATH] [--partition-size SIZE] PATH...
 
 SUBCOMMAND is one of perfan's subcommands that read summaries: stats, slowest, inflight,
-sla, inputs, diff (diff takes two PATHs, BASE and NEW). Each PATH is a trace file, a directory
-(its files, as perfan reads one) or a glob. The files are grouped by process (host and
-pid from their headers, read on the cluster: all files of a process, rotated ones too,
-stay together, so that every action meets its end and its children) and the groups packed
-into partitions of about --partition-size bytes. Each partition is summarized by
+sla, inputs, report (all but its task trees), diff (which takes two PATHs, BASE and
+NEW). Each PATH is a trace file, a directory (its files, as perfan reads one) or a
+glob. The files are grouped by process (host and pid from their headers, read on the
+cluster: all files of a process, rotated ones too, stay together, so that every action
+meets its end and its children) and the groups packed into partitions of about
+--partition-size bytes. Each partition is summarized by
 `perfan summarize` on a worker, where the workers see the files (shared storage: the same
 paths on every host); the summaries are merged by `perfan summarize` in a tree on the
 cluster; the local `perfan SUBCOMMAND` renders the one that is left. The output is what
@@ -36,13 +37,14 @@ import sys
 import tempfile
 import time
 
-SUBCOMMANDS = ("stats", "slowest", "inflight", "sla", "diff", "inputs")
+SUBCOMMANDS = ("stats", "slowest", "inflight", "sla", "diff", "inputs", "report")
 
 # perfan's options that take a value (those of the subcommands above and the filters).
 _VALUE_OPTIONS = {
     "-n", "--number", "-t", "--type", "--since", "--until", "--task", "--min", "--sort",
     "--p50", "--p90", "--p95", "--p99", "--p999", "--max", "--worst", "--min-count",
     "--percentile", "--threshold", "--min-change", "--alpha", "--by",
+    "-o", "--output", "--slowest", "--trees", "--types", "--points", "--children",
 }
 _FILTERS = {"-t", "--type", "--since", "--until", "--task", "--min", "--failed"}
 _MERGE_FAN_IN = 8
@@ -89,7 +91,7 @@ def keep_per_type(opts):
     perfan's default, or more when -n or --worst asks for more."""
     k = 100
     for name, val in opts:
-        if name in ("-n", "--number", "--worst") and val and val.isdigit():
+        if name in ("-n", "--number", "--worst", "--slowest") and val and val.isdigit():
             k = max(k, int(val))
     return k
 

@@ -6,6 +6,7 @@ and the text), also when a worker is killed in the middle of the job.
 Dask (Debian's python3-distributed) is kept out of the sanitizer builds (tests/meson.build).
 """
 
+import json
 import os
 import pathlib
 import signal
@@ -19,7 +20,7 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from conftest import run  # noqa: E402
-from test_summarize import assert_inputs_close, fleet, without_inputs  # noqa: E402
+from test_summarize import DATA_RE, assert_inputs_close, fleet, without_inputs  # noqa: E402
 
 distributed = pytest.importorskip("distributed", reason="python3-distributed (scripts/deps.sh)")
 from perflog import fleet as pf_fleet  # noqa: E402
@@ -54,6 +55,10 @@ def traces(tmp_path_factory):
     return d
 
 
+def report_data_of(path):
+    return json.loads(DATA_RE.search(path.read_text(encoding="utf-8")).group(1))
+
+
 def fleet_run(capfd, client, perfan, *args):
     capfd.readouterr()
     rc = pf_fleet.run([*args, "--perfan", perfan, "--partition-size", "1k"], client=client)
@@ -75,6 +80,16 @@ def test_fleet_answers_as_perfan(client, perfan, traces, capfd):
     direct = run(perfan, "inputs", "--type", "*", "--json", base)
     assert rc == 0
     assert_inputs_close(without_inputs(out), without_inputs(direct.stdout))
+    # report: the page's data but the trees (test_summarize.py says how close the rest is).
+    rc, _, _ = fleet_run(capfd, client, perfan, "report", "-o", str(traces / "f.html"),
+                         "--p99", "4ms", str(base))
+    assert rc == 0
+    got = report_data_of(traces / "f.html")
+    run(perfan, "report", "-o", traces / "d.html", "--p99", "4ms", base)
+    want = report_data_of(traces / "d.html")
+    for key in ("types", "slowest", "inflight", "sla"):
+        assert got[key] == want[key], key
+    assert got["summaries"] == 1 and got["trees"] == []
     # diff: each side summarized on the cluster; a glob as a side.
     rc, out, _ = fleet_run(capfd, client, perfan, "diff", "--json", str(base),
                            str(traces / "new" / "*.zst"))

@@ -16,6 +16,7 @@ contributes nothing, and the other inputs are still answered for.
 import json
 import pathlib
 import random
+import re
 import sys
 
 import pytest
@@ -188,11 +189,11 @@ def test_filters_apply_when_summarizing(perfan, tmp_path):
     assert json.loads(p.stdout)["calls"][:3] == want[:3]  # exact up to k
 
 
-@pytest.mark.parametrize("cmd", ["tree", "timeline", "export", "report", "top"])
+@pytest.mark.parametrize("cmd", ["tree", "timeline", "export", "top"])
 def test_subcommands_needing_records_refuse_summaries(perfan, tmp_path, cmd):
     files = fleet(tmp_path / "f", 6, nproc=2)
     s = summarize(perfan, tmp_path / "f.sum", files)
-    extra = {"top": ["--once"], "report": ["-o", str(tmp_path / "r.html")],
+    extra = {"top": ["--once"],
              "export": ["--format", "jsonl"]}.get(cmd, [])
     # top, a live view of directories, skips it with a warning; the others refuse.
     p = run(perfan, cmd, *extra, s, check_exit=0 if cmd == "top" else 2)
@@ -263,7 +264,9 @@ def good_messages(version=1, bits=7, counts=(3, 4), first=1300, end=True, hist=N
     msgs += [
         ("perflog.summary.type", {"type": "q", "count": sum(counts), "failures": 1,
                                   "total_ns": total, "self_ns": total, "min_ns": lo0,
-                                  "max_ns": hi1}),
+                                  "max_ns": hi1, "first_start_ns": gt.WALL0,
+                                  "last_start_ns": gt.WALL0 + MS,
+                                  "last_end_ns": gt.WALL0 + 2 * MS}),
         ("perflog.summary.hist", {"type": "q", "first": first,
                                   "counts": list(hist or counts)}),
     ]
@@ -375,3 +378,50 @@ def assert_inputs_close(got, want):
                 assert (y["count"], y["p50_ns"], y["p99_ns"], y["max_ns"]) == (
                     x["count"], x["p50_ns"], x["p99_ns"], x["max_ns"]), (key, label)
                 assert abs(y["tail_share"] - x["tail_share"]) <= 0.05, (key, label)
+
+
+DATA_RE = re.compile(r'<script type="application/json" id="perfan-data">(.*?)</script>', re.S)
+
+
+def report_data(perfan, out, paths):
+    run(perfan, "report", "-o", out, *paths)
+    return json.loads(DATA_RE.search(out.read_text(encoding="utf-8")).group(1))
+
+
+def test_report_from_summaries(perfan, tmp_path):
+    """`perfan report` from summaries draws everything but the trees: histograms, SLA
+    verdicts, the slowest calls and those in flight exactly; latency over time with each
+    call in its summary slot's middle (so a bucket's calls may move to a neighbour, never
+    further); a uniform sample of points; the inputs as `perfan inputs` has them."""
+    files = fleet(tmp_path / "f", 13, nproc=6)
+    sums = [summarize(perfan, tmp_path / f"s{i}.sum", g) for i, g in enumerate(by_process(files))]
+    merged = reduce_randomly(perfan, tmp_path, sums, random.Random(13))
+    want = report_data(perfan, tmp_path / "direct.html", [*files, "--p99", "4ms"])
+    for name, paths in (("merged", [merged]), ("parts", sums)):
+        got = report_data(perfan, tmp_path / f"{name}.html", [*paths, "--p99", "4ms"])
+        for key in ("types", "slowest", "inflight", "sla", "limits", "first_ns", "last_ns",
+                    "actions", "selected", "unfinished", "records"):
+            assert got[key] == want[key], (name, key)
+        assert got["trees"] == [] and got["summaries"] == len(paths) and want["summaries"] == 0
+        gs, ws = got["series"], want["series"]
+        assert (gs["origin_ns"], gs["bucket_ns"]) == (ws["origin_ns"], ws["bucket_ns"])
+        for gt_, wt in zip(gs["types"], ws["types"]):
+            assert (gt_["type"], gt_["count"]) == (wt["type"], wt["count"])
+            # As many points but for those both sampled and among the slowest (drawn once).
+            assert abs(gt_["sampled"] - wt["sampled"]) <= ws["slow_points"]
+
+            def cumulative(t):
+                c, out = 0, {}
+                for b in t["buckets"]:
+                    c += b[1]
+                    out[b[0]] = c
+                return [max((v for k, v in out.items() if k <= i), default=0)
+                        for i in range(gs["nbuckets"])]
+            g, w = cumulative(gt_), cumulative(wt)
+            for i in range(gs["nbuckets"]):  # at most 2 buckets' shift (slots.h)
+                lo = w[i - 2] if i >= 2 else 0
+                assert lo <= g[i] <= w[min(len(w) - 1, i + 2)], (wt["type"], i)
+        for gi, wi in zip(got["inputs"], want["inputs"]):
+            assert (gi["type"], gi["count"], gi["p95_ns"]) == (wi["type"], wi["count"],
+                                                                wi["p95_ns"])
+            assert abs(gi["tail_calls"] - wi["tail_calls"]) <= max(2, wi["tail_calls"] // 10)

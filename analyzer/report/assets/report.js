@@ -589,8 +589,13 @@
 
   function renderTrees(d, main) {
     main.appendChild(h("h2", {id: "trees"}, "Slowest task trees"));
+    if (d.summaries) {
+      main.appendChild(h("p", {class: "note"}, "Task trees need the traces' records: " +
+        plural(d.summaries, "input") + " of this report " + (d.summaries === 1 ? "is a summary" : "are summaries") +
+        " (perfan summarize), whose actions are in every other part of the page but not here."));
+    }
     if (!d.trees.length) {
-      main.appendChild(h("p", {class: "note"}, "No tree (--trees 0, or no action matched)."));
+      main.appendChild(h("p", {class: "note"}, d.summaries ? "No tree." : "No tree (--trees 0, or no action matched)."));
       return;
     }
     main.appendChild(h("p", {class: "note"}, (d.trees_of === "roots"
