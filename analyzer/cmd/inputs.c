@@ -520,6 +520,12 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	ret = pf_sumscan_run(&sc1, &sum1, &o, paths, npaths, 0, on_span1, &st);
 	if (ret == PF_EXIT_OK && pf_sumscan_agg(&sum1, &agg) < 0)
 		st.oom = true;
+	if (ret == PF_EXIT_OK && sum1.lean_files) {
+		pf_error("inputs: %zu of the summaries given %s lean (perfan summarize --lean): "
+			 "they hold no argument groups",
+			 sum1.lean_files, sum1.lean_files == 1 ? "is" : "are");
+		ret = PF_EXIT_USAGE;
+	}
 	if (ret == PF_EXIT_OK && st.oom) {
 		pf_error("out of memory");
 		ret = PF_EXIT_UNREADABLE;

@@ -410,6 +410,13 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	if (ret != PF_EXIT_OK || r.oom)
 		goto out;
 	pf_scan_foreach_inflight(&r.sc1, on_inflight, &r);
+	if (r.sum1.lean_files) {
+		pf_error("report: %zu of the summaries given %s lean (perfan summarize --lean): "
+			 "they hold no argument groups or durations over time",
+			 r.sum1.lean_files, r.sum1.lean_files == 1 ? "is" : "are");
+		ret = PF_EXIT_USAGE;
+		goto out;
+	}
 	if (summaries1(&r) < 0) {
 		r.oom = true;
 		goto out;

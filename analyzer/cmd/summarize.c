@@ -15,9 +15,9 @@
 #include "summary/sumfile.h"
 #include "summary/sumscan.h"
 
-#define USAGE "perfan summarize [-k K] [FILTERS] -o OUT TRACE|SUMMARY..."
+#define USAGE "perfan summarize [-k K] [--lean] [FILTERS] -o OUT TRACE|SUMMARY..."
 
-enum { OPT_KEEP = PF_OPT_FIRST_CMD };
+enum { OPT_LEAN = PF_OPT_FIRST_CMD };
 
 static void help(void)
 {
@@ -41,6 +41,9 @@ static void help(void)
 	    "  -o, --output OUT    the summary file (created mode 0600; an existing file of\n"
 	    "                      yours is replaced)\n"
 	    "  -k, --keep K        slowest actions kept per type (default %d, at most %d)\n"
+	    "      --lean          no argument groups or durations over time: for stats,\n"
+	    "                      slowest, inflight, sla and diff only (inputs and report\n"
+	    "                      refuse it), and several times faster to make\n"
 	    "%s",
 	    USAGE, PF_SUMMARY_K_DEFAULT, PF_SUMMARY_K_MAX, PF_OPTS_HELP_NO_JSON);
 }
@@ -54,6 +57,11 @@ struct state {
 static void on_span(void *userdata, const struct pf_span *sp)
 {
 	struct state *st = userdata;
+	if (st->sum.lean) {
+		if (pf_summary_add_span(&st->sum, &st->sc->spans, sp) < 0)
+			st->oom = true;
+		return;
+	}
 	bool full;
 	struct pf_argstats *a = pf_summary_inputs(&st->sum, sp->type, &full);
 	if (pf_summary_add_span(&st->sum, &st->sc->spans, sp) < 0 || (!a && !full) ||
@@ -107,12 +115,14 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	    PF_OPTS_LONG,
 	    {"output", required_argument, NULL, 'o'},
 	    {"keep", required_argument, NULL, 'k'},
+	    {"lean", no_argument, NULL, OPT_LEAN},
 	    {0},
 	};
 	(void)g;
 	struct pf_opts o = {0};
 	const char *out = NULL;
 	uint64_t k = PF_SUMMARY_K_DEFAULT;
+	bool lean = false;
 	int c, ret;
 	while ((c = getopt_long(argc, argv, ":" PF_OPTS_SHORT "o:k:", longopts, NULL)) != -1) {
 		if ((ret = pf_opts_handle(&o, c, optarg, "summarize", USAGE)) < 0)
@@ -121,6 +131,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 			continue;
 		if (c == 'o')
 			out = optarg;
+		else if (c == OPT_LEAN)
+			lean = true;
 		else if (c == 'k') {
 			if (pf_opts_count("summarize", USAGE, "-k", optarg, 1, PF_SUMMARY_K_MAX,
 					  &k))
@@ -145,6 +157,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct state st = {.sc = &sc};
 	struct pf_summary read = {0}; /* the summaries among the inputs */
 	pf_summary_init(&st.sum, k);
+	st.sum.lean = lean;
 	ret = pf_sumscan_run(&sc, &read, &o, argv + optind, (size_t)(argc - optind),
 			     PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS, on_span, &st);
 	if (ret == PF_EXIT_OK) {
@@ -152,7 +165,12 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		if (pf_sumscan_agg(&read, &st.sum.agg) < 0 ||
 		    pf_sumscan_calls(&read, true, true, on_call, &st) < 0)
 			st.oom = true;
-		for (uint32_t type = 0; type < read.ninputs && !st.oom; type++) {
+		if (read.lean_files && !lean) {
+			pf_warn("%zu of the summaries read %s lean (--lean): so is this one",
+				read.lean_files, read.lean_files == 1 ? "is" : "are");
+			st.sum.lean = true;
+		}
+		for (uint32_t type = 0; type < read.ninputs && !st.oom && !st.sum.lean; type++) {
 			if (read.inputs[type].p95 == 0)
 				continue; /* none in what was read */
 			bool full;

@@ -19,8 +19,9 @@ int pf_sr_inputs(struct rd *d, const struct pl_record *r)
 	if (ret < 0)
 		return ret;
 	struct type_in *t = pf_sr_type(d, name);
-	if (!t || t->has_inputs)
-		return pf_sr_bad(d, "perflog.summary.inputs: of no declared type, or given twice");
+	if (!t || t->has_inputs || !d->groups)
+		return pf_sr_bad(d, "perflog.summary.inputs: of no declared type, given twice, or "
+				    "in a lean summary");
 	t->has_inputs = true;
 	pf_argstats_init(&t->a, UINT64_MAX);
 	if (pf_sr_u64(d, r, "count", t->t.count, &t->a.count) < 0 ||

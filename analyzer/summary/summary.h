@@ -64,6 +64,8 @@ struct pf_summary {
 	struct pf_slots *slots;	    /* by type number, for the types of @inputs */
 	uint32_t nslots;
 	struct pf_summary_counts counts; /* of the summaries read (pf_summary_read) */
+	bool lean;			 /* made with summarize --lean: no groups, no slots */
+	size_t lean_files;		 /* summaries read that were lean */
 	size_t files;			 /* summaries read into it */
 };
 

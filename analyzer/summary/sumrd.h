@@ -38,6 +38,7 @@ struct rd {
 	struct pf_names local;
 	uint64_t k;
 	bool header, counters, end;
+	bool groups; /* it holds argument groups and slots (not made with --lean) */
 	struct pf_summary_counts counts;
 	struct pf_source *src;
 	size_t nsrc, src_cap;

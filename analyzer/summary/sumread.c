@@ -44,6 +44,8 @@ static int on_header(struct rd *d, const struct pl_record *r)
 				 " sub-bucket bits, this perfan's have %d: "
 				 "summaries of different resolutions do not merge",
 				 bits, PF_HIST_SUB_BITS);
+	if (pf_sr_bool(d, r, "groups", &d->groups) < 0)
+		return -1;
 	if (pf_sr_u64(d, r, "k", PF_SUMMARY_K_MAX, &d->k) < 0 || d->k == 0)
 		return pf_sr_bad(d, "perflog.summary: \"k\" out of range");
 	d->header = true;
@@ -474,6 +476,7 @@ static int merge(struct rd *d, struct pf_summary *s, struct pf_names *names, str
 	s->counts.unfinished += d->counts.unfinished;
 	s->counts.unmatched += d->counts.unmatched;
 	s->files++;
+	s->lean_files += !d->groups;
 	if (d->k < s->k)
 		s->k = d->k; /* exact for as many calls per type as every summary kept */
 	return ret;

@@ -53,6 +53,7 @@ static void write_header(struct pl_writer *w, const struct pf_summary *s, const 
 	put(&m, "version", PL_V_UINT(PF_SUMMARY_VERSION));
 	put(&m, "hist_sub_bits", PL_V_UINT(PF_HIST_SUB_BITS));
 	put(&m, "k", PL_V_UINT(s->k));
+	put(&m, "groups", PL_V_BOOL(!s->lean));
 	put_str(&m, "filters", filters ? filters : "");
 	send(w, "perflog.summary", &m);
 }

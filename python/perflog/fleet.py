@@ -168,7 +168,7 @@ def summarize_partition(perfan, paths, opts):
     return data
 
 
-def merge_summaries(perfan, blobs, k):
+def merge_summaries(perfan, blobs, k, lean=False):
     """A worker's task: one summary of the summaries @blobs (bytes)."""
     with tempfile.TemporaryDirectory(prefix="perflog-fleet-") as d:
         inputs = []
@@ -176,7 +176,8 @@ def merge_summaries(perfan, blobs, k):
             inputs.append(os.path.join(d, f"in{i}.sum"))
             with open(inputs[-1], "wb") as f:
                 f.write(b)
-        data, err, rc = _perfan_summarize(perfan, inputs, ["-k", str(k)])
+        data, err, rc = _perfan_summarize(perfan, inputs,
+                                          ["-k", str(k)] + (["--lean"] if lean else []))
     if data is None or rc != 0:
         raise RuntimeError(f"perfan summarize (merge) failed (exit {rc}): {err.strip()}")
     return data
@@ -250,7 +251,7 @@ def summarize_on_cluster(client, perfan, paths, sum_opts, k, target_bytes, progr
     level = futs
     while len(level) > 1:
         level = [client.submit(merge_summaries, perfan, level[i:i + _MERGE_FAN_IN], k,
-                               pure=False, retries=2)
+                               "--lean" in sum_opts, pure=False, retries=2)
                  for i in range(0, len(level), _MERGE_FAN_IN)]
     return level[0].result()
 
@@ -298,6 +299,8 @@ def run(argv, client=None):
     sum_opts = _flat([o for o in opts if o[0] in _FILTERS])
     k = keep_per_type(opts)
     sum_opts += ["-k", str(k)]
+    if args.subcommand not in ("inputs", "report"):
+        sum_opts.append("--lean")  # no argument groups or slots: several times faster
     render_opts = _flat([o for o in opts if o[0] not in _FILTERS or o[0] in ("-t", "--type")])
     own = None
     if client is None:

@@ -142,7 +142,8 @@ def test_summaries_answer_as_the_traces(perfan, tmp_path, seed):
             parts[i % nparts if i < nparts else rng.randrange(nparts)] += g
         d = tmp_path / f"t{trial}"
         d.mkdir()
-        leaves = [summarize(perfan, d / f"part{i}.sum", p) for i, p in enumerate(parts)]
+        lean = ["--lean"] if trial == 1 else []  # lean summaries answer these the same
+        leaves = [summarize(perfan, d / f"part{i}.sum", p, *lean) for i, p in enumerate(parts)]
         # Leaves as they are, one part's traces with the other parts' summaries, and the
         # leaves merged.
         mixed = leaves[1:] + parts[0]
@@ -250,7 +251,7 @@ def good_messages(version=1, bits=7, counts=(3, 4), first=1300, end=True, hist=N
     """A summary of one input: 7 actions of type "q" (buckets 1300 and 1301)."""
     msgs = [
         ("perflog.summary", {"version": version, "hist_sub_bits": bits, "k": 100,
-                             "filters": ""}),
+                             "groups": True, "filters": ""}),
         ("perflog.summary.input", {"path": "web.zst", "pid": 9, "host": "h", "prog": "app",
                                    "records": 14, "dropped": 0, "frames_skipped": 0,
                                    "status": "read", "thread_ids": [1],
@@ -425,3 +426,22 @@ def test_report_from_summaries(perfan, tmp_path):
             assert (gi["type"], gi["count"], gi["p95_ns"]) == (wi["type"], wi["count"],
                                                                 wi["p95_ns"])
             assert abs(gi["tail_calls"] - wi["tail_calls"]) <= max(2, wi["tail_calls"] // 10)
+
+
+def test_lean_summaries(perfan, tmp_path):
+    """--lean: no argument groups or slots. inputs and report refuse it; a summary made
+    of a lean one is lean too (a warning says so)."""
+    files = fleet(tmp_path / "f", 14, nproc=2)
+    lean = summarize(perfan, tmp_path / "l.sum", files, "--lean")
+    full = summarize(perfan, tmp_path / "f.sum", files)
+    assert lean.stat().st_size < full.stat().st_size
+    for cmd in (("inputs", "--type", "*"), ("report", "-o", tmp_path / "r.html")):
+        p = run(perfan, *cmd, lean, check_exit=2)
+        assert "lean" in p.stderr
+    p = run(perfan, "summarize", "-o", tmp_path / "m.sum", lean, full)
+    assert "so is this one" in p.stderr
+    run(perfan, "inputs", "--type", "*", tmp_path / "m.sum", check_exit=2)
+    # The same traces twice over: every count doubled.
+    _, once = answer(perfan, ("stats",), files)
+    _, twice = answer(perfan, ("stats",), [tmp_path / "m.sum"])
+    assert [t["count"] * 2 for t in once["types"]] == [t["count"] for t in twice["types"]]
