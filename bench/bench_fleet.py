@@ -5,8 +5,9 @@ Generates FILES traces of EVENTS events each with tests/cli/gen_trace --bulk (on
 each: a request with two children, six events per request), then, in one run, alternating:
   - `perfan stats DIR` (its default decoding threads) and `perfan --jobs 0 stats DIR`;
   - perflog.fleet stats on a LocalCluster of 1 and of 2 worker processes (the cluster is
-    started before the clock; its start-up is printed apart);
-and `perfan summarize` of one file alone: the per-worker rate and the summary's size per
+    started before the clock; its start-up is printed apart; the workers summarize with
+    --lean, as the fleet does for stats);
+and `perfan summarize` (full and --lean) of one file alone: the per-worker rate and the summary's size per
 million events, for docs/fleet.md's estimate. The fleet's answers are checked against
 perfan's (stats --json, but for the list of inputs).
 
@@ -103,8 +104,11 @@ def main():
 
         one = os.path.join(traces, "p000.zst")
         out = os.path.join(d, "one.sum")
-        t_sum = best_of(a.repeat, lambda: subprocess.run(
+        t_full = best_of(a.repeat, lambda: subprocess.run(
             [perfan, "summarize", "-o", out, one], check=True))
+        full_bytes = os.path.getsize(out)
+        t_sum = best_of(a.repeat, lambda: subprocess.run(
+            [perfan, "summarize", "--lean", "-o", out, one], check=True))
         per_file = a.events // 6 * 6
         sum_bytes = os.path.getsize(out)
 
@@ -114,7 +118,10 @@ def main():
         for name, (best, med) in results.items():
             print(f"| {name} | {best:.2f} | {med:.2f} | {events / best / 1e6:.1f} |")
         print()
-        print(f"perfan summarize of one file ({per_file:,} events): {t_sum[0]:.2f} s best "
+        print(f"perfan summarize (full: argument groups, durations over time) of one file: "
+              f"{t_full[0]:.2f} s best ({per_file / t_full[0] / 1e6:.1f} M events/s), "
+              f"{full_bytes:,} bytes")
+        print(f"perfan summarize --lean of one file ({per_file:,} events): {t_sum[0]:.2f} s best "
               f"({per_file / t_sum[0] / 1e6:.1f} M events/s per worker); summary "
               f"{sum_bytes:,} bytes, {sum_bytes / (per_file / 1e6):,.0f} bytes per million "
               f"events here (its size follows the types and k, 3 and 100 here, not the "

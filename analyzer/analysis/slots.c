@@ -97,6 +97,9 @@ static int fit(struct pf_slots *t, uint64_t w, int64_t key)
 		t->base = key - PF_SLOTS_MAX / 8; /* room for a little disorder before it */
 		return 0;
 	}
+	int64_t now = key_of(key * (int64_t)w, t->width);
+	if (w <= t->width && now >= t->base && now < t->base + PF_SLOTS_MAX)
+		return 0; /* the usual case: it is in the window */
 	int64_t first = INT64_MAX, last = INT64_MIN;
 	for (int64_t i = 0; i < PF_SLOTS_MAX; i++)
 		if (t->s[i].count) {
