@@ -7,9 +7,9 @@ each: a request with two children, six events per request), then, in one run, al
   - perflog.fleet stats on a LocalCluster of 1 and of 2 worker processes (the cluster is
     started before the clock; its start-up is printed apart; the workers summarize with
     --lean, as the fleet does for stats);
-and `perfan summarize` (full and --lean) of one file alone: the per-worker rate and the summary's size per
-million events, for docs/fleet.md's estimate. The fleet's answers are checked against
-perfan's (stats --json, but for the list of inputs).
+and `perfan summarize` (full and --lean) of one file alone: the per-worker rate and the
+summary's size per million events, for docs/fleet.md's estimate. The fleet's answers are
+checked against perfan's (stats --json, but for the list of inputs).
 
 Usage: PYTHONPATH=build/python /usr/bin/python3 bench/bench_fleet.py [--build build]
        [--files 8] [--events 3000000] [--repeat 3]
