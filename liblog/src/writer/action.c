@@ -301,6 +301,59 @@ static inline void stage_plain_end(struct pl_writer *w, const pl_action *a, uint
 	stage_publish(w, tb, (uint32_t)size);
 }
 
+/* The usual START: a local task, at most FAST_FIELDS fields, each a scalar that is not a
+ * string (ints, floats, bools: what a C call site passes). Its size is known from the
+ * count alone, so the generic path's bounds pass and staging struct are skipped. */
+#define FAST_FIELDS 8
+
+static inline bool fast_fields(const struct pl_field *f, size_t n)
+{
+	if (n > FAST_FIELDS)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].value.type > PL_VALUE_FLOAT)
+			return false; /* strings, bytes, containers: the generic path */
+	return true;
+}
+
+static inline void stage_fast_start(struct pl_writer *w, const pl_action *a, pl_name type,
+				    const struct pl_field *f, size_t n)
+{
+	uint32_t depth = a->priv_depth;
+	/* map header 1 + per field: name (uint32: 5) + value (9 at most) */
+	uint64_t bound = PL_ALIGN_UP(sizeof(struct pl_ev) + (uint64_t)depth * 4 + 1 + n * 14, 8);
+	struct pl_ring *tb;
+	void *p = stage_reserve(w, bound, depth, &tb);
+	if (!p)
+		return;
+	struct pl_ev *ev = p;
+	uint8_t *cur = (uint8_t *)(ev + 1);
+	if (depth) {
+		fill_level(a, (uint32_t *)cur);
+		cur += depth * 4;
+	}
+	uint8_t *fstart = cur;
+	if (n) {
+		struct pl_mpcursor pk = {cur};
+		pl_mp_map(&pk, n);
+		for (size_t i = 0; i < n; i++) {
+			pl_mp_uint32(&pk, f[i].name);
+			pack_scalar(&pk, &f[i].value);
+		}
+		cur = pk.p;
+	}
+	uint32_t used = (uint32_t)PL_ALIGN_UP((uint64_t)(cur - (uint8_t *)p), 8);
+	*ev = (struct pl_ev){.size = used,
+			     .kind = PL_EV_START,
+			     .flags = n ? PL_EVF_FIELDS : 0,
+			     .depth = (uint16_t)depth,
+			     .type = type,
+			     .fields_len = (uint32_t)(cur - fstart),
+			     .ticks = a->priv_start,
+			     .seq = a->priv_seq};
+	stage_publish(w, tb, used);
+}
+
 static inline bool recording(struct pl_writer *w)
 {
 	return w && likely(load_relaxed(&w->enabled));
@@ -318,6 +371,10 @@ static void begin_common(pl_action *a, struct pl_writer *w, pl_name type,
 	(void)pl_thread_ring(w);
 	a->priv_start = pl_ticks(w->use_tsc);
 	uint8_t flags = a->priv_prefix != pl_task_prefix() ? PL_EVF_REMOTE : 0;
+	if (likely(!flags) && fast_fields(fields, nfields)) {
+		stage_fast_start(w, a, type, fields, nfields);
+		return;
+	}
 	/* Every member assigned: a partial initializer zeroes the struct with `rep stos`,
 	 * which measured as a quarter of this function. */
 	struct stage s;
