@@ -23,10 +23,8 @@ int pf_context_add(struct pf_argstats *a, const struct pf_scan *sc, const struct
 	uint64_t d = sp->duration_ns;
 	char buf[PF_FIELD_STR_MAX + 64];
 	int ret = 0;
-	if (which & PF_CTX_PROCESS) {
-		snprintf(buf, sizeof(buf), "%s:%" PRId64 " %s", src->host, src->pid, src->prog);
-		ret |= add(a, "process", buf, d);
-	}
+	if (which & PF_CTX_PROCESS)
+		ret |= add(a, "process", src->process ? src->process : "?", d);
 	if (which & PF_CTX_HOST)
 		ret |= add(a, "host", src->host, d);
 	if (which & PF_CTX_THREAD) {

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,7 +476,7 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 		memset(s->b, 0, 2 * sizeof(*s->b));
 	in->nsrc++;
 	if (!s->path || !s->host || !s->prog || !s->prod || !s->b ||
-	    (file != path && !s->open_path))
+	    (file != path && !s->open_path) || pf_source_process(s) < 0)
 		return -2;
 	s->prod->path = s->open_path ? s->open_path : s->path;
 	s->prod->keep_fields = in->keep_fields;
@@ -673,6 +674,11 @@ const char *pf_input_thread_name(const struct pf_input *in, uint32_t src, uint32
 	return NULL;
 }
 
+int pf_source_process(struct pf_source *s)
+{
+	return asprintf(&s->process, "%s:%" PRId64 " %s", s->host, s->pid, s->prog) < 0 ? -1 : 0;
+}
+
 int pf_input_add_source(struct pf_input *in, const struct pf_source *s)
 {
 	pf_pool_stop(in->pool); /* reading is over: no worker may see the array move */
@@ -704,6 +710,7 @@ void pf_input_close(struct pf_input *in)
 		free(s->open_path);
 		free(s->host);
 		free(s->prog);
+		free(s->process);
 		free(s->err_reason);
 	}
 	for (size_t i = 0; i < in->nfailed; i++) {

@@ -108,6 +108,7 @@ struct pf_source {
 	ino_t ino;
 	char *host;
 	char *prog;		 /* the program, from the header's argv: "prog", "python3 app.py" */
+	char *process;		 /* "host:pid prog", made once (inputs' [process] grouping) */
 	int64_t start;		 /* wall time before which the file holds no event (see above) */
 	int64_t last_wall;	 /* its last sign of life read so far: latest event or clock
 				  * checkpoint (wall; INT64_MIN: none) */
@@ -179,6 +180,9 @@ enum {
  */
 int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct pf_names *names,
 		  unsigned flags);
+
+/** pf_source_process() - @s's "host:pid prog" label, made once. Returns 0 or -1 (ENOMEM). */
+int pf_source_process(struct pf_source *s);
 
 /**
  * pf_input_add_source() - append @s, an input known from elsewhere (a summary's), as a

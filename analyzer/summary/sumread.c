@@ -88,6 +88,8 @@ static int on_input(struct rd *d, const struct pl_record *r)
 	    pf_sr_u64(d, r, "dropped", UINT64_MAX, &s->dropped) < 0 ||
 	    pf_sr_u64(d, r, "frames_skipped", UINT64_MAX, &s->frames_skipped) < 0)
 		return ret < 0 ? ret : -1;
+	if (pf_source_process(s) < 0)
+		return -2;
 	s->status = PL_END;
 	if (damaged) {
 		s->status = -PL_ECORRUPT;
@@ -376,6 +378,7 @@ static void free_source(struct pf_source *s)
 	free(s->path);
 	free(s->host);
 	free(s->prog);
+	free(s->process);
 	free(s->err_reason);
 }
 
