@@ -11,6 +11,7 @@
 #include "analysis/context.h"
 #include "core/scan.h"
 #include "fmt/opts.h"
+#include "fmt/output.h"
 #include "perfan.h"
 #include "summary/sumfile.h"
 #include "summary/sumscan.h"
@@ -152,6 +153,8 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		return pf_usage_error("summarize", USAGE, "-o OUT: where to write the summary");
 	if (optind >= argc)
 		return pf_usage_error("summarize", USAGE, "no trace file given");
+	if (pf_output_is_input(out, argv + optind, (size_t)(argc - optind)))
+		return pf_usage_error("summarize", USAGE, "-o %s: that is one of the inputs", out);
 	char *filters = filters_text(optind, argv);
 	struct pf_scan sc;
 	struct state st = {.sc = &sc};

@@ -227,6 +227,9 @@ def test_summarize_usage(perfan, tmp_path):
                  ["--json", "-o", tmp_path / "x.sum", *files], ["--bogus", *files]):
         p = run(perfan, "summarize", *args, check_exit=2)
         assert "Usage: perfan summarize" in p.stderr
+    # Never over one of its inputs.
+    p = run(perfan, "summarize", "-o", files[0], *files, check_exit=2)
+    assert "one of the inputs" in p.stderr and files[0].stat().st_size > 0
     # It is a trace file: mode 0600.
     s = summarize(perfan, tmp_path / "m.sum", files)
     assert s.stat().st_mode & 0o777 == 0o600
