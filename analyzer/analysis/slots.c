@@ -183,6 +183,11 @@ int pf_slots_add(struct pf_slots *t, int64_t start, uint64_t d, bool failed)
 
 int pf_slots_add_slot(struct pf_slots *t, uint64_t width, int64_t key, const struct pf_slot *s)
 {
+	int64_t at;
+	if (width < PF_SLOTS_MIN_WIDTH || (width & (width - 1)) || width > (1ull << 56) ||
+	    __builtin_mul_overflow(key, (int64_t)width, &at) || at > PF_SLOTS_MAX_TIME ||
+	    at < -PF_SLOTS_MAX_TIME)
+		return -1; /* not a grid this code makes (its callers check before) */
 	struct pf_slot *d = slot_at(t, width, key);
 	return d ? slot_merge(d, s) : -1;
 }
@@ -205,6 +210,10 @@ int pf_slots_add_sample(struct pf_slots *t, const struct pf_slot_point *pts, siz
 	size_t k0 = pf_sample_split(t->calls, calls, m, &t->rng);
 	k0 = k0 < t->npts ? k0 : t->npts;
 	size_t k1 = m - k0 < n ? m - k0 : n;
+	if (m == 0) {
+		t->calls += calls;
+		return 0;
+	}
 	struct pf_slot_point *other = malloc((n ? n : 1) * sizeof(*other));
 	if (!other || (!t->pts && !(t->pts = malloc(PF_SLOTS_SAMPLE * sizeof(*t->pts))))) {
 		free(other);

@@ -28,6 +28,8 @@
 #define PF_SLOTS_MIN_WIDTH (1ull << 20) /* ~1 ms */
 #define PF_SLOTS_BIN_SHIFT 4
 #define PF_SLOTS_SAMPLE	   1000
+/* Times a slot may start at (Unix ns, either sign): room for widening to 2^57 ns. */
+#define PF_SLOTS_MAX_TIME (INT64_MAX - (1ll << 57))
 
 struct pf_slot_bin {
 	uint32_t bin; /* hist.h bucket >> PF_SLOTS_BIN_SHIFT */

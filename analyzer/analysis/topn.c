@@ -9,7 +9,8 @@ int pf_topn_init(struct pf_topn *t, size_t cap)
 {
 	memset(t, 0, sizeof(*t));
 	t->cap = cap;
-	t->heap = calloc(cap ? cap : 1, sizeof(*t->heap));
+	t->alloc = cap < 16 ? (cap ? cap : 1) : 16; /* a large cap costs only when filled */
+	t->heap = calloc(t->alloc, sizeof(*t->heap));
 	return t->heap ? 0 : -1;
 }
 
@@ -46,14 +47,24 @@ static void sift_up(struct pf_topn *t, size_t i)
 	}
 }
 
-/* Keep @c (owned) if it is among the worst. */
-static void keep(struct pf_topn *t, struct pf_call *c)
+/* Keep @c (owned) if it is among the worst. Returns 0, or -1 when out of memory. */
+static int keep(struct pf_topn *t, struct pf_call *c)
 {
 	if (t->n == t->cap && !pf_call_worse(c, t->heap[0])) {
 		pf_call_free(c); /* a tie on duration and start, decided by task and level */
-		return;
+		return 0;
 	}
 	if (t->n < t->cap) {
+		if (t->n == t->alloc) {
+			size_t a = t->alloc * 2 < t->cap ? t->alloc * 2 : t->cap;
+			struct pf_call **h = realloc(t->heap, a * sizeof(*h));
+			if (!h) {
+				pf_call_free(c);
+				return -1;
+			}
+			t->heap = h;
+			t->alloc = a;
+		}
 		t->heap[t->n++] = c;
 		sift_up(t, t->n - 1);
 	} else {
@@ -61,6 +72,7 @@ static void keep(struct pf_topn *t, struct pf_call *c)
 		t->heap[0] = c;
 		sift_down(t, 0);
 	}
+	return 0;
 }
 
 int pf_topn_offer(struct pf_topn *t, const struct pf_spans *spans, const struct pf_span *sp)
@@ -78,8 +90,7 @@ int pf_topn_offer(struct pf_topn *t, const struct pf_spans *spans, const struct 
 	struct pf_call *c = pf_call_new(spans, sp, order);
 	if (!c)
 		return -1;
-	keep(t, c);
-	return 0;
+	return keep(t, c);
 }
 
 int pf_topn_offer_call(struct pf_topn *t, const struct pf_call *call)
@@ -91,8 +102,7 @@ int pf_topn_offer_call(struct pf_topn *t, const struct pf_call *call)
 	if (!c)
 		return -1;
 	c->order = order;
-	keep(t, c);
-	return 0;
+	return keep(t, c);
 }
 
 static int cmp_worse(const void *a, const void *b)

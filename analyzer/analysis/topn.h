@@ -16,6 +16,7 @@
 struct pf_topn {
 	struct pf_call **heap; /* heap[0] is the least bad call kept */
 	size_t n, cap;
+	size_t alloc;  /* entries of @heap allocated: grown up to @cap as calls come */
 	uint64_t seen; /* spans offered: the arrival numbers */
 };
 

@@ -108,6 +108,7 @@ static int on_call(void *userdata, const struct pf_call *c)
 	struct state *st = userdata;
 	if (c->running) {
 		struct pf_span sp = {.type = c->type,
+				     .start_wall = c->start_wall,
 				     .duration_ns = c->duration_ns,
 				     .self_ns = c->self_ns,
 				     .running = true};

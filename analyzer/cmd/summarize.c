@@ -188,10 +188,12 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		}
 		st.sum.inputs_left_out += read.inputs_left_out;
 
-		if (read.files && k > read.k)
+		if (read.files && k > read.k) {
+			st.sum.k = read.k; /* what it can claim */
 			pf_warn("the summaries read keep the %zu slowest actions of each type: -k "
 				"%llu cannot be more exact",
 				read.k, (unsigned long long)k);
+		}
 	}
 	/* Nothing could be read: the summary still says which files, and why, so that
 	 * whoever merges it (perflog.fleet) reports them as perfan would. */

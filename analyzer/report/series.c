@@ -127,9 +127,13 @@ int pf_series_add_slot(struct pf_series *s, int64_t start, const struct pf_slot 
 	b->count += slot->count;
 	b->failures += slot->failures;
 	b->max = slot->max > b->max ? slot->max : b->max;
-	for (uint32_t i = 0; i < slot->nbins; i++)
-		if (slot->bins[i].bin < PF_SERIES_COARSE)
-			b->coarse[slot->bins[i].bin] += (uint32_t)slot->bins[i].count;
+	for (uint32_t i = 0; i < slot->nbins; i++) {
+		if (slot->bins[i].bin >= PF_SERIES_COARSE)
+			continue;
+		uint32_t *c = &b->coarse[slot->bins[i].bin]; /* saturating: counts are 32-bit */
+		uint64_t v = (uint64_t)*c + slot->bins[i].count;
+		*c = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	}
 	return 0;
 }
 

@@ -22,6 +22,8 @@ int pf_sr_inputs(struct rd *d, const struct pl_record *r)
 	if (!t || t->has_inputs || !d->groups)
 		return pf_sr_bad(d, "perflog.summary.inputs: of no declared type, given twice, or "
 				    "in a lean summary");
+	if (++d->types_with_inputs > PF_SUMMARY_INPUT_TYPES_KEPT)
+		return pf_sr_bad(d, "perflog.summary.inputs: of more types than a summary keeps");
 	t->has_inputs = true;
 	pf_argstats_init(&t->a, UINT64_MAX);
 	if (pf_sr_u64(d, r, "count", t->t.count, &t->a.count) < 0 ||
@@ -49,8 +51,9 @@ int pf_sr_arg(struct rd *d, const struct pl_record *r)
 		if (!ctx && !len && strcmp(grouping, "value"))
 			ret = pf_sr_bad(d, "perflog.summary.arg: unknown grouping");
 		else if (!(a = pf_argstats_find_arg_(&t->a, arg, strlen(arg), len, ctx)))
-			ret = t->a.nargs < PF_ARGSTATS_MAX_ARGS + PF_ARGSTATS_MAX_CONTEXT
-				  ? -2
+			ret = (ctx ? t->a.nargs - t->a.nfield_args < PF_ARGSTATS_MAX_CONTEXT
+				   : t->a.nfield_args < PF_ARGSTATS_MAX_ARGS)
+				  ? -2 /* there was room: out of memory */
 				  : pf_sr_bad(d, "perflog.summary.arg: too many groupings");
 		else if (t->a.nargs == before)
 			ret = pf_sr_bad(d, "perflog.summary.arg: \"%s\" given twice", arg);

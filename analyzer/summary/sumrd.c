@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "summary/sumrd.h"
+#include "util/grow.h"
 
 int pf_sr_bad(struct rd *d, const char *fmt, ...)
 {
@@ -108,8 +109,13 @@ const pl_value *pf_sr_array(struct rd *d, const struct pl_record *r, const char 
 
 struct type_in *pf_sr_type(struct rd *d, uint32_t name)
 {
-	for (size_t i = 0; i < d->ntypes; i++)
-		if (d->types[i].name == name)
-			return &d->types[i];
-	return NULL;
+	return name < d->ntype_at && d->type_at[name] ? &d->types[d->type_at[name] - 1] : NULL;
+}
+
+int pf_sr_type_add(struct rd *d, uint32_t name, size_t i)
+{
+	if (PF_GROW_ZEROED(d->type_at, d->ntype_at, name, 64) < 0)
+		return -2;
+	d->type_at[name] = (uint32_t)i + 1;
+	return 0;
 }

@@ -39,6 +39,9 @@ struct rd {
 	uint64_t k;
 	bool header, counters, end;
 	bool groups; /* it holds argument groups and slots (not made with --lean) */
+	uint32_t types_with_inputs;
+	uint32_t *type_at; /* by name number in @local: index + 1 in @types, 0 if none */
+	uint32_t ntype_at;
 	struct pf_summary_counts counts;
 	struct pf_source *src;
 	size_t nsrc, src_cap;
@@ -82,6 +85,9 @@ const pl_value *pf_sr_array(struct rd *d, const struct pl_record *r, const char 
 
 /* The type of the file's name @name, or NULL when it was not declared. */
 struct type_in *pf_sr_type(struct rd *d, uint32_t name);
+
+/* Note that @name is declared at index @i of @types. Returns 0, or -2 (out of memory). */
+int pf_sr_type_add(struct rd *d, uint32_t name, size_t i);
 
 /* perflog.summary.inputs, .arg and .group (sumargs.c): 0, -1 (bad), -2 (out of memory). */
 int pf_sr_inputs(struct rd *d, const struct pl_record *r);

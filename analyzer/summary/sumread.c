@@ -145,7 +145,8 @@ static int on_type(struct rd *d, const struct pl_record *r)
 	if (pf_sr_type(d, name))
 		return pf_sr_bad(d, "perflog.summary.type: \"%s\" given twice",
 				 pf_names_str(&d->local, name));
-	if (PF_GROW(d->types, d->types_cap, d->ntypes, 16) < 0)
+	if (PF_GROW(d->types, d->types_cap, d->ntypes, 16) < 0 ||
+	    pf_sr_type_add(d, name, d->ntypes) < 0)
 		return -2;
 	struct type_in *t = &d->types[d->ntypes++];
 	memset(t, 0, sizeof(*t));
@@ -403,6 +404,7 @@ static void rd_destroy(struct rd *d)
 		pf_call_free(d->calls[i]);
 	free(d->calls);
 	pf_names_destroy(&d->local);
+	free(d->type_at);
 }
 
 /* The file's name @id in @names, if @f selects it (*@keep). PF_NAME_NONE: out of memory. */
@@ -441,6 +443,9 @@ static int merge(struct rd *d, struct pf_summary *s, struct pf_names *names, str
 		pf_input_add_failed(in, fl->path, fl->reason, fl->skipped);
 	}
 	int ret = 0;
+	if (d->k < s->k)
+		s->k = d->k; /* exact for as many calls per type as every summary kept: set
+			      * before the calls, whose heaps take it as their bound */
 	for (size_t i = 0; i < d->ntypes && ret == 0; i++) {
 		uint32_t type = global_name(d, names, d->types[i].name);
 		if (type == PF_NAME_NONE)
@@ -480,8 +485,6 @@ static int merge(struct rd *d, struct pf_summary *s, struct pf_names *names, str
 	s->counts.unmatched += d->counts.unmatched;
 	s->files++;
 	s->lean_files += !d->groups;
-	if (d->k < s->k)
-		s->k = d->k; /* exact for as many calls per type as every summary kept */
 	return ret;
 }
 

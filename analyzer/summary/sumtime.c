@@ -17,7 +17,7 @@ static struct type_in *type_of(struct rd *d, const struct pl_record *r, bool beg
 	if (pf_sr_name(d, r, "type", &name) < 0)
 		return NULL;
 	struct type_in *t = pf_sr_type(d, name);
-	if (!t || t->has_slots != begun) {
+	if (!t || !t->has_inputs || t->has_slots != begun) {
 		pf_sr_bad(d, "%s: of no declared type, or out of order", r->type);
 		return NULL;
 	}
@@ -52,9 +52,9 @@ int pf_sr_slot(struct rd *d, const struct pl_record *r)
 	    pf_sr_u64(d, r, "failures", s.count, &s.failures) < 0 ||
 	    pf_sr_u64(d, r, "max_ns", t->t.hist.max, &s.max) < 0)
 		return -1;
-	int64_t lim = INT64_MAX / (int64_t)t->slot_width;
+	int64_t lim = PF_SLOTS_MAX_TIME / (int64_t)t->slot_width;
 	if (s.count == 0 || key < -lim || key > lim || bins->v.array.len % 2 ||
-	    t->slot_counted + s.count > t->slot_calls)
+	    s.count > t->slot_calls - t->slot_counted)
 		return pf_sr_bad(d, "perflog.summary.slot: bad key or counts");
 	size_t n = bins->v.array.len / 2;
 	struct pf_slot_bin *b = calloc(n ? n : 1, sizeof(*b));

@@ -343,12 +343,15 @@ int pf_summary_write(const char *path, struct pf_summary *s, const struct pf_sum
 		ntypes++;
 		size_t n;
 		struct pf_call **calls = pf_summary_sorted(s, type, &n);
+		n = n < s->k ? n : s->k; /* merged heaps may hold more than the k claimed */
 		for (size_t i = 0; i < n; i++)
 			write_call(w, meta->names, calls[i]);
 		ncalls += n;
-		if (type < s->ninputs && s->inputs[type].p95 && (!kept || kept[type])) {
+		if (!s->lean && type < s->ninputs && s->inputs[type].p95 && (!kept || kept[type])) {
 			write_inputs(w, pf_names_str(meta->names, type), &s->inputs[type]);
-			if (type < s->nslots && s->slots[type].calls)
+			/* Only whole: a part without slots for it (past the types a summary
+			 * groups) leaves them partial, and a report must not draw those. */
+			if (type < s->nslots && s->slots[type].calls == t->count)
 				write_slots(w, pf_names_str(meta->names, type), &s->slots[type]);
 		}
 	}

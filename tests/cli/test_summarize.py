@@ -448,3 +448,19 @@ def test_lean_summaries(perfan, tmp_path):
     _, once = answer(perfan, ("stats",), files)
     _, twice = answer(perfan, ("stats",), [tmp_path / "m.sum"])
     assert [t["count"] * 2 for t in once["types"]] == [t["count"] for t in twice["types"]]
+
+
+def test_summaries_of_mixed_parts_stay_readable(perfan, gen_trace, tmp_path):
+    """A summary of parts that do not all hold a type's groups and slots (a summary keeps
+    them for 256 types; a lean one for none) is still a valid summary: slots are written
+    only whole, groups not at all when it is lean."""
+    a, b = tmp_path / "a.zst", tmp_path / "b.zst"
+    run(gen_trace, "--types", "300", a, check_exit=None)
+    run(gen_trace, "--types", "300", b, check_exit=None)
+    s1 = summarize(perfan, tmp_path / "s1.sum", [a])  # groups for 256 of the 300 types
+    s2 = summarize(perfan, tmp_path / "s2.sum", [s1, b])
+    assert answer(perfan, ("stats",), [s2]) == answer(perfan, ("stats",), [a, b])
+    run(perfan, "report", "-o", tmp_path / "r.html", s2)
+    lean = summarize(perfan, tmp_path / "l.sum", [a], "--lean")
+    s3 = summarize(perfan, tmp_path / "s3.sum", [lean, b])
+    assert answer(perfan, ("stats",), [s3]) == answer(perfan, ("stats",), [a, b])
