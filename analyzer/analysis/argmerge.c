@@ -7,6 +7,7 @@
 
 #include "analysis/argstats.h"
 #include "analysis/argstats_int.h"
+#include "util/hash.h"
 
 /* Widen @dst's seen range by @src's (@dst_empty: @dst has no value yet). */
 static void widen(struct pf_group *dst, const struct pf_group *src, bool dst_empty)
@@ -45,6 +46,12 @@ static int merge_arg(struct pf_argstats *dst, struct pf_arg *d, const struct pf_
 		if (dg->cls == PF_G_OTHER && g->cls != PF_G_OTHER) { /* past the caps here */
 			d->folded_calls += g->hist.count;
 			d->capped_calls += g->hist.count;
+		}
+		/* A value the part folded into its "(other)": some of its calls are not here. */
+		if (g->cls == PF_G_STR && a->folded) {
+			uint64_t h =
+			    pf_hash_bytes(g->str, g->str_len, g->cut) % PF_ARGSTATS_FOLDED_BITS;
+			dg->partial |= a->folded[h / 64] >> (h % 64) & 1;
 		}
 		bool empty = dg->hist.count == 0;
 		if (pf_hist_merge(&dg->hist, &g->hist) < 0)

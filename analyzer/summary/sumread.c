@@ -414,9 +414,39 @@ static uint32_t global_name(const struct rd *d, struct pf_names *names, uint32_t
 				  : pf_names_intern(names, pf_names_str(&d->local, id));
 }
 
+static bool add_overflows(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_add_overflow(a, b, &r);
+}
+
+/* Would merging @d into @s wrap a count or a total (a hostile pair of summaries)? Every
+ * other count of a type is bounded by its count or total, checked here. */
+static bool merge_overflows(const struct rd *d, const struct pf_summary *s,
+			    const struct pf_names *names)
+{
+	const struct pf_summary_counts *a = &d->counts, *b = &s->counts;
+	if (add_overflows(a->records, b->records) || add_overflows(a->actions, b->actions) ||
+	    add_overflows(a->unfinished, b->unfinished) ||
+	    add_overflows(a->unmatched, b->unmatched))
+		return true;
+	for (size_t i = 0; i < d->ntypes; i++) {
+		uint32_t type = pf_names_find(names, pf_names_str(&d->local, d->types[i].name));
+		const struct pf_typestat *x = &d->types[i].t;
+		const struct pf_typestat *y =
+		    type == PF_NAME_NONE ? NULL : pf_agg_get(&s->agg, type);
+		if (y &&
+		    (add_overflows(x->count, y->count) || add_overflows(x->total_ns, y->total_ns)))
+			return true;
+	}
+	return false;
+}
+
 static int merge(struct rd *d, struct pf_summary *s, struct pf_names *names, struct pf_input *in,
 		 struct pf_filter *f)
 {
+	if (merge_overflows(d, s, names))
+		return pf_sr_bad(d, "its counts added to those read before would overflow");
 	uint32_t *map = calloc(d->nsrc ? d->nsrc : 1, sizeof(*map));
 	if (!map)
 		return -2;

@@ -464,3 +464,22 @@ def test_summaries_of_mixed_parts_stay_readable(perfan, gen_trace, tmp_path):
     lean = summarize(perfan, tmp_path / "l.sum", [a], "--lean")
     s3 = summarize(perfan, tmp_path / "s3.sum", [lean, b])
     assert answer(perfan, ("stats",), [s3]) == answer(perfan, ("stats",), [a, b])
+
+
+def test_counts_that_would_overflow_are_refused(perfan, tmp_path):
+    """Two summaries each claiming 2^63 calls of 0 ns (valid alone): the second is an
+    error naming it, and the first is still answered for."""
+    msgs = good_messages()
+    for i, (typ, f) in enumerate(msgs):
+        if typ == "perflog.summary.type":
+            msgs[i] = (typ, dict(f, count=2**63, failures=0, total_ns=0, self_ns=0, min_ns=0,
+                                 max_ns=0))
+        elif typ == "perflog.summary.hist":
+            msgs[i] = (typ, dict(f, first=0, counts=[2**63]))
+    a = write_summary(tmp_path / "a.sum", msgs)
+    b = write_summary(tmp_path / "b.sum", msgs)
+    doc = json.loads(run(perfan, "stats", "--json", a).stdout)
+    assert doc["types"][0]["count"] == 2**63
+    p = run(perfan, "stats", "--json", "--allow-unreadable", a, b)
+    assert str(b) in p.stderr and "overflow" in p.stderr
+    assert json.loads(p.stdout)["types"][0]["count"] == 2**63
