@@ -309,6 +309,28 @@ static void json_num(struct pf_json *j, const char *key, double v)
 		pf_json_double(j, v);
 }
 
+/* --json when a side could not be read: each side's inputs and counters, and which. */
+static void print_unreadable_json(const struct pf_scan sc[2], int scanned, const int side_ret[2])
+{
+	struct pf_json j;
+	pf_json_init(&j, stdout, true);
+	pf_json_object_begin(&j);
+	pf_json_key(&j, "command");
+	pf_json_str(&j, "diff");
+	for (int s = 0; s < scanned; s++) {
+		pf_json_key(&j, s ? "new" : "base");
+		pf_json_object_begin(&j);
+		pf_scan_json_summary(&sc[s], &j);
+		pf_json_object_end(&j);
+	}
+	pf_json_key(&j, "error");
+	pf_json_str(&j, side_ret[0] && side_ret[1] ? "neither side could be read"
+			: side_ret[0]		   ? "the base side could not be read"
+						   : "the new side could not be read");
+	pf_json_object_end(&j);
+	pf_json_finish(&j);
+}
+
 static void print_json(const struct pf_scan sc[2], const struct judging *jg, const struct row *rows,
 		       size_t n, size_t nreg)
 {
@@ -462,21 +484,33 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct pf_scan sc[2];
 	struct pf_summary sum[2] = {0};
 	struct row *rows = NULL;
-	int scanned = 0;
+	int scanned = 0, side_ret[2] = {PF_EXIT_OK, PF_EXIT_OK};
+	/* Both sides are read even when one cannot be: --json then says which (its own
+	 * document, not a scan's "nothing read" one). */
+	struct pf_opts quiet = o;
+	quiet.json = false;
 	ret = PF_EXIT_OK;
-	for (int s = 0; s < 2 && ret == PF_EXIT_OK; s++) {
+	for (int s = 0; s < 2 && ret != PF_EXIT_USAGE && !st[0].oom; s++) {
 		pf_agg_init(&st[s].agg);
-		ret = pf_sumscan_run(&sc[s], &sum[s], &o, argv + optind + s, 1, 0, on_span, &st[s]);
+		int r = pf_sumscan_run(&sc[s], &sum[s], &quiet, argv + optind + s, 1, 0, on_span,
+				       &st[s]);
 		scanned++;
-		if (ret == PF_EXIT_OK && pf_sumscan_agg(&sum[s], &st[s].agg) < 0)
+		if (r == PF_EXIT_OK && pf_sumscan_agg(&sum[s], &st[s].agg) < 0)
 			st[s].oom = true;
-		if (ret == PF_EXIT_OK && st[s].oom) {
+		if ((r == PF_EXIT_OK && st[s].oom) || sc[s].oom) {
 			pf_error("out of memory");
-			ret = PF_EXIT_UNREADABLE;
+			st[0].oom = true;
+			r = PF_EXIT_UNREADABLE;
 		}
+		side_ret[s] = r;
+		if (r != PF_EXIT_OK && ret != PF_EXIT_USAGE)
+			ret = r;
 	}
-	if (ret != PF_EXIT_OK)
+	if (ret != PF_EXIT_OK) {
+		if (o.json && ret == PF_EXIT_UNREADABLE && !st[0].oom)
+			print_unreadable_json(sc, scanned, side_ret);
 		goto out;
+	}
 	rows = calloc((size_t)st[0].agg.n + st[1].agg.n + 1, sizeof(*rows));
 	if (!rows) {
 		pf_error("out of memory");
