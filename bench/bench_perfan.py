@@ -26,11 +26,32 @@ import msgpack
 import zstandard
 
 
+def _uv(b, i):
+    """A LEB128 integer of a BLOCK column at b[i:]: (value, next index)."""
+    v = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << shift
+        if c < 0x80:
+            return v, i
+        shift += 7
+
+
 def python_p99(path):
     """What a user would write: decode with msgpack + zstandard, pair START/END by task
-    and level (END records carry no type), and sort durations per type for p99."""
+    and level (END records carry no type), and sort durations per type for p99. Format 2
+    keeps events in BLOCK records of columns (docs/format.md 2.9), decoded here too."""
     names, open_types, durs, events = {}, {}, {}, 0
     prev_seq = 0
+
+    def event(kind, key, level, typ=None, dur=None):
+        if kind == 1:
+            open_types[(key, level)] = names.get(typ, "")
+        elif kind == 2:
+            t = open_types.pop((key, level), "?")
+            durs.setdefault(t, []).append(dur)
+
     with open(path, "rb") as f:
         f.seek(16)  # the magic skippable frame
         stream = zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)
@@ -40,6 +61,32 @@ def python_p99(path):
                 names[rec[1]] = rec[2]
             elif kind == 8:
                 prev_seq = 0
+            elif kind == 10:  # BLOCK: kinds, dts, types, tasks, levels, durations, ...
+                kinds, _, types, tasks, levels, bdurs = rec[4:10]
+                ti = ki = li = di = 0
+                seq = 0
+                for k in kinds:
+                    events += 1
+                    kd = k & 3
+                    typ = dur = None
+                    if kd != 2:
+                        typ, ti = _uv(types, ti)
+                    if k & 16:
+                        key = (int.from_bytes(tasks[ki:ki + 8], "little"),)
+                        s_, ki = _uv(tasks, ki + 8)
+                        key += (s_,)
+                    else:
+                        z, ki = _uv(tasks, ki)
+                        seq += (z >> 1) ^ -(z & 1)
+                        key = seq
+                    depth, li = _uv(levels, li)
+                    lv = []
+                    for _ in range(depth):
+                        x, li = _uv(levels, li)
+                        lv.append(x)
+                    if kd == 2:
+                        dur, di = _uv(bdurs, di)
+                    event(kd, key, tuple(lv), typ, dur)
             elif kind in (1, 2, 3):
                 events += 1
                 ti = 2 if kind == 2 else 3
@@ -49,12 +96,8 @@ def python_p99(path):
                 else:
                     prev_seq += task
                     key = prev_seq
-                level = tuple(rec[ti + 1])
-                if kind == 1:
-                    open_types[(key, level)] = names.get(rec[2], "")
-                elif kind == 2:
-                    t = open_types.pop((key, level), "?")
-                    durs.setdefault(t, []).append(rec[5])
+                event(kind, key, tuple(rec[ti + 1]), rec[2] if kind != 2 else None,
+                      rec[5] if kind == 2 else None)
     table = {}
     for t, d in durs.items():
         d.sort()

@@ -12,7 +12,9 @@
  *   str headers made longer or shorter, cut short) and read both ways, 3000 times: the
  *   same records, the same error, at the same offset.
  * - The fast path is taken: pl_reader_stats() counts the records it left to the generic
- *   path, and PERFLOG_READER_GENERIC=1 leaves it all of them.
+ *   path, and PERFLOG_READER_GENERIC=1 leaves it all of them. (The writer puts events in
+ *   BLOCK records, format 2, whose events both paths decode alike once the record is
+ *   opened; version 1's event records are tested on tests/fixtures/v1.)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -228,12 +230,14 @@ static void test_the_fast_path_is_taken(void **state)
 		records++;
 	assert_int_equal(pl_reader_stats(r, &st), 0);
 	pl_reader_close(r);
-	/* The generic path takes the containers, the 70 deep levels and the rest; the
-	 * fast path the other nine in ten. */
+	/* Format 2: every event is in a BLOCK, which the fast path opens (its events'
+	 * fields with containers go to the tokenizer, but the record is the fast path's):
+	 * the generic path takes the header, the names, the threads and the stats. */
 	print_message("%llu of %llu records by the generic path\n",
 		      (unsigned long long)st.records_generic, (unsigned long long)records);
-	assert_true(st.records_generic > 100);
-	assert_true(st.records_generic * 5 < records);
+	assert_true(st.records_generic > 0);
+	assert_true(st.records_generic < 64);
+	uint64_t fast_generic = st.records_generic;
 	setenv("PERFLOG_READER_GENERIC", "1", 1);
 	assert_int_equal(pl_reader_open(path, &r), 0);
 	unsetenv("PERFLOG_READER_GENERIC");
@@ -242,7 +246,8 @@ static void test_the_fast_path_is_taken(void **state)
 		again++;
 	assert_int_equal(pl_reader_stats(r, &st), 0);
 	pl_reader_close(r);
-	assert_true(st.records_generic >= again); /* all (the header and names too) */
+	assert_int_equal(again, records);
+	assert_true(st.records_generic > fast_generic); /* all: the blocks too */
 }
 
 int main(void)

@@ -1246,7 +1246,7 @@ static void test_header(void **state)
 	assert_int_equal(pl_reader_open(f->path, &r), 0);
 	const struct pl_trace_header *h = pl_reader_header(r);
 	assert_non_null(h);
-	assert_int_equal(h->version, 1); /* docs/format.md: format version 1 */
+	assert_int_equal(h->version, 2); /* docs/format.md: format version 2 */
 	assert_true(h->pid == (int64_t)getpid());
 	assert_true(h->task_prefix != 0);
 	char host[256] = "";

@@ -35,11 +35,31 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "reference"))
 import ref_reader  # noqa: E402
 
-# ---- a minimal writer of format version 1 (docs/format.md) ------------------------------
+# ---- a minimal writer of format versions 1 and 2 (docs/format.md) -----------------------
 
-MAGIC = struct.pack("<II", 0x184D2A5E, 8) + b"PERFLOG" + bytes([1])
+
+def magic(version):
+    return struct.pack("<II", 0x184D2A5E, 8) + b"PERFLOG" + bytes([version])
+
+
+MAGIC = magic(1)
 K_HEADER, K_START, K_END, K_MESSAGE, K_THREAD = 0, 1, 2, 3, 4
-K_STATS, K_NAME, K_CHUNK, K_CLOCK = 6, 7, 8, 9
+K_STATS, K_NAME, K_CHUNK, K_CLOCK, K_BLOCK = 6, 7, 8, 9, 10
+VERSION = 2  # what the fixtures are written in (tests/cli/test_perfan.py: 1 and 2 agree)
+
+
+def uv(n):
+    """LEB128, as a BLOCK's columns hold integers (format.md 2.9)."""
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def sv(n):
+    return uv(((n << 1) ^ (n >> 63)) & ((1 << 64) - 1))
 
 
 class TraceWriter:
@@ -49,7 +69,9 @@ class TraceWriter:
     ("message", thread, ts, type, task, level, fields)
     where task is (prefix, seq)."""
 
-    def __init__(self, path, pid, prefix, wall0, threads, host="testhost", argv=("fixture",)):
+    def __init__(self, path, pid, prefix, wall0, threads, host="testhost", argv=("fixture",),
+                 version=None):
+        self.version = version or VERSION
         self.path, self.pid, self.prefix, self.wall0 = path, pid, prefix, wall0
         self.threads = threads  # {number: name}
         self.host, self.argv = host, list(argv)
@@ -72,7 +94,8 @@ class TraceWriter:
         head, body = [], []
         if first:
             head.append([K_HEADER, {
-                "format": "perflog", "version": 1, "pid": self.pid, "host": self.host,
+                "format": "perflog", "version": self.version, "pid": self.pid,
+                "host": self.host,
                 "argv": self.argv, "clock": "monotonic", "ticks_per_s": 0.0,
                 "mono_ns": 1000, "wall_ns": self.wall0, "task_prefix": self.prefix,
                 "library": "perflog 0.1.0 (gen_traces.py)"}])
@@ -85,6 +108,9 @@ class TraceWriter:
             for t, name in sorted(self.threads.items()):
                 body.append([K_THREAD, t, 10000 + t, name])
         for thread, evs in by_thread.items():
+            if self.version >= 2:
+                body.append(self._block(thread, evs, head))
+                continue
             base = evs[0][2]
             body.append([K_CHUNK, thread, base])
             prev_ts, prev_seq = base, 0
@@ -113,13 +139,52 @@ class TraceWriter:
         data = b"".join(msgpack.packb(r, use_bin_type=True) for r in head + body)
         self.frames.append(zstandard.ZstdCompressor(level=3, write_checksum=True).compress(data))
 
+    def _block(self, thread, evs, head):
+        """A BLOCK record (format.md 2.9): the thread's events as columns."""
+        cols = [bytearray() for _ in range(8)]
+        kinds, dts, types, tasks, levels, durs, fields, excs = cols
+        prev_ts, prev_seq = evs[0][2], 0
+        for e in evs:
+            kind, _, ts = e[:3]
+            task = e[4] if kind != "end" else e[3]
+            if kind == "end":
+                _, _, _, _, level, failed, dur, f, exc_type, exc_msg = e
+            else:
+                _, _, _, typ, _, level, f = e
+                failed = False
+            f = self._fields(f, head)
+            remote = task[0] != self.prefix
+            kinds.append({"start": K_START, "end": K_END, "message": K_MESSAGE}[kind]
+                         | (4 if failed else 0) | (8 if f is not None else 0)
+                         | (16 if remote else 0))
+            dts += uv(ts - prev_ts)
+            prev_ts = ts
+            if kind != "end":
+                types += uv(self._name(typ, head))
+            if remote:
+                tasks += struct.pack("<Q", task[0]) + uv(task[1])
+            else:
+                tasks += sv(task[1] - prev_seq)
+                prev_seq = task[1]
+            levels += uv(len(level)) + b"".join(uv(x) for x in level)
+            if kind == "end":
+                durs += uv(dur)
+            if f is not None:
+                m = msgpack.packb(f, use_bin_type=True)
+                fields += uv(len(m)) + m
+            if failed:
+                for text in (exc_type or "", exc_msg or ""):
+                    b = text.encode()
+                    excs += uv(len(b)) + b
+        return [K_BLOCK, thread, evs[0][2], len(evs)] + [bytes(c) for c in cols]
+
     def close(self, stats=True):
         if stats:
             tail = [K_STATS, {"events": 0, "frames": len(self.frames) + 1}]
             data = msgpack.packb([K_CLOCK, 0, self.wall0]) + msgpack.packb(tail)
             self.frames.append(zstandard.ZstdCompressor(write_checksum=True).compress(data))
         with open(self.path, "wb") as f:
-            f.write(MAGIC + b"".join(self.frames))
+            f.write(magic(self.version) + b"".join(self.frames))
 
 
 MS, US = 1000000, 1000

@@ -1514,3 +1514,28 @@ def test_man_page_covers_every_subcommand_and_option(perfan):
         cmd_help = run(perfan, cmd, "--help").stdout
         for opt in set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", cmd_help)):
             assert opt in text, (cmd, opt)
+
+
+# ---- format versions 1 and 2 --------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["stats", "--json"], ["tree"], ["slowest", "--json", "-n", "50"], ["timeline"],
+    ["inputs", "--type", "db.*", "--json"], ["inflight", "--json"],
+    ["sla", "--p99", "100ms", "--json"],
+    ["export", "--format", "jsonl"]])
+def test_versions_1_and_2_read_alike(perfan, tmp_path, monkeypatch, args):
+    """The golden fixtures written as format 1 (an event per record) and as format 2 (a
+    BLOCK of columns per thread and frame, format.md 2.9): perfan sees the same trace."""
+    out = {}
+    for version in (1, 2):
+        d = tmp_path / f"v{version}"
+        monkeypatch.setattr(gt, "VERSION", version)
+        gt.fixtures(d)
+        p = subprocess.run([perfan, *args, d / "web.zst", d / "svc.zst"],
+                           capture_output=True, text=True, env=dict(os.environ, TZ="UTC"))
+        out[version] = (p.returncode, p.stdout.replace(str(d), "D"),
+                        p.stderr.replace(str(d), "D"))
+        with ref_reader.Reader(d / "web.zst") as r:
+            assert r.version == version
+    assert out[1] == out[2]
+    assert out[2][0] == 0 and out[2][1], out[2]

@@ -212,9 +212,10 @@ static inline bool fuzz_paths_agree(const char *path)
  * size), or NULL. */
 static inline uint8_t *fuzz_wrap_records(const uint8_t *data, size_t size, size_t *len)
 {
-	/* docs/format.md: a skippable frame (magic 0x184D2A5E, 8 bytes: "PERFLOG", version 1). */
+	/* docs/format.md: a skippable frame (magic 0x184D2A5E, 8 bytes: "PERFLOG", version 2,
+	 * as the seeds' headers say: written by this liblog). */
 	static const uint8_t magic[16] = {0x5E, 0x2A, 0x4D, 0x18, 8,   0,   0,	 0,
-					  'P',	'E',  'R',  'F',  'L', 'O', 'G', 1};
+					  'P',	'E',  'R',  'F',  'L', 'O', 'G', 2};
 	size_t cap = sizeof(magic) + ZSTD_compressBound(size);
 	uint8_t *file = malloc(cap);
 	ZSTD_CCtx *cc = ZSTD_createCCtx();

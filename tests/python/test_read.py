@@ -32,7 +32,7 @@ def test_good_file_records_and_header(tmp_path):
         assert isinstance(r, perflog.Reader) and r.path == str(path)
         h = r.header
         recs = list(r)
-    assert h["version"] == 1 and h["pid"] == os.getpid() and h["library"].startswith("perflog ")
+    assert h["version"] == 2 and h["pid"] == os.getpid() and h["library"].startswith("perflog ")
     assert len(h["task_prefix"]) == 16 and h["clock"] in ("tsc", "monotonic")
     kinds = [x["kind"] for x in recs]
     assert kinds.count("start") == kinds.count("end") == 10 and kinds[-1] == "stats"

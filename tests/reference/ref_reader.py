@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""ref_reader.py - an independent reader of perflog trace files, format version 1.
+"""ref_reader.py - an independent reader of perflog trace files, format versions 1 and 2.
 
 Written from the specification (docs/format.md, mirrored by liblog/src/common/format.h),
 not from liblog's reader, so that tests can compare liblog against a second opinion.
@@ -30,7 +30,7 @@ import sys
 import msgpack
 import zstandard
 
-FORMAT_VERSION = 1
+FORMAT_VERSIONS = (1, 2)
 MAGIC_FRAME_ID = 0x184D2A5E
 MAGIC_TEXT = b"PERFLOG"
 MAGIC_FRAME_BYTES = 16
@@ -44,6 +44,8 @@ I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 # Record kinds (the first element of every record).
 K_HEADER, K_START, K_END, K_MESSAGE, K_THREAD = 0, 1, 2, 3, 4
 K_DROPPED, K_STATS, K_NAME, K_CHUNK, K_CLOCK = 5, 6, 7, 8, 9
+K_BLOCK = 10  # version 2: a thread's events as columns (format.md 2.9)
+BLK_FAILED, BLK_FIELDS, BLK_REMOTE, BLK_RESERVED = 4, 8, 16, 0xE0
 KIND_NAMES = {K_START: "start", K_END: "end", K_MESSAGE: "message", K_THREAD: "thread",
               K_DROPPED: "dropped", K_STATS: "stats"}
 
@@ -153,8 +155,8 @@ class Reader:
         if frame_id != MAGIC_FRAME_ID or size != 8 or m[8:15] != MAGIC_TEXT:
             self._fail("not a perflog trace: bad magic frame")
         self.version = m[15]
-        if self.version != FORMAT_VERSION:
-            self._fail(f"format version {self.version}, this reader knows {FORMAT_VERSION}")
+        if self.version not in FORMAT_VERSIONS:
+            self._fail(f"format version {self.version}, this reader knows {FORMAT_VERSIONS}")
 
     def _parse_index(self, b):
         """The index frame at the start of @b (INDEX_FRAME_BYTES bytes) as a dict."""
@@ -295,8 +297,8 @@ class Reader:
             if not isinstance(k, str):
                 self._fail("HEADER key is not a string")
             h[k] = _plain(v)
-        if h.get("format") != "perflog" or h.get("version") != FORMAT_VERSION:
-            self._fail("HEADER does not say perflog format version 1")
+        if h.get("format") != "perflog" or h.get("version") != self.version:
+            self._fail(f"HEADER does not say perflog format version {self.version}")
         for key, ok in (("pid", _is_int), ("mono_ns", _is_uint), ("wall_ns", _is_int),
                         ("task_prefix", _is_uint)):
             if not ok(h.get(key)):
@@ -389,6 +391,19 @@ class Reader:
                 elif kind == K_END:
                     opened.pop(key, None)
                 yield out
+            elif kind == K_BLOCK and self.version >= 2:
+                for out in self._block(rec, prefix0):
+                    out["wall_ns"] = clock_wall + (out["ts_ns"] - clock_ts)
+                    seen["events"] += 1
+                    seen["walls"].append(out["wall_ns"])
+                    key = (out["task_prefix"], out["task_seq"], tuple(out["level"]))
+                    if out["kind"] == "start" and frame_at is not None:
+                        opened[key] = frame_at
+                    elif out["kind"] == "end":
+                        opened.pop(key, None)
+                    yield out
+                # It opens a chunk: a DROPPED after it takes its last event's time.
+                chunk = [rec[1], self._block_last_ts, 0]
             elif kind == K_THREAD:
                 if n != 4 or not _is_uint(rec[1], 32) or not _is_int(rec[2]) or not \
                         isinstance(rec[3], str):
@@ -429,6 +444,68 @@ class Reader:
                 "task_prefix": None, "task_seq": None, "level": None, "type": None,
                 "fields": {}, "field_items": [], "outcome": None, "duration_ns": None,
                 "exc_type": None, "exc_msg": None, "name": None, "count": None}
+
+    def _block(self, rec, prefix0):
+        """The events of a BLOCK record (format.md 2.9), as _event makes them."""
+        if len(rec) != 12 or not all(_is_uint(x) for x in rec[1:4]) or not all(
+                isinstance(c, bytes) for c in rec[4:]):
+            self._fail("bad BLOCK record")
+        thread, ts, count = rec[1], rec[2], rec[3]
+        if thread >= MAX_THREADS:
+            self._fail(f"thread number {thread} too large")
+        kinds, dts, types, tasks, levels, durs, fields, excs = (
+            _Column(self, c, name) for c, name in zip(rec[4:], (
+                "kinds", "dts", "types", "tasks", "levels", "durations", "fields", "excs")))
+        if count != len(kinds.data):
+            self._fail(f"BLOCK of {count} events with {len(kinds.data)} kinds")
+        seq = 0
+        for _ in range(count):
+            k = kinds.take(1)[0]
+            kind = k & 3
+            if kind == 0 or k & BLK_RESERVED or (k & BLK_FAILED and kind != K_END):
+                self._fail(f"BLOCK event kind byte {k:#x}")
+            out = self._blank(KIND_NAMES[kind], thread)
+            ts = (ts + dts.uv()) & U64
+            out["ts_ns"] = ts
+            if kind != K_END:
+                out["type"] = self._name(types.uv())
+            if k & BLK_REMOTE:
+                out["task_prefix"] = int.from_bytes(tasks.take(8), "little")
+                out["task_seq"] = tasks.uv()
+            else:
+                z = tasks.uv()
+                seq = (seq + ((z >> 1) ^ -(z & 1))) & U64
+                out["task_prefix"], out["task_seq"] = prefix0, seq
+            depth = levels.uv()
+            out["level"] = [levels.uv() for _ in range(depth)]
+            if any(x >= 1 << 32 for x in out["level"]):
+                self._fail("a level entry above 2^32")
+            if kind == K_END:
+                out["outcome"] = 1 if k & BLK_FAILED else 0
+                out["duration_ns"] = durs.uv()
+            if k & BLK_FIELDS:
+                data = fields.take(fields.uv())
+                try:
+                    f = msgpack.unpackb(data, raw=False, strict_map_key=False,
+                                        object_pairs_hook=_Map,
+                                        unicode_errors="surrogateescape")
+                except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError,
+                        ValueError) as e:
+                    self._fail(f"bad msgpack in a BLOCK's fields: {e}")
+                if not isinstance(f, _Map):
+                    self._fail("a BLOCK's fields are not a map")
+                out["field_items"] = self._fields(f)
+            out["fields"] = {a: _plain(v) for a, v in out["field_items"]}
+            if k & BLK_FAILED:
+                out["exc_type"] = excs.take(excs.uv()).decode("utf-8", "surrogateescape")
+                out["exc_msg"] = excs.take(excs.uv()).decode("utf-8", "surrogateescape")
+            self._block_last_ts = ts
+            yield out
+        for c in (kinds, dts, types, tasks, levels, durs, fields, excs):
+            if c.pos != len(c.data):
+                self._fail(f"BLOCK column {c.name} has {len(c.data) - c.pos} bytes left over")
+        if count == 0:
+            self._block_last_ts = rec[2]
 
     def _event(self, rec, chunk, prefix0):
         kind, n = rec[0], len(rec)
@@ -473,6 +550,32 @@ class Reader:
         out["field_items"] = self._fields(fields)
         out["fields"] = {k: _plain(v) for k, v in out["field_items"]}
         return out
+
+
+class _Column:
+    """One column of a BLOCK: bytes consumed from the front."""
+
+    def __init__(self, reader, data, name):
+        self.reader, self.data, self.name, self.pos = reader, data, name, 0
+
+    def take(self, n):
+        if n > len(self.data) - self.pos:
+            self.reader._fail(f"BLOCK column {self.name} ends early")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def uv(self):
+        """An unsigned LEB128 integer: at most 10 bytes, within 64 bits."""
+        v = 0
+        for i in range(10):
+            b = self.take(1)[0]
+            v |= (b & 0x7F) << (7 * i)
+            if b < 0x80:
+                if v > U64:
+                    self.reader._fail(f"BLOCK column {self.name}: an integer over 64 bits")
+                return v
+        self.reader._fail(f"BLOCK column {self.name}: an integer of more than 10 bytes")
 
 
 def read(path):

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* format.h - THE on-disk trace format, version 1. Mirrors docs/format.md.
+/* format.h - THE on-disk trace format, version 2. Mirrors docs/format.md.
  *
  *   file   := magic_frame (index_frame? data_frame)*
  *   magic_frame := zstd skippable frame: u32le 0x184D2A5E, u32le 8, "PERFLOG" u8 version
@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#define PL_FORMAT_VERSION    1u
+#define PL_FORMAT_VERSION    2u		 /* what the writer writes; the reader reads 1 and 2 */
 #define PL_MAGIC_FRAME_ID    0x184D2A5Eu /* a zstd skippable-frame magic: zstd -d ignores it */
 #define PL_MAGIC_TEXT	     "PERFLOG"	 /* 7 bytes, then the version byte */
 #define PL_MAGIC_FRAME_BYTES 16u
@@ -64,8 +64,39 @@ enum pl_fmt_kind {
 	PL_K_NAME = 7,	  /* [7, number, str]     defines a name number for this file */
 	PL_K_CHUNK = 8,	  /* [8, thread, base_ts] opens a thread chunk; base_ts in ns */
 	PL_K_CLOCK = 9,	  /* [9, ts, wall_ns]     wall-clock checkpoint (Unix ns at ts) */
-	PL_K_MAX = 9,
+	PL_K_BLOCK = 10,  /* version 2: [10, thread, base_ts, count, kinds, dts, types, tasks,
+			   * levels, durations, fields, excs] (PL_BLK_* below) */
+	PL_K_MAX = 10,
 };
+
+/*
+ * BLOCK (version 2): @count START, END and MESSAGE events of @thread, in the order the
+ * thread recorded them, as columns: each of the eight is a msgpack bin. It opens a chunk
+ * as CHUNK does (a DROPPED after it belongs to it and takes its last event's time), and
+ * its deltas start afresh: timestamps from @base_ts, own task sequence numbers from 0.
+ * Integers in the columns are LEB128 ("uv": unsigned, 7 bits a byte, low group first,
+ * at most 10 bytes; "sv": zigzag-signed, then as uv).
+ *   kinds   one byte per event: bits 0-1 the kind (PL_K_START, END, MESSAGE), bit 2
+ *           failed (END), bit 3 fields present, bit 4 remote task; bits 5-7 zero
+ *   dts     uv per event: ns since the previous event (since base_ts for the first)
+ *   types   uv per START and MESSAGE: the type's name number
+ *   tasks   per event: sv, the own task's sequence delta; or for a remote task, u64le
+ *           prefix then uv seq
+ *   levels  per event: uv depth, then depth uv level entries (each < 2^32)
+ *   durations uv per END: its duration_ns
+ *   fields  per event with fields: uv byte length, then that many bytes holding exactly
+ *           one msgpack map {uint name: value} as in version 1's records
+ *   excs    per failed END: uv length and the bytes of exc_type, then the same for
+ *           exc_msg (UTF-8)
+ * Every column is consumed exactly by its events; anything else is corrupt.
+ */
+#define PL_BLK_KIND_MASK 3u
+#define PL_BLK_FAILED	 (1u << 2)
+#define PL_BLK_FIELDS	 (1u << 3)
+#define PL_BLK_REMOTE	 (1u << 4)
+#define PL_BLK_RESERVED	 0xe0u
+#define PL_BLK_COLUMNS	 8u
+#define PL_BLK_ELEMENTS	 (4u + PL_BLK_COLUMNS)
 
 /*
  * Field encodings:

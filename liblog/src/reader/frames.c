@@ -105,6 +105,7 @@ int pl_frames_open(struct pl_frames *f, const char *path)
 	if (f->in[15] > PL_FORMAT_VERSION)
 		return fail(f, -PL_EVERSION, 15, "format version %u is newer than this reader (%u)",
 			    f->in[15], PL_FORMAT_VERSION);
+	f->version = f->in[15];
 	f->in_pos = PL_MAGIC_FRAME_BYTES;
 	return 0;
 }

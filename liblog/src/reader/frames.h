@@ -30,8 +30,9 @@ struct pl_frames {
 	char *path; /* to reopen after a suspension */
 	dev_t dev;  /* the file's identity, checked when reopening */
 	ino_t ino;
-	bool regular; /* a regular file: it can be reopened and sought */
-	bool follow;  /* the end of the file is where its writer is: PL_AGAIN */
+	bool regular;	 /* a regular file: it can be reopened and sought */
+	bool follow;	 /* the end of the file is where its writer is: PL_AGAIN */
+	uint8_t version; /* the magic frame's format version */
 	ZSTD_DCtx *dctx;
 	uint8_t *in; /* input block */
 	size_t in_len, in_pos;

@@ -26,6 +26,7 @@
 #include "../common/abi.h"
 #include "../common/config.h"
 #include "../common/format.h"
+#include "../common/leb128.h"
 #include "../common/macros.h"
 #include "decode.h"
 #include "frames.h"
@@ -47,6 +48,11 @@ struct pl_reader {
 	bool chunk_open;
 	uint32_t thread;
 	uint64_t prev_ts, prev_seq;
+	/* The BLOCK record whose events are being delivered (format.h): its columns,
+	 * consumed event by event, and where it is in the frame (for errors). */
+	uint32_t blk_left;
+	size_t blk_pos, rec_pos; /* rec_pos: the record being read (next_raw) */
+	struct pl_bcur blk[PL_BLK_COLUMNS];
 	uint64_t ck_ts; /* last CLOCK checkpoint */
 	int64_t ck_wall;
 	bool header_seen;
@@ -184,6 +190,206 @@ static int action_record(struct pl_reader *r, uint64_t kind, struct pl_tcur *c,
 	return 0;
 }
 
+/* Most of what the fast path takes: deeper levels and more fields go the generic way. */
+#define FAST_MAX_DEPTH	64
+#define FAST_MAX_FIELDS 15 /* a fixmap */
+
+/* The fast paths' fields (@nf pairs decoded into @kv) as the record's, in the arena. */
+static void put_views(struct pl_reader *r, struct pl_record *rec, const struct pl_kv *kv,
+		      uint32_t nf)
+{
+	if (!nf)
+		return;
+	struct pl_kv *f = pl_arena_alloc(&r->arena, nf * sizeof(*f));
+	for (uint32_t i = 0; i < nf; i++) {
+		f[i] = kv[i];
+		f[i].key_len = strlen(kv[i].key);
+	}
+	rec->fields = f;
+	rec->nfields = nf;
+}
+
+/* A failed END's exception type and message (NULL: absent) as NUL-terminated copies. */
+static void put_exc(struct pl_reader *r, struct pl_record *rec, const char *const exc[2],
+		    const uint64_t len[2])
+{
+	for (int i = 0; i < 2; i++) {
+		if (!exc[i])
+			continue;
+		char *t = pl_arena_alloc(&r->arena, len[i] + 1);
+		memcpy(t, exc[i], len[i]);
+		t[len[i]] = '\0';
+		*(i ? &rec->exc_msg : &rec->exc_type) = t;
+	}
+}
+
+/* ---- BLOCK records (format version 2): events as columns ---- */
+
+enum { C_KINDS, C_DTS, C_TYPES, C_TASKS, C_LEVELS, C_DURS, C_FIELDS, C_EXCS };
+
+/* A BLOCK record's elements: its events are delivered next (block_event). A BLOCK in a
+ * version 1 file is a kind that version did not have, skipped as such. Returns 0 or a
+ * negative pl_status. */
+static int open_block(struct pl_reader *r, uint64_t thread, uint64_t base_ts, uint64_t count,
+		      const struct pl_bcur *cols)
+{
+	if (r->hdr.version < 2)
+		return 0;
+	if (thread >= PL_READ_MAX_THREADS)
+		return -PL_ELIMIT;
+	/* One kinds byte per event: the count is justified by the bytes present. */
+	if (count != (uint64_t)(cols[C_KINDS].end - cols[C_KINDS].p))
+		return -PL_ECORRUPT;
+	for (unsigned i = 0; count == 0 && i < PL_BLK_COLUMNS; i++)
+		if (cols[i].p != cols[i].end)
+			return -PL_ECORRUPT; /* columns left over */
+	for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+		r->blk[i] = cols[i];
+	r->chunk_open = true;
+	r->thread = (uint32_t)thread;
+	r->prev_ts = base_ts;
+	r->prev_seq = 0;
+	r->blk_pos = r->rec_pos;
+	r->blk_left = (uint32_t)count;
+	return 0;
+}
+
+static inline bool col_uv(struct pl_bcur *c, uint64_t *v)
+{
+	return pl_uv_get(&c->p, c->end, v);
+}
+
+/* @n bytes of column @c as a view. */
+static inline bool col_take(struct pl_bcur *c, uint64_t n, const uint8_t **p)
+{
+	if (n > (uint64_t)(c->end - c->p))
+		return false;
+	*p = c->p;
+	c->p += n;
+	return true;
+}
+
+/* Fields {name number: scalar} of a fixmap at @c, straight from the bytes: false (with
+ * @c moved) when they need the tokenizer (containers, more than FAST_MAX_FIELDS). */
+static bool fast_fields(const struct pl_reader *r, struct pl_bcur *c, struct pl_kv *kv,
+			uint32_t *nf);
+
+/* The block's next event into @rec. Returns 1, or a negative pl_status (the record is
+ * corrupt from there). */
+static int block_event(struct pl_reader *r, struct pl_record *rec)
+{
+	struct pl_bcur *col = r->blk;
+	uint8_t k = *col[C_KINDS].p++; /* one byte per event: open_block() checked */
+	uint64_t kind = k & PL_BLK_KIND_MASK, dts, type = 0, seq, depth, duration = 0;
+	bool end = kind == PL_K_END, failed = k & PL_BLK_FAILED;
+	uint64_t prefix = r->hdr.task_prefix;
+	const char *type_name = "";
+	if (kind == 0 || (k & PL_BLK_RESERVED) || (failed && !end) || !col_uv(&col[C_DTS], &dts))
+		return -PL_ECORRUPT;
+	if (!end &&
+	    (!col_uv(&col[C_TYPES], &type) || !(type_name = pl_strtab_get(&r->names, type))))
+		return -PL_ECORRUPT;
+	if (k & PL_BLK_REMOTE) {
+		const uint8_t *p8;
+		if (!col_take(&col[C_TASKS], 8, &p8) || !col_uv(&col[C_TASKS], &seq))
+			return -PL_ECORRUPT;
+		memcpy(&prefix, p8, 8); /* little-endian hosts only, as the writer */
+	} else {
+		uint64_t z;
+		if (!col_uv(&col[C_TASKS], &z))
+			return -PL_ECORRUPT;
+		seq = r->prev_seq += (uint64_t)pl_unzigzag(z);
+	}
+	/* Each entry takes a byte at least: the depth is bounded by the bytes present. */
+	if (!col_uv(&col[C_LEVELS], &depth) ||
+	    depth > (uint64_t)(col[C_LEVELS].end - col[C_LEVELS].p))
+		return -PL_ECORRUPT;
+	if (depth > PL_READ_MAX_ITEMS)
+		return -PL_ELIMIT;
+	struct pl_bcur level = col[C_LEVELS];
+	for (uint64_t i = 0; i < depth; i++) { /* checked now, stored once the arena is sized */
+		uint64_t u;
+		if (!col_uv(&col[C_LEVELS], &u) || u > UINT32_MAX)
+			return -PL_ECORRUPT;
+	}
+	if (end && !col_uv(&col[C_DURS], &duration))
+		return -PL_ECORRUPT;
+	struct pl_bcur fields = {NULL, NULL};
+	if (k & PL_BLK_FIELDS) {
+		uint64_t len;
+		if (!col_uv(&col[C_FIELDS], &len) || !col_take(&col[C_FIELDS], len, &fields.p))
+			return -PL_ECORRUPT;
+		fields.end = fields.p + len;
+	}
+	const uint8_t *exc[2] = {NULL, NULL};
+	uint64_t exc_len[2] = {0, 0};
+	for (int i = 0; failed && i < 2; i++)
+		if (!col_uv(&col[C_EXCS], &exc_len[i]) ||
+		    !col_take(&col[C_EXCS], exc_len[i], &exc[i]))
+			return -PL_ECORRUPT;
+	/* The fields: scalars straight from the bytes, anything else by the tokenizer
+	 * (which enforces the limits); either way exactly the bytes the column gave. */
+	struct pl_kv kv[FAST_MAX_FIELDS];
+	uint32_t nf = 0;
+	bool tokenized = false;
+	size_t need = depth * 4 + exc_len[0] + exc_len[1] + 64;
+	if (fields.p && !r->skip_fields) {
+		struct pl_bcur c = fields;
+		if (fast_fields(r, &c, kv, &nf) && c.p == fields.end) {
+			need += nf * sizeof(struct pl_kv);
+		} else {
+			size_t size;
+			int ret = pl_mptok_object(&r->tok, fields.p,
+						  (size_t)(fields.end - fields.p), &size);
+			if (ret == -PL_ENOMEM || ret == -PL_ELIMIT)
+				return ret;
+			if (ret < 0 || size != (size_t)(fields.end - fields.p))
+				return -PL_ECORRUPT;
+			tokenized = true;
+			need += pl_arena_bound(size, r->tok.n);
+		}
+	}
+	if (pl_arena_reset(&r->arena, need) < 0)
+		return -PL_ENOMEM;
+	static const struct pl_record zero;
+	*rec = zero;
+	uint32_t *lv = pl_arena_alloc(&r->arena, (depth ? depth : 1) * sizeof(uint32_t));
+	for (uint64_t i = 0; i < depth; i++) {
+		uint64_t u = 0;
+		col_uv(&level, &u); /* checked above */
+		lv[i] = (uint32_t)u;
+	}
+	rec->level = lv;
+	rec->depth = (uint32_t)depth;
+	rec->type = type_name;
+	rec->task_prefix = prefix;
+	rec->task_seq = seq;
+	if (end) {
+		rec->outcome = failed ? PL_FAILED : PL_SUCCEEDED;
+		rec->duration_ns = duration;
+	}
+	if (tokenized) {
+		struct pl_tcur tc = {r->tok.tok, 0, r->tok.n};
+		int ret = pl_dec_fields(&r->arena, &r->names, &tc, &rec->fields, &rec->nfields);
+		if (ret < 0)
+			return ret;
+		if (!rec->fields)
+			return -PL_ECORRUPT; /* nil where the column promised a map */
+	} else {
+		put_views(r, rec, kv, nf);
+	}
+	put_exc(r, rec, (const char *const *)exc, exc_len);
+	r->seen_events++;
+	r->prev_ts += dts;
+	rec->kind = (enum pl_record_kind)kind;
+	stamp(r, rec, r->prev_ts);
+	if (--r->blk_left == 0)
+		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+			if (col[i].p != col[i].end)
+				return -PL_ECORRUPT; /* columns left over */
+	return 1;
+}
+
 /* Interpret the record in r->tok. Returns 1 if @rec is to be delivered, 0 if the record
  * only changed the reader's state, or a negative pl_status. */
 static int interpret(struct pl_reader *r, struct pl_record *rec)
@@ -213,6 +419,8 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 		int ret = pl_dec_header(&c, &r->hdr, &r->hdr_store);
 		if (ret < 0)
 			return ret;
+		if (r->hdr.version != r->fr.version)
+			return -PL_EFORMAT; /* the magic frame said another version */
 		r->seen_flags |= PL_IX_HEADER;
 		r->header_seen = true;
 		r->ck_ts = 0;
@@ -278,6 +486,21 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 		rec->kind = PL_REC_STATS;
 		rec->type = "";
 		return 1;
+	}
+	case PL_K_BLOCK: {
+		uint64_t count;
+		struct pl_bcur cols[PL_BLK_COLUMNS];
+		if (n != PL_BLK_ELEMENTS || !pl_tcur_u64(&c, &u) || !pl_tcur_u64(&c, &v) ||
+		    !pl_tcur_u64(&c, &count))
+			return r->hdr.version < 2 ? 0 : -PL_ECORRUPT;
+		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++) {
+			const struct pl_tok *b = pl_tcur_take(&c, PL_T_BIN);
+			if (!b)
+				return r->hdr.version < 2 ? 0 : -PL_ECORRUPT;
+			const uint8_t *bp = (const uint8_t *)b->v.p;
+			cols[i] = (struct pl_bcur){bp, bp + b->n};
+		}
+		return open_block(r, u, v, count, cols);
 	}
 	default:
 		return 0; /* a kind from a later minor version: skip it */
@@ -400,9 +623,21 @@ static bool window_keep(struct pl_reader *r, const struct pl_record *rec)
 
 /* ---- the fast path (see the top of the file) ---- */
 
-/* Most of what the fast path takes: deeper levels and more fields go the generic way. */
-#define FAST_MAX_DEPTH	64
-#define FAST_MAX_FIELDS 15 /* a fixmap */
+static bool fast_fields(const struct pl_reader *r, struct pl_bcur *c, struct pl_kv *kv,
+			uint32_t *nf)
+{
+	if (!pl_b_fixmap(c, nf))
+		return false;
+	for (uint32_t i = 0; i < *nf; i++) {
+		uint64_t id;
+		const char *name;
+		if (!pl_b_u64(c, &id) || !(name = pl_strtab_get(&r->names, id)) ||
+		    !pl_b_scalar(c, &kv[i].value))
+			return false;
+		kv[i].key = name;
+	}
+	return true;
+}
 
 /* START / END / MESSAGE after the kind, @n elements in all. Returns 1 with @rec filled
  * and the reader's state advanced, or -1 with nothing changed. */
@@ -442,18 +677,8 @@ static int fast_action(struct pl_reader *r, uint64_t kind, uint32_t n, struct pl
 	struct pl_kv kv[FAST_MAX_FIELDS];
 	uint32_t nf = 0;
 	if (at < n) { /* fields: nil or {name number: scalar} */
-		if (!pl_b_nil(c)) {
-			if (!pl_b_fixmap(c, &nf))
-				return -1;
-			for (uint32_t i = 0; i < nf; i++) {
-				uint64_t id;
-				const char *name;
-				if (!pl_b_u64(c, &id) || !(name = pl_strtab_get(&r->names, id)) ||
-				    !pl_b_scalar(c, &kv[i].value))
-					return -1;
-				kv[i].key = name;
-			}
-		}
+		if (!pl_b_nil(c) && !fast_fields(r, c, kv, &nf))
+			return -1;
 		at++;
 	}
 	const char *exc[2] = {NULL, NULL};
@@ -486,23 +711,10 @@ static int fast_action(struct pl_reader *r, uint64_t kind, uint32_t n, struct pl
 		rec->outcome = outcome ? PL_FAILED : PL_SUCCEEDED;
 		rec->duration_ns = duration;
 	}
-	if (nf && !r->skip_fields) {
-		struct pl_kv *f = pl_arena_alloc(&r->arena, nf * sizeof(*f));
-		for (uint32_t i = 0; i < nf; i++) {
-			f[i] = kv[i];
-			f[i].key_len = strlen(kv[i].key);
-		}
-		rec->fields = f;
-		rec->nfields = nf;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (!exc[i])
-			continue;
-		char *s = pl_arena_alloc(&r->arena, exc_len[i] + 1);
-		memcpy(s, exc[i], exc_len[i]);
-		s[exc_len[i]] = '\0';
-		*(i ? &rec->exc_msg : &rec->exc_type) = s;
-	}
+	if (!r->skip_fields)
+		put_views(r, rec, kv, nf);
+	const uint64_t elen[2] = {exc_len[0], exc_len[1]};
+	put_exc(r, rec, exc, elen);
 	r->seen_events++;
 	r->prev_ts += (uint64_t)dts;
 	rec->kind = (enum pl_record_kind)kind;
@@ -546,6 +758,26 @@ static int fast_record(struct pl_reader *r, struct pl_record *rec, const uint8_t
 		r->ck_wall = s;
 		ret = 0;
 		break;
+	case PL_K_BLOCK: {
+		uint64_t count;
+		struct pl_bcur cols[PL_BLK_COLUMNS];
+		if (n != PL_BLK_ELEMENTS || !pl_b_u64(&c, &u) || !pl_b_u64(&c, &v) ||
+		    !pl_b_u64(&c, &count))
+			return -1;
+		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++) {
+			const char *b;
+			uint32_t blen;
+			bool bin;
+			if (!pl_b_raw(&c, &b, &blen, &bin) || !bin)
+				return -1;
+			cols[i] = (struct pl_bcur){(const uint8_t *)b, (const uint8_t *)b + blen};
+		}
+		/* A bad one is refused by the generic path, with the same checks. */
+		if (open_block(r, u, v, count, cols) < 0)
+			return -1;
+		ret = 0;
+		break;
+	}
 	default:
 		return -1;
 	}
@@ -557,13 +789,24 @@ static int fast_record(struct pl_reader *r, struct pl_record *rec, const uint8_t
 static int next_raw(struct pl_reader *r, struct pl_record *rec)
 {
 	for (;;) {
+		if (r->blk_left) { /* the events of a BLOCK come before the records after it */
+			int ret = block_event(r, rec);
+			if (ret < 0) {
+				r->blk_left = 0;
+				return record_error(r, ret, r->blk_pos);
+			}
+			if (r->win.on && !window_keep(r, rec))
+				continue;
+			rec->frame_offset = r->frame_off;
+			return 0;
+		}
 		if (r->pos == r->frame_len) {
 			int ret = next_frame(r);
 			if (ret)
 				return ret;
 		}
 		size_t size;
-		size_t at = r->pos;
+		size_t at = r->rec_pos = r->pos;
 		int ret = fast_record(r, rec, r->frame + at, r->frame_len - at, &size);
 		if (ret >= 0) {
 			r->pos += size;

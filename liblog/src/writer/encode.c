@@ -11,6 +11,7 @@
 
 #include "../common/config.h"
 #include "../common/format.h"
+#include "../common/leb128.h"
 #include "../common/macros.h"
 #include "../common/mpcursor.h"
 #include "encode.h"
@@ -38,6 +39,8 @@ int pl_encoder_init(struct pl_encoder *e, int level)
 
 void pl_encoder_destroy(struct pl_encoder *e)
 {
+	for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+		free(e->blk.col[i].p);
 	msgpack_sbuffer_destroy(&e->raw);
 	msgpack_sbuffer_destroy(&e->defs);
 	ZSTD_freeCCtx(e->cctx);
@@ -57,12 +60,15 @@ void pl_encoder_reset_file(struct pl_encoder *e, uint64_t own_prefix)
 	e->frame_raw = e->frame_events = 0;
 	e->names_defined = 0;
 	e->chunk_open = false;
+	e->blk.open = false;
 	e->own_prefix = own_prefix;
 	e->raw_flags = 0;
 	e->raw_events = 0;
 	e->raw_min = UINT64_MAX;
 	e->raw_max = 0;
 }
+
+static void flush_block(struct pl_encoder *e);
 
 /* A timed record at @ts went into raw. */
 static inline void raw_time(struct pl_encoder *e, uint64_t ts)
@@ -197,6 +203,7 @@ void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c, cons
 void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const char *name,
 		   size_t name_len)
 {
+	flush_block(e);
 	msgpack_pack_array(&e->pk, 4);
 	e->raw_flags |= PL_IX_THREAD;
 	msgpack_pack_uint8(&e->pk, PL_K_THREAD);
@@ -240,11 +247,69 @@ chunk_cur(struct pl_encoder *e, struct pl_mpcursor *c, uint32_t thread, uint64_t
 
 static void chunk(struct pl_encoder *e, uint32_t thread, uint64_t ts)
 {
+	flush_block(e);
 	struct pl_mpcursor c = {raw_reserve(e, 32)};
 	if (!c.p)
 		return;
 	chunk_cur(e, &c, thread, ts);
 	e->raw.size = (size_t)((char *)c.p - e->raw.data);
+}
+
+/* ---- BLOCK records: one thread's events as columns (format.h) ---- */
+
+enum { C_KINDS, C_DTS, C_TYPES, C_TASKS, C_LEVELS, C_DURS, C_FIELDS, C_EXCS };
+
+/* Room for @n more bytes in column @c; false if memory ran out. */
+static inline bool col_room(struct pl_col *c, size_t n)
+{
+	if (likely(c->cap - c->len >= n))
+		return true;
+	size_t cap = c->cap ? c->cap : 4096;
+	while (cap - c->len < n)
+		cap *= 2;
+	uint8_t *p = realloc(c->p, cap);
+	if (!p)
+		return false;
+	c->p = p;
+	c->cap = cap;
+	return true;
+}
+
+static inline void col_uv(struct pl_col *c, uint64_t v)
+{
+	c->len = (size_t)(pl_uv_put(c->p + c->len, v) - c->p);
+}
+
+static inline void col_bytes(struct pl_col *c, const void *p, size_t n)
+{
+	memcpy(c->p + c->len, p, n);
+	c->len += n;
+}
+
+/* The open block goes into raw as one BLOCK record; it stays the open chunk (a DROPPED
+ * of its thread may follow), while the thread's next events open another block. */
+static void flush_block(struct pl_encoder *e)
+{
+	struct pl_enc_block *b = &e->blk;
+	if (!b->open)
+		return;
+	b->open = false;
+	struct pl_mpcursor cur = {raw_reserve(e, pl_enc_block_bytes(b) + 64)};
+	if (cur.p) {
+		pl_mp_array(&cur, PL_BLK_ELEMENTS);
+		pl_mp_uint8(&cur, PL_K_BLOCK);
+		pl_mp_uint32(&cur, b->thread);
+		pl_mp_uint64(&cur, b->base_ts);
+		pl_mp_uint32(&cur, b->count);
+		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+			pl_mp_bin_with_body(&cur, b->col[i].p, b->col[i].len);
+		e->raw.size = (size_t)((char *)cur.p - e->raw.data);
+	} else { /* out of memory: the block's events are lost, as a record would be */
+		e->raw_events -= b->count;
+		e->frame_events -= b->count;
+	}
+	e->chunk_open = true;
+	e->chunk_thread = b->thread;
 }
 
 void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
@@ -271,65 +336,73 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		pl_enc_thread(e, thread, tid, exc_type, ev->exc_type_len);
 		return;
 	}
-	/* The record is never more than twice its staged size (levels: 4 -> 5 bytes; the
-	 * rest is copied or shrinks), plus a CHUNK record. */
-	struct pl_mpcursor cur = {raw_reserve(e, 2 * (size_t)ev->size + 64)};
-	if (!cur.p)
-		return;
-
 	/* The conversion never steps back (clock.h), but a thread that moved to another CPU
 	 * may read a TSC a little behind: clamp, so that its timestamps never step back. */
-	uint64_t ts = pl_clock_ns(c, ev->ticks);
+	uint64_t ts_conv = pl_clock_ns(c, ev->ticks), ts = ts_conv;
 	if (ts < *last_ts)
 		ts = *last_ts;
 	*last_ts = ts;
-	chunk_cur(e, &cur, thread, ts);
+	struct pl_enc_block *b = &e->blk;
+	if (!b->open || b->thread != thread) {
+		flush_block(e);
+		b->open = true;
+		b->thread = thread;
+		b->base_ts = ts;
+		b->count = 0;
+		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+			b->col[i].len = 0;
+		e->chunk_open = false; /* the block is the chunk now */
+		e->prev_ts = ts;
+		e->prev_seq = 0;
+	}
+	bool end = ev->kind == PL_EV_END;
 	bool has_fields = ev->flags & PL_EVF_FIELDS;
 	bool failed = ev->flags & PL_EVF_FAILED;
-	uint32_t n;
-	if (ev->kind == PL_EV_END)
-		n = failed ? 9 : 6 + has_fields;
-	else
-		n = 5 + has_fields;
-	pl_mp_array(&cur, n);
-	pl_mp_uint8(&cur, ev->kind == PL_EV_END	    ? PL_K_END
-			  : ev->kind == PL_EV_START ? PL_K_START
-						    : PL_K_MESSAGE);
-	pl_mp_int64(&cur, (int64_t)(ts - e->prev_ts));
+	struct pl_col *col = b->col;
+	/* All the room first: an event goes in whole or not at all. */
+	if (!col_room(&col[C_KINDS], 1) || !col_room(&col[C_DTS], PL_UV_MAX) ||
+	    !col_room(&col[C_TYPES], PL_UV_MAX) || !col_room(&col[C_TASKS], 8 + PL_UV_MAX) ||
+	    !col_room(&col[C_LEVELS], PL_UV_MAX * (1 + (size_t)ev->depth)) ||
+	    !col_room(&col[C_DURS], PL_UV_MAX) ||
+	    !col_room(&col[C_FIELDS], PL_UV_MAX + ev->fields_len) ||
+	    !col_room(&col[C_EXCS], 2 * PL_UV_MAX + ev->exc_type_len + ev->exc_msg_len))
+		return;
+	uint8_t kind = end ? PL_K_END : ev->kind == PL_EV_START ? PL_K_START : PL_K_MESSAGE;
+	col[C_KINDS].p[col[C_KINDS].len++] =
+	    (uint8_t)(kind | (failed ? PL_BLK_FAILED : 0) | (has_fields ? PL_BLK_FIELDS : 0) |
+		      (remote ? PL_BLK_REMOTE : 0));
+	col_uv(&col[C_DTS], ts - e->prev_ts);
 	e->prev_ts = ts;
-	if (ev->kind != PL_EV_END)
-		pl_mp_uint32(&cur, ev->type);
+	if (!end)
+		col_uv(&col[C_TYPES], ev->type);
 	if (remote) {
-		pl_mp_array(&cur, 2);
-		pl_mp_uint64(&cur, prefix);
-		pl_mp_uint64(&cur, ev->seq);
+		col_bytes(&col[C_TASKS], &prefix, 8); /* little-endian hosts only */
+		col_uv(&col[C_TASKS], ev->seq);
 	} else {
-		pl_mp_int64(&cur, (int64_t)(ev->seq - e->prev_seq));
+		col_uv(&col[C_TASKS], pl_zigzag((int64_t)(ev->seq - e->prev_seq)));
 		e->prev_seq = ev->seq;
 	}
-	pl_mp_array(&cur, ev->depth);
+	col_uv(&col[C_LEVELS], ev->depth);
 	for (uint32_t i = 0; i < ev->depth; i++) {
 		uint32_t l;
 		memcpy(&l, level + 4 * i, 4);
-		pl_mp_uint32(&cur, l);
+		col_uv(&col[C_LEVELS], l);
 	}
-	if (ev->kind == PL_EV_END) {
-		pl_mp_uint8(&cur, failed ? 1 : 0);
+	if (end) {
 		/* The same function as the timestamps, so START ts + duration == END ts. */
-		uint64_t start = ev->ticks - dur;
-		pl_mp_uint64(&cur, pl_clock_ns(c, ev->ticks) - pl_clock_ns(c, start));
+		col_uv(&col[C_DURS], ts_conv - pl_clock_ns(c, ev->ticks - dur));
 	}
 	if (has_fields) {
-		memcpy(cur.p, fields, ev->fields_len);
-		cur.p += ev->fields_len;
-	} else if (failed) {
-		pl_mp_nil(&cur);
+		col_uv(&col[C_FIELDS], ev->fields_len);
+		col_bytes(&col[C_FIELDS], fields, ev->fields_len);
 	}
 	if (failed) {
-		pl_mp_str_with_body(&cur, exc_type, ev->exc_type_len);
-		pl_mp_str_with_body(&cur, exc_msg, ev->exc_msg_len);
+		col_uv(&col[C_EXCS], ev->exc_type_len);
+		col_bytes(&col[C_EXCS], exc_type, ev->exc_type_len);
+		col_uv(&col[C_EXCS], ev->exc_msg_len);
+		col_bytes(&col[C_EXCS], exc_msg, ev->exc_msg_len);
 	}
-	e->raw.size = (size_t)((char *)cur.p - e->raw.data);
+	b->count++;
 	e->frame_events++;
 	e->raw_events++;
 	raw_time(e, ts);
@@ -350,6 +423,7 @@ void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_
 
 void pl_enc_stats(struct pl_encoder *e, const char *const *keys, const uint64_t *vals, size_t n)
 {
+	flush_block(e);
 	e->raw_flags |= PL_IX_STATS;
 	msgpack_pack_array(&e->pk, 2);
 	msgpack_pack_uint8(&e->pk, PL_K_STATS);
@@ -378,6 +452,7 @@ static int compress(struct pl_encoder *e, const void *src, size_t len, ZSTD_EndD
 
 int pl_enc_commit(struct pl_encoder *e, bool *more)
 {
+	flush_block(e);
 	/* Names are read after the cycle's events: any name an event uses was interned
 	 * before the event was staged, so it is below this count. A new file defines every
 	 * name so far, which may exceed a frame: stop at the frame target, and let the

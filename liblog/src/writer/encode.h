@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* encode.h - staged events -> msgpack records -> zstd frames (flusher thread only).
  *
+ * Events go into BLOCK records (format.h: one thread's events as columns), other records
+ * are packed as they come; a block goes into `raw` whole before any other record does.
  * Records of one flush cycle are packed into `raw`; the HEADER (a new file's first frame),
  * the frame's CLOCK checkpoint and the names defined since the last cycle go into `defs`,
  * which is fed to the compressor first. `raw` always begins outside any chunk, so that it
@@ -16,7 +18,31 @@
 #include <zstd.h>
 
 #include "../common/clock.h"
+#include "../common/format.h"
 #include "event.h"
+
+/* One column of the BLOCK being built (format.h). */
+struct pl_col {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+/* The BLOCK being built: the events of one thread, until another thread's event or any
+ * other record comes (then it goes into raw whole). Its columns keep their memory. */
+struct pl_enc_block {
+	bool open;
+	uint32_t thread, count;
+	uint64_t base_ts;
+	struct pl_col col[PL_BLK_COLUMNS];
+};
+
+static inline size_t pl_enc_block_bytes(const struct pl_enc_block *b)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+		n += b->col[i].len;
+	return n;
+}
 
 struct pl_encoder {
 	msgpack_sbuffer raw;  /* records of the current cycle */
@@ -35,7 +61,9 @@ struct pl_encoder {
 	uint64_t bytes_raw;	  /* total raw bytes (stats; relaxed atomic) */
 	uint32_t names_defined;	  /* names 0..n-1 are defined in this file */
 	uint32_t names_at_open;	  /* names_defined when the frame opened (undo on loss) */
-	/* The open chunk: thread and the previous record's timestamp and own task seq. */
+	struct pl_enc_block blk;
+	/* The open chunk (or block): thread and the previous record's timestamp and own
+	 * task seq. */
 	bool chunk_open;
 	uint32_t chunk_thread;
 	uint64_t prev_ts, prev_seq;
@@ -68,7 +96,13 @@ void pl_enc_frame_open(struct pl_encoder *e, const struct pl_clock_conv *c,
 /* THREAD record. */
 void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const char *name,
 		   size_t name_len);
-/* One staged event of @thread. */
+/* Bytes of records buffered and not yet fed to the compressor (raw and the block being
+ * built, with its record's headers). */
+static inline size_t pl_enc_pending(const struct pl_encoder *e)
+{
+	return e->raw.size + (e->blk.open ? pl_enc_block_bytes(&e->blk) + 64 : 0);
+}
+/* One staged event of @thread (into the block being built). */
 void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
 		  const struct pl_ev *ev, uint64_t *last_ts);
 /* DROPPED record in @thread's chunk (0: the writer itself). */

@@ -180,7 +180,8 @@ static void say(struct pl_writer *w, const char *what, const char *path, int err
 void pl_rotate_maybe(struct pl_writer *w)
 {
 	/* Only between frames with nothing buffered: starting a file forgets the buffers. */
-	if (!w->rotating || !due(w) || !w->sink.regular || w->enc.frame_open || w->enc.raw.size)
+	if (!w->rotating || !due(w) || !w->sink.regular || w->enc.frame_open ||
+	    pl_enc_pending(&w->enc))
 		return;
 	/* The next file first: if it cannot be made, the current one goes on (nothing is
 	 * lost) and the next cycle tries again. */
