@@ -68,6 +68,37 @@ static int note_thread(struct pf_batch *b, const struct pl_record *rec)
 	return 0;
 }
 
+/* @x by a load of its own: the reader stored the record's members one by one, and GCC
+ * merged neighbours into one wider load (two u64 into 16 bytes, two u32 into 8), which
+ * the store buffer cannot forward from the narrower stores: a stall that was half of
+ * pf_batch_fill's time. A volatile load is never merged. */
+#define OWN_LOAD(x) (*(const volatile __typeof__(x) *)&(x))
+
+/* @rec's type as a local number: interned once per name number of the file (the reader
+ * keeps a number's text for its life), not once per event. PF_NAME_NONE: no memory. */
+static uint32_t local_type(struct pf_producer *p, const struct pl_record *rec)
+{
+	uint32_t id = rec->type_id;
+	if (id < p->nby_id && p->by_id[id])
+		return p->by_id[id] - 1;
+	uint32_t t = pf_names_intern(&p->local, rec->type);
+	if (t == PF_NAME_NONE || id == 0)
+		return t;
+	if (id >= p->nby_id) { /* numbers are below PL_READ_MAX_NAMES (2^20) */
+		uint32_t n = p->nby_id ? p->nby_id : 64;
+		while (n <= id)
+			n *= 2;
+		uint32_t *m = realloc(p->by_id, n * sizeof(*m));
+		if (!m)
+			return t; /* interned the slow way next time too */
+		memset(m + p->nby_id, 0, (n - p->nby_id) * sizeof(*m));
+		p->by_id = m;
+		p->nby_id = n;
+	}
+	p->by_id[id] = t + 1;
+	return t;
+}
+
 /* Append @rec to the batch. Returns 0 or -2 (out of memory). */
 static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_record *rec)
 {
@@ -78,19 +109,18 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 	*e = (struct pf_batch_ev){
 	    .ts = rec->ts_ns,
 	    .wall = rec->wall_ns,
-	    .prefix = rec->task_prefix,
-	    .seq = rec->task_seq,
+	    .prefix = OWN_LOAD(rec->task_prefix),
+	    .seq = OWN_LOAD(rec->task_seq),
 	    .duration = rec->duration_ns,
 	    .depth = rec->depth,
 	    .type = PF_NAME_NONE,
-	    .thread = rec->thread,
-	    .tid = rec->tid,
+	    .thread = OWN_LOAD(rec->thread),
+	    .tid = OWN_LOAD(rec->tid),
 	    .data = UINT32_MAX,
 	    .kind = (uint8_t)rec->kind,
 	    .flags = rec->kind == PL_REC_END && rec->outcome == PL_FAILED ? EV_FAILED : 0,
 	};
-	if (rec->kind != PL_REC_END &&
-	    (e->type = pf_names_intern(&p->local, rec->type)) == PF_NAME_NONE)
+	if (rec->kind != PL_REC_END && (e->type = local_type(p, rec)) == PF_NAME_NONE)
 		return -2;
 	if ((e->level = arena_reserve(b, rec->depth * sizeof(uint32_t))) == UINT32_MAX)
 		return -2;
@@ -262,8 +292,9 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 	}
 	if (prev && prev->carry && take_carry(b, prev) < 0)
 		return -2;
+	/* Initialized once: the reader fills every member of each record it delivers. */
+	struct pl_record rec = PL_RECORD_INIT;
 	while (p->r && b->n < PF_BATCH_EVENTS && b->nbytes < PF_BATCH_BYTES) {
-		struct pl_record rec = PL_RECORD_INIT;
 		int ret = pl_reader_next(p->r, &rec);
 		if (ret != 0) {
 			if (end_file(b, p, ret) < 0)

@@ -60,7 +60,9 @@ struct pf_producer {
 	bool holding;	       /* counted among the readers holding a file open (input.c) */
 	struct pl_reader *r;   /* NULL before the first fill and once the file has ended */
 	struct pf_names local; /* type numbers of this file's events */
-	uint64_t frame_off;    /* frame_offset of the last record read (0: none yet) */
+	uint32_t *by_id;       /* the file's name number -> local number + 1 (0: not yet) */
+	uint32_t nby_id;
+	uint64_t frame_off; /* frame_offset of the last record read (0: none yet) */
 	bool keep_fields;
 	bool meta;   /* THREAD and DROPPED records as events too */
 	bool window; /* read by the index only what [since, until) needs */

@@ -59,7 +59,9 @@ static struct pf_open *lookup(const struct pf_spans *s, uint64_t key, uint64_t p
 
 static int grow(struct pf_spans *s)
 {
-	size_t cap = s->cap ? 2 * s->cap : 1024;
+	/* Small at first: most traces have a few actions open at once, and a table that
+	 * fits in L1 pairs faster (probes into 72 KB of slots missed it). */
+	size_t cap = s->cap ? 2 * s->cap : 64;
 	struct pf_open *slots = calloc(cap, sizeof(*slots));
 	if (!slots)
 		return -1;

@@ -187,6 +187,15 @@ static void test_record_sizes(void **state)
 		assert_int_equal(pl_reader_next(r, &rec), 0);
 	while (rec.kind != PL_REC_START);
 	assert_string_equal(rec.type, "abi.outer");
+	uint32_t outer = rec.type_id; /* 0.2: the type's name number */
+	assert_int_not_equal(outer, 0);
+	assert_int_equal(pl_reader_next(r, &rec), 0);
+	assert_int_equal(rec.kind, PL_REC_MESSAGE);
+	assert_int_not_equal(rec.type_id, 0);
+	assert_int_not_equal(rec.type_id, outer);
+	assert_int_equal(pl_reader_next(r, &rec), 0);
+	assert_int_equal(rec.kind, PL_REC_END);
+	assert_int_equal(rec.type_id, 0);
 	pl_reader_close(r);
 	free(path);
 }

@@ -180,6 +180,7 @@ static inline struct fuzz_digest fuzz_digest_read(const char *path, bool generic
 		dg_str(&d, rec.name);
 		dg_u64(&d, rec.count);
 		dg_u64(&d, rec.frame_offset);
+		dg_u64(&d, rec.type_id);
 	}
 	d.status = ret;
 	if (ret < 0) {

@@ -67,6 +67,10 @@ struct pl_record {
 	uint64_t frame_offset;	 /**< file offset of the frame holding the record: it
 				  *   changes exactly when a new frame begins (records of
 				  *   one frame are only ordered within each thread) */
+	uint32_t type_id;	 /**< START, MESSAGE: @type's name number in this file (one
+				  *   number, one text, for the reader's life: a reader may
+				  *   map each number once instead of each @type); 0 for
+				  *   other kinds. Since: 0.2 */
 };
 
 /** PL_RECORD_INIT - the initialiser of a struct pl_record. Since: 0.1 */

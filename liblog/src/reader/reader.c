@@ -147,6 +147,7 @@ static int action_record(struct pl_reader *r, uint64_t kind, struct pl_tcur *c,
 	if (kind != PL_K_END) {
 		if (!pl_tcur_u64(c, &type) || !(rec->type = pl_strtab_get(&r->names, type)))
 			return -PL_ECORRUPT;
+		rec->type_id = (uint32_t)type; /* below PL_READ_MAX_NAMES: it is defined */
 	} else {
 		rec->type = "";
 	}
@@ -362,6 +363,7 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	rec->level = lv;
 	rec->depth = (uint32_t)depth;
 	rec->type = type_name;
+	rec->type_id = (uint32_t)type;
 	rec->task_prefix = prefix;
 	rec->task_seq = seq;
 	if (end) {
@@ -699,6 +701,7 @@ static int fast_action(struct pl_reader *r, uint64_t kind, uint32_t n, struct pl
 	rec->level = lv;
 	rec->depth = depth;
 	rec->type = type_name;
+	rec->type_id = (uint32_t)type;
 	if (remote) {
 		rec->task_prefix = prefix;
 		rec->task_seq = seq;
