@@ -34,8 +34,9 @@ typedef struct {
 #define STACK_MARGIN (256u << 10)
 
 /* The lowest stack address this thread may use before a decorated call refuses (0: not
- * known yet, 1: unknown for good). */
-static __thread uintptr_t stack_floor;
+ * known yet, 1: unknown for good). initial-exec, as context.c's stack pointer: read at
+ * every decorated call, it cost a __tls_get_addr() call each time otherwise. */
+static __thread uintptr_t stack_floor __attribute__((tls_model("initial-exec")));
 
 static __attribute__((noinline, cold)) bool stack_floor_init(void)
 {
