@@ -71,7 +71,7 @@ def python_p99(path):
                     typ = dur = None
                     if kd != 2:
                         typ, ti = _uv(types, ti)
-                    if k & 16:
+                    if k & 32:
                         key = (int.from_bytes(tasks[ki:ki + 8], "little"),)
                         s_, ki = _uv(tasks, ki + 8)
                         key += (s_,)

@@ -118,7 +118,8 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 	    .tid = OWN_LOAD(rec->tid),
 	    .data = UINT32_MAX,
 	    .kind = (uint8_t)rec->kind,
-	    .flags = rec->kind == PL_REC_END && rec->outcome == PL_FAILED ? EV_FAILED : 0,
+	    /* Cancelled counts as failed here: perfan shows its exception the same way. */
+	    .flags = rec->kind == PL_REC_END && rec->outcome != PL_SUCCEEDED ? EV_FAILED : 0,
 	};
 	if (rec->kind != PL_REC_END && (e->type = local_type(p, rec)) == PF_NAME_NONE)
 		return -2;

@@ -345,7 +345,7 @@ static int event(struct pf_follow *f, uint32_t src, const struct pl_record *rec,
 	    .depth = rec->depth,
 	    .type = PF_NAME_NONE,
 	    .duration_ns = rec->duration_ns,
-	    .failed = rec->kind == PL_REC_END && rec->outcome == PL_FAILED,
+	    .failed = rec->kind == PL_REC_END && rec->outcome != PL_SUCCEEDED, /* or cancelled */
 	};
 	if (rec->kind != PL_REC_END &&
 	    (ev.type = pf_names_intern(f->names, rec->type)) == PF_NAME_NONE)

@@ -73,7 +73,10 @@ int main(int argc, char **argv)
 			if (rec.kind <= PL_REC_MESSAGE)
 				printf(" %s %s", task, rec.type);
 			if (rec.kind == PL_REC_END)
-				printf(" %s %" PRIu64 "ns", rec.outcome ? "failed" : "succeeded",
+				printf(" %s %" PRIu64 "ns",
+				       rec.outcome == PL_CANCELLED ? "cancelled"
+				       : rec.outcome		   ? "failed"
+								   : "succeeded",
 				       rec.duration_ns);
 			if (rec.exc_type)
 				printf(" %s: %s", rec.exc_type, rec.exc_msg);

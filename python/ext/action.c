@@ -217,8 +217,7 @@ __attribute__((noinline)) static void end_with_fields(pl_py_action *a, struct pl
 	if (closed && c.n < PL_PY_MAX_FIELDS)
 		c.fields[c.n++] = (struct pl_field){a->st->name_closed, PL_V_BOOL(1)};
 	if (e)
-		pl_action_fail(&a->act, e->type, e->type_len, e->msg, (size_t)e->msg_len, c.fields,
-			       c.n);
+		pl_py_end_exc(&a->act, e, c.fields, c.n);
 	else
 		pl_action_end(&a->act, c.fields, c.n);
 }

@@ -99,7 +99,7 @@ static void ptrmap_free(struct ptrmap *m)
 
 /* ---- rows ------------------------------------------------------------------------------ */
 
-enum { HAS_START = 1, HAS_END = 2, FAILED = 4 };
+enum { HAS_START = 1, HAS_END = 2, FAILED = 4, CANCELLED = 8 };
 
 struct row {
 	uint64_t prefix, seq, lhash; /* lhash: key_hash() of task id and level */
@@ -341,8 +341,8 @@ static int on_end(struct cols *c, const struct pl_record *rec)
 		return -1;
 	r->dur = (int64_t)rec->duration_ns;
 	r->state |= HAS_END;
-	if (rec->outcome == PL_FAILED) {
-		r->state |= FAILED;
+	if (rec->outcome != PL_SUCCEEDED) {
+		r->state |= rec->outcome == PL_CANCELLED ? CANCELLED : FAILED;
 		if (rec->exc_type &&
 		    (r->exc = str_code(&c->excs, rec->exc_type, strlen(rec->exc_type))) < 0)
 			return -1;
@@ -483,7 +483,11 @@ static PyObject *build(struct cols *c, PyObject *errors)
 			dur[k] = r->dur;
 			set_valid(dur_ok, k);
 		}
-		outcome[k] = r->state & HAS_END ? (r->state & FAILED ? 1 : 0) : 2;
+		/* frames.py's OUTCOMES: succeeded, failed, unfinished, cancelled */
+		outcome[k] = !(r->state & HAS_END)  ? 2
+			     : r->state & FAILED    ? 1
+			     : r->state & CANCELLED ? 3
+						    : 0;
 		if (r->exc >= 0) {
 			exc[k] = r->exc;
 			set_valid(exc_ok, k);

@@ -345,13 +345,15 @@ void pl_py_exc_describe(pl_py_state *st, PyObject *type, PyObject *value, struct
 	e->msg = "";
 	e->msg_len = 0;
 	e->msg_obj = NULL;
+	e->cancelled = false;
 	if (!type || !PyType_Check(type))
 		type = value ? (PyObject *)Py_TYPE(value) : PyExc_Exception;
 	e->type_len = pl_py_type_name((PyTypeObject *)type, e->type, sizeof(e->type));
 	static const char cancelled[] = "asyncio.exceptions.CancelledError";
 	if (e->type_len == sizeof(cancelled) - 1 && !memcmp(e->type, cancelled, e->type_len)) {
-		/* A cancelled task: its message is mostly empty; say what happened (an outcome
-		 * of its own waits for the next record format). */
+		/* A cancelled task: recorded with the outcome "cancelled" (format 2); its message
+		 * is mostly empty, so say what happened there too (perfan shows the text). */
+		e->cancelled = true;
 		e->msg = "cancelled";
 		e->msg_len = 9;
 		PyObject *s =

@@ -115,7 +115,7 @@ __attribute__((noinline, cold)) static void end_failed(pl_py_decorated *d, pl_ac
 	pl_py_exc_redact(d->st, &e, s->v, s->n);
 	/* str() ran user code: check again that the writer is the one @a began with. */
 	if (d->st->writer && epoch == d->st->epoch)
-		pl_action_fail(a, e.type, e.type_len, e.msg, (size_t)e.msg_len, NULL, 0);
+		pl_py_end_exc(a, &e, NULL, 0);
 	pl_py_exc_release(&e);
 	PyErr_Restore(type, value, tb);
 }

@@ -182,11 +182,22 @@ struct pl_py_exc {
 	const char *msg; /* UTF-8 of msg_obj, or static text */
 	Py_ssize_t msg_len;
 	PyObject *msg_obj; /* strong, or NULL */
+	bool cancelled;	   /* asyncio's CancelledError: the action ends cancelled, not failed */
 };
 /* Describe an exception (convert.c). Never raises; call it with no exception set, and
  * before converting fields (str() runs user code). Release with pl_py_exc_release. */
 void pl_py_exc_describe(pl_py_state *st, PyObject *type, PyObject *value, struct pl_py_exc *e);
 void pl_py_exc_release(struct pl_py_exc *e);
+
+/* End @a with the exception @e: as cancelled for a cancellation, else as failed. */
+static inline void pl_py_end_exc(pl_action *a, const struct pl_py_exc *e,
+				 const struct pl_field *fields, size_t n)
+{
+	if (e->cancelled)
+		pl_action_cancel(a, e->type, e->type_len, e->msg, (size_t)e->msg_len, fields, n);
+	else
+		pl_action_fail(a, e->type, e->type_len, e->msg, (size_t)e->msg_len, fields, n);
+}
 
 /* Module functions implemented next to what they use. */
 PyObject *pl_py_current_task(PyObject *module, PyObject *args, PyObject *kwargs); /* context.c */

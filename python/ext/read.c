@@ -158,9 +158,11 @@ static PyObject *record(pl_py_reader *rd, const struct pl_record *rec)
 			ok = ok && put(rd, d, K_TYPE, opt_text(rec->type)) == 0;
 	}
 	if (ok && rec->kind == PL_REC_END) {
-		bool failed = rec->outcome == PL_FAILED;
-		ok = ok && put(rd, d, K_OUTCOME,
-			       PyUnicode_FromString(failed ? "failed" : "succeeded")) == 0;
+		bool failed = rec->outcome != PL_SUCCEEDED; /* failed or cancelled */
+		const char *outcome = rec->outcome == PL_CANCELLED ? "cancelled"
+				      : failed			   ? "failed"
+								   : "succeeded";
+		ok = ok && put(rd, d, K_OUTCOME, PyUnicode_FromString(outcome)) == 0;
 		ok = ok &&
 		     put(rd, d, K_DURATION, PyLong_FromUnsignedLongLong(rec->duration_ns)) == 0;
 		ok = ok && put(rd, d, K_EXC_TYPE, opt_text(failed ? rec->exc_type : NULL)) == 0;

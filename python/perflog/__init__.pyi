@@ -104,7 +104,7 @@ class EndRecord(TypedDict):
     task_id: str
     level: list[int]
     fields: dict[str, Any]
-    outcome: Literal["succeeded", "failed"]
+    outcome: Literal["succeeded", "failed", "cancelled"]
     duration_ns: int
     exc_type: Optional[str]
     exc_msg: Optional[str]

@@ -21,7 +21,7 @@ from . import _perflog
 
 __all__ = ["to_arrow", "to_dataframe", "to_parquet", "expand"]
 
-OUTCOMES = ["succeeded", "failed", "unfinished"]
+OUTCOMES = ["succeeded", "failed", "unfinished", "cancelled"]  # codes of _perflog's columns
 
 
 def _need(module, what):

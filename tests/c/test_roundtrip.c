@@ -575,6 +575,39 @@ static void test_action_fail(void **state)
 	free(long_msg);
 }
 
+/* pl_action_cancel(): the outcome PL_CANCELLED (format 2), with what stopped the action
+ * and its outputs; a failure next to it stays PL_FAILED. */
+static void test_action_cancel(void **state)
+{
+	struct fx *f = *state;
+	struct pl_writer *w = th_open(f->path, NULL);
+	pl_action a, b, c;
+	const struct pl_field out[] = {PL_F_INT("done", 3)};
+	pl_action_begin(&a, w, NULL, PL_NAME("cancel.a"), NULL, 0);
+	pl_action_cancel(&a, "asyncio.exceptions.CancelledError", 33, "shutting down", 13, out, 1);
+	pl_action_begin(&b, w, NULL, PL_NAME("cancel.b"), NULL, 0);
+	pl_action_cancel(&b, NULL, 0, NULL, 0, NULL, 0);
+	pl_action_begin(&c, w, NULL, PL_NAME("cancel.c"), NULL, 0);
+	pl_action_fail(&c, "pkg.Err", 7, "no", 2, NULL, 0);
+	assert_int_equal(pl_writer_close(w), 0);
+
+	struct pl_record rec = PL_RECORD_INIT;
+	struct pl_reader *r = open_at(f->path, PL_REC_START, "cancel.a", &rec);
+	next_of(r, PL_REC_END, &rec);
+	assert_int_equal(rec.outcome, PL_CANCELLED);
+	assert_string_equal(rec.exc_type, "asyncio.exceptions.CancelledError");
+	assert_string_equal(rec.exc_msg, "shutting down");
+	assert_int_equal(rec.nfields, 1);
+	assert_int_value(field(&rec, "done"), 3);
+	next_of(r, PL_REC_END, &rec);
+	assert_int_equal(rec.outcome, PL_CANCELLED);
+	assert_true(rec.exc_type == NULL || rec.exc_type[0] == '\0');
+	next_of(r, PL_REC_END, &rec);
+	assert_int_equal(rec.outcome, PL_FAILED);
+	assert_string_equal(rec.exc_type, "pkg.Err");
+	pl_reader_close(r);
+}
+
 /* Exception texts of multi-byte characters are cut at a character boundary (not through
  * one: the trace holds valid UTF-8), and pl_utf8_cut() itself. */
 static void test_exception_text_cut_on_a_character(void **state)
@@ -1457,6 +1490,7 @@ int main(void)
 	    T(test_field_values),
 	    T(test_record_kinds),
 	    T(test_action_fail),
+	    T(test_action_cancel),
 	    T(test_exception_text_cut_on_a_character),
 	    T(test_skip_fields),
 	    T(test_levels),

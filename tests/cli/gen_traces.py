@@ -155,8 +155,9 @@ class TraceWriter:
             f = self._fields(f, head)
             remote = task[0] != self.prefix
             kinds.append({"start": K_START, "end": K_END, "message": K_MESSAGE}[kind]
-                         | (4 if failed else 0) | (8 if f is not None else 0)
-                         | (16 if remote else 0))
+                         | ((2 if failed == 2 else 1 if failed else 0) << 2)
+                         | (16 if f is not None else 0)
+                         | (32 if remote else 0))
             dts += uv(ts - prev_ts)
             prev_ts = ts
             if kind != "end":

@@ -91,7 +91,7 @@ def test_coroutine_failure_and_cancellation(trace):
     b = t.one(f"{__name__}.{boom.__qualname__}")
     assert b.outcome == "failed" and b.exc_type == "builtins.ValueError"
     s = t.one(f"{__name__}.{sleeper.__qualname__}")
-    assert s.outcome == "failed" and s.exc_type == "asyncio.exceptions.CancelledError"
+    assert s.outcome == "cancelled" and s.exc_type == "asyncio.exceptions.CancelledError"
 
 
 def test_threads_start_new_tasks_unless_context_preserved(trace):

@@ -4,6 +4,7 @@ checked row by row against the actions rebuilt in Python from perflog.read()'s r
 (an independent pairing), and queried with pandas and DuckDB as docs/python.md shows.
 """
 
+import asyncio
 import os
 import threading
 import time
@@ -17,8 +18,9 @@ from perflog import frames  # noqa: E402
 
 
 def record(path, pause=0.0, **options):
-    """A program with threads, nested actions, failures, inputs of several types, a message
-    and one action left unfinished (@pause: seconds between a thread's jobs)."""
+    """A program with threads, nested actions, failures, inputs of several types, a message,
+    a cancelled coroutine and one action left unfinished (@pause: seconds between a
+    thread's jobs)."""
     perflog.start(str(path), **options)
 
     @perflog.perflog
@@ -43,6 +45,20 @@ def record(path, pause=0.0, **options):
         t.start()
     for t in threads:
         t.join()
+    @perflog.perflog
+    async def slow():
+        await asyncio.sleep(10)
+
+    async def cancel_one():
+        task = asyncio.ensure_future(slow())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(cancel_one())
     with perflog.action("mixed", value=1):
         pass
     with perflog.action("mixed", value="one"):
@@ -125,6 +141,9 @@ def test_columns_match_the_records(tmp_path):
     assert hung[0]["duration_ns"] is None
     failed = [r for r in rows if r["outcome"] == "failed"]
     assert failed and all(r["exc_type"] == "builtins.KeyError" for r in failed)
+    (cancelled,) = [r for r in rows if r["outcome"] == "cancelled"]
+    assert cancelled["type"].endswith("slow")
+    assert cancelled["exc_type"] == "asyncio.exceptions.CancelledError"
     assert all(r["parent_type"] == "job" for r in rows if r["type"].endswith("lookup"))
     assert {r["thread"] for r in rows if r["type"] == "job"} == {"w0", "w1", "w2"}
 

@@ -63,6 +63,9 @@ def test_a_cancelled_coroutine_says_so(trace):
     ends = [n for n in trace.read().nodes.values() if n.kind == "action"]
     assert sorted(n.exc_msg for n in ends) == ["cancelled", "cancelled: shutting down"]
     assert all(n.exc_type == "asyncio.exceptions.CancelledError" for n in ends)
+    # The outcome of its own (format 2): not a failure.
+    outcomes = [r["outcome"] for r in perflog.read(str(trace.path)) if r["kind"] == "end"]
+    assert outcomes == ["cancelled", "cancelled"]
 
 
 def test_missing_trace_is_file_not_found(tmp_path):

@@ -126,7 +126,7 @@ def test_coroutine_failure_and_cancellation(trace):
     f = t.one(name(fails))
     assert f.outcome == "failed" and f.exc_type == f"{__name__}.MyError"
     s = t.one(name(sleeper))
-    assert s.outcome == "failed" and s.exc_type.endswith("CancelledError")
+    assert s.outcome == "cancelled" and s.exc_type.endswith("CancelledError")
 
 
 def test_coroutine_driven_by_hand_send_throw_close(trace):

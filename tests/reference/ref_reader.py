@@ -45,7 +45,8 @@ I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 K_HEADER, K_START, K_END, K_MESSAGE, K_THREAD = 0, 1, 2, 3, 4
 K_DROPPED, K_STATS, K_NAME, K_CHUNK, K_CLOCK = 5, 6, 7, 8, 9
 K_BLOCK = 10  # version 2: a thread's events as columns (format.md 2.9)
-BLK_FAILED, BLK_FIELDS, BLK_REMOTE, BLK_RESERVED = 4, 8, 16, 0xE0
+BLK_OUTCOME_SHIFT, BLK_FIELDS, BLK_REMOTE, BLK_RESERVED = 2, 16, 32, 0xC0
+OUTCOMES = {0: "succeeded", 1: "failed", 2: "cancelled"}  # END; 0 and 1 in version 1
 KIND_NAMES = {K_START: "start", K_END: "end", K_MESSAGE: "message", K_THREAD: "thread",
               K_DROPPED: "dropped", K_STATS: "stats"}
 
@@ -461,8 +462,8 @@ class Reader:
         seq = 0
         for _ in range(count):
             k = kinds.take(1)[0]
-            kind = k & 3
-            if kind == 0 or k & BLK_RESERVED or (k & BLK_FAILED and kind != K_END):
+            kind, outcome = k & 3, (k >> BLK_OUTCOME_SHIFT) & 3
+            if kind == 0 or k & BLK_RESERVED or outcome > 2 or (outcome and kind != K_END):
                 self._fail(f"BLOCK event kind byte {k:#x}")
             out = self._blank(KIND_NAMES[kind], thread)
             ts = (ts + dts.uv()) & U64
@@ -481,7 +482,7 @@ class Reader:
             if any(x >= 1 << 32 for x in out["level"]):
                 self._fail("a level entry above 2^32")
             if kind == K_END:
-                out["outcome"] = 1 if k & BLK_FAILED else 0
+                out["outcome"] = outcome
                 out["duration_ns"] = durs.uv()
             if k & BLK_FIELDS:
                 data = fields.take(fields.uv())
@@ -496,7 +497,7 @@ class Reader:
                     self._fail("a BLOCK's fields are not a map")
                 out["field_items"] = self._fields(f)
             out["fields"] = {a: _plain(v) for a, v in out["field_items"]}
-            if k & BLK_FAILED:
+            if outcome:
                 out["exc_type"] = excs.take(excs.uv()).decode("utf-8", "surrogateescape")
                 out["exc_msg"] = excs.take(excs.uv()).decode("utf-8", "surrogateescape")
             self._block_last_ts = ts
@@ -653,7 +654,7 @@ def format_record(r):
         typ = r["type"] if r["type"] is not None else ""
         line += f" {task_string(r['task_prefix'], r['task_seq'], r['level'])} {_c(typ)}"
     if kind == "end":
-        line += f" {'failed' if r['outcome'] else 'succeeded'} {r['duration_ns']}ns"
+        line += f" {OUTCOMES[r['outcome']]} {r['duration_ns']}ns"
     if r["exc_type"] is not None:
         msg = _c(r["exc_msg"]) if r["exc_msg"] is not None else "(null)"
         line += f" {_c(r['exc_type'])}: {msg}"

@@ -117,11 +117,13 @@ def block(count, kinds, dts=b"", types=b"", tasks=b"", levels=b"", durs=b"", fie
 
 
 # One good START then END of type 1 ("t"), and the BLOCKs that follow in a second frame.
-GOOD = block(2, [1 | 8, 2], dts=uv(0) + uv(5), types=uv(1), tasks=uv(2) + uv(0),
+GOOD = block(2, [1 | 16, 2], dts=uv(0) + uv(5), types=uv(1), tasks=uv(2) + uv(0),
              levels=uv(0) + uv(0), durs=uv(5), fields=uv(3) + msgpack.packb({1: 7}))
 BAD_BLOCKS = {
     "count past kinds": block(3, [1, 2], dts=uv(0) + uv(5), types=uv(1), tasks=uv(2) + uv(0),
                               levels=b"\0\0", durs=uv(5)),
+    "outcome 3": block(1, [2 | 12], dts=uv(0), tasks=uv(2), levels=b"\0", durs=uv(1),
+                       excs=b"\0\0"),
     "reserved kind bits": block(1, [1 | 0x40], dts=uv(0), types=uv(1), tasks=uv(2),
                                 levels=b"\0"),
     "kind 0": block(1, [0], dts=uv(0), tasks=uv(2), levels=b"\0"),
@@ -137,14 +139,14 @@ BAD_BLOCKS = {
                                    levels=uv(1 << 40)),
     "level entry over 32 bits": block(1, [1], dts=uv(0), types=uv(1), tasks=uv(2),
                                       levels=uv(1) + uv(1 << 33)),
-    "fields length past the column": block(1, [1 | 8], dts=uv(0), types=uv(1), tasks=uv(2),
+    "fields length past the column": block(1, [1 | 16], dts=uv(0), types=uv(1), tasks=uv(2),
                                            levels=b"\0", fields=uv(100) + b"\x80"),
-    "fields not a map": block(1, [1 | 8], dts=uv(0), types=uv(1), tasks=uv(2), levels=b"\0",
+    "fields not a map": block(1, [1 | 16], dts=uv(0), types=uv(1), tasks=uv(2), levels=b"\0",
                               fields=uv(1) + b"\x05"),
-    "fields map shorter than said": block(1, [1 | 8], dts=uv(0), types=uv(1), tasks=uv(2),
+    "fields map shorter than said": block(1, [1 | 16], dts=uv(0), types=uv(1), tasks=uv(2),
                                           levels=b"\0", fields=uv(4) + msgpack.packb({1: 7})
                                           + b"\0"),
-    "remote prefix cut": block(1, [1 | 16], dts=uv(0), types=uv(1), tasks=b"\1\2\3",
+    "remote prefix cut": block(1, [1 | 32], dts=uv(0), types=uv(1), tasks=b"\1\2\3",
                                levels=b"\0"),
     "exception text past the column": block(1, [2 | 4], dts=uv(0), tasks=uv(2),
                                             levels=b"\0", durs=uv(1), excs=uv(50) + b"x"),
@@ -153,7 +155,7 @@ BAD_BLOCKS = {
     "an empty block with bytes": block(0, [], dts=uv(0)),
     "column not bin": msgpack.packb([10, 1, 10, 1, b"\x01", "not bin", b"\x01", b"\x02",
                                      b"\0", b"", b"", b""], use_bin_type=True),
-    "thread too large": block(2, [1 | 8, 2], thread=1 << 21, dts=uv(0) + uv(5),
+    "thread too large": block(2, [1 | 16, 2], thread=1 << 21, dts=uv(0) + uv(5),
                               types=uv(1), tasks=uv(2) + uv(0), levels=b"\0\0", durs=uv(5),
                               fields=uv(3) + msgpack.packb({1: 7})),
 }
@@ -200,3 +202,14 @@ def test_a_block_in_a_version_1_file_is_skipped(tmp_path):
     for res in (c_read(tmp_path, MAGIC + first), _ref_read(tmp_path, MAGIC + first)):
         assert res.returncode == 0, res.stderr
         assert res.stdout.count("\n") == 1, res.stdout
+
+
+def test_a_cancelled_end_reads_as_cancelled(tmp_path):
+    # Outcome 2 (format 2): an END neither succeeded nor failed, with its exception.
+    cancelled = block(2, [1, 2 | 8], dts=uv(0) + uv(7), types=uv(1), tasks=uv(2) + uv(0),
+                      levels=b"\0\0", durs=uv(7), excs=uv(1) + b"C" + uv(4) + b"stop")
+    data, _ = _v2_file(cancelled)
+    for res in (c_read(tmp_path, data), _ref_read(tmp_path, data)):
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.splitlines()[-1] == \
+            "end     t=17 th=1 0000000000000001-1@/  cancelled 7ns C: stop", res.stdout

@@ -151,6 +151,16 @@ void pl_action_fail(pl_action *a, const char *exc_type, size_t exc_type_len, con
 		    size_t exc_msg_len, const struct pl_field *fields, size_t nfields);
 
 /**
+ * pl_action_cancel() - end @a as cancelled: it did not fail, it was stopped (an asyncio
+ * task cancelled, a request whose client went away), with what stopped it.
+ * @exc_type, @exc_type_len: e.g. "asyncio.exceptions.CancelledError" (cut at 1 KiB).
+ * @exc_msg, @exc_msg_len: the message (cut at 4 KiB); may be NULL.
+ * Otherwise as pl_action_end(). Readers see the outcome PL_CANCELLED. Since: 0.2
+ */
+void pl_action_cancel(pl_action *a, const char *exc_type, size_t exc_type_len, const char *exc_msg,
+		      size_t exc_msg_len, const struct pl_field *fields, size_t nfields);
+
+/**
  * pl_message() - record a message inside @parent (or as a task of its own if NULL).
  * @w: the writer, or NULL (no-op). Otherwise as pl_action_begin(). Since: 0.1
  */

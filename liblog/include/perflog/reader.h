@@ -35,6 +35,7 @@ enum pl_record_kind {
 enum pl_outcome {
 	PL_SUCCEEDED = 0,
 	PL_FAILED = 1,
+	PL_CANCELLED = 2, /**< ended by a cancellation (pl_action_cancel()). Since: 0.2 */
 };
 
 /**
@@ -60,8 +61,8 @@ struct pl_record {
 	size_t nfields;
 	enum pl_outcome outcome; /**< END only */
 	uint64_t duration_ns;	 /**< END only */
-	const char *exc_type;	 /**< END failed: exception type, or NULL */
-	const char *exc_msg;	 /**< END failed: exception message, or NULL */
+	const char *exc_type;	 /**< END failed or cancelled: exception type, or NULL */
+	const char *exc_msg;	 /**< END failed or cancelled: exception message, or NULL */
 	const char *name;	 /**< THREAD: thread name; DROPPED: the reason */
 	uint64_t count;		 /**< DROPPED: number of events lost */
 	uint64_t frame_offset;	 /**< file offset of the frame holding the record: it

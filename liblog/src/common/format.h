@@ -51,6 +51,9 @@ enum pl_index_flags {
 	PL_IX_STATS = 1 << 4,	/* a STATS record */
 };
 
+/* END outcomes (version 1 records: 0 and 1 only). */
+enum { PL_OUT_SUCCEEDED = 0, PL_OUT_FAILED = 1, PL_OUT_CANCELLED = 2 };
+
 /* Record kinds: the first element of every record array. */
 enum pl_fmt_kind {
 	PL_K_HEADER = 0, /* [0, {str: value}]  keys: PL_H_* below */
@@ -76,8 +79,9 @@ enum pl_fmt_kind {
  * its deltas start afresh: timestamps from @base_ts, own task sequence numbers from 0.
  * Integers in the columns are LEB128 ("uv": unsigned, 7 bits a byte, low group first,
  * at most 10 bytes; "sv": zigzag-signed, then as uv).
- *   kinds   one byte per event: bits 0-1 the kind (PL_K_START, END, MESSAGE), bit 2
- *           failed (END), bit 3 fields present, bit 4 remote task; bits 5-7 zero
+ *   kinds   one byte per event: bits 0-1 the kind (PL_K_START, END, MESSAGE), bits 2-3
+ *           the outcome of an END (0 succeeded, 1 failed, 2 cancelled; 0 for other
+ *           kinds), bit 4 fields present, bit 5 remote task; bits 6-7 zero
  *   dts     uv per event: ns since the previous event (since base_ts for the first)
  *   types   uv per START and MESSAGE: the type's name number
  *   tasks   per event: sv, the own task's sequence delta; or for a remote task, u64le
@@ -86,17 +90,18 @@ enum pl_fmt_kind {
  *   durations uv per END: its duration_ns
  *   fields  per event with fields: uv byte length, then that many bytes holding exactly
  *           one msgpack map {uint name: value} as in version 1's records
- *   excs    per failed END: uv length and the bytes of exc_type, then the same for
- *           exc_msg (UTF-8)
+ *   excs    per failed or cancelled END: uv length and the bytes of exc_type, then the
+ *           same for exc_msg (UTF-8)
  * Every column is consumed exactly by its events; anything else is corrupt.
  */
-#define PL_BLK_KIND_MASK 3u
-#define PL_BLK_FAILED	 (1u << 2)
-#define PL_BLK_FIELDS	 (1u << 3)
-#define PL_BLK_REMOTE	 (1u << 4)
-#define PL_BLK_RESERVED	 0xe0u
-#define PL_BLK_COLUMNS	 8u
-#define PL_BLK_ELEMENTS	 (4u + PL_BLK_COLUMNS)
+#define PL_BLK_KIND_MASK     3u
+#define PL_BLK_OUTCOME_SHIFT 2 /* 2 bits: 0 succeeded, 1 failed, 2 cancelled (END only) */
+#define PL_BLK_OUTCOME_MASK  (3u << PL_BLK_OUTCOME_SHIFT)
+#define PL_BLK_FIELDS	     (1u << 4)
+#define PL_BLK_REMOTE	     (1u << 5)
+#define PL_BLK_RESERVED	     0xc0u
+#define PL_BLK_COLUMNS	     8u
+#define PL_BLK_ELEMENTS	     (4u + PL_BLK_COLUMNS)
 
 /*
  * Field encodings:
@@ -109,7 +114,7 @@ enum pl_fmt_kind {
  *           task continued from another process.
  *   level   [uint, ...]: the path in the task tree ([] for the root action).
  *   fields  {uint name: value}, value := nil|bool|int|float|str|bin|[scalar...]|{str: scalar}
- *   outcome uint: 0 succeeded, 1 failed.
+ *   outcome uint: 0 succeeded, 1 failed (a BLOCK event may also say 2, cancelled).
  */
 
 /* HEADER map keys. */

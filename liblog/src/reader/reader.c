@@ -226,6 +226,10 @@ static void put_exc(struct pl_reader *r, struct pl_record *rec, const char *cons
 
 /* ---- BLOCK records (format version 2): events as columns ---- */
 
+_Static_assert((int)PL_OUT_SUCCEEDED == (int)PL_SUCCEEDED && (int)PL_OUT_FAILED == (int)PL_FAILED &&
+		   (int)PL_OUT_CANCELLED == (int)PL_CANCELLED,
+	       "the format's outcome numbers are enum pl_outcome's");
+
 enum { C_KINDS, C_DTS, C_TYPES, C_TASKS, C_LEVELS, C_DURS, C_FIELDS, C_EXCS };
 
 /* A BLOCK record's elements: its events are delivered next (block_event). A BLOCK in a
@@ -282,10 +286,12 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	struct pl_bcur *col = r->blk;
 	uint8_t k = *col[C_KINDS].p++; /* one byte per event: open_block() checked */
 	uint64_t kind = k & PL_BLK_KIND_MASK, dts, type = 0, seq, depth, duration = 0;
-	bool end = kind == PL_K_END, failed = k & PL_BLK_FAILED;
+	unsigned outcome = (k & PL_BLK_OUTCOME_MASK) >> PL_BLK_OUTCOME_SHIFT;
+	bool end = kind == PL_K_END, failed = outcome != PL_OUT_SUCCEEDED;
 	uint64_t prefix = r->hdr.task_prefix;
 	const char *type_name = "";
-	if (kind == 0 || (k & PL_BLK_RESERVED) || (failed && !end) || !col_uv(&col[C_DTS], &dts))
+	if (kind == 0 || (k & PL_BLK_RESERVED) || (failed && !end) || outcome > PL_OUT_CANCELLED ||
+	    !col_uv(&col[C_DTS], &dts))
 		return -PL_ECORRUPT;
 	if (!end &&
 	    (!col_uv(&col[C_TYPES], &type) || !(type_name = pl_strtab_get(&r->names, type))))
@@ -367,7 +373,7 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	rec->task_prefix = prefix;
 	rec->task_seq = seq;
 	if (end) {
-		rec->outcome = failed ? PL_FAILED : PL_SUCCEEDED;
+		rec->outcome = (enum pl_outcome)outcome; /* the format's numbers are the API's */
 		rec->duration_ns = duration;
 	}
 	if (tokenized) {

@@ -567,15 +567,20 @@ PL_EXPORT void pl_action_end(pl_action *a, const struct pl_field *fields, size_t
 	end_common(a, 0, NULL, 0, NULL, 0, fields, nfields);
 }
 
+/* A NULL text has no length: end_common() cuts each text only when it is there. */
 PL_EXPORT void pl_action_fail(pl_action *a, const char *exc_type, size_t exc_type_len,
 			      const char *exc_msg, size_t exc_msg_len,
 			      const struct pl_field *fields, size_t nfields)
 {
-	if (!exc_type)
-		exc_type_len = 0;
-	if (!exc_msg)
-		exc_msg_len = 0;
 	end_common(a, PL_EVF_FAILED, exc_type, exc_type_len, exc_msg, exc_msg_len, fields, nfields);
+}
+
+PL_EXPORT void pl_action_cancel(pl_action *a, const char *exc_type, size_t exc_type_len,
+				const char *exc_msg, size_t exc_msg_len,
+				const struct pl_field *fields, size_t nfields)
+{
+	end_common(a, PL_EVF_FAILED | PL_EVF_CANCELLED, exc_type, exc_type_len, exc_msg,
+		   exc_msg_len, fields, nfields);
 }
 
 PL_EXPORT void pl_action_end_scope(pl_action *a)

@@ -368,8 +368,11 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	    !col_room(&col[C_EXCS], 2 * PL_UV_MAX + ev->exc_type_len + ev->exc_msg_len))
 		return;
 	uint8_t kind = end ? PL_K_END : ev->kind == PL_EV_START ? PL_K_START : PL_K_MESSAGE;
+	unsigned outcome = !failed			  ? PL_OUT_SUCCEEDED
+			   : ev->flags & PL_EVF_CANCELLED ? PL_OUT_CANCELLED
+							  : PL_OUT_FAILED;
 	col[C_KINDS].p[col[C_KINDS].len++] =
-	    (uint8_t)(kind | (failed ? PL_BLK_FAILED : 0) | (has_fields ? PL_BLK_FIELDS : 0) |
+	    (uint8_t)(kind | outcome << PL_BLK_OUTCOME_SHIFT | (has_fields ? PL_BLK_FIELDS : 0) |
 		      (remote ? PL_BLK_REMOTE : 0));
 	col_uv(&col[C_DTS], ts - e->prev_ts);
 	e->prev_ts = ts;

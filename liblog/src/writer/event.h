@@ -18,9 +18,10 @@ enum pl_ev_kind {
 	PL_EV_THREAD_NAME = 4, /* name in the exc_type slot */
 };
 
-#define PL_EVF_REMOTE 1u /* task prefix is not the process's: stored after the header */
-#define PL_EVF_FAILED 2u /* END of a failed action */
-#define PL_EVF_FIELDS 4u /* fields blob present (fields_len may still be 0: empty map) */
+#define PL_EVF_REMOTE	 1u /* task prefix is not the process's: stored after the header */
+#define PL_EVF_FAILED	 2u /* END of a failed action */
+#define PL_EVF_FIELDS	 4u /* fields blob present (fields_len may still be 0: empty map) */
+#define PL_EVF_CANCELLED 8u /* END of a cancelled action (with PL_EVF_FAILED: its exception) */
 
 struct pl_ev {
 	uint32_t size;	     /* bytes from this header to the next event, multiple of 8 */
