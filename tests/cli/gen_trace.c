@@ -15,7 +15,8 @@
  *   gen_trace --deep N FILE
  *                          actions nested N deep.
  *   gen_trace --slow-inputs FILE
- *                          200 calls of lookup(key, region), key 7 the slow one.
+ *                          200 calls of lookup(key, region), key 7 the slow one
+ *                          (80 ms, the others 200 µs).
  *   gen_trace --durations TYPE FILE US...
  *                          one action TYPE per duration given (microseconds), in order.
  *   gen_trace --types N FILE
@@ -274,7 +275,9 @@ static int slow_inputs(const char *path)
 				       PL_F_STR("region", i % 2 ? "us" : "eu")};
 		pl_action a;
 		pl_action_begin(&a, w, NULL, PL_NAME("lookup"), f, 2);
-		spin_us(key == 7 ? 20000 : 200);
+		/* 400 times slower: a fast call would have to be held off the CPU for
+		 * 80 ms to enter the tail (20 ms did happen under a loaded test run). */
+		spin_us(key == 7 ? 80000 : 200);
 		pl_action_end(&a, NULL, 0);
 	}
 	return pl_writer_close(w) < 0;

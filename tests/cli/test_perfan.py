@@ -517,7 +517,7 @@ def test_sla_says_how_sure_it_is(perfan, real, fixtures):
 
 def test_inputs_ranks_the_groups_that_carry_the_tail(perfan, gen_trace, tmp_path):
     # The hardening issue's mutation gaps: the golden inputs cases have empty tails, so a
-    # reversed ranking passed them. Here key 7 (20 ms, the other keys 200 µs) is the tail.
+    # reversed ranking passed them. Here key 7 (80 ms, the other keys 200 µs) is the tail.
     path = tmp_path / "inputs.zst"
     subprocess.run([gen_trace, "--slow-inputs", path], check=True)
     got, _ = run_json(perfan, "inputs", "--json", "--type", "lookup", path)
