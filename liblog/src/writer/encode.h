@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "../common/clock.h"
+#include "../common/config.h"
 #include "../common/format.h"
 #include "event.h"
 
@@ -101,6 +102,12 @@ void pl_enc_thread(struct pl_encoder *e, uint32_t thread, int64_t tid, const cha
 static inline size_t pl_enc_pending(const struct pl_encoder *e)
 {
 	return e->raw.size + (e->blk.open ? pl_enc_block_bytes(&e->blk) + 64 : 0);
+}
+/* The open frame is full: end it before more records go in. */
+static inline bool pl_enc_frame_full(const struct pl_encoder *e)
+{
+	return pl_enc_pending(e) + e->frame_raw >= PL_FRAME_TARGET_BYTES ||
+	       e->frame_events >= PL_FRAME_MAX_EVENTS;
 }
 /* One staged event of @thread (into the block being built). */
 void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,

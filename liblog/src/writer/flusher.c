@@ -82,12 +82,12 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 				pl_openset_note(&tb->open, ev);
 			}
 			off += ev->size;
-			if (pl_enc_pending(e) + e->frame_raw >= PL_FRAME_TARGET_BYTES)
+			if (pl_enc_frame_full(e))
 				break;
 		}
 		pl_ring_consume(tb, off);
 		limit -= off;
-		if (pl_enc_pending(e) + e->frame_raw >= PL_FRAME_TARGET_BYTES) {
+		if (pl_enc_frame_full(e)) {
 			/* Keep frames bounded: the reader refuses oversized ones. Everything
 			 * staged so far is in the frame: a file may end here (rotation). */
 			commit(w);
