@@ -12,8 +12,18 @@
 
 int pl_py_held_add(struct pl_py_held *h, pl_name name, pl_name trunc, PyObject *value)
 {
-	if (h->n == h->cap) {
-		uint32_t cap = h->cap ? h->cap * 2 : 4;
+	if (!h->items && h->n == PL_PY_HELD_INLINE) { /* the inline ones go to the heap */
+		struct pl_py_heldfield *items =
+		    PyMem_Malloc(2 * PL_PY_HELD_INLINE * sizeof(*items));
+		if (!items) {
+			PyErr_NoMemory();
+			return -1;
+		}
+		memcpy(items, h->inl, sizeof(h->inl));
+		h->items = items;
+		h->cap = 2 * PL_PY_HELD_INLINE;
+	} else if (h->items && h->n == h->cap) {
+		uint32_t cap = h->cap * 2;
 		struct pl_py_heldfield *items = PyMem_Realloc(h->items, cap * sizeof(*items));
 		if (!items) {
 			PyErr_NoMemory();
@@ -22,25 +32,34 @@ int pl_py_held_add(struct pl_py_held *h, pl_name name, pl_name trunc, PyObject *
 		h->items = items;
 		h->cap = cap;
 	}
-	h->items[h->n++] = (struct pl_py_heldfield){name, trunc, Py_NewRef(value)};
+	pl_py_held_items(h)[h->n++] = (struct pl_py_heldfield){name, trunc, Py_NewRef(value)};
 	return 0;
 }
 
 void pl_py_held_clear(struct pl_py_held *h)
 {
 	/* Detach first: a value's destructor may run code that looks at this object. */
-	struct pl_py_heldfield *items = h->items;
 	uint32_t n = h->n;
-	*h = (struct pl_py_held){0};
+	if (!n && !h->items)
+		return;
+	struct pl_py_heldfield *items = h->items, inl[PL_PY_HELD_INLINE];
+	if (!items) {
+		memcpy(inl, h->inl, n * sizeof(*inl));
+		items = inl;
+	}
+	h->n = h->cap = 0;
+	h->items = NULL;
 	for (uint32_t i = 0; i < n; i++)
 		Py_DECREF(items[i].value);
-	PyMem_Free(items);
+	if (items != inl)
+		PyMem_Free(items);
 }
 
 int pl_py_held_traverse(struct pl_py_held *h, visitproc visit, void *arg)
 {
+	struct pl_py_heldfield *items = pl_py_held_items(h);
 	for (uint32_t i = 0; i < h->n; i++)
-		Py_VISIT(h->items[i].value);
+		Py_VISIT(items[i].value);
 	return 0;
 }
 

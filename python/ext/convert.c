@@ -334,8 +334,9 @@ void pl_py_conv_add(struct pl_py_conv *c, pl_name name, pl_name trunc, PyObject 
 
 void pl_py_conv_add_held(struct pl_py_conv *c, const struct pl_py_held *h)
 {
+	const struct pl_py_heldfield *items = h->items ? h->items : h->inl;
 	for (uint32_t i = 0; i < h->n; i++)
-		pl_py_conv_add(c, h->items[i].name, h->items[i].trunc, h->items[i].value);
+		pl_py_conv_add(c, items[i].name, items[i].trunc, items[i].value);
 }
 
 /* ---- exceptions ---- */

@@ -99,10 +99,20 @@ struct pl_py_heldfield {
 	PyObject *value; /* strong */
 };
 
+/* Held fields: the first PL_PY_HELD_INLINE in the struct itself (a decorated coroutine's
+ * arguments, held from the call to its first step, cost no allocation), more in a PyMem
+ * array that then holds them all. Never copied by value: use pl_py_held_items(). */
+#define PL_PY_HELD_INLINE 4
 struct pl_py_held {
-	uint32_t n, cap;
-	struct pl_py_heldfield *items; /* PyMem */
+	uint32_t n, cap;	       /* cap: of @items, 0 while they are inline */
+	struct pl_py_heldfield *items; /* PyMem, or NULL: in @inl */
+	struct pl_py_heldfield inl[PL_PY_HELD_INLINE];
 };
+
+static inline struct pl_py_heldfield *pl_py_held_items(struct pl_py_held *h)
+{
+	return h->items ? h->items : h->inl;
+}
 
 /* Returns 0, or -1 with MemoryError set. */
 int pl_py_held_add(struct pl_py_held *h, pl_name name, pl_name trunc, PyObject *value);

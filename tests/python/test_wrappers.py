@@ -91,6 +91,37 @@ def test_coroutine_recorded_with_children_result_and_context_restored(trace):
     assert [c.type for c in n.children] == [name(leaf)]
 
 
+def test_coroutine_arguments_held_until_the_first_step(trace):
+    # Up to four are held inline in the action, more in an array: both are recorded, and
+    # released once the START is (the objects are collected).
+    import gc
+    import weakref
+
+    class Big:
+        pass
+
+    @perflog.perflog
+    async def many(a, b, c, d, e, f, *rest, **kw):
+        return a + f
+
+    for count in (1, 4, 6):
+        objs = [Big() for _ in range(count)]
+        refs = [weakref.ref(o) for o in objs]
+        args = (objs + [0] * 6)[:6]
+        co = many(*args, k=objs[-1]) if count == 6 else many(*args)
+        del objs, args
+        with pytest.raises(TypeError):  # Big() + Big(): the body fails, the START is there
+            asyncio.run(co)
+        del co
+        gc.collect()
+        assert all(r() is None for r in refs), count
+    nodes = sorted(trace.read().of_type(name(many)), key=lambda n: n.ts_ns)
+    assert [sorted(n.fields) for n in nodes] == [["a", "b", "c", "d", "e", "f", "kw", "rest"]] * 3
+    big = f"<{Big.__module__}.{Big.__qualname__}>"
+    assert nodes[2].fields["kw"] == {"k": big} and nodes[2].fields["f"] == big
+    assert nodes[0].fields["a"] == big and nodes[0].fields["b"] == 0
+
+
 def test_tasks_created_in_a_coroutine_inherit_its_action(trace):
     @pl
     async def parent():
