@@ -29,10 +29,11 @@
 
 #include <perflog/perflog.h>
 
-/* The targets the writer is designed for (docs/performance.md). */
-#define TARGET_NS_PER_EVENT    25.0
-#define TARGET_EVENTS_PER_S    20e6
-#define TARGET_BYTES_PER_EVENT 6.0
+/* The speed issue's targets (docs/performance.md; the first plan's were 25 ns, 20 M/s and
+ * 6 bytes): where NanoLog and Quill are on this machine. */
+#define TARGET_NS_PER_EVENT    14.0
+#define TARGET_EVENTS_PER_S    40e6
+#define TARGET_BYTES_PER_EVENT 1.5
 
 #define MAX_THREADS 2
 /* A burst stages ~5 MB: far below half of the 64 MiB ring, so it never drops nor wakes
@@ -403,7 +404,7 @@ int main(int argc, char **argv)
 	printf("%-47s %-18s %-18s %s\n", "", "1 thread", "2 threads", "target");
 	printf("%-47s %-18s %-18s %s\n", "record, ns/event (calling thread)",
 	       verdict(a, sizeof(a), lat[0].event_ns, TARGET_NS_PER_EVENT, false, 1),
-	       verdict(b, sizeof(b), lat[1].event_ns, TARGET_NS_PER_EVENT, false, 1), "<= 25");
+	       verdict(b, sizeof(b), lat[1].event_ns, TARGET_NS_PER_EVENT, false, 1), "<= 14");
 	printf("%-47s %-18.1f %-18.1f %s\n", "  reference: rdtsc, ns/read", lat[0].rdtsc_ns,
 	       lat[1].rdtsc_ns, HAVE_TSC ? "" : "(no TSC)");
 	printf("%-47s %-18.1f %-18.1f\n", "  reference: clock_gettime(MONOTONIC), ns/read",
@@ -415,7 +416,7 @@ int main(int argc, char **argv)
 	printf("%-47s %-18s %-18s %s\n", "sustained, M events/s (elapsed incl. close)",
 	       verdict(a, sizeof(a), sus[0].events_per_s / 1e6, TARGET_EVENTS_PER_S / 1e6, true, 2),
 	       verdict(b, sizeof(b), sus[1].events_per_s / 1e6, TARGET_EVENTS_PER_S / 1e6, true, 2),
-	       ">= 20");
+	       ">= 40");
 	printf("%-47s %-18" PRIu64 " %-18" PRIu64 "\n", "  events", sus[0].events, sus[1].events);
 	printf("%-47s %-18.3f %-18.3f\n", "  elapsed, s", sus[0].elapsed_s, sus[1].elapsed_s);
 	printf("%-47s %-18" PRIu64 " %-18" PRIu64 " 0\n", "  dropped", sus[0].dropped,
@@ -425,7 +426,7 @@ int main(int argc, char **argv)
 	printf("%-47s %-18s %-18s %s\n", "bytes/event on disk (file size / events)",
 	       verdict(a, sizeof(a), sus[0].bytes_per_event, TARGET_BYTES_PER_EVENT, false, 2),
 	       verdict(b, sizeof(b), sus[1].bytes_per_event, TARGET_BYTES_PER_EVENT, false, 2),
-	       "<= 6");
+	       "<= 1.5");
 	printf("\nEach recorded event includes one clock read by liblog (clock %s: see the %s "
 	       "row);\nthe burst timing itself adds the overhead row. 2-thread rates are totals.\n",
 	       lat[0].clock, strcmp(lat[0].clock, "tsc") == 0 ? "rdtsc" : "clock_gettime");
