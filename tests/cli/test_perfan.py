@@ -339,6 +339,37 @@ def test_more_inputs_than_open_files(perfan, gen_trace, tmp_path, soft, hard):
     assert len(got["inputs"]) == n + 1
 
 
+def test_suspended_inside_a_block(perfan, tmp_path):
+    # Files whose frames end with a BLOCK (gen_traces writes no closing CLOCK), read with
+    # too few descriptors: a reader is suspended after each batch, which ends on the
+    # first event of the next frame, in the middle of that frame's last BLOCK. Its
+    # columns point into the frame: it must survive the suspension (the sanitizer build
+    # catches a read of freed memory), and perfan must see what it sees with no limit.
+    d = tmp_path / "blocks"
+    d.mkdir()
+    for k in range(60):
+        w = gt.TraceWriter(d / f"f{k:02}.zst", 100 + k, gt.WEB_PREFIX + k, gt.WALL0,
+                           {1: "main"})
+        for f in range(3):
+            t = gt.Tree()
+            for j in range(5):
+                t0 = (f * 10 + j) * gt.MS
+                t.action(1, (gt.WEB_PREFIX + k, f * 10 + j + 1), [], "req", t0, 200 * gt.US,
+                         {"k": k, "j": j})
+            w.frame(t.split(lambda e: True))
+        w.close()
+    env = dict(os.environ, TZ="UTC")
+    out = {}
+    for limit in (None, 40):
+        p = subprocess.run([perfan, "stats", "--json", str(d)], capture_output=True,
+                           text=True, env=env,
+                           preexec_fn=_limited(limit, limit) if limit else None)
+        assert p.returncode == 0, p.stderr
+        out[limit] = json.loads(p.stdout)
+    assert out[40]["types"] == out[None]["types"]
+    assert out[40]["actions"] == 60 * 3 * 5 and out[40]["unmatched_ends"] == 0
+
+
 def test_cost_grows_linearly_with_the_types(perfan, gen_trace, tmp_path):
     # The hardening issue's finding 6: inputs and diff compared type names pairwise (32k
     # types: 4.2 s; 1.1M types ran past 300 s), stats held a 7 KiB histogram per type.

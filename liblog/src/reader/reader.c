@@ -922,8 +922,10 @@ PL_EXPORT int pl_reader_suspend(struct pl_reader *r)
 {
 	if (!r || r->status < 0)
 		return r ? 0 : -PL_EINVAL; /* nothing more will be read: nothing to give back */
-	/* The frame's content is kept only while records of it remain to be read. */
-	return pl_frames_suspend(&r->fr, r->pos < r->frame_len);
+	/* The frame's content is kept only while records of it remain to be read: records
+	 * after the position, or events of the BLOCK being delivered (its columns point
+	 * into the frame, which may end with it). */
+	return pl_frames_suspend(&r->fr, r->pos < r->frame_len || r->blk_left > 0);
 }
 
 PL_EXPORT int pl_reader_set_window(struct pl_reader *r, int64_t since_ns, int64_t until_ns,
