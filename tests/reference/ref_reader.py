@@ -403,8 +403,9 @@ class Reader:
                     elif out["kind"] == "end":
                         opened.pop(key, None)
                     yield out
-                # It opens a chunk: a DROPPED after it takes its last event's time.
-                chunk = [rec[1], self._block_last_ts, 0]
+                # It opens a chunk: a DROPPED after it takes its last event's time, a
+                # version 1 event after it continues from its last time and own task.
+                chunk = [rec[1], self._block_last_ts, self._block_last_seq]
             elif kind == K_THREAD:
                 if n != 4 or not _is_uint(rec[1], 32) or not _is_int(rec[2]) or not \
                         isinstance(rec[3], str):
@@ -460,7 +461,7 @@ class Reader:
         if count != len(kinds.data):
             self._fail(f"BLOCK of {count} events with {len(kinds.data)} kinds")
         seq = 0
-        for _ in range(count):
+        for i in range(count):
             k = kinds.take(1)[0]
             kind, outcome = k & 3, (k >> BLK_OUTCOME_SHIFT) & 3
             if kind == 0 or k & BLK_RESERVED or outcome > 2 or (outcome and kind != K_END):
@@ -500,13 +501,18 @@ class Reader:
             if outcome:
                 out["exc_type"] = excs.take(excs.uv()).decode("utf-8", "surrogateescape")
                 out["exc_msg"] = excs.take(excs.uv()).decode("utf-8", "surrogateescape")
-            self._block_last_ts = ts
+            self._block_last_ts, self._block_last_seq = ts, seq
+            if i == count - 1:  # a corrupt block's last event is not delivered
+                self._check_block_end((kinds, dts, types, tasks, levels, durs, fields, excs))
             yield out
-        for c in (kinds, dts, types, tasks, levels, durs, fields, excs):
+        if count == 0:
+            self._check_block_end((kinds, dts, types, tasks, levels, durs, fields, excs))
+            self._block_last_ts, self._block_last_seq = rec[2], 0
+
+    def _check_block_end(self, columns):
+        for c in columns:
             if c.pos != len(c.data):
                 self._fail(f"BLOCK column {c.name} has {len(c.data) - c.pos} bytes left over")
-        if count == 0:
-            self._block_last_ts = rec[2]
 
     def _event(self, rec, chunk, prefix0):
         kind, n = rec[0], len(rec)

@@ -152,6 +152,11 @@ BAD_BLOCKS = {
                                             levels=b"\0", durs=uv(1), excs=uv(50) + b"x"),
     "a column left over": block(1, [1], dts=uv(0) + uv(0), types=uv(1), tasks=uv(2),
                                 levels=b"\0"),
+    "a column left over after two": block(2, [1, 1], dts=uv(0) + uv(1),
+                                          types=uv(1) + uv(1), tasks=uv(2) + uv(2),
+                                          levels=b"\0\0\0"),
+    "fields bytes not msgpack": block(1, [1 | 16], dts=uv(0), types=uv(1), tasks=uv(2),
+                                      levels=b"\0", fields=uv(2) + b"\xc1\xc1"),
     "an empty block with bytes": block(0, [], dts=uv(0)),
     "column not bin": msgpack.packb([10, 1, 10, 1, b"\x01", "not bin", b"\x01", b"\x02",
                                      b"\0", b"", b"", b""], use_bin_type=True),
@@ -190,10 +195,12 @@ def test_a_lying_block_is_refused_at_its_frame(tmp_path, what):
     # frame's offset; no allocation sized from a count the bytes do not hold (the
     # sanitizer build's c_read would run out of its memory limit or read out of bounds).
     data, off = _v2_file(BAD_BLOCKS[what])
-    for res in (c_read(tmp_path, data), _ref_read(tmp_path, data)):
+    c, ref = c_read(tmp_path, data), _ref_read(tmp_path, data)
+    for res in (c, ref):
         assert res.returncode == 3, (what, res.stdout, res.stderr)
         assert f"offset {off}" in res.stderr, (what, res.stderr)
         assert res.stdout.count("\n") >= 3, res.stdout  # the header line and 2 events
+    assert c.stdout == ref.stdout, what  # the same events before the damage, no more
 
 
 def test_a_block_in_a_version_1_file_is_skipped(tmp_path):
@@ -213,3 +220,29 @@ def test_a_cancelled_end_reads_as_cancelled(tmp_path):
         assert res.returncode == 0, res.stderr
         assert res.stdout.splitlines()[-1] == \
             "end     t=17 th=1 0000000000000001-1@/  cancelled 7ns C: stop", res.stdout
+
+
+def test_a_version_1_record_after_a_block_continues_its_chunk(tmp_path):
+    # Time and own task deltas go on from the block's last event (format.md 2.3).
+    blk = block(1, [1], dts=uv(3), types=uv(1), tasks=uv(10), levels=b"\0", base=100)
+    start = msgpack.packb([1, 4, 1, 2, []])  # +4 ns, own task +2
+    data = MAGIC2 + frame(header_with_pairs(BASE2), msgpack.packb([7, 1, "t"]), blk, start)
+    for res in (c_read(tmp_path, data), _ref_read(tmp_path, data)):
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.splitlines()[1:] == [
+            "start   t=103 th=1 0000000000000001-5@/ t",
+            "start   t=107 th=1 0000000000000001-7@/ t"], res.stdout
+
+
+def test_perfan_refuses_a_block_whatever_it_skips(tmp_path):
+    # perfan stats skips fields (pl_reader_skip_fields): the bytes are checked anyway,
+    # so that whether a file reads does not depend on what a command shows.
+    if not BUILD:
+        pytest.skip("PERFLOG_BUILD_DIR not set")
+    data, off = _v2_file(BAD_BLOCKS["fields bytes not msgpack"])
+    path = tmp_path / "skip.zst"
+    path.write_bytes(data)
+    for cmd in (["stats"], ["slowest"]):
+        p = subprocess.run([os.path.join(BUILD, "analyzer", "perfan"), *cmd, str(path)],
+                           capture_output=True, text=True, timeout=60)
+        assert f"offset {off}: corrupt record" in p.stderr, (cmd, p.stderr)

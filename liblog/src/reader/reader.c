@@ -335,25 +335,33 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 		    !col_take(&col[C_EXCS], exc_len[i], &exc[i]))
 			return -PL_ECORRUPT;
 	/* The fields: scalars straight from the bytes, anything else by the tokenizer
-	 * (which enforces the limits); either way exactly the bytes the column gave. */
+	 * (which enforces the limits); either way exactly the bytes the column gave, and
+	 * checked even when they are to be skipped (as a version 1 record's are), so that
+	 * whether a file reads does not depend on pl_reader_skip_fields(). */
 	struct pl_kv kv[FAST_MAX_FIELDS];
 	uint32_t nf = 0;
 	bool tokenized = false;
 	size_t need = depth * 4 + exc_len[0] + exc_len[1] + 64;
-	if (fields.p && !r->skip_fields) {
+	if (fields.p) {
 		struct pl_bcur c = fields;
-		if (fast_fields(r, &c, kv, &nf) && c.p == fields.end) {
+		if (!r->generic_only && fast_fields(r, &c, kv, &nf) && c.p == fields.end) {
 			need += nf * sizeof(struct pl_kv);
 		} else {
 			size_t size;
+			nf = 0;
 			int ret = pl_mptok_object(&r->tok, fields.p,
 						  (size_t)(fields.end - fields.p), &size);
 			if (ret == -PL_ENOMEM || ret == -PL_ELIMIT)
 				return ret;
-			if (ret < 0 || size != (size_t)(fields.end - fields.p))
+			if (ret < 0 || size != (size_t)(fields.end - fields.p) ||
+			    r->tok.tok[0].type != PL_T_MAP)
 				return -PL_ECORRUPT;
 			tokenized = true;
 			need += pl_arena_bound(size, r->tok.n);
+		}
+		if (r->skip_fields) {
+			nf = 0;
+			tokenized = false;
 		}
 	}
 	if (pl_arena_reset(&r->arena, need) < 0)

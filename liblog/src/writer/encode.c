@@ -287,13 +287,16 @@ static inline void col_bytes(struct pl_col *c, const void *p, size_t n)
 }
 
 /* The open block goes into raw as one BLOCK record; it stays the open chunk (a DROPPED
- * of its thread may follow), while the thread's next events open another block. */
+ * of its thread may follow), while the thread's next events open another block. Its
+ * time range counts for the frame's index only once it is in raw. */
 static void flush_block(struct pl_encoder *e)
 {
 	struct pl_enc_block *b = &e->blk;
 	if (!b->open)
 		return;
 	b->open = false;
+	if (b->count == 0)
+		return; /* its first event found no memory: nothing to write */
 	struct pl_mpcursor cur = {raw_reserve(e, pl_enc_block_bytes(b) + 64)};
 	if (cur.p) {
 		pl_mp_array(&cur, PL_BLK_ELEMENTS);
@@ -304,12 +307,16 @@ static void flush_block(struct pl_encoder *e)
 		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
 			pl_mp_bin_with_body(&cur, b->col[i].p, b->col[i].len);
 		e->raw.size = (size_t)((char *)cur.p - e->raw.data);
-	} else { /* out of memory: the block's events are lost, as a record would be */
+		raw_time(e, b->base_ts);
+		raw_time(e, b->last_ts);
+		e->chunk_open = true;
+		e->chunk_thread = b->thread;
+	} else { /* out of memory: the block's events are lost, as a record would be; no
+		  * chunk is open for a DROPPED that follows */
 		e->raw_events -= b->count;
 		e->frame_events -= b->count;
+		e->chunk_open = false;
 	}
-	e->chunk_open = true;
-	e->chunk_thread = b->thread;
 }
 
 void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
@@ -406,9 +413,9 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		col_bytes(&col[C_EXCS], exc_msg, ev->exc_msg_len);
 	}
 	b->count++;
+	b->last_ts = ts;
 	e->frame_events++;
 	e->raw_events++;
-	raw_time(e, ts);
 }
 
 void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,

@@ -33,7 +33,7 @@ struct pl_col {
 struct pl_enc_block {
 	bool open;
 	uint32_t thread, count;
-	uint64_t base_ts;
+	uint64_t base_ts, last_ts; /* its first and last events' times (they never step back) */
 	struct pl_col col[PL_BLK_COLUMNS];
 };
 
