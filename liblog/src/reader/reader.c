@@ -279,6 +279,22 @@ static inline bool col_take(struct pl_bcur *c, uint64_t n, const uint8_t **p)
 static bool fast_fields(const struct pl_reader *r, struct pl_bcur *c, struct pl_kv *kv,
 			uint32_t *nf);
 
+/* Skipped fields: a fixmap of uint keys and scalars, their shape checked without a
+ * lookup or a copy (as a version 1 record's skipped fields are only tokenized). */
+static bool fast_skip_fields(struct pl_bcur *c)
+{
+	uint32_t n;
+	if (!pl_b_fixmap(c, &n))
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t id;
+		pl_value v;
+		if (!pl_b_u64(c, &id) || !pl_b_scalar(c, &v))
+			return false;
+	}
+	return true;
+}
+
 /* The block's next event into @rec. Returns 1, or a negative pl_status (the record is
  * corrupt from there). */
 static int block_event(struct pl_reader *r, struct pl_record *rec)
@@ -344,6 +360,11 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	size_t need = depth * 4 + exc_len[0] + exc_len[1] + 64;
 	if (fields.p) {
 		struct pl_bcur c = fields;
+		if (!r->generic_only && r->skip_fields) {
+			if (fast_skip_fields(&c) && c.p == fields.end)
+				goto checked;
+			c = fields;
+		}
 		if (!r->generic_only && fast_fields(r, &c, kv, &nf) && c.p == fields.end) {
 			need += nf * sizeof(struct pl_kv);
 		} else {
@@ -359,6 +380,7 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 			tokenized = true;
 			need += pl_arena_bound(size, r->tok.n);
 		}
+	checked:
 		if (r->skip_fields) {
 			nf = 0;
 			tokenized = false;
