@@ -131,20 +131,38 @@ static void other(struct pl_py_conv *c, PyObject *o, pl_value *out, bool nested)
 	*out = PL_V_STRN(tt, tl);
 }
 
+/* The commonest arguments without a call: an ASCII str no longer than max_len (its own
+ * UTF-8), an int of at most one 30-bit digit (3.11's layout: the sign is the size's),
+ * None. False for anything else (left to scalar()). */
+static inline __attribute__((always_inline)) bool quick_scalar(const struct pl_py_conv *c,
+							       PyObject *o, pl_value *out)
+{
+	if (PyUnicode_CheckExact(o) && PyUnicode_IS_COMPACT_ASCII(o) &&
+	    PL_PY_LIKELY(PyUnicode_GET_LENGTH(o) <= c->max_len)) {
+		*out = PL_V_STRN((const char *)PyUnicode_DATA(o), (size_t)PyUnicode_GET_LENGTH(o));
+		return true;
+	}
+	if (PyLong_CheckExact(o) && Py_SIZE(o) >= -1 && Py_SIZE(o) <= 1) {
+		*out = PL_V_INT((int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0]);
+		return true;
+	}
+	if (o == Py_None) {
+		*out = PL_V_NIL();
+		return true;
+	}
+	return false;
+}
+
 /* A scalar: sets *orig to the original len() when the value was cut. */
 static void scalar(struct pl_py_conv *c, PyObject *o, pl_value *out, Py_ssize_t *orig, bool nested)
 {
-	if (o == Py_None) {
-		*out = PL_V_NIL();
+	if (quick_scalar(c, o, out)) {
+		return;
 	} else if (PyUnicode_CheckExact(o) && PyUnicode_IS_COMPACT_ASCII(o)) {
-		/* The common case, without a call: an ASCII str is its own UTF-8. */
+		/* An ASCII str longer than max_len: cut. */
 		Py_ssize_t len = PyUnicode_GET_LENGTH(o);
-		const char *p = (const char *)PyUnicode_DATA(o);
-		if (PL_PY_UNLIKELY(len > c->max_len)) {
-			*orig = len;
-			len = c->max_len;
-		}
-		*out = PL_V_STRN(p, (size_t)len);
+		*orig = len;
+		*out = PL_V_STRN((const char *)PyUnicode_DATA(o), (size_t)c->max_len);
 	} else if (PyUnicode_Check(o)) {
 		Py_ssize_t len;
 		const char *p = PyUnicode_AsUTF8AndSize(o, &len);
@@ -164,10 +182,9 @@ static void scalar(struct pl_py_conv *c, PyObject *o, pl_value *out, Py_ssize_t 
 			*out = PL_V_BOOL(o == Py_True);
 			return;
 		}
-		/* An int of at most one 30-bit digit (3.11's layout: the sign is the size's),
-		 * without a call. */
+		/* An int subclass of one digit: the quick case's arithmetic. */
 		Py_ssize_t size = Py_SIZE(o);
-		if (PL_PY_LIKELY(size >= -1 && size <= 1)) {
+		if (size >= -1 && size <= 1) {
 			*out = PL_V_INT((int64_t)size * (int64_t)((PyLongObject *)o)->ob_digit[0]);
 			return;
 		}
@@ -306,6 +323,11 @@ void pl_py_conv_map_end(struct pl_py_conv *c, struct pl_py_conv_map *m, pl_name 
 
 void pl_py_conv_add(struct pl_py_conv *c, pl_name name, pl_name trunc, PyObject *o)
 {
+	pl_value val;
+	if (quick_scalar(c, o, &val) && PL_PY_LIKELY(c->n + 1 < PL_PY_MAX_FIELDS)) {
+		c->fields[c->n++] = (struct pl_field){name, val}; /* nothing cut: no companion */
+		return;
+	}
 	if (PyList_Check(o) || PyTuple_Check(o)) {
 		PyObject *const *items = PyList_Check(o)
 					     ? (PyObject *const *)((PyListObject *)o)->ob_item
@@ -325,10 +347,9 @@ void pl_py_conv_add(struct pl_py_conv *c, pl_name name, pl_name trunc, PyObject 
 		}
 		pl_py_conv_map_end(c, &m, name, trunc);
 	} else {
-		pl_value v;
 		Py_ssize_t orig = -1;
-		scalar(c, o, &v, &orig, false);
-		push(c, name, trunc, v, orig);
+		scalar(c, o, &val, &orig, false);
+		push(c, name, trunc, val, orig);
 	}
 }
 
