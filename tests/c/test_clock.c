@@ -99,12 +99,67 @@ static void test_history_wraps(void **state)
 	assert_true(pl_clock_ns(&c, c.tick0) <= pl_clock_ns(&c, t));
 }
 
+/* pl_clock_ns_hint() returns what pl_clock_ns() does whatever the hint: stale, out of
+ * range, or pointing at a slot the segment ring has since reused. Synthetic segments
+ * (no sleeping): a full ring whose oldest slot is not slot 0, then a partial one. */
+static void check_hint(struct pl_clock_conv *c)
+{
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	uint32_t hint = 0;
+	const struct pl_clock_seg *old = &c->seg[c->first];
+	const struct pl_clock_seg *new = &c->seg[(c->first + c->nseg - 1) % PL_CLOCK_SEGMENTS];
+	uint64_t lo = old->tick / 2, span = new->tick + 5000 - lo, t = lo;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		switch (x % 4) {
+		case 0: /* anywhere, the hint left as it is */
+			t = lo + (x >> 8) % span;
+			break;
+		case 1: /* rising a little: the usual case */
+			t += (x >> 8) % 700;
+			break;
+		case 2: /* a start a little before the last end */
+			t -= t > (x >> 8) % 300 ? (x >> 8) % 300 : 0;
+			break;
+		default: /* a hint that is no slot, or any slot */
+			hint = (uint32_t)(x >> 16);
+			break;
+		}
+		assert_int_equal(pl_clock_ns_hint(c, &hint, t), pl_clock_ns(c, t));
+	}
+	/* Exactly at each segment start, and one tick before it. */
+	for (uint32_t k = 0; k < c->nseg; k++) {
+		uint64_t at = c->seg[(c->first + k) % PL_CLOCK_SEGMENTS].tick;
+		assert_int_equal(pl_clock_ns_hint(c, &hint, at), pl_clock_ns(c, at));
+		assert_int_equal(pl_clock_ns_hint(c, &hint, at - 1), pl_clock_ns(c, at - 1));
+	}
+}
+
+static void test_hint_agrees(void **state)
+{
+	(void)state;
+	static struct pl_clock_conv c;
+	memset(&c, 0, sizeof(c));
+	c.first = 250;
+	c.nseg = PL_CLOCK_SEGMENTS;
+	for (uint32_t k = 0; k < c.nseg; k++) /* 1000 ticks each, rates that differ */
+		c.seg[(c.first + k) % PL_CLOCK_SEGMENTS] =
+		    (struct pl_clock_seg){100000 + 1000 * k, 30000 + 333 * k, (3ull << 31) + k};
+	check_hint(&c);
+	c.first = 3; /* the ring moved on: slots before 3 hold nothing valid any more */
+	c.nseg = 40;
+	check_hint(&c);
+	c.nseg = 1;
+	check_hint(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tsc),
 	    cmocka_unit_test(test_monotonic),
 	    cmocka_unit_test(test_history_wraps),
+	    cmocka_unit_test(test_hint_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

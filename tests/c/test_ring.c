@@ -473,17 +473,52 @@ static void test_grow_chain(void **state)
 	q = pl_ring_peek(tb, &len);
 	assert_int_equal(len, 512);
 	check_item(q, 512, 2);
-	assert_non_null(tb->spare); /* the first segment, kept for reuse */
+	assert_non_null(tb->spare[0]); /* the first segment, kept for reuse */
 	pl_ring_consume(tb, 512);
-	(void)pl_ring_peek(tb, &len); /* the second left too: the first is freed */
+	(void)pl_ring_peek(tb, &len); /* the second left too: a second spare */
 	assert_int_equal(len, 0);
-	assert_int_equal(tb->freed, CAP);
-	assert_int_equal(tb->bytes, 2 * CAP);
+	assert_non_null(tb->spare[1]);
+	assert_int_equal(tb->freed, 0);
+	assert_int_equal(tb->bytes, 3 * CAP);
 	assert_int_equal(pl_ring_used(tb), 0);
+	pl_ring_trim(tb); /* idle: both go back */
+	assert_null(tb->spare[0]);
+	assert_null(tb->spare[1]);
+	assert_int_equal(tb->freed, 2 * CAP);
+	assert_int_equal(tb->bytes, CAP);
 }
 
-/* Segments drained by the consumer come back to the producer as its spare: a ring that
- * keeps growing reuses them, and only a second spare is freed. */
+/* A ring that outran its consumer by many segments keeps PL_RING_SPARES of them once
+ * drained (its next growth maps nothing) and frees the rest. */
+static void test_spares_bounded(void **state)
+{
+	struct pl_ring *tb = *state;
+	uint64_t len;
+	for (int i = 0; i < PL_RING_SPARES + 1; i++) {
+		put(tb, pl_ring_reserve(tb, CAP), CAP, (uint8_t)(i + 1));
+		assert_int_equal(pl_ring_grow(tb, true), 0);
+	}
+	for (int i = 0; i < PL_RING_SPARES + 1; i++) {
+		const uint8_t *q = pl_ring_peek(tb, &len);
+		assert_int_equal(len, CAP);
+		check_item(q, CAP, (uint8_t)(i + 1));
+		pl_ring_consume(tb, len);
+	}
+	(void)pl_ring_peek(tb, &len); /* the consumer reaches the producer's segment */
+	assert_int_equal(len, 0);
+	assert_int_equal(tb->freed, CAP);
+	assert_int_equal(tb->bytes, (PL_RING_SPARES + 1) * CAP);
+	for (int i = 0; i < PL_RING_SPARES; i++) {
+		struct pl_seg *want = tb->spare[i];
+		assert_non_null(want);
+		assert_int_equal(pl_ring_grow(tb, false), 1); /* reused */
+		assert_ptr_equal(tb->prod, want);
+	}
+	assert_int_equal(pl_ring_grow(tb, false), -1); /* none left, none may be mapped */
+}
+
+/* Segments drained by the consumer come back to the producer as spares: a ring that
+ * keeps growing reuses them instead of mapping new ones. */
 static void test_spare_reused(void **state)
 {
 	struct pl_ring *tb = *state;
@@ -497,11 +532,11 @@ static void test_spare_reused(void **state)
 	pl_ring_consume(tb, len);     /* the first segment drained ... */
 	(void)pl_ring_peek(tb, &len); /* ... and left: it is the spare */
 	assert_int_equal(len, CAP);
-	assert_ptr_equal(tb->spare, first);
+	assert_ptr_equal(tb->spare[0], first);
 	assert_int_equal(tb->freed, 0);
 	assert_int_equal(pl_ring_grow(tb, false), 1); /* reused, no memory needed */
 	assert_ptr_equal(tb->prod, first);
-	assert_null(tb->spare);
+	assert_null(tb->spare[0]);
 	put(tb, pl_ring_reserve(tb, 512), 512, 3);
 	pl_ring_consume(tb, len);
 	const uint8_t *q = pl_ring_peek(tb, &len);
@@ -525,6 +560,7 @@ int main(void)
 	    T(test_smallest_pad),
 	    T(test_grow_chain),
 	    T(test_spare_reused),
+	    T(test_spares_bounded),
 	    cmocka_unit_test(test_stress),
 	    cmocka_unit_test(test_stress_growing),
 	};

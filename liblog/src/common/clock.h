@@ -115,4 +115,26 @@ static inline uint64_t pl_clock_ns(const struct pl_clock_conv *c, uint64_t ticks
 	return pl_clock_seg_ns(&c->seg[c->first], ticks);
 }
 
+/* pl_clock_ns() for a caller converting ticks that mostly rise (one thread's events):
+ * *@hint, the segment slot of the last conversion (any value at first), is tried before
+ * the search and updated by it. The same result as pl_clock_ns(). */
+static inline uint64_t pl_clock_ns_hint(const struct pl_clock_conv *c, uint32_t *hint,
+					uint64_t ticks)
+{
+	uint32_t slot = *hint % PL_CLOCK_SEGMENTS;
+	uint32_t rel = (slot + PL_CLOCK_SEGMENTS - c->first) % PL_CLOCK_SEGMENTS;
+	/* The segment the search would pick: the newest starting at or before @ticks. */
+	if (rel < c->nseg && ticks >= c->seg[slot].tick &&
+	    (rel + 1 == c->nseg || ticks < c->seg[(slot + 1) % PL_CLOCK_SEGMENTS].tick))
+		return pl_clock_seg_ns(&c->seg[slot], ticks);
+	for (uint32_t i = c->nseg; i-- > 1;) {
+		slot = (c->first + i) % PL_CLOCK_SEGMENTS;
+		if (ticks >= c->seg[slot].tick) {
+			*hint = slot;
+			return pl_clock_seg_ns(&c->seg[slot], ticks);
+		}
+	}
+	return pl_clock_seg_ns(&c->seg[c->first], ticks);
+}
+
 #endif /* PL_CLOCK_H */

@@ -151,10 +151,14 @@ struct stage {
  * drains its ring (short: a flush of one ring takes microseconds). */
 #define BLOCK_RETRY_NS 20000
 
+static void *grow_ring(struct pl_writer *w, struct pl_ring *tb, uint32_t size);
+
 static void wait_for_room(struct pl_writer *w, struct pl_ring *tb, uint32_t size, void **p)
 {
 	tb->blocked++;
-	while (!(*p = pl_ring_reserve(tb, size))) {
+	/* Growing is tried again too: the flusher frees a whole drained segment (a spare,
+	 * or budget) long before it reaches the current one. */
+	while (!(*p = pl_ring_reserve(tb, size)) && !(*p = grow_ring(w, tb, size))) {
 		if (!load_relaxed(&w->enabled))
 			return;
 		sem_post(&w->wake);
@@ -163,7 +167,7 @@ static void wait_for_room(struct pl_writer *w, struct pl_ring *tb, uint32_t size
 	}
 }
 
-/* The ring's current segment is full: link another (its spare, or a new one if the
+/* The ring's current segment is full: link another (a spare, or a new one if the
  * memory budget allows) and wake the flusher, which is behind. Returns the space, or
  * NULL. */
 static __attribute__((noinline)) void *grow_ring(struct pl_writer *w, struct pl_ring *tb,
@@ -180,18 +184,13 @@ static __attribute__((noinline)) void *grow_ring(struct pl_writer *w, struct pl_
 	return pl_ring_reserve(tb, size);
 }
 
-/* Space for one staged event of @size bytes in the calling thread's ring, or NULL after
- * counting why not (no ring, oversize, full). A full ring grows within max_memory; past
- * that, PL_FULL_BLOCK waits and PL_FULL_DROP drops. */
-static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t depth,
-				  struct pl_ring **tbp)
+/* Space for one staged event of @size bytes in @tb, the calling thread's ring, or NULL
+ * after counting why not (oversize, full). A full ring grows within max_memory; past
+ * that, PL_FULL_BLOCK waits and PL_FULL_DROP drops. Always inlined: as a call, its
+ * prologue and the ring's pointer chase were a fifth of an event's time. */
+static inline __attribute__((always_inline)) void *
+reserve_in(struct pl_writer *w, struct pl_ring *tb, uint64_t size, uint32_t depth)
 {
-	struct pl_ring *tb = pl_thread_ring(w);
-	if (unlikely(!tb)) {
-		__atomic_fetch_add(&w->dropped_no_buffer, 1, __ATOMIC_RELAXED);
-		return NULL;
-	}
-	*tbp = tb;
 	if (unlikely(size > w->max_event || depth > PL_LEVEL_MAX_DEPTH)) {
 		store_relaxed(&tb->dropped_oversize, tb->dropped_oversize + 1);
 		return NULL;
@@ -206,6 +205,26 @@ static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t d
 		}
 	}
 	return p;
+}
+
+/* The calling thread's ring, or NULL after counting an event that has none. */
+static inline struct pl_ring *ring_or_count(struct pl_writer *w)
+{
+	struct pl_ring *tb = pl_thread_ring(w);
+	if (unlikely(!tb))
+		__atomic_fetch_add(&w->dropped_no_buffer, 1, __ATOMIC_RELAXED);
+	return tb;
+}
+
+/* reserve_in() the calling thread's ring, found here; *@tbp receives it. */
+static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t depth,
+				  struct pl_ring **tbp)
+{
+	struct pl_ring *tb = ring_or_count(w);
+	if (!tb)
+		return NULL;
+	*tbp = tb;
+	return reserve_in(w, tb, size, depth);
 }
 
 /* Publish the event of @used bytes; wake the flusher once per fill past the threshold
@@ -330,15 +349,14 @@ static inline uint64_t fast_fields_bound(const struct pl_field *f, size_t n)
 /* @ticks: the START's clock reading, passed by value: reading it back from @a right
  * after storing it made the compiler merge it with the next member into one 16-byte
  * load, which cannot be forwarded from two 8-byte stores (a stall of ~5 ns). */
-static inline void stage_fast_start(struct pl_writer *w, const pl_action *a, pl_name type,
-				    const struct pl_field *f, size_t n, uint64_t fbound,
-				    uint64_t ticks)
+static inline void stage_fast_start(struct pl_writer *w, struct pl_ring *tb, const pl_action *a,
+				    pl_name type, const struct pl_field *f, size_t n,
+				    uint64_t fbound, uint64_t ticks)
 {
 	uint32_t depth = a->priv_depth;
 	uint64_t seq = a->priv_seq;
 	uint64_t bound = PL_ALIGN_UP(sizeof(struct pl_ev) + (uint64_t)depth * 4 + fbound, 8);
-	struct pl_ring *tb;
-	void *p = stage_reserve(w, bound, depth, &tb);
+	void *p = reserve_in(w, tb, bound, depth);
 	if (!p)
 		return;
 	struct pl_ev *ev = p;
@@ -383,13 +401,13 @@ static void begin_common(pl_action *a, struct pl_writer *w, pl_name type,
 		return;
 	/* A thread's first event creates its ring (~0.5 ms to allocate and touch 1 MiB):
 	 * do that before reading the clock, so it does not count in the duration. */
-	(void)pl_thread_ring(w);
+	struct pl_ring *tb = pl_thread_ring(w);
 	uint64_t ticks = pl_ticks(w->use_tsc);
 	a->priv_start = ticks;
 	uint8_t flags = a->priv_prefix != pl_task_prefix() ? PL_EVF_REMOTE : 0;
 	uint64_t fbound;
-	if (likely(!flags) && (fbound = fast_fields_bound(fields, nfields)) != UINT64_MAX) {
-		stage_fast_start(w, a, type, fields, nfields, fbound, ticks);
+	if (likely(!flags && tb) && (fbound = fast_fields_bound(fields, nfields)) != UINT64_MAX) {
+		stage_fast_start(w, tb, a, type, fields, nfields, fbound, ticks);
 		return;
 	}
 	/* Every member assigned: a partial initializer zeroes the struct with `rep stos`,

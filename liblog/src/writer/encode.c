@@ -345,7 +345,7 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	}
 	/* The conversion never steps back (clock.h), but a thread that moved to another CPU
 	 * may read a TSC a little behind: clamp, so that its timestamps never step back. */
-	uint64_t ts_conv = pl_clock_ns(c, ev->ticks), ts = ts_conv;
+	uint64_t ts_conv = pl_clock_ns_hint(c, &e->clock_hint, ev->ticks), ts = ts_conv;
 	if (ts < *last_ts)
 		ts = *last_ts;
 	*last_ts = ts;
@@ -400,7 +400,8 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	}
 	if (end) {
 		/* The same function as the timestamps, so START ts + duration == END ts. */
-		col_uv(&col[C_DURS], ts_conv - pl_clock_ns(c, ev->ticks - dur));
+		col_uv(&col[C_DURS],
+		       ts_conv - pl_clock_ns_hint(c, &e->clock_hint, ev->ticks - dur));
 	}
 	if (has_fields) {
 		col_uv(&col[C_FIELDS], ev->fields_len);

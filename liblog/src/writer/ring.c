@@ -54,7 +54,10 @@ int pl_ring_grow(struct pl_ring *tb, bool may_allocate)
 {
 	uint64_t capacity = tb->prod->mask + 1;
 	int reused = 1;
-	struct pl_seg *s = __atomic_exchange_n(&tb->spare, NULL, __ATOMIC_ACQUIRE);
+	struct pl_seg *s = NULL;
+	for (int i = 0; i < PL_RING_SPARES && !s; i++)
+		if (load_relaxed(&tb->spare[i]))
+			s = __atomic_exchange_n(&tb->spare[i], NULL, __ATOMIC_ACQUIRE);
 	if (s) {
 		s->head = s->tail_cache = s->tail = 0;
 		s->next = NULL;
@@ -80,6 +83,19 @@ static void seg_release(struct pl_ring *tb, struct pl_seg *s)
 	tb->freed += cap;
 }
 
+/* Consumer: keep drained segment @s for the producer's next growth, or free it when
+ * every slot is taken. */
+static void keep_spare(struct pl_ring *tb, struct pl_seg *s)
+{
+	for (int i = 0; i < PL_RING_SPARES; i++) {
+		struct pl_seg *none = NULL;
+		if (__atomic_compare_exchange_n(&tb->spare[i], &none, s, false, __ATOMIC_RELEASE,
+						__ATOMIC_RELAXED))
+			return;
+	}
+	seg_release(tb, s);
+}
+
 const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len)
 {
 	for (;;) {
@@ -90,12 +106,7 @@ const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len)
 			/* The producer left @s: read its head again, as it stood when it left. */
 			if (next && load_acquire(&s->head) == tail) {
 				tb->cons = next;
-				/* The spare for the producer's next growth; an older spare not
-				 * taken since is freed. */
-				struct pl_seg *old =
-				    __atomic_exchange_n(&tb->spare, s, __ATOMIC_RELEASE);
-				if (old)
-					seg_release(tb, old);
+				keep_spare(tb, s);
 				continue;
 			}
 		}
@@ -108,9 +119,11 @@ const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len)
 
 void pl_ring_trim(struct pl_ring *tb)
 {
-	struct pl_seg *s = __atomic_exchange_n(&tb->spare, NULL, __ATOMIC_ACQUIRE);
-	if (s)
-		seg_release(tb, s);
+	for (int i = 0; i < PL_RING_SPARES; i++) {
+		struct pl_seg *s = __atomic_exchange_n(&tb->spare[i], NULL, __ATOMIC_ACQUIRE);
+		if (s)
+			seg_release(tb, s);
+	}
 }
 
 uint64_t pl_ring_used(const struct pl_ring *tb)
@@ -130,9 +143,12 @@ void pl_ring_free_data(struct pl_ring *tb)
 		next = s->next;
 		seg_free(s);
 	}
-	if (tb->spare)
-		seg_free(tb->spare);
-	tb->prod = tb->cons = tb->spare = NULL;
+	for (int i = 0; i < PL_RING_SPARES; i++) {
+		if (tb->spare[i])
+			seg_free(tb->spare[i]);
+		tb->spare[i] = NULL;
+	}
+	tb->prod = tb->cons = NULL;
 	tb->bytes = 0;
 	tb->live = false;
 	pl_openset_free(&tb->open);
