@@ -299,7 +299,8 @@ static void stage(struct pl_writer *w, const struct stage *s)
 
 /* The most frequent event, an END that succeeded with no outputs, without the generic
  * path's bookkeeping. */
-static inline void stage_plain_end(struct pl_writer *w, const pl_action *a, uint64_t now)
+static inline __attribute__((always_inline)) void stage_plain_end(struct pl_writer *w,
+								  const pl_action *a, uint64_t now)
 {
 	uint32_t depth = a->priv_depth;
 	uint64_t size = PL_ALIGN_UP(sizeof(struct pl_ev) + 8 + (uint64_t)depth * 4, 8);
@@ -349,9 +350,9 @@ static inline uint64_t fast_fields_bound(const struct pl_field *f, size_t n)
 /* @ticks: the START's clock reading, passed by value: reading it back from @a right
  * after storing it made the compiler merge it with the next member into one 16-byte
  * load, which cannot be forwarded from two 8-byte stores (a stall of ~5 ns). */
-static inline void stage_fast_start(struct pl_writer *w, struct pl_ring *tb, const pl_action *a,
-				    pl_name type, const struct pl_field *f, size_t n,
-				    uint64_t fbound, uint64_t ticks)
+static inline __attribute__((always_inline)) void
+stage_fast_start(struct pl_writer *w, struct pl_ring *tb, const pl_action *a, pl_name type,
+		 const struct pl_field *f, size_t n, uint64_t fbound, uint64_t ticks)
 {
 	uint32_t depth = a->priv_depth;
 	uint64_t seq = a->priv_seq;
@@ -394,27 +395,20 @@ static inline bool recording(struct pl_writer *w)
 
 /* ---- public API ---- */
 
-static void begin_common(pl_action *a, struct pl_writer *w, pl_name type,
-			 const struct pl_field *fields, size_t nfields)
+/* The START of any action, recording assumed. */
+static __attribute__((noinline)) void begin_generic(pl_action *a, struct pl_writer *w, pl_name type,
+						    const struct pl_field *fields, size_t nfields)
 {
-	if (!recording(w))
-		return;
 	/* A thread's first event creates its ring (~0.5 ms to allocate and touch 1 MiB):
 	 * do that before reading the clock, so it does not count in the duration. */
-	struct pl_ring *tb = pl_thread_ring(w);
+	(void)pl_thread_ring(w);
 	uint64_t ticks = pl_ticks(w->use_tsc);
 	a->priv_start = ticks;
-	uint8_t flags = a->priv_prefix != pl_task_prefix() ? PL_EVF_REMOTE : 0;
-	uint64_t fbound;
-	if (likely(!flags && tb) && (fbound = fast_fields_bound(fields, nfields)) != UINT64_MAX) {
-		stage_fast_start(w, tb, a, type, fields, nfields, fbound, ticks);
-		return;
-	}
 	/* Every member assigned: a partial initializer zeroes the struct with `rep stos`,
 	 * which measured as a quarter of this function. */
 	struct stage s;
 	s.kind = PL_EV_START;
-	s.flags = flags;
+	s.flags = a->priv_prefix != pl_task_prefix() ? PL_EVF_REMOTE : 0;
 	s.type = type;
 	s.ticks = ticks;
 	s.prefix = a->priv_prefix;
@@ -428,6 +422,28 @@ static void begin_common(pl_action *a, struct pl_writer *w, pl_name type,
 	s.exc_type = s.exc_msg = NULL;
 	s.exc_type_len = s.exc_msg_len = 0;
 	stage(w, &s);
+}
+
+/* The usual START (a local task, few scalar fields, the thread's ring exists) staged in
+ * line; anything else goes to begin_generic(), so that the fast path's function stays
+ * small (its register saves were ~25 instructions per event). */
+static inline __attribute__((always_inline)) void begin_common(pl_action *a, struct pl_writer *w,
+							       pl_name type,
+							       const struct pl_field *fields,
+							       size_t nfields)
+{
+	if (!recording(w))
+		return;
+	struct pl_ring *tb = pl_thread_ring(w);
+	uint64_t fbound;
+	if (likely(tb && a->priv_prefix == pl_task_prefix()) &&
+	    (fbound = fast_fields_bound(fields, nfields)) != UINT64_MAX) {
+		uint64_t ticks = pl_ticks(w->use_tsc);
+		a->priv_start = ticks;
+		stage_fast_start(w, tb, a, type, fields, nfields, fbound, ticks);
+		return;
+	}
+	begin_generic(a, w, type, fields, nfields);
 }
 
 PL_EXPORT void pl_action_begin(pl_action *a, struct pl_writer *w, pl_action *parent, pl_name type,
@@ -582,6 +598,18 @@ static void end_common(pl_action *a, uint8_t flags, const char *et, size_t etl, 
 
 PL_EXPORT void pl_action_end(pl_action *a, const struct pl_field *fields, size_t nfields)
 {
+	/* The usual END (no outputs, a local task, recording) staged here: end_common()'s
+	 * generic path made this a large function whose register saves alone cost ~25
+	 * instructions per event. Anything else takes end_common(). */
+	struct pl_writer *w = a->priv_writer;
+	if (likely(nfields == 0 &&
+		   (a->priv_flags & (PL_AF_ACTIVE | PL_AF_TRACEPARENT)) == PL_AF_ACTIVE && w &&
+		   load_relaxed(&w->enabled) && a->priv_start != 0 &&
+		   a->priv_prefix == pl_task_prefix())) {
+		a->priv_flags &= ~PL_AF_ACTIVE;
+		stage_plain_end(w, a, pl_ticks(w->use_tsc));
+		return;
+	}
 	end_common(a, 0, NULL, 0, NULL, 0, fields, nfields);
 }
 
