@@ -35,6 +35,7 @@ struct pl_enc_block {
 	uint32_t thread, count;
 	uint64_t base_ts, last_ts; /* its first and last events' times (they never step back) */
 	struct pl_col col[PL_BLK_COLUMNS];
+	size_t room; /* free bytes every column has at least (pl_enc_event) */
 };
 
 static inline size_t pl_enc_block_bytes(const struct pl_enc_block *b)
