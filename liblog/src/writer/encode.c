@@ -300,6 +300,7 @@ static void flush_block(struct pl_encoder *e)
 	if (!b->open)
 		return;
 	b->open = false;
+	b->bytes_bound = 0;
 	if (b->count == 0)
 		return; /* its first event found no memory: nothing to write */
 	struct pl_mpcursor cur = {raw_reserve(e, pl_enc_block_bytes(b) + 64)};
@@ -363,6 +364,7 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		b->count = 0;
 		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
 			b->col[i].len = 0;
+		b->bytes_bound = 0;
 		e->chunk_open = false; /* the block is the chunk now */
 		e->prev_ts = ts;
 		e->prev_seq = 0;
@@ -392,6 +394,7 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 			least = PL_MIN(least, col[i].cap - col[i].len);
 		b->room = least > need ? least - need : 0;
 	}
+	b->bytes_bound += need;
 	uint8_t kind = end ? PL_K_END : ev->kind == PL_EV_START ? PL_K_START : PL_K_MESSAGE;
 	unsigned outcome = !failed			  ? PL_OUT_SUCCEEDED
 			   : ev->flags & PL_EVF_CANCELLED ? PL_OUT_CANCELLED

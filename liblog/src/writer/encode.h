@@ -35,7 +35,8 @@ struct pl_enc_block {
 	uint32_t thread, count;
 	uint64_t base_ts, last_ts; /* its first and last events' times (they never step back) */
 	struct pl_col col[PL_BLK_COLUMNS];
-	size_t room; /* free bytes every column has at least (pl_enc_event) */
+	size_t room;	    /* free bytes every column has at least (pl_enc_event) */
+	size_t bytes_bound; /* the columns' bytes at most (pl_enc_frame_full) */
 };
 
 static inline size_t pl_enc_block_bytes(const struct pl_enc_block *b)
@@ -105,11 +106,18 @@ static inline size_t pl_enc_pending(const struct pl_encoder *e)
 {
 	return e->raw.size + (e->blk.open ? pl_enc_block_bytes(&e->blk) + 64 : 0);
 }
-/* The open frame is full: end it before more records go in. */
-static inline bool pl_enc_frame_full(const struct pl_encoder *e)
+/* The open frame is full: end it before more records go in. Asked after every event:
+ * the block's exact size (a sum over its columns, a fifth of the encoder's own time) is
+ * counted only once an upper bound of it says the frame may be full. */
+static inline bool pl_enc_frame_full(struct pl_encoder *e)
 {
-	return pl_enc_pending(e) + e->frame_raw >= PL_FRAME_TARGET_BYTES ||
-	       e->frame_events >= PL_FRAME_MAX_EVENTS;
+	if (e->frame_events >= PL_FRAME_MAX_EVENTS)
+		return true;
+	size_t base = e->raw.size + e->frame_raw + (e->blk.open ? 64 : 0);
+	if (base + e->blk.bytes_bound < PL_FRAME_TARGET_BYTES)
+		return false;
+	e->blk.bytes_bound = e->blk.open ? pl_enc_block_bytes(&e->blk) : 0;
+	return base + e->blk.bytes_bound >= PL_FRAME_TARGET_BYTES;
 }
 /* One staged event of @thread (into the block being built). */
 void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
