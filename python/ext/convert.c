@@ -131,26 +131,10 @@ static void other(struct pl_py_conv *c, PyObject *o, pl_value *out, bool nested)
 	*out = PL_V_STRN(tt, tl);
 }
 
-/* The commonest arguments without a call: an ASCII str no longer than max_len (its own
- * UTF-8), an int of at most one 30-bit digit (3.11's layout: the sign is the size's),
- * None. False for anything else (left to scalar()). */
 static inline __attribute__((always_inline)) bool quick_scalar(const struct pl_py_conv *c,
 							       PyObject *o, pl_value *out)
 {
-	if (PyUnicode_CheckExact(o) && PyUnicode_IS_COMPACT_ASCII(o) &&
-	    PL_PY_LIKELY(PyUnicode_GET_LENGTH(o) <= c->max_len)) {
-		*out = PL_V_STRN((const char *)PyUnicode_DATA(o), (size_t)PyUnicode_GET_LENGTH(o));
-		return true;
-	}
-	if (PyLong_CheckExact(o) && Py_SIZE(o) >= -1 && Py_SIZE(o) <= 1) {
-		*out = PL_V_INT((int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0]);
-		return true;
-	}
-	if (o == Py_None) {
-		*out = PL_V_NIL();
-		return true;
-	}
-	return false;
+	return pl_py_quick_scalar(c->max_len, o, out);
 }
 
 /* A scalar: sets *orig to the original len() when the value was cut. */

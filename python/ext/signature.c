@@ -78,6 +78,13 @@ int pl_py_plan_init(struct pl_py_plan *p, PyObject *names, PyObject *defaults, P
 	p->redacts = PyTuple_GET_SIZE(redact_keys) > 0;
 	for (Py_ssize_t i = 0; i < p->nrec; i++)
 		p->redacts |= p->rec[i].redact;
+	p->quick = p->nrec <= PL_PY_QUICK_RECS;
+	for (Py_ssize_t i = 0; i < p->nrec; i++) {
+		const struct pl_py_rec *r = &p->rec[i];
+		p->quick &= r->slot >= 0 && r->slot < p->npos && !r->redact && !r->extract;
+		if (r->slot + 1 > p->quick_nargs)
+			p->quick_nargs = r->slot + 1;
+	}
 	p->result = result;
 	p->result_name = pl_name_intern("result", 6);
 	p->result_trunc = pl_name_intern("result.truncated", 16);

@@ -40,7 +40,16 @@ struct pl_py_plan {
 	bool redacts;	       /* a parameter or a **kwargs key is redacted */
 	bool result;
 	pl_name result_name, result_trunc;
+	/* Every recorded parameter a plain positional one (no extractor, not redacted), at
+	 * most PL_PY_QUICK_RECS of them: a call that passes them all by position converts
+	 * them without the generic binding (decorator.c). quick_nargs: the positional
+	 * arguments such a call needs (the highest recorded slot + 1). */
+	bool quick;
+	Py_ssize_t quick_nargs;
 };
+
+/* Recorded parameters of a plan the quick path takes at most. */
+#define PL_PY_QUICK_RECS 8
 
 /* Build from the tuples made by perflog/_decorator.py (see Decorated.__new__'s doc).
  * Returns 0, or -1 with an exception set. */

@@ -384,3 +384,32 @@ def test_kind_of_wrapped_callables(trace):
     assert inner.outcome == "succeeded" and inner.fields == {"x": 1}
     assert t.one("instance").fields == {"x": 2} and t.one("instance").outcome == "succeeded"
     assert t.one("partial").outcome == "succeeded"
+
+
+@pl(max_len=5)
+def quick(a, b, c=None):
+    return a
+
+
+def test_quick_and_generic_argument_paths_record_alike(trace):
+    """Calls passing every recorded parameter by position as a short ASCII str, a
+    one-digit int or None take the decorator's quick path; any other value or binding
+    takes the generic converter. Both must record the same fields."""
+    big = 2**30  # two 30-bit digits: not quick
+    calls = [
+        ((1, "abc", None), {}, {"a": 1, "b": "abc", "c": None}),  # quick
+        ((-7, "", 0), {}, {"a": -7, "b": "", "c": 0}),  # quick: sign, empty str, zero
+        ((2**30 - 1, "abcde", -(2**30 - 1)), {}, {"a": 2**30 - 1, "b": "abcde",
+                                                  "c": -(2**30 - 1)}),  # quick limits
+        ((big, "x", None), {}, {"a": big, "b": "x", "c": None}),  # int of two digits
+        ((1, "abcdef", None), {}, {"a": 1, "b": "abcde", "b.truncated": 6, "c": None}),
+        ((True, "é", None), {}, {"a": True, "b": "é", "c": None}),  # bool, non-ASCII
+        ((1, "x"), {}, {"a": 1, "b": "x", "c": None}),  # default: fewer positionals
+        ((1,), {"b": "x", "c": 3}, {"a": 1, "b": "x", "c": 3}),  # keywords
+        ((1.5, b"by", [1]), {}, {"a": 1.5, "b": b"by", "c": [1]}),  # other types
+    ]
+    for args, kwargs, _ in calls:
+        quick(*args, **kwargs)
+    t = trace.read()
+    got = [n.fields for n in sorted(t.of_type(f"{__name__}.quick"), key=lambda n: n.ts_ns)]
+    assert got == [want for _, _, want in calls]
