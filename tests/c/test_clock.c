@@ -106,6 +106,7 @@ static void check_hint(struct pl_clock_conv *c)
 {
 	uint64_t x = 0x9e3779b97f4a7c15u;
 	uint32_t hint = 0;
+	struct pl_clock_cache cache = {0};
 	const struct pl_clock_seg *old = &c->seg[c->first];
 	const struct pl_clock_seg *new = &c->seg[(c->first + c->nseg - 1) % PL_CLOCK_SEGMENTS];
 	uint64_t lo = old->tick / 2, span = new->tick + 5000 - lo, t = lo;
@@ -126,13 +127,43 @@ static void check_hint(struct pl_clock_conv *c)
 			break;
 		}
 		assert_int_equal(pl_clock_ns_hint(c, &hint, t), pl_clock_ns(c, t));
+		assert_int_equal(pl_clock_ns_cached(c, &cache, t), pl_clock_ns(c, t));
 	}
 	/* Exactly at each segment start, and one tick before it. */
 	for (uint32_t k = 0; k < c->nseg; k++) {
 		uint64_t at = c->seg[(c->first + k) % PL_CLOCK_SEGMENTS].tick;
 		assert_int_equal(pl_clock_ns_hint(c, &hint, at), pl_clock_ns(c, at));
 		assert_int_equal(pl_clock_ns_hint(c, &hint, at - 1), pl_clock_ns(c, at - 1));
+		assert_int_equal(pl_clock_ns_cached(c, &cache, at), pl_clock_ns(c, at));
+		assert_int_equal(pl_clock_ns_cached(c, &cache, at - 1), pl_clock_ns(c, at - 1));
 	}
+}
+
+/* The cache follows a conversion that gains segments: a tick past the newest segment's
+ * start converts through the newer one as soon as it is added, and the first segments
+ * dropped from a full ring stop converting ticks before the new oldest. */
+static void test_cache_follows_refinement(void **state)
+{
+	(void)state;
+	static struct pl_clock_conv c;
+	memset(&c, 0, sizeof(c));
+	c.nseg = 1;
+	c.seg[0] = (struct pl_clock_seg){1000, 0, 1ull << 32};
+	struct pl_clock_cache k = {0};
+	assert_int_equal(pl_clock_ns_cached(&c, &k, 5000), 4000);
+	/* A second segment from tick 3000 on, at half the rate, as refine adds it. */
+	c.seg[1] = (struct pl_clock_seg){3000, 2000, 1ull << 31};
+	c.nseg = 2;
+	c.gen++;
+	assert_int_equal(pl_clock_ns_cached(&c, &k, 5000), pl_clock_ns(&c, 5000));
+	assert_int_equal(pl_clock_ns_cached(&c, &k, 5000), 3000);
+	assert_int_equal(pl_clock_ns_cached(&c, &k, 2000), 1000);
+	/* The first one dropped: ticks before 3000 are extrapolated from the second. */
+	c.first = 1;
+	c.nseg = 1;
+	c.gen++;
+	assert_int_equal(pl_clock_ns_cached(&c, &k, 2000), pl_clock_ns(&c, 2000));
+	assert_int_equal(pl_clock_ns_cached(&c, &k, 2000), 1500);
 }
 
 static void test_hint_agrees(void **state)
@@ -160,6 +191,7 @@ int main(void)
 	    cmocka_unit_test(test_monotonic),
 	    cmocka_unit_test(test_history_wraps),
 	    cmocka_unit_test(test_hint_agrees),
+	    cmocka_unit_test(test_cache_follows_refinement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,7 @@ void pl_clock_conv_init(struct pl_clock_conv *c, bool tsc)
 	c->wall0 = pl_wall_ns();
 	c->first = 0;
 	c->nseg = 1;
+	c->gen++; /* never back to a value a cache may hold (a new file starts a new one) */
 	if (!c->tsc) {
 		c->tick0 = c->mono0 = pl_mono_ns();
 		c->seg[0] = (struct pl_clock_seg){c->tick0, 0, c->mult};
@@ -120,6 +121,21 @@ void pl_clock_conv_refine(struct pl_clock_conv *c)
 	}
 	c->seg[(c->first + c->nseg) % PL_CLOCK_SEGMENTS] = (struct pl_clock_seg){t, ns, c->mult};
 	c->nseg++;
+	c->gen++;
+}
+
+uint64_t pl_clock_cache_fill(const struct pl_clock_conv *c, struct pl_clock_cache *k,
+			     uint64_t ticks)
+{
+	uint64_t ns = pl_clock_ns_hint(c, &k->hint, ticks); /* the segment's slot in hint */
+	uint32_t slot = k->hint % PL_CLOCK_SEGMENTS;
+	uint32_t rel = (slot + PL_CLOCK_SEGMENTS - c->first) % PL_CLOCK_SEGMENTS;
+	k->gen = c->gen;
+	k->s = c->seg[slot];
+	k->hi = rel + 1 < c->nseg ? c->seg[(slot + 1) % PL_CLOCK_SEGMENTS].tick : UINT64_MAX;
+	/* Before the oldest segment the search extrapolates it backwards: no cached range. */
+	k->lo = rel < c->nseg && ticks >= k->s.tick ? k->s.tick : k->hi;
+	return ns;
 }
 
 double pl_clock_conv_hz(const struct pl_clock_conv *c)

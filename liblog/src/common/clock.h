@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "macros.h"
+
 /* 128-bit products keep tick->ns conversion exact for centuries of ticks. */
 __extension__ typedef unsigned __int128 pl_u128;
 
@@ -79,6 +81,7 @@ struct pl_clock_conv {
 	uint64_t mult;				    /* the latest rate, ns per tick << 32 */
 	struct pl_clock_seg seg[PL_CLOCK_SEGMENTS]; /* a ring, oldest at @first */
 	uint32_t first, nseg;
+	uint32_t gen; /* changes with every segment added (pl_clock_cache) */
 };
 
 /* A (ticks, CLOCK_REALTIME ns) pair read close together: the tightest of a few tries,
@@ -135,6 +138,30 @@ static inline uint64_t pl_clock_ns_hint(const struct pl_clock_conv *c, uint32_t 
 		}
 	}
 	return pl_clock_seg_ns(&c->seg[c->first], ticks);
+}
+
+/* One segment of a conversion, copied with the range of ticks where it applies, for a
+ * caller converting many ticks in a row (the flusher: two conversions per event). */
+struct pl_clock_cache {
+	uint64_t lo, hi; /* ticks in [lo, hi) convert through this segment */
+	struct pl_clock_seg s;
+	uint32_t gen; /* the conversion's gen when copied; the slot's hint for the search */
+	uint32_t hint;
+};
+
+/* Copy the segment that converts @ticks into @k and return pl_clock_ns(@c, @ticks) (out
+ * of line: about once per flush cycle). */
+uint64_t pl_clock_cache_fill(const struct pl_clock_conv *c, struct pl_clock_cache *k,
+			     uint64_t ticks);
+
+/* pl_clock_ns() through @k (zeroed at first): the same result, in a few instructions
+ * while @ticks stays in the cached segment and the conversion gained no segment. */
+static inline uint64_t pl_clock_ns_cached(const struct pl_clock_conv *c, struct pl_clock_cache *k,
+					  uint64_t ticks)
+{
+	if (likely(k->gen == c->gen && ticks >= k->lo && ticks < k->hi))
+		return k->s.ns + (uint64_t)(((pl_u128)(ticks - k->s.tick) * k->s.mult) >> 32);
+	return pl_clock_cache_fill(c, k, ticks);
 }
 
 #endif /* PL_CLOCK_H */

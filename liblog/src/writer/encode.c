@@ -62,6 +62,7 @@ void pl_encoder_reset_file(struct pl_encoder *e, uint64_t own_prefix)
 	e->chunk_open = false;
 	e->blk.open = false;
 	e->own_prefix = own_prefix;
+	e->clock = (struct pl_clock_cache){0}; /* the file's conversion is a new one */
 	e->raw_flags = 0;
 	e->raw_events = 0;
 	e->raw_min = UINT64_MAX;
@@ -351,7 +352,7 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	}
 	/* The conversion never steps back (clock.h), but a thread that moved to another CPU
 	 * may read a TSC a little behind: clamp, so that its timestamps never step back. */
-	uint64_t ts_conv = pl_clock_ns_hint(c, &e->clock_hint, ev->ticks), ts = ts_conv;
+	uint64_t ts_conv = pl_clock_ns_cached(c, &e->clock, ev->ticks), ts = ts_conv;
 	if (ts < *last_ts)
 		ts = *last_ts;
 	*last_ts = ts;
@@ -421,8 +422,7 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	}
 	if (end) {
 		/* The same function as the timestamps, so START ts + duration == END ts. */
-		col_uv(&col[C_DURS],
-		       ts_conv - pl_clock_ns_hint(c, &e->clock_hint, ev->ticks - dur));
+		col_uv(&col[C_DURS], ts_conv - pl_clock_ns_cached(c, &e->clock, ev->ticks - dur));
 	}
 	if (has_fields) {
 		col_uv(&col[C_FIELDS], ev->fields_len);

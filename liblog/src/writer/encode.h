@@ -70,7 +70,7 @@ struct pl_encoder {
 	bool chunk_open;
 	uint32_t chunk_thread;
 	uint64_t prev_ts, prev_seq;
-	uint32_t clock_hint; /* pl_clock_ns_hint() slot of the last event converted */
+	struct pl_clock_cache clock; /* the segment of the last event converted */
 	uint64_t own_prefix;
 	/* The frame's index (format.h), written before it: its place in out (SIZE_MAX:
 	 * none, memory ran out) and what the frame holds. Records staged in raw are
