@@ -158,6 +158,7 @@ static void test_cache_follows_refinement(void **state)
 	assert_int_equal(pl_clock_ns_cached(&c, &k, 5000), pl_clock_ns(&c, 5000));
 	assert_int_equal(pl_clock_ns_cached(&c, &k, 5000), 3000);
 	assert_int_equal(pl_clock_ns_cached(&c, &k, 2000), 1000);
+	assert_true(k.lo == 1000 && k.hi == 3000); /* the oldest segment is cached too */
 	/* The first one dropped: ticks before 3000 are extrapolated from the second. */
 	c.first = 1;
 	c.nseg = 1;

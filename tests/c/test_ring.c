@@ -481,7 +481,7 @@ static void test_grow_chain(void **state)
 	assert_int_equal(tb->freed, 0);
 	assert_int_equal(tb->bytes, 3 * CAP);
 	assert_int_equal(pl_ring_used(tb), 0);
-	pl_ring_trim(tb); /* idle: both go back */
+	pl_ring_trim(tb, 0); /* idle: both go back */
 	assert_null(tb->spare[0]);
 	assert_null(tb->spare[1]);
 	assert_int_equal(tb->freed, 2 * CAP);
@@ -515,6 +515,40 @@ static void test_spares_bounded(void **state)
 		assert_ptr_equal(tb->prod, want);
 	}
 	assert_int_equal(pl_ring_grow(tb, false), -1); /* none left, none may be mapped */
+}
+
+/* Spares hold memory of the writer's budget: once the consumer has caught up with the
+ * producer's segment all but one go back, and all once the ring is empty. */
+static void test_trim_keeps_one(void **state)
+{
+	struct pl_ring *tb = *state;
+	uint64_t len;
+	for (int i = 0; i < 3; i++) {
+		put(tb, pl_ring_reserve(tb, CAP), CAP, (uint8_t)(i + 1));
+		assert_int_equal(pl_ring_grow(tb, true), 0);
+	}
+	assert_false(pl_ring_caught_up(tb));
+	put(tb, pl_ring_reserve(tb, 512), 512, 9); /* the thread records on */
+	for (int i = 0; i < 3; i++) {
+		(void)pl_ring_peek(tb, &len);
+		pl_ring_consume(tb, len);
+	}
+	const uint8_t *q = pl_ring_peek(tb, &len); /* the producer's segment */
+	assert_int_equal(len, 512);
+	check_item(q, 512, 9);
+	assert_true(pl_ring_caught_up(tb));
+	assert_int_equal(tb->bytes, 4 * CAP); /* 3 spares and the live segment */
+	pl_ring_trim(tb, 1);
+	assert_non_null(tb->spare[0]);
+	assert_null(tb->spare[1]);
+	assert_null(tb->spare[2]);
+	assert_int_equal(tb->freed, 2 * CAP);
+	assert_int_equal(tb->bytes, 2 * CAP);
+	pl_ring_consume(tb, len);
+	assert_int_equal(pl_ring_used(tb), 0);
+	pl_ring_trim(tb, 0);
+	assert_null(tb->spare[0]);
+	assert_int_equal(tb->bytes, CAP);
 }
 
 /* Segments drained by the consumer come back to the producer as spares: a ring that
@@ -561,6 +595,7 @@ int main(void)
 	    T(test_grow_chain),
 	    T(test_spare_reused),
 	    T(test_spares_bounded),
+	    T(test_trim_keeps_one),
 	    cmocka_unit_test(test_stress),
 	    cmocka_unit_test(test_stress_growing),
 	};

@@ -137,6 +137,7 @@ static inline uint64_t pl_clock_ns_hint(const struct pl_clock_conv *c, uint32_t 
 			return pl_clock_seg_ns(&c->seg[slot], ticks);
 		}
 	}
+	*hint = c->first; /* the oldest: a cache may hold it (pl_clock_cache_fill) */
 	return pl_clock_seg_ns(&c->seg[c->first], ticks);
 }
 

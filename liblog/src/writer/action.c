@@ -173,13 +173,18 @@ static void wait_for_room(struct pl_writer *w, struct pl_ring *tb, uint32_t size
 static __attribute__((noinline)) void *grow_ring(struct pl_writer *w, struct pl_ring *tb,
 						 uint32_t size)
 {
-	uint64_t cap = pl_ring_capacity(tb);
-	bool budget = pl_writer_budget_take(w, cap);
-	int r = pl_ring_grow(tb, budget);
-	if (budget && r != 0)
-		pl_writer_budget_give(w, cap); /* the spare was used, or no memory */
-	if (r < 0)
-		return NULL;
+	/* A spare first: taking budget for it and giving it back could make another
+	 * thread's growth fail meanwhile. */
+	int r = pl_ring_grow(tb, false);
+	if (r < 0) {
+		uint64_t cap = pl_ring_capacity(tb);
+		bool budget = pl_writer_budget_take(w, cap);
+		r = pl_ring_grow(tb, budget);
+		if (budget && r != 0)
+			pl_writer_budget_give(w, cap); /* a spare came meanwhile, or no memory */
+		if (r < 0)
+			return NULL;
+	}
 	sem_post(&w->wake);
 	return pl_ring_reserve(tb, size);
 }

@@ -102,7 +102,9 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 	}
 	store_relaxed(&tb->wake_armed, 0);
 	if (pl_ring_used(tb) == 0)
-		pl_ring_trim(tb); /* idle: the spare of its last burst goes back too */
+		pl_ring_trim(tb, 0); /* idle: the spares of its last burst go back too */
+	else if (pl_ring_caught_up(tb))
+		pl_ring_trim(tb, 1); /* the burst is over: one spare for the next growth */
 	/* Segments the ring left behind go back to the writer's budget. */
 	if (tb->freed) {
 		pl_writer_budget_give(w, tb->freed);

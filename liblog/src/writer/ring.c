@@ -117,13 +117,20 @@ const uint8_t *pl_ring_peek(struct pl_ring *tb, uint64_t *len)
 	}
 }
 
-void pl_ring_trim(struct pl_ring *tb)
+void pl_ring_trim(struct pl_ring *tb, int keep)
 {
-	for (int i = 0; i < PL_RING_SPARES; i++) {
+	for (int i = keep; i < PL_RING_SPARES; i++) {
+		if (!load_relaxed(&tb->spare[i]))
+			continue;
 		struct pl_seg *s = __atomic_exchange_n(&tb->spare[i], NULL, __ATOMIC_ACQUIRE);
 		if (s)
 			seg_release(tb, s);
 	}
+}
+
+bool pl_ring_caught_up(const struct pl_ring *tb)
+{
+	return !load_acquire(&tb->cons->next);
 }
 
 uint64_t pl_ring_used(const struct pl_ring *tb)

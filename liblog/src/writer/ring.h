@@ -93,8 +93,14 @@ struct pl_ring *pl_ring_new(uint64_t capacity);
  * capacity from the budget). Returns -1 without memory (nothing changed). */
 int pl_ring_grow(struct pl_ring *tb, bool may_allocate);
 
-/* Consumer: free the spare segments (the ring is idle: its burst is over). */
-void pl_ring_trim(struct pl_ring *tb);
+/* Consumer: free the spare segments but the first @keep: all (0) when the ring is idle,
+ * all but one (1) when the consumer has caught up with the producer's segment (its
+ * burst is over, though the thread records on). Spares count in the memory budget:
+ * held, they would keep other threads' rings from growing. */
+void pl_ring_trim(struct pl_ring *tb, int keep);
+
+/* Consumer: is it draining the segment the producer writes (no backlog of segments)? */
+bool pl_ring_caught_up(const struct pl_ring *tb);
 
 /* Free every segment once no one will record into the ring (writer closed). */
 void pl_ring_free_data(struct pl_ring *tb);
@@ -146,7 +152,7 @@ static inline void *pl_ring_reserve(struct pl_ring *tb, uint32_t n)
 	 * for the lines a few events ahead (the first store to a fresh line stalled the
 	 * recording thread for ~a third of an event). A smaller ring stays cached, and there
 	 * the prefetch cost (decorated Python calls: up to +30 ns). Never faults. */
-	if (s->mask >= PL_RING_PREFETCH_MIN)
+	if (s->mask + 1 >= PL_RING_PREFETCH_MIN)
 		__builtin_prefetch(s->data + ((pos + PL_RING_PREFETCH) & s->mask), 1);
 	return s->data + pos;
 }
