@@ -26,6 +26,7 @@
 #include <perflog/status.h>
 
 #include "common/config.h"
+#include "reader/mpbytes.h"
 #include "reader/mptok.h"
 
 /* docs/format.md 3: "more than 131072 container elements in total" (a map entry counts
@@ -752,13 +753,58 @@ static void test_tokens(void **state)
 	pk_free(&p);
 }
 
+/* pl_b_skip_scalar() (the reader's skipped fields) accepts exactly the bytes
+ * pl_b_scalar() (kept fields) accepts and stops where it stops: every first byte,
+ * followed by random bytes or by lengths that fit, overrun or end the buffer; each
+ * buffer an exact-size heap copy, so that ASan catches a read past it. */
+static void check_skip(const uint8_t *bytes, size_t len)
+{
+	uint8_t *buf = malloc(len ? len : 1);
+	assert_non_null(buf);
+	memcpy(buf, bytes, len);
+	struct pl_bcur a = {buf, buf + len}, b = a;
+	pl_value v;
+	bool ok_a = pl_b_scalar(&a, &v), ok_b = pl_b_skip_scalar(&b);
+	if (ok_a != ok_b || (ok_a && a.p != b.p))
+		fail_msg("first byte 0x%02x, %zu bytes: scalar %d at %td, skip %d at %td",
+			 len ? bytes[0] : 0, len, ok_a, a.p - buf, ok_b, b.p - buf);
+	free(buf);
+}
+
+static void test_skip_scalar_agrees(void **state)
+{
+	(void)state;
+	uint64_t x = 0x2545f4914f6cdd1du;
+	uint8_t bytes[64] = {0};
+	check_skip(bytes, 0);
+	for (unsigned first = 0; first < 256; first++) {
+		for (size_t len = 1; len <= sizeof(bytes); len++) {
+			for (int rep = 0; rep < 4; rep++) {
+				bytes[0] = (uint8_t)first;
+				for (size_t i = 1; i < len; i++) {
+					x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+					/* Small lengths too, so that str/bin bodies fit at times.
+					 */
+					bytes[i] = rep < 2 && i < 5 ? (uint8_t)(x % 8) : (uint8_t)x;
+				}
+				check_skip(bytes, len);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid_objects),  cmocka_unit_test(test_sequence),
-	    cmocka_unit_test(test_random_objects), cmocka_unit_test(test_huge_counts),
-	    cmocka_unit_test(test_nesting),	   cmocka_unit_test(test_too_many_elements),
-	    cmocka_unit_test(test_ext_rejected),   cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_valid_objects),
+	    cmocka_unit_test(test_sequence),
+	    cmocka_unit_test(test_random_objects),
+	    cmocka_unit_test(test_huge_counts),
+	    cmocka_unit_test(test_nesting),
+	    cmocka_unit_test(test_too_many_elements),
+	    cmocka_unit_test(test_ext_rejected),
+	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_skip_scalar_agrees),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	pl_mptok_free(&tk);

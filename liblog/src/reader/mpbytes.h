@@ -222,4 +222,35 @@ static inline bool pl_b_scalar(struct pl_bcur *c, pl_value *v)
 	return true;
 }
 
+/* Step over one scalar, accepting exactly what pl_b_scalar() accepts (the same bytes
+ * must read alike whether a record's fields are kept or skipped) without decoding it:
+ * its size from the first byte, bounds checked. */
+static inline bool pl_b_skip_scalar(struct pl_bcur *c)
+{
+	if (!pl_b_has(c, 1))
+		return false;
+	uint8_t b = c->p[0];
+	size_t n;
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+		n = 1; /* fixints, nil, bools */
+	} else if ((b & 0xe0) == 0xa0) {
+		n = 1 + (size_t)(b & 0x1f); /* fixstr */
+	} else if (b >= 0xcc && b <= 0xd3) {
+		n = 1 + (1u << ((b - 0xcc) & 3)); /* uint, then int, of 1, 2, 4, 8 bytes */
+	} else if (b == 0xca || b == 0xcb) {
+		n = b == 0xca ? 5 : 9;
+	} else if ((b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6)) {
+		unsigned k = b >= 0xd9 ? 1u << (b - 0xd9) : 1u << (b - 0xc4);
+		if (!pl_b_has(c, 1 + k))
+			return false;
+		n = 1 + k + (size_t)pl_b_be(c->p + 1, k);
+	} else {
+		return false;
+	}
+	if (!pl_b_has(c, n))
+		return false;
+	c->p += n;
+	return true;
+}
+
 #endif /* PL_MPBYTES_H */

@@ -288,8 +288,7 @@ static bool fast_skip_fields(struct pl_bcur *c)
 		return false;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t id;
-		pl_value v;
-		if (!pl_b_u64(c, &id) || !pl_b_scalar(c, &v))
+		if (!pl_b_u64(c, &id) || !pl_b_skip_scalar(c))
 			return false;
 	}
 	return true;
@@ -416,7 +415,8 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	} else {
 		put_views(r, rec, kv, nf);
 	}
-	put_exc(r, rec, (const char *const *)exc, exc_len);
+	if (failed)
+		put_exc(r, rec, (const char *const *)exc, exc_len);
 	r->seen_events++;
 	r->prev_ts += dts;
 	rec->kind = (enum pl_record_kind)kind;
