@@ -31,20 +31,27 @@ struct pf_batch_ev {
 	uint8_t kind, flags;
 };
 
-/* Room for @n more bytes in the arena, 4-aligned. Returns the offset or UINT32_MAX. */
-static uint32_t arena_reserve(struct pf_batch *b, size_t n)
+/* The arena grown to hold @n bytes at @at. Returns 0 or -1 (out of memory). */
+static __attribute__((noinline)) int arena_grow(struct pf_batch *b, size_t at, size_t n)
+{
+	size_t cap = b->cap_bytes ? b->cap_bytes : 64 << 10;
+	while (at + n > cap)
+		cap *= 2;
+	uint8_t *m = realloc(b->bytes, cap);
+	if (!m)
+		return -1;
+	b->bytes = m;
+	b->cap_bytes = cap;
+	return 0;
+}
+
+/* Room for @n more bytes in the arena, 4-aligned. Returns the offset or UINT32_MAX. In
+ * line: called for every event, its call was a tenth of filling a batch. */
+static inline uint32_t arena_reserve(struct pf_batch *b, size_t n)
 {
 	size_t at = (b->nbytes + 3) & ~(size_t)3;
-	if (at + n > b->cap_bytes || !b->bytes) {
-		size_t cap = b->cap_bytes ? b->cap_bytes : 64 << 10;
-		while (at + n > cap)
-			cap *= 2;
-		uint8_t *m = realloc(b->bytes, cap);
-		if (!m)
-			return UINT32_MAX;
-		b->bytes = m;
-		b->cap_bytes = cap;
-	}
+	if (__builtin_expect(at + n > b->cap_bytes || !b->bytes, 0) && arena_grow(b, at, n) < 0)
+		return UINT32_MAX;
 	b->nbytes = at;
 	return (uint32_t)at;
 }
@@ -125,8 +132,9 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 		return -2;
 	if ((e->level = arena_reserve(b, rec->depth * sizeof(uint32_t))) == UINT32_MAX)
 		return -2;
-	if (rec->depth)
-		memcpy(b->bytes + e->level, rec->level, rec->depth * sizeof(uint32_t));
+	uint32_t *lv = (uint32_t *)(b->bytes + e->level); /* 4-aligned */
+	for (uint32_t i = 0; i < rec->depth; i++)	  /* a few entries: no memcpy call */
+		lv[i] = rec->level[i];
 	b->nbytes += rec->depth * sizeof(uint32_t);
 	if (p->keep_fields) { /* START and message fields, END outputs and exception */
 		bool exc = rec->exc_type != NULL;
