@@ -201,8 +201,28 @@ static void untrace(pl_py_action *a)
 
 /* ---- begin / finish ---- */
 
+/* The usual START fields of a coroutine or generator: its held arguments, each a quick
+ * scalar (pl_py_quick_scalar), at most PL_PY_HELD_INLINE of them. False, with nothing
+ * recorded, when the converter must take them. */
+static inline bool begin_quick(pl_py_action *a, struct pl_writer *w)
+{
+	const struct pl_py_held *h = &a->start_fields;
+	struct pl_field f[PL_PY_HELD_INLINE];
+	if (h->items || h->n > PL_PY_HELD_INLINE)
+		return false;
+	for (uint32_t i = 0; i < h->n; i++) {
+		if (!pl_py_quick_scalar(a->max_len, h->inl[i].value, &f[i].value))
+			return false;
+		f[i].name = h->inl[i].name;
+	}
+	pl_action_begin_at(&a->act, w, a->prefix, a->seq, a->level, a->depth, a->type, f, h->n);
+	return true;
+}
+
 __attribute__((noinline)) static void begin_with_fields(pl_py_action *a, struct pl_writer *w)
 {
+	if (begin_quick(a, w))
+		return;
 	struct pl_py_conv c;
 	pl_py_conv_init(&c, a->st, a->max_len);
 	pl_py_conv_add_held(&c, &a->start_fields);
@@ -230,6 +250,10 @@ void pl_py_action_begin(pl_py_action *a)
 __attribute__((noinline)) static void end_with_fields(pl_py_action *a, struct pl_py_exc *e,
 						      bool closed)
 {
+	if (!e && !closed && !a->end_fields.n) { /* the usual END: nothing to convert */
+		pl_action_end(&a->act, NULL, 0);
+		return;
+	}
 	struct pl_py_conv c;
 	pl_py_conv_init(&c, a->st, a->max_len);
 	pl_py_conv_add_held(&c, &a->end_fields);

@@ -303,3 +303,30 @@ def test_not_recording_returns_the_native_objects():
     assert inspect.iscoroutine(c)
     assert asyncio.run(c) == 2
     assert inspect.isgenerator(gen(1))
+
+
+@pl(max_len=5)
+async def quick_coro(a, b, c=None):
+    return a
+
+
+def test_coroutine_quick_and_generic_argument_paths_record_alike(trace):
+    """Held arguments that are all quick scalars (ASCII str within max_len, one-digit
+    int, None) are recorded at the first step without the converter; anything else goes
+    through it. Both must record the same fields, and the END alike."""
+    calls = [
+        ((1, "abc", None), {"a": 1, "b": "abc", "c": None}),
+        ((-(2**30 - 1), "abcde", 0), {"a": -(2**30 - 1), "b": "abcde", "c": 0}),
+        ((2**30, "x"), {"a": 2**30, "b": "x", "c": None}),
+        ((1, "abcdef", None), {"a": 1, "b": "abcde", "b.truncated": 6, "c": None}),
+        ((False, "é", [2]), {"a": False, "b": "é", "c": [2]}),
+    ]
+
+    async def main():
+        for args, _ in calls:
+            await quick_coro(*args)
+
+    asyncio.run(main())
+    nodes = sorted(trace.read().of_type(name(quick_coro)), key=lambda n: n.ts_ns)
+    assert [n.fields for n in nodes] == [want for _, want in calls]
+    assert all(n.outcome == "succeeded" and n.end_fields == {} for n in nodes)
