@@ -185,6 +185,48 @@ static void test_hint_agrees(void **state)
 	check_hint(&c);
 }
 
+/* The flusher's pattern against a conversion that keeps gaining segments, as
+ * pl_clock_conv_refine() adds them (each continuous with the last, a new rate; the
+ * oldest dropped once the ring is full): events at rising ticks, each END converting its
+ * start too, sometimes far back; every result must be pl_clock_ns()'s. */
+static void test_cache_against_growing_conversion(void **state)
+{
+	(void)state;
+	static struct pl_clock_conv c;
+	memset(&c, 0, sizeof(c));
+	c.tsc = true;
+	c.nseg = 1;
+	c.seg[0] = (struct pl_clock_seg){1000000, 0, (1ull << 32) + 12345};
+	c.gen = 7;
+	struct pl_clock_cache k = {0};
+	uint64_t x = 0x853c49e6748fea9bu, now = 1000000;
+	for (int i = 0; i < 400000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		now += x % 5000;
+		if (x % 97 == 0) { /* a refinement */
+			const struct pl_clock_seg *last =
+			    &c.seg[(c.first + c.nseg - 1) % PL_CLOCK_SEGMENTS];
+			if (now > last->tick) {
+				uint64_t ns = pl_clock_ns(&c, now);
+				if (c.nseg == PL_CLOCK_SEGMENTS) {
+					c.first = (c.first + 1) % PL_CLOCK_SEGMENTS;
+					c.nseg--;
+				}
+				c.seg[(c.first + c.nseg) % PL_CLOCK_SEGMENTS] =
+				    (struct pl_clock_seg){now, ns,
+							  (1ull << 32) - 5000 + (x >> 40) % 10000};
+				c.nseg++;
+				c.gen++;
+			}
+		}
+		uint64_t back = (x >> 20) % 8 == 0 ? (x >> 24) % 3000000 : (x >> 24) % 3000;
+		uint64_t start = now > back ? now - back : 0;
+		assert_int_equal(pl_clock_ns_cached(&c, &k, now), pl_clock_ns(&c, now));
+		assert_int_equal(pl_clock_ns_cached(&c, &k, start), pl_clock_ns(&c, start));
+	}
+	assert_int_equal(c.nseg, PL_CLOCK_SEGMENTS); /* the ring wrapped */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(test_history_wraps),
 	    cmocka_unit_test(test_hint_agrees),
 	    cmocka_unit_test(test_cache_follows_refinement),
+	    cmocka_unit_test(test_cache_against_growing_conversion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -386,7 +386,7 @@ def load(paths):
             path.append(anc["type"] if anc else None)
         actions.append({
             "type": s["type"], "duration_ns": dur, "failed": bool(end["outcome"]),
-            "start_ns": s["wall_ns"], "key": key, "inputs": s["fields"],
+            "start_ns": s["wall_ns"], "start_ts": s["ts_ns"], "key": key, "inputs": s["fields"],
             "outputs": end["fields"], "exc_type": end["exc_type"], "exc_msg": end["exc_msg"],
             "children": nchildren.get(key, 0), "children_ns": kids,
             "self_ns": max(0, dur - kids), "path": path + [s["type"]],
