@@ -186,14 +186,22 @@ def _fifo_reader(tmp_path, handler):
     main = threading.get_ident()
     old = signal.signal(signal.SIGUSR1, handler)
 
+    done = threading.Event()
+
     def poke():
         time.sleep(0.2)
         signal.pthread_kill(main, signal.SIGUSR1)
         time.sleep(0.2)
-        try:  # a writer, so that a blocked open() returns; none if the reader gave up
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:
-            return
+        # A writer, so that a blocked open() returns; none once the reader gave up. A
+        # non-blocking open fails while no reader is inside open(): on a loaded host the
+        # reader may still be running its handler, so try again until it is back there.
+        while True:
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                if done.wait(0.01):
+                    return
         os.set_blocking(fd, True)
         with os.fdopen(fd, "wb") as w:
             w.write(src.read_bytes())
@@ -203,6 +211,7 @@ def _fifo_reader(tmp_path, handler):
     try:
         return [r["type"] for r in perflog.read(str(fifo)) if r["kind"] == "message"]
     finally:
+        done.set()
         t.join()
         signal.signal(signal.SIGUSR1, old)
 
