@@ -18,18 +18,29 @@
 /* Exception text kept per failed END. */
 #define EXC_MAX 1024
 
-enum { EV_FAILED = 1, EV_EXC = 2, EV_NAME = 4 };
+enum { EV_FAILED = 1, EV_EXC = 2, EV_NAME = 4, EV_DATA = 8 };
 
 struct pf_batch_ev {
 	uint64_t ts;
 	int64_t wall;
 	uint64_t prefix, seq, duration;
-	uint32_t level, depth; /* level: byte offset in the arena */
+	/* Byte offset in the arena of the level, followed by (with EV_DATA) the packed
+	 * fields, then exception text (or a name): no offset of their own, so that an
+	 * event is one cache line (the batches are written by one core and read by
+	 * another, and stores to them were a third of filling one). */
+	uint32_t level, depth;
 	uint32_t type, thread, tid;
-	uint32_t data;	   /* byte offset of packed fields, then exception text (or name) */
 	uint16_t data_len; /* bytes of packed fields */
 	uint8_t kind, flags;
 };
+
+_Static_assert(sizeof(struct pf_batch_ev) == 64, "a batch event is a cache line");
+
+/* Where @e's packed fields (or name) are: right after its level entries. */
+static inline uint32_t ev_data(const struct pf_batch_ev *e)
+{
+	return e->level + e->depth * (uint32_t)sizeof(uint32_t);
+}
 
 /* The arena grown to hold @n bytes at @at. Returns 0 or -1 (out of memory). */
 static __attribute__((noinline)) int arena_grow(struct pf_batch *b, size_t at, size_t n)
@@ -123,7 +134,6 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 	    .type = PF_NAME_NONE,
 	    .thread = OWN_LOAD(rec->thread),
 	    .tid = OWN_LOAD(rec->tid),
-	    .data = UINT32_MAX,
 	    .kind = (uint8_t)rec->kind,
 	    /* Cancelled counts as failed here: perfan shows its exception the same way. */
 	    .flags = rec->kind == PL_REC_END && rec->outcome != PL_SUCCEEDED ? EV_FAILED : 0,
@@ -138,10 +148,12 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 	b->nbytes += rec->depth * sizeof(uint32_t);
 	if (p->keep_fields) { /* START and message fields, END outputs and exception */
 		bool exc = rec->exc_type != NULL;
-		if ((e->data = arena_reserve(b, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0))) ==
-		    UINT32_MAX)
+		/* Reserved right after the level (4-aligned, as its end is): see ev_data(). */
+		uint32_t at = arena_reserve(b, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0));
+		if (at == UINT32_MAX)
 			return -2;
-		uint8_t *d = b->bytes + e->data;
+		e->flags |= EV_DATA;
+		uint8_t *d = b->bytes + at;
 		e->data_len = (uint16_t)pf_fields_pack(d, PF_FIELDS_MAX, rec->fields, rec->nfields);
 		size_t n = e->data_len;
 		if (exc) {
@@ -171,12 +183,11 @@ static int append_meta(struct pf_batch *b, const struct pl_record *rec)
 	    .thread = rec->thread,
 	    .tid = rec->tid,
 	    .kind = (uint8_t)rec->kind,
-	    .flags = EV_NAME,
+	    .flags = EV_NAME | EV_DATA,
 	};
-	if ((e->level = arena_reserve(b, 0)) == UINT32_MAX ||
-	    (e->data = arena_reserve(b, EXC_MAX + 1)) == UINT32_MAX)
+	if ((e->level = arena_reserve(b, EXC_MAX + 1)) == UINT32_MAX) /* depth 0 */
 		return -2;
-	b->nbytes += cstr_put(b->bytes + e->data, rec->name);
+	b->nbytes += cstr_put(b->bytes + ev_data(e), rec->name);
 	b->n++;
 	return 0;
 }
@@ -217,11 +228,9 @@ static void sort_batch(struct pf_batch *b)
 	}
 }
 
-/* Room for one more event: the arrays grow with the largest frame seen, up to the cap. */
-static int ensure_events(struct pf_batch *b)
+/* The arrays grow with the largest frame seen, up to the cap. Returns 0 or -2. */
+static __attribute__((noinline)) int grow_events(struct pf_batch *b)
 {
-	if (b->n < b->cap_ev)
-		return 0;
 	uint32_t cap = b->cap_ev ? 2 * b->cap_ev : 1024;
 	struct pf_batch_ev *ev = realloc(b->ev, cap * sizeof(*ev));
 	if (!ev)
@@ -239,6 +248,12 @@ static int ensure_events(struct pf_batch *b)
 	return 0;
 }
 
+/* Room for one more event. Returns 0 or -2 (out of memory). */
+static inline int ensure_events(struct pf_batch *b)
+{
+	return __builtin_expect(b->n < b->cap_ev, 1) ? 0 : grow_events(b);
+}
+
 /* The event @prev held back starts @b. Its bytes are the tail of @prev's arena. */
 static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
 {
@@ -249,9 +264,7 @@ static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
 		return -2;
 	memcpy(b->bytes, prev->bytes + base, len);
 	b->nbytes = len;
-	e.level -= base;
-	if (e.data != UINT32_MAX)
-		e.data -= base;
+	e.level -= base; /* its data follows the level: see ev_data() */
 	b->ev[0] = e;
 	b->n = 1;
 	return 0;
@@ -424,10 +437,10 @@ void pf_batch_view(const struct pf_batch *b, uint32_t i, uint32_t src, const uin
 	v->name = NULL;
 	v->count = 0;
 	if (e->flags & EV_NAME) {
-		v->name = (const char *)b->bytes + e->data;
+		v->name = (const char *)b->bytes + ev_data(e);
 		v->count = e->duration;
-	} else if (e->data != UINT32_MAX) {
-		v->fields = b->bytes + e->data;
+	} else if (e->flags & EV_DATA) {
+		v->fields = b->bytes + ev_data(e);
 		v->fields_len = e->data_len;
 		if (e->flags & EV_EXC) {
 			v->exc_type = (const char *)v->fields + e->data_len;

@@ -12,11 +12,9 @@
 
 /* ---- arena ---- */
 
-int pl_arena_reset(struct pl_arena *a, size_t need)
+/* pl_arena_reset() without the room: a larger buffer. */
+int pl_arena_grow(struct pl_arena *a, size_t need)
 {
-	a->len = 0;
-	if (need <= a->cap)
-		return 0;
 	size_t cap = a->cap ? a->cap : 64 << 10;
 	while (cap < need)
 		cap *= 2;

@@ -30,8 +30,15 @@ static inline size_t pl_arena_bound(size_t size, uint32_t ntok)
 	return size + (size_t)ntok * (sizeof(struct pl_kv) + sizeof(pl_value) + 16) + 64;
 }
 
-/* Empty the arena and make room for @need bytes. Returns 0 or -PL_ENOMEM. */
-int pl_arena_reset(struct pl_arena *a, size_t need);
+int pl_arena_grow(struct pl_arena *a, size_t need);
+
+/* Empty the arena and make room for @need bytes. Returns 0 or -PL_ENOMEM. In line: it
+ * runs for every record, and almost always has the room. */
+static inline int pl_arena_reset(struct pl_arena *a, size_t need)
+{
+	a->len = 0;
+	return __builtin_expect(need <= a->cap, 1) ? 0 : pl_arena_grow(a, need);
+}
 void pl_arena_free(struct pl_arena *a);
 
 /* @n bytes (8-aligned) of the room pl_arena_reset() made: this cannot fail. */
