@@ -39,14 +39,30 @@ static int64_t float_bucket(double v)
 	return v < 0 ? e - FKEY_NEG : e;
 }
 
+static inline bool arg_is(const struct pf_arg *a, const char *name, size_t len, bool by_len,
+			  bool context)
+{
+	return a->by_len == by_len && a->context == context && a->name_len == len &&
+	       !memcmp(a->name, name, len);
+}
+
 struct pf_arg *pf_argstats_find_arg_(struct pf_argstats *t, const char *name, size_t len,
 				     bool by_len, bool context)
 {
-	for (size_t i = 0; i < t->nargs; i++) {
+	/* Calls of a type give their fields in one order, and the context groupings come in
+	 * theirs: the argument after the one found last is nearly always the one asked for.
+	 * A scan of every argument, a memcmp each, was a quarter of `perfan summarize`. */
+	size_t i = t->next_arg;
+	if (i < t->nargs && arg_is(&t->args[i], name, len, by_len, context)) {
+		t->next_arg = i + 1;
+		return &t->args[i];
+	}
+	for (i = 0; i < t->nargs; i++) {
 		struct pf_arg *a = &t->args[i];
-		if (a->by_len == by_len && a->context == context && a->name_len == len &&
-		    !memcmp(a->name, name, len))
+		if (arg_is(a, name, len, by_len, context)) {
+			t->next_arg = i + 1;
 			return a;
+		}
 	}
 	if (context ? t->nargs - t->nfield_args == PF_ARGSTATS_MAX_CONTEXT
 		    : t->nfield_args == PF_ARGSTATS_MAX_ARGS)
@@ -60,6 +76,7 @@ struct pf_arg *pf_argstats_find_arg_(struct pf_argstats *t, const char *name, si
 	a->name_len = len;
 	a->by_len = by_len;
 	a->context = context;
+	t->next_arg = t->nargs + 1;
 	t->nargs++;
 	t->nfield_args += !context;
 	return a;
@@ -123,16 +140,26 @@ static struct pf_group *fold_one(struct pf_arg *a)
 	return v;
 }
 
+static inline bool group_is(const struct pf_group *g, enum pf_gclass cls, int64_t key,
+			    const char *s, size_t n, bool cut)
+{
+	return g->cls == cls && g->key == key &&
+	       (cls != PF_G_STR || (g->str_len == n && g->cut == cut && !memcmp(g->str, s, n)));
+}
+
 struct pf_group *pf_argstats_find_group_(struct pf_argstats *t, struct pf_arg *a,
 					 enum pf_gclass cls, int64_t key, const char *s, size_t n,
 					 bool cut)
 {
+	/* The group found last first: most calls repeat a value (one host, one process, a
+	 * thread, an outcome) or its bucket. */
+	if (a->last < a->ng && group_is(&a->g[a->last], cls, key, s, n, cut))
+		return &a->g[a->last];
 	for (size_t i = 0; i < a->ng; i++) {
-		struct pf_group *g = &a->g[i];
-		if (g->cls != cls || g->key != key)
-			continue;
-		if (cls != PF_G_STR || (g->str_len == n && g->cut == cut && !memcmp(g->str, s, n)))
-			return g;
+		if (group_is(&a->g[i], cls, key, s, n, cut)) {
+			a->last = i;
+			return &a->g[i];
+		}
 	}
 	/* Context groupings have bounds of their own (PF_ARGSTATS_MAX_CONTEXT strings). */
 	bool full = !a->context && t->ngroups >= PF_ARGSTATS_MAX_GROUPS;
@@ -162,6 +189,7 @@ struct pf_group *pf_argstats_find_group_(struct pf_argstats *t, struct pf_arg *a
 		}
 		a->nstr++;
 	}
+	a->last = (size_t)(g - a->g);
 	return g;
 }
 

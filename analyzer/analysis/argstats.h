@@ -80,6 +80,7 @@ struct pf_arg {
 	bool context; /* not an argument: a fact about the call (pf_argstats_add_context) */
 	struct pf_group *g;
 	size_t ng, cap;
+	size_t last; /* index in @g of the group found last: looked at first (a hint) */
 	uint64_t calls;
 	uint64_t folded_calls;	/* calls of string groups folded into "(other)" */
 	uint64_t folded_values; /* string groups folded */
@@ -99,6 +100,7 @@ struct pf_argstats {
 	size_t nfield_args;	 /* of which arguments (at most PF_ARGSTATS_MAX_ARGS) */
 	uint64_t ignored_fields; /* field occurrences past PF_ARGSTATS_MAX_ARGS arguments */
 	size_t ngroups;		 /* groups of all arguments but "(other)" (not context) */
+	size_t next_arg;	 /* after the argument found last: looked at first (a hint) */
 };
 
 /** pf_argstats_init() - empty statistics of a type whose p95 is @p95. */

@@ -12,16 +12,7 @@
 #include <cmocka.h>
 
 #include "analysis/hist.h"
-
-static uint64_t rng;
-
-static uint64_t next(void) /* xorshift64*: reproducible from the printed seed */
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545F4914F6CDD1Dull;
-}
+#include "test_rng.h"
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -120,9 +111,7 @@ static void test_edges(void **state)
 
 int main(void)
 {
-	const char *s = getenv("TEST_SEED");
-	rng = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) * 2654435761u + 1;
-	printf("test_hist: TEST_SEED=%llu\n", (unsigned long long)rng);
+	rng_seed("test_hist");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random),
 	    cmocka_unit_test(test_layout),
