@@ -39,11 +39,22 @@ static int64_t float_bucket(double v)
 	return v < 0 ? e - FKEY_NEG : e;
 }
 
+/* Names and values are mostly short: compared in line, not by a call to memcmp. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+	if (n > 16)
+		return !memcmp(a, b, n);
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 static inline bool arg_is(const struct pf_arg *a, const char *name, size_t len, bool by_len,
 			  bool context)
 {
 	return a->by_len == by_len && a->context == context && a->name_len == len &&
-	       !memcmp(a->name, name, len);
+	       same_bytes(a->name, name, len);
 }
 
 struct pf_arg *pf_argstats_find_arg_(struct pf_argstats *t, const char *name, size_t len,
@@ -144,7 +155,7 @@ static inline bool group_is(const struct pf_group *g, enum pf_gclass cls, int64_
 			    const char *s, size_t n, bool cut)
 {
 	return g->cls == cls && g->key == key &&
-	       (cls != PF_G_STR || (g->str_len == n && g->cut == cut && !memcmp(g->str, s, n)));
+	       (cls != PF_G_STR || (g->str_len == n && g->cut == cut && same_bytes(g->str, s, n)));
 }
 
 struct pf_group *pf_argstats_find_group_(struct pf_argstats *t, struct pf_arg *a,
@@ -191,6 +202,28 @@ struct pf_group *pf_argstats_find_group_(struct pf_argstats *t, struct pf_arg *a
 	}
 	a->last = (size_t)(g - a->g);
 	return g;
+}
+
+/* pf_argstats_find_arg_() and pf_argstats_find_group_() with the usual case, the one
+ * looked at first, in line: their calls were most of what a lookup cost. */
+static inline struct pf_arg *find_arg(struct pf_argstats *t, const char *name, size_t len,
+				      bool by_len, bool context)
+{
+	size_t i = t->next_arg;
+	if (__builtin_expect(i < t->nargs, 1) && arg_is(&t->args[i], name, len, by_len, context)) {
+		t->next_arg = i + 1;
+		return &t->args[i];
+	}
+	return pf_argstats_find_arg_(t, name, len, by_len, context);
+}
+
+static inline struct pf_group *find_group(struct pf_argstats *t, struct pf_arg *a,
+					  enum pf_gclass cls, int64_t key, const char *s, size_t n,
+					  bool cut)
+{
+	if (__builtin_expect(a->last < a->ng, 1) && group_is(&a->g[a->last], cls, key, s, n, cut))
+		return &a->g[a->last];
+	return pf_argstats_find_group_(t, a, cls, key, s, n, cut);
 }
 
 /* Widen a group's seen range [lo, hi] to @v (the group's first value sets it). */
@@ -252,7 +285,7 @@ static int count_in(struct pf_argstats *t, struct pf_arg *a, struct pf_group *g,
 
 static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d)
 {
-	struct pf_arg *a = pf_argstats_find_arg_(t, f->key, f->key_len, false, false);
+	struct pf_arg *a = find_arg(t, f->key, f->key_len, false, false);
 	if (!a) {
 		if (t->nfield_args < PF_ARGSTATS_MAX_ARGS)
 			return -1;
@@ -262,45 +295,45 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 	struct pf_group *g;
 	switch (f->kind) {
 	case PF_FIELD_BOOL:
-		g = pf_argstats_find_group_(t, a, PF_G_BOOL, f->b, NULL, 0, false);
+		g = find_group(t, a, PF_G_BOOL, f->b, NULL, 0, false);
 		break;
 	case PF_FIELD_INT: {
 		uint64_t m = f->i < 0 ? -(uint64_t)f->i : (uint64_t)f->i;
-		g = pf_argstats_find_group_(
-		    t, a, PF_G_INT, f->i < 0 ? -log2_bucket(m) : log2_bucket(m), NULL, 0, false);
+		g = find_group(t, a, PF_G_INT, f->i < 0 ? -log2_bucket(m) : log2_bucket(m), NULL, 0,
+			       false);
 		seen(g, m);
 		break;
 	}
 	case PF_FIELD_UINT:
-		g = pf_argstats_find_group_(t, a, PF_G_INT, log2_bucket(f->u), NULL, 0, false);
+		g = find_group(t, a, PF_G_INT, log2_bucket(f->u), NULL, 0, false);
 		seen(g, f->u);
 		break;
 	case PF_FIELD_FLOAT:
-		g = pf_argstats_find_group_(t, a, PF_G_FLOAT, float_bucket(f->f), NULL, 0, false);
+		g = find_group(t, a, PF_G_FLOAT, float_bucket(f->f), NULL, 0, false);
 		if (!isnan(f->f))
 			fseen(g, f->f);
 		break;
 	case PF_FIELD_STR:
-		g = pf_argstats_find_group_(t, a, PF_G_STR, 0, f->s, f->s_len, f->cut);
+		g = find_group(t, a, PF_G_STR, 0, f->s, f->s_len, f->cut);
 		break;
 	case PF_FIELD_BYTES:
 		g = NULL; /* by length only */
 		break;
 	case PF_FIELD_ARRAY:
-		g = pf_argstats_find_group_(t, a, PF_G_ARRAY, 0, NULL, 0, false);
+		g = find_group(t, a, PF_G_ARRAY, 0, NULL, 0, false);
 		break;
 	case PF_FIELD_MAP:
-		g = pf_argstats_find_group_(t, a, PF_G_MAP, 0, NULL, 0, false);
+		g = find_group(t, a, PF_G_MAP, 0, NULL, 0, false);
 		break;
 	default:
-		g = pf_argstats_find_group_(t, a, PF_G_NIL, 0, NULL, 0, false);
+		g = find_group(t, a, PF_G_NIL, 0, NULL, 0, false);
 		break;
 	}
 	if (f->kind != PF_FIELD_BYTES && count_in(t, a, g, d) < 0)
 		return -1;
 	if (f->kind != PF_FIELD_STR && f->kind != PF_FIELD_BYTES)
 		return 0;
-	struct pf_arg *l = pf_argstats_find_arg_(t, f->key, f->key_len, true, false);
+	struct pf_arg *l = find_arg(t, f->key, f->key_len, true, false);
 	if (!l) {
 		if (t->nfield_args < PF_ARGSTATS_MAX_ARGS)
 			return -1;
@@ -309,8 +342,7 @@ static int add_field(struct pf_argstats *t, const struct pf_field *f, uint64_t d
 	}
 	int64_t ph = f->kind == PF_FIELD_STR ? placeholder_len(f->s, f->s_len) : -1;
 	uint64_t n = ph >= 0 ? (uint64_t)ph : f->orig_len;
-	struct pf_group *lg =
-	    pf_argstats_find_group_(t, l, PF_G_LEN, log2_bucket(n), NULL, 0, false);
+	struct pf_group *lg = find_group(t, l, PF_G_LEN, log2_bucket(n), NULL, 0, false);
 	seen(lg, n);
 	return count_in(t, l, lg, d);
 }
@@ -572,10 +604,10 @@ int pf_argstats_add(struct pf_argstats *t, const uint8_t *inputs, size_t len, ui
 	return ret;
 }
 
-int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char *value, size_t len,
-			    uint64_t d)
+int pf_argstats_add_context(struct pf_argstats *t, const char *name, size_t name_len,
+			    const char *value, size_t len, uint64_t d)
 {
-	struct pf_arg *a = pf_argstats_find_arg_(t, name, strlen(name), false, true);
+	struct pf_arg *a = find_arg(t, name, name_len, false, true);
 	if (!a)
 		return t->nargs - t->nfield_args < PF_ARGSTATS_MAX_CONTEXT ? -1 : 0;
 	/* Kept as arguments' strings are: at most PF_FIELD_STR_MAX bytes, on a UTF-8 boundary. */
@@ -583,7 +615,7 @@ int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char 
 	size_t n = cut ? PF_FIELD_STR_MAX : len;
 	while (cut && n > 0 && ((unsigned char)value[n] & 0xc0) == 0x80)
 		n--;
-	return count_in(t, a, pf_argstats_find_group_(t, a, PF_G_STR, 0, value, n, cut), d);
+	return count_in(t, a, find_group(t, a, PF_G_STR, 0, value, n, cut), d);
 }
 
 void pf_argstats_destroy(struct pf_argstats *t)

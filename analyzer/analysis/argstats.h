@@ -114,12 +114,12 @@ int pf_argstats_add(struct pf_argstats *t, const uint8_t *inputs, size_t len, ui
 
 /**
  * pf_argstats_add_context() - group the call last given to pf_argstats_add() (of @d ns)
- * also by a fact about it that is not an argument: grouping @name (e.g. "thread"), string
- * value @value of @len bytes (its thread's name). At most PF_ARGSTATS_MAX_CONTEXT names.
- * Returns: 0, or -1 when out of memory.
+ * also by a fact about it that is not an argument: grouping @name of @name_len bytes (e.g.
+ * "thread"), string value @value of @len bytes (its thread's name). At most
+ * PF_ARGSTATS_MAX_CONTEXT names. Returns: 0, or -1 when out of memory.
  */
-int pf_argstats_add_context(struct pf_argstats *t, const char *name, const char *value, size_t len,
-			    uint64_t d);
+int pf_argstats_add_context(struct pf_argstats *t, const char *name, size_t name_len,
+			    const char *value, size_t len, uint64_t d);
 
 /**
  * pf_argstats_finish() - leave out the groupings by length of string arguments with at most

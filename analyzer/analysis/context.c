@@ -6,9 +6,14 @@
 
 #include "analysis/context.h"
 
-static int add(struct pf_argstats *a, const char *name, const char *value, uint64_t d)
+/* Grouping @name, a string literal: its length is known here (a strlen per call and
+ * grouping was a tenth of `perfan summarize`'s analysis). */
+#define add(a, name, value, d) add_(a, name, sizeof(name) - 1, value, d)
+
+static int add_(struct pf_argstats *a, const char *name, size_t name_len, const char *value,
+		uint64_t d)
 {
-	return pf_argstats_add_context(a, name, value, strlen(value), d);
+	return pf_argstats_add_context(a, name, name_len, value, strlen(value), d);
 }
 
 static const char *type_or(const struct pf_scan *sc, uint32_t type, const char *none)

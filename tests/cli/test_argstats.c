@@ -74,7 +74,9 @@ static void test_context_groups_count_every_call(void **state)
 				cur[n] = (unsigned)(next() % VALUES);
 			char v[16];
 			snprintf(v, sizeof(v), "v%u", cur[n]);
-			assert_int_equal(pf_argstats_add_context(&t, names[n], v, strlen(v), d), 0);
+			assert_int_equal(pf_argstats_add_context(&t, names[n], strlen(names[n]), v,
+								 strlen(v), d),
+					 0);
 			struct ref *r = &ref[n][cur[n]];
 			r->calls++;
 			if (d > P95) {
@@ -190,7 +192,7 @@ static void test_folding_loses_no_call(void **state)
 		snprintf(s, sizeof(s), "k%u", v);
 		uint64_t d = next() % (2 * P95);
 		assert_int_equal(pf_argstats_add(&t, NULL, 0, d), 0);
-		assert_int_equal(pf_argstats_add_context(&t, "root", s, strlen(s), d), 0);
+		assert_int_equal(pf_argstats_add_context(&t, "root", 4, s, strlen(s), d), 0);
 		calls++;
 	}
 	const struct pf_arg *a = arg_named(&t, "root", true, false);
