@@ -103,11 +103,15 @@ static void task_id(uint64_t prefix, uint64_t seq, char *buf, size_t len)
 	snprintf(buf, len, "%016" PRIx64 "-%" PRIx64, prefix, seq);
 }
 
-static void task_str(uint64_t prefix, uint64_t seq, const uint32_t *level, uint32_t depth,
-		     char *buf, size_t len)
+/* "<prefix>-<seq>@/a/b" into @buf; returns its length. */
+static size_t task_str(uint64_t prefix, uint64_t seq, const uint32_t *level, uint32_t depth,
+		       char *buf, size_t len)
 {
-	if (pl_task_format(prefix, seq, level, depth, buf, len) < 0)
-		task_id(prefix, seq, buf, len);
+	int n = pl_task_format(prefix, seq, level, depth, buf, len);
+	if (n >= 0)
+		return (size_t)n;
+	task_id(prefix, seq, buf, len);
+	return strlen(buf);
 }
 
 static void see_thread(struct state *st, uint32_t src, uint32_t thread, uint32_t tid)
@@ -180,11 +184,11 @@ static void jsonl_record(struct state *st, const struct pf_event *ev, uint32_t t
 	static const char *const kinds[] = {"?", "start", "end", "message"};
 	jsonl_begin(st, &j, kinds[ev->kind <= PL_REC_MESSAGE ? ev->kind : 0], ev);
 	pf_json_key(&j, "task");
-	task_str(ev->prefix, ev->seq, ev->level, ev->depth, buf, sizeof(buf));
-	pf_json_str(&j, buf);
-	pf_json_key(&j, "task_id");
-	task_id(ev->prefix, ev->seq, buf, sizeof(buf));
-	pf_json_str(&j, buf);
+	size_t n = task_str(ev->prefix, ev->seq, ev->level, ev->depth, buf, sizeof(buf));
+	pf_json_strn(&j, buf, n);
+	pf_json_key(&j, "task_id"); /* the task string up to its '@' */
+	const char *at = memchr(buf, '@', n);
+	pf_json_strn(&j, buf, at ? (size_t)(at - buf) : n);
 	pf_json_key(&j, "level");
 	pf_json_array_begin(&j);
 	for (uint32_t i = 0; i < ev->depth; i++)
@@ -254,8 +258,8 @@ static void chrome_action(struct state *st, const struct pf_span *sp)
 	pf_json_key(&j, "args");
 	pf_json_object_begin(&j);
 	pf_json_key(&j, "task");
-	task_str(sp->prefix, sp->seq, sp->level, sp->depth, buf, sizeof(buf));
-	pf_json_str(&j, buf);
+	pf_json_strn(&j, buf,
+		     task_str(sp->prefix, sp->seq, sp->level, sp->depth, buf, sizeof(buf)));
 	pf_json_key(&j, "inputs");
 	pf_fields_json(&j, sp->inputs, sp->inputs ? sp->inputs_len : 0);
 	pf_json_key(&j, "outputs");
@@ -288,8 +292,8 @@ static void chrome_unfinished(void *userdata, const struct pf_span *sp)
 	pf_json_key(&j, "args");
 	pf_json_object_begin(&j);
 	pf_json_key(&j, "task");
-	task_str(sp->prefix, sp->seq, sp->level, sp->depth, buf, sizeof(buf));
-	pf_json_str(&j, buf);
+	pf_json_strn(&j, buf,
+		     task_str(sp->prefix, sp->seq, sp->level, sp->depth, buf, sizeof(buf)));
 	pf_json_key(&j, "inputs");
 	pf_fields_json(&j, sp->inputs, sp->inputs ? sp->inputs_len : 0);
 	pf_json_key(&j, "outcome");
@@ -311,8 +315,8 @@ static void chrome_message(struct state *st, const struct pf_event *ev)
 	pf_json_key(&j, "args");
 	pf_json_object_begin(&j);
 	pf_json_key(&j, "task");
-	task_str(ev->prefix, ev->seq, ev->level, ev->depth, buf, sizeof(buf));
-	pf_json_str(&j, buf);
+	pf_json_strn(&j, buf,
+		     task_str(ev->prefix, ev->seq, ev->level, ev->depth, buf, sizeof(buf)));
 	pf_json_key(&j, "fields");
 	pf_fields_json(&j, ev->fields, ev->fields ? ev->fields_len : 0);
 	pf_json_object_end(&j);

@@ -245,6 +245,28 @@ static void check_small_buffers(uint64_t prefix, uint64_t seq, const uint32_t *l
 	}
 }
 
+/* The text against printf's, built here: ids of every size, levels of every width. */
+static void test_format_matches_printf(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 20000; k++) {
+		uint64_t prefix = rnd() >> (rnd() % 64), seq = rnd() >> (rnd() % 64);
+		uint32_t depth = (uint32_t)(rnd() % (PL_TASK_MAX_DEPTH + 1)),
+			 level[PL_TASK_MAX_DEPTH];
+		char want[PL_TASK_STR_MAX], got[PL_TASK_STR_MAX];
+		int n = snprintf(want, sizeof(want), "%016llx-%llx@", (unsigned long long)prefix,
+				 (unsigned long long)seq);
+		for (uint32_t i = 0; i < depth; i++) {
+			level[i] = (uint32_t)(rnd() >> (32 + rnd() % 32));
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "/%u", level[i]);
+		}
+		if (depth == 0)
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "/");
+		assert_int_equal(pl_task_format(prefix, seq, level, depth, got, sizeof(got)), n);
+		assert_string_equal(got, want);
+	}
+}
+
 static void test_format_small_buffers(void **state)
 {
 	(void)state;
@@ -323,6 +345,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_boundaries),
 	    cmocka_unit_test(test_parse_respects_len),
 	    cmocka_unit_test(test_format_small_buffers),
+	    cmocka_unit_test(test_format_matches_printf),
 	    cmocka_unit_test(test_serialize_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

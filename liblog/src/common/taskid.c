@@ -56,28 +56,51 @@ void pl_task_after_fork_child(void)
 	store_relaxed(&pl_g_task_prefix, draw_prefix());
 }
 
+/* Digits of @v in base @base (10 or 16), at least @min of them (zeros first), written at
+ * @p if they fit before @end; returns the end of them, or NULL. */
+static char *put_num(char *p, const char *end, uint64_t v, unsigned base, int min)
+{
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v || n < min);
+	if (end - p < n)
+		return NULL;
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* By hand, not snprintf: readers format one per event they print (perfan's exports spent
+ * a tenth of their time in it). */
 PL_EXPORT int pl_task_format(uint64_t prefix, uint64_t seq, const uint32_t *level, uint32_t depth,
 			     char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%016llx-%llx@", (unsigned long long)prefix,
-			 (unsigned long long)seq);
-	if (n < 0 || (size_t)n >= len)
+	if (len == 0)
 		return -PL_EINVAL;
-	size_t off = (size_t)n;
+	char *p = buf, *end = buf + len - 1; /* room for the NUL */
+	if (!(p = put_num(p, end, prefix, 16, 16)) || p == end)
+		return -PL_EINVAL;
+	*p++ = '-';
+	if (!(p = put_num(p, end, seq, 16, 1)) || p == end)
+		return -PL_EINVAL;
+	*p++ = '@';
 	if (depth == 0) {
-		if (off + 2 > len)
+		if (p == end)
 			return -PL_EINVAL;
-		buf[off++] = '/';
-		buf[off] = '\0';
-		return (int)off;
+		*p++ = '/';
 	}
 	for (uint32_t i = 0; i < depth; i++) {
-		n = snprintf(buf + off, len - off, "/%u", level[i]);
-		if (n < 0 || (size_t)n >= len - off)
+		if (p == end)
 			return -PL_EINVAL;
-		off += (size_t)n;
+		*p++ = '/';
+		if (!(p = put_num(p, end, level[i], 10, 1)))
+			return -PL_EINVAL;
 	}
-	return (int)off;
+	*p = '\0';
+	return (int)(p - buf);
 }
 
 static int parse_hex(const char **p, const char *end, uint64_t *out)
