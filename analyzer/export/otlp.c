@@ -73,13 +73,9 @@ uint64_t pf_otlp_span_id(uint64_t prefix, uint64_t seq, const uint32_t *level, u
 
 static void hex_key(struct pf_json *j, const char *key, uint64_t a, uint64_t b, bool two)
 {
-	char buf[40];
-	if (two)
-		snprintf(buf, sizeof(buf), "%016" PRIx64 "%016" PRIx64, a, b);
-	else
-		snprintf(buf, sizeof(buf), "%016" PRIx64, a);
+	const uint64_t w[2] = {a, b};
 	pf_json_key(j, key);
-	pf_json_str(j, buf);
+	pf_json_hex(j, w, two ? 2 : 1);
 }
 
 static uint64_t be64(const uint8_t *p)
@@ -115,10 +111,8 @@ static void trace_keys(struct pf_otlp *o, struct pf_json *j, uint64_t prefix, ui
 
 static void time_key(struct pf_json *j, const char *key, int64_t wall)
 {
-	char buf[24];
-	snprintf(buf, sizeof(buf), "%" PRIu64, wall > 0 ? (uint64_t)wall : 0);
 	pf_json_key(j, key); /* fixed64: a decimal string in protobuf's JSON */
-	pf_json_str(j, buf);
+	pf_json_uint_str(j, wall > 0 ? (uint64_t)wall : 0);
 }
 
 static void kv_begin(struct pf_json *j, const char *key, const char *kind)
@@ -146,10 +140,8 @@ static void kv_str(struct pf_json *j, const char *key, const char *v)
 
 static void kv_int(struct pf_json *j, const char *key, int64_t v)
 {
-	char buf[24];
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
 	kv_begin(j, key, "intValue");
-	pf_json_str(j, buf);
+	pf_json_int_str(j, v);
 	kv_end(j);
 }
 

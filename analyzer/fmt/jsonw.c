@@ -67,6 +67,27 @@ static inline bool plain(unsigned char c)
 	return (unsigned char)(c - 0x20) < 0x5f && c != '"' && c != '\\';
 }
 
+/* Bytes of @s[0..n) that are plain() from the start. Eight at a time: the byte-by-byte
+ * scan was a fifth of an OTLP export. A word has a byte below 0x20, above 0x7e, '"' or
+ * '\\' when the classic "has a byte less than" and "has a zero byte" tests say so. */
+static inline size_t plain_run(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7f);
+		uint64_t bad = ((x - ones * 0x20) & ~x) | x | ((q - ones) & ~q) |
+			       ((b - ones) & ~b) | ((d - ones) & ~d);
+		if (bad & high)
+			break;
+	}
+	while (i < n && plain(s[i]))
+		i++;
+	return i;
+}
+
 /* The most a value written in one piece (separator, quotes, text) takes. */
 #define PIECE 256
 
@@ -141,9 +162,7 @@ static void write_string(FILE *f, const char *str, size_t n)
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
 		/* A run of printable ASCII goes out in one write. */
-		size_t run = i;
-		while (run < n && plain(s[run]))
-			run++;
+		size_t run = i + plain_run(s + i, n - i);
 		if (run > i) {
 			fwrite(s + i, 1, run - i, f);
 			i = run;
@@ -197,10 +216,8 @@ static bool put_plain(struct pf_json *j, const char *s, size_t n, bool key)
 {
 	if (n > PIECE - 4 || j->pretty)
 		return false;
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < n; i++)
-		if (!plain(u[i]))
-			return false;
+	if (plain_run((const unsigned char *)s, n) != n)
+		return false;
 	char buf[PIECE];
 	size_t k = (size_t)sep_into(j, buf);
 	buf[k++] = '"';
@@ -272,6 +289,32 @@ void pf_json_int(struct pf_json *j, int64_t v)
 void pf_json_uint(struct pf_json *j, uint64_t v)
 {
 	put_dec(j, false, v);
+}
+
+void pf_json_int_str(struct pf_json *j, int64_t v)
+{
+	char buf[24], *end = buf + sizeof(buf);
+	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char *p = dec(end, m);
+	if (v < 0)
+		*--p = '-';
+	pf_json_strn(j, p, (size_t)(end - p));
+}
+
+void pf_json_uint_str(struct pf_json *j, uint64_t v)
+{
+	char buf[24], *end = buf + sizeof(buf), *p = dec(end, v);
+	pf_json_strn(j, p, (size_t)(end - p));
+}
+
+void pf_json_hex(struct pf_json *j, const uint64_t *w, size_t n)
+{
+	char buf[64];
+	assert(n <= 4);
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 16; k++)
+			buf[16 * i + (size_t)k] = "0123456789abcdef"[w[i] >> (60 - 4 * k) & 15];
+	pf_json_strn(j, buf, 16 * n);
 }
 
 void pf_json_double(struct pf_json *j, double v)

@@ -53,6 +53,14 @@ void pf_json_bool(struct pf_json *j, bool v);
 void pf_json_null(struct pf_json *j);
 /** pf_json_milli() - @v thousandths as an exact decimal: 1234 gives 1.234 (ns as µs). */
 void pf_json_milli(struct pf_json *j, int64_t v);
+/** pf_json_int_str() - @v as a string of its decimal digits (protobuf's JSON form of a
+ * 64-bit integer). */
+void pf_json_int_str(struct pf_json *j, int64_t v);
+/** pf_json_uint_str() - as pf_json_int_str(), unsigned. */
+void pf_json_uint_str(struct pf_json *j, uint64_t v);
+/** pf_json_hex() - a string of the 16 lowercase hex digits of each of @w[0..@n) (n <= 4):
+ * ids of trace formats. */
+void pf_json_hex(struct pf_json *j, const uint64_t *w, size_t n);
 /** pf_json_real() - as pf_json_double(), always with a "." or an exponent (1.0, not 1). */
 void pf_json_real(struct pf_json *j, double v);
 

@@ -170,6 +170,84 @@ static void test_compact_documents(void **state)
 	free(want.p);
 }
 
+/* Each byte value at each place of a plain string: found by the scan that goes eight
+ * bytes at a time, whatever its place in the word. */
+static void test_every_byte_everywhere(void **state)
+{
+	(void)state;
+	for (int c = 1; c < 256; c++) {
+		char form[16];
+		if (c == '"' || c == '\\')
+			snprintf(form, sizeof(form), "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			snprintf(form, sizeof(form), "%c", c);
+		else if (c >= 0x80) /* alone, never well-formed UTF-8 */
+			snprintf(form, sizeof(form), "\\ufffd");
+		else {
+			const char *named = c == '\n'	? "\\n"
+					    : c == '\r' ? "\\r"
+					    : c == '\t' ? "\\t"
+					    : c == '\b' ? "\\b"
+					    : c == '\f' ? "\\f"
+							: NULL;
+			if (named)
+				snprintf(form, sizeof(form), "%s", named);
+			else
+				snprintf(form, sizeof(form), "\\u%04x", c);
+		}
+		for (size_t len = 1; len <= 20; len++)
+			for (size_t at = 0; at < len; at++) {
+				char raw[24], want[64];
+				memset(raw, 'a', len);
+				raw[at] = (char)c;
+				snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)at, raw, form,
+					 (int)(len - at - 1), raw + at + 1);
+				char *buf = NULL;
+				size_t n = 0;
+				FILE *f = open_memstream(&buf, &n);
+				struct pf_json j;
+				pf_json_init(&j, f, false);
+				pf_json_strn(&j, raw, len);
+				fclose(f);
+				if (strcmp(buf, want) != 0)
+					fail_msg("byte %#x at %zu of %zu: got %s, want %s", c, at,
+						 len, buf, want);
+				free(buf);
+			}
+	}
+}
+
+/* Integers as strings and hex ids, against printf's. */
+static void test_numbers_as_strings(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 20000; k++) {
+		uint64_t u = next() >> (next() % 64),
+			 w[4] = {next(), next() >> (next() % 64), 0, u};
+		int64_t i = k < 2 ? (k ? INT64_MIN : INT64_MAX) : (int64_t)next() >> (next() % 64);
+		size_t nw = 1 + next() % 4;
+		char *buf = NULL, want[160];
+		size_t n = 0;
+		FILE *f = open_memstream(&buf, &n);
+		struct pf_json j;
+		pf_json_init(&j, f, false);
+		pf_json_array_begin(&j);
+		pf_json_int_str(&j, i);
+		pf_json_uint_str(&j, u);
+		pf_json_hex(&j, w, nw);
+		pf_json_array_end(&j);
+		fclose(f);
+		int m = snprintf(want, sizeof(want), "[\"%lld\",\"%llu\",\"", (long long)i,
+				 (unsigned long long)u);
+		for (size_t x = 0; x < nw; x++)
+			m += snprintf(want + m, sizeof(want) - (size_t)m, "%016llx",
+				      (unsigned long long)w[x]);
+		snprintf(want + m, sizeof(want) - (size_t)m, "\"]");
+		assert_string_equal(buf, want);
+		free(buf);
+	}
+}
+
 /* Pretty documents: newlines and two spaces per level, ": " after keys. */
 static void test_pretty_document(void **state)
 {
@@ -211,6 +289,8 @@ int main(void)
 	rng_seed("test_jsonw");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_compact_documents),
+	    cmocka_unit_test(test_every_byte_everywhere),
+	    cmocka_unit_test(test_numbers_as_strings),
 	    cmocka_unit_test(test_pretty_document),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
