@@ -50,8 +50,8 @@ struct pl_reader {
 	uint64_t prev_ts, prev_seq;
 	/* The BLOCK record whose events are being delivered (format.h): its columns,
 	 * consumed event by event, and where it is in the frame (for errors). */
-	uint32_t blk_left;
-	size_t blk_pos, rec_pos; /* rec_pos: the record being read (next_raw) */
+	uint32_t blk_left, blk_tid; /* blk_tid: the OS thread id of its thread */
+	size_t blk_pos, rec_pos;    /* rec_pos: the record being read (next_raw) */
 	struct pl_bcur blk[PL_BLK_COLUMNS];
 	uint64_t ck_ts; /* last CLOCK checkpoint */
 	int64_t ck_wall;
@@ -122,7 +122,14 @@ static int set_thread(struct pl_reader *r, uint64_t thread, int64_t tid)
 	return 0;
 }
 
-static void stamp(struct pl_reader *r, struct pl_record *rec, uint64_t ts)
+/* The OS thread id of the current thread number (0: no THREAD record gave it yet). */
+static inline uint32_t cur_tid(const struct pl_reader *r)
+{
+	return r->thread < r->ntids ? r->tids[r->thread] : 0;
+}
+
+/* @rec's times (@ts and its wall time), thread number and OS thread id (@tid). */
+static inline void stamp(struct pl_reader *r, struct pl_record *rec, uint64_t ts, uint32_t tid)
 {
 	rec->ts_ns = ts;
 	/* Unsigned: a hostile CLOCK record near INT64_MAX must wrap, not overflow (UB). */
@@ -132,7 +139,7 @@ static void stamp(struct pl_reader *r, struct pl_record *rec, uint64_t ts)
 	if (rec->wall_ns > r->seen_last)
 		r->seen_last = rec->wall_ns;
 	rec->thread = r->thread;
-	rec->tid = r->thread < r->ntids ? r->tids[r->thread] : 0;
+	rec->tid = tid;
 }
 
 /* START / END / MESSAGE: the record's elements after the kind are at @c. */
@@ -187,7 +194,7 @@ static int action_record(struct pl_reader *r, uint64_t kind, struct pl_tcur *c,
 	}
 	r->prev_ts += (uint64_t)dts;
 	rec->kind = (enum pl_record_kind)kind;
-	stamp(r, rec, r->prev_ts);
+	stamp(r, rec, r->prev_ts, cur_tid(r));
 	return 0;
 }
 
@@ -256,6 +263,7 @@ static int open_block(struct pl_reader *r, uint64_t thread, uint64_t base_ts, ui
 	r->prev_seq = 0;
 	r->blk_pos = r->rec_pos;
 	r->blk_left = (uint32_t)count;
+	r->blk_tid = cur_tid(r); /* a THREAD record cannot come before the block's end */
 	return 0;
 }
 
@@ -294,6 +302,18 @@ static bool fast_skip_fields(struct pl_bcur *c)
 	return true;
 }
 
+/* Whether @k is a kinds byte of the format: a kind of 1-3, an outcome (of END only) of
+ * 0-2, no reserved bit. Its low four bits as a set: 1, 2, 3, END failed (2 | 1 << 2),
+ * END cancelled (2 | 2 << 2). */
+static inline bool blk_kind_ok(uint8_t k)
+{
+	_Static_assert(PL_K_START == 1 && PL_K_END == 2 && PL_K_MESSAGE == 3 &&
+			   PL_BLK_KIND_MASK == 3 && PL_BLK_OUTCOME_SHIFT == 2 &&
+			   PL_BLK_RESERVED == 0xc0,
+		       "the set below follows the kinds byte's layout");
+	return !(k & PL_BLK_RESERVED) && ((0x44eu >> (k & 15)) & 1);
+}
+
 /* The block's next event into @rec. Returns 1, or a negative pl_status (the record is
  * corrupt from there). */
 static int block_event(struct pl_reader *r, struct pl_record *rec)
@@ -305,8 +325,7 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	bool end = kind == PL_K_END, failed = outcome != PL_OUT_SUCCEEDED;
 	uint64_t prefix = r->hdr.task_prefix;
 	const char *type_name = "";
-	if (kind == 0 || (k & PL_BLK_RESERVED) || (failed && !end) || outcome > PL_OUT_CANCELLED ||
-	    !col_uv(&col[C_DTS], &dts))
+	if (!blk_kind_ok(k) || !col_uv(&col[C_DTS], &dts))
 		return -PL_ECORRUPT;
 	if (!end &&
 	    (!col_uv(&col[C_TYPES], &type) || !(type_name = pl_strtab_get(&r->names, type))))
@@ -328,11 +347,16 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 		return -PL_ECORRUPT;
 	if (depth > PL_READ_MAX_ITEMS)
 		return -PL_ELIMIT;
+	/* Checked now, stored once the arena is sized: kept here meanwhile unless deeper
+	 * than usual (then decoded again). */
 	struct pl_bcur level = col[C_LEVELS];
-	for (uint64_t i = 0; i < depth; i++) { /* checked now, stored once the arena is sized */
+	uint32_t lvbuf[FAST_MAX_DEPTH];
+	for (uint64_t i = 0; i < depth; i++) {
 		uint64_t u;
 		if (!col_uv(&col[C_LEVELS], &u) || u > UINT32_MAX)
 			return -PL_ECORRUPT;
+		if (i < FAST_MAX_DEPTH)
+			lvbuf[i] = (uint32_t)u;
 	}
 	if (end && !col_uv(&col[C_DURS], &duration))
 		return -PL_ECORRUPT;
@@ -387,24 +411,33 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	}
 	if (pl_arena_reset(&r->arena, need) < 0)
 		return -PL_ENOMEM;
-	static const struct pl_record zero;
-	*rec = zero;
 	uint32_t *lv = pl_arena_alloc(&r->arena, (depth ? depth : 1) * sizeof(uint32_t));
-	for (uint64_t i = 0; i < depth; i++) {
-		uint64_t u = 0;
-		col_uv(&level, &u); /* checked above */
-		lv[i] = (uint32_t)u;
+	if (likely(depth <= FAST_MAX_DEPTH)) {
+		for (uint32_t i = 0; i < (uint32_t)depth; i++) /* a few: no memcpy call */
+			lv[i] = lvbuf[i];
+	} else {
+		for (uint64_t i = 0; i < depth; i++) {
+			uint64_t u = 0;
+			col_uv(&level, &u); /* checked above */
+			lv[i] = (uint32_t)u;
+		}
 	}
+	/* Every member, one by one: a copy of a zero record cost more than the event's
+	 * decoding (the assertion is there to have a new member set here too). */
+	_Static_assert(sizeof(struct pl_record) == 152, "set every member of the record below");
 	rec->level = lv;
 	rec->depth = (uint32_t)depth;
 	rec->type = type_name;
 	rec->type_id = (uint32_t)type;
 	rec->task_prefix = prefix;
 	rec->task_seq = seq;
-	if (end) {
-		rec->outcome = (enum pl_outcome)outcome; /* the format's numbers are the API's */
-		rec->duration_ns = duration;
-	}
+	rec->outcome = end ? (enum pl_outcome)outcome : PL_SUCCEEDED; /* the API's numbers */
+	rec->duration_ns = duration;
+	rec->fields = NULL;
+	rec->nfields = 0;
+	rec->exc_type = rec->exc_msg = rec->name = NULL;
+	rec->count = 0;
+	rec->frame_offset = 0;
 	if (tokenized) {
 		struct pl_tcur tc = {r->tok.tok, 0, r->tok.n};
 		int ret = pl_dec_fields(&r->arena, &r->names, &tc, &rec->fields, &rec->nfields);
@@ -420,7 +453,7 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	r->seen_events++;
 	r->prev_ts += dts;
 	rec->kind = (enum pl_record_kind)kind;
-	stamp(r, rec, r->prev_ts);
+	stamp(r, rec, r->prev_ts, r->blk_tid);
 	if (--r->blk_left == 0)
 		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
 			if (col[i].p != col[i].end)
@@ -512,7 +545,7 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 			return -PL_ECORRUPT;
 		r->seen_flags |= PL_IX_DROPPED;
 		rec->kind = PL_REC_DROPPED;
-		stamp(r, rec, r->prev_ts);
+		stamp(r, rec, r->prev_ts, cur_tid(r));
 		return 1;
 	case PL_K_STATS: {
 		if (n < 2)
@@ -757,7 +790,7 @@ static int fast_action(struct pl_reader *r, uint64_t kind, uint32_t n, struct pl
 	r->seen_events++;
 	r->prev_ts += (uint64_t)dts;
 	rec->kind = (enum pl_record_kind)kind;
-	stamp(r, rec, r->prev_ts);
+	stamp(r, rec, r->prev_ts, cur_tid(r));
 	return 1;
 }
 
