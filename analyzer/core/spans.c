@@ -28,9 +28,16 @@ struct pf_open {
 /* ---- keys: a hash chained along the level path, so that the parent's key is the
  * prefix of the child's computation ------------------------------------------------------ */
 
-static inline uint64_t key_seed(uint64_t prefix, uint64_t seq)
+/* The seed of the task @prefix, @seq: remembered for the last task, as a task's events
+ * usually come one after another (two of the ~5 mixes of an event otherwise). */
+static inline uint64_t key_seed(struct pf_spans *s, uint64_t prefix, uint64_t seq)
 {
-	return pf_hash_task(prefix, seq);
+	if (s->seed_prefix != prefix || s->seed_seq != seq) {
+		s->seed_prefix = prefix;
+		s->seed_seq = seq;
+		s->seed = pf_hash_task(prefix, seq);
+	}
+	return s->seed;
 }
 
 static inline uint64_t key_step(uint64_t h, uint32_t index)
@@ -136,7 +143,7 @@ static uint8_t *block_ptr(const struct pf_spans *s, uint32_t block)
 
 static int on_start(struct pf_spans *s, const struct pf_event *rec)
 {
-	uint64_t h = key_seed(rec->prefix, rec->seq);
+	uint64_t h = key_seed(s, rec->prefix, rec->seq);
 	for (uint32_t i = 0; i < rec->depth; i++)
 		h = key_step(h, rec->level[i]);
 	uint64_t key = slot_key(h);
@@ -182,7 +189,7 @@ static int on_start(struct pf_spans *s, const struct pf_event *rec)
 
 static void on_end(struct pf_spans *s, const struct pf_event *rec)
 {
-	uint64_t h = key_seed(rec->prefix, rec->seq), parent = 0;
+	uint64_t h = key_seed(s, rec->prefix, rec->seq), parent = 0;
 	for (uint32_t i = 0; i < rec->depth; i++) {
 		parent = h;
 		h = key_step(h, rec->level[i]);
@@ -253,7 +260,7 @@ size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_
 		     size_t max, size_t *elided)
 {
 	size_t skip = sp->depth > max ? sp->depth - max : 0, n = 0;
-	uint64_t h = key_seed(sp->prefix, sp->seq);
+	uint64_t h = pf_hash_task(sp->prefix, sp->seq);
 	for (uint32_t d = 0; d < sp->depth; d++) {
 		if (d >= skip) {
 			const struct pf_open *o = lookup(s, slot_key(h), sp->prefix, sp->seq, d);
@@ -267,7 +274,7 @@ size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_
 
 uint32_t pf_spans_ancestor(const struct pf_spans *s, const struct pf_span *sp, uint32_t depth)
 {
-	uint64_t h = key_seed(sp->prefix, sp->seq);
+	uint64_t h = pf_hash_task(sp->prefix, sp->seq);
 	for (uint32_t d = 0; d < depth && d < sp->depth; d++)
 		h = key_step(h, sp->level[d]);
 	const struct pf_open *o =
@@ -333,6 +340,7 @@ int pf_spans_init(struct pf_spans *s, bool keep_inputs, bool keep_levels, pf_spa
 	memset(s, 0, sizeof(*s));
 	s->since = INT64_MIN;
 	s->until = INT64_MAX;
+	s->seed = pf_hash_task(0, 0); /* of seed_prefix, seed_seq */
 	s->keep_inputs = keep_inputs;
 	s->keep_levels = keep_levels;
 	s->block_size = BLOCK_INPUTS + (keep_levels ? BLOCK_LEVELS : 0);

@@ -71,6 +71,7 @@ struct pf_spans {
 			       * those started in [since, until) by their duration */
 	int64_t since, until; /* the time window counted (pf_spans_window); open by default */
 	uint64_t duplicates;  /* STARTs of an action already open (same file given twice?) */
+	uint64_t seed_prefix, seed_seq, seed; /* the last task's key seed (spans.c) */
 };
 
 /**

@@ -479,7 +479,7 @@ static int interpret(struct pl_reader *r, struct pl_record *rec)
 		return -PL_ECORRUPT; /* HEADER is the file's first record */
 	/* A copy of a zero record, not memset: GCC turns a memset of this size into a
 	 * `rep stos`, whose start-up cost was a third of this function's time. */
-	static const struct pl_record zero;
+	static const struct pl_record zero = PL_RECORD_INIT; /* the size stays */
 	*rec = zero;
 	switch (kind) {
 	case PL_K_HEADER: {
@@ -763,7 +763,7 @@ static int fast_action(struct pl_reader *r, uint64_t kind, uint32_t n, struct pl
 	if (pl_arena_reset(&r->arena, depth * 4 + nf * sizeof(struct pl_kv) + exc_len[0] +
 					  exc_len[1] + 64) < 0)
 		return -1;
-	static const struct pl_record zero;
+	static const struct pl_record zero = PL_RECORD_INIT; /* the size stays */
 	*rec = zero;
 	uint32_t *lv = pl_arena_alloc(&r->arena, (depth ? depth : 1) * sizeof(uint32_t));
 	memcpy(lv, level, depth * sizeof(uint32_t));
@@ -945,16 +945,16 @@ PL_EXPORT const struct pl_trace_header *pl_reader_header(const struct pl_reader 
 
 PL_EXPORT int pl_reader_next(struct pl_reader *r, struct pl_record *rec)
 {
+	/* The usual call first, with as few checks as the others allow: it runs per event. */
+	if (likely(r && rec && rec->size == sizeof(*rec) && r->started && !r->status))
+		return next_raw(r, rec); /* compiled against this header: rec->size stays */
 	if (!r || !rec || rec->size < RECORD_SIZE_0_1)
 		return -PL_EINVAL;
 	if (r->status)
 		return r->status;
 	r->started = true;
-	if (likely(rec->size == sizeof(*rec))) { /* compiled against this header */
-		int ret = next_raw(r, rec);
-		rec->size = sizeof(*rec);
-		return ret;
-	}
+	if (rec->size == sizeof(*rec))
+		return next_raw(r, rec);
 	struct pl_record full = PL_RECORD_INIT;
 	int ret = next_raw(r, &full);
 	full.size = sizeof(full);
