@@ -81,6 +81,8 @@ static void record_all_kinds(struct pl_writer *w, int salt)
 		if (i % 7 == 0)
 			pl_action_fail(&step, "builtins.ValueError", 19,
 				       i % 14 ? "bad value" : NULL, i % 14 ? 9 : 0, NULL, 0);
+		else if (i % 11 == 0)
+			pl_action_cancel(&step, "CancelledError", 14, NULL, 0, NULL, 0);
 		else
 			pl_action_end(&step, f, (size_t)(i % 17));
 		if (i % 10 == 0) {
@@ -135,6 +137,61 @@ static void test_every_kind_the_same_both_ways(void **state)
 	}
 	/* The digest sees a difference: fields decoded and skipped do differ. */
 	assert_true(fuzz_digest_read(path, false, 0).h != fuzz_digest_read(path, false, 1).h);
+}
+
+static void test_many_events_at_once_the_same(void **state)
+{
+	(void)state;
+	uint64_t bulk, none;
+	struct fuzz_digest a = fuzz_digest_events(path, false, 0, &none);
+	assert_int_equal(a.status, PL_END);
+	assert_int_equal(none, 0);
+	for (uint32_t seed = 1; seed <= 5; seed++) {
+		struct fuzz_digest b = fuzz_digest_events(path, true, seed, &bulk);
+		assert_int_equal(b.status, PL_END);
+		assert_int_equal(a.records, b.records);
+		assert_true(a.h == b.h);
+		/* Most events come in runs, except those with containers in their fields
+		 * (~1 in 4 here), the deep ones and those that do not fit the room given. */
+		print_message("%llu of %llu records at once\n", (unsigned long long)bulk,
+			      (unsigned long long)b.records);
+		assert_true(bulk > b.records / 3);
+	}
+	struct pl_reader *r;
+	struct pl_record rec = PL_RECORD_INIT;
+	struct pl_event ev[64];
+	uint32_t lv[256];
+	assert_int_equal(pl_reader_open(path, &r), 0);
+	/* Fields not skipped, or no room: nothing; then runs, never past a run's end. */
+	assert_int_equal(pl_reader_next(r, &rec), 0);
+	while (rec.kind != PL_REC_START)
+		assert_int_equal(pl_reader_next(r, &rec), 0);
+	assert_int_equal(pl_reader_next_events(r, ev, 64, lv, 256), 0);
+	pl_reader_skip_fields(r, 1);
+	assert_int_equal(pl_reader_next_events(r, ev, 0, lv, 256), 0);
+	assert_int_equal(pl_reader_next_events(NULL, ev, 64, lv, 256), 0);
+	assert_int_equal(pl_reader_next_events(r, NULL, 64, lv, 256), 0);
+	assert_int_equal(pl_reader_next_events(r, ev, 64, NULL, 256), 0);
+	uint64_t at_once = 0;
+	int ret = 0;
+	while (ret == 0) {
+		size_t n = pl_reader_next_events(r, ev, 64, lv, 256);
+		at_once += n;
+		for (size_t i = 0; i < n; i++) {
+			assert_true(ev[i].kind >= PL_REC_START && ev[i].kind <= PL_REC_MESSAGE);
+			assert_true(i == 0 || ev[i].thread == ev[0].thread); /* one run */
+			assert_true(i == 0 || ev[i].ts_ns >= ev[i - 1].ts_ns);
+			assert_true(i == 0 || ev[i].level == ev[i - 1].level + ev[i - 1].depth);
+		}
+		if (!n)
+			ret = pl_reader_next(r, &rec);
+	}
+	assert_int_equal(ret, PL_END);
+	assert_true(at_once > 1000);
+	assert_string_equal(pl_reader_name(r, 0), "");
+	assert_null(pl_reader_name(r, 1u << 30));
+	assert_null(pl_reader_name(NULL, 0));
+	pl_reader_close(r);
 }
 
 /* The content of every frame, one after the other (index and magic frames left out):
@@ -254,6 +311,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_kind_the_same_both_ways),
+	    cmocka_unit_test(test_many_events_at_once_the_same),
 	    cmocka_unit_test(test_damaged_contents_fail_the_same_both_ways),
 	    cmocka_unit_test(test_the_fast_path_is_taken),
 	};

@@ -192,14 +192,111 @@ static inline struct fuzz_digest fuzz_digest_read(const char *path, bool generic
 	return d;
 }
 
+/* What struct pl_event carries of an event (and a frame offset), into @d. */
+static inline void dg_event(struct fuzz_digest *d, uint64_t kind, uint64_t ts, int64_t wall,
+			    uint64_t thread, uint64_t tid, const char *type, uint64_t prefix,
+			    uint64_t seq, const uint32_t *level, uint32_t depth, uint64_t outcome,
+			    uint64_t duration, uint64_t frame_offset)
+{
+	d->records++;
+	dg_u64(d, kind);
+	dg_u64(d, ts);
+	dg_u64(d, (uint64_t)wall);
+	dg_u64(d, thread);
+	dg_u64(d, tid);
+	dg_str(d, type);
+	dg_u64(d, prefix);
+	dg_u64(d, seq);
+	dg_bytes(d, level, depth * sizeof(uint32_t));
+	dg_u64(d, outcome);
+	dg_u64(d, duration);
+	dg_u64(d, frame_offset);
+}
+
+/* Read the trace at @path with its fields skipped, digesting what pl_reader_next_events()
+ * delivers of an event (and everything of other records). With @bulk, events are taken
+ * by pl_reader_next_events() wherever it delivers them, @max and @max_levels varying
+ * pseudo-randomly from @seed (some of them too small for an event); *@bulk_events
+ * counts them. Without, every record comes from pl_reader_next(). */
+static inline struct fuzz_digest fuzz_digest_events(const char *path, bool bulk, uint32_t seed,
+						    uint64_t *bulk_events)
+{
+	struct fuzz_digest d = {0xcbf29ce484222325ull, 0, 0, 0};
+	struct pl_reader *r = NULL;
+	struct pl_record rec = PL_RECORD_INIT;
+	static struct pl_event ev[300];
+	static uint32_t lv[400];
+	uint64_t frame = 0;
+	*bulk_events = 0;
+	unsetenv("PERFLOG_READER_GENERIC");
+	int ret = pl_reader_open(path, &r);
+	if (ret == 0)
+		pl_reader_skip_fields(r, 1);
+	while (ret == 0) {
+		seed = seed * 1103515245u + 12345u;
+		size_t max = 1 + (seed >> 8) % 300, max_levels = (seed >> 20) % 400;
+		size_t n = bulk ? pl_reader_next_events(r, ev, max, lv, max_levels) : 0;
+		if (n > max)
+			abort();
+		for (size_t i = 0; i < n; i++) {
+			const struct pl_event *e = &ev[i];
+			if (e->level + (size_t)e->depth > max_levels || e->reserved ||
+			    e->kind < PL_REC_START || e->kind > PL_REC_MESSAGE ||
+			    (e->kind == PL_REC_END && e->type_id != 0) ||
+			    e->outcome > PL_CANCELLED ||
+			    (e->kind != PL_REC_END && (e->outcome || e->duration_ns)))
+				abort(); /* outside the room given, or not as documented */
+			const char *type =
+			    e->kind == PL_REC_END ? "" : pl_reader_name(r, e->type_id);
+			if (!type)
+				abort(); /* a delivered START's type is defined */
+			dg_event(&d, e->kind, e->ts_ns, e->wall_ns, e->thread, e->tid, type,
+				 e->task_prefix, e->task_seq, lv + e->level, e->depth, e->outcome,
+				 e->duration_ns, frame);
+		}
+		*bulk_events += n;
+		if (n)
+			continue;
+		if ((ret = pl_reader_next(r, &rec)) != 0)
+			break;
+		frame = rec.frame_offset;
+		dg_event(&d, rec.kind, rec.ts_ns, rec.wall_ns, rec.thread, rec.tid, rec.type,
+			 rec.task_prefix, rec.task_seq, rec.level, rec.depth, rec.outcome,
+			 rec.duration_ns, frame);
+		if (rec.kind > PL_REC_MESSAGE) { /* never delivered at once: all of it */
+			dg_str(&d, rec.name);
+			dg_u64(&d, rec.count);
+			for (size_t i = 0; i < rec.nfields; i++)
+				dg_value(&d, &rec.fields[i].value);
+		}
+	}
+	d.status = ret;
+	if (ret < 0) {
+		const struct pl_reader_error *e = pl_reader_error(r);
+		d.err_offset = e->offset;
+		dg_str(&d, e->reason);
+	}
+	pl_reader_close(r);
+	return d;
+}
+
 /* The four reads (fast/generic, fields decoded/skipped) of @path: the fast path must
- * deliver exactly what the generic path does, and fail exactly where and as it does.
- * Returns false when they differ. */
+ * deliver exactly what the generic path does, and fail exactly where and as it does;
+ * and pl_reader_next_events() mixed with pl_reader_next() must deliver the same events
+ * as pl_reader_next() alone, and fail as it does. Returns false when they differ. */
 static inline bool fuzz_paths_agree(const char *path)
 {
 	for (int skip = 0; skip < 2; skip++) {
 		struct fuzz_digest a = fuzz_digest_read(path, false, skip);
 		struct fuzz_digest b = fuzz_digest_read(path, true, skip);
+		if (a.h != b.h || a.records != b.records || a.status != b.status ||
+		    a.err_offset != b.err_offset)
+			return false;
+	}
+	uint64_t bulk;
+	struct fuzz_digest a = fuzz_digest_events(path, false, 0, &bulk);
+	for (uint32_t seed = 1; seed <= 2; seed++) {
+		struct fuzz_digest b = fuzz_digest_events(path, true, seed, &bulk);
 		if (a.h != b.h || a.records != b.records || a.status != b.status ||
 		    a.err_offset != b.err_offset)
 			return false;

@@ -145,6 +145,59 @@ const struct pl_trace_header *pl_reader_header(const struct pl_reader *r);
 int pl_reader_next(struct pl_reader *r, struct pl_record *rec);
 
 /**
+ * struct pl_event - a START, END or MESSAGE as pl_reader_next_events() delivers it: the
+ * members of struct pl_record that times, types, tasks and outcomes need. A value in the
+ * caller's array: it never changes (see "Structs that grow" in docs/c-api.md). Since: 0.2
+ */
+struct pl_event {
+	uint64_t ts_ns;	      /**< as struct pl_record's */
+	int64_t wall_ns;      /**< as struct pl_record's */
+	uint64_t task_prefix; /**< task id, first part */
+	uint64_t task_seq;    /**< task id, second part */
+	uint64_t duration_ns; /**< END only (else 0) */
+	uint32_t level;	      /**< where the level path starts in the caller's level array:
+			       *   @depth entries from there */
+	uint32_t depth;
+	uint32_t type_id;  /**< START, MESSAGE: the type's name number (its text:
+			    *   pl_reader_name()); END: 0 */
+	uint32_t thread;   /**< thread number within the process */
+	uint32_t tid;	   /**< OS thread id (0 before the thread's THREAD record) */
+	uint8_t kind;	   /**< PL_REC_START, PL_REC_END or PL_REC_MESSAGE */
+	uint8_t outcome;   /**< END: enum pl_outcome; else PL_SUCCEEDED */
+	uint16_t reserved; /**< 0 */
+};
+
+/**
+ * pl_reader_next_events() - decode the next records at once, as long as they are events
+ * of one run of one thread (a BLOCK record, docs/format.md 2.9): the fast way to read a
+ * trace's times, types, tasks and outcomes. The events are those pl_reader_next() would
+ * deliver next, in the same order, less what struct pl_event leaves out (exception text,
+ * and the frame offset, which is that of the record pl_reader_next() delivered last: a
+ * run of events lies within one frame). It stops before the first record it does not
+ * deliver: any record other than such an event, an event it cannot decode (which
+ * pl_reader_next() then reports, damage included), the end of the run, @max events or
+ * @max_levels level entries. It delivers only with the fields skipped
+ * (pl_reader_skip_fields()) and without a time window (pl_reader_set_window()). Mix it
+ * freely with pl_reader_next(): when it returns 0, pl_reader_next() reads on.
+ * @r: the reader. @ev: room for @max events.
+ * @levels: room for @max_levels entries: the events' level paths, one after the other
+ *          from levels[0] (an event's are levels[ev.level .. ev.level + ev.depth)).
+ * Returns: the number of events delivered; 0 when the next record is not one it
+ * delivers (read it with pl_reader_next()), and when @r, @ev or @levels is NULL.
+ * Since: 0.2
+ */
+size_t pl_reader_next_events(struct pl_reader *r, struct pl_event *ev, size_t max, uint32_t *levels,
+			     size_t max_levels);
+
+/**
+ * pl_reader_name() - the text of name number @id of the file (struct pl_event's
+ * @type_id, struct pl_record's @type_id), as defined by what was read so far.
+ * Returns: a NUL-terminated string owned by @r, valid until pl_reader_close(); "" for
+ * number 0; NULL if @r is NULL or the number is not defined. Since: 0.2
+ */
+const char *pl_reader_name(const struct pl_reader *r, uint32_t id);
+
+/**
  * pl_reader_skip_fields() - leave out the fields of the START, END and MESSAGE records
  * read from now on (inputs, outputs, message fields): their @fields is NULL and @nfields
  * 0. Everything else, the exception text of failed actions included, is delivered as

@@ -461,6 +461,142 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	return 1;
 }
 
+/* ---- many events of a BLOCK at once (pl_reader_next_events) ---- */
+
+_Static_assert(sizeof(struct pl_event) == 64, "struct pl_event never changes");
+
+/* Whether name number @id is defined (pl_strtab_get() not NULL), in line. */
+static inline bool name_defined(const struct pl_strtab *t, uint64_t id)
+{
+	return id == 0 || (id < t->cap && t->off[id] != 0);
+}
+
+/* Take a length and that many bytes from the column at *@p (before @end). */
+static inline bool uv_take(const uint8_t **p, const uint8_t *end, uint64_t *len)
+{
+	if (!pl_uv_get(p, end, len) || *len > (uint64_t)(end - *p))
+		return false;
+	*p += *len;
+	return true;
+}
+
+/* block_event()'s decoding without a record: the columns are read through cursors of its
+ * own and written back only for the events delivered, so that an event this loop does
+ * not take (damage, fields the tokenizer must check) is read again, from the same bytes,
+ * by block_event(), which reports it as it would have. */
+PL_EXPORT size_t pl_reader_next_events(struct pl_reader *r, struct pl_event *ev, size_t max,
+				       uint32_t *levels, size_t max_levels)
+{
+	if (!r || !ev || !levels || r->status || !r->blk_left || !r->skip_fields || r->win.on ||
+	    r->generic_only)
+		return 0;
+	struct pl_bcur *col = r->blk;
+	const uint8_t *kp = col[C_KINDS].p, *dp = col[C_DTS].p, *tp = col[C_TYPES].p,
+		      *ap = col[C_TASKS].p, *lp = col[C_LEVELS].p, *up = col[C_DURS].p,
+		      *fp = col[C_FIELDS].p, *xp = col[C_EXCS].p;
+	const uint8_t *de = col[C_DTS].end, *te = col[C_TYPES].end, *ae = col[C_TASKS].end,
+		      *le = col[C_LEVELS].end, *ue = col[C_DURS].end, *fe = col[C_FIELDS].end,
+		      *xe = col[C_EXCS].end;
+	uint64_t ts = r->prev_ts, seq = r->prev_seq, own = r->hdr.task_prefix;
+	uint64_t ck_ts = r->ck_ts, ck_wall = (uint64_t)r->ck_wall;
+	int64_t first = r->seen_first, last = r->seen_last;
+	uint32_t left = r->blk_left, thread = r->thread, tid = r->blk_tid;
+	size_t n = 0, nl = 0;
+	for (; n < max && left; n++, left--) {
+		uint8_t k = *kp; /* one byte per event: open_block() checked */
+		uint64_t kind = k & PL_BLK_KIND_MASK, dts, type = 0, z, depth, duration = 0;
+		unsigned outcome = (k & PL_BLK_OUTCOME_MASK) >> PL_BLK_OUTCOME_SHIFT;
+		bool end = kind == PL_K_END;
+		const uint8_t *d = dp, *t = tp, *a = ap, *l = lp, *u = up, *f = fp, *x = xp;
+		uint64_t prefix = own, s = seq;
+		if (!blk_kind_ok(k) || !pl_uv_get(&d, de, &dts))
+			break;
+		if (!end && (!pl_uv_get(&t, te, &type) || !name_defined(&r->names, type)))
+			break;
+		if (k & PL_BLK_REMOTE) {
+			if (ae - a < 8)
+				break;
+			memcpy(&prefix, a, 8); /* little-endian hosts only, as the writer */
+			a += 8;
+			if (!pl_uv_get(&a, ae, &s))
+				break;
+		} else {
+			if (!pl_uv_get(&a, ae, &z))
+				break;
+			s = seq + (uint64_t)pl_unzigzag(z);
+		}
+		/* Each entry takes a byte at least: the depth is bounded by the bytes present. */
+		if (!pl_uv_get(&l, le, &depth) || depth > (uint64_t)(le - l) ||
+		    depth > PL_READ_MAX_ITEMS || depth > max_levels - nl)
+			break;
+		uint32_t i = 0;
+		for (; i < (uint32_t)depth; i++) {
+			uint64_t v;
+			if (!pl_uv_get(&l, le, &v) || v > UINT32_MAX)
+				break;
+			levels[nl + i] = (uint32_t)v;
+		}
+		if (i < depth || (end && !pl_uv_get(&u, ue, &duration)))
+			break;
+		if (k & PL_BLK_FIELDS) {
+			uint64_t len;
+			if (!pl_uv_get(&f, fe, &len) || len > (uint64_t)(fe - f))
+				break;
+			struct pl_bcur c = {f, f + len};
+			if (!fast_skip_fields(&c) || c.p != c.end)
+				break; /* containers, say: the tokenizer's to check */
+			f += len;
+		}
+		if (outcome != PL_OUT_SUCCEEDED) {
+			uint64_t len;
+			if (!uv_take(&x, xe, &len) || !uv_take(&x, xe, &len))
+				break;
+		}
+		/* The block's last event: the columns must end with it (block_event()). */
+		if (left == 1 &&
+		    (d != de || t != te || a != ae || l != le || u != ue || f != fe || x != xe))
+			break;
+		/* Decoded: now delivered, and the cursors move on. */
+		ts += dts;
+		int64_t wall = (int64_t)(ck_wall + (ts - ck_ts));
+		first = wall < first ? wall : first;
+		last = wall > last ? wall : last;
+		struct pl_event *e = &ev[n];
+		e->ts_ns = ts;
+		e->wall_ns = wall;
+		e->task_prefix = prefix;
+		e->task_seq = s;
+		e->duration_ns = duration;
+		e->level = (uint32_t)nl;
+		e->depth = (uint32_t)depth;
+		e->type_id = (uint32_t)type;
+		e->thread = thread;
+		e->tid = tid;
+		e->kind = (uint8_t)kind;
+		e->outcome = end ? (uint8_t)outcome : PL_SUCCEEDED;
+		e->reserved = 0;
+		nl += depth;
+		kp++;
+		dp = d, tp = t, ap = a, lp = l, up = u, fp = f, xp = x;
+		if (!(k & PL_BLK_REMOTE))
+			seq = s;
+	}
+	col[C_KINDS].p = kp, col[C_DTS].p = dp, col[C_TYPES].p = tp, col[C_TASKS].p = ap;
+	col[C_LEVELS].p = lp, col[C_DURS].p = up, col[C_FIELDS].p = fp, col[C_EXCS].p = xp;
+	r->prev_ts = ts;
+	r->prev_seq = seq;
+	r->seen_first = first;
+	r->seen_last = last;
+	r->seen_events += (uint32_t)n;
+	r->blk_left = left;
+	return n;
+}
+
+PL_EXPORT const char *pl_reader_name(const struct pl_reader *r, uint32_t id)
+{
+	return r ? pl_strtab_get(&r->names, id) : NULL;
+}
+
 /* Interpret the record in r->tok. Returns 1 if @rec is to be delivered, 0 if the record
  * only changed the reader's state, or a negative pl_status. */
 static int interpret(struct pl_reader *r, struct pl_record *rec)
