@@ -92,14 +92,26 @@ static int note_thread(struct pf_batch *b, const struct pl_record *rec)
  * pf_batch_fill's time. A volatile load is never merged. */
 #define OWN_LOAD(x) (*(const volatile __typeof__(x) *)&(x))
 
-/* @rec's type as a local number: interned once per name number of the file (the reader
- * keeps a number's text for its life), not once per event. PF_NAME_NONE: no memory. */
-static uint32_t local_type(struct pf_producer *p, const struct pl_record *rec)
+/* Name number @id of the file (its text @text, or NULL) as a local number: interned once
+ * per number (the reader keeps a number's text for its life), not once per event.
+ * PF_NAME_NONE: no memory. */
+static uint32_t map_type(struct pf_producer *p, uint32_t id, const char *text);
+
+static inline uint32_t local_type(struct pf_producer *p, uint32_t id, const char *text)
 {
-	uint32_t id = rec->type_id;
-	if (id < p->nby_id && p->by_id[id])
+	if (__builtin_expect(id < p->nby_id && p->by_id[id], 1))
 		return p->by_id[id] - 1;
-	uint32_t t = pf_names_intern(&p->local, rec->type);
+	return map_type(p, id, text);
+}
+
+/* local_type()'s first sight of number @id: intern its text (@text, or the reader's text
+ * of the number when NULL). */
+static __attribute__((noinline)) uint32_t map_type(struct pf_producer *p, uint32_t id,
+						   const char *text)
+{
+	if (!text && !(text = pl_reader_name(p->r, id)))
+		text = ""; /* cannot happen: the reader delivers defined numbers only */
+	uint32_t t = pf_names_intern(&p->local, text);
 	if (t == PF_NAME_NONE || id == 0)
 		return t;
 	if (id >= p->nby_id) { /* numbers are below PL_READ_MAX_NAMES (2^20) */
@@ -138,7 +150,8 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 	    /* Cancelled counts as failed here: perfan shows its exception the same way. */
 	    .flags = rec->kind == PL_REC_END && rec->outcome != PL_SUCCEEDED ? EV_FAILED : 0,
 	};
-	if (rec->kind != PL_REC_END && (e->type = local_type(p, rec)) == PF_NAME_NONE)
+	if (rec->kind != PL_REC_END &&
+	    (e->type = local_type(p, rec->type_id, rec->type)) == PF_NAME_NONE)
 		return -2;
 	if ((e->level = arena_reserve(b, rec->depth * sizeof(uint32_t))) == UINT32_MAX)
 		return -2;
@@ -270,6 +283,64 @@ static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
 	return 0;
 }
 
+/* Events taken from the reader at once, and level entries room is made for (a deeper
+ * event is left to pl_reader_next()). */
+#define RUN_EVENTS 256
+#define RUN_LEVELS 1024
+
+/* The rest of the run of events the reader is in (pl_reader_next_events(): fields
+ * skipped), appended as append() would, up to the batch's caps. Returns 0 or -2. */
+static int append_run(struct pf_batch *b, struct pf_producer *p)
+{
+	if (!p->run && !(p->run = malloc(RUN_EVENTS * sizeof(*p->run))))
+		return -2;
+	while (b->n < PF_BATCH_EVENTS && b->nbytes < PF_BATCH_BYTES) {
+		uint32_t room = PF_BATCH_EVENTS - b->n;
+		if (room > RUN_EVENTS)
+			room = RUN_EVENTS;
+		while (b->cap_ev < b->n + room)
+			if (grow_events(b) < 0)
+				return -2;
+		uint32_t at = arena_reserve(b, RUN_LEVELS * sizeof(uint32_t));
+		if (at == UINT32_MAX)
+			return -2;
+		size_t n = pl_reader_next_events(p->r, p->run, room, (uint32_t *)(b->bytes + at),
+						 RUN_LEVELS);
+		if (n == 0)
+			break;
+		struct pf_batch_ev *e = &b->ev[b->n];
+		uint64_t prev_ts = b->n ? e[-1].ts : 0;
+		for (size_t i = 0; i < n; i++) {
+			const struct pl_event *v = &p->run[i];
+			bool end = v->kind == PL_REC_END;
+			uint32_t type = PF_NAME_NONE;
+			if (!end && (type = local_type(p, v->type_id, NULL)) == PF_NAME_NONE)
+				return -2;
+			b->unsorted |= v->ts_ns < prev_ts;
+			prev_ts = v->ts_ns;
+			e[i] = (struct pf_batch_ev){
+			    .ts = v->ts_ns,
+			    .wall = v->wall_ns,
+			    .prefix = v->task_prefix,
+			    .seq = v->task_seq,
+			    .duration = v->duration_ns,
+			    .level = at + v->level * (uint32_t)sizeof(uint32_t),
+			    .depth = v->depth,
+			    .type = type,
+			    .thread = v->thread,
+			    .tid = v->tid,
+			    .kind = v->kind,
+			    .flags = end && v->outcome != PL_SUCCEEDED ? EV_FAILED : 0,
+			};
+		}
+		const struct pl_event *last = &p->run[n - 1];
+		b->nbytes = at + (last->level + last->depth) * sizeof(uint32_t);
+		b->n += (uint32_t)n;
+		b->records += n;
+	}
+	return 0;
+}
+
 /* The file ended with status @ret (PL_END or an error of @p's reader): say so in @b and
  * close the reader. Returns 0 or -2. */
 static int end_file(struct pf_batch *b, struct pf_producer *p, int ret)
@@ -359,6 +430,9 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 		}
 		if (boundary)
 			break;
+		/* The events after it in its run (the same frame), at once. */
+		if (event && !p->keep_fields && append_run(b, p) < 0)
+			return -2;
 	}
 	return 0;
 }

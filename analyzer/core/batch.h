@@ -62,7 +62,8 @@ struct pf_producer {
 	struct pf_names local; /* type numbers of this file's events */
 	uint32_t *by_id;       /* the file's name number -> local number + 1 (0: not yet) */
 	uint32_t nby_id;
-	uint64_t frame_off; /* frame_offset of the last record read (0: none yet) */
+	uint64_t frame_off;   /* frame_offset of the last record read (0: none yet) */
+	struct pl_event *run; /* events taken at once (batch.c), or NULL */
 	bool keep_fields;
 	bool meta;   /* THREAD and DROPPED records as events too */
 	bool window; /* read by the index only what [since, until) needs */

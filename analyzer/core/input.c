@@ -303,6 +303,7 @@ static void release(struct pf_source *s)
 		pl_reader_close(s->prod->r);
 		pf_names_destroy(&s->prod->local);
 		free(s->prod->by_id);
+		free(s->prod->run);
 		free(s->prod);
 		s->prod = NULL;
 	}

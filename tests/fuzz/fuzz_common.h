@@ -142,6 +142,18 @@ static inline void dg_value(struct fuzz_digest *d, const pl_value *v)
 	}
 }
 
+/* How the read of @r ended (@ret), into @d; and @r closed. */
+static inline void dg_end(struct fuzz_digest *d, struct pl_reader *r, int ret)
+{
+	d->status = ret;
+	if (ret < 0) {
+		const struct pl_reader_error *e = pl_reader_error(r);
+		d->err_offset = e->offset;
+		dg_str(d, e->reason);
+	}
+	pl_reader_close(r);
+}
+
 /* Read the trace at @path with the fast path (@generic false) or without it, fields
  * decoded or skipped. */
 static inline struct fuzz_digest fuzz_digest_read(const char *path, bool generic, bool skip)
@@ -182,13 +194,7 @@ static inline struct fuzz_digest fuzz_digest_read(const char *path, bool generic
 		dg_u64(&d, rec.frame_offset);
 		dg_u64(&d, rec.type_id);
 	}
-	d.status = ret;
-	if (ret < 0) {
-		const struct pl_reader_error *e = pl_reader_error(r);
-		d.err_offset = e->offset;
-		dg_str(&d, e->reason);
-	}
-	pl_reader_close(r);
+	dg_end(&d, r, ret);
 	return d;
 }
 
@@ -270,13 +276,7 @@ static inline struct fuzz_digest fuzz_digest_events(const char *path, bool bulk,
 				dg_value(&d, &rec.fields[i].value);
 		}
 	}
-	d.status = ret;
-	if (ret < 0) {
-		const struct pl_reader_error *e = pl_reader_error(r);
-		d.err_offset = e->offset;
-		dg_str(&d, e->reason);
-	}
-	pl_reader_close(r);
+	dg_end(&d, r, ret);
 	return d;
 }
 
