@@ -222,6 +222,32 @@ static inline bool pl_b_scalar(struct pl_bcur *c, pl_value *v)
 	return true;
 }
 
+/* The size of a scalar whose first byte is 0xc0 + i (pl_b_skip_scalar): the whole size
+ * for nil, bool, int, uint and float, PL_SCALAR_LEN | k for a str or bin whose length
+ * takes the next k bytes, 0 for a byte that starts no scalar. */
+#define PL_SCALAR_LEN 0x80
+static const uint8_t pl_scalar_size_c0[32] = {
+    [0x00] = 1,			/* nil */
+    [0x02] = 1,			/* false */
+    [0x03] = 1,			/* true */
+    [0x04] = PL_SCALAR_LEN | 1, /* bin 8 */
+    [0x05] = PL_SCALAR_LEN | 2, /* bin 16 */
+    [0x06] = PL_SCALAR_LEN | 4, /* bin 32 */
+    [0x0a] = 5,			/* float 32 */
+    [0x0b] = 9,			/* float 64 */
+    [0x0c] = 2,			/* uint 8 */
+    [0x0d] = 3,
+    [0x0e] = 5,
+    [0x0f] = 9,
+    [0x10] = 2, /* int 8 */
+    [0x11] = 3,
+    [0x12] = 5,
+    [0x13] = 9,
+    [0x19] = PL_SCALAR_LEN | 1, /* str 8 */
+    [0x1a] = PL_SCALAR_LEN | 2, /* str 16 */
+    [0x1b] = PL_SCALAR_LEN | 4, /* str 32 */
+};
+
 /* Step over one scalar, accepting exactly what pl_b_scalar() accepts (the same bytes
  * must read alike whether a record's fields are kept or skipped) without decoding it:
  * its size from the first byte, bounds checked. */
@@ -231,21 +257,23 @@ static inline bool pl_b_skip_scalar(struct pl_bcur *c)
 		return false;
 	uint8_t b = c->p[0];
 	size_t n;
-	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-		n = 1; /* fixints, nil, bools */
-	} else if ((b & 0xe0) == 0xa0) {
+	if (b <= 0x7f || b >= 0xe0) {
+		n = 1; /* fixints */
+	} else if (b < 0xc0) {
+		if (b < 0xa0)
+			return false;	    /* fixmap, fixarray */
 		n = 1 + (size_t)(b & 0x1f); /* fixstr */
-	} else if (b >= 0xcc && b <= 0xd3) {
-		n = 1 + (1u << ((b - 0xcc) & 3)); /* uint, then int, of 1, 2, 4, 8 bytes */
-	} else if (b == 0xca || b == 0xcb) {
-		n = b == 0xca ? 5 : 9;
-	} else if ((b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6)) {
-		unsigned k = b >= 0xd9 ? 1u << (b - 0xd9) : 1u << (b - 0xc4);
-		if (!pl_b_has(c, 1 + k))
-			return false;
-		n = 1 + k + (size_t)pl_b_be(c->p + 1, k);
 	} else {
-		return false;
+		unsigned t = pl_scalar_size_c0[b - 0xc0];
+		if (!t)
+			return false;
+		n = t;
+		if (t & PL_SCALAR_LEN) {
+			unsigned k = t & 7;
+			if (!pl_b_has(c, 1 + k))
+				return false;
+			n = 1 + k + (size_t)pl_b_be(c->p + 1, k);
+		}
 	}
 	if (!pl_b_has(c, n))
 		return false;
