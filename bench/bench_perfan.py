@@ -6,12 +6,14 @@ Generates traces with tests/cli/gen_trace --bulk (a request with two children, i
 events per request), then times in the same run:
   - `perfan stats --json` on a small and a large trace (events/s, peak memory), with its
     default decoding thread and with `--jobs 0` (everything on one core);
-  - liblog's reader alone (bench/bench_reader: a bare pl_reader_next loop);
+  - liblog's reader alone, as `perfan stats` reads (bench/bench_reader --at-once: the
+    fields skipped, a run's events taken at once by pl_reader_next_events);
   - a plain Python script with Debian's python3-msgpack and python3-zstandard computing
     the same per-type p99 table on the small trace;
   - `zstd -dc > /dev/null` on the same files: the floor, since perfan must decompress too;
   - each perfan and reader figure twice, alternately: with the reader's fast path and
-    without it (PERFLOG_READER_GENERIC=1: every record through msgpack-c's unpacker).
+    without it (PERFLOG_READER_GENERIC=1: every record through msgpack-c's unpacker, one
+    at a time).
 Every time is the best of --runs runs (perfan, the Python script and zstd alike): on a
 shared 2-core machine a single run can be a tenth slower than the next. For the ratio,
 perfan runs once more before each run of the script (alternately), so that both see the
@@ -183,7 +185,7 @@ def main():
             secs, rss, stats = run_perfan(perfan, path, generic=generic)
             secs0, _, _ = run_perfan(perfan, path, "--jobs", "0", generic=generic)
             floor = zstd_seconds(path)
-            out = subprocess.run([reader, "--reps", "1", path], check=True,
+            out = subprocess.run([reader, "--reps", "1", "--at-once", path], check=True,
                                  capture_output=True, text=True, env=path_env(generic)).stdout
             rrate = float(out.split("best: ")[1].split()[0])
             events = sum(t["count"] for t in stats["types"]) * 2
