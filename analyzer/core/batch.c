@@ -129,6 +129,41 @@ static __attribute__((noinline)) uint32_t map_type(struct pf_producer *p, uint32
 	return t;
 }
 
+/* @e's level path (e->depth entries at @level) into the arena. Returns 0 or -2. */
+static inline int put_level(struct pf_batch *b, struct pf_batch_ev *e, const uint32_t *level)
+{
+	if ((e->level = arena_reserve(b, e->depth * sizeof(uint32_t))) == UINT32_MAX)
+		return -2;
+	uint32_t *lv = (uint32_t *)(b->bytes + e->level); /* 4-aligned */
+	for (uint32_t i = 0; i < e->depth; i++)		  /* a few entries: no memcpy call */
+		lv[i] = level[i];
+	b->nbytes += e->depth * sizeof(uint32_t);
+	return 0;
+}
+
+/* @e's fields (START and message fields, END outputs) packed and its exception text,
+ * right after its level path (put_level): see ev_data(). Returns 0 or -2. */
+static int put_data(struct pf_batch *b, struct pf_batch_ev *e, const struct pl_kv *fields,
+		    size_t nfields, const char *exc_type, const char *exc_msg)
+{
+	bool exc = exc_type != NULL;
+	/* Reserved right after the level (4-aligned, as its end is). */
+	uint32_t at = arena_reserve(b, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0));
+	if (at == UINT32_MAX)
+		return -2;
+	e->flags |= EV_DATA;
+	uint8_t *d = b->bytes + at;
+	e->data_len = (uint16_t)pf_fields_pack(d, PF_FIELDS_MAX, fields, nfields);
+	size_t n = e->data_len;
+	if (exc) {
+		e->flags |= EV_EXC;
+		n += cstr_put(d + n, exc_type);
+		n += cstr_put(d + n, exc_msg);
+	}
+	b->nbytes += n;
+	return 0;
+}
+
 /* Append @rec to the batch. Returns 0 or -2 (out of memory). */
 static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_record *rec)
 {
@@ -153,29 +188,10 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 	if (rec->kind != PL_REC_END &&
 	    (e->type = local_type(p, rec->type_id, rec->type)) == PF_NAME_NONE)
 		return -2;
-	if ((e->level = arena_reserve(b, rec->depth * sizeof(uint32_t))) == UINT32_MAX)
+	if (put_level(b, e, rec->level) < 0 ||
+	    (p->keep_fields &&
+	     put_data(b, e, rec->fields, rec->nfields, rec->exc_type, rec->exc_msg) < 0))
 		return -2;
-	uint32_t *lv = (uint32_t *)(b->bytes + e->level); /* 4-aligned */
-	for (uint32_t i = 0; i < rec->depth; i++)	  /* a few entries: no memcpy call */
-		lv[i] = rec->level[i];
-	b->nbytes += rec->depth * sizeof(uint32_t);
-	if (p->keep_fields) { /* START and message fields, END outputs and exception */
-		bool exc = rec->exc_type != NULL;
-		/* Reserved right after the level (4-aligned, as its end is): see ev_data(). */
-		uint32_t at = arena_reserve(b, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0));
-		if (at == UINT32_MAX)
-			return -2;
-		e->flags |= EV_DATA;
-		uint8_t *d = b->bytes + at;
-		e->data_len = (uint16_t)pf_fields_pack(d, PF_FIELDS_MAX, rec->fields, rec->nfields);
-		size_t n = e->data_len;
-		if (exc) {
-			e->flags |= EV_EXC;
-			n += cstr_put(d + n, rec->exc_type);
-			n += cstr_put(d + n, rec->exc_msg);
-		}
-		b->nbytes += n;
-	}
 	b->n++;
 	return 0;
 }
@@ -288,11 +304,14 @@ static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
 #define RUN_EVENTS 256
 #define RUN_LEVELS 1024
 
-/* The rest of the run of events the reader is in (pl_reader_next_events(): fields
- * skipped), appended as append() would, up to the batch's caps. Returns 0 or -2. */
+/* The rest of the run of events the reader is in (pl_reader_next_events()), appended
+ * as append() would, up to the batch's caps. Returns 0 or -2. */
 static int append_run(struct pf_batch *b, struct pf_producer *p)
 {
 	if (!p->run && !(p->run = malloc(RUN_EVENTS * sizeof(*p->run))))
+		return -2;
+	if (p->keep_fields && !p->run_levels &&
+	    !(p->run_levels = malloc(RUN_LEVELS * sizeof(*p->run_levels))))
 		return -2;
 	while (b->n < PF_BATCH_EVENTS && b->nbytes < PF_BATCH_BYTES) {
 		uint32_t room = PF_BATCH_EVENTS - b->n;
@@ -301,11 +320,16 @@ static int append_run(struct pf_batch *b, struct pf_producer *p)
 		while (b->cap_ev < b->n + room)
 			if (grow_events(b) < 0)
 				return -2;
-		uint32_t at = arena_reserve(b, RUN_LEVELS * sizeof(uint32_t));
-		if (at == UINT32_MAX)
-			return -2;
-		size_t n = pl_reader_next_events(p->r, p->run, room, (uint32_t *)(b->bytes + at),
-						 RUN_LEVELS);
+		/* Without fields, the reader writes the levels into the arena, one after the
+		 * other; with them, each event's level is followed by its data (ev_data()),
+		 * so the levels come through run_levels. */
+		uint32_t at = 0, *lv = p->run_levels;
+		if (!p->keep_fields) {
+			if ((at = arena_reserve(b, RUN_LEVELS * sizeof(uint32_t))) == UINT32_MAX)
+				return -2;
+			lv = (uint32_t *)(b->bytes + at);
+		}
+		size_t n = pl_reader_next_events(p->r, p->run, room, lv, RUN_LEVELS);
 		if (n == 0)
 			break;
 		struct pf_batch_ev *e = &b->ev[b->n];
@@ -332,9 +356,15 @@ static int append_run(struct pf_batch *b, struct pf_producer *p)
 			    .kind = v->kind,
 			    .flags = end && v->outcome != PL_SUCCEEDED ? EV_FAILED : 0,
 			};
+			if (p->keep_fields && (put_level(b, &e[i], lv + v->level) < 0 ||
+					       put_data(b, &e[i], v->fields, v->nfields,
+							v->exc_type, v->exc_msg) < 0))
+				return -2;
 		}
-		const struct pl_event *last = &p->run[n - 1];
-		b->nbytes = at + (last->level + last->depth) * sizeof(uint32_t);
+		if (!p->keep_fields) {
+			const struct pl_event *last = &p->run[n - 1];
+			b->nbytes = at + (last->level + last->depth) * sizeof(uint32_t);
+		}
 		b->n += (uint32_t)n;
 		b->records += n;
 	}
@@ -431,7 +461,7 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 		if (boundary)
 			break;
 		/* The events after it in its run (the same frame), at once. */
-		if (event && !p->keep_fields && append_run(b, p) < 0)
+		if (event && append_run(b, p) < 0)
 			return -2;
 	}
 	return 0;

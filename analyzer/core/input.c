@@ -304,6 +304,7 @@ static void release(struct pf_source *s)
 		pf_names_destroy(&s->prod->local);
 		free(s->prod->by_id);
 		free(s->prod->run);
+		free(s->prod->run_levels);
 		free(s->prod);
 		s->prod = NULL;
 	}

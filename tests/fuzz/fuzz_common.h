@@ -202,7 +202,8 @@ static inline struct fuzz_digest fuzz_digest_read(const char *path, bool generic
 static inline void dg_event(struct fuzz_digest *d, uint64_t kind, uint64_t ts, int64_t wall,
 			    uint64_t thread, uint64_t tid, const char *type, uint64_t prefix,
 			    uint64_t seq, const uint32_t *level, uint32_t depth, uint64_t outcome,
-			    uint64_t duration, uint64_t frame_offset)
+			    uint64_t duration, const struct pl_kv *fields, size_t nfields,
+			    const char *exc_type, const char *exc_msg, uint64_t frame_offset)
 {
 	d->records++;
 	dg_u64(d, kind);
@@ -216,16 +217,23 @@ static inline void dg_event(struct fuzz_digest *d, uint64_t kind, uint64_t ts, i
 	dg_bytes(d, level, depth * sizeof(uint32_t));
 	dg_u64(d, outcome);
 	dg_u64(d, duration);
+	for (size_t i = 0; i < nfields; i++) {
+		dg_bytes(d, fields[i].key, fields[i].key_len);
+		dg_value(d, &fields[i].value);
+	}
+	dg_u64(d, nfields);
+	dg_str(d, exc_type);
+	dg_str(d, exc_msg);
 	dg_u64(d, frame_offset);
 }
 
-/* Read the trace at @path with its fields skipped, digesting what pl_reader_next_events()
- * delivers of an event (and everything of other records). With @bulk, events are taken
- * by pl_reader_next_events() wherever it delivers them, @max and @max_levels varying
- * pseudo-randomly from @seed (some of them too small for an event); *@bulk_events
- * counts them. Without, every record comes from pl_reader_next(). */
-static inline struct fuzz_digest fuzz_digest_events(const char *path, bool bulk, uint32_t seed,
-						    uint64_t *bulk_events)
+/* Read the trace at @path, fields decoded or skipped (@skip), digesting what
+ * pl_reader_next_events() delivers of an event (and everything of other records). With
+ * @bulk, events are taken by pl_reader_next_events() wherever it delivers them, @max
+ * and @max_levels varying pseudo-randomly from @seed (some of them too small for an
+ * event); *@bulk_events counts them. Without, every record comes from pl_reader_next(). */
+static inline struct fuzz_digest fuzz_digest_events(const char *path, bool skip, bool bulk,
+						    uint32_t seed, uint64_t *bulk_events)
 {
 	struct fuzz_digest d = {0xcbf29ce484222325ull, 0, 0, 0};
 	struct pl_reader *r = NULL;
@@ -237,7 +245,7 @@ static inline struct fuzz_digest fuzz_digest_events(const char *path, bool bulk,
 	unsetenv("PERFLOG_READER_GENERIC");
 	int ret = pl_reader_open(path, &r);
 	if (ret == 0)
-		pl_reader_skip_fields(r, 1);
+		pl_reader_skip_fields(r, skip);
 	while (ret == 0) {
 		seed = seed * 1103515245u + 12345u;
 		size_t max = 1 + (seed >> 8) % 300, max_levels = (seed >> 20) % 400;
@@ -250,7 +258,8 @@ static inline struct fuzz_digest fuzz_digest_events(const char *path, bool bulk,
 			    e->kind < PL_REC_START || e->kind > PL_REC_MESSAGE ||
 			    (e->kind == PL_REC_END && e->type_id != 0) ||
 			    e->outcome > PL_CANCELLED ||
-			    (e->kind != PL_REC_END && (e->outcome || e->duration_ns)))
+			    (e->kind != PL_REC_END && (e->outcome || e->duration_ns)) ||
+			    (skip && e->nfields) || (!e->fields != !e->nfields))
 				abort(); /* outside the room given, or not as documented */
 			const char *type =
 			    e->kind == PL_REC_END ? "" : pl_reader_name(r, e->type_id);
@@ -258,7 +267,8 @@ static inline struct fuzz_digest fuzz_digest_events(const char *path, bool bulk,
 				abort(); /* a delivered START's type is defined */
 			dg_event(&d, e->kind, e->ts_ns, e->wall_ns, e->thread, e->tid, type,
 				 e->task_prefix, e->task_seq, lv + e->level, e->depth, e->outcome,
-				 e->duration_ns, frame);
+				 e->duration_ns, e->fields, e->nfields, e->exc_type, e->exc_msg,
+				 frame);
 		}
 		*bulk_events += n;
 		if (n)
@@ -266,10 +276,17 @@ static inline struct fuzz_digest fuzz_digest_events(const char *path, bool bulk,
 		if ((ret = pl_reader_next(r, &rec)) != 0)
 			break;
 		frame = rec.frame_offset;
-		dg_event(&d, rec.kind, rec.ts_ns, rec.wall_ns, rec.thread, rec.tid, rec.type,
-			 rec.task_prefix, rec.task_seq, rec.level, rec.depth, rec.outcome,
-			 rec.duration_ns, frame);
-		if (rec.kind > PL_REC_MESSAGE) { /* never delivered at once: all of it */
+		if (rec.kind <= PL_REC_MESSAGE) {
+			dg_event(&d, rec.kind, rec.ts_ns, rec.wall_ns, rec.thread, rec.tid,
+				 rec.type, rec.task_prefix, rec.task_seq, rec.level, rec.depth,
+				 rec.outcome, rec.duration_ns, rec.fields, rec.nfields,
+				 rec.exc_type, rec.exc_msg, frame);
+		} else { /* never delivered at once: all of it */
+			d.records++;
+			dg_u64(&d, rec.kind);
+			dg_u64(&d, rec.ts_ns);
+			dg_u64(&d, rec.thread);
+			dg_u64(&d, rec.tid);
 			dg_str(&d, rec.name);
 			dg_u64(&d, rec.count);
 			for (size_t i = 0; i < rec.nfields; i++)
@@ -293,10 +310,11 @@ static inline bool fuzz_paths_agree(const char *path)
 		    a.err_offset != b.err_offset)
 			return false;
 	}
-	uint64_t bulk;
-	struct fuzz_digest a = fuzz_digest_events(path, false, 0, &bulk);
-	for (uint32_t seed = 1; seed <= 2; seed++) {
-		struct fuzz_digest b = fuzz_digest_events(path, true, seed, &bulk);
+	for (int skip = 0; skip < 2; skip++) {
+		uint64_t bulk;
+		struct fuzz_digest a = fuzz_digest_events(path, skip, false, 0, &bulk);
+		struct fuzz_digest b =
+		    fuzz_digest_events(path, skip, true, (uint32_t)skip + 1, &bulk);
 		if (a.h != b.h || a.records != b.records || a.status != b.status ||
 		    a.err_offset != b.err_offset)
 			return false;

@@ -146,17 +146,25 @@ int pl_reader_next(struct pl_reader *r, struct pl_record *rec);
 
 /**
  * struct pl_event - a START, END or MESSAGE as pl_reader_next_events() delivers it: the
- * members of struct pl_record that times, types, tasks and outcomes need. A value in the
- * caller's array: it never changes (see "Structs that grow" in docs/c-api.md). Since: 0.2
+ * members of struct pl_record that such a record has, its level path in the caller's
+ * array and its type as a name number. Pointers are borrowed views as a struct
+ * pl_record's, valid until the next pl_reader_next_events() or pl_reader_next(). A value
+ * in the caller's array: it never changes (see "Structs that grow" in docs/c-api.md).
+ * Since: 0.2
  */
 struct pl_event {
-	uint64_t ts_ns;	      /**< as struct pl_record's */
-	int64_t wall_ns;      /**< as struct pl_record's */
-	uint64_t task_prefix; /**< task id, first part */
-	uint64_t task_seq;    /**< task id, second part */
-	uint64_t duration_ns; /**< END only (else 0) */
-	uint32_t level;	      /**< where the level path starts in the caller's level array:
-			       *   @depth entries from there */
+	uint64_t ts_ns;		    /**< as struct pl_record's */
+	int64_t wall_ns;	    /**< as struct pl_record's */
+	uint64_t task_prefix;	    /**< task id, first part */
+	uint64_t task_seq;	    /**< task id, second part */
+	uint64_t duration_ns;	    /**< END only (else 0) */
+	const struct pl_kv *fields; /**< inputs, outputs or message fields (NULL: none, or
+				     *   skipped by pl_reader_skip_fields()) */
+	const char *exc_type;	    /**< END failed or cancelled: exception type, or NULL */
+	const char *exc_msg;	    /**< END failed or cancelled: exception message, or NULL */
+	uint32_t nfields;
+	uint32_t level; /**< where the level path starts in the caller's level array:
+			 *   @depth entries from there */
 	uint32_t depth;
 	uint32_t type_id;  /**< START, MESSAGE: the type's name number (its text:
 			    *   pl_reader_name()); END: 0 */
@@ -170,15 +178,15 @@ struct pl_event {
 /**
  * pl_reader_next_events() - decode the next records at once, as long as they are events
  * of one run of one thread (a BLOCK record, docs/format.md 2.9): the fast way to read a
- * trace's times, types, tasks and outcomes. The events are those pl_reader_next() would
- * deliver next, in the same order, less what struct pl_event leaves out (exception text,
- * and the frame offset, which is that of the record pl_reader_next() delivered last: a
- * run of events lies within one frame). It stops before the first record it does not
- * deliver: any record other than such an event, an event it cannot decode (which
- * pl_reader_next() then reports, damage included), the end of the run, @max events or
- * @max_levels level entries. It delivers only with the fields skipped
- * (pl_reader_skip_fields()) and without a time window (pl_reader_set_window()). Mix it
- * freely with pl_reader_next(): when it returns 0, pl_reader_next() reads on.
+ * trace. The events are those pl_reader_next() would deliver next, in the same order,
+ * member by member (the frame offset left out: it is that of the record pl_reader_next()
+ * delivered last, as a run lies within one frame). It stops before the first record it
+ * does not deliver: any record other than such an event, an event it cannot decode
+ * (which pl_reader_next() then reads, or reports as damage), fields with containers or
+ * more than 15 of them (pl_reader_next() takes those), the end of the run, @max events,
+ * @max_levels level entries, or the room of its memory for views (64 KiB at least). It delivers
+ * nothing with a time window set (pl_reader_set_window()). Mix it freely with pl_reader_next():
+ * when it returns 0, pl_reader_next() reads on.
  * @r: the reader. @ev: room for @max events.
  * @levels: room for @max_levels entries: the events' level paths, one after the other
  *          from levels[0] (an event's are levels[ev.level .. ev.level + ev.depth)).

@@ -463,7 +463,7 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 
 /* ---- many events of a BLOCK at once (pl_reader_next_events) ---- */
 
-_Static_assert(sizeof(struct pl_event) == 64, "struct pl_event never changes");
+_Static_assert(sizeof(struct pl_event) == 96, "struct pl_event never changes");
 
 /* Whether name number @id is defined (pl_strtab_get() not NULL), in line. */
 static inline bool name_defined(const struct pl_strtab *t, uint64_t id)
@@ -482,13 +482,17 @@ static inline bool uv_take(const uint8_t **p, const uint8_t *end, uint64_t *len)
 
 /* block_event()'s decoding without a record: the columns are read through cursors of its
  * own and written back only for the events delivered, so that an event this loop does
- * not take (damage, fields the tokenizer must check) is read again, from the same bytes,
- * by block_event(), which reports it as it would have. */
+ * not take (damage, fields the tokenizer must check, no room left) is read again, from
+ * the same bytes, by block_event(), which delivers or reports it as it would have. */
 PL_EXPORT size_t pl_reader_next_events(struct pl_reader *r, struct pl_event *ev, size_t max,
 				       uint32_t *levels, size_t max_levels)
 {
-	if (!r || !ev || !levels || r->status || !r->blk_left || !r->skip_fields || r->win.on ||
-	    r->generic_only)
+	if (!r || !ev || !levels || r->status || !r->blk_left || r->win.on || r->generic_only)
+		return 0;
+	/* The views of the whole run in the arena: an event that does not fit waits for
+	 * the next call (or for pl_reader_next(), which sizes the arena for it). */
+	struct pl_arena *views = &r->arena;
+	if (pl_arena_reset(views, 64 << 10) < 0)
 		return 0;
 	struct pl_bcur *col = r->blk;
 	const uint8_t *kp = col[C_KINDS].p, *dp = col[C_DTS].p, *tp = col[C_TYPES].p,
@@ -538,20 +542,33 @@ PL_EXPORT size_t pl_reader_next_events(struct pl_reader *r, struct pl_event *ev,
 		}
 		if (i < depth || (end && !pl_uv_get(&u, ue, &duration)))
 			break;
+		struct pl_kv kv[FAST_MAX_FIELDS];
+		uint32_t nf = 0;
 		if (k & PL_BLK_FIELDS) {
 			uint64_t len;
 			if (!pl_uv_get(&f, fe, &len) || len > (uint64_t)(fe - f))
 				break;
 			struct pl_bcur c = {f, f + len};
-			if (!fast_skip_fields(&c) || c.p != c.end)
-				break; /* containers, say: the tokenizer's to check */
+			if (r->skip_fields ? !fast_skip_fields(&c) : !fast_fields(r, &c, kv, &nf))
+				break; /* containers, say: the tokenizer's */
+			if (c.p != c.end)
+				break;
 			f += len;
 		}
-		if (outcome != PL_OUT_SUCCEEDED) {
-			uint64_t len;
-			if (!uv_take(&x, xe, &len) || !uv_take(&x, xe, &len))
+		const uint8_t *xs[2] = {NULL, NULL};
+		uint64_t xl[2] = {0, 0};
+		if (outcome != PL_OUT_SUCCEEDED) { /* exception type and message */
+			if (!uv_take(&x, xe, &xl[0]))
 				break;
+			xs[0] = x - xl[0];
+			if (!uv_take(&x, xe, &xl[1]))
+				break;
+			xs[1] = x - xl[1];
 		}
+		/* pl_arena_alloc() rounds each piece up to 8 bytes. */
+		size_t need = nf * sizeof(struct pl_kv) + (xs[0] ? xl[0] + xl[1] + 2 + 14 : 0);
+		if (need > views->cap - views->len)
+			break;
 		/* The block's last event: the columns must end with it (block_event()). */
 		if (left == 1 &&
 		    (d != de || t != te || a != ae || l != le || u != ue || f != fe || x != xe))
@@ -567,6 +584,27 @@ PL_EXPORT size_t pl_reader_next_events(struct pl_reader *r, struct pl_event *ev,
 		e->task_prefix = prefix;
 		e->task_seq = s;
 		e->duration_ns = duration;
+		e->fields = NULL;
+		e->nfields = nf;
+		if (nf) {
+			struct pl_kv *fv = pl_arena_alloc(views, nf * sizeof(*fv));
+			for (uint32_t j = 0; j < nf; j++) {
+				fv[j] = kv[j];
+				fv[j].key_len = strlen(kv[j].key);
+			}
+			e->fields = fv;
+		}
+		e->exc_type = e->exc_msg = NULL;
+		if (xs[0]) {
+			char *xt = pl_arena_alloc(views, xl[0] + 1);
+			char *xm = pl_arena_alloc(views, xl[1] + 1);
+			memcpy(xt, xs[0], xl[0]);
+			xt[xl[0]] = '\0';
+			memcpy(xm, xs[1], xl[1]);
+			xm[xl[1]] = '\0';
+			e->exc_type = xt;
+			e->exc_msg = xm;
+		}
 		e->level = (uint32_t)nl;
 		e->depth = (uint32_t)depth;
 		e->type_id = (uint32_t)type;
