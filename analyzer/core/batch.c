@@ -412,6 +412,8 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 		pl_reader_skip_fields(p->r, !p->keep_fields);
 		if (p->window)
 			pl_reader_set_window(p->r, p->since, p->until, PL_WINDOW_ANCESTORS);
+		/* Runs of events are format 2's, and not delivered with a window. */
+		p->runs = pl_reader_header(p->r)->version >= 2 && !p->window;
 	}
 	if (prev && prev->carry && take_carry(b, prev) < 0)
 		return -2;
@@ -461,7 +463,7 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 		if (boundary)
 			break;
 		/* The events after it in its run (the same frame), at once. */
-		if (event && append_run(b, p) < 0)
+		if (event && p->runs && append_run(b, p) < 0)
 			return -2;
 	}
 	return 0;

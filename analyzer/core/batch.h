@@ -65,6 +65,7 @@ struct pf_producer {
 	uint64_t frame_off;   /* frame_offset of the last record read (0: none yet) */
 	struct pl_event *run; /* events taken at once (batch.c), or NULL */
 	uint32_t *run_levels; /* their levels, with fields kept (batch.c), or NULL */
+	bool runs;	      /* the file may have runs of events to take at once (batch.c) */
 	bool keep_fields;
 	bool meta;   /* THREAD and DROPPED records as events too */
 	bool window; /* read by the index only what [since, until) needs */
