@@ -8,6 +8,8 @@
  * - An event larger than the largest staged event is dropped as "oversize".
  * - max_memory below one ring: every event is dropped as "no_buffer".
  * - PL_FULL_BLOCK with the same ring and burst drops nothing.
+ * - The same ring that may not grow, filled past half again and again with pauses: the
+ *   flusher (no timer) is woken by every fill, so nothing is dropped.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -287,6 +290,51 @@ static void test_full_ring_blocks(void **state)
 	th_rmdir(dir);
 }
 
+/* A fill: past half of MIN_RING (a START is ~4 KB), well below the whole of it. */
+#define FILL_ACTIONS 36
+#define FILLS	     30
+
+/* Each fill must wake the flusher, which has no timer: its bytes_raw moves within
+ * seconds. It drains at least the half that woke it, so what a fill leaves behind plus
+ * the next fill fits in the ring, and nothing may be dropped. The wake is re-armed by
+ * the producer after each drain: a fill that found it armed and never looked again
+ * would leave the ring to fill up and time out here. */
+static void test_half_full_wakes(void **state)
+{
+	(void)state;
+	char *dir = th_tmpdir();
+	char *path = th_path(dir, "wake.pl");
+	struct pl_writer *w = th_open(path, set_tiny_drop);
+	struct pl_writer_stats st = PL_WRITER_STATS_INIT;
+	assert_int_equal(pl_writer_flush(w), 0);
+	for (int fill = 0; fill < FILLS; fill++) {
+		pl_writer_stats(w, &st);
+		uint64_t before = st.bytes_raw;
+		burst(w, FILL_ACTIONS);
+		int waited_ms = 0;
+		for (; waited_ms < 10000; waited_ms++) {
+			pl_writer_stats(w, &st);
+			if (st.bytes_raw > before)
+				break;
+			struct timespec ms = {0, 1000000};
+			nanosleep(&ms, NULL);
+		}
+		if (st.bytes_raw == before)
+			fail_msg("fill %d did not wake the flusher within 10 s", fill);
+	}
+	pl_writer_stats(w, &st);
+	assert_int_equal(st.events, 2 * FILL_ACTIONS * FILLS);
+	assert_int_equal(st.dropped_full + st.dropped_oversize + st.dropped_no_buffer, 0);
+	assert_int_equal(pl_writer_close(w), 0);
+	struct tally t;
+	tally_file(path, &t);
+	assert_file_agrees(&t, &st);
+	assert_int_equal(t.dropped_records, 0);
+	assert_int_equal(t.start + t.end, st.events);
+	free(path);
+	th_rmdir(dir);
+}
+
 static void test_oversize(void **state)
 {
 	(void)state;
@@ -389,6 +437,7 @@ int main(void)
 	    cmocka_unit_test(test_full_ring_drops),
 	    cmocka_unit_test(test_full_ring_grows),
 	    cmocka_unit_test(test_full_ring_blocks),
+	    cmocka_unit_test(test_half_full_wakes),
 	    cmocka_unit_test(test_oversize),
 	    cmocka_unit_test(test_no_buffer),
 	};

@@ -22,6 +22,9 @@
 
 #define PL_AF_ACTIVE	  1u
 #define PL_AF_TRACEPARENT 2u /* the root of a task continued from a traceparent */
+#define PL_AF_LOCAL                                                                                \
+	4u /* a task of this process, its START staged (or counted as                              \
+	    * dropped): with PL_AF_ACTIVE alone, the END's fast path */
 
 /* ---- fields: an upper bound of their msgpack size, then the encoding ---- */
 
@@ -66,6 +69,10 @@ static inline uint64_t fields_bound(const struct pl_field *f, size_t n)
 static inline __attribute__((always_inline)) void pack_scalar(struct pl_mpcursor *pk,
 							      const pl_value *v)
 {
+	if (likely(v->type == PL_VALUE_INT)) { /* the usual one: no jump table */
+		pl_mp_int64(pk, v->v.i);
+		return;
+	}
 	switch (v->type) {
 	case PL_VALUE_BOOL:
 		v->v.b ? pl_mp_true(pk) : pl_mp_false(pk);
@@ -232,20 +239,33 @@ static inline void *stage_reserve(struct pl_writer *w, uint64_t size, uint32_t d
 	return reserve_in(w, tb, size, depth);
 }
 
-/* Publish the event of @used bytes; wake the flusher once per fill past the threshold
- * (a rare system call). */
+/* The ring holds more than 1/PL_WAKE_FRACTION of its segment maybe: wake the flusher
+ * if it is so and no wake is pending (a rare system call), and say at which head to
+ * look again. */
+static __attribute__((noinline)) void wake_check(struct pl_writer *w, struct pl_ring *tb,
+						 uint64_t head)
+{
+	uint64_t mark = pl_ring_capacity(tb) / PL_WAKE_FRACTION;
+	pl_ring_refresh(tb);
+	if (pl_ring_pending(tb) > mark && !load_relaxed(&tb->wake_armed)) {
+		store_relaxed(&tb->wake_armed, 1);
+		sem_post(&w->wake);
+	}
+	/* Below the threshold: past it next. Above it (woken now or earlier, the flusher
+	 * busy): again after 1/16 of the segment, which sees a drained ring soon enough for
+	 * the next wake. */
+	uint64_t at = tb->prod->tail_cache + mark;
+	tb->wake_head = at > head ? at : head + pl_ring_capacity(tb) / 16;
+}
+
+/* Publish the event of @used bytes; one compare decides whether to look at waking the
+ * flusher (wake_check). */
 static inline void stage_publish(struct pl_writer *w, struct pl_ring *tb, uint32_t used)
 {
-	pl_ring_commit(tb, used);
+	uint64_t head = pl_ring_commit(tb, used);
 	store_relaxed(&tb->events, tb->events + 1);
-	if (unlikely(!load_relaxed(&tb->wake_armed) &&
-		     pl_ring_pending(tb) > pl_ring_capacity(tb) / PL_WAKE_FRACTION)) {
-		pl_ring_refresh(tb);
-		if (pl_ring_pending(tb) > pl_ring_capacity(tb) / PL_WAKE_FRACTION) {
-			store_relaxed(&tb->wake_armed, 1);
-			sem_post(&w->wake);
-		}
-	}
+	if (unlikely(head > tb->wake_head))
+		wake_check(w, tb, head);
 }
 
 /* Any event: fields, exception text, remote task. */
@@ -409,6 +429,8 @@ static __attribute__((noinline)) void begin_generic(pl_action *a, struct pl_writ
 	(void)pl_thread_ring(w);
 	uint64_t ticks = pl_ticks(w->use_tsc);
 	a->priv_start = ticks;
+	if (a->priv_prefix == pl_task_prefix())
+		a->priv_flags |= PL_AF_LOCAL;
 	/* Every member assigned: a partial initializer zeroes the struct with `rep stos`,
 	 * which measured as a quarter of this function. */
 	struct stage s;
@@ -433,7 +455,7 @@ static __attribute__((noinline)) void begin_generic(pl_action *a, struct pl_writ
  * line; anything else goes to begin_generic(), so that the fast path's function stays
  * small (its register saves were ~25 instructions per event). */
 static inline __attribute__((always_inline)) void begin_common(pl_action *a, struct pl_writer *w,
-							       pl_name type,
+							       bool local, pl_name type,
 							       const struct pl_field *fields,
 							       size_t nfields)
 {
@@ -441,10 +463,10 @@ static inline __attribute__((always_inline)) void begin_common(pl_action *a, str
 		return;
 	struct pl_ring *tb = pl_thread_ring(w);
 	uint64_t fbound;
-	if (likely(tb && a->priv_prefix == pl_task_prefix()) &&
-	    (fbound = fast_fields_bound(fields, nfields)) != UINT64_MAX) {
+	if (likely(tb && local) && (fbound = fast_fields_bound(fields, nfields)) != UINT64_MAX) {
 		uint64_t ticks = pl_ticks(w->use_tsc);
 		a->priv_start = ticks;
+		a->priv_flags = PL_AF_ACTIVE | PL_AF_LOCAL;
 		stage_fast_start(w, tb, a, type, fields, nfields, fbound, ticks);
 		return;
 	}
@@ -460,18 +482,19 @@ PL_EXPORT void pl_action_begin(pl_action *a, struct pl_writer *w, pl_action *par
 	a->priv_next_child = 1;
 	a->priv_flags = PL_AF_ACTIVE;
 	a->priv_start = 0;
+	uint64_t own = pl_task_prefix();
 	if (parent) {
 		a->priv_prefix = parent->priv_prefix;
 		a->priv_seq = parent->priv_seq;
 		a->priv_index = __atomic_fetch_add(&parent->priv_next_child, 1, __ATOMIC_RELAXED);
 		a->priv_depth = parent->priv_depth + 1;
 	} else {
-		a->priv_prefix = pl_task_prefix();
+		a->priv_prefix = own;
 		a->priv_seq = pl_task_next_seq();
 		a->priv_index = 0;
 		a->priv_depth = 0;
 	}
-	begin_common(a, w, type, fields, nfields);
+	begin_common(a, w, a->priv_prefix == own, type, fields, nfields);
 }
 
 PL_EXPORT void pl_action_begin_at(pl_action *a, struct pl_writer *w, uint64_t prefix, uint64_t seq,
@@ -488,7 +511,7 @@ PL_EXPORT void pl_action_begin_at(pl_action *a, struct pl_writer *w, uint64_t pr
 	a->priv_seq = seq;
 	a->priv_depth = level ? depth : 0;
 	a->priv_index = a->priv_depth ? level[a->priv_depth - 1] : 0;
-	begin_common(a, w, type, fields, nfields);
+	begin_common(a, w, prefix == pl_task_prefix(), type, fields, nfields);
 }
 
 PL_EXPORT void pl_action_begin_remote(pl_action *a, struct pl_writer *w,
@@ -607,11 +630,9 @@ PL_EXPORT void pl_action_end(pl_action *a, const struct pl_field *fields, size_t
 	 * generic path made this a large function whose register saves alone cost ~25
 	 * instructions per event. Anything else takes end_common(). */
 	struct pl_writer *w = a->priv_writer;
-	if (likely(nfields == 0 &&
-		   (a->priv_flags & (PL_AF_ACTIVE | PL_AF_TRACEPARENT)) == PL_AF_ACTIVE && w &&
-		   load_relaxed(&w->enabled) && a->priv_start != 0 &&
-		   a->priv_prefix == pl_task_prefix())) {
-		a->priv_flags &= ~PL_AF_ACTIVE;
+	if (likely(nfields == 0 && a->priv_flags == (PL_AF_ACTIVE | PL_AF_LOCAL) &&
+		   load_relaxed(&w->enabled))) {
+		a->priv_flags = PL_AF_LOCAL;
 		stage_plain_end(w, a, pl_ticks(w->use_tsc));
 		return;
 	}

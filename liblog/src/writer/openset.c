@@ -50,8 +50,11 @@ void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev)
 		uint64_t key = action_key(ev);
 		for (uint32_t i = s->n; i-- > s->nfed;) {
 			if (s->ent[i].key == key) { /* START and END go into one frame */
-				memmove(&s->ent[i], &s->ent[i + 1],
-					(s->n - i - 1) * sizeof(*s->ent));
+				/* Nearly always the last entry (a thread's actions nest): no
+				 * call to move nothing. */
+				if (i + 1 < s->n)
+					memmove(&s->ent[i], &s->ent[i + 1],
+						(s->n - i - 1) * sizeof(*s->ent));
 				s->n--;
 				return;
 			}

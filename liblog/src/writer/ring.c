@@ -33,6 +33,16 @@ static void seg_free(struct pl_seg *s)
 	free(s);
 }
 
+/* The producer writes from the start of a new current segment, all of it free. */
+static void ring_start(struct pl_ring *tb)
+{
+	struct pl_seg *s = tb->prod;
+	tb->wr = s->data;
+	tb->wr_end = s->data + s->mask + 1;
+	tb->wake_head = 0;
+	tb->prefetch = s->mask + 1 >= PL_RING_PREFETCH_MIN;
+}
+
 struct pl_ring *pl_ring_new(uint64_t capacity)
 {
 	struct pl_ring *tb = NULL;
@@ -44,6 +54,7 @@ struct pl_ring *pl_ring_new(uint64_t capacity)
 		free(tb);
 		return NULL;
 	}
+	ring_start(tb);
 	tb->bytes = capacity;
 	tb->live = true;
 	tb->refs = 2;
@@ -71,7 +82,37 @@ int pl_ring_grow(struct pl_ring *tb, bool may_allocate)
 	/* Every commit to the old segment happens before the consumer sees @next. */
 	store_release(&tb->prod->next, s);
 	tb->prod = s;
+	ring_start(tb);
 	return reused;
+}
+
+void *pl_ring_reserve_slow(struct pl_ring *tb, uint32_t n)
+{
+	struct pl_seg *s = tb->prod;
+	uint64_t cap = s->mask + 1, head = s->head;
+	uint64_t pos = head & s->mask, need = n;
+	if (pos + n > cap)
+		need += cap - pos; /* skip to the segment's start */
+	if (head + need - s->tail_cache > cap) {
+		s->tail_cache = load_acquire(&s->tail);
+		if (head + need - s->tail_cache > cap)
+			return NULL;
+	}
+	if (need != n) {
+		/* A PAD header is just its size word and a zero kind. */
+		uint32_t pad = (uint32_t)(cap - pos);
+		*(uint32_t *)(s->data + pos) = pad;
+		s->data[pos + 4] = 0;
+		head += pad;
+		store_release(&s->head, head);
+		pos = 0;
+	}
+	uint64_t free = cap - (head - s->tail_cache), contig = cap - pos;
+	tb->wr = s->data + pos;
+	tb->wr_end = tb->wr + (free < contig ? free : contig);
+	if (tb->prefetch)
+		__builtin_prefetch(s->data + ((pos + PL_RING_PREFETCH) & s->mask), 1);
+	return tb->wr;
 }
 
 /* Consumer: free segment @s of @tb (a spare no one will take), counting it as freed. */
@@ -156,6 +197,7 @@ void pl_ring_free_data(struct pl_ring *tb)
 		tb->spare[i] = NULL;
 	}
 	tb->prod = tb->cons = NULL;
+	tb->wr = tb->wr_end = NULL; /* no room: never reserved in again */
 	tb->bytes = 0;
 	tb->live = false;
 	pl_openset_free(&tb->open);
