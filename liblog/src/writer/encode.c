@@ -292,6 +292,29 @@ static inline void col_bytes(struct pl_col *c, const void *p, size_t n)
 	c->len += n;
 }
 
+/* col_bytes() for the usual few bytes of fields: two overlapping moves instead of a
+ * call to memcpy (a tenth of the flusher's time), reading and writing only the @n. */
+static inline void col_bytes_short(struct pl_col *c, const uint8_t *p, size_t n)
+{
+	uint8_t *d = c->p + c->len;
+	c->len += n;
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else {
+		memcpy(d, p, n);
+	}
+}
+
 /* The open block goes into raw as one BLOCK record; it stays the open chunk (a DROPPED
  * of its thread may follow), while the thread's next events open another block. Its
  * time range counts for the frame's index only once it is in raw. */
@@ -426,7 +449,7 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	}
 	if (has_fields) {
 		col_uv(&col[C_FIELDS], ev->fields_len);
-		col_bytes(&col[C_FIELDS], fields, ev->fields_len);
+		col_bytes_short(&col[C_FIELDS], fields, ev->fields_len);
 	}
 	if (failed) {
 		col_uv(&col[C_EXCS], ev->exc_type_len);
