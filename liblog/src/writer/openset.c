@@ -5,31 +5,7 @@
 
 #include "openset.h"
 
-/* The action's identity: task id (prefix only when continued from another process: the
- * own prefix is the same for every action of the writer) and level path. */
-static uint64_t action_key(const struct pl_ev *ev)
-{
-	const uint8_t *p = (const uint8_t *)(ev + 1);
-	uint64_t h = 0x9e3779b97f4a7c15u ^ ev->seq;
-	if (ev->flags & PL_EVF_REMOTE) {
-		uint64_t prefix;
-		memcpy(&prefix, p, 8);
-		h = (h ^ prefix) * 0xff51afd7ed558ccdu;
-		p += 8;
-	}
-	if (ev->kind == PL_EV_END)
-		p += 8; /* the duration */
-	h = (h ^ ev->depth) * 0xc4ceb9fe1a85ec53u;
-	for (uint32_t i = 0; i < ev->depth; i++) {
-		uint32_t l;
-		memcpy(&l, p + 4 * i, 4);
-		h = (h ^ l) * 0x100000001b3u;
-		h ^= h >> 29;
-	}
-	return h;
-}
-
-void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev)
+void pl_openset_note_slow(struct pl_openset *s, const struct pl_ev *ev, uint64_t key)
 {
 	if (ev->kind == PL_EV_START) {
 		if (s->n == s->cap) {
@@ -45,30 +21,25 @@ void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev)
 			s->ent = e;
 			s->cap = cap;
 		}
-		s->ent[s->n++] = (struct pl_open_ent){action_key(ev), UINT64_MAX};
-	} else if (ev->kind == PL_EV_END && s->n) {
-		uint64_t key = action_key(ev);
-		for (uint32_t i = s->n; i-- > s->nfed;) {
-			if (s->ent[i].key == key) { /* START and END go into one frame */
-				/* Nearly always the last entry (a thread's actions nest): no
-				 * call to move nothing. */
-				if (i + 1 < s->n)
-					memmove(&s->ent[i], &s->ent[i + 1],
-						(s->n - i - 1) * sizeof(*s->ent));
-				s->n--;
-				return;
-			}
-		}
-		if (s->npending == s->pending_cap) {
-			uint32_t cap = s->pending_cap ? s->pending_cap * 2 : 16;
-			uint64_t *p = realloc(s->pending, cap * sizeof(*p));
-			if (!p)
-				return; /* the action stays open: conservative */
-			s->pending = p;
-			s->pending_cap = cap;
-		}
-		s->pending[s->npending++] = key;
+		s->ent[s->n++] = (struct pl_open_ent){key, UINT64_MAX};
+		return;
 	}
+	for (uint32_t i = s->n; i-- > s->nfed;) {
+		if (s->ent[i].key == key) { /* START and END go into one frame */
+			memmove(&s->ent[i], &s->ent[i + 1], (s->n - i - 1) * sizeof(*s->ent));
+			s->n--;
+			return;
+		}
+	}
+	if (s->npending == s->pending_cap) {
+		uint32_t cap = s->pending_cap ? s->pending_cap * 2 : 16;
+		uint64_t *p = realloc(s->pending, cap * sizeof(*p));
+		if (!p)
+			return; /* the action stays open: conservative */
+		s->pending = p;
+		s->pending_cap = cap;
+	}
+	s->pending[s->npending++] = key;
 }
 
 void pl_openset_settle(struct pl_openset *s, uint64_t off)

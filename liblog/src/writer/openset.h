@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "event.h"
 
@@ -47,8 +48,52 @@ struct pl_openset {
 			 * not yet in one) */
 };
 
-/* Note a staged START or END @ev (other kinds are ignored). */
-void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev);
+/* The action's identity: task id (prefix only when continued from another process: the
+ * own prefix is the same for every action of the writer) and level path. */
+static inline uint64_t pl_openset_key(const struct pl_ev *ev)
+{
+	const uint8_t *p = (const uint8_t *)(ev + 1);
+	uint64_t h = 0x9e3779b97f4a7c15u ^ ev->seq;
+	if (ev->flags & PL_EVF_REMOTE) {
+		uint64_t prefix;
+		memcpy(&prefix, p, 8);
+		h = (h ^ prefix) * 0xff51afd7ed558ccdu;
+		p += 8;
+	}
+	if (ev->kind == PL_EV_END)
+		p += 8; /* the duration */
+	h = (h ^ ev->depth) * 0xc4ceb9fe1a85ec53u;
+	for (uint32_t i = 0; i < ev->depth; i++) {
+		uint32_t l;
+		memcpy(&l, p + 4 * i, 4);
+		h = (h ^ l) * 0x100000001b3u;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+/* pl_openset_note() when the entry cannot simply be appended or popped. */
+void pl_openset_note_slow(struct pl_openset *s, const struct pl_ev *ev, uint64_t key);
+
+/* Note a staged START or END @ev (other kinds are ignored). Inline for the usual cases,
+ * which the flusher meets at every event: a START appended, an END of the last entry
+ * (a thread's actions nest) popped. */
+static inline void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev)
+{
+	if (ev->kind == PL_EV_START) {
+		uint64_t key = pl_openset_key(ev);
+		if (s->n < s->cap)
+			s->ent[s->n++] = (struct pl_open_ent){key, UINT64_MAX};
+		else
+			pl_openset_note_slow(s, ev, key);
+	} else if (ev->kind == PL_EV_END && s->n) {
+		uint64_t key = pl_openset_key(ev);
+		if (s->n > s->nfed && s->ent[s->n - 1].key == key)
+			s->n--; /* START and END go into one frame */
+		else
+			pl_openset_note_slow(s, ev, key);
+	}
+}
 
 /* Every record noted so far is in the frame at file offset @off now: close the actions
  * of the ENDs, and the STARTs have their frame. */
