@@ -155,6 +155,18 @@ static inline void *pl_ring_reserve(struct pl_ring *tb, uint32_t n)
 	return p;
 }
 
+/* pl_ring_reserve() without its slow path: NULL also when the space known free does not
+ * hold @n bytes, though the ring may (for a caller that must not call out). */
+static inline void *pl_ring_reserve_fast(struct pl_ring *tb, uint32_t n)
+{
+	uint8_t *p = tb->wr;
+	if (unlikely((uintptr_t)p + n > (uintptr_t)tb->wr_end))
+		return NULL;
+	if (tb->prefetch) /* as in pl_ring_reserve() */
+		__builtin_prefetch(p + PL_RING_PREFETCH, 1);
+	return p;
+}
+
 /* Producer: publish @n bytes written at the reserved pointer (at most the bytes
  * reserved). Returns the segment's new head. */
 static inline uint64_t pl_ring_commit(struct pl_ring *tb, uint32_t n)
