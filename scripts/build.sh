@@ -11,8 +11,22 @@ python=$PWD/.venv/bin/python3
 [ -x "$python" ] || { echo "build.sh: no $python: run scripts/deps.sh first" >&2; exit 1; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# The C compiler a build directory was configured with ("" if none): a directory made
+# earlier with another compiler than $CC asks for is made again (a gcc-built build-tsan,
+# say, where scripts/test.sh asks for clang: gcc's ThreadSanitizer reports fork children
+# that clang's does not).
+configured_cc() {
+  "$python" -c 'import json, sys
+try:
+    print(json.load(open(sys.argv[1]))["host"]["c"]["exelist"][0])
+except Exception:
+    print("")' "$dir/meson-info/intro-compilers.json"
+}
 # Quiet when all goes well; the whole output (compiler errors included) when not.
-if [ ! -f "$dir/build.ninja" ]; then
+if [ -f "$dir/build.ninja" ] && [ -n "${CC:-}" ] && [ "$(configured_cc)" != "$CC" ]; then
+  echo "build.sh: $dir was configured with '$(configured_cc)', not '$CC': configuring it again" >&2
+  meson setup --wipe "$dir" -Dpython="$python" "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+elif [ ! -f "$dir/build.ninja" ]; then
   meson setup "$dir" -Dpython="$python" "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 elif ! grep -qF "\"$python\"" "$dir/meson-info/intro-buildoptions.json"; then
   # A build directory configured before .venv existed (or for another checkout).
