@@ -322,19 +322,18 @@ static void stage(struct pl_writer *w, const struct stage *s)
 	stage_publish(w, tb, used);
 }
 
-/* The most frequent event, an END that succeeded with no outputs, without the generic
- * path's bookkeeping. */
-static inline __attribute__((always_inline)) void stage_plain_end(struct pl_writer *w,
-								  const pl_action *a, uint64_t now)
+/* Bytes of a plain END at @depth: header, duration, level. */
+static inline uint32_t plain_end_size(uint32_t depth)
 {
-	uint32_t depth = a->priv_depth;
-	uint64_t size = PL_ALIGN_UP(sizeof(struct pl_ev) + 8 + (uint64_t)depth * 4, 8);
-	struct pl_ring *tb;
-	void *p = stage_reserve(w, size, depth, &tb);
-	if (!p)
-		return;
-	struct pl_ev *ev = p;
-	*ev = (struct pl_ev){.size = (uint32_t)size,
+	return (uint32_t)PL_ALIGN_UP(sizeof(struct pl_ev) + 8 + depth * 4u, 8);
+}
+
+/* Write @a's plain END at @ev, @size bytes reserved; @depth is @a's (passed: a store
+ * through @ev could alias @a for the compiler, which would read it again). */
+static inline __attribute__((always_inline)) void
+write_plain_end(struct pl_ev *ev, const pl_action *a, uint32_t depth, uint32_t size, uint64_t now)
+{
+	*ev = (struct pl_ev){.size = size,
 			     .kind = PL_EV_END,
 			     .depth = (uint16_t)depth,
 			     .ticks = now,
@@ -343,7 +342,20 @@ static inline __attribute__((always_inline)) void stage_plain_end(struct pl_writ
 	memcpy(ev + 1, &dur, 8);
 	if (depth)
 		fill_level(a, (uint32_t *)((uint8_t *)(ev + 1) + 8));
-	stage_publish(w, tb, (uint32_t)size);
+}
+
+/* The most frequent event, an END that succeeded with no outputs, without the generic
+ * path's bookkeeping. */
+static inline __attribute__((always_inline)) void stage_plain_end(struct pl_writer *w,
+								  const pl_action *a, uint64_t now)
+{
+	uint32_t depth = a->priv_depth, size = plain_end_size(depth);
+	struct pl_ring *tb;
+	void *p = stage_reserve(w, size, depth, &tb);
+	if (!p)
+		return;
+	write_plain_end(p, a, depth, size, now);
+	stage_publish(w, tb, size);
 }
 
 /* The usual START: a local task, at most FAST_FIELDS fields, each a scalar (what a C call
@@ -642,8 +654,7 @@ PL_EXPORT void pl_action_end(pl_action *a, const struct pl_field *fields, size_t
 		   load_relaxed(&w->enabled) && w->use_tsc)) {
 		a->priv_flags = PL_AF_LOCAL;
 		uint64_t now = pl_ticks(true);
-		uint32_t depth = a->priv_depth;
-		uint32_t size = (uint32_t)PL_ALIGN_UP(sizeof(struct pl_ev) + 8 + depth * 4u, 8);
+		uint32_t depth = a->priv_depth, size = plain_end_size(depth);
 		struct pl_ring *tb = pl_tl_cache.ring;
 		struct pl_ev *ev;
 		/* An END is never oversize: at most PL_LEVEL_MAX_DEPTH entries, ~4 KiB. */
@@ -652,15 +663,7 @@ PL_EXPORT void pl_action_end(pl_action *a, const struct pl_field *fields, size_t
 			plain_end_slow(w, a, now);
 			return;
 		}
-		*ev = (struct pl_ev){.size = size,
-				     .kind = PL_EV_END,
-				     .depth = (uint16_t)depth,
-				     .ticks = now,
-				     .seq = a->priv_seq};
-		uint64_t dur = now - a->priv_start;
-		memcpy(ev + 1, &dur, 8);
-		if (depth)
-			fill_level(a, (uint32_t *)((uint8_t *)(ev + 1) + 8));
+		write_plain_end(ev, a, depth, size, now);
 		uint64_t head = pl_ring_commit(tb, size);
 		store_relaxed(&tb->events, tb->events + 1);
 		if (unlikely(head > tb->wake_head))
