@@ -40,19 +40,20 @@ void pl_py_held_clear(struct pl_py_held *h)
 {
 	/* Detach first: a value's destructor may run code that looks at this object. */
 	uint32_t n = h->n;
-	if (!n && !h->items)
-		return;
-	struct pl_py_heldfield *items = h->items, inl[PL_PY_HELD_INLINE];
-	if (!items) {
-		memcpy(inl, h->inl, n * sizeof(*inl));
-		items = inl;
-	}
+	struct pl_py_heldfield *items = h->items;
 	h->n = h->cap = 0;
 	h->items = NULL;
+	if (!items) { /* the usual few, inline: only their values are needed */
+		PyObject *v[PL_PY_HELD_INLINE];
+		for (uint32_t i = 0; i < n; i++)
+			v[i] = h->inl[i].value;
+		for (uint32_t i = 0; i < n; i++)
+			Py_DECREF(v[i]);
+		return;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		Py_DECREF(items[i].value);
-	if (items != inl)
-		PyMem_Free(items);
+	PyMem_Free(items);
 }
 
 int pl_py_held_traverse(struct pl_py_held *h, visitproc visit, void *arg)
@@ -102,8 +103,8 @@ static pl_py_action *action_make(pl_py_state *st, pl_name type, uint64_t prefix,
 		PyErr_SetString(PyExc_RuntimeError, "perflog's module is finalized");
 		return NULL;
 	}
-	pl_py_action *a = PyObject_GC_New(pl_py_action, st->action_type);
-	if (!a)
+	pl_py_action *a = (pl_py_action *)pl_py_free_take(&st->free_actions, st->action_type);
+	if (!a && !(a = PyObject_GC_New(pl_py_action, st->action_type)))
 		return NULL;
 	a->st = st;
 	a->prefix = prefix;
@@ -563,7 +564,7 @@ static void action_dealloc(PyObject *self)
 	action_clear(self);
 	if (a->level != a->level_inline)
 		PyMem_Free(a->level);
-	tp->tp_free(self);
+	pl_py_free_keep(&a->st->free_actions, self, a->st->action_type == tp);
 	Py_DECREF(tp);
 }
 

@@ -536,6 +536,9 @@ static int module_clear(PyObject *m)
 		close_writer(st, false);
 		PyThread_release_lock(st->ctl_lock);
 	}
+	/* Before the types go: freeing a kept object reads its type (the GC's pre-header). */
+	pl_py_free_drain(&st->free_actions);
+	pl_py_free_drain(&st->free_wrappers);
 	Py_CLEAR(st->decorated_type);
 	Py_CLEAR(st->action_type);
 	Py_CLEAR(st->ready_type);

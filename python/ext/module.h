@@ -44,6 +44,30 @@ enum pl_py_err {
 };
 
 /* Per-module state (one per interpreter that imports the module). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) /* clang's spelling */
+#define PL_PY_HAS_ASAN 1
+#endif
+#endif
+#ifndef PL_PY_HAS_ASAN
+#define PL_PY_HAS_ASAN 0
+#endif
+
+/* Freed objects of one type's size kept for their next use, as CPython's own freelists
+ * and Cython's @cython.freelist: a decorated coroutine call allocates two objects (its
+ * wrapper and its Action), and the allocator's and the GC's work on them was a tenth of
+ * a decorated await. An entry is the memory of a dead GC object, untracked, holding no
+ * reference (not even to its type); PyObject_Init() makes it an object again. */
+#if defined(__SANITIZE_ADDRESS__) || PL_PY_HAS_ASAN
+#define PL_PY_FREE_MAX 0 /* under AddressSanitizer: every use after free is seen */
+#else
+#define PL_PY_FREE_MAX 16
+#endif
+struct pl_py_freelist {
+	uint32_t n;
+	PyObject *o[PL_PY_FREE_MAX ? PL_PY_FREE_MAX : 1];
+};
+
 typedef struct pl_py_state {
 	/* Recording: writer is NULL when not recording. epoch changes at every start(),
 	 * stop() and in a fork child; actions remember the epoch they began in and are
@@ -81,6 +105,9 @@ typedef struct pl_py_state {
 	pl_name name_thread; /* "perflog:thread" */
 
 	uint64_t errors[PL_PY_NERR];
+
+	struct pl_py_freelist free_actions;  /* of action_type (action.c) */
+	struct pl_py_freelist free_wrappers; /* of coro_type and gen_type (wrappers.c) */
 } pl_py_state;
 
 /* Kinds of decorated callable. */
@@ -89,6 +116,32 @@ enum { PL_PY_KIND_SYNC = 0, PL_PY_KIND_CORO = 1, PL_PY_KIND_GEN = 2, PL_PY_KIND_
 static inline void pl_py_count(pl_py_state *st, enum pl_py_err e)
 {
 	st->errors[e]++;
+}
+
+/* A kept object made a new, untracked object of @tp (a GC type of the size the list
+ * keeps), or NULL when the list is empty (allocate one). */
+static inline PyObject *pl_py_free_take(struct pl_py_freelist *f, PyTypeObject *tp)
+{
+	return f->n ? PyObject_Init(f->o[--f->n], tp) : NULL;
+}
+
+/* From a tp_dealloc, once @o is untracked and cleared, before its type is released:
+ * keep @o's memory if @live (the module's types are still there: the list is drained
+ * before they go, as freeing an entry reads its type) and the list has room; else free
+ * it. */
+static inline void pl_py_free_keep(struct pl_py_freelist *f, PyObject *o, bool live)
+{
+	if (live && f->n + 1 <= PL_PY_FREE_MAX) /* not `<`: the bound is 0 under ASan */
+		f->o[f->n++] = o;
+	else
+		PyObject_GC_Del(o);
+}
+
+/* Free every kept object (module clear and free). */
+static inline void pl_py_free_drain(struct pl_py_freelist *f)
+{
+	while (f->n)
+		PyObject_GC_Del(f->o[--f->n]);
 }
 
 /* ---- fields held by an Action until they are recorded (action.c) ---- */

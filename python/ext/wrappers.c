@@ -98,7 +98,8 @@ static void end(pl_py_wrapper *w, enum end_how how, PyObject *value)
 	w->token = NULL;
 	if (!a)
 		return;
-	PyErr_Fetch(&type, &exc, &tb);
+	if (how == END_RAISED) /* kept for the caller; the rest runs with none set */
+		PyErr_Fetch(&type, &exc, &tb);
 	if (token) { /* eliot's order: the previous action is current again, then the end */
 		if (PyContextVar_Reset(a->st->ctxvar, token) < 0) {
 			PyErr_Clear(); /* driven from another context than it began in */
@@ -117,7 +118,8 @@ static void end(pl_py_wrapper *w, enum end_how how, PyObject *value)
 		else
 			pl_py_action_finish(a, type, exc);
 	}
-	PyErr_Restore(type, exc, tb);
+	if (how == END_RAISED)
+		PyErr_Restore(type, exc, tb);
 	Py_DECREF(a);
 }
 
@@ -311,21 +313,24 @@ static int wrapper_clear(PyObject *self)
 static void wrapper_dealloc(PyObject *self)
 {
 	PyTypeObject *tp = Py_TYPE(self);
-	if (PyObject_CallFinalizerFromDealloc(self) < 0)
+	/* Only a running one has something to finish (wrapper_finalize). */
+	if (((pl_py_wrapper *)self)->state == W_RUNNING &&
+	    PyObject_CallFinalizerFromDealloc(self) < 0)
 		return; /* resurrected */
 	PyObject_GC_UnTrack(self);
 	if (((pl_py_wrapper *)self)->weakrefs)
 		PyObject_ClearWeakRefs(self);
 	wrapper_clear(self);
-	tp->tp_free(self);
+	pl_py_state *st = PyType_GetModuleState(tp);
+	pl_py_free_keep(&st->free_wrappers, self, st && st->coro_type && st->gen_type);
 	Py_DECREF(tp);
 }
 
 PyObject *pl_py_wrap(pl_py_state *st, int kind, PyObject *inner, pl_py_action *a)
 {
 	PyTypeObject *tp = kind == PL_PY_KIND_CORO ? st->coro_type : st->gen_type;
-	pl_py_wrapper *w = PyObject_GC_New(pl_py_wrapper, tp);
-	if (!w)
+	pl_py_wrapper *w = (pl_py_wrapper *)pl_py_free_take(&st->free_wrappers, tp);
+	if (!w && !(w = PyObject_GC_New(pl_py_wrapper, tp)))
 		return NULL;
 	w->inner = Py_NewRef(inner);
 	w->act = (pl_py_action *)Py_NewRef(a);

@@ -330,3 +330,38 @@ def test_coroutine_quick_and_generic_argument_paths_record_alike(trace):
     nodes = sorted(trace.read().of_type(name(quick_coro)), key=lambda n: n.ts_ns)
     assert [n.fields for n in nodes] == [want for _, want in calls]
     assert all(n.outcome == "succeeded" and n.end_fields == {} for n in nodes)
+
+
+def test_objects_reused_after_release_are_fresh(trace):
+    """Freed wrappers and Actions are kept and reused (module.h, the free lists): one
+    reused must be a new object — its weak references cleared when the old one died,
+    none of the old one's state, action or arguments left — and objects that die in any
+    order, in and out of the lists, must all be recorded as their own calls."""
+    import weakref
+
+    seen = []
+    olds = [coro(i) for i in range(40)]  # more than a list keeps
+    refs = [weakref.ref(o, seen.append) for o in olds]
+    for o in olds:
+        o.close()  # never started: nothing recorded
+    del olds, o
+    gc.collect()
+    assert all(r() is None for r in refs) and len(seen) == 40
+
+    async def main():
+        got = []
+        for i in range(60):
+            c = coro(100 + i)
+            assert weakref.getweakrefcount(c) == 0
+            assert inspect.getcoroutinestate(c.__perflog_inner__) == "CORO_CREATED"
+            got.append(await c)
+        return got
+
+    assert asyncio.run(main()) == [2 * (100 + i) for i in range(60)]
+    g = [gen(3) for _ in range(20)]
+    assert [list(x) for x in g[::-1]] == [[0, 1, 2]] * 20
+    del g
+    nodes = trace.read().of_type(name(coro))
+    assert sorted(n.fields["x"] for n in nodes) == list(range(100, 160))
+    assert all(n.end_fields == {"result": 2 * n.fields["x"]} for n in nodes)
+    assert len(trace.read().of_type(name(gen))) == 20
