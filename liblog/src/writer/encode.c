@@ -16,6 +16,7 @@
 #include "../common/mpcursor.h"
 #include "encode.h"
 #include "names.h"
+#include "openset.h"
 
 int pl_encoder_init(struct pl_encoder *e, int level)
 {
@@ -281,6 +282,10 @@ static inline bool col_room(struct pl_col *c, size_t n)
  * task (a remote prefix and seq), depth, duration, fields length, two text lengths. */
 #define EV_FIXED_MAX (1 + 3 * PL_UV_MAX + 8 + PL_UV_MAX + 2 * PL_UV_MAX + 2 * PL_UV_MAX)
 
+/* Free bytes a column is given beyond an event's need when it must grow (pl_enc_event):
+ * 8 columns of it at most, next to the ~5 MiB a frame's block may take. */
+#define COL_SLACK (32u << 10)
+
 static inline void col_uv(struct pl_col *c, uint64_t v)
 {
 	c->len = (size_t)(pl_uv_put(c->p + c->len, v) - c->p);
@@ -292,12 +297,10 @@ static inline void col_bytes(struct pl_col *c, const void *p, size_t n)
 	c->len += n;
 }
 
-/* col_bytes() for the usual few bytes of fields: two overlapping moves instead of a
- * call to memcpy (a tenth of the flusher's time), reading and writing only the @n. */
-static inline void col_bytes_short(struct pl_col *c, const uint8_t *p, size_t n)
+/* memcpy() for the usual few bytes of fields: two overlapping moves instead of a call
+ * (a tenth of the flusher's time), reading and writing only the @n. */
+static inline void copy_short(uint8_t *d, const uint8_t *p, size_t n)
 {
-	uint8_t *d = c->p + c->len;
-	c->len += n;
 	if (n >= 8 && n <= 16) {
 		uint64_t a, b;
 		memcpy(&a, p, 8);
@@ -313,6 +316,12 @@ static inline void col_bytes_short(struct pl_col *c, const uint8_t *p, size_t n)
 	} else {
 		memcpy(d, p, n);
 	}
+}
+
+static inline void col_bytes_short(struct pl_col *c, const uint8_t *p, size_t n)
+{
+	copy_short(c->p + c->len, p, n);
+	c->len += n;
 }
 
 /* The open block goes into raw as one BLOCK record; it stays the open chunk (a DROPPED
@@ -405,6 +414,9 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	if (likely(b->room >= need)) {
 		b->room -= need;
 	} else {
+		/* Each column is given COL_SLACK bytes more than this event needs when it can
+		 * be: b->room counts every event at its most, ~10 times its usual size, and
+		 * would otherwise run out (and bring the run here) every few dozen events. */
 		if (!col_room(&col[C_KINDS], 1) || !col_room(&col[C_DTS], PL_UV_MAX) ||
 		    !col_room(&col[C_TYPES], PL_UV_MAX) ||
 		    !col_room(&col[C_TASKS], 8 + PL_UV_MAX) ||
@@ -413,6 +425,8 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		    !col_room(&col[C_FIELDS], PL_UV_MAX + ev->fields_len) ||
 		    !col_room(&col[C_EXCS], 2 * PL_UV_MAX + ev->exc_type_len + ev->exc_msg_len))
 			return;
+		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+			(void)col_room(&col[i], need + COL_SLACK); /* short is fine: checked */
 		size_t least = SIZE_MAX;
 		for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
 			least = PL_MIN(least, col[i].cap - col[i].len);
@@ -461,6 +475,142 @@ void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	b->last_ts = ts;
 	e->frame_events++;
 	e->raw_events++;
+}
+
+/* ---- a run of staged events at once (pl_enc_run) ---- */
+
+_Static_assert((int)PL_EV_START == (int)PL_K_START && (int)PL_EV_END == (int)PL_K_END &&
+		   (int)PL_EV_MESSAGE == (int)PL_K_MESSAGE && PL_EVF_FIELDS << 2 == PL_BLK_FIELDS,
+	       "a plain event's kinds byte is its kind and fields flag, moved");
+
+/* Bytes ahead of the event being encoded that the flusher prefetches. */
+#define RUN_PREFETCH 1024
+
+/* The column cursors of the block being built, kept in locals across a run and written
+ * back before anything else looks at the block. */
+#define RUN_LOAD()                                                                                 \
+	do {                                                                                       \
+		size_t used_ = e->raw.size + e->frame_raw + 64 + b->bytes_bound;                   \
+		ev_left = e->frame_events < PL_FRAME_MAX_EVENTS                                    \
+			      ? PL_FRAME_MAX_EVENTS - (uint32_t)e->frame_events                    \
+			      : 0;                                                                 \
+		bytes_left = used_ < PL_FRAME_TARGET_BYTES ? PL_FRAME_TARGET_BYTES - used_ : 0;    \
+		open_here = b->open && b->thread == thread;                                        \
+		kp = col[C_KINDS].p + col[C_KINDS].len;                                            \
+		dp = col[C_DTS].p + col[C_DTS].len;                                                \
+		tp = col[C_TYPES].p + col[C_TYPES].len;                                            \
+		ap = col[C_TASKS].p + col[C_TASKS].len;                                            \
+		lp = col[C_LEVELS].p + col[C_LEVELS].len;                                          \
+		up = col[C_DURS].p + col[C_DURS].len;                                              \
+		fp = col[C_FIELDS].p + col[C_FIELDS].len;                                          \
+		room = b->room;                                                                    \
+		prev_ts = e->prev_ts;                                                              \
+		prev_seq = e->prev_seq;                                                            \
+	} while (0)
+#define RUN_STORE()                                                                                \
+	do {                                                                                       \
+		col[C_KINDS].len = (size_t)(kp - col[C_KINDS].p);                                  \
+		col[C_DTS].len = (size_t)(dp - col[C_DTS].p);                                      \
+		col[C_TYPES].len = (size_t)(tp - col[C_TYPES].p);                                  \
+		col[C_TASKS].len = (size_t)(ap - col[C_TASKS].p);                                  \
+		col[C_LEVELS].len = (size_t)(lp - col[C_LEVELS].p);                                \
+		col[C_DURS].len = (size_t)(up - col[C_DURS].p);                                    \
+		col[C_FIELDS].len = (size_t)(fp - col[C_FIELDS].p);                                \
+		b->room = room;                                                                    \
+		b->bytes_bound += bound;                                                           \
+		if (n)                                                                             \
+			b->last_ts = lts;                                                          \
+		b->count += n;                                                                     \
+		e->frame_events += n;                                                              \
+		e->raw_events += n;                                                                \
+		e->prev_ts = prev_ts;                                                              \
+		e->prev_seq = prev_seq;                                                            \
+		bound = 0;                                                                         \
+		n = 0;                                                                             \
+	} while (0)
+
+size_t pl_enc_run(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
+		  const uint8_t *p, size_t len, uint64_t *last_ts, struct pl_openset *open)
+{
+	struct pl_enc_block *b = &e->blk;
+	struct pl_col *col = b->col;
+	uint8_t *kp, *dp, *tp, *ap, *lp, *up, *fp;
+	size_t room, bound = 0, off = 0, bytes_left;
+	uint64_t prev_ts, prev_seq, lts = *last_ts;
+	uint32_t n = 0, ev_left;
+	bool open_here;
+	RUN_LOAD();
+	while (off < len) {
+		const struct pl_ev *ev = (const struct pl_ev *)(p + off);
+		/* The recording thread wrote these lines on another core: ask for them a few
+		 * events ahead, or each one costs a miss (the encoder's largest cost). Past
+		 * the segment's end is harmless: a prefetch never faults. */
+		__builtin_prefetch(p + off + RUN_PREFETCH);
+		off += ev->size;
+		unsigned kind = ev->kind;
+		if (kind == PL_EV_PAD)
+			continue;
+		/* Plain events of the open block whose room is known are encoded here; the
+		 * rest (another thread's block, a remote task, an exception, a column to
+		 * grow, a thread name) by pl_enc_event(). */
+		size_t need = EV_FIXED_MAX + PL_UV_MAX * (size_t)ev->depth + ev->fields_len;
+		if (unlikely(kind > PL_EV_MESSAGE ||
+			     (ev->flags & (PL_EVF_REMOTE | PL_EVF_FAILED)) || room < need ||
+			     !open_here)) {
+			RUN_STORE();
+			*last_ts = lts;
+			pl_enc_event(e, c, thread, tid, ev, last_ts);
+			pl_openset_note(open, ev);
+			lts = *last_ts;
+			RUN_LOAD();
+		} else {
+			const uint8_t *q = (const uint8_t *)(ev + 1);
+			uint64_t dur = 0;
+			if (kind == PL_EV_END) {
+				memcpy(&dur, q, 8);
+				q += 8;
+			}
+			uint64_t ts_conv = pl_clock_ns_cached(c, &e->clock, ev->ticks);
+			uint64_t ts = ts_conv < lts ? lts : ts_conv; /* see pl_enc_event */
+			lts = ts;
+			room -= need;
+			bound += need;
+			*kp++ = (uint8_t)(kind | (ev->flags & PL_EVF_FIELDS) << 2);
+			dp = pl_uv_put(dp, ts - prev_ts);
+			prev_ts = ts;
+			if (kind != PL_EV_END)
+				tp = pl_uv_put(tp, ev->type);
+			ap = pl_uv_put(ap, pl_zigzag((int64_t)(ev->seq - prev_seq)));
+			prev_seq = ev->seq;
+			uint32_t depth = ev->depth;
+			lp = pl_uv_put(lp, depth);
+			for (uint32_t i = 0; i < depth; i++) {
+				uint32_t l;
+				memcpy(&l, q + 4 * i, 4);
+				lp = pl_uv_put(lp, l);
+			}
+			if (kind == PL_EV_END)
+				up = pl_uv_put(up, ts_conv - pl_clock_ns_cached(c, &e->clock,
+										ev->ticks - dur));
+			if (ev->flags & PL_EVF_FIELDS) {
+				fp = pl_uv_put(fp, ev->fields_len);
+				copy_short(fp, q + 4 * depth, ev->fields_len);
+				fp += ev->fields_len;
+			}
+			n++;
+			pl_openset_note(open, ev);
+		}
+		/* pl_enc_frame_full()'s bounds, counted down here. */
+		if (unlikely(n >= ev_left || bound >= bytes_left)) {
+			RUN_STORE();
+			if (pl_enc_frame_full(e))
+				break;
+			RUN_LOAD();
+		}
+	}
+	RUN_STORE();
+	*last_ts = lts;
+	return off;
 }
 
 void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,

@@ -122,6 +122,16 @@ static inline bool pl_enc_frame_full(struct pl_encoder *e)
 /* One staged event of @thread (into the block being built). */
 void pl_enc_event(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
 		  const struct pl_ev *ev, uint64_t *last_ts);
+struct pl_openset;
+
+/* The staged events of @thread at @p[0..@len) (a span of its ring, PAD events skipped)
+ * into the block being built, each also noted in @open (pl_openset_note), until the span
+ * ends or the frame is full (pl_enc_frame_full). The same records as pl_enc_event() one
+ * event at a time, with the block's cursors kept in registers across events. Returns the
+ * bytes of @p taken (up to the event that filled the frame, included). */
+size_t pl_enc_run(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread, int64_t tid,
+		  const uint8_t *p, size_t len, uint64_t *last_ts, struct pl_openset *open);
+
 /* DROPPED record in @thread's chunk (0: the writer itself). */
 void pl_enc_dropped(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t thread,
 		    uint64_t count, const char *reason);

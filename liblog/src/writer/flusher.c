@@ -52,9 +52,6 @@ static void commit(struct pl_writer *w)
 			pl_openset_settle(&tb->open, w->sink.good_off);
 }
 
-/* Bytes ahead of the event being encoded that the flusher prefetches. */
-#define PREFETCH_AHEAD 1024
-
 /* Encode the committed events of @tb (up to what was committed when we started). */
 static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 {
@@ -70,21 +67,8 @@ static void drain_ring(struct pl_writer *w, struct pl_ring *tb)
 		len = PL_MIN(len, limit);
 		if (!len)
 			break; /* cannot happen: @limit bytes were committed */
-		uint64_t off = 0;
-		while (off < len) {
-			const struct pl_ev *ev = (const struct pl_ev *)(p + off);
-			/* The recording thread wrote these lines on another core: ask for them
-			 * a few events ahead, or each one costs a miss (the encoder's largest
-			 * cost). Past the segment's end is harmless: a prefetch never faults. */
-			__builtin_prefetch(p + off + PREFETCH_AHEAD);
-			if (ev->kind != PL_EV_PAD) {
-				pl_enc_event(e, &w->clock, tb->serial, tb->tid, ev, &tb->last_ts);
-				pl_openset_note(&tb->open, ev);
-			}
-			off += ev->size;
-			if (pl_enc_frame_full(e))
-				break;
-		}
+		uint64_t off =
+		    pl_enc_run(e, &w->clock, tb->serial, tb->tid, p, len, &tb->last_ts, &tb->open);
 		pl_ring_consume(tb, off);
 		limit -= off;
 		if (pl_enc_frame_full(e)) {
