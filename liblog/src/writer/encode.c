@@ -495,27 +495,33 @@ _Static_assert((int)PL_EV_START == (int)PL_K_START && (int)PL_EV_END == (int)PL_
 			      ? PL_FRAME_MAX_EVENTS - (uint32_t)e->frame_events                    \
 			      : 0;                                                                 \
 		bytes_left = used_ < PL_FRAME_TARGET_BYTES ? PL_FRAME_TARGET_BYTES - used_ : 0;    \
-		open_here = b->open && b->thread == thread;                                        \
-		kp = col[C_KINDS].p + col[C_KINDS].len;                                            \
-		dp = col[C_DTS].p + col[C_DTS].len;                                                \
-		tp = col[C_TYPES].p + col[C_TYPES].len;                                            \
-		ap = col[C_TASKS].p + col[C_TASKS].len;                                            \
-		lp = col[C_LEVELS].p + col[C_LEVELS].len;                                          \
-		up = col[C_DURS].p + col[C_DURS].len;                                              \
-		fp = col[C_FIELDS].p + col[C_FIELDS].len;                                          \
+		/* Room means every column has memory (pl_enc_event): before, no cursor. */        \
+		open_here = b->open && b->thread == thread && b->room;                             \
+		kp = dp = tp = ap = lp = up = fp = NULL;                                           \
+		if (open_here) {                                                                   \
+			kp = col[C_KINDS].p + col[C_KINDS].len;                                    \
+			dp = col[C_DTS].p + col[C_DTS].len;                                        \
+			tp = col[C_TYPES].p + col[C_TYPES].len;                                    \
+			ap = col[C_TASKS].p + col[C_TASKS].len;                                    \
+			lp = col[C_LEVELS].p + col[C_LEVELS].len;                                  \
+			up = col[C_DURS].p + col[C_DURS].len;                                      \
+			fp = col[C_FIELDS].p + col[C_FIELDS].len;                                  \
+		}                                                                                  \
 		room = b->room;                                                                    \
 		prev_ts = e->prev_ts;                                                              \
 		prev_seq = e->prev_seq;                                                            \
 	} while (0)
 #define RUN_STORE()                                                                                \
 	do {                                                                                       \
-		col[C_KINDS].len = (size_t)(kp - col[C_KINDS].p);                                  \
-		col[C_DTS].len = (size_t)(dp - col[C_DTS].p);                                      \
-		col[C_TYPES].len = (size_t)(tp - col[C_TYPES].p);                                  \
-		col[C_TASKS].len = (size_t)(ap - col[C_TASKS].p);                                  \
-		col[C_LEVELS].len = (size_t)(lp - col[C_LEVELS].p);                                \
-		col[C_DURS].len = (size_t)(up - col[C_DURS].p);                                    \
-		col[C_FIELDS].len = (size_t)(fp - col[C_FIELDS].p);                                \
+		if (open_here) {                                                                   \
+			col[C_KINDS].len = (size_t)(kp - col[C_KINDS].p);                          \
+			col[C_DTS].len = (size_t)(dp - col[C_DTS].p);                              \
+			col[C_TYPES].len = (size_t)(tp - col[C_TYPES].p);                          \
+			col[C_TASKS].len = (size_t)(ap - col[C_TASKS].p);                          \
+			col[C_LEVELS].len = (size_t)(lp - col[C_LEVELS].p);                        \
+			col[C_DURS].len = (size_t)(up - col[C_DURS].p);                            \
+			col[C_FIELDS].len = (size_t)(fp - col[C_FIELDS].p);                        \
+		}                                                                                  \
 		b->room = room;                                                                    \
 		b->bytes_bound += bound;                                                           \
 		if (n)                                                                             \
