@@ -1481,6 +1481,66 @@ static void test_many_names_before_open(void **state)
 	free(name);
 }
 
+/* A backlog drained at once is cut into frames of 60,000 events at most
+ * (docs/architecture.md), whatever mix of plain and other events it holds: successful
+ * actions, failed ones (an END with its exception) and messages. Nothing waits in the
+ * ring until the close (a 64 MiB ring is never half full, no timer), so every event is
+ * encoded in one drain: 200,000 of them make four frames, and no event is lost. */
+static void frames_tweak(struct pl_writer_options *o)
+{
+	o->buffer_size = 64u << 20;
+	o->flush_interval_ms = 3600u * 1000u;
+	o->full_policy = PL_FULL_BLOCK;
+}
+
+static void test_frames_bounded(void **state)
+{
+	struct fx *f = *state;
+	enum { ACTIONS = 80000, FRAME_MAX = 60000 };
+	struct pl_writer *w = th_open(f->path, frames_tweak);
+	uint64_t events = 0;
+	for (int i = 0; i < ACTIONS; i++) {
+		pl_action a;
+		struct pl_field in[] = {PL_F_INT("i", i), PL_F_INT("lo", i & 255)};
+		pl_action_begin(&a, w, NULL, PL_NAME("frames.work"), in, 2);
+		if (i % 2 == 0) {
+			pl_message(w, &a, PL_NAME("frames.note"), NULL, 0);
+			events++;
+		}
+		if (i % 1000 == 999)
+			pl_action_fail(&a, "frames.Error", 12, "every thousandth", 16, NULL, 0);
+		else
+			pl_action_end(&a, NULL, 0);
+		events += 2;
+	}
+	assert_int_equal(pl_writer_close(w), 0);
+	struct pl_reader *r;
+	assert_int_equal(pl_reader_open(f->path, &r), 0);
+	struct pl_record rec = PL_RECORD_INIT;
+	uint64_t frame = UINT64_MAX, in_frame = 0, max = 0, seen = 0, frames = 0, failed = 0;
+	int ret;
+	while ((ret = pl_reader_next(r, &rec)) == 0) {
+		if (rec.kind != PL_REC_START && rec.kind != PL_REC_END &&
+		    rec.kind != PL_REC_MESSAGE)
+			continue;
+		if (rec.frame_offset != frame) {
+			frame = rec.frame_offset;
+			in_frame = 0;
+			frames++;
+		}
+		in_frame++;
+		seen++;
+		max = in_frame > max ? in_frame : max;
+		failed += rec.kind == PL_REC_END && rec.outcome == PL_FAILED;
+	}
+	assert_int_equal(ret, PL_END);
+	pl_reader_close(r);
+	assert_int_equal(seen, events);
+	assert_int_equal(failed, ACTIONS / 1000);
+	assert_int_equal(max, FRAME_MAX);
+	assert_int_equal(frames, (events + FRAME_MAX - 1) / FRAME_MAX);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1513,6 +1573,7 @@ int main(void)
 	    T(test_symlink_refused),
 	    T(test_flush_at_exit),
 	    T(test_many_names_before_open),
+	    T(test_frames_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

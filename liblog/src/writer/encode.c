@@ -487,16 +487,18 @@ _Static_assert((int)PL_EV_START == (int)PL_K_START && (int)PL_EV_END == (int)PL_
 #define RUN_PREFETCH 1024
 
 /* The column cursors of the block being built, kept in locals across a run and written
- * back before anything else looks at the block. */
+ * back before anything else looks at the block. @used sums the events' bounds since the
+ * load, against @lim: the least of the columns' room and the frame's bytes left. */
 #define RUN_LOAD()                                                                                 \
 	do {                                                                                       \
 		size_t used_ = e->raw.size + e->frame_raw + 64 + b->bytes_bound;                   \
+		size_t left_ = used_ < PL_FRAME_TARGET_BYTES ? PL_FRAME_TARGET_BYTES - used_ : 0;  \
 		ev_left = e->frame_events < PL_FRAME_MAX_EVENTS                                    \
 			      ? PL_FRAME_MAX_EVENTS - (uint32_t)e->frame_events                    \
 			      : 0;                                                                 \
-		bytes_left = used_ < PL_FRAME_TARGET_BYTES ? PL_FRAME_TARGET_BYTES - used_ : 0;    \
 		/* Room means every column has memory (pl_enc_event): before, no cursor. */        \
 		open_here = b->open && b->thread == thread && b->room;                             \
+		lim = open_here ? PL_MIN(b->room, left_) : 0;                                      \
 		kp = dp = tp = ap = lp = up = fp = NULL;                                           \
 		if (open_here) {                                                                   \
 			kp = col[C_KINDS].p + col[C_KINDS].len;                                    \
@@ -507,10 +509,10 @@ _Static_assert((int)PL_EV_START == (int)PL_K_START && (int)PL_EV_END == (int)PL_
 			up = col[C_DURS].p + col[C_DURS].len;                                      \
 			fp = col[C_FIELDS].p + col[C_FIELDS].len;                                  \
 		}                                                                                  \
-		room = b->room;                                                                    \
 		prev_ts = e->prev_ts;                                                              \
 		prev_seq = e->prev_seq;                                                            \
 	} while (0)
+
 #define RUN_STORE()                                                                                \
 	do {                                                                                       \
 		if (open_here) {                                                                   \
@@ -522,8 +524,8 @@ _Static_assert((int)PL_EV_START == (int)PL_K_START && (int)PL_EV_END == (int)PL_
 			col[C_DURS].len = (size_t)(up - col[C_DURS].p);                            \
 			col[C_FIELDS].len = (size_t)(fp - col[C_FIELDS].p);                        \
 		}                                                                                  \
-		b->room = room;                                                                    \
-		b->bytes_bound += bound;                                                           \
+		b->room -= used;                                                                   \
+		b->bytes_bound += used;                                                            \
 		if (n)                                                                             \
 			b->last_ts = lts;                                                          \
 		b->count += n;                                                                     \
@@ -531,7 +533,7 @@ _Static_assert((int)PL_EV_START == (int)PL_K_START && (int)PL_EV_END == (int)PL_
 		e->raw_events += n;                                                                \
 		e->prev_ts = prev_ts;                                                              \
 		e->prev_seq = prev_seq;                                                            \
-		bound = 0;                                                                         \
+		used = 0;                                                                          \
 		n = 0;                                                                             \
 	} while (0)
 
@@ -541,7 +543,7 @@ size_t pl_enc_run(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 	struct pl_enc_block *b = &e->blk;
 	struct pl_col *col = b->col;
 	uint8_t *kp, *dp, *tp, *ap, *lp, *up, *fp;
-	size_t room, bound = 0, off = 0, bytes_left;
+	size_t lim, used = 0, off = 0;
 	uint64_t prev_ts, prev_seq, lts = *last_ts;
 	uint32_t n = 0, ev_left;
 	bool open_here;
@@ -552,67 +554,66 @@ size_t pl_enc_run(struct pl_encoder *e, const struct pl_clock_conv *c, uint32_t 
 		 * events ahead, or each one costs a miss (the encoder's largest cost). Past
 		 * the segment's end is harmless: a prefetch never faults. */
 		__builtin_prefetch(p + off + RUN_PREFETCH);
-		off += ev->size;
 		unsigned kind = ev->kind;
-		if (kind == PL_EV_PAD)
+		if (kind == PL_EV_PAD) {
+			off += ev->size;
 			continue;
-		/* Plain events of the open block whose room is known are encoded here; the
-		 * rest (another thread's block, a remote task, an exception, a column to
-		 * grow, a thread name) by pl_enc_event(). */
+		}
+		/* Plain events of the open block that fit its room and the frame are encoded
+		 * here; the rest (another thread's block, a remote task, an exception, a
+		 * column to grow, a thread name, a full frame) go the slow way. */
 		size_t need = EV_FIXED_MAX + PL_UV_MAX * (size_t)ev->depth + ev->fields_len;
 		if (unlikely(kind > PL_EV_MESSAGE ||
-			     (ev->flags & (PL_EVF_REMOTE | PL_EVF_FAILED)) || room < need ||
-			     !open_here)) {
+			     (ev->flags & (PL_EVF_REMOTE | PL_EVF_FAILED)) || need > lim - used ||
+			     n >= ev_left)) {
 			RUN_STORE();
+			/* A full frame ends before this event (after one at least, as every
+			 * call must take something). */
+			if (off && pl_enc_frame_full(e))
+				break;
 			*last_ts = lts;
 			pl_enc_event(e, c, thread, tid, ev, last_ts);
 			pl_openset_note(open, ev);
 			lts = *last_ts;
+			off += ev->size;
 			RUN_LOAD();
-		} else {
-			const uint8_t *q = (const uint8_t *)(ev + 1);
-			uint64_t dur = 0;
-			if (kind == PL_EV_END) {
-				memcpy(&dur, q, 8);
-				q += 8;
-			}
-			uint64_t ts_conv = pl_clock_ns_cached(c, &e->clock, ev->ticks);
-			uint64_t ts = ts_conv < lts ? lts : ts_conv; /* see pl_enc_event */
-			lts = ts;
-			room -= need;
-			bound += need;
-			*kp++ = (uint8_t)(kind | (ev->flags & PL_EVF_FIELDS) << 2);
-			dp = pl_uv_put(dp, ts - prev_ts);
-			prev_ts = ts;
-			if (kind != PL_EV_END)
-				tp = pl_uv_put(tp, ev->type);
-			ap = pl_uv_put(ap, pl_zigzag((int64_t)(ev->seq - prev_seq)));
-			prev_seq = ev->seq;
-			uint32_t depth = ev->depth;
-			lp = pl_uv_put(lp, depth);
-			for (uint32_t i = 0; i < depth; i++) {
-				uint32_t l;
-				memcpy(&l, q + 4 * i, 4);
-				lp = pl_uv_put(lp, l);
-			}
-			if (kind == PL_EV_END)
-				up = pl_uv_put(up, ts_conv - pl_clock_ns_cached(c, &e->clock,
-										ev->ticks - dur));
-			if (ev->flags & PL_EVF_FIELDS) {
-				fp = pl_uv_put(fp, ev->fields_len);
-				copy_short(fp, q + 4 * depth, ev->fields_len);
-				fp += ev->fields_len;
-			}
-			n++;
-			pl_openset_note(open, ev);
+			continue;
 		}
-		/* pl_enc_frame_full()'s bounds, counted down here. */
-		if (unlikely(n >= ev_left || bound >= bytes_left)) {
-			RUN_STORE();
-			if (pl_enc_frame_full(e))
-				break;
-			RUN_LOAD();
+		off += ev->size;
+		const uint8_t *q = (const uint8_t *)(ev + 1);
+		uint64_t dur = 0;
+		if (kind == PL_EV_END) {
+			memcpy(&dur, q, 8);
+			q += 8;
 		}
+		uint64_t ts_conv = pl_clock_ns_cached(c, &e->clock, ev->ticks);
+		uint64_t ts = ts_conv < lts ? lts : ts_conv; /* see pl_enc_event */
+		lts = ts;
+		used += need;
+		*kp++ = (uint8_t)(kind | (ev->flags & PL_EVF_FIELDS) << 2);
+		dp = pl_uv_put(dp, ts - prev_ts);
+		prev_ts = ts;
+		if (kind != PL_EV_END)
+			tp = pl_uv_put(tp, ev->type);
+		ap = pl_uv_put(ap, pl_zigzag((int64_t)(ev->seq - prev_seq)));
+		prev_seq = ev->seq;
+		uint32_t depth = ev->depth;
+		lp = pl_uv_put(lp, depth);
+		for (uint32_t i = 0; i < depth; i++) {
+			uint32_t l;
+			memcpy(&l, q + 4 * i, 4);
+			lp = pl_uv_put(lp, l);
+		}
+		if (kind == PL_EV_END)
+			up = pl_uv_put(up,
+				       ts_conv - pl_clock_ns_cached(c, &e->clock, ev->ticks - dur));
+		if (ev->flags & PL_EVF_FIELDS) {
+			fp = pl_uv_put(fp, ev->fields_len);
+			copy_short(fp, q + 4 * depth, ev->fields_len);
+			fp += ev->fields_len;
+		}
+		n++;
+		pl_openset_note(open, ev);
 	}
 	RUN_STORE();
 	*last_ts = lts;
