@@ -187,6 +187,7 @@ def _fifo_reader(tmp_path, handler):
     old = signal.signal(signal.SIGUSR1, handler)
 
     done = threading.Event()
+    rescued = []
 
     def poke():
         time.sleep(0.2)
@@ -205,15 +206,35 @@ def _fifo_reader(tmp_path, handler):
         os.set_blocking(fd, True)
         with os.fdopen(fd, "wb") as w:
             w.write(src.read_bytes())
+        # The watchdog: a reader not done 30 s after the data went in may be blocked in
+        # open() again (a second open would wait for a writer forever): let it out, and
+        # have the test fail saying so instead of hanging.
+        if not done.wait(30):
+            while not done.is_set():
+                try:
+                    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError:
+                    done.wait(0.1)
+                    continue
+                rescued.append(1)
+                os.close(fd)
+                break
 
     t = threading.Thread(target=poke)
     t.start()
+    # Never hang (this test did twice in CI, at 300 s, with no trace of where): past 120 s
+    # every thread's stack is printed, and the test's own watchdog below unblocks a reader
+    # still waiting in open() after the writer has come and gone, and says so.
+    import faulthandler
+    faulthandler.dump_traceback_later(120)
     try:
         return [r["type"] for r in perflog.read(str(fifo)) if r["kind"] == "message"]
     finally:
+        faulthandler.cancel_dump_traceback_later()
         done.set()
         t.join()
         signal.signal(signal.SIGUSR1, old)
+        assert not rescued, "the reader waited in open() again after the writer had written"
 
 
 def test_a_signal_while_opening_a_fifo_is_not_an_error(tmp_path):
