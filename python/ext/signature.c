@@ -352,6 +352,18 @@ static int hold_extracted(pl_py_state *st, const struct pl_py_rec *r, PyObject *
 int pl_py_plan_hold(const struct pl_py_plan *p, pl_py_state *st, struct pl_py_held *h,
 		    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+	/* The usual call (as decorator.c's begin_quick): every recorded parameter a plain
+	 * positional one, passed by position, few enough to be held in line. */
+	if (p->quick && !kwnames && nargs >= p->quick_nargs && p->nrec <= PL_PY_HELD_INLINE &&
+	    !h->n && !h->items) {
+		for (Py_ssize_t i = 0; i < p->nrec; i++) {
+			const struct pl_py_rec *r = &p->rec[i];
+			h->inl[i] =
+			    (struct pl_py_heldfield){r->name, r->trunc, Py_NewRef(args[r->slot])};
+		}
+		h->n = (uint32_t)p->nrec;
+		return 0;
+	}
 	for (Py_ssize_t i = 0; i < p->nrec; i++) {
 		const struct pl_py_rec *r = &p->rec[i];
 		PyObject *v = NULL;

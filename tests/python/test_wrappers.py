@@ -365,3 +365,29 @@ def test_objects_reused_after_release_are_fresh(trace):
     assert sorted(n.fields["x"] for n in nodes) == list(range(100, 160))
     assert all(n.end_fields == {"result": 2 * n.fields["x"]} for n in nodes)
     assert len(trace.read().of_type(name(gen))) == 20
+
+
+@pl(args=["c", "a"])
+async def some_args(a, b, c, d=4):
+    return b
+
+
+@pl(args=["d"])
+def some_gen(a, b, d=4):
+    yield a + b + d
+
+
+def test_held_arguments_are_the_named_ones_by_position(trace):
+    """Arguments held from the call to the first step, by the usual quick path (all
+    recorded ones passed by position) and the generic one (a keyword, a default): each
+    recorded parameter gets its own argument, whatever its place in the signature."""
+    async def main():
+        return [await some_args(1, 2, 3), await some_args(1, 2, 3, 5),
+                await some_args(1, 2, c=3)]
+
+    assert asyncio.run(main()) == [2, 2, 2]
+    assert list(some_gen(1, 2)) == [7] and list(some_gen(1, 2, 8)) == [11]
+    t = trace.read()
+    got = sorted(tuple(sorted(n.fields.items())) for n in t.of_type(name(some_args)))
+    assert got == [(("a", 1), ("c", 3))] * 3
+    assert sorted(n.fields["d"] for n in t.of_type(name(some_gen))) == [4, 8]
