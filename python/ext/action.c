@@ -41,6 +41,8 @@ void pl_py_held_clear(struct pl_py_held *h)
 	/* Detach first: a value's destructor may run code that looks at this object. */
 	uint32_t n = h->n;
 	struct pl_py_heldfield *items = h->items;
+	if (!n && !items)
+		return;
 	h->n = h->cap = 0;
 	h->items = NULL;
 	if (!items) { /* the usual few, inline: only their values are needed */
