@@ -11,24 +11,27 @@ void pf_agg_init(struct pf_agg *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Make room for entry @type. Returns 0, or -1 when out of memory. */
-static int reserve(struct pf_agg *a, uint32_t type)
+/* Make room for entry @type (past the table). Returns 0, or -1 when out of memory. */
+static __attribute__((noinline)) int grow(struct pf_agg *a, uint32_t type)
 {
-	if (type >= a->n) {
-		uint32_t n = a->n ? a->n : 64;
-		while (n <= type)
-			n *= 2;
-		struct pf_typestat *t = realloc(a->t, n * sizeof(*t));
-		if (!t)
-			return -1;
-		for (uint32_t i = a->n; i < n; i++) {
-			memset(&t[i], 0, sizeof(t[i]));
-			pf_hist_init(&t[i].hist);
-		}
-		a->t = t;
-		a->n = n;
+	uint32_t n = a->n ? a->n : 64;
+	while (n <= type)
+		n *= 2;
+	struct pf_typestat *t = realloc(a->t, n * sizeof(*t));
+	if (!t)
+		return -1;
+	for (uint32_t i = a->n; i < n; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		pf_hist_init(&t[i].hist);
 	}
+	a->t = t;
+	a->n = n;
 	return 0;
+}
+
+static inline int reserve(struct pf_agg *a, uint32_t type)
+{
+	return __builtin_expect(type < a->n, 1) ? 0 : grow(a, type);
 }
 
 int pf_agg_add(struct pf_agg *a, const struct pf_span *sp)

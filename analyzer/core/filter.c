@@ -33,6 +33,8 @@ void pf_filter_init(struct pf_filter *f, const struct pf_opts *o, const struct p
 	f->names = names;
 	f->since = o->has_since ? resolve(&o->since, first, last) : INT64_MIN;
 	f->until = o->has_until ? resolve(&o->until, first, last) : INT64_MAX;
+	f->all = !o->type_glob && !o->min_ns && !o->failed_only && !o->has_task &&
+		 f->since == INT64_MIN && f->until == INT64_MAX;
 }
 
 bool pf_filter_type(struct pf_filter *f, uint32_t type)
@@ -58,6 +60,8 @@ bool pf_filter_type(struct pf_filter *f, uint32_t type)
 
 bool pf_filter_span(struct pf_filter *f, const struct pf_span *sp)
 {
+	if (f->all)
+		return true;
 	const struct pf_opts *o = f->o;
 	if (sp->duration_ns < o->min_ns || (o->failed_only && !sp->failed))
 		return false;

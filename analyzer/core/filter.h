@@ -22,6 +22,7 @@ struct pf_filter {
 	int64_t since, until; /* resolved: INT64_MIN / INT64_MAX when absent */
 	uint8_t *type_state;  /* by type number: 0 not yet tested, 1 passes, 2 fails */
 	uint32_t ntypes;
+	bool all; /* no filter given: every span passes (tested first, per span) */
 };
 
 /**

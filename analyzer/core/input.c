@@ -589,9 +589,15 @@ int pf_input_next(struct pf_input *in, const struct pf_event **ev)
 		struct pf_source *s = &in->src[i];
 		in->delivered = false;
 		int ret = 1;
-		if (++s->next < s->b[s->cur].n)
+		if (++s->next < s->b[s->cur].n) {
 			pf_batch_view(&s->b[s->cur], s->next, (uint32_t)i, s->type_map, &s->ev);
-		else if ((ret = take(in, i)) < 0)
+			/* One file being read and none to start: it stays the heap's top. */
+			if (in->nheap == 1 && in->next_waiting == in->nwaiting) {
+				in->delivered = true;
+				*ev = &s->ev;
+				return 0;
+			}
+		} else if ((ret = take(in, i)) < 0)
 			return -2;
 		if (ret == 0) {
 			release(s);

@@ -141,24 +141,32 @@ static uint8_t *block_ptr(const struct pf_spans *s, uint32_t block)
 
 /* ---- records ----------------------------------------------------------------------- */
 
-static int on_start(struct pf_spans *s, const struct pf_event *rec)
+/* START and END out of line, each saving only the registers it uses: inlined into
+ * pf_spans_feed(), every event paid both paths' saves (a sixth of the pairing). */
+static __attribute__((noinline)) int on_start(struct pf_spans *s, const struct pf_event *rec)
 {
 	uint64_t h = key_seed(s, rec->prefix, rec->seq);
 	for (uint32_t i = 0; i < rec->depth; i++)
 		h = key_step(h, rec->level[i]);
 	uint64_t key = slot_key(h);
-	struct pf_open *o = lookup(s, key, rec->prefix, rec->seq, rec->depth);
-	if (o) { /* the same action again: keep the newer START */
-		s->duplicates++;
-		block_free(s, o->block);
-	} else {
-		if (2 * (s->n + 1) > s->cap && grow(s) < 0)
-			return -1;
-		size_t i = key & (s->cap - 1);
-		while (s->slots[i].key)
-			i = (i + 1) & (s->cap - 1);
+	/* Room first (a duplicate, rare, may grow the table needlessly): then one probe finds
+	 * either the action already open or the empty slot that ends its chain. */
+	if (2 * (s->n + 1) > s->cap && grow(s) < 0)
+		return -1;
+	size_t mask = s->cap - 1, i = key & mask;
+	struct pf_open *o;
+	for (;; i = (i + 1) & mask) {
 		o = &s->slots[i];
-		s->n++;
+		if (!o->key) {
+			s->n++;
+			break;
+		}
+		if (o->key == key && o->prefix == rec->prefix && o->seq == rec->seq &&
+		    o->depth == rec->depth) { /* the same action again: keep the newer START */
+			s->duplicates++;
+			block_free(s, o->block);
+			break;
+		}
 	}
 	*o = (struct pf_open){
 	    .key = key,
@@ -187,20 +195,24 @@ static int on_start(struct pf_spans *s, const struct pf_event *rec)
 	return 0;
 }
 
-static void on_end(struct pf_spans *s, const struct pf_event *rec)
+/* An END whose START is not open: counted unless its START would be outside the
+ * window (not read, not missing). Returns 0. */
+static int unmatched(struct pf_spans *s, const struct pf_event *rec)
+{
+	int64_t start = (int64_t)((uint64_t)rec->wall - rec->duration_ns);
+	s->unmatched += start >= s->since && start < s->until;
+	return 0;
+}
+
+static __attribute__((noinline)) int on_end(struct pf_spans *s, const struct pf_event *rec)
 {
 	uint64_t h = key_seed(s, rec->prefix, rec->seq), parent = 0;
 	for (uint32_t i = 0; i < rec->depth; i++) {
 		parent = h;
 		h = key_step(h, rec->level[i]);
 	}
-	/* Its START would be outside the window: not read, not missing. */
-	int64_t start = (int64_t)((uint64_t)rec->wall - rec->duration_ns);
-	bool counted = start >= s->since && start < s->until;
-	if (s->cap == 0) {
-		s->unmatched += counted;
-		return;
-	}
+	if (s->cap == 0)
+		return unmatched(s, rec);
 	if (rec->depth > 0) {
 		struct pf_open *p =
 		    lookup(s, slot_key(parent), rec->prefix, rec->seq, rec->depth - 1);
@@ -210,10 +222,8 @@ static void on_end(struct pf_spans *s, const struct pf_event *rec)
 		}
 	}
 	struct pf_open *o = lookup(s, slot_key(h), rec->prefix, rec->seq, rec->depth);
-	if (!o) {
-		s->unmatched += counted;
-		return;
-	}
+	if (!o)
+		return unmatched(s, rec);
 	/* Member by member: an initializer would zero the whole struct first (a `rep stos`
 	 * that cost more than the rest of this function). */
 	struct pf_span sp;
@@ -245,6 +255,7 @@ static void on_end(struct pf_spans *s, const struct pf_event *rec)
 	s->fn(s->userdata, &sp);
 	block_free(s, o->block);
 	remove_slot(s, o);
+	return 0;
 }
 
 int pf_spans_feed(struct pf_spans *s, const struct pf_event *rec)
@@ -252,7 +263,7 @@ int pf_spans_feed(struct pf_spans *s, const struct pf_event *rec)
 	if (rec->kind == PL_REC_START)
 		return on_start(s, rec);
 	if (rec->kind == PL_REC_END)
-		on_end(s, rec);
+		return on_end(s, rec);
 	return 0;
 }
 
