@@ -25,28 +25,29 @@ struct pf_open {
 #define BLOCK_INPUTS (2 + PF_FIELDS_MAX)
 #define BLOCK_LEVELS (PL_TASK_MAX_DEPTH * sizeof(uint32_t))
 
-/* ---- keys: a hash chained along the level path, so that the parent's key is the
- * prefix of the child's computation ------------------------------------------------------ */
+/* ---- keys: a value chained along the level path (the parent's is the child's before
+ * its last step), mixed once into the key ----------------------------------------------- */
 
-/* The seed of the task @prefix, @seq: remembered for the last task, as a task's events
- * usually come one after another (two of the ~5 mixes of an event otherwise). */
-static inline uint64_t key_seed(struct pf_spans *s, uint64_t prefix, uint64_t seq)
+/* The chain starts from the task: (prefix, seq) are compared in full on lookup, so this
+ * only has to spread them. */
+static inline uint64_t path_seed(uint64_t prefix, uint64_t seq)
 {
-	if (s->seed_prefix != prefix || s->seed_seq != seq) {
-		s->seed_prefix = prefix;
-		s->seed_seq = seq;
-		s->seed = pf_hash_task(prefix, seq);
-	}
-	return s->seed;
+	return prefix ^ (seq * PF_HASH_GOLDEN);
 }
 
-static inline uint64_t key_step(uint64_t h, uint32_t index)
+/* One step a level: an xor and a multiply by an odd constant (a bijection, so two paths
+ * of one task collide only if their values before the last step differ by the xor of
+ * their last indexes, below 2^32: chance ~2^-64 for paths not crafted to). A full mix a
+ * level cost the pairing a chain of multiplies to wait for. */
+static inline uint64_t path_step(uint64_t h, uint32_t index)
 {
-	return pf_hash_mix(h + PF_HASH_GOLDEN * (index + 1ull));
+	return (h ^ (index + 1ull)) * 0xd6e8feb86659fd93ull;
 }
 
+/* The table's key of a path's value: mixed (the slot is its low bits), 0 meaning empty. */
 static inline uint64_t slot_key(uint64_t h)
 {
+	h = pf_hash_mix(h);
 	return h ? h : 1;
 }
 
@@ -145,9 +146,9 @@ static uint8_t *block_ptr(const struct pf_spans *s, uint32_t block)
  * pf_spans_feed(), every event paid both paths' saves (a sixth of the pairing). */
 static __attribute__((noinline)) int on_start(struct pf_spans *s, const struct pf_event *rec)
 {
-	uint64_t h = key_seed(s, rec->prefix, rec->seq);
+	uint64_t h = path_seed(rec->prefix, rec->seq);
 	for (uint32_t i = 0; i < rec->depth; i++)
-		h = key_step(h, rec->level[i]);
+		h = path_step(h, rec->level[i]);
 	uint64_t key = slot_key(h);
 	/* Room first (a duplicate, rare, may grow the table needlessly): then one probe finds
 	 * either the action already open or the empty slot that ends its chain. */
@@ -206,10 +207,10 @@ static int unmatched(struct pf_spans *s, const struct pf_event *rec)
 
 static __attribute__((noinline)) int on_end(struct pf_spans *s, const struct pf_event *rec)
 {
-	uint64_t h = key_seed(s, rec->prefix, rec->seq), parent = 0;
+	uint64_t h = path_seed(rec->prefix, rec->seq), parent = 0;
 	for (uint32_t i = 0; i < rec->depth; i++) {
 		parent = h;
-		h = key_step(h, rec->level[i]);
+		h = path_step(h, rec->level[i]);
 	}
 	if (s->cap == 0)
 		return unmatched(s, rec);
@@ -271,13 +272,13 @@ size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_
 		     size_t max, size_t *elided)
 {
 	size_t skip = sp->depth > max ? sp->depth - max : 0, n = 0;
-	uint64_t h = pf_hash_task(sp->prefix, sp->seq);
+	uint64_t h = path_seed(sp->prefix, sp->seq);
 	for (uint32_t d = 0; d < sp->depth; d++) {
 		if (d >= skip) {
 			const struct pf_open *o = lookup(s, slot_key(h), sp->prefix, sp->seq, d);
 			types[n++] = o ? o->type : PF_NAME_NONE;
 		}
-		h = key_step(h, sp->level[d]);
+		h = path_step(h, sp->level[d]);
 	}
 	*elided = skip;
 	return n;
@@ -285,9 +286,9 @@ size_t pf_spans_path(const struct pf_spans *s, const struct pf_span *sp, uint32_
 
 uint32_t pf_spans_ancestor(const struct pf_spans *s, const struct pf_span *sp, uint32_t depth)
 {
-	uint64_t h = pf_hash_task(sp->prefix, sp->seq);
+	uint64_t h = path_seed(sp->prefix, sp->seq);
 	for (uint32_t d = 0; d < depth && d < sp->depth; d++)
-		h = key_step(h, sp->level[d]);
+		h = path_step(h, sp->level[d]);
 	const struct pf_open *o =
 	    depth < sp->depth ? lookup(s, slot_key(h), sp->prefix, sp->seq, depth) : NULL;
 	return o ? o->type : PF_NAME_NONE;
@@ -351,7 +352,6 @@ int pf_spans_init(struct pf_spans *s, bool keep_inputs, bool keep_levels, pf_spa
 	memset(s, 0, sizeof(*s));
 	s->since = INT64_MIN;
 	s->until = INT64_MAX;
-	s->seed = pf_hash_task(0, 0); /* of seed_prefix, seed_seq */
 	s->keep_inputs = keep_inputs;
 	s->keep_levels = keep_levels;
 	s->block_size = BLOCK_INPUTS + (keep_levels ? BLOCK_LEVELS : 0);

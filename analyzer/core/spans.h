@@ -18,7 +18,8 @@
  *
  * Keys are compared by task id, depth and a 64-bit hash of the level path; two open
  * actions of one task at different levels of the same depth with the same hash would be
- * confused (probability ~2^-64 per pair).
+ * confused (probability ~2^-64 per pair of paths not crafted to collide: a trace made to
+ * confuse them gets wrong durations and types, nothing worse).
  */
 #ifndef PERFAN_SPANS_H
 #define PERFAN_SPANS_H
@@ -71,7 +72,6 @@ struct pf_spans {
 			       * those started in [since, until) by their duration */
 	int64_t since, until; /* the time window counted (pf_spans_window); open by default */
 	uint64_t duplicates;  /* STARTs of an action already open (same file given twice?) */
-	uint64_t seed_prefix, seed_seq, seed; /* the last task's key seed (spans.c) */
 };
 
 /**

@@ -480,6 +480,240 @@ static inline bool uv_take(const uint8_t **p, const uint8_t *end, uint64_t *len)
 	return true;
 }
 
+/* One call's decoding, column by column: each pass reads one column for the run's events
+ * (their kinds byte tells which have a value there) and sets the members it gives, so
+ * that a pass keeps its few cursors in registers (one loop over every column at once
+ * spilled them: a fifth of its instructions). A pass returns how many events it
+ * decoded, stopping before one it cannot (damage, fields the tokenizer must check, no
+ * room for views); the state it starts from and moves is the run's. */
+struct run {
+	struct pl_reader *r;
+	struct pl_event *ev;
+	const uint8_t *kinds;
+	const uint8_t *p[PL_BLK_COLUMNS]; /* cursors, moved over the events decoded */
+	uint64_t ts, seq;		  /* the previous event's time, own task's sequence */
+	int64_t first, last;		  /* wall extent of the events decoded */
+	uint32_t *levels;
+	size_t max_levels, nl; /* level entries: room, used */
+};
+
+static size_t pass_times(struct run *u, size_t n)
+{
+	const struct pl_reader *r = u->r;
+	const uint8_t *d = u->p[C_DTS], *de = r->blk[C_DTS].end;
+	uint64_t ts = u->ts, ck_ts = r->ck_ts, ck_wall = (uint64_t)r->ck_wall;
+	int64_t first = u->first, last = u->last;
+	uint32_t thread = r->thread, tid = r->blk_tid;
+	size_t i = 0;
+	for (; i < n; i++) {
+		uint8_t k = u->kinds[i];
+		uint64_t dts;
+		if (!blk_kind_ok(k) || !pl_uv_get(&d, de, &dts))
+			break;
+		ts += dts;
+		int64_t wall = (int64_t)(ck_wall + (ts - ck_ts));
+		first = wall < first ? wall : first;
+		last = wall > last ? wall : last;
+		struct pl_event *e = &u->ev[i];
+		e->ts_ns = ts;
+		e->wall_ns = wall;
+		e->thread = thread;
+		e->tid = tid;
+		e->kind = k & PL_BLK_KIND_MASK;
+		/* blk_kind_ok(): an outcome only on an END */
+		e->outcome = (uint8_t)((k & PL_BLK_OUTCOME_MASK) >> PL_BLK_OUTCOME_SHIFT);
+		e->reserved = 0;
+	}
+	u->p[C_DTS] = d;
+	u->ts = ts;
+	u->first = first;
+	u->last = last;
+	return i;
+}
+
+static size_t pass_types(struct run *u, size_t n)
+{
+	const struct pl_strtab *names = &u->r->names;
+	const uint8_t *t = u->p[C_TYPES], *te = u->r->blk[C_TYPES].end;
+	size_t i = 0;
+	for (; i < n; i++) {
+		uint64_t type = 0;
+		if ((u->kinds[i] & PL_BLK_KIND_MASK) != PL_K_END &&
+		    (!pl_uv_get(&t, te, &type) || !name_defined(names, type)))
+			break;
+		u->ev[i].type_id = (uint32_t)type;
+	}
+	u->p[C_TYPES] = t;
+	return i;
+}
+
+static size_t pass_tasks(struct run *u, size_t n)
+{
+	const uint8_t *a = u->p[C_TASKS], *ae = u->r->blk[C_TASKS].end;
+	uint64_t own = u->r->hdr.task_prefix, seq = u->seq;
+	size_t i = 0;
+	for (; i < n; i++) {
+		uint64_t prefix = own, s, z;
+		if (u->kinds[i] & PL_BLK_REMOTE) {
+			if (ae - a < 8)
+				break;
+			memcpy(&prefix, a, 8); /* little-endian hosts only, as the writer */
+			const uint8_t *q = a + 8;
+			if (!pl_uv_get(&q, ae, &s))
+				break;
+			a = q;
+		} else {
+			if (!pl_uv_get(&a, ae, &z))
+				break;
+			s = seq = seq + (uint64_t)pl_unzigzag(z);
+		}
+		u->ev[i].task_prefix = prefix;
+		u->ev[i].task_seq = s;
+	}
+	u->p[C_TASKS] = a;
+	u->seq = seq;
+	return i;
+}
+
+static size_t pass_levels(struct run *u, size_t n)
+{
+	const uint8_t *l = u->p[C_LEVELS], *le = u->r->blk[C_LEVELS].end;
+	uint32_t *levels = u->levels;
+	size_t nl = u->nl, room = u->max_levels, i = 0;
+	for (; i < n; i++) {
+		uint64_t depth, v;
+		const uint8_t *q = l;
+		/* Each entry takes a byte at least: the depth is bounded by the bytes present. */
+		if (!pl_uv_get(&q, le, &depth) || depth > (uint64_t)(le - q) ||
+		    depth > PL_READ_MAX_ITEMS || depth > room - nl)
+			break;
+		uint32_t j = 0;
+		for (; j < (uint32_t)depth && q[j] < 0x80; j++) /* one-byte entries: in bounds */
+			levels[nl + j] = q[j];
+		q += j;
+		for (; j < (uint32_t)depth; j++) {
+			if (!pl_uv_get(&q, le, &v) || v > UINT32_MAX)
+				break;
+			levels[nl + j] = (uint32_t)v;
+		}
+		if (j < depth)
+			break;
+		u->ev[i].level = (uint32_t)nl;
+		u->ev[i].depth = (uint32_t)depth;
+		nl += depth;
+		l = q;
+	}
+	u->p[C_LEVELS] = l;
+	u->nl = nl;
+	return i;
+}
+
+static size_t pass_durations(struct run *u, size_t n)
+{
+	const uint8_t *d = u->p[C_DURS], *de = u->r->blk[C_DURS].end;
+	size_t i = 0;
+	for (; i < n; i++) {
+		uint64_t duration = 0;
+		if ((u->kinds[i] & PL_BLK_KIND_MASK) == PL_K_END && !pl_uv_get(&d, de, &duration))
+			break;
+		u->ev[i].duration_ns = duration;
+	}
+	u->p[C_DURS] = d;
+	return i;
+}
+
+/* Fields: skipped (their shape checked) or decoded into views of the arena. */
+static size_t pass_fields(struct run *u, size_t n)
+{
+	struct pl_reader *r = u->r;
+	struct pl_arena *views = &r->arena;
+	const uint8_t *f = u->p[C_FIELDS], *fe = r->blk[C_FIELDS].end;
+	size_t i = 0;
+	for (; i < n; i++) {
+		struct pl_event *e = &u->ev[i];
+		e->fields = NULL;
+		e->nfields = 0;
+		if (!(u->kinds[i] & PL_BLK_FIELDS))
+			continue;
+		uint64_t len;
+		const uint8_t *q = f;
+		if (!pl_uv_get(&q, fe, &len) || len > (uint64_t)(fe - q))
+			break;
+		struct pl_bcur c = {q, q + len};
+		if (r->skip_fields) {
+			if (!fast_skip_fields(&c) || c.p != c.end)
+				break; /* containers, say: the tokenizer's */
+		} else {
+			struct pl_kv kv[FAST_MAX_FIELDS];
+			uint32_t nf = 0;
+			if (!fast_fields(r, &c, kv, &nf) || c.p != c.end ||
+			    nf * sizeof(struct pl_kv) > views->cap - views->len)
+				break;
+			if (nf) {
+				struct pl_kv *fv = pl_arena_alloc(views, nf * sizeof(*fv));
+				for (uint32_t j = 0; j < nf; j++) {
+					fv[j] = kv[j];
+					fv[j].key_len = strlen(kv[j].key);
+				}
+				e->fields = fv;
+				e->nfields = nf;
+			}
+		}
+		f = q + len;
+	}
+	u->p[C_FIELDS] = f;
+	return i;
+}
+
+/* A failed or cancelled END's exception type and message, copied into the arena. */
+static size_t pass_excs(struct run *u, size_t n)
+{
+	struct pl_arena *views = &u->r->arena;
+	const uint8_t *x = u->p[C_EXCS], *xe = u->r->blk[C_EXCS].end;
+	size_t i = 0;
+	for (; i < n; i++) {
+		struct pl_event *e = &u->ev[i];
+		e->exc_type = e->exc_msg = NULL;
+		if (!(u->kinds[i] & PL_BLK_OUTCOME_MASK))
+			continue;
+		const uint8_t *q = x, *xs[2];
+		uint64_t xl[2];
+		if (!uv_take(&q, xe, &xl[0]))
+			break;
+		xs[0] = q - xl[0];
+		if (!uv_take(&q, xe, &xl[1]))
+			break;
+		xs[1] = q - xl[1];
+		/* pl_arena_alloc() rounds each piece up to 8 bytes. */
+		if (xl[0] + xl[1] + 2 + 14 > views->cap - views->len)
+			break;
+		char *xt = pl_arena_alloc(views, xl[0] + 1);
+		char *xm = pl_arena_alloc(views, xl[1] + 1);
+		memcpy(xt, xs[0], xl[0]);
+		xt[xl[0]] = '\0';
+		memcpy(xm, xs[1], xl[1]);
+		xm[xl[1]] = '\0';
+		e->exc_type = xt;
+		e->exc_msg = xm;
+		x = q;
+	}
+	u->p[C_EXCS] = x;
+	return i;
+}
+
+/* Decode @n events into @u from its state; returns how many all the passes decoded. The
+ * fields go second: the pass most likely to stop early (containers), and a stop past the
+ * first pass means decoding again. */
+static size_t run_passes(struct run *u, size_t n)
+{
+	static size_t (*const passes[])(struct run *, size_t) = {
+	    pass_times,	 pass_fields,	 pass_types, pass_tasks,
+	    pass_levels, pass_durations, pass_excs};
+	for (size_t i = 0; i < sizeof(passes) / sizeof(passes[0]) && n; i++)
+		n = passes[i](u, n);
+	return n;
+}
+
 /* block_event()'s decoding without a record: the columns are read through cursors of its
  * own and written back only for the events delivered, so that an event this loop does
  * not take (damage, fields the tokenizer must check, no room left) is read again, from
@@ -489,144 +723,48 @@ PL_EXPORT size_t pl_reader_next_events(struct pl_reader *r, struct pl_event *ev,
 {
 	if (!r || !ev || !levels || r->status || !r->blk_left || r->win.on || r->generic_only)
 		return 0;
-	/* The views of the whole run in the arena: an event that does not fit waits for
-	 * the next call (or for pl_reader_next(), which sizes the arena for it). */
-	struct pl_arena *views = &r->arena;
-	if (pl_arena_reset(views, 64 << 10) < 0)
-		return 0;
-	struct pl_bcur *col = r->blk;
-	const uint8_t *kp = col[C_KINDS].p, *dp = col[C_DTS].p, *tp = col[C_TYPES].p,
-		      *ap = col[C_TASKS].p, *lp = col[C_LEVELS].p, *up = col[C_DURS].p,
-		      *fp = col[C_FIELDS].p, *xp = col[C_EXCS].p;
-	const uint8_t *de = col[C_DTS].end, *te = col[C_TYPES].end, *ae = col[C_TASKS].end,
-		      *le = col[C_LEVELS].end, *ue = col[C_DURS].end, *fe = col[C_FIELDS].end,
-		      *xe = col[C_EXCS].end;
-	uint64_t ts = r->prev_ts, seq = r->prev_seq, own = r->hdr.task_prefix;
-	uint64_t ck_ts = r->ck_ts, ck_wall = (uint64_t)r->ck_wall;
-	int64_t first = r->seen_first, last = r->seen_last;
-	uint32_t left = r->blk_left, thread = r->thread, tid = r->blk_tid;
-	size_t n = 0, nl = 0;
-	for (; n < max && left; n++, left--) {
-		uint8_t k = *kp; /* one byte per event: open_block() checked */
-		uint64_t kind = k & PL_BLK_KIND_MASK, dts, type = 0, z, depth, duration = 0;
-		unsigned outcome = (k & PL_BLK_OUTCOME_MASK) >> PL_BLK_OUTCOME_SHIFT;
-		bool end = kind == PL_K_END;
-		const uint8_t *d = dp, *t = tp, *a = ap, *l = lp, *u = up, *f = fp, *x = xp;
-		uint64_t prefix = own, s = seq;
-		if (!blk_kind_ok(k) || !pl_uv_get(&d, de, &dts))
-			break;
-		if (!end && (!pl_uv_get(&t, te, &type) || !name_defined(&r->names, type)))
-			break;
-		if (k & PL_BLK_REMOTE) {
-			if (ae - a < 8)
-				break;
-			memcpy(&prefix, a, 8); /* little-endian hosts only, as the writer */
-			a += 8;
-			if (!pl_uv_get(&a, ae, &s))
-				break;
-		} else {
-			if (!pl_uv_get(&a, ae, &z))
-				break;
-			s = seq + (uint64_t)pl_unzigzag(z);
-		}
-		/* Each entry takes a byte at least: the depth is bounded by the bytes present. */
-		if (!pl_uv_get(&l, le, &depth) || depth > (uint64_t)(le - l) ||
-		    depth > PL_READ_MAX_ITEMS || depth > max_levels - nl)
-			break;
-		uint32_t i = 0;
-		for (; i < (uint32_t)depth; i++) {
-			uint64_t v;
-			if (!pl_uv_get(&l, le, &v) || v > UINT32_MAX)
-				break;
-			levels[nl + i] = (uint32_t)v;
-		}
-		if (i < depth || (end && !pl_uv_get(&u, ue, &duration)))
-			break;
-		struct pl_kv kv[FAST_MAX_FIELDS];
-		uint32_t nf = 0;
-		if (k & PL_BLK_FIELDS) {
-			uint64_t len;
-			if (!pl_uv_get(&f, fe, &len) || len > (uint64_t)(fe - f))
-				break;
-			struct pl_bcur c = {f, f + len};
-			if (r->skip_fields ? !fast_skip_fields(&c) : !fast_fields(r, &c, kv, &nf))
-				break; /* containers, say: the tokenizer's */
-			if (c.p != c.end)
-				break;
-			f += len;
-		}
-		const uint8_t *xs[2] = {NULL, NULL};
-		uint64_t xl[2] = {0, 0};
-		if (outcome != PL_OUT_SUCCEEDED) { /* exception type and message */
-			if (!uv_take(&x, xe, &xl[0]))
-				break;
-			xs[0] = x - xl[0];
-			if (!uv_take(&x, xe, &xl[1]))
-				break;
-			xs[1] = x - xl[1];
-		}
-		/* pl_arena_alloc() rounds each piece up to 8 bytes. */
-		size_t need = nf * sizeof(struct pl_kv) + (xs[0] ? xl[0] + xl[1] + 2 + 14 : 0);
-		if (need > views->cap - views->len)
-			break;
+	struct run start = {.r = r,
+			    .ev = ev,
+			    .kinds = r->blk[C_KINDS].p,
+			    .ts = r->prev_ts,
+			    .seq = r->prev_seq,
+			    .first = r->seen_first,
+			    .last = r->seen_last,
+			    .levels = levels,
+			    .max_levels = max_levels};
+	for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+		start.p[i] = r->blk[i].p;
+	size_t n = max < r->blk_left ? max : r->blk_left;
+	struct run u;
+	for (;;) {
+		/* The views of the whole run in the arena: an event that does not fit waits
+		 * for the next call (or for pl_reader_next(), which sizes the arena for it). */
+		if (pl_arena_reset(&r->arena, 64 << 10) < 0)
+			return 0;
+		u = start;
+		size_t got = run_passes(&u, n);
 		/* The block's last event: the columns must end with it (block_event()). */
-		if (left == 1 &&
-		    (d != de || t != te || a != ae || l != le || u != ue || f != fe || x != xe))
+		if (got == n && n == r->blk_left)
+			for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+				if (u.p[i] != r->blk[i].end && i != C_KINDS)
+					got = n - 1;
+		if (got == n)
 			break;
-		/* Decoded: now delivered, and the cursors move on. */
-		ts += dts;
-		int64_t wall = (int64_t)(ck_wall + (ts - ck_ts));
-		first = wall < first ? wall : first;
-		last = wall > last ? wall : last;
-		struct pl_event *e = &ev[n];
-		e->ts_ns = ts;
-		e->wall_ns = wall;
-		e->task_prefix = prefix;
-		e->task_seq = s;
-		e->duration_ns = duration;
-		e->fields = NULL;
-		e->nfields = nf;
-		if (nf) {
-			struct pl_kv *fv = pl_arena_alloc(views, nf * sizeof(*fv));
-			for (uint32_t j = 0; j < nf; j++) {
-				fv[j] = kv[j];
-				fv[j].key_len = strlen(kv[j].key);
-			}
-			e->fields = fv;
-		}
-		e->exc_type = e->exc_msg = NULL;
-		if (xs[0]) {
-			char *xt = pl_arena_alloc(views, xl[0] + 1);
-			char *xm = pl_arena_alloc(views, xl[1] + 1);
-			memcpy(xt, xs[0], xl[0]);
-			xt[xl[0]] = '\0';
-			memcpy(xm, xs[1], xl[1]);
-			xm[xl[1]] = '\0';
-			e->exc_type = xt;
-			e->exc_msg = xm;
-		}
-		e->level = (uint32_t)nl;
-		e->depth = (uint32_t)depth;
-		e->type_id = (uint32_t)type;
-		e->thread = thread;
-		e->tid = tid;
-		e->kind = (uint8_t)kind;
-		e->outcome = end ? (uint8_t)outcome : PL_SUCCEEDED;
-		e->reserved = 0;
-		nl += depth;
-		kp++;
-		dp = d, tp = t, ap = a, lp = l, up = u, fp = f, xp = x;
-		if (!(k & PL_BLK_REMOTE))
-			seq = s;
+		/* Decoded again up to there: every pass's state must be that of @got events
+		 * (done at once, since each pass decoded @got events already). */
+		n = got;
 	}
-	col[C_KINDS].p = kp, col[C_DTS].p = dp, col[C_TYPES].p = tp, col[C_TASKS].p = ap;
-	col[C_LEVELS].p = lp, col[C_DURS].p = up, col[C_FIELDS].p = fp, col[C_EXCS].p = xp;
-	r->prev_ts = ts;
-	r->prev_seq = seq;
-	r->seen_first = first;
-	r->seen_last = last;
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < PL_BLK_COLUMNS; i++)
+		r->blk[i].p = u.p[i];
+	r->blk[C_KINDS].p += n;
+	r->prev_ts = u.ts;
+	r->prev_seq = u.seq;
+	r->seen_first = u.first;
+	r->seen_last = u.last;
 	r->seen_events += (uint32_t)n;
-	r->blk_left = left;
+	r->blk_left -= (uint32_t)n;
 	return n;
 }
 
