@@ -22,6 +22,9 @@ static __attribute__((noinline)) int grow(struct pf_agg *a, uint32_t type)
 		return -1;
 	for (uint32_t i = a->n; i < n; i++) {
 		memset(&t[i], 0, sizeof(t[i]));
+		/* Extremes that any action replaces (read only once one is counted). */
+		t[i].first_start = INT64_MAX;
+		t[i].last_start = t[i].last_end = INT64_MIN;
 		pf_hist_init(&t[i].hist);
 	}
 	a->t = t;
@@ -41,13 +44,10 @@ int pf_agg_add(struct pf_agg *a, const struct pf_span *sp)
 	struct pf_typestat *t = &a->t[sp->type];
 	if (pf_hist_record(&t->hist, sp->duration_ns) < 0)
 		return -1;
-	int64_t end = pf_wall_add(sp->start_wall, sp->duration_ns);
-	if (!t->count || sp->start_wall < t->first_start)
-		t->first_start = sp->start_wall;
-	if (!t->count || sp->start_wall > t->last_start)
-		t->last_start = sp->start_wall;
-	if (!t->count || end > t->last_end)
-		t->last_end = end;
+	int64_t start = sp->start_wall, end = pf_wall_add(start, sp->duration_ns);
+	t->first_start = start < t->first_start ? start : t->first_start;
+	t->last_start = start > t->last_start ? start : t->last_start;
+	t->last_end = end > t->last_end ? end : t->last_end;
 	t->count++;
 	t->failures += sp->failed;
 	t->total_ns += sp->duration_ns;

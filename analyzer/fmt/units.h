@@ -68,6 +68,9 @@ static inline int64_t pf_clamp64(pf_i128 v)
 
 static inline int64_t pf_wall_add(int64_t wall, uint64_t ns)
 {
+	int64_t r;
+	if (__builtin_expect(ns <= INT64_MAX && !__builtin_add_overflow(wall, (int64_t)ns, &r), 1))
+		return r;
 	return pf_clamp64((pf_i128)wall + ns);
 }
 
