@@ -18,30 +18,6 @@
 /* Exception text kept per failed END. */
 #define EXC_MAX 1024
 
-enum { EV_FAILED = 1, EV_EXC = 2, EV_NAME = 4, EV_DATA = 8 };
-
-struct pf_batch_ev {
-	uint64_t ts;
-	int64_t wall;
-	uint64_t prefix, seq, duration;
-	/* Byte offset in the arena of the level, followed by (with EV_DATA) the packed
-	 * fields, then exception text (or a name): no offset of their own, so that an
-	 * event is one cache line (the batches are written by one core and read by
-	 * another, and stores to them were a third of filling one). */
-	uint32_t level, depth;
-	uint32_t type, thread, tid;
-	uint16_t data_len; /* bytes of packed fields */
-	uint8_t kind, flags;
-};
-
-_Static_assert(sizeof(struct pf_batch_ev) == 64, "a batch event is a cache line");
-
-/* Where @e's packed fields (or name) are: right after its level entries. */
-static inline uint32_t ev_data(const struct pf_batch_ev *e)
-{
-	return e->level + e->depth * (uint32_t)sizeof(uint32_t);
-}
-
 /* The arena grown to hold @n bytes at @at. Returns 0 or -1 (out of memory). */
 static __attribute__((noinline)) int arena_grow(struct pf_batch *b, size_t at, size_t n)
 {
@@ -227,7 +203,9 @@ static void sort_batch(struct pf_batch *b)
 	const struct pf_batch_ev *ev = b->ev;
 	uint32_t n = b->n, i;
 	if (!b->unsorted)
-		return; /* one run: already sorted (the single-thread case) */
+		return; /* one run: already sorted (the single-thread case), no order */
+	for (i = 0; i < n; i++)
+		b->order[i] = i;
 	for (;;) {
 		uint32_t runs = 0;
 		for (i = 0; i < n;) {
@@ -507,52 +485,8 @@ int pf_batch_fill(struct pf_batch *b, struct pf_producer *p, const struct pf_bat
 	}
 	for (uint32_t i = 0; i < nnew; i++)
 		b->names[i] = pf_names_str(&p->local, b->names_from + i);
-	for (uint32_t i = 0; i < b->n; i++)
-		b->order[i] = i;
 	sort_batch(b);
 	return b->n > 0 ? 1 : 0;
-}
-
-int64_t pf_batch_last_wall(const struct pf_batch *b)
-{
-	/* Sorted by timestamp, and wall time follows it within a file. */
-	return b->n ? b->ev[b->order[b->n - 1]].wall : INT64_MIN;
-}
-
-void pf_batch_view(const struct pf_batch *b, uint32_t i, uint32_t src, const uint32_t *type_map,
-		   struct pf_event *v)
-{
-	const struct pf_batch_ev *e = &b->ev[b->order[i]];
-	/* Member by member: an initializer would zero the whole struct first (rep stos). */
-	v->kind = (enum pl_record_kind)e->kind;
-	v->src = src;
-	v->thread = e->thread;
-	v->tid = e->tid;
-	v->ts = e->ts;
-	v->wall = e->wall;
-	v->prefix = e->prefix;
-	v->seq = e->seq;
-	v->level = (const uint32_t *)(b->bytes + e->level);
-	v->depth = e->depth;
-	v->type = e->type == PF_NAME_NONE ? PF_NAME_NONE : type_map[e->type];
-	v->duration_ns = e->duration;
-	v->failed = e->flags & EV_FAILED;
-	v->fields = NULL;
-	v->fields_len = 0;
-	v->exc_type = v->exc_msg = NULL;
-	v->name = NULL;
-	v->count = 0;
-	if (e->flags & EV_NAME) {
-		v->name = (const char *)b->bytes + ev_data(e);
-		v->count = e->duration;
-	} else if (e->flags & EV_DATA) {
-		v->fields = b->bytes + ev_data(e);
-		v->fields_len = e->data_len;
-		if (e->flags & EV_EXC) {
-			v->exc_type = (const char *)v->fields + e->data_len;
-			v->exc_msg = v->exc_type + strlen(v->exc_type) + 1;
-		}
-	}
 }
 
 void pf_batch_free(struct pf_batch *b)
