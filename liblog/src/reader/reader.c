@@ -464,6 +464,10 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 /* ---- many events of a BLOCK at once (pl_reader_next_events) ---- */
 
 _Static_assert(sizeof(struct pl_event) == 96, "struct pl_event never changes");
+_Static_assert(offsetof(struct pl_event, outcome) == offsetof(struct pl_event, kind) + 1 &&
+		   offsetof(struct pl_event, reserved) == offsetof(struct pl_event, kind) + 2 &&
+		   __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "kind, outcome and reserved are stored as one little-endian word");
 
 /* Whether name number @id is defined (pl_strtab_get() not NULL), in line. */
 static inline bool name_defined(const struct pl_strtab *t, uint64_t id)
@@ -519,10 +523,10 @@ static size_t pass_times(struct run *u, size_t n)
 		e->wall_ns = wall;
 		e->thread = thread;
 		e->tid = tid;
-		e->kind = k & PL_BLK_KIND_MASK;
-		/* blk_kind_ok(): an outcome only on an END */
-		e->outcome = (uint8_t)((k & PL_BLK_OUTCOME_MASK) >> PL_BLK_OUTCOME_SHIFT);
-		e->reserved = 0;
+		/* kind, outcome (blk_kind_ok(): only an END's is not 0) and reserved at once */
+		uint32_t kor = (k & PL_BLK_KIND_MASK) |
+			       ((uint32_t)(k & PL_BLK_OUTCOME_MASK) << (8 - PL_BLK_OUTCOME_SHIFT));
+		memcpy(&e->kind, &kor, sizeof(kor));
 	}
 	u->p[C_DTS] = d;
 	u->ts = ts;
@@ -531,19 +535,26 @@ static size_t pass_times(struct run *u, size_t n)
 	return i;
 }
 
-static size_t pass_types(struct run *u, size_t n)
+/* A START's or MESSAGE's type, an END's duration: each event has exactly one of them. */
+static size_t pass_types_durations(struct run *u, size_t n)
 {
 	const struct pl_strtab *names = &u->r->names;
 	const uint8_t *t = u->p[C_TYPES], *te = u->r->blk[C_TYPES].end;
+	const uint8_t *d = u->p[C_DURS], *de = u->r->blk[C_DURS].end;
 	size_t i = 0;
 	for (; i < n; i++) {
-		uint64_t type = 0;
-		if ((u->kinds[i] & PL_BLK_KIND_MASK) != PL_K_END &&
-		    (!pl_uv_get(&t, te, &type) || !name_defined(names, type)))
+		uint64_t type = 0, duration = 0;
+		if ((u->kinds[i] & PL_BLK_KIND_MASK) == PL_K_END) {
+			if (!pl_uv_get(&d, de, &duration))
+				break;
+		} else if (!pl_uv_get(&t, te, &type) || !name_defined(names, type)) {
 			break;
+		}
 		u->ev[i].type_id = (uint32_t)type;
+		u->ev[i].duration_ns = duration;
 	}
 	u->p[C_TYPES] = t;
+	u->p[C_DURS] = d;
 	return i;
 }
 
@@ -608,32 +619,52 @@ static size_t pass_levels(struct run *u, size_t n)
 	return i;
 }
 
-static size_t pass_durations(struct run *u, size_t n)
+/* A failed or cancelled END's exception type and message at *@x (before @xe), copied
+ * into the arena (room permitting). Returns false, *@x unmoved, when it cannot. */
+static inline bool take_exc(struct pl_arena *views, const uint8_t **x, const uint8_t *xe,
+			    struct pl_event *e)
 {
-	const uint8_t *d = u->p[C_DURS], *de = u->r->blk[C_DURS].end;
-	size_t i = 0;
-	for (; i < n; i++) {
-		uint64_t duration = 0;
-		if ((u->kinds[i] & PL_BLK_KIND_MASK) == PL_K_END && !pl_uv_get(&d, de, &duration))
-			break;
-		u->ev[i].duration_ns = duration;
-	}
-	u->p[C_DURS] = d;
-	return i;
+	const uint8_t *q = *x, *xs[2];
+	uint64_t xl[2];
+	if (!uv_take(&q, xe, &xl[0]))
+		return false;
+	xs[0] = q - xl[0];
+	if (!uv_take(&q, xe, &xl[1]))
+		return false;
+	xs[1] = q - xl[1];
+	/* pl_arena_alloc() rounds each piece up to 8 bytes. */
+	if (xl[0] + xl[1] + 2 + 14 > views->cap - views->len)
+		return false;
+	char *xt = pl_arena_alloc(views, xl[0] + 1);
+	char *xm = pl_arena_alloc(views, xl[1] + 1);
+	memcpy(xt, xs[0], xl[0]);
+	xt[xl[0]] = '\0';
+	memcpy(xm, xs[1], xl[1]);
+	xm[xl[1]] = '\0';
+	e->exc_type = xt;
+	e->exc_msg = xm;
+	*x = q;
+	return true;
 }
 
-/* Fields: skipped (their shape checked) or decoded into views of the arena. */
+/* Fields, skipped (their shape checked) or decoded into views of the arena, and a failed
+ * or cancelled END's exception. */
 static size_t pass_fields(struct run *u, size_t n)
 {
 	struct pl_reader *r = u->r;
 	struct pl_arena *views = &r->arena;
 	const uint8_t *f = u->p[C_FIELDS], *fe = r->blk[C_FIELDS].end;
+	const uint8_t *x = u->p[C_EXCS], *xe = r->blk[C_EXCS].end;
 	size_t i = 0;
 	for (; i < n; i++) {
 		struct pl_event *e = &u->ev[i];
+		uint8_t k = u->kinds[i];
 		e->fields = NULL;
 		e->nfields = 0;
-		if (!(u->kinds[i] & PL_BLK_FIELDS))
+		e->exc_type = e->exc_msg = NULL;
+		if ((k & PL_BLK_OUTCOME_MASK) && !take_exc(views, &x, xe, e))
+			break;
+		if (!(k & PL_BLK_FIELDS))
 			continue;
 		uint64_t len;
 		const uint8_t *q = f;
@@ -662,41 +693,6 @@ static size_t pass_fields(struct run *u, size_t n)
 		f = q + len;
 	}
 	u->p[C_FIELDS] = f;
-	return i;
-}
-
-/* A failed or cancelled END's exception type and message, copied into the arena. */
-static size_t pass_excs(struct run *u, size_t n)
-{
-	struct pl_arena *views = &u->r->arena;
-	const uint8_t *x = u->p[C_EXCS], *xe = u->r->blk[C_EXCS].end;
-	size_t i = 0;
-	for (; i < n; i++) {
-		struct pl_event *e = &u->ev[i];
-		e->exc_type = e->exc_msg = NULL;
-		if (!(u->kinds[i] & PL_BLK_OUTCOME_MASK))
-			continue;
-		const uint8_t *q = x, *xs[2];
-		uint64_t xl[2];
-		if (!uv_take(&q, xe, &xl[0]))
-			break;
-		xs[0] = q - xl[0];
-		if (!uv_take(&q, xe, &xl[1]))
-			break;
-		xs[1] = q - xl[1];
-		/* pl_arena_alloc() rounds each piece up to 8 bytes. */
-		if (xl[0] + xl[1] + 2 + 14 > views->cap - views->len)
-			break;
-		char *xt = pl_arena_alloc(views, xl[0] + 1);
-		char *xm = pl_arena_alloc(views, xl[1] + 1);
-		memcpy(xt, xs[0], xl[0]);
-		xt[xl[0]] = '\0';
-		memcpy(xm, xs[1], xl[1]);
-		xm[xl[1]] = '\0';
-		e->exc_type = xt;
-		e->exc_msg = xm;
-		x = q;
-	}
 	u->p[C_EXCS] = x;
 	return i;
 }
@@ -707,8 +703,7 @@ static size_t pass_excs(struct run *u, size_t n)
 static size_t run_passes(struct run *u, size_t n)
 {
 	static size_t (*const passes[])(struct run *, size_t) = {
-	    pass_times,	 pass_fields,	 pass_types, pass_tasks,
-	    pass_levels, pass_durations, pass_excs};
+	    pass_times, pass_fields, pass_types_durations, pass_tasks, pass_levels};
 	for (size_t i = 0; i < sizeof(passes) / sizeof(passes[0]) && n; i++)
 		n = passes[i](u, n);
 	return n;
