@@ -540,6 +540,7 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 	in->keep_fields = flags & PF_INPUT_FIELDS;
 	in->meta = flags & PF_INPUT_META;
 	in->open_budget = pf_input_open_budget();
+	in->run = malloc(PF_INPUT_RUN * sizeof(*in->run)); /* none: views one by one */
 	for (size_t i = 0; i < npaths && ret == 0; i++) {
 		struct stat st;
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
@@ -576,7 +577,7 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 	return 0; /* reading starts with the first pf_input_next(): after pf_input_set_window() */
 }
 
-int pf_input_next(struct pf_input *in, const struct pf_event **ev)
+int pf_input_next_slow(struct pf_input *in, const struct pf_event **ev)
 {
 	if (!in->started) {
 		in->started = true;
@@ -589,14 +590,24 @@ int pf_input_next(struct pf_input *in, const struct pf_event **ev)
 		struct pf_source *s = &in->src[i];
 		in->delivered = false;
 		int ret = 1;
-		if (++s->next < s->b[s->cur].n) {
-			pf_batch_view(&s->b[s->cur], s->next, (uint32_t)i, s->type_map, &s->ev);
-			/* One file being read and none to start: it stays the heap's top. */
-			if (in->nheap == 1 && in->next_waiting == in->nwaiting) {
+		const struct pf_batch *b = &s->b[s->cur];
+		if (++s->next < b->n) {
+			/* One file being read and none to start: it stays the heap's top, and
+			 * the views of its batch's next events are made at once. */
+			if (in->nheap == 1 && in->next_waiting == in->nwaiting && in->run) {
+				uint32_t k = b->n - s->next;
+				k = k < PF_INPUT_RUN ? k : PF_INPUT_RUN;
+				for (uint32_t j = 0; j < k; j++)
+					pf_batch_view(b, s->next + j, (uint32_t)i, s->type_map,
+						      &in->run[j]);
+				s->next += k - 1; /* the last one made is the one delivered */
+				in->run_i = 1;
+				in->run_n = k;
 				in->delivered = true;
-				*ev = &s->ev;
+				*ev = &in->run[0];
 				return 0;
 			}
+			pf_batch_view(b, s->next, (uint32_t)i, s->type_map, &s->ev);
 		} else if ((ret = take(in, i)) < 0)
 			return -2;
 		if (ret == 0) {
@@ -733,5 +744,6 @@ void pf_input_close(struct pf_input *in)
 	free(in->src);
 	free(in->heap);
 	free(in->waiting);
+	free(in->run);
 	memset(in, 0, sizeof(*in));
 }

@@ -163,7 +163,14 @@ struct pf_input {
 	char **summaries; /* inputs that are summaries (perfan summarize), not traces: not
 			   * read here (summary/sumfile.h reads them) */
 	size_t nsummaries, summaries_cap;
+	/* Views made ahead while one file is read (no merge to do): run[run_i, run_n) are
+	 * the next events, handed out in line by pf_input_next(). */
+	struct pf_event *run;
+	uint32_t run_i, run_n;
 };
+
+/** Views made at once while one file is read. */
+#define PF_INPUT_RUN 64
 
 /* What pf_input_open() puts in the events (flags, or'ed). */
 enum {
@@ -198,11 +205,22 @@ int pf_input_add_source(struct pf_input *in, const struct pf_source *s);
  */
 void pf_input_add_failed(struct pf_input *in, const char *path, const char *reason, bool skipped);
 
+/** pf_input_next_slow() - pf_input_next() when no view is made ahead. */
+int pf_input_next_slow(struct pf_input *in, const struct pf_event **ev);
+
 /**
- * pf_input_next() - the next event of the merged stream.
+ * pf_input_next() - the next event of the merged stream; *@ev is valid until the next
+ * call. In line: a view made ahead costs a compare.
  * Returns: 0 with *@ev set, 1 at the end of every file, -2 when out of memory.
  */
-int pf_input_next(struct pf_input *in, const struct pf_event **ev);
+static inline int pf_input_next(struct pf_input *in, const struct pf_event **ev)
+{
+	if (__builtin_expect(in->run_i < in->run_n, 1)) {
+		*ev = &in->run[in->run_i++];
+		return 0;
+	}
+	return pf_input_next_slow(in, ev);
+}
 
 /**
  * pf_input_extent() - the wall-clock times of the first and last timed record of the
