@@ -123,11 +123,13 @@ static int put_data(struct pf_batch *b, struct pf_batch_ev *e, const struct pl_k
 		    size_t nfields, const char *exc_type, const char *exc_msg)
 {
 	bool exc = exc_type != NULL;
+	e->flags |= EV_DATA;
+	if (!nfields && !exc) /* an END's usual: its (empty) fields are kept all the same */
+		return 0;
 	/* Reserved right after the level (4-aligned, as its end is). */
 	uint32_t at = arena_reserve(b, PF_FIELDS_MAX + (exc ? 2 * EXC_MAX + 2 : 0));
 	if (at == UINT32_MAX)
 		return -2;
-	e->flags |= EV_DATA;
 	uint8_t *d = b->bytes + at;
 	e->data_len = (uint16_t)pf_fields_pack(d, PF_FIELDS_MAX, fields, nfields);
 	size_t n = e->data_len;

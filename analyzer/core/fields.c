@@ -30,14 +30,34 @@ struct out {
 	size_t len, cap; /* cap excludes the byte reserved for the "more" mark */
 };
 
-static bool put(struct out *o, const void *src, size_t n)
+static inline __attribute__((always_inline)) bool put(struct out *o, const void *src, size_t n)
 {
 	if (o->len + n > o->cap)
 		return false;
-	if (n)
-		memcpy(o->p + o->len, src, n);
+	uint8_t *d = o->p + o->len;
+	const uint8_t *s = src;
+	if (n <= 16) { /* keys and most strings: no memcpy call */
+		if (n >= 8) {
+			uint64_t a, b; /* two moves that overlap when n < 16 */
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+			memcpy(d, &a, 8);
+			memcpy(d + n - 8, &b, 8);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				d[i] = s[i];
+		}
+	} else {
+		memcpy(d, s, n);
+	}
 	o->len += n;
 	return true;
+}
+
+/* pl_utf8_cut() only when there is something to cut. */
+static inline size_t cut(const char *s, size_t len, size_t max)
+{
+	return len <= max ? len : pl_utf8_cut(s, len, max);
 }
 
 static bool put_u8(struct out *o, uint8_t v)
@@ -47,7 +67,7 @@ static bool put_u8(struct out *o, uint8_t v)
 
 static bool put_key(struct out *o, const char *k, size_t len)
 {
-	len = pl_utf8_cut(k, len, KEY_MAX);
+	len = cut(k, len, KEY_MAX);
 	return put_u8(o, (uint8_t)len) && put(o, k, len);
 }
 
@@ -69,7 +89,7 @@ static bool put_value(struct out *o, const pl_value *v, int depth)
 		ok = put_u8(o, T_FLOAT) && put(o, &v->v.f, 8);
 		break;
 	case PL_VALUE_STR: {
-		uint16_t n = (uint16_t)pl_utf8_cut(v->v.str.ptr, v->v.str.len, PF_FIELD_STR_MAX);
+		uint16_t n = (uint16_t)cut(v->v.str.ptr, v->v.str.len, PF_FIELD_STR_MAX);
 		bool cut = n < v->v.str.len;
 		uint32_t orig = v->v.str.len > UINT32_MAX ? UINT32_MAX : (uint32_t)v->v.str.len;
 		ok = put_u8(o, cut ? T_STR_CUT : T_STR) && put(o, &n, 2) &&
