@@ -147,12 +147,11 @@ int pl_dec_fields(struct pl_arena *a, const struct pl_strtab *names, struct pl_t
 		uint64_t id;
 		const char *name;
 		int ret;
-		if (!pl_tcur_u64(c, &id) || !(name = pl_strtab_get(names, id)))
+		if (!pl_tcur_u64(c, &id) || !(name = pl_strtab_lookup(names, id, &kv[i].key_len)))
 			return -PL_ECORRUPT;
 		if ((ret = value(a, c, &kv[i].value)) < 0)
 			return ret;
 		kv[i].key = name;
-		kv[i].key_len = strlen(name);
 	}
 	*fields = kv;
 	*n = cnt;
@@ -195,8 +194,13 @@ int pl_strtab_define(struct pl_strtab *t, struct pl_tcur *c)
 		uint32_t *off = realloc(t->off, cap * sizeof(*off));
 		if (!off)
 			return -PL_ENOMEM;
+		t->off = off; /* both arrays' first cap entries are valid whatever fails */
+		uint32_t *lens = realloc(t->lens, cap * sizeof(*lens));
+		if (!lens)
+			return -PL_ENOMEM;
+		t->lens = lens;
 		memset(off + t->cap, 0, (cap - t->cap) * sizeof(*off));
-		t->off = off;
+		memset(lens + t->cap, 0, (cap - t->cap) * sizeof(*lens));
 		t->cap = cap;
 	}
 	size_t need = t->len + str->n + 1;
@@ -213,6 +217,7 @@ int pl_strtab_define(struct pl_strtab *t, struct pl_tcur *c)
 	memcpy(t->text + t->len, str->v.p, str->n);
 	t->text[t->len + str->n] = '\0';
 	t->off[id] = (uint32_t)t->len + 1;
+	t->lens[id] = (uint32_t)strnlen(t->text + t->len, str->n); /* as strlen() would say */
 	t->len = need;
 	return 0;
 }
@@ -229,6 +234,7 @@ const char *pl_strtab_get(const struct pl_strtab *t, uint64_t id)
 void pl_strtab_free(struct pl_strtab *t)
 {
 	free(t->off);
+	free(t->lens);
 	free(t->text);
 	memset(t, 0, sizeof(*t));
 }

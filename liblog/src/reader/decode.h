@@ -51,8 +51,9 @@ static inline void *pl_arena_alloc(struct pl_arena *a, size_t n)
 
 /* Name table of one file: number -> NUL-terminated text. */
 struct pl_strtab {
-	uint32_t *off; /* by number: offset into text + 1; 0 = undefined */
-	uint32_t cap;  /* entries in off */
+	uint32_t *off;	/* by number: offset into text + 1; 0 = undefined */
+	uint32_t *lens; /* by number: the text's length (a field's key_len without strlen) */
+	uint32_t cap;	/* entries in off and lens */
 	char *text;
 	size_t len, text_cap;
 };
@@ -62,6 +63,19 @@ int pl_strtab_define(struct pl_strtab *t, struct pl_tcur *c);
 /* The text of @id, or NULL if undefined. */
 const char *pl_strtab_get(const struct pl_strtab *t, uint64_t id);
 void pl_strtab_free(struct pl_strtab *t);
+
+/* pl_strtab_get() in line, with the text's length in *@len. */
+static inline const char *pl_strtab_lookup(const struct pl_strtab *t, uint64_t id, size_t *len)
+{
+	if (id == 0) {
+		*len = 0;
+		return "";
+	}
+	if (id >= t->cap || t->off[id] == 0)
+		return NULL;
+	*len = t->lens[id];
+	return t->text + t->off[id] - 1;
+}
 
 /* A NUL-terminated copy of a str. */
 int pl_dec_cstr(struct pl_arena *a, struct pl_tcur *c, const char **out);

@@ -209,10 +209,8 @@ static void put_views(struct pl_reader *r, struct pl_record *rec, const struct p
 	if (!nf)
 		return;
 	struct pl_kv *f = pl_arena_alloc(&r->arena, nf * sizeof(*f));
-	for (uint32_t i = 0; i < nf; i++) {
+	for (uint32_t i = 0; i < nf; i++)
 		f[i] = kv[i];
-		f[i].key_len = strlen(kv[i].key);
-	}
 	rec->fields = f;
 	rec->nfields = nf;
 }
@@ -282,8 +280,9 @@ static inline bool col_take(struct pl_bcur *c, uint64_t n, const uint8_t **p)
 	return true;
 }
 
-/* Fields {name number: scalar} of a fixmap at @c, straight from the bytes: false (with
- * @c moved) when they need the tokenizer (containers, more than FAST_MAX_FIELDS). */
+/* Fields {name number: scalar} of a fixmap at @c, straight from the bytes, each key with
+ * its length: false (with @c moved) when they need the tokenizer (containers, more than
+ * FAST_MAX_FIELDS). */
 static bool fast_fields(const struct pl_reader *r, struct pl_bcur *c, struct pl_kv *kv,
 			uint32_t *nf);
 
@@ -682,10 +681,8 @@ static size_t pass_fields(struct run *u, size_t n)
 				break;
 			if (nf) {
 				struct pl_kv *fv = pl_arena_alloc(views, nf * sizeof(*fv));
-				for (uint32_t j = 0; j < nf; j++) {
+				for (uint32_t j = 0; j < nf; j++)
 					fv[j] = kv[j];
-					fv[j].key_len = strlen(kv[j].key);
-				}
 				e->fields = fv;
 				e->nfields = nf;
 			}
@@ -1009,7 +1006,8 @@ static bool fast_fields(const struct pl_reader *r, struct pl_bcur *c, struct pl_
 	for (uint32_t i = 0; i < *nf; i++) {
 		uint64_t id;
 		const char *name;
-		if (!pl_b_u64(c, &id) || !(name = pl_strtab_get(&r->names, id)) ||
+		if (!pl_b_u64(c, &id) ||
+		    !(name = pl_strtab_lookup(&r->names, id, &kv[i].key_len)) ||
 		    !pl_b_scalar(c, &kv[i].value))
 			return false;
 		kv[i].key = name;
