@@ -180,6 +180,19 @@ static inline bool pl_b_scalar(struct pl_bcur *c, pl_value *v)
 	if (!pl_b_has(c, 1))
 		return false;
 	uint8_t b = c->p[0];
+	if (b <= 0x7f) { /* the commonest two first: a positive fixint, */
+		*v = PL_V_INT(b);
+		c->p++;
+		return true;
+	}
+	if ((b & 0xe0) == 0xa0) { /* a fixstr (as pl_b_raw() takes it) */
+		uint32_t n = b & 0x1f;
+		if (!pl_b_has(c, 1 + (size_t)n))
+			return false;
+		*v = PL_V_STRN(n ? (const char *)c->p + 1 : "", n);
+		c->p += 1 + n;
+		return true;
+	}
 	if (b == 0xc0 || b == 0xc2 || b == 0xc3) {
 		*v = b == 0xc0 ? PL_V_NIL() : PL_V_BOOL(b == 0xc3);
 		c->p++;
