@@ -502,6 +502,8 @@ struct run {
 
 static size_t pass_times(struct run *u, size_t n)
 {
+	const uint8_t *kinds = u->kinds; /* in locals: a byte store may alias them */
+	struct pl_event *ev = u->ev;
 	const struct pl_reader *r = u->r;
 	const uint8_t *d = u->p[C_DTS], *de = r->blk[C_DTS].end;
 	uint64_t ts = u->ts, ck_ts = r->ck_ts, ck_wall = (uint64_t)r->ck_wall;
@@ -509,7 +511,7 @@ static size_t pass_times(struct run *u, size_t n)
 	uint32_t thread = r->thread, tid = r->blk_tid;
 	size_t i = 0;
 	for (; i < n; i++) {
-		uint8_t k = u->kinds[i];
+		uint8_t k = kinds[i];
 		uint64_t dts;
 		if (!blk_kind_ok(k) || !pl_uv_get(&d, de, &dts))
 			break;
@@ -517,7 +519,7 @@ static size_t pass_times(struct run *u, size_t n)
 		int64_t wall = (int64_t)(ck_wall + (ts - ck_ts));
 		first = wall < first ? wall : first;
 		last = wall > last ? wall : last;
-		struct pl_event *e = &u->ev[i];
+		struct pl_event *e = &ev[i];
 		e->ts_ns = ts;
 		e->wall_ns = wall;
 		e->thread = thread;
@@ -537,20 +539,22 @@ static size_t pass_times(struct run *u, size_t n)
 /* A START's or MESSAGE's type, an END's duration: each event has exactly one of them. */
 static size_t pass_types_durations(struct run *u, size_t n)
 {
+	const uint8_t *kinds = u->kinds; /* in locals: a byte store may alias them */
+	struct pl_event *ev = u->ev;
 	const struct pl_strtab *names = &u->r->names;
 	const uint8_t *t = u->p[C_TYPES], *te = u->r->blk[C_TYPES].end;
 	const uint8_t *d = u->p[C_DURS], *de = u->r->blk[C_DURS].end;
 	size_t i = 0;
 	for (; i < n; i++) {
 		uint64_t type = 0, duration = 0;
-		if ((u->kinds[i] & PL_BLK_KIND_MASK) == PL_K_END) {
+		if ((kinds[i] & PL_BLK_KIND_MASK) == PL_K_END) {
 			if (!pl_uv_get(&d, de, &duration))
 				break;
 		} else if (!pl_uv_get(&t, te, &type) || !name_defined(names, type)) {
 			break;
 		}
-		u->ev[i].type_id = (uint32_t)type;
-		u->ev[i].duration_ns = duration;
+		ev[i].type_id = (uint32_t)type;
+		ev[i].duration_ns = duration;
 	}
 	u->p[C_TYPES] = t;
 	u->p[C_DURS] = d;
@@ -559,12 +563,14 @@ static size_t pass_types_durations(struct run *u, size_t n)
 
 static size_t pass_tasks(struct run *u, size_t n)
 {
+	const uint8_t *kinds = u->kinds; /* in locals: a byte store may alias them */
+	struct pl_event *ev = u->ev;
 	const uint8_t *a = u->p[C_TASKS], *ae = u->r->blk[C_TASKS].end;
 	uint64_t own = u->r->hdr.task_prefix, seq = u->seq;
 	size_t i = 0;
 	for (; i < n; i++) {
 		uint64_t prefix = own, s, z;
-		if (u->kinds[i] & PL_BLK_REMOTE) {
+		if (kinds[i] & PL_BLK_REMOTE) {
 			if (ae - a < 8)
 				break;
 			memcpy(&prefix, a, 8); /* little-endian hosts only, as the writer */
@@ -577,8 +583,8 @@ static size_t pass_tasks(struct run *u, size_t n)
 				break;
 			s = seq = seq + (uint64_t)pl_unzigzag(z);
 		}
-		u->ev[i].task_prefix = prefix;
-		u->ev[i].task_seq = s;
+		ev[i].task_prefix = prefix;
+		ev[i].task_seq = s;
 	}
 	u->p[C_TASKS] = a;
 	u->seq = seq;
@@ -587,6 +593,7 @@ static size_t pass_tasks(struct run *u, size_t n)
 
 static size_t pass_levels(struct run *u, size_t n)
 {
+	struct pl_event *ev = u->ev; /* in a local: a store may alias it */
 	const uint8_t *l = u->p[C_LEVELS], *le = u->r->blk[C_LEVELS].end;
 	uint32_t *levels = u->levels;
 	size_t nl = u->nl, room = u->max_levels, i = 0;
@@ -608,8 +615,8 @@ static size_t pass_levels(struct run *u, size_t n)
 		}
 		if (j < depth)
 			break;
-		u->ev[i].level = (uint32_t)nl;
-		u->ev[i].depth = (uint32_t)depth;
+		ev[i].level = (uint32_t)nl;
+		ev[i].depth = (uint32_t)depth;
 		nl += depth;
 		l = q;
 	}
@@ -650,14 +657,16 @@ static inline bool take_exc(struct pl_arena *views, const uint8_t **x, const uin
  * or cancelled END's exception. */
 static size_t pass_fields(struct run *u, size_t n)
 {
+	const uint8_t *kinds = u->kinds; /* in locals: a byte store may alias them */
+	struct pl_event *ev = u->ev;
 	struct pl_reader *r = u->r;
 	struct pl_arena *views = &r->arena;
 	const uint8_t *f = u->p[C_FIELDS], *fe = r->blk[C_FIELDS].end;
 	const uint8_t *x = u->p[C_EXCS], *xe = r->blk[C_EXCS].end;
 	size_t i = 0;
 	for (; i < n; i++) {
-		struct pl_event *e = &u->ev[i];
-		uint8_t k = u->kinds[i];
+		struct pl_event *e = &ev[i];
+		uint8_t k = kinds[i];
 		e->fields = NULL;
 		e->nfields = 0;
 		e->exc_type = e->exc_msg = NULL;
