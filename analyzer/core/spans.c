@@ -294,11 +294,36 @@ uint32_t pf_spans_ancestor(const struct pf_spans *s, const struct pf_span *sp, u
 	return o ? o->type : PF_NAME_NONE;
 }
 
+/* Open actions by start, then task id and depth (then key: the same start, task and
+ * depth at two levels), so that what is listed from them does not follow the table. */
+static int cmp_open(const void *a, const void *b)
+{
+	const struct pf_open *x = *(const struct pf_open *const *)a;
+	const struct pf_open *y = *(const struct pf_open *const *)b;
+	if (x->start_wall != y->start_wall)
+		return x->start_wall < y->start_wall ? -1 : 1;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
 void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userdata)
 {
 	uint32_t level[PL_TASK_MAX_DEPTH];
-	for (size_t i = 0; i < s->cap; i++) {
-		const struct pf_open *o = &s->slots[i];
+	const struct pf_open **order = malloc((s->n ? s->n : 1) * sizeof(*order));
+	size_t n = 0;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i].key && order)
+			order[n++] = &s->slots[i];
+	if (order)
+		qsort(order, n, sizeof(*order), cmp_open);
+	/* Out of memory: in the table's order. */
+	for (size_t i = 0, end = order ? n : s->cap; i < end; i++) {
+		const struct pf_open *o = order ? order[i] : &s->slots[i];
 		if (!o->key)
 			continue;
 		struct pf_span sp = {
@@ -327,6 +352,7 @@ void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userda
 		}
 		fn(userdata, &sp);
 	}
+	free(order);
 }
 
 void pf_spans_window(struct pf_spans *s, int64_t since, int64_t until)

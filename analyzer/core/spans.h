@@ -119,8 +119,9 @@ size_t pf_spans_open(const struct pf_spans *s);
 
 /**
  * pf_spans_foreach_open() - call @fn(@userdata, view) for each action still open (e.g. at
- * the end of the input: unfinished). The view has the type, start, thread, task and inputs,
- * and its level path if kept (else depth 0, level NULL); its duration is 0, @end NULL.
+ * the end of the input: unfinished), by start time (then task id and depth). The view has the type,
+ * start, thread, task and inputs, and its level path if kept (else depth 0, level NULL); its
+ * duration is 0, @end NULL.
  */
 void pf_spans_foreach_open(const struct pf_spans *s, pf_span_fn fn, void *userdata);
 
