@@ -1577,3 +1577,24 @@ def test_versions_1_and_2_read_alike(perfan, tmp_path, monkeypatch, args):
             assert r.version == version
     assert out[1] == out[2]
     assert out[2][0] == 0 and out[2][1], out[2]
+
+
+def test_unfinished_tasks_are_listed_by_start(perfan, tmp_path):
+    """Actions still running at the end (a crash: STARTs without ENDs) come out in order of
+    start, as docs/perfan.md says for `tree`, whatever the pairing table's order: 40
+    tasks whose sequence numbers are scrambled against their start times."""
+    path = tmp_path / "crashed.zst"
+    w = gt.TraceWriter(path, pid=77, prefix=gt.WEB_PREFIX, wall0=gt.WALL0, threads={1: "main"})
+    seqs = [(i * 17) % 40 + 1 for i in range(40)]  # a permutation of 1..40
+    w.frame([("start", 1, 1000 + i * gt.MS, "job", (gt.WEB_PREFIX, s), (), {"n": i})
+             for i, s in enumerate(seqs)])
+    w.close()
+    out = run(perfan, "tree", path).stdout
+    listed = [int(m, 16) for m in re.findall(r"^0123456789abcdef-([0-9a-f]+)$", out, re.M)]
+    assert listed == seqs
+    # tree --json and inflight agree (inflight ranks by how long they had run: the
+    # earliest start first, as they all ran until the same last sign of life).
+    tasks = json.loads(run(perfan, "tree", "--json", path).stdout)["tasks"]
+    assert [t["task"] for t in tasks] == [f"0123456789abcdef-{s:x}" for s in seqs]
+    calls = json.loads(run(perfan, "inflight", "-n", "40", "--json", path).stdout)["calls"]
+    assert [c["task"] for c in calls] == [f"0123456789abcdef-{s:x}@/" for s in seqs]
