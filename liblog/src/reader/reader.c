@@ -600,6 +600,15 @@ static size_t pass_levels(struct run *u, size_t n)
 	for (; i < n; i++) {
 		uint64_t depth, v;
 		const uint8_t *q = l;
+		/* The usual: depth 0 or 1 (a task's root and its children), one byte each. */
+		if (likely(le - q >= 2 && q[0] <= 1 && q[1] < 0x80 && room - nl >= 1)) {
+			levels[nl] = q[1]; /* past the depth when it is 0: overwritten */
+			ev[i].level = (uint32_t)nl;
+			ev[i].depth = q[0];
+			nl += q[0];
+			l = q + 1 + q[0];
+			continue;
+		}
 		/* Each entry takes a byte at least: the depth is bounded by the bytes present. */
 		if (!pl_uv_get(&q, le, &depth) || depth > (uint64_t)(le - q) ||
 		    depth > PL_READ_MAX_ITEMS || depth > room - nl)
