@@ -483,12 +483,13 @@ static inline bool uv_take(const uint8_t **p, const uint8_t *end, uint64_t *len)
 	return true;
 }
 
-/* One call's decoding, column by column: each pass reads one column for the run's events
- * (their kinds byte tells which have a value there) and sets the members it gives, so
- * that a pass keeps its few cursors in registers (one loop over every column at once
- * spilled them: a fifth of its instructions). A pass returns how many events it
- * decoded, stopping before one it cannot (damage, fields the tokenizer must check, no
- * room for views); the state it starts from and moves is the run's. */
+/* One call's decoding, column by column: each pass reads one column for the run's events,
+ * or two that the kinds byte divides between them (types or durations; fields and
+ * exceptions), and sets the members they give, so that a pass keeps its few cursors in
+ * registers (one loop over every column at once spilled them: a fifth of its
+ * instructions). A pass returns how many events it decoded, stopping before one it
+ * cannot (damage, fields the tokenizer must check, no room for views); the state it
+ * starts from and moves is the run's. */
 struct run {
 	struct pl_reader *r;
 	struct pl_event *ev;
