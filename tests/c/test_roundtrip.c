@@ -683,6 +683,80 @@ static void test_skip_fields(void **state)
 	pl_reader_close(r);
 }
 
+/* pl_reader_skip_fields_of(): the kinds asked for only, by record and by run; mutation
+ * tried: a mask tested by the START's bit whatever the kind fails it. */
+static void test_skip_fields_of(void **state)
+{
+	struct fx *f = *state;
+	struct pl_writer *w = th_open(f->path, NULL);
+	const struct pl_field in[] = {PL_F_INT("n", 7), PL_F_STR("s", "text")};
+	const struct pl_field out[] = {PL_F_INT("partial", 2)};
+	for (int i = 0; i < 40; i++) {
+		pl_action a;
+		pl_action_begin(&a, w, NULL, PL_NAME("skip.a"), in, 2);
+		pl_message(w, &a, PL_NAME("skip.msg"), in, 2);
+		if (i % 2)
+			pl_action_fail(&a, "pkg.Err", 7, "why", 3, out, 1);
+		else
+			pl_action_end(&a, out, 1);
+	}
+	assert_int_equal(pl_writer_close(w), 0);
+
+	for (int bulk = 0; bulk < 2; bulk++) {
+		struct pl_reader *r = NULL;
+		assert_int_equal(pl_reader_open(f->path, &r), 0);
+		pl_reader_skip_fields_of(r, PL_SKIP_START | PL_SKIP_MESSAGE);
+		struct pl_record rec = PL_RECORD_INIT;
+		struct pl_event ev[16];
+		uint32_t lv[64];
+		unsigned starts = 0, msgs = 0, ends = 0, failed = 0, in_runs = 0;
+		int ret;
+		for (;;) {
+			size_t n = bulk ? pl_reader_next_events(r, ev, 16, lv, 64) : 0;
+			in_runs += (unsigned)n;
+			for (size_t i = 0; i < n; i++) {
+				if (ev[i].kind == PL_REC_END) {
+					ends++;
+					assert_int_equal(ev[i].nfields, 1);
+					assert_string_equal(ev[i].fields[0].key, "partial");
+					failed += ev[i].exc_type != NULL;
+				} else {
+					starts += ev[i].kind == PL_REC_START;
+					msgs += ev[i].kind == PL_REC_MESSAGE;
+					assert_null(ev[i].fields);
+					assert_int_equal(ev[i].nfields, 0);
+				}
+			}
+			if (n)
+				continue;
+			if ((ret = pl_reader_next(r, &rec)) != 0)
+				break;
+			if (rec.kind == PL_REC_END) {
+				ends++;
+				assert_int_value(field(&rec, "partial"), 2);
+				if (rec.outcome == PL_FAILED) {
+					failed++;
+					assert_string_equal(rec.exc_msg, "why");
+				}
+			} else if (rec.kind == PL_REC_START || rec.kind == PL_REC_MESSAGE) {
+				starts += rec.kind == PL_REC_START;
+				msgs += rec.kind == PL_REC_MESSAGE;
+				assert_null(rec.fields);
+				assert_int_equal(rec.nfields, 0);
+			}
+		}
+		assert_int_equal(ret, PL_END);
+		assert_int_equal(starts, 40);
+		assert_int_equal(msgs, 40);
+		assert_int_equal(ends, 40);
+		assert_int_equal(failed, 20);
+		if (bulk)
+			assert_true(in_runs > 100); /* most through pl_reader_next_events() */
+		pl_reader_close(r);
+	}
+	pl_reader_skip_fields_of(NULL, PL_SKIP_ALL); /* a no-op */
+}
+
 /* ---- tasks and levels ---- */
 
 static void test_levels(void **state)
@@ -1553,6 +1627,7 @@ int main(void)
 	    T(test_action_cancel),
 	    T(test_exception_text_cut_on_a_character),
 	    T(test_skip_fields),
+	    T(test_skip_fields_of),
 	    T(test_levels),
 	    T(test_deep_levels),
 	    T(test_task_ids),

@@ -214,6 +214,22 @@ const char *pl_reader_name(const struct pl_reader *r, uint32_t id);
  */
 void pl_reader_skip_fields(struct pl_reader *r, int skip);
 
+/** Kinds of records for pl_reader_skip_fields_of(), or'ed. Since: 0.2 */
+enum pl_skip_kinds {
+	PL_SKIP_START = 1u << PL_REC_START,	/**< inputs */
+	PL_SKIP_END = 1u << PL_REC_END,		/**< outputs */
+	PL_SKIP_MESSAGE = 1u << PL_REC_MESSAGE, /**< message fields */
+	PL_SKIP_ALL = PL_SKIP_START | PL_SKIP_END | PL_SKIP_MESSAGE,
+};
+
+/**
+ * pl_reader_skip_fields_of() - as pl_reader_skip_fields(), for the kinds of records in
+ * @kinds only (enum pl_skip_kinds, or'ed; 0 decodes every kind's fields again): a
+ * reader that reports the outputs and exceptions of ENDs but looks up the inputs of a
+ * few STARTs later (perfan sla) skips PL_SKIP_START | PL_SKIP_MESSAGE. Since: 0.2
+ */
+void pl_reader_skip_fields_of(struct pl_reader *r, unsigned kinds);
+
 /**
  * pl_reader_follow() - read a file as its writer appends to it, as `tail -f` does. Where
  * pl_reader_next() would return PL_END (the end of the file) or -PL_ETRUNCATED (a frame

@@ -57,7 +57,8 @@ struct pl_reader {
 	int64_t ck_wall;
 	bool header_seen;
 	bool opening;		  /* pl_reader_open: stop as soon as the header is read */
-	bool skip_fields;	  /* pl_reader_skip_fields() */
+	uint8_t skip_fields;	  /* bit 1 << kind: that kind's fields are skipped
+				   * (pl_reader_skip_fields_of()) */
 	bool generic_only;	  /* PERFLOG_READER_GENERIC: no fast path */
 	uint64_t records_generic; /* records the fast path left to the generic one */
 	bool started;		  /* a record was read after the header */
@@ -181,7 +182,7 @@ static int action_record(struct pl_reader *r, uint64_t kind, struct pl_tcur *c,
 		rec->outcome = outcome ? PL_FAILED : PL_SUCCEEDED;
 	}
 	if (pl_tcur_peek(c)) {
-		if (r->skip_fields)
+		if (r->skip_fields & (1u << kind))
 			pl_tcur_skip(c); /* still tokenized (and so checked), not decoded */
 		else if ((ret = pl_dec_fields(z, &r->names, c, &rec->fields, &rec->nfields)) < 0)
 			return ret;
@@ -380,9 +381,10 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 	uint32_t nf = 0;
 	bool tokenized = false;
 	size_t need = depth * 4 + exc_len[0] + exc_len[1] + 64;
+	bool skip = r->skip_fields & (1u << kind);
 	if (fields.p) {
 		struct pl_bcur c = fields;
-		if (!r->generic_only && r->skip_fields) {
+		if (!r->generic_only && skip) {
 			if (fast_skip_fields(&c) && c.p == fields.end)
 				goto checked;
 			c = fields;
@@ -403,7 +405,7 @@ static int block_event(struct pl_reader *r, struct pl_record *rec)
 			need += pl_arena_bound(size, r->tok.n);
 		}
 	checked:
-		if (r->skip_fields) {
+		if (skip) {
 			nf = 0;
 			tokenized = false;
 		}
@@ -689,7 +691,7 @@ static size_t pass_fields(struct run *u, size_t n)
 		if (!pl_uv_get(&q, fe, &len) || len > (uint64_t)(fe - q))
 			break;
 		struct pl_bcur c = {q, q + len};
-		if (r->skip_fields) {
+		if (r->skip_fields & (1u << (k & PL_BLK_KIND_MASK))) {
 			if (!fast_skip_fields(&c) || c.p != c.end)
 				break; /* containers, say: the tokenizer's */
 		} else {
@@ -1107,7 +1109,7 @@ static int fast_action(struct pl_reader *r, uint64_t kind, uint32_t n, struct pl
 		rec->outcome = outcome ? PL_FAILED : PL_SUCCEEDED;
 		rec->duration_ns = duration;
 	}
-	if (!r->skip_fields)
+	if (!(r->skip_fields & (1u << kind)))
 		put_views(r, rec, kv, nf);
 	const uint64_t elen[2] = {exc_len[0], exc_len[1]};
 	put_exc(r, rec, exc, elen);
@@ -1372,8 +1374,13 @@ PL_EXPORT int pl_reader_stats(const struct pl_reader *r, struct pl_reader_stats 
 
 PL_EXPORT void pl_reader_skip_fields(struct pl_reader *r, int skip)
 {
+	pl_reader_skip_fields_of(r, skip ? PL_SKIP_ALL : 0);
+}
+
+PL_EXPORT void pl_reader_skip_fields_of(struct pl_reader *r, unsigned kinds)
+{
 	if (r)
-		r->skip_fields = skip != 0;
+		r->skip_fields = (uint8_t)(kinds & PL_SKIP_ALL);
 }
 
 PL_EXPORT const struct pl_reader_error *pl_reader_error(const struct pl_reader *r)
