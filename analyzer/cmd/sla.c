@@ -12,6 +12,7 @@
 #include "analysis/agg.h"
 #include "analysis/call.h"
 #include "analysis/limits.h"
+#include "analysis/refetch.h"
 #include "analysis/topn.h"
 #include "core/scan.h"
 #include "fmt/jsonw.h"
@@ -222,6 +223,36 @@ static void print_worst(const struct pf_call_ctx *ctx, struct state *st, const s
 	}
 }
 
+/* The listed worst calls' inputs, read again from their files: the scan kept none (see
+ * analysis/refetch.h). Returns 0, or -1 when out of memory. */
+static int fetch_inputs(const struct pf_scan *sc, struct state *st, const struct verdict *v,
+			size_t n)
+{
+	struct pf_call **calls = NULL;
+	size_t m = 0, cap = 0;
+	for (size_t r = 0; r < n && st->k; r++) {
+		if (!v[r].v.fail)
+			continue;
+		const struct pf_topn *t = &st->worst[v[r].type];
+		for (size_t i = 0; i < t->n; i++) {
+			if (t->heap[i]->duration_ns <= v[r].v.lowest_over)
+				continue;
+			if (PF_GROW(calls, cap, m, 16) < 0) {
+				free(calls);
+				return -1;
+			}
+			calls[m++] = t->heap[i];
+		}
+	}
+	long missing = m ? pf_refetch_inputs(&sc->in, calls, m) : 0;
+	free(calls);
+	if (missing > 0)
+		pf_warn("the inputs of %ld of the worst calls could not be read again: their "
+			"files changed since",
+			missing);
+	return missing < 0 ? -1 : 0;
+}
+
 static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, struct state *st,
 		       const struct pf_limits *lim, const struct verdict *v, size_t n, bool pass)
 {
@@ -367,7 +398,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	struct pf_summary sum = {0};
 	pf_agg_init(&st.agg);
 	ret = pf_sumscan_run(&sc, &sum, &o, argv + optind, (size_t)(argc - optind),
-			     k > 0 ? PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS : 0, on_span, &st);
+			     k > 0 ? PF_SCAN_END_DATA | PF_SCAN_OPEN_LEVELS : 0, on_span, &st);
 	/* An action still running when its trace ended lasted at least as long as it had
 	 * run by then: a lower bound that fails a limit it exceeds (a hang fails the gate). */
 	if (ret == PF_EXIT_OK)
@@ -418,6 +449,11 @@ static int run(const struct pf_global *g, int argc, char **argv)
 	sort_names = &sc.names;
 	qsort(v, n, sizeof(*v), cmp_verdicts);
 	bool pass = n > nfew && nfail == 0;
+	if (nfail && fetch_inputs(&sc, &st, v, n) < 0) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+		goto out;
+	}
 	struct pf_call_ctx ctx = {&sc.names, &sc.in, g->color};
 	if (o.json) {
 		print_json(&ctx, &sc, &st, &lim, v, n, pass);

@@ -167,7 +167,7 @@ static int append(struct pf_batch *b, struct pf_producer *p, const struct pl_rec
 	    (e->type = local_type(p, rec->type_id, rec->type)) == PF_NAME_NONE)
 		return -2;
 	if (put_level(b, e, rec->level) < 0 ||
-	    (p->keep_fields &&
+	    ((p->keep_fields || (p->keep_end && rec->kind == PL_REC_END)) &&
 	     put_data(b, e, rec->fields, rec->nfields, rec->exc_type, rec->exc_msg) < 0))
 		return -2;
 	b->n++;
@@ -279,6 +279,32 @@ static int take_carry(struct pf_batch *b, const struct pf_batch *prev)
 	return 0;
 }
 
+/* The ENDs among the @n events @ev of a run just appended as @e (their levels one after
+ * the other in the arena from offset @at) that have outputs or exception text: their
+ * level copied to the end of the arena with their data after it (ev_data()). Few ENDs
+ * have either, so the reader writes the run's levels in one piece and these are copied
+ * apart. Returns 0 or -2. */
+static int keep_ends(struct pf_batch *b, const struct pl_event *ev, struct pf_batch_ev *e, size_t n,
+		     uint32_t at)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pl_event *v = &ev[i];
+		if (v->kind != PL_REC_END || (!v->nfields && !v->exc_type))
+			continue;
+		uint32_t to = arena_reserve(b, v->depth * sizeof(uint32_t));
+		if (to == UINT32_MAX)
+			return -2;
+		/* After the reserve: growing the arena moves what lies in it. */
+		memcpy(b->bytes + to, b->bytes + at + v->level * sizeof(uint32_t),
+		       v->depth * sizeof(uint32_t));
+		e[i].level = to;
+		b->nbytes = to + v->depth * sizeof(uint32_t);
+		if (put_data(b, &e[i], v->fields, v->nfields, v->exc_type, v->exc_msg) < 0)
+			return -2;
+	}
+	return 0;
+}
+
 /* Events taken from the reader at once, and level entries room is made for (a deeper
  * event is left to pl_reader_next()). */
 #define RUN_EVENTS 256
@@ -344,6 +370,8 @@ static int append_run(struct pf_batch *b, struct pf_producer *p)
 		if (!p->keep_fields) {
 			const struct pl_event *last = &p->run[n - 1];
 			b->nbytes = at + (last->level + last->depth) * sizeof(uint32_t);
+			if (p->keep_end && keep_ends(b, p->run, e, n, at) < 0)
+				return -2;
 		}
 		b->n += (uint32_t)n;
 		b->records += n;
@@ -389,7 +417,9 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 		if (ret < 0)
 			return end_file(b, p, ret);
 		/* Without fields kept, liblog need not decode them (~8 % of decoding). */
-		pl_reader_skip_fields(p->r, !p->keep_fields);
+		pl_reader_skip_fields_of(p->r, p->keep_fields ? 0
+					       : p->keep_end  ? PL_SKIP_START | PL_SKIP_MESSAGE
+							      : PL_SKIP_ALL);
 		if (p->window)
 			pl_reader_set_window(p->r, p->since, p->until, PL_WINDOW_ANCESTORS);
 		/* Runs of events are format 2's, and not delivered with a window. */

@@ -483,6 +483,7 @@ static int open_one(struct pf_input *in, const char *path, bool from_dir)
 		return -2;
 	s->prod->path = s->open_path ? s->open_path : s->path;
 	s->prod->keep_fields = in->keep_fields;
+	s->prod->keep_end = in->keep_end;
 	s->prod->meta = in->meta;
 	pf_names_init(&s->prod->local);
 	return 0;
@@ -538,6 +539,7 @@ int pf_input_open(struct pf_input *in, char *const *paths, size_t npaths, struct
 	memset(in, 0, sizeof(*in));
 	in->names = names;
 	in->keep_fields = flags & PF_INPUT_FIELDS;
+	in->keep_end = flags & PF_INPUT_END_DATA;
 	in->meta = flags & PF_INPUT_META;
 	in->open_budget = pf_input_open_budget();
 	in->run = malloc(PF_INPUT_RUN * sizeof(*in->run)); /* none: views one by one */
@@ -708,6 +710,7 @@ int pf_input_add_source(struct pf_input *in, const struct pf_source *s)
 		return -1;
 	in->src = src;
 	src[in->nsrc] = *s;
+	src[in->nsrc].summarized = true;
 	return (int)in->nsrc++;
 }
 

@@ -122,6 +122,8 @@ struct pf_source {
 	uint32_t nthreads;
 	uint32_t *thread_ids; /* when set (a summary's input): thread_names[i] names thread
 			       * thread_ids[i], the ids ascending */
+	bool summarized;      /* added by pf_input_add_source(): described by a summary,
+			       * no trace file of its own to read */
 	uint32_t *type_map;   /* the producer's type numbers -> pf_names numbers */
 	uint32_t map_len;
 	/* Two batches: b[cur] is being delivered while the other is filled (by a worker
@@ -145,7 +147,7 @@ struct pf_input {
 	struct pf_source *src;
 	size_t nsrc;
 	struct pf_names *names;
-	bool keep_fields, meta;
+	bool keep_fields, keep_end, meta;
 	struct pf_pool *pool; /* decoding threads, or NULL */
 	size_t *heap;	      /* indexes into src of files that have a pending event */
 	size_t nheap;
@@ -174,14 +176,17 @@ struct pf_input {
 
 /* What pf_input_open() puts in the events (flags, or'ed). */
 enum {
-	PF_INPUT_FIELDS = 1 << 0, /* fields and exception text */
-	PF_INPUT_META = 1 << 1,	  /* THREAD and DROPPED records as events too */
+	PF_INPUT_FIELDS = 1 << 0,   /* fields and exception text */
+	PF_INPUT_META = 1 << 1,	    /* THREAD and DROPPED records as events too */
+	PF_INPUT_END_DATA = 1 << 2, /* without PF_INPUT_FIELDS: ENDs' outputs and exception
+				     * text (the inputs of a few calls are read again
+				     * after: analysis/refetch.h) */
 };
 
 /**
  * pf_input_open() - expand @paths and open every file.
  * @names: where types are interned.
- * @flags: PF_INPUT_FIELDS, PF_INPUT_META.
+ * @flags: PF_INPUT_FIELDS, PF_INPUT_META, PF_INPUT_END_DATA.
  * Returns: 0 when at least one file is readable; -1 when none is (messages printed),
  * -2 when out of memory. pf_input_close() must be called in every case.
  */

@@ -86,7 +86,7 @@ int pf_scan_run_events(struct pf_scan *sc, const struct pf_opts *o, char *const 
 	sc->userdata = userdata;
 	pf_names_init(&sc->names);
 	int ret = pf_input_open(&sc->in, paths, npaths, &sc->names,
-				flags & (PF_INPUT_FIELDS | PF_INPUT_META));
+				flags & (PF_INPUT_FIELDS | PF_INPUT_META | PF_INPUT_END_DATA));
 	if (ret == -1) {
 		if (o->json)
 			pf_scan_json_nothing_read(&sc->in, o->cmd);

@@ -48,18 +48,22 @@ int pf_scan_run(struct pf_scan *sc, const struct pf_opts *o, char *const *paths,
 
 /* What pf_scan_run_events() keeps (flags, or'ed). */
 enum {
-	PF_SCAN_INPUTS = PF_INPUT_FIELDS, /* START fields: spans carry their inputs */
-	PF_SCAN_META = PF_INPUT_META,	  /* THREAD and DROPPED events reach @ev_fn too */
-	PF_SCAN_OPEN_LEVELS = 1 << 8,	  /* open actions keep their level path (spans.h) */
-	PF_SCAN_SUMMARIES = 1 << 9,	  /* summaries are accepted among the inputs (only
-					   * --type may be given with them) */
+	PF_SCAN_INPUTS = PF_INPUT_FIELDS,     /* START fields: spans carry their inputs */
+	PF_SCAN_META = PF_INPUT_META,	      /* THREAD and DROPPED events reach @ev_fn too */
+	PF_SCAN_END_DATA = PF_INPUT_END_DATA, /* without PF_SCAN_INPUTS: ENDs' outputs and
+					       * exceptions all the same (spans carry no
+					       * inputs: analysis/refetch.h reads a few again) */
+	PF_SCAN_OPEN_LEVELS = 1 << 8,	      /* open actions keep their level path (spans.h) */
+	PF_SCAN_SUMMARIES = 1 << 9,	      /* summaries are accepted among the inputs (only
+					       * --type may be given with them) */
 };
 
 /**
  * pf_scan_run_events() - as pf_scan_run(), and call @ev_fn(@userdata, event) for every
  * START, END and MESSAGE event of the merged stream (and THREAD and DROPPED with
  * PF_SCAN_META), before pairing it (so an END's @ev_fn comes before its span's @fn).
- * @flags: PF_SCAN_INPUTS, PF_SCAN_META, PF_SCAN_OPEN_LEVELS, PF_SCAN_SUMMARIES.
+ * @flags: PF_SCAN_INPUTS, PF_SCAN_META, PF_SCAN_END_DATA, PF_SCAN_OPEN_LEVELS,
+ * PF_SCAN_SUMMARIES.
  * Without PF_SCAN_SUMMARIES a summary among the inputs is a usage error (the subcommand
  * needs records); with it, they are left in @sc->in.summaries for summary/sumscan.h,
  * and only --type may be given.

@@ -484,6 +484,40 @@ def test_sla_verdicts(perfan, real):
     run(perfan, "sla", "--type", "db.query", *bad, real, check_exit=1)
 
 
+@pytest.mark.parametrize("which", ["fixtures", "real"])
+def test_sla_worst_calls_have_their_inputs(perfan, request, which, tmp_path):
+    # sla scans without the STARTs' fields and reads the inputs of the worst calls it
+    # lists again from their files (analysis/refetch.c): they must be those the reference
+    # decoding gives, with the outputs and exceptions the scan kept, in both decoding
+    # modes and for standard input (read again from perfan's copy of it).
+    d = request.getfixturevalue(which)
+    acts = gt.load([d])["actions"]
+    by_task = {a["task"]: a for a in acts}
+    one = max(sorted(d.glob("*.zst")), key=lambda f: f.stat().st_size)
+    for jobs, args, inp in [([], [d], None), (["--jobs", "0"], [d], None),
+                            ([], ["-"], one.read_bytes())]:
+        p = subprocess.run([perfan, *jobs, "sla", "--json", "--max", "1ns", "--worst", "5",
+                            *map(str, args)], input=inp, capture_output=True,
+                           env=dict(os.environ, TZ="UTC"))
+        assert p.returncode == 1, p.stderr
+        assert b"could not be read again" not in p.stderr
+        got = json.loads(p.stdout)
+        shown = 0
+        for t in got["types"]:
+            want = gt.slowest([a for a in acts if a["type"] == t["type"]], 5)
+            finished = [c for c in t["worst"] if not c.get("running")]
+            if inp is None and len(finished) == len(t["worst"]):
+                assert [c["task"] for c in finished] == [a["task"] for a in want]
+            for c in finished:
+                a = by_task[c["task"]]
+                assert c["inputs"] == {k: _value(v) for k, v in a["inputs"].items()}, c
+                assert c["outputs"] == {k: _value(v) for k, v in a["outputs"].items()}
+                if a["exc_type"] is not None:
+                    assert c["exception"] == {"type": a["exc_type"], "message": a["exc_msg"]}
+                shown += 1
+        assert shown >= 10
+
+
 @pytest.mark.parametrize("flag,key", [("--p50", "p50"), ("--p90", "p90"), ("--p95", "p95"),
                                       ("--p99", "p99"), ("--p999", "p999"), ("--max", "max")])
 def test_sla_checks_each_percentile_it_is_given(perfan, real, flag, key):
