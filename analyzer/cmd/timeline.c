@@ -98,7 +98,9 @@ static bool take_line(struct state *st)
 		st->omitted++;
 		return false;
 	}
-	st->written++;
+	/* The last line: the rest is only counted, which needs no fields (--follow stops). */
+	if (++st->written == st->limit && st->sc)
+		pf_input_drop_fields(&st->sc->in);
 	json_begin(st);
 	return true;
 }

@@ -425,6 +425,12 @@ static int fill(struct pf_batch *b, struct pf_producer *p, const struct pf_batch
 		/* Runs of events are format 2's, and not delivered with a window. */
 		p->runs = pl_reader_header(p->r)->version >= 2 && !p->window;
 	}
+	if (p->keep_fields && __atomic_load_n(&p->drop_fields, __ATOMIC_RELAXED)) {
+		/* At a batch's start: its events are all of one layout (append_run()). */
+		p->keep_fields = p->keep_end = false;
+		if (p->r)
+			pl_reader_skip_fields_of(p->r, PL_SKIP_ALL);
+	}
 	if (prev && prev->carry && take_carry(b, prev) < 0)
 		return -2;
 	/* Initialized once: the reader fills every member of each record it delivers. */

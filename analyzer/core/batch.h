@@ -92,9 +92,10 @@ struct pf_producer {
 	uint32_t *run_levels; /* their levels, with fields kept (batch.c), or NULL */
 	bool runs;	      /* the file may have runs of events to take at once (batch.c) */
 	bool keep_fields;
-	bool keep_end; /* without @keep_fields: the outputs and exception text of ENDs */
-	bool meta;     /* THREAD and DROPPED records as events too */
-	bool window;   /* read by the index only what [since, until) needs */
+	bool keep_end;	  /* without @keep_fields: the outputs and exception text of ENDs */
+	bool drop_fields; /* set by the consumer (atomic): the next fill stops keeping them */
+	bool meta;	  /* THREAD and DROPPED records as events too */
+	bool window;	  /* read by the index only what [since, until) needs */
 	int64_t since, until;
 };
 

@@ -646,6 +646,16 @@ void pf_input_set_window(struct pf_input *in, int64_t since, int64_t until)
 	}
 }
 
+void pf_input_drop_fields(struct pf_input *in)
+{
+	in->keep_fields = in->keep_end = false;
+	/* A producer's memory is freed when its file ends: by this thread (release()), so
+	 * no worker frees one under this loop. */
+	for (size_t i = 0; i < in->nsrc; i++)
+		if (in->src[i].prod)
+			__atomic_store_n(&in->src[i].prod->drop_fields, true, __ATOMIC_RELAXED);
+}
+
 int pf_input_extent(const struct pf_input *in, int64_t *first, int64_t *last)
 {
 	int64_t lo = INT64_MAX, hi = INT64_MIN;

@@ -1516,6 +1516,27 @@ def test_timeline_matches_reference(perfan, request, which):
     assert cut["truncated"] is True and cut["omitted"] == len(evs) - 7
 
 
+def test_timeline_limit_across_batches(perfan, gen_trace, tmp_path):
+    # Once its -n lines are written timeline reads on without fields, only counting
+    # (pf_input_drop_fields()): the lines written keep their inputs, outputs and
+    # exceptions, the count is that of every line, in both decoding modes. 300,000
+    # events in five frames, so that batches are filled after the switch (mutation
+    # tried: dropping the fields after the first line fails it).
+    path = tmp_path / "bulk.zst"
+    subprocess.run([gen_trace, "--bulk", "50000", path], check=True)
+    for jobs in ([], ["--jobs", "0"]):
+        full = run(perfan, *jobs, "timeline", "-n", "0", path).stdout.splitlines()
+        assert len(full) == 300000
+        assert sum('path="/bulk"' in line for line in full) == 50000
+        for k in (1, 700, 250000):
+            cut = run(perfan, *jobs, "timeline", "-n", k, path).stdout.splitlines()
+            assert cut[:k] == full[:k]
+            assert len(cut) == k + 1 and f": {len(full) - k} more left out" in cut[k]
+        last = json.loads(run(perfan, *jobs, "timeline", "--json", "-n", 250000,
+                              path).stdout)
+        assert last["omitted"] == 50000 and last["events"][-1]["kind"] in ("start", "end")
+
+
 def test_timeline_thread_column_lines_up(perfan, tmp_path):
     """Long thread names are cut in the middle to a fixed column, so the nesting lines up
     and threads with a long common prefix stay apart."""
