@@ -42,11 +42,18 @@ static int take_inputs(struct pf_call *c, const struct pl_record *rec)
 	return 0;
 }
 
-/* The STARTs of calls[0..n) (one file's, by start time, none found yet) that lie in the
- * frames a window at calls[0]'s start reads: from there until the frame that held it, or
- * a whole frame later than it (it is not there: the file changed). Marks in @found.
- * Returns 0, or -1 when out of memory. */
-static int read_frames(const char *path, struct pf_call *const *calls, bool *found, size_t n)
+/* Calls of one file past which a single pass over the frames between their starts is
+ * cheaper than a window per call (each window opens the file and walks its index from
+ * the start). */
+#define ONE_PASS 32
+
+/* The STARTs of calls[0..n) (one file's, by start time, none found yet) met in the
+ * frames a window [calls[0]'s start, @upto] reads, @upto being calls[0]'s start (the
+ * frame holding it) or the last's (every frame between). Reads until each of those up to
+ * @upto is found, or a whole frame was later than @upto (the file changed since). Marks
+ * in @found. Returns 0, or -1 when out of memory. */
+static int read_frames(const char *path, struct pf_call *const *calls, bool *found, size_t n,
+		       int64_t upto)
 {
 	struct pl_reader *r = NULL;
 	int ret = pl_reader_open(path, &r);
@@ -60,15 +67,20 @@ static int read_frames(const char *path, struct pf_call *const *calls, bool *fou
 	}
 	pl_reader_skip_fields_of(r, PL_SKIP_END | PL_SKIP_MESSAGE);
 	int64_t w = calls[0]->start_wall;
-	pl_reader_set_window(r, w, w < INT64_MAX ? w + 1 : w, 0);
+	pl_reader_set_window(r, w, upto < INT64_MAX ? upto + 1 : upto, 0);
+	size_t left = 0; /* calls up to @upto not found yet */
+	while (left < n && calls[left]->start_wall <= upto)
+		left++;
 	struct pl_record rec = PL_RECORD_INIT;
 	uint64_t frame = 0;
 	int64_t frame_min = INT64_MAX; /* the earliest event of the frame being read */
-	while ((ret = pl_reader_next(r, &rec)) == 0) {
+	/* Until those up to @upto are found: the rest of their frame is left to the next
+	 * window, which reads the frame up to the next call (half a frame per call). */
+	while (left && (ret = pl_reader_next(r, &rec)) == 0) {
 		if (rec.frame_offset != frame) {
-			/* Past it: found, or a frame of events all later (not one of
-			 * THREAD records only, say). */
-			if (frame && (found[0] || (frame_min > w && frame_min != INT64_MAX)))
+			/* Past them: a frame of events all later (not one of THREAD
+			 * records only, say). */
+			if (frame && frame_min > upto && frame_min != INT64_MAX)
 				break;
 			frame = rec.frame_offset;
 			frame_min = INT64_MAX;
@@ -94,6 +106,7 @@ static int read_frames(const char *path, struct pf_call *const *calls, bool *fou
 			if (found[i] || !is_start_of(&rec, calls[i]))
 				continue;
 			found[i] = true;
+			left -= rec.wall_ns <= upto;
 			if (take_inputs(calls[i], &rec) < 0) {
 				pl_reader_close(r);
 				return -1;
@@ -120,25 +133,25 @@ long pf_refetch_inputs(const struct pf_input *in, struct pf_call *const *calls, 
 		    !in->src[calls[i]->src].summarized)
 			want[m++] = calls[i];
 	qsort(want, m, sizeof(*want), cmp_calls);
-	for (size_t i = 0; i < m;) {
+	int ret = 0;
+	for (size_t i = 0; i < m && ret == 0;) {
 		size_t end = i; /* want[i, end): one file's */
 		while (end < m && want[end]->src == want[i]->src)
 			end++;
 		const struct pf_source *s = &in->src[want[i]->src];
 		const char *path = s->open_path ? s->open_path : s->path;
-		for (size_t j = i; j < end; j++) {
-			if (found[j])
-				continue;
-			if (read_frames(path, want + j, found + j, end - j) < 0) {
-				free(want);
-				free(found);
-				return -1;
-			}
+		if (end - i > ONE_PASS) /* what this does not find is not there */
+			ret = read_frames(path, want + i, found + i, end - i,
+					  want[end - 1]->start_wall);
+		for (size_t j = i; j < end && end - i <= ONE_PASS && ret == 0; j++)
+			if (!found[j])
+				ret = read_frames(path, want + j, found + j, end - j,
+						  want[j]->start_wall);
+		for (size_t j = i; j < end; j++)
 			missing += !found[j];
-		}
 		i = end;
 	}
 	free(want);
 	free(found);
-	return missing;
+	return ret < 0 ? -1 : missing;
 }

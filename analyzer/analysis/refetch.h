@@ -18,6 +18,10 @@
 #include "analysis/call.h"
 #include "core/input.h"
 
+/** Calls shown up to which a subcommand reads their inputs again rather than keeping
+ *  every START's: each costs part of a frame's decoding (a few ms for 60,000 events). */
+#define PF_REFETCH_FEW 32
+
 /**
  * pf_refetch_inputs() - fill in the inputs (packed, fields.h) of those of @calls[0..@n)
  * that have none and come from a trace file of @in (calls of summaries keep theirs). A

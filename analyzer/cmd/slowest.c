@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "analysis/call.h"
+#include "analysis/refetch.h"
 #include "analysis/topn.h"
 #include "core/scan.h"
 #include "fmt/jsonw.h"
@@ -187,8 +188,11 @@ static int run_cmd(const struct cmd *cmd, const struct pf_global *g, int argc, c
 		pf_error("out of memory");
 		return PF_EXIT_UNREADABLE;
 	}
+	/* A few calls shown: their inputs are read again after the scan (refetch.h). */
+	bool refetch = n <= PF_REFETCH_FEW;
 	ret = pf_sumscan_run(&sc, &sum, &o, argv + optind, (size_t)(argc - optind),
-			     PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS, on_span, &st);
+			     (refetch ? PF_SCAN_END_DATA : PF_SCAN_INPUTS) | PF_SCAN_OPEN_LEVELS,
+			     on_span, &st);
 	if (ret == PF_EXIT_OK && which != FINISHED)
 		pf_scan_foreach_inflight(&sc, on_inflight, &st);
 	if (ret == PF_EXIT_OK &&
@@ -205,6 +209,16 @@ static int run_cmd(const struct cmd *cmd, const struct pf_global *g, int argc, c
 	if (ret != PF_EXIT_OK)
 		goto out;
 	pf_topn_sort(&st.top);
+	long missing = refetch ? pf_refetch_inputs(&sc.in, st.top.heap, st.top.n) : 0;
+	if (missing < 0) {
+		pf_error("out of memory");
+		ret = PF_EXIT_UNREADABLE;
+		goto out;
+	}
+	if (missing > 0)
+		pf_warn("the inputs of %ld of the calls could not be read again: their files "
+			"changed since",
+			missing);
 	struct pf_call_ctx ctx = {&sc.names, &sc.in, g->color};
 	if (o.json) {
 		print_json(cmd, &sc, &ctx, &st, n);
