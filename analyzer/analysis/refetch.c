@@ -20,20 +20,29 @@ static int cmp_calls(const void *a, const void *b)
 	return x->start_wall < y->start_wall ? -1 : x->start_wall > y->start_wall;
 }
 
-/* Whether @rec is the START of @c. */
-static bool is_start_of(const struct pl_record *rec, const struct pf_call *c)
+/* A START met while looking: what identifies it, and its fields. */
+struct met {
+	int64_t wall;
+	uint64_t prefix, seq;
+	const uint32_t *level;
+	uint32_t depth;
+	const struct pl_kv *fields;
+	size_t nfields;
+};
+
+/* Whether @m is the START of @c. */
+static bool is_start_of(const struct met *m, const struct pf_call *c)
 {
 	uint32_t kept = c->depth < PF_CALL_PATH_MAX ? c->depth : PF_CALL_PATH_MAX;
-	return rec->wall_ns == c->start_wall && rec->task_seq == c->seq &&
-	       rec->task_prefix == c->prefix && rec->depth == c->depth &&
-	       !memcmp(rec->level, c->level, kept * sizeof(uint32_t));
+	return m->wall == c->start_wall && m->seq == c->seq && m->prefix == c->prefix &&
+	       m->depth == c->depth && !memcmp(m->level, c->level, kept * sizeof(uint32_t));
 }
 
-/* @rec's fields packed as a scan keeping them would have, into @c. Returns 0 or -1. */
-static int take_inputs(struct pf_call *c, const struct pl_record *rec)
+/* @m's fields packed as a scan keeping them would have, into @c. Returns 0 or -1. */
+static int take_inputs(struct pf_call *c, const struct met *m)
 {
 	uint8_t buf[PF_FIELDS_MAX];
-	size_t len = pf_fields_pack(buf, sizeof(buf), rec->fields, rec->nfields);
+	size_t len = pf_fields_pack(buf, sizeof(buf), m->fields, m->nfields);
 	/* Kept but empty is not "not kept": one byte allocated all the same. */
 	if (!(c->inputs = malloc(len ? len : 1)))
 		return -1;
@@ -43,17 +52,49 @@ static int take_inputs(struct pf_call *c, const struct pl_record *rec)
 }
 
 /* Calls of one file past which a single pass over the frames between their starts is
- * cheaper than a window per call (each window opens the file and walks its index from
- * the start). */
+ * cheaper than a window per call (each window opens the file and reads its index). */
 #define ONE_PASS 32
 
-/* The STARTs of calls[0..n) (one file's, by start time, none found yet) met in the
- * frames a window [calls[0]'s start, @upto] reads, @upto being calls[0]'s start (the
- * frame holding it) or the last's (every frame between). Reads until each of those up to
- * @upto is found, or a whole frame was later than @upto (the file changed since). Marks
- * in @found. Returns 0, or -1 when out of memory. */
-static int read_frames(const char *path, struct pf_call *const *calls, bool *found, size_t n,
-		       int64_t upto)
+/* One window's look-up: calls[0..n) of one file by start time, none found yet; those up
+ * to @upto are looked for. */
+struct look {
+	struct pf_call *const *calls;
+	bool *found;
+	size_t n, left; /* calls; those up to @upto not found yet */
+	int64_t upto;
+};
+
+/* @m, a START read: the calls it starts marked found, with their inputs. Returns 0 or -1. */
+static int offer(struct look *l, const struct met *m)
+{
+	if (m->wall < l->calls[0]->start_wall || m->wall > l->calls[l->n - 1]->start_wall)
+		return 0;
+	size_t lo = 0, hi = l->n; /* the first call starting then */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->calls[mid]->start_wall < m->wall)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < l->n && l->calls[i]->start_wall == m->wall; i++) {
+		if (l->found[i] || !is_start_of(m, l->calls[i]))
+			continue;
+		l->found[i] = true;
+		l->left -= m->wall <= l->upto;
+		if (take_inputs(l->calls[i], m) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The STARTs of @l's calls met in the frames a window [calls[0]'s start, @upto] reads,
+ * @upto being calls[0]'s start (the frame holding it) or the last's (every frame
+ * between): until each of those up to @upto is found (the rest of its frame is left to
+ * the next window: half a frame per call), or a whole frame was later than @upto (the
+ * file changed since). The frames' runs of events are decoded a run at a time
+ * (PL_WINDOW_STARTS_ONLY). Returns 0, or -1 when out of memory. */
+static int read_frames(const char *path, struct look *l)
 {
 	struct pl_reader *r = NULL;
 	int ret = pl_reader_open(path, &r);
@@ -66,21 +107,31 @@ static int read_frames(const char *path, struct pf_call *const *calls, bool *fou
 		return 0;
 	}
 	pl_reader_skip_fields_of(r, PL_SKIP_END | PL_SKIP_MESSAGE);
-	int64_t w = calls[0]->start_wall;
-	pl_reader_set_window(r, w, upto < INT64_MAX ? upto + 1 : upto, 0);
-	size_t left = 0; /* calls up to @upto not found yet */
-	while (left < n && calls[left]->start_wall <= upto)
-		left++;
+	pl_reader_set_window(r, l->calls[0]->start_wall,
+			     l->upto < INT64_MAX ? l->upto + 1 : l->upto, PL_WINDOW_STARTS_ONLY);
+	struct pl_event ev[64];
+	uint32_t lv[1024];
 	struct pl_record rec = PL_RECORD_INIT;
 	uint64_t frame = 0;
 	int64_t frame_min = INT64_MAX; /* the earliest event of the frame being read */
-	/* Until those up to @upto are found: the rest of their frame is left to the next
-	 * window, which reads the frame up to the next call (half a frame per call). */
-	while (left && (ret = pl_reader_next(r, &rec)) == 0) {
-		if (rec.frame_offset != frame) {
-			/* Past them: a frame of events all later (not one of THREAD
-			 * records only, say). */
-			if (frame && frame_min > upto && frame_min != INT64_MAX)
+	while (l->left && ret == 0) {
+		size_t k = pl_reader_next_events(r, ev, 64, lv, 1024);
+		for (size_t i = 0; i < k && ret == 0; i++) {
+			frame_min = ev[i].wall_ns < frame_min ? ev[i].wall_ns : frame_min;
+			if (ev[i].kind == PL_REC_START)
+				ret = offer(l, &(struct met){ev[i].wall_ns, ev[i].task_prefix,
+							     ev[i].task_seq, lv + ev[i].level,
+							     ev[i].depth, ev[i].fields,
+							     ev[i].nfields});
+		}
+		if (k || ret)
+			continue;
+		if ((ret = pl_reader_next(r, &rec)) != 0)
+			break;
+		if (rec.frame_offset != frame) { /* the runs lie in the frame of the last record */
+			/* Past them: a frame of events all later (not one of THREAD records
+			 * only, say). */
+			if (frame && frame_min > l->upto && frame_min != INT64_MAX)
 				break;
 			frame = rec.frame_offset;
 			frame_min = INT64_MAX;
@@ -88,33 +139,14 @@ static int read_frames(const char *path, struct pf_call *const *calls, bool *fou
 		if (rec.kind != PL_REC_START && rec.kind != PL_REC_END &&
 		    rec.kind != PL_REC_MESSAGE)
 			continue;
-		if (rec.wall_ns < frame_min)
-			frame_min = rec.wall_ns;
-		if (rec.kind != PL_REC_START || rec.wall_ns < w ||
-		    rec.wall_ns > calls[n - 1]->start_wall)
-			continue;
-		/* The calls starting then (binary search for the first). */
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (calls[mid]->start_wall < rec.wall_ns)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (size_t i = lo; i < n && calls[i]->start_wall == rec.wall_ns; i++) {
-			if (found[i] || !is_start_of(&rec, calls[i]))
-				continue;
-			found[i] = true;
-			left -= rec.wall_ns <= upto;
-			if (take_inputs(calls[i], &rec) < 0) {
-				pl_reader_close(r);
-				return -1;
-			}
-		}
+		frame_min = rec.wall_ns < frame_min ? rec.wall_ns : frame_min;
+		if (rec.kind == PL_REC_START)
+			ret =
+			    offer(l, &(struct met){rec.wall_ns, rec.task_prefix, rec.task_seq,
+						   rec.level, rec.depth, rec.fields, rec.nfields});
 	}
 	pl_reader_close(r);
-	return ret == -PL_ENOMEM ? -1 : 0;
+	return ret == -PL_ENOMEM || ret == -1 ? -1 : 0;
 }
 
 long pf_refetch_inputs(const struct pf_input *in, struct pf_call *const *calls, size_t n)
@@ -141,12 +173,16 @@ long pf_refetch_inputs(const struct pf_input *in, struct pf_call *const *calls, 
 		const struct pf_source *s = &in->src[want[i]->src];
 		const char *path = s->open_path ? s->open_path : s->path;
 		if (end - i > ONE_PASS) /* what this does not find is not there */
-			ret = read_frames(path, want + i, found + i, end - i,
-					  want[end - 1]->start_wall);
-		for (size_t j = i; j < end && end - i <= ONE_PASS && ret == 0; j++)
-			if (!found[j])
-				ret = read_frames(path, want + j, found + j, end - j,
-						  want[j]->start_wall);
+			ret = read_frames(path, &(struct look){want + i, found + i, end - i,
+							       end - i, want[end - 1]->start_wall});
+		for (size_t j = i; j < end && end - i <= ONE_PASS && ret == 0; j++) {
+			if (found[j])
+				continue;
+			struct look l = {want + j, found + j, end - j, 0, want[j]->start_wall};
+			while (l.left < l.n && want[j + l.left]->start_wall <= l.upto)
+				l.left++;
+			ret = read_frames(path, &l);
+		}
 		for (size_t j = i; j < end; j++)
 			missing += !found[j];
 		i = end;

@@ -241,6 +241,65 @@ static void test_window_reads_what_it_needs(void **state)
 	free(g.recs);
 }
 
+/* PL_WINDOW_STARTS_ONLY: the window's STARTs and MESSAGEs, by runs as well, and no
+ * frame read for an END: `slow`, open across the window's frame, ends in frame 13, which
+ * a plain window reads and this one does not. */
+static void test_window_starts_only(void **state)
+{
+	(void)state;
+	struct pl_reader *r;
+	struct pl_record rec = PL_RECORD_INIT;
+	struct pl_event ev[8];
+	uint32_t lv[64];
+	int64_t since = batch_wall[8], until = batch_wall[9];
+	assert_int_equal(pl_reader_open(path, &r), 0);
+	assert_int_equal(pl_reader_set_window(r, since, until, PL_WINDOW_STARTS_ONLY), 0);
+	size_t starts = 0, by_runs = 0, threads = 0;
+	bool slow_end = false;
+	int ret;
+	for (;;) {
+		size_t n = pl_reader_next_events(r, ev, 8, lv, 64);
+		by_runs += n;
+		for (size_t i = 0; i < n; i++)
+			starts += ev[i].kind == PL_REC_START && ev[i].wall_ns >= since &&
+				  ev[i].wall_ns < until;
+		if (n)
+			continue;
+		if ((ret = pl_reader_next(r, &rec)) != 0)
+			break;
+		threads += rec.kind == PL_REC_THREAD;
+		starts += rec.kind == PL_REC_START && rec.wall_ns >= since && rec.wall_ns < until;
+		if (rec.kind == PL_REC_END && rec.depth == 0) {
+			char task[64];
+			pl_task_format(rec.task_prefix, rec.task_seq, rec.level, rec.depth, task,
+				       sizeof(task));
+			slow_end |= !strcmp(task, find_task("slow"));
+		}
+	}
+	assert_int_equal(ret, PL_END);
+	size_t want = 0, want_threads = 0;
+	for (size_t i = 0; i < full.n; i++) {
+		want += full.recs[i].kind == PL_REC_START && full.recs[i].wall_ns >= since &&
+			full.recs[i].wall_ns < until;
+		want_threads += full.recs[i].kind == PL_REC_THREAD;
+	}
+	assert_int_equal(starts, want); /* 5 req, 5 step and `slow` */
+	assert_int_equal(threads, want_threads);
+	assert_true(by_runs > 0);
+	assert_false(slow_end);
+	struct pl_reader_stats st = PL_READER_STATS_INIT;
+	assert_int_equal(pl_reader_stats(r, &st), 0);
+	assert_false(st.index_disagrees);
+	assert_true(st.frames_skipped >= FRAMES - 4);
+	pl_reader_close(r);
+
+	struct got g; /* without it, frames up to slow's END are read */
+	check_window(since, until, 0, &g);
+	assert_true(delivered(&g, PL_REC_END, find_task("slow")));
+	assert_true(g.st.frames_skipped < st.frames_skipped);
+	free(g.recs);
+}
+
 static void test_window_after_the_end(void **state)
 {
 	(void)state;
@@ -339,6 +398,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_window_reads_what_it_needs),
+	    cmocka_unit_test(test_window_starts_only),
 	    cmocka_unit_test(test_window_after_the_end),
 	    cmocka_unit_test(test_extent),
 	    cmocka_unit_test(test_lying_index),

@@ -185,7 +185,9 @@ struct pl_event {
  * (which pl_reader_next() then reads, or reports as damage), fields with containers or
  * more than 15 of them (pl_reader_next() takes those), the end of the run, @max events,
  * @max_levels level entries, or the room of its memory for views (64 KiB at least). It delivers
- * nothing with a time window set (pl_reader_set_window()). Mix it freely with pl_reader_next():
+ * nothing with a time window set (pl_reader_set_window()), but for PL_WINDOW_STARTS_ONLY's
+ * (then the events of the frames read whole, as pl_reader_next() delivers them). Mix it
+ * freely with pl_reader_next():
  * when it returns 0, pl_reader_next() reads on.
  * @r: the reader. @ev: room for @max events.
  * @levels: room for @max_levels entries: the events' level paths, one after the other
@@ -259,6 +261,11 @@ enum pl_window_flags {
 	/** Also read the STARTs of the actions open when the window's actions started
 	 *  (their ancestors), by the index's oldest-open-action times. */
 	PL_WINDOW_ANCESTORS = 1 << 0,
+	/** The STARTs and MESSAGEs timed in the window only: their ENDs are not looked for
+	 *  past the frames that may hold one of those, and pl_reader_next_events()
+	 *  delivers the runs of the frames read (it does not otherwise). For a reader
+	 *  looking up a few records by their time. */
+	PL_WINDOW_STARTS_ONLY = 1 << 1,
 };
 
 /**
@@ -268,7 +275,8 @@ enum pl_window_flags {
  * window set, frames that cannot hold what the window needs are passed over without
  * being decompressed. What is still delivered:
  *  - every START and MESSAGE timed in [@since_ns, @until_ns) (Unix ns; INT64_MIN and
- *    INT64_MAX for an open end), and the END of every such START;
+ *    INT64_MAX for an open end), and the END of every such START (not with
+ *    PL_WINDOW_STARTS_ONLY);
  *  - with PL_WINDOW_ANCESTORS, the START of every action that was open when one of
  *    those started;
  *  - every THREAD, DROPPED and STATS record of the file;

@@ -734,7 +734,10 @@ static size_t run_passes(struct run *u, size_t n)
 PL_EXPORT size_t pl_reader_next_events(struct pl_reader *r, struct pl_event *ev, size_t max,
 				       uint32_t *levels, size_t max_levels)
 {
-	if (!r || !ev || !levels || r->status || !r->blk_left || r->win.on || r->generic_only)
+	/* With a window, runs of what it reads whole only: its open actions are tracked
+	 * record by record (window_keep()). */
+	if (!r || !ev || !levels || r->status || !r->blk_left || r->generic_only ||
+	    (r->win.on && (!r->win.starts_only || r->meta_only)))
 		return 0;
 	struct run start = {.r = r,
 			    .ev = ev,
@@ -1007,6 +1010,8 @@ static bool window_keep(struct pl_reader *r, const struct pl_record *rec)
 	    rec->kind == PL_REC_START || rec->kind == PL_REC_END || rec->kind == PL_REC_MESSAGE;
 	if (r->meta_only)
 		return !action;
+	if (r->win.starts_only)
+		return true; /* no ENDs to look for */
 	if (rec->kind == PL_REC_START && rec->wall_ns >= r->win.since &&
 	    rec->wall_ns < r->win.until)
 		pl_window_opened(&r->win, pl_window_key(rec->task_prefix, rec->task_seq, rec->level,
@@ -1184,9 +1189,45 @@ static int fast_record(struct pl_reader *r, struct pl_record *rec, const uint8_t
 	return ret;
 }
 
+/* The rest of a BLOCK's events in a frame read for its meta records only (a window):
+ * none is delivered, so only what the check of the frame's index needs is decoded, their
+ * number and time range (the kinds and time deltas), not the other columns: a tenth of
+ * decoding them. Returns 0 or -PL_ECORRUPT. */
+static int skip_block_events(struct pl_reader *r)
+{
+	struct pl_bcur *col = r->blk;
+	const uint8_t *k = col[C_KINDS].p;
+	uint64_t ts = r->prev_ts;
+	int64_t first = r->seen_first, last = r->seen_last;
+	for (uint32_t i = 0; i < r->blk_left; i++) {
+		uint64_t dts;
+		if (!blk_kind_ok(k[i]) || !col_uv(&col[C_DTS], &dts))
+			return -PL_ECORRUPT;
+		ts += dts;
+		int64_t wall = (int64_t)((uint64_t)r->ck_wall + (ts - r->ck_ts));
+		first = wall < first ? wall : first;
+		last = wall > last ? wall : last;
+	}
+	col[C_KINDS].p += r->blk_left;
+	r->prev_ts = ts;
+	r->seen_first = first;
+	r->seen_last = last;
+	r->seen_events += r->blk_left;
+	r->blk_left = 0;
+	return 0;
+}
+
 static int next_raw(struct pl_reader *r, struct pl_record *rec)
 {
 	for (;;) {
+		if (r->blk_left && r->meta_only) {
+			int ret = skip_block_events(r);
+			if (ret < 0) {
+				r->blk_left = 0;
+				return record_error(r, ret, r->blk_pos);
+			}
+			continue;
+		}
 		if (r->blk_left) { /* the events of a BLOCK come before the records after it */
 			int ret = block_event(r, rec);
 			if (ret < 0) {
@@ -1324,7 +1365,8 @@ PL_EXPORT int pl_reader_set_window(struct pl_reader *r, int64_t since_ns, int64_
 		return -PL_EINVAL;
 	if (r->status)
 		return 0; /* nothing more will be read anyway */
-	int ret = pl_window_plan(&r->win, &r->fr, since_ns, until_ns, flags & PL_WINDOW_ANCESTORS);
+	int ret = pl_window_plan(&r->win, &r->fr, since_ns, until_ns, flags & PL_WINDOW_ANCESTORS,
+				 flags & PL_WINDOW_STARTS_ONLY);
 	if (ret < 0)
 		r->win.off = true; /* out of memory: read everything */
 	return 0;

@@ -57,7 +57,7 @@ static void plan_frame(void *ctx, const struct pl_frame_ix *ix, uint64_t off)
 }
 
 int pl_window_plan(struct pl_window *w, struct pl_frames *f, int64_t since, int64_t until,
-		   bool ancestors)
+		   bool ancestors, bool starts_only)
 {
 	w->on = true;
 	w->since = since;
@@ -69,6 +69,7 @@ int pl_window_plan(struct pl_window *w, struct pl_frames *f, int64_t since, int6
 		return ret;
 	w->scan_end = p.end;
 	w->ancestors = ancestors;
+	w->starts_only = starts_only;
 	w->back_off = p.back;
 	return 0;
 }
@@ -80,7 +81,8 @@ enum pl_win_verdict pl_window_decide(const struct pl_window *w, const struct pl_
 		return PL_WIN_READ;
 	bool before =
 	    !timed(ix) || (ix->last_wall < w->since && (!w->ancestors || off < w->back_off));
-	bool after = (!w->any_start || off > w->last_start) && w->n == 0 && !w->keys_lost;
+	bool after = (!w->any_start || off > w->last_start) &&
+		     (w->starts_only || (w->n == 0 && !w->keys_lost));
 	if (!before && !after)
 		return PL_WIN_READ;
 	return ix->flags & META_FLAGS ? PL_WIN_META : PL_WIN_SKIP;

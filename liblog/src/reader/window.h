@@ -27,6 +27,7 @@ struct pl_window {
 	bool off; /* turned off: an index disagreed; read everything */
 	int64_t since, until;
 	bool ancestors;	     /* PL_WINDOW_ANCESTORS */
+	bool starts_only;    /* PL_WINDOW_STARTS_ONLY: the ENDs are not looked for */
 	uint64_t back_off;   /* with it: frames at this offset or later are needed */
 	bool any_start;	     /* some indexed frame may hold a START of the window */
 	uint64_t last_start; /* offset of the last such frame */
@@ -40,7 +41,7 @@ struct pl_window {
 /* Plan the window over the indexes of @f from its current offset. Returns 0 or a
  * negative pl_status. */
 int pl_window_plan(struct pl_window *w, struct pl_frames *f, int64_t since, int64_t until,
-		   bool ancestors);
+		   bool ancestors, bool starts_only);
 
 /* What to do with the frame whose index @ix was read at @off. */
 enum pl_win_verdict pl_window_decide(const struct pl_window *w, const struct pl_frame_ix *ix,
