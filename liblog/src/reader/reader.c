@@ -294,11 +294,36 @@ static bool fast_skip_fields(struct pl_bcur *c)
 	uint32_t n;
 	if (!pl_b_fixmap(c, &n))
 		return false;
+	const uint8_t *p = c->p, *end = c->end;
 	for (uint32_t i = 0; i < n; i++) {
+		/* The commonest in line: a positive fixint key (a name number below 128)
+		 * and a value whose size its first byte gives (fixints, fixstr, numbers,
+		 * nil, booleans); what pl_b_u64() and pl_b_skip_scalar() accept of them,
+		 * with the same bounds. */
+		if (end - p >= 2 && p[0] <= 0x7f) {
+			uint8_t b = p[1];
+			size_t len = 0; /* of the key and the value */
+			if (b <= 0x7f || b >= 0xe0)
+				len = 2;
+			else if (b >= 0xa0 && b < 0xc0)
+				len = 2 + (size_t)(b & 0x1f);
+			else if (b >= 0xc0 && pl_scalar_size_c0[b - 0xc0] &&
+				 !(pl_scalar_size_c0[b - 0xc0] & PL_SCALAR_LEN))
+				len = 1 + (size_t)pl_scalar_size_c0[b - 0xc0];
+			if (len) {
+				if ((size_t)(end - p) < len)
+					return false;
+				p += len;
+				continue;
+			}
+		}
+		c->p = p;
 		uint64_t id;
 		if (!pl_b_u64(c, &id) || !pl_b_skip_scalar(c))
 			return false;
+		p = c->p;
 	}
+	c->p = p;
 	return true;
 }
 
