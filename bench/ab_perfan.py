@@ -4,7 +4,7 @@ each (with its decoding thread, and with --jobs 0: everything on one core), and
 `zstd -dc` on the same trace between them, each figure's runs sorted with their median.
 
     python3 bench/ab_perfan.py --before BUILD_A --after BUILD_B [--events 3000000]
-                               [--rounds 12] [--trace FILE]
+                               [--rounds 12] [--trace FILE] [--subcommands]
 
 BUILD_A and BUILD_B are build directories (each has analyzer/perfan). Without --trace,
 BUILD_B's tests/gen_trace --bulk makes a trace of --events events (a request with two
@@ -16,6 +16,10 @@ commit's perfan, for instance:
     meson setup /tmp/before/build /tmp/before -Dpython_ext=disabled
     ninja -C /tmp/before/build analyzer/perfan
     python3 bench/ab_perfan.py --before /tmp/before/build --after build
+
+With --subcommands, the subcommands that show calls (sla, slowest, inflight, timeline)
+are timed beside stats instead, in both modes, each with its ratio to stats (the speed
+issue: "the others within 1.5x of it"); each answers alike in both builds (checked).
 
 Times are wall clock and CPU (user + system, from wait4) of each process; the machine is
 noisy, so runs alternate (A, B, zstd, A, B, zstd, ...) and only the ratios of one run
@@ -47,6 +51,37 @@ def cell(values):
     return f"{v[0] * 1e3:.1f} / {statistics.median(v) * 1e3:.1f}", statistics.median(v)
 
 
+SUBCOMMANDS = [["stats"], ["sla", "--p99", "1ms"], ["slowest"], ["inflight"],
+               ["timeline", "-n", "10"]]
+
+
+def subcommands(o, perfan, trace):
+    """--subcommands: best wall time of each, and its ratio to stats, per build and mode."""
+    for cmd in SUBCOMMANDS:
+        outs = [subprocess.run([p, "--jobs", "0", *cmd, trace], capture_output=True,
+                               text=True) for p in perfan.values()]
+        if (outs[0].stdout, outs[0].returncode) != (outs[1].stdout, outs[1].returncode):
+            sys.exit(f"ab_perfan: A and B answer {' '.join(cmd)} differently")
+    runs = {}
+    for r in range(o.rounds):
+        for jobs in ("--jobs 0", "default"):
+            for cmd in SUBCOMMANDS:
+                for k, p in perfan.items():
+                    full = [p] + (["--jobs", "0"] if jobs != "default" else []) + cmd
+                    runs.setdefault((k, jobs, cmd[0]), []).append(timed(full + [trace])[0])
+        print(f"round {r + 1}/{o.rounds}", file=sys.stderr, flush=True)
+    print(f"A = {o.before}, B = {o.after}; {trace}; {o.rounds} rounds, alternated; best "
+          "wall time of each, ms (÷ stats of the same build and mode)")
+    print("| build, mode | " + " | ".join(" ".join(c) for c in SUBCOMMANDS) + " |")
+    print("|---|" + "---|" * len(SUBCOMMANDS))
+    for jobs in ("default", "--jobs 0"):
+        for k in ("A", "B"):
+            base = min(runs[(k, jobs, "stats")])
+            cells = [f"{min(runs[(k, jobs, c[0])]) * 1e3:.1f} "
+                     f"({min(runs[(k, jobs, c[0])]) / base:.2f})" for c in SUBCOMMANDS]
+            print(f"| {k}, {jobs} | " + " | ".join(cells) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--before", required=True, help="build directory of A")
@@ -55,6 +90,8 @@ def main():
                     help="events of the generated trace (default 3,000,000)")
     ap.add_argument("--rounds", type=int, default=12, help="rounds (default 12)")
     ap.add_argument("--trace", help="a trace to read instead of a generated one")
+    ap.add_argument("--subcommands", action="store_true",
+                    help="time sla, slowest, inflight and timeline against stats")
     o = ap.parse_args()
     if o.rounds < 1 or o.events < 6:
         ap.error("--rounds must be >= 1 and --events >= 6")
@@ -74,6 +111,9 @@ def main():
             gen = os.path.join(o.after, "tests", "gen_trace")
             subprocess.run([gen, "--bulk", str(o.events // 6), trace], check=True,
                            stdout=subprocess.DEVNULL)
+        if o.subcommands:
+            subcommands(o, perfan, trace)
+            return
         outs = {k: subprocess.run([p, "--jobs", "0", "stats", trace], capture_output=True,
                                   text=True).stdout for k, p in perfan.items()}
         if outs["A"] != outs["B"]:
