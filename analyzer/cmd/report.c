@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "analysis/context.h"
+#include "analysis/refetch.h"
 #include "fmt/opts.h"
 #include "fmt/output.h"
 #include "fmt/units.h"
@@ -252,6 +253,21 @@ static int prepare(struct pf_report *r)
 	return pf_waterfall_ready(&r->wf);
 }
 
+/* The inputs of the slowest and running calls pass 1 ranked, read again from their files
+ * (after prepare(): the slowest are sorted). Returns 0, or -1 (ENOMEM). */
+static int refetch_inputs(struct pf_report *r)
+{
+	long a = pf_refetch_inputs(&r->sc1.in, r->slowest.heap, r->slowest.n);
+	long b = a < 0 ? a : pf_refetch_inputs(&r->sc1.in, r->inflight.heap, r->inflight.n);
+	if (a < 0 || b < 0)
+		return -1;
+	if (a + b > 0)
+		pf_warn("the inputs of %ld of the calls shown could not be read again: their "
+			"files changed since",
+			a + b);
+	return 0;
+}
+
 /* ---- pass 2: the charted types and the chosen tasks -------------------------------------- */
 
 /* The charted index of pass-2 type @type, or -1. The passes number types alike (same
@@ -405,8 +421,12 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		goto out;
 	}
 	r.pass1 = true;
+	/* Pass 1 shows the inputs of the slowest and running calls only (the trees' come
+	 * from pass 2): a few are read again after it rather than all kept (refetch.h). */
+	bool refetch = r.nslowest <= PF_REFETCH_FEW;
 	ret = pf_sumscan_run(&r.sc1, &r.sum1, &r.o, r.paths, r.npaths,
-			     PF_SCAN_INPUTS | PF_SCAN_OPEN_LEVELS, on_span1, &r);
+			     (refetch ? PF_SCAN_END_DATA : PF_SCAN_INPUTS) | PF_SCAN_OPEN_LEVELS,
+			     on_span1, &r);
 	if (ret != PF_EXIT_OK || r.oom)
 		goto out;
 	pf_scan_foreach_inflight(&r.sc1, on_inflight, &r);
@@ -422,7 +442,7 @@ static int run(const struct pf_global *g, int argc, char **argv)
 		goto out;
 	}
 	pf_topn_sort(&r.inflight);
-	if (prepare(&r) < 0) {
+	if (prepare(&r) < 0 || (refetch && refetch_inputs(&r) < 0)) {
 		r.oom = true;
 		goto out;
 	}
