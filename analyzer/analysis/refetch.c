@@ -55,7 +55,7 @@ static int take_inputs(struct pf_call *c, const struct met *m)
  * cheaper than a window per call (each window opens the file and reads its index). */
 #define ONE_PASS 32
 
-/* One window's look-up: calls[0..n) of one file by start time, none found yet; those up
+/* One window's look-up: calls[0..n) of one file by start time, calls[0] not found yet; those up
  * to @upto are looked for. */
 struct look {
 	struct pf_call *const *calls;
@@ -88,12 +88,20 @@ static int offer(struct look *l, const struct met *m)
 	return 0;
 }
 
+/* A file not wholly indexed (format 1, another writer) is read from the window's start
+ * to its end, unless cut short: past a frame whose events all came this long after
+ * @upto, the STARTs looked for are not there (a frame's threads overlap by microseconds;
+ * perfan's merge allows as much, input.c). An indexed one is read only where the index
+ * says the STARTs may be. */
+#define UNINDEXED_SLACK_NS 1000000000LL
+
 /* The STARTs of @l's calls met in the frames a window [calls[0]'s start, @upto] reads,
- * @upto being calls[0]'s start (the frame holding it) or the last's (every frame
+ * @upto being calls[0]'s start (the frames that may hold it) or the last's (every frame
  * between): until each of those up to @upto is found (the rest of its frame is left to
- * the next window: half a frame per call), or a whole frame was later than @upto (the
- * file changed since). The frames' runs of events are decoded a run at a time
- * (PL_WINDOW_STARTS_ONLY). Returns 0, or -1 when out of memory. */
+ * the next window: half a frame per call), or the frames the index says may hold them
+ * were read (PL_WINDOW_STARTS_ONLY reads nothing after them; not found: the file changed
+ * since). The frames' runs of events are decoded a run at a time. Returns 0, or -1 when
+ * out of memory. */
 static int read_frames(const char *path, struct look *l)
 {
 	struct pl_reader *r = NULL;
@@ -106,6 +114,8 @@ static int read_frames(const char *path, struct look *l)
 		pl_reader_close(r);
 		return 0;
 	}
+	int64_t first, last;
+	bool indexed = pl_reader_extent(r, &first, &last) >= 0;
 	pl_reader_skip_fields_of(r, PL_SKIP_END | PL_SKIP_MESSAGE);
 	pl_reader_set_window(r, l->calls[0]->start_wall,
 			     l->upto < INT64_MAX ? l->upto + 1 : l->upto, PL_WINDOW_STARTS_ONLY);
@@ -114,24 +124,25 @@ static int read_frames(const char *path, struct look *l)
 	struct pl_record rec = PL_RECORD_INIT;
 	uint64_t frame = 0;
 	int64_t frame_min = INT64_MAX; /* the earliest event of the frame being read */
-	while (l->left && ret == 0) {
+	int64_t past =
+	    l->upto < INT64_MAX - UNINDEXED_SLACK_NS ? l->upto + UNINDEXED_SLACK_NS : INT64_MAX;
+	int oom = 0;
+	while (l->left && ret == 0 && !oom) {
 		size_t k = pl_reader_next_events(r, ev, 64, lv, 1024);
-		for (size_t i = 0; i < k && ret == 0; i++) {
+		for (size_t i = 0; i < k && !oom; i++) {
 			frame_min = ev[i].wall_ns < frame_min ? ev[i].wall_ns : frame_min;
 			if (ev[i].kind == PL_REC_START)
-				ret = offer(l, &(struct met){ev[i].wall_ns, ev[i].task_prefix,
+				oom = offer(l, &(struct met){ev[i].wall_ns, ev[i].task_prefix,
 							     ev[i].task_seq, lv + ev[i].level,
 							     ev[i].depth, ev[i].fields,
 							     ev[i].nfields});
 		}
-		if (k || ret)
+		if (k || oom)
 			continue;
 		if ((ret = pl_reader_next(r, &rec)) != 0)
 			break;
 		if (rec.frame_offset != frame) { /* the runs lie in the frame of the last record */
-			/* Past them: a frame of events all later (not one of THREAD records
-			 * only, say). */
-			if (frame && frame_min > l->upto && frame_min != INT64_MAX)
+			if (!indexed && frame && frame_min > past && frame_min != INT64_MAX)
 				break;
 			frame = rec.frame_offset;
 			frame_min = INT64_MAX;
@@ -141,12 +152,12 @@ static int read_frames(const char *path, struct look *l)
 			continue;
 		frame_min = rec.wall_ns < frame_min ? rec.wall_ns : frame_min;
 		if (rec.kind == PL_REC_START)
-			ret =
+			oom =
 			    offer(l, &(struct met){rec.wall_ns, rec.task_prefix, rec.task_seq,
 						   rec.level, rec.depth, rec.fields, rec.nfields});
 	}
 	pl_reader_close(r);
-	return ret == -PL_ENOMEM || ret == -1 ? -1 : 0;
+	return oom || ret == -PL_ENOMEM ? -1 : 0;
 }
 
 long pf_refetch_inputs(const struct pf_input *in, struct pf_call *const *calls, size_t n)
@@ -179,8 +190,8 @@ long pf_refetch_inputs(const struct pf_input *in, struct pf_call *const *calls, 
 			if (found[j])
 				continue;
 			struct look l = {want + j, found + j, end - j, 0, want[j]->start_wall};
-			while (l.left < l.n && want[j + l.left]->start_wall <= l.upto)
-				l.left++;
+			for (size_t x = 0; x < l.n && want[j + x]->start_wall <= l.upto; x++)
+				l.left += !found[j + x]; /* as offer() counts them down */
 			ret = read_frames(path, &l);
 		}
 		for (size_t j = i; j < end; j++)

@@ -207,17 +207,24 @@ static void print_few_note(const struct pf_limits *lim, const struct verdict *v,
 	}
 }
 
+/* @type's worst calls, or NULL when none was offered (a type a summary counted without
+ * keeping calls of it). */
+static const struct pf_topn *worst_kept(const struct state *st, uint32_t type)
+{
+	return type < st->nworst ? &st->worst[type] : NULL;
+}
+
 static void print_worst(const struct pf_call_ctx *ctx, struct state *st, const struct verdict *v,
 			size_t n)
 {
 	for (size_t r = 0; r < n && st->k; r++) {
 		if (!v[r].v.fail)
 			continue;
-		struct pf_topn *t = &st->worst[v[r].type];
+		const struct pf_topn *t = worst_kept(st, v[r].type);
 		char d[PF_DURATION_MAX];
 		pf_duration_format(v[r].v.lowest_over, d, sizeof(d));
 		printf("\nWorst %s calls (over %s):\n", pf_names_str(ctx->names, v[r].type), d);
-		for (size_t i = 0; i < t->n; i++)
+		for (size_t i = 0; t && i < t->n; i++)
 			if (t->heap[i]->duration_ns > v[r].v.lowest_over)
 				pf_call_print_line(ctx, t->heap[i], stdout);
 	}
@@ -233,8 +240,8 @@ static int fetch_inputs(const struct pf_scan *sc, struct state *st, const struct
 	for (size_t r = 0; r < n && st->k; r++) {
 		if (!v[r].v.fail)
 			continue;
-		const struct pf_topn *t = &st->worst[v[r].type];
-		for (size_t i = 0; i < t->n; i++) {
+		const struct pf_topn *t = worst_kept(st, v[r].type);
+		for (size_t i = 0; t && i < t->n; i++) {
 			if (t->heap[i]->duration_ns <= v[r].v.lowest_over)
 				continue;
 			if (PF_GROW(calls, cap, m, 16) < 0) {
@@ -326,8 +333,8 @@ static void print_json(const struct pf_call_ctx *ctx, const struct pf_scan *sc, 
 		pf_json_key(&j, "worst");
 		pf_json_array_begin(&j);
 		if (v[r].v.fail && st->k) {
-			const struct pf_topn *t = &st->worst[v[r].type];
-			for (size_t i = 0; i < t->n; i++)
+			const struct pf_topn *t = worst_kept(st, v[r].type);
+			for (size_t i = 0; t && i < t->n; i++)
 				if (t->heap[i]->duration_ns > v[r].v.lowest_over)
 					pf_call_json(ctx, t->heap[i], &j);
 		}

@@ -261,8 +261,9 @@ enum pl_window_flags {
 	/** Also read the STARTs of the actions open when the window's actions started
 	 *  (their ancestors), by the index's oldest-open-action times. */
 	PL_WINDOW_ANCESTORS = 1 << 0,
-	/** The STARTs and MESSAGEs timed in the window only: their ENDs are not looked for
-	 *  past the frames that may hold one of those, and pl_reader_next_events()
+	/** The STARTs and MESSAGEs timed in the window only: nothing is read past the
+	 *  last frame that may hold one of those (neither their ENDs nor the THREAD,
+	 *  DROPPED and STATS records of later frames), and pl_reader_next_events()
 	 *  delivers the runs of the frames read (it does not otherwise). For a reader
 	 *  looking up a few records by their time. */
 	PL_WINDOW_STARTS_ONLY = 1 << 1,
@@ -279,9 +280,13 @@ enum pl_window_flags {
  *    PL_WINDOW_STARTS_ONLY);
  *  - with PL_WINDOW_ANCESTORS, the START of every action that was open when one of
  *    those started;
- *  - every THREAD, DROPPED and STATS record of the file;
+ *  - every THREAD, DROPPED and STATS record of the file (up to the window's last frame
+ *    with PL_WINDOW_STARTS_ONLY);
  *  - other START, END and MESSAGE records of the frames read (they are not filtered:
  *    the caller selects).
+ * The events of a frame read for its THREAD, NAME, DROPPED or STATS records alone are
+ * not decoded beyond their kinds and times (what the check of its index needs): damage
+ * in their other columns is not reported, as in the frames passed over.
  * pl_reader_checkpoint() says the same as after reading every frame. A file without
  * the index (older writers), or the part of it past a frame without one, is read
  * whole; an index that disagrees with its frame turns the window off for the rest of

@@ -85,6 +85,10 @@ enum pl_win_verdict pl_window_decide(const struct pl_window *w, const struct pl_
 		     (w->starts_only || (w->n == 0 && !w->keys_lost));
 	if (!before && !after)
 		return PL_WIN_READ;
+	/* Past the window's frames a look-up of STARTs needs nothing more, not even the
+	 * meta records (names are defined before they are used). */
+	if (w->starts_only && after)
+		return PL_WIN_SKIP;
 	return ix->flags & META_FLAGS ? PL_WIN_META : PL_WIN_SKIP;
 }
 
