@@ -6,7 +6,8 @@
  *
  * Time is the traces' own: the window ends at the latest sign of life read (a record, or
  * the clock checkpoint every frame carries, also from an idle writer), which for a live
- * service is now, within its flush interval, and for a finished trace is its end: so
+ * service is now, within its flush interval (ten when nothing is recorded and no action
+ * is open), and for a finished trace is its end: so
  * `top --once` of an old trace shows its last minute. Durations are binned per second of
  * their END into log-linear histograms (analysis/hist.h): memory is types x window
  * seconds x the buckets used, never the number of events.
@@ -90,7 +91,8 @@ static void help(void)
 	    "then the longest-running actions in flight, with their inputs. Files grow as\n"
 	    "their writers flush; in a DIR, files that appear (a rotating writer's next file)\n"
 	    "are followed too. The window ends at the traces' latest sign of life: now, for a\n"
-	    "live writer (within its flush interval); the end, for a finished trace.\n"
+	    "live writer (within its flush interval, ten when it is idle); the end, for a\n"
+	    "finished trace.\n"
 	    "\n"
 	    "On a terminal the view is redrawn every --interval; otherwise a block of lines is\n"
 	    "printed per interval. perfan top runs until interrupted, or until every file given\n"

@@ -248,9 +248,10 @@ int pl_reader_follow(struct pl_reader *r, int follow);
 
 /**
  * pl_reader_checkpoint() - the latest clock checkpoint read: the writer records one in
- * every frame, also when nothing else happened, so at the end of a trace whose writer was
- * killed (kill -9, a crash, a hang) it says until when the writer was still alive, within
- * a flush interval. @ts: nanoseconds on the file's time line (see struct pl_record);
+ * every frame, and writes a frame every flush interval while an action is open, also when
+ * nothing else happened, so at the end of a trace whose writer was killed (kill -9, a
+ * crash, a hang) it says until when the writer was still alive, within a flush interval
+ * (ten when no action was open). @ts: nanoseconds on the file's time line (see struct pl_record);
  * @wall: Unix ns. Before any checkpoint: 0 and the header's wall anchor. Either may be
  * NULL. Since: 0.2
  */

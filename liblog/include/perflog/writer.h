@@ -52,7 +52,9 @@ typedef void (*pl_log_fn)(void *userdata, int priority, const char *msg);
 struct pl_writer_options {
 	uint32_t size;		    /**< sizeof(struct pl_writer_options), set by _init */
 	const char *path;	    /**< output path; "{pid}" is replaced by the process id */
-	uint32_t flush_interval_ms; /**< write a frame at least this often; default 100 */
+	uint32_t flush_interval_ms; /**< write a frame at least this often (every ten
+				     * intervals when nothing is recorded and no action
+				     * is open); default 100 */
 	uint32_t buffer_size;	    /**< first ring bytes per recording thread; default 1 MiB */
 	uint64_t max_memory;	    /**< cap on all rings together, grown ones included;
 				     *   default 256 MiB */

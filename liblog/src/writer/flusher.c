@@ -199,6 +199,22 @@ void pl_flusher_new_file(struct pl_writer *w)
 	}
 }
 
+/* Whether the open frame would only say that the writer is alive: no record in it but
+ * its opening CLOCK, none held back for it, and no action open. Its clock checkpoint
+ * bounds how long a call hung at a crash had run, so with any action open (the
+ * flusher's own view of each ring: conservative) a frame still ends every interval;
+ * with none, nothing but the time the process was last seen depends on it. */
+static bool quiet(struct pl_writer *w)
+{
+	const struct pl_encoder *e = &w->enc;
+	if (e->frame_had_magic || e->ix_flags || e->ix_events || e->raw.size)
+		return false;
+	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next)
+		if (tb->open.n || tb->open.overflow)
+			return false;
+	return true;
+}
+
 /* One cycle. @force ends the frame whatever its age (flush request, close). */
 static int cycle(struct pl_writer *w, bool force, bool final)
 {
@@ -216,7 +232,8 @@ static int cycle(struct pl_writer *w, bool force, bool final)
 	commit(w);
 	uint64_t age = pl_mono_ns() - e->frame_opened_ns;
 	uint64_t interval = (uint64_t)w->opts.flush_interval_ms * 1000000u;
-	if (force || age >= interval / 2 || e->frame_raw >= PL_FRAME_TARGET_BYTES)
+	uint64_t due = quiet(w) ? interval * PL_QUIET_INTERVALS : interval / 2;
+	if (force || age >= due || e->frame_raw >= PL_FRAME_TARGET_BYTES)
 		pl_flusher_end_frame(w);
 	if (!final && !e->frame_open)
 		pl_rotate_maybe(w); /* at a frame boundary, nothing held back: a file may end */
