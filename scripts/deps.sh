@@ -23,6 +23,7 @@ packages=(
   clang-format git                                   # tests/lint/test_format.py
   libzstd-dev libmsgpack-dev libcmocka-dev
   python3 python3-dev python3-venv python3-pytest python3-msgpack python3-zstandard
+  python3-pytest-xdist                               # the pytest plugin's gate under xdist
   python3-mesonpy python3-pip                        # pip install . (meson-python)
   python3-eliot python3-structlog python3-loguru     # peers in bench/bench_python.py
   wamerican                                          # word list of examples/spellcheck

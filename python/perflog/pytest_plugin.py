@@ -19,8 +19,14 @@ limits that apply) and fails the session (exit status 1) when a limit is exceede
 a GLOB matched no action type, or when `perfan diff` finds a regression against the
 baseline. Percentiles here are nearest-rank over the exact durations read back from the
 trace (perflog.read); a gate that checks nothing fails.
+
+With pytest-xdist the workers record and the controller judges: the session's traces (one
+per worker) go to a directory of their own, ``pytest-{pid}`` (the controller's pid) in the
+trace directory, and the gate reads all of them. A worker that went down, or a trace that
+cannot be read whole, fails the gate: it would be judging part of the calls.
 """
 import fnmatch
+import glob
 import math
 import os
 import re
@@ -110,21 +116,62 @@ def durations_by_type(path):
     return {t: sorted(d) for t, d in out.items() if not t.startswith("perflog:")}
 
 
+def _record_into(directory):
+    """Start this process's trace in @directory (PERFLOG_FILE's recording gives way: the
+    session's trace goes where it was asked); returns its path."""
+    os.makedirs(directory, exist_ok=True)
+    if perflog.recording():
+        perflog.stop()
+    return perflog.start(os.path.join(directory, "pytest-{pid}.zst"))
+
+
+class _Worker:
+    """An xdist worker's part: record its calls where the controller said; no verdict."""
+
+    def __init__(self, directory):
+        self.dir = directory
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        _record_into(self.dir)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        perflog.stop()
+
+
 class _Gate:
-    def __init__(self, config, slas, trace_dir, baseline, diff_options=()):
+    def __init__(self, config, slas, trace_dir, baseline, diff_options=(), workers=False):
         self.config, self.slas, self.baseline = config, slas, baseline
         self.diff_options = list(diff_options)
         self.tmp = None if trace_dir else tempfile.mkdtemp(prefix="perflog-pytest-")
         self.dir = trace_dir or self.tmp
+        # Under xdist: the session's traces, the controller's and every worker's, in a
+        # directory of their own (judged, and given to perfan diff, as a whole).
+        self.workers = workers
+        if workers:
+            self.dir = os.path.join(self.dir, f"pytest-{os.getpid()}")
         self.path = None
         self.lines, self.failures = [], []
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session):
-        os.makedirs(self.dir, exist_ok=True)
-        if perflog.recording():
-            perflog.stop()  # PERFLOG_FILE: this session's trace goes where it was asked
-        self.path = perflog.start(os.path.join(self.dir, "pytest-{pid}.zst"))
+        self.path = _record_into(self.dir)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node):  # xdist, on the controller: before a worker starts
+        node.workerinput["perflog_trace_dir"] = self.dir
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        if error:
+            self.failures.append(f"perflog: worker {node.gateway.id} went down ({error}): "
+                                 "its calls may be missing, the gate cannot judge them")
+
+    def traces(self):
+        """This session's traces: the one file, or under xdist every file of its directory."""
+        return sorted(glob.glob(os.path.join(glob.escape(self.dir), "*.zst"))) \
+            if self.workers else [self.path]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session, exitstatus):
@@ -139,18 +186,24 @@ class _Gate:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _judge(self):
-        by_type = durations_by_type(self.path)
+        by_type = {}
+        for path in self.traces():
+            for t, d in durations_by_type(path).items():
+                by_type.setdefault(t, []).extend(d)
+        by_type = {t: sorted(d) for t, d in by_type.items()}
         limits = {}
-        for glob, checks in self.slas:
-            matched = [t for t in by_type if fnmatch.fnmatchcase(t, glob)]
+        for pattern, checks in self.slas:
+            matched = [t for t in by_type if fnmatch.fnmatchcase(t, pattern)]
             if not matched:
-                self.failures.append(f"perflog: no action type matched {glob!r}: "
+                self.failures.append(f"perflog: no action type matched {pattern!r}: "
                                      "nothing was checked")
             for t in matched:
                 limits.setdefault(t, []).extend(checks)
-        where = self.path if not self.tmp else "a temporary directory"
+        where = (self.dir if self.workers else self.path) if not self.tmp \
+            else "a temporary directory"
+        what = f"{len(self.traces())} traces" if self.workers else "trace"
         self.lines.append(f"{len(by_type)} action type{'s' * (len(by_type) != 1)} recorded "
-                          f"(trace: {where})")
+                          f"({what}: {where})")
         if by_type:
             width = max(4, *(len(t) for t in by_type))
             self.lines.append(f"{'TYPE':<{width}}  {'COUNT':>7}  {'P50':>8}  {'P99':>8}  "
@@ -177,7 +230,8 @@ class _Gate:
             self.failures.append("perflog: --perflog-baseline needs perfan (pip install "
                                  "perflog puts it beside python; or set PERFLOG_PERFAN)")
             return
-        p = subprocess.run([perfan, "diff", *self.diff_options, self.baseline, self.path],
+        new = self.dir if self.workers else self.path
+        p = subprocess.run([perfan, "diff", *self.diff_options, self.baseline, new],
                            capture_output=True, text=True, timeout=600)
         self.lines.append(f"perfan diff {self.baseline} (this session):")
         self.lines.extend(p.stdout.rstrip("\n").splitlines())
@@ -203,6 +257,11 @@ def pytest_configure(config):
     trace, baseline = config.getoption("--perflog-trace"), config.getoption("--perflog-baseline")
     if not (specs or trace or baseline or config.getoption("--perflog-diff")):
         return
+    worker = getattr(config, "workerinput", None)  # an xdist worker: the controller judges
+    if worker is not None:
+        if "perflog_trace_dir" in worker:
+            config.pluginmanager.register(_Worker(worker["perflog_trace_dir"]), "perflog-worker")
+        return
     try:
         slas = [parse_sla(s) for s in specs]
     except ValueError as e:
@@ -218,6 +277,7 @@ def pytest_configure(config):
     if any(not o.startswith("-") and (i == 0 or not diff_options[i - 1].startswith("-"))
            for i, o in enumerate(diff_options)):
         raise pytest.UsageError("--perflog-diff: options only (the traces are the plugin's)")
-    gate = _Gate(config, slas, trace, baseline, diff_options)
+    workers = getattr(config.option, "dist", "no") != "no"  # xdist will start workers
+    gate = _Gate(config, slas, trace, baseline, diff_options, workers)
     config.stash[_KEY] = gate
     config.pluginmanager.register(gate, "perflog-gate")

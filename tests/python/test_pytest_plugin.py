@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 """The pytest plugin (perflog.pytest_plugin), run by pytester in a child pytest: a table of
 the action types at the end, the session failed by an exceeded limit, a GLOB that matches
-nothing, or a regression against a baseline; bad options are usage errors."""
+nothing, or a regression against a baseline; bad options are usage errors. Under
+pytest-xdist the controller judges the calls of every worker, and a worker gone down
+fails the gate."""
 import os
 import pathlib
 
@@ -111,3 +113,65 @@ def test_diff_options_reach_perfan_diff(app, tmp_path, monkeypatch):
     for opts, extra in (("--threshold 5", ()), ("x.zst", ("--perflog-baseline", base))):
         r = run(app, "--perflog-diff", opts, *extra)
         assert r.ret == pytest.ExitCode.USAGE_ERROR and "--perflog-diff" in r.stderr.str()
+
+
+# ---- pytest-xdist: the workers record, the controller judges all of their calls ---------
+
+APP_MORE = '''
+from test_app import fetch
+
+def test_more():
+    for i in range(10):
+        assert fetch(i) == i
+'''
+
+
+@pytest.fixture
+def xdist_app(app):
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed (scripts/deps.sh)")
+    app.makepyfile(test_more=APP_MORE)
+    return app
+
+
+def test_under_xdist_the_gate_judges_every_workers_calls(xdist_app, tmp_path):
+    r = run(xdist_app, "-n", "2", "--perflog-sla", "test_app.*:p99<=1s",
+            "--perflog-trace", tmp_path)
+    assert r.ret == 0, r.stdout.str()
+    # 40 + 10 fetches and 40 parses, whichever worker ran them: counted by the table.
+    r.stdout.fnmatch_lines(["*2 action types recorded (3 traces: *",
+                            "*test_app.fetch*50*p99<=1s ok*", "*test_app.parse*40*"])
+    (session,) = tmp_path.glob("pytest-*")  # a directory: the controller's and 2 workers'
+    assert session.is_dir() and len(list(session.glob("pytest-*.zst"))) == 3
+    # A limit only the calls of all workers together exceed: the 50 fetches' max.
+    slow = run(xdist_app, "-n", "2", "--perflog-sla", "*fetch:p50<=100us")
+    assert slow.ret == 1, slow.stdout.str()
+    slow.stdout.fnmatch_lines(["*perflog: test_app.fetch: p50 * > 100µs (50 calls)*"])
+
+
+@pytest.mark.skipif(not PERFAN.exists(), reason="perfan not built")
+def test_under_xdist_the_baseline_compares_the_whole_session(xdist_app, tmp_path, monkeypatch):
+    base = tmp_path / "base"
+    assert run(xdist_app, "-n", "2", "--perflog-trace", base).ret == 0
+    (base_session,) = base.glob("pytest-*")
+    same = run(xdist_app, "-n", "2", "--perflog-baseline", base_session)
+    assert same.ret == 0, same.stdout.str()
+    monkeypatch.setenv("APP_SLOW", "3")
+    slow = run(xdist_app, "-n", "2", "--perflog-baseline", base_session)
+    assert slow.ret == 1, slow.stdout.str()
+    slow.stdout.fnmatch_lines(["*test_app.fetch*REGRESSED*"])
+
+
+def test_under_xdist_a_worker_gone_down_fails_the_gate(xdist_app):
+    xdist_app.makepyfile(test_crash='''
+import os
+from test_app import fetch
+
+def test_dies():
+    fetch(1)
+    os._exit(3)
+''')
+    r = run(xdist_app, "-n", "2", "--perflog-sla", "test_app.*:p99<=1s")
+    assert r.ret != 0
+    # Whatever else the session says, the gate does not pass on the calls it has left.
+    assert "perflog: PASS" not in r.stdout.str(), r.stdout.str()
+    r.stdout.fnmatch_lines(["*perflog: worker gw* went down (*): its calls may be missing*"])
