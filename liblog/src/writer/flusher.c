@@ -200,19 +200,24 @@ void pl_flusher_new_file(struct pl_writer *w)
 }
 
 /* Whether the open frame would only say that the writer is alive: no record in it but
- * its opening CLOCK, none held back for it, and no action open. Its clock checkpoint
- * bounds how long a call hung at a crash had run, so with any action open (the
- * flusher's own view of each ring: conservative) a frame still ends every interval;
- * with none, nothing but the time the process was last seen depends on it. */
+ * its opening CLOCK, none held back for it, no action open and no rotation due. Its
+ * clock checkpoint bounds how long a call hung at a crash had run, so with any action
+ * open (as many STARTs as ENDs drained, over every ring, reclaimed ones too: an END
+ * recorded by another thread counts; a dropped one keeps the writer from being quiet
+ * again) a frame still
+ * ends every interval; with none, nothing but the time the process was last seen
+ * depends on it. Called after the cycle's commit, with what it fed counted. */
 static bool quiet(struct pl_writer *w)
 {
 	const struct pl_encoder *e = &w->enc;
-	if (e->frame_had_magic || e->ix_flags || e->ix_events || e->raw.size)
+	if (e->frame_had_magic || e->ix_flags || e->ix_events || e->raw.size || pl_rotate_due(w))
 		return false;
-	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next)
-		if (tb->open.n || tb->open.overflow)
-			return false;
-	return true;
+	uint64_t starts = w->retired_starts, ends = w->retired_ends;
+	for (struct pl_ring *tb = load_acquire(&w->rings); tb; tb = tb->next) {
+		starts += tb->open.starts;
+		ends += tb->open.ends;
+	}
+	return starts == ends;
 }
 
 /* One cycle. @force ends the frame whatever its age (flush request, close). */

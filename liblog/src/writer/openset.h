@@ -43,6 +43,10 @@ struct pl_openset {
 	uint32_t nfed;	   /* ent[0..nfed) have their START in a frame */
 	uint64_t *pending; /* keys of ENDs encoded but not yet in a frame */
 	uint32_t npending, pending_cap;
+	/* STARTs and ENDs noted: summed over every ring, their difference is the number of
+	 * actions open (an END on another thread than its START included), where @n keeps
+	 * such a START for good. A dropped START or END leaves it off: never 0 again. */
+	uint64_t starts, ends;
 	bool overflow;	/* a START was not kept: @floor holds */
 	uint64_t floor; /* offset of the first frame past that START (UINT64_MAX:
 			 * not yet in one) */
@@ -80,6 +84,8 @@ void pl_openset_note_slow(struct pl_openset *s, const struct pl_ev *ev, uint64_t
  * (a thread's actions nest) popped. */
 static inline void pl_openset_note(struct pl_openset *s, const struct pl_ev *ev)
 {
+	s->starts += ev->kind == PL_EV_START;
+	s->ends += ev->kind == PL_EV_END;
 	if (ev->kind == PL_EV_START) {
 		uint64_t key = pl_openset_key(ev);
 		if (s->n < s->cap)

@@ -158,8 +158,10 @@ void pl_rotate_forget(struct pl_writer *w)
 
 /* ---- rotation ------------------------------------------------------------------------ */
 
-static bool due(const struct pl_writer *w)
+bool pl_rotate_due(const struct pl_writer *w)
 {
+	if (!w->rotating)
+		return false;
 	if (w->opts.rotate_bytes && w->sink.good_off >= w->opts.rotate_bytes)
 		return true;
 	return w->opts.rotate_seconds &&
@@ -180,8 +182,7 @@ static void say(struct pl_writer *w, const char *what, const char *path, int err
 void pl_rotate_maybe(struct pl_writer *w)
 {
 	/* Only between frames with nothing buffered: starting a file forgets the buffers. */
-	if (!w->rotating || !due(w) || !w->sink.regular || w->enc.frame_open ||
-	    pl_enc_pending(&w->enc))
+	if (!pl_rotate_due(w) || !w->sink.regular || w->enc.frame_open || pl_enc_pending(&w->enc))
 		return;
 	/* The next file first: if it cannot be made, the current one goes on (nothing is
 	 * lost) and the next cycle tries again. */

@@ -104,6 +104,8 @@ static void retire(struct pl_writer *w, struct pl_ring *tb)
 	w->retired_oversize += load_relaxed(&tb->dropped_oversize);
 	w->retired_blocked += load_relaxed(&tb->blocked);
 	w->retired_grown += load_relaxed(&tb->grown);
+	w->retired_starts += tb->open.starts;
+	w->retired_ends += tb->open.ends;
 	/* What the ring still holds, and what the flusher freed but did not give back. */
 	pl_writer_budget_give(w, load_relaxed(&tb->bytes) + tb->freed);
 	tb->freed = 0;
@@ -120,7 +122,10 @@ void pl_rings_release_all(struct pl_writer *w, bool fork_child)
 		retire(w, tb);
 		if (fork_child && !pthread_equal(tb->owner, self)) {
 			/* Its thread does not exist in the child, and may or may not have
-			 * dropped its reference before the fork: nobody else holds it. */
+			 * dropped its reference before the fork: nobody else holds it. Its
+			 * actions will never end here: not counted as open. */
+			w->retired_starts -= tb->open.starts;
+			w->retired_ends -= tb->open.ends;
 			pl_ring_free_data(tb);
 			free(tb);
 			continue;

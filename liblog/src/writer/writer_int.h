@@ -41,6 +41,9 @@ struct pl_writer {
 
 	/* Totals of rings already freed, added under reg_lock. */
 	uint64_t retired_events, retired_full, retired_oversize, retired_blocked, retired_grown;
+	/* Their open sets' STARTs and ENDs (openset.h; read by the flusher, which retires
+	 * rings itself while it runs). */
+	uint64_t retired_starts, retired_ends;
 
 	/* Flush/close handshake: under ctl_lock. */
 	pthread_mutex_t ctl_lock;
@@ -98,6 +101,8 @@ char *pl_path_expand(const struct pl_writer *w, uint32_t seq, int64_t wall_ns);
 /* rotate.c: at a frame boundary (flusher), move to the next file if the current one is
  * large or old enough, then apply retention. */
 void pl_rotate_maybe(struct pl_writer *w);
+/* Whether the current file is due to rotate (by size or age), frames aside. */
+bool pl_rotate_due(const struct pl_writer *w);
 /* rotate.c: forget the closed files (without deleting them) and start numbering anew
  * (fork child: they are the parent's). */
 void pl_rotate_forget(struct pl_writer *w);
