@@ -21,12 +21,12 @@ baseline. Percentiles here are nearest-rank over the exact durations read back f
 trace (perflog.read); a gate that checks nothing fails.
 
 With pytest-xdist the workers record and the controller judges: the session's traces (one
-per worker) go to a directory of their own, ``pytest-{pid}`` (the controller's pid) in the
-trace directory, and the gate reads all of them. A worker that went down, or a trace that
-cannot be read whole, fails the gate: it would be judging part of the calls.
+per worker) go to a directory of their own, ``pytest-{pid}-XXXX`` (the controller's pid,
+made unique) in the trace directory, and the gate reads the controller's and those each
+worker reported when it finished. A worker that went down or never reported, or a trace
+that cannot be read whole, fails the gate: it would be judging part of the calls.
 """
 import fnmatch
-import glob
 import math
 import os
 import re
@@ -126,18 +126,21 @@ def _record_into(directory):
 
 
 class _Worker:
-    """An xdist worker's part: record its calls where the controller said; no verdict."""
+    """An xdist worker's part: record its calls where the controller said, and tell it
+    the trace once it is closed; no verdict."""
 
     def __init__(self, directory):
         self.dir = directory
+        self.path = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session):
-        _record_into(self.dir)
+        self.path = _record_into(self.dir)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session, exitstatus):
         perflog.stop()
+        session.config.workeroutput["perflog_trace"] = self.path
 
 
 class _Gate:
@@ -149,9 +152,13 @@ class _Gate:
         # Under xdist: the session's traces, the controller's and every worker's, in a
         # directory of their own (judged, and given to perfan diff, as a whole).
         self.workers = workers
-        if workers:
-            self.dir = os.path.join(self.dir, f"pytest-{os.getpid()}")
+        if workers:  # unique: a pid repeats, and DIR may keep earlier sessions
+            os.makedirs(self.dir, exist_ok=True)
+            self.dir = tempfile.mkdtemp(prefix=f"pytest-{os.getpid()}-",
+                                        dir=os.path.abspath(self.dir))
         self.path = None
+        self.up = set()  # xdist workers started and not yet down
+        self.reported = []  # their closed traces
         self.lines, self.failures = [], []
 
     @pytest.hookimpl(tryfirst=True)
@@ -161,28 +168,39 @@ class _Gate:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node):  # xdist, on the controller: before a worker starts
         node.workerinput["perflog_trace_dir"] = self.dir
+        self.up.add(node)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error):
-        if error:
-            self.failures.append(f"perflog: worker {node.gateway.id} went down ({error}): "
+        self.up.discard(node)
+        path = getattr(node, "workeroutput", {}).get("perflog_trace")
+        if path and not error:
+            self.reported.append(path)
+        else:
+            self.failures.append(f"perflog: worker {node.gateway.id} went down"
+                                 f"{f' ({error})' if error else ' without its trace'}: "
                                  "its calls may be missing, the gate cannot judge them")
 
     def traces(self):
-        """This session's traces: the one file, or under xdist every file of its directory."""
-        return sorted(glob.glob(os.path.join(glob.escape(self.dir), "*.zst"))) \
-            if self.workers else [self.path]
+        """This session's traces: the controller's, and each worker's it reported."""
+        return [self.path, *sorted(self.reported)]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session, exitstatus):
         perflog.stop()
-        try:
-            self._judge()
-        except Exception as e:  # noqa: BLE001 - a broken gate must say so, not pass
-            self.failures.append(f"perflog: could not judge the session: {e}")
+        if self.up:  # an interrupted session: they may still be writing
+            self.failures.append(f"perflog: {len(self.up)} worker(s) still running at the "
+                                 "end of the session: their calls were not judged")
+        else:
+            try:
+                self._judge()
+            except Exception as e:  # noqa: BLE001 - a broken gate must say so, not pass
+                self.failures.append(f"perflog: could not judge the session: {e}")
         if self.failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if self.tmp:
+
+    def pytest_unconfigure(self, config):
+        if self.tmp:  # last: a worker restarted late may still have been starting
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _judge(self):

@@ -175,3 +175,27 @@ def test_dies():
     # Whatever else the session says, the gate does not pass on the calls it has left.
     assert "perflog: PASS" not in r.stdout.str(), r.stdout.str()
     r.stdout.fnmatch_lines(["*perflog: worker gw* went down (*): its calls may be missing*"])
+
+
+def test_under_xdist_an_interrupted_session_is_not_judged(xdist_app):
+    # -x stops the session at the first failure while the other worker is still inside a
+    # test that records: its trace is not closed, so the gate must not judge (xdist 3.1,
+    # Debian 12's, returns from its loop without waiting for the workers).
+    xdist_app.makepyfile(test_stop='''
+import time
+from test_app import fetch
+
+def test_fails_first():
+    fetch(1)
+    assert False
+
+def test_still_recording():
+    end = time.time() + 5
+    while time.time() < end:
+        fetch(0)
+''')
+    r = run(xdist_app, "-n", "2", "-x", "test_stop.py",
+            "--perflog-sla", "test_app.*:p99<=1s")
+    assert r.ret != 0
+    assert "perflog: PASS" not in r.stdout.str(), r.stdout.str()
+    r.stdout.fnmatch_lines(["*perflog: * worker(s) still running at the end of the session*"])
